@@ -1,0 +1,60 @@
+/**
+ * A Link is a duplex byte channel: a serial port, a TCP socket, one end of an in-memory pair,
+ * a node on a simulated RS-485 bus. Protocol masters and servers only ever see this interface,
+ * so the same code runs against a simulator in virtual time and a real meter on a real port.
+ *
+ * Events:
+ * - 'data'  (chunk: Uint8Array)  bytes received, in arrival order, possibly split anywhere
+ * - 'close' ()                   the link closed (by either side); no further events
+ * - 'error' (error: Error)       a transport failure; a 'close' follows
+ */
+import { EventEmitter } from 'node:events';
+
+export interface LinkEvents {
+  data: [chunk: Uint8Array];
+  close: [];
+  error: [error: Error];
+}
+
+export interface Link {
+  /** Short human name used in captures and logs, e.g. "serial:/dev/ttyUSB0" or "bus:meter-1". */
+  readonly name: string;
+  readonly isOpen: boolean;
+  /** Resolves when the bytes have been handed to the medium (for a paced bus: fully transmitted). */
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  on<K extends keyof LinkEvents>(event: K, listener: (...args: LinkEvents[K]) => void): this;
+  off<K extends keyof LinkEvents>(event: K, listener: (...args: LinkEvents[K]) => void): this;
+  once<K extends keyof LinkEvents>(event: K, listener: (...args: LinkEvents[K]) => void): this;
+}
+
+/** Convenience base class: an EventEmitter typed with LinkEvents. */
+export abstract class LinkBase extends EventEmitter<LinkEvents> implements Link {
+  abstract readonly name: string;
+  abstract readonly isOpen: boolean;
+  abstract write(bytes: Uint8Array): Promise<void>;
+  abstract close(): Promise<void>;
+}
+
+export type Parity = 'none' | 'even' | 'odd';
+
+/** Serial line settings. DL/T 645 and CJ/T 188 default: 2400 bit/s, 8 data bits, even parity, 1 stop bit. */
+export interface LineSettings {
+  readonly baudRate: number;
+  readonly dataBits: 7 | 8;
+  readonly parity: Parity;
+  readonly stopBits: 1 | 2;
+}
+
+/** 2400 8E1: the de-facto DL/T 645 RS-485 default (PROTOCOLS.md 1.1; "default" itself is [BK]). */
+export const DLT645_DEFAULT_LINE: LineSettings = { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 };
+
+/** Bits on the wire per character: start + data + parity + stop (8E1 = 11 bits, PROTOCOLS.md 1.1). */
+export function bitsPerCharacter(s: LineSettings): number {
+  return 1 + s.dataBits + (s.parity === 'none' ? 0 : 1) + s.stopBits;
+}
+
+/** Time one character occupies the line, in milliseconds (2400 8E1: 11/2400 s = 4.583 ms). */
+export function characterTimeMs(s: LineSettings): number {
+  return (bitsPerCharacter(s) * 1000) / s.baudRate;
+}
