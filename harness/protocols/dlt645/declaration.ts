@@ -1,0 +1,83 @@
+/**
+ * What a DL/T 645-2007 meter declares about itself. The same declaration drives
+ * - the simulator (which identifiers it answers, address, line, passwords, capabilities),
+ * - the target profile (what a vendor's device under test claims to support),
+ * - the suites (which tests apply; every skip names the declaration field that gated it),
+ * - and the check that what the device does matches what it declared.
+ */
+import { z } from 'zod';
+
+const di2007 = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{8}$/, 'a DL/T 645-2007 data identifier is 8 hex digits DI3..DI0, e.g. "00010000"')
+  .transform((s) => s.toUpperCase());
+
+export const LineSettingsSchema = z
+  .object({
+    baudRate: z.number().int().positive().default(2400),
+    dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+    parity: z.enum(['none', 'even', 'odd']).default('even'),
+    stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+  })
+  .strict();
+
+export const MeterDeclarationSchema = z
+  .object({
+    protocol: z.literal('dlt645-2007').default('dlt645-2007'),
+    /** Communication address, 12 decimal digits as printed on the nameplate. */
+    address: z.string().regex(/^\d{12}$/, 'address must be 12 decimal digits, e.g. "123456789012"'),
+    line: LineSettingsSchema.default({ baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 }),
+    /** Identifiers the meter declares readable with 11H. */
+    identifiers: z.array(di2007).min(1, 'declare at least one readable identifier'),
+    /** Identifiers whose reply needs follow-up frames (12H); each must also be in `identifiers`. */
+    followUpIdentifiers: z.array(di2007).default([]),
+    /** An identifier the meter does not support, used to check the "no requested data" reply. Default 03010000. */
+    unsupportedIdentifier: di2007.default('03010000'),
+    capabilities: z
+      .object({
+        /** Answers 13H (read address) sent to AAAAAAAAAAAA. */
+        readAddressWithWildcard: z.boolean().default(true),
+        /** Accepts 11H sent to the wildcard address when alone on the bus. */
+        readWithWildcard: z.boolean().default(true),
+        /** Accepts broadcast time sync 08H to 999999999999. */
+        broadcastTimeSync: z.boolean().default(true),
+        /** Accepts 16H freeze. */
+        freeze: z.boolean().default(true),
+        /** Supports 12H read follow-up. */
+        followUp: z.boolean().default(true),
+        /** Accepts 14H write data with a level-02/04 password. */
+        writeData: z.boolean().default(true),
+        /** Accepts 1CH remote control (trip/close) in plain text (PROTOCOLS.md 1.5: ESAM meters may not). */
+        remoteControl: z.boolean().default(false),
+      })
+      .strict()
+      .default({
+        readAddressWithWildcard: true,
+        readWithWildcard: true,
+        broadcastTimeSync: true,
+        freeze: true,
+        followUp: true,
+        writeData: true,
+        remoteControl: false,
+      }),
+    /** Passwords by level ("02", "04"): 6 hex digits P2P1P0. Needed for write and control tests. */
+    passwords: z.record(z.string().regex(/^[0-9A-Fa-f]{2}$/), z.string().regex(/^[0-9A-Fa-f]{6}$/)).default({}),
+    /** Operator code C3..C0, 8 hex digits. */
+    operatorCode: z.string().regex(/^[0-9A-Fa-f]{8}$/).default('00000000'),
+    /** Identifier the write test may change harmlessly (must be readWrite in the dictionary). Default alarm amount 1. */
+    writableIdentifier: di2007.default('04001001'),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    for (const di of d.followUpIdentifiers) {
+      if (!d.identifiers.includes(di)) {
+        ctx.addIssue({ code: 'custom', path: ['followUpIdentifiers'], message: `${di} is declared for follow-up but not in identifiers` });
+      }
+    }
+    if (d.identifiers.includes(d.unsupportedIdentifier)) {
+      ctx.addIssue({ code: 'custom', path: ['unsupportedIdentifier'], message: `${d.unsupportedIdentifier} is also declared as supported` });
+    }
+  });
+
+export type MeterDeclaration = z.output<typeof MeterDeclarationSchema>;
+export type MeterDeclarationInput = z.input<typeof MeterDeclarationSchema>;
