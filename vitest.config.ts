@@ -13,5 +13,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     silent: 'passed-only',
     pool: 'forks',
+    reporters: ['default', './scripts/closing-line-reporter.ts'],
   },
 });
