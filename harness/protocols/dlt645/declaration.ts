@@ -64,6 +64,16 @@ export const MeterDeclarationSchema = z
     passwords: z.record(z.string().regex(/^[0-9A-Fa-f]{2}$/), z.string().regex(/^[0-9A-Fa-f]{6}$/)).default({}),
     /** Operator code C3..C0, 8 hex digits. */
     operatorCode: z.string().regex(/^[0-9A-Fa-f]{8}$/).default('00000000'),
+    /**
+     * What to read after a 16H freeze command: the freeze time and a frozen energy block.
+     * Default: the last instantaneous freeze, 05010001 / 05010101. [BK] the 2007 freeze command
+     * with mm hh DD MM = 99 99 99 99 triggers an instantaneous freeze whose records sit under
+     * DI3 DI2 = 05 01; configurable until confirmed against the standard text.
+     */
+    freezeIdentifiers: z
+      .object({ time: di2007.default('05010001'), energy: di2007.default('05010101') })
+      .strict()
+      .default({ time: '05010001', energy: '05010101' }),
     /** Identifier the write test may change harmlessly (must be readWrite in the dictionary). Default alarm amount 1. */
     writableIdentifier: di2007.default('04001001'),
   })
