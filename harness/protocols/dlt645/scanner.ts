@@ -1,0 +1,184 @@
+/**
+ * Streaming DL/T 645 framer for links: bytes arrive in chunks split anywhere; frames come out in
+ * order, and everything that is not a frame comes out as a `discarded` event with the reason.
+ *
+ * Modelled on zwave-js SerialAPIParser: a receive buffer keeps a partial frame across chunks,
+ * junk is skipped up to the next possible start (`FE* 68`, PROTOCOLS.md 1.1/1.2; FE wake-up bytes
+ * stay attached to the frame that follows), and a candidate that fails its checks (second 68,
+ * L, CS, 16, address) is dropped only up to the next possible start after its own 68, so a
+ * valid frame hidden inside a broken one is still found (PROTOCOLS.md 1.2: "parsers must resync
+ * after noise/corrupt frames and keep partial candidates"). The buffer is bounded, so garbage
+ * never grows memory.
+ *
+ * Offsets (in errors, and `start`/`end` of decoded frames) are stream offsets: bytes since the
+ * scanner was created. Pure: no I/O, no clock; it never throws on bytes.
+ */
+import { decodeError, MeterLabError, type DecodeError } from '../../core/errors.ts';
+import type { Result } from '../../core/result.ts';
+import { FRAME_OVERHEAD, HEADER_LENGTH, MAX_DATA_LENGTH_2007, PREAMBLE_BYTE, START } from './constants.ts';
+import { decodeFrame } from './frame.ts';
+import { decodeMessage } from './messages.ts';
+import type { Dlt645DecodedFrame, Dlt645Message } from './types.ts';
+
+export type Dlt645ScanEvent =
+  | {
+      readonly type: 'frame';
+      /** `start`/`end` are stream offsets; `raw` includes the FE preamble. */
+      readonly decoded: Dlt645DecodedFrame;
+      /** The application message, or why the data field does not fit its control code. */
+      readonly message: Result<Dlt645Message, DecodeError>;
+    }
+  | {
+      readonly type: 'discarded';
+      readonly bytes: Uint8Array;
+      /**
+       * Why: `dlt645.start` (junk before a start character), a frame check that failed
+       * (`dlt645.second-start`, `.length`, `.checksum`, `.end`, `.address`), `dlt645.truncated`
+       * (left over at `flush()`), or `dlt645.overflow` (a candidate longer than the buffer bound).
+       */
+      readonly error: DecodeError;
+    };
+
+export interface Dlt645FrameScannerOptions {
+  /** Most bytes held while waiting for the rest of a frame. Default 1024. */
+  readonly maxBufferLength?: number;
+  /** Largest L accepted (default 200, [BK]: PROTOCOLS.md 1.2). */
+  readonly maxDataLength?: number;
+}
+
+/** Default receive-buffer bound: several maximum-length frames. */
+export const DEFAULT_SCANNER_BUFFER_LENGTH = 1024;
+/** FE bytes kept when an endless FE run overflows the buffer: the 4 a master sends (PROTOCOLS.md 1.1). */
+const KEPT_PREAMBLE_ON_OVERFLOW = 4;
+
+export class Dlt645FrameScanner {
+  private buffer = new Uint8Array(0);
+  /** Stream offset of buffer[0]. */
+  private base = 0;
+  private readonly maxBufferLength: number;
+  private readonly maxDataLength: number;
+
+  constructor(options: Dlt645FrameScannerOptions = {}) {
+    this.maxDataLength = options.maxDataLength ?? MAX_DATA_LENGTH_2007;
+    this.maxBufferLength = options.maxBufferLength ?? DEFAULT_SCANNER_BUFFER_LENGTH;
+    if (!Number.isInteger(this.maxDataLength) || this.maxDataLength < 0 || this.maxDataLength > 0xff) {
+      throw new MeterLabError('dlt645.scanner-options', `maxDataLength must be 0..255, got ${String(options.maxDataLength)}`);
+    }
+    const smallest = KEPT_PREAMBLE_ON_OVERFLOW + FRAME_OVERHEAD + this.maxDataLength;
+    if (!Number.isInteger(this.maxBufferLength) || this.maxBufferLength < smallest) {
+      throw new MeterLabError(
+        'dlt645.scanner-options',
+        `maxBufferLength must hold a whole frame (at least ${smallest} bytes), got ${String(options.maxBufferLength)}`,
+      );
+    }
+  }
+
+  /** Stream offset of the next byte to be pushed. */
+  get offset(): number {
+    return this.base + this.buffer.length;
+  }
+
+  /** Bytes held back waiting for the rest of a frame. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** Feeds received bytes; returns the frames completed and the bytes discarded, in stream order. */
+  push(chunk: Uint8Array): Dlt645ScanEvent[] {
+    if (chunk.length > 0) {
+      const next = new Uint8Array(this.buffer.length + chunk.length);
+      next.set(this.buffer, 0);
+      next.set(chunk, this.buffer.length);
+      this.buffer = next;
+    }
+    return this.scan(false);
+  }
+
+  /** End of input (link closed, or the inter-frame silence elapsed): what remains is reported. */
+  flush(): Dlt645ScanEvent[] {
+    return this.scan(true);
+  }
+
+  /** Forgets buffered bytes without reporting them; stream offsets keep counting. */
+  reset(): void {
+    this.base += this.buffer.length;
+    this.buffer = new Uint8Array(0);
+  }
+
+  private scan(final: boolean): Dlt645ScanEvent[] {
+    const events: Dlt645ScanEvent[] = [];
+    const buf = this.buffer;
+    const n = buf.length;
+    let pos = 0;
+    const discard = (to: number, error: DecodeError): void => {
+      events.push({ type: 'discarded', bytes: buf.slice(pos, to), error });
+      pos = to;
+    };
+    while (pos < n) {
+      const candidate = nextCandidate(buf, pos);
+      if (candidate > pos) {
+        discard(candidate, decodeError('dlt645.start', `${candidate - pos} byte(s) before a start character 68H`, this.base + pos));
+        continue;
+      }
+      const r = decodeFrame(buf, pos, { maxDataLength: this.maxDataLength });
+      if (r.ok) {
+        const { frame, start, end, raw } = r.value;
+        const decoded: Dlt645DecodedFrame = { frame, start: this.base + start, end: this.base + end, raw };
+        const message = decodeMessage(frame, this.base + start + frame.preamble + HEADER_LENGTH);
+        events.push({ type: 'frame', decoded, message });
+        pos = end;
+        continue;
+      }
+      let error: DecodeError = { ...r.error, offset: this.base + r.error.offset };
+      if (r.error.code === 'dlt645.truncated' && !final) {
+        if (n - pos <= this.maxBufferLength) break; // wait for more bytes
+        error = decodeError(
+          'dlt645.overflow',
+          `an unfinished frame candidate of ${n - pos} bytes exceeds the ${this.maxBufferLength}-byte receive buffer`,
+          this.base + pos,
+        );
+      }
+      const head = firstStart(buf, pos);
+      if (head < 0) {
+        // Only FE bytes up to the end: a preamble whose frame never came (flush) or an endless run.
+        discard(final ? n : n - KEPT_PREAMBLE_ON_OVERFLOW, error);
+        if (!final) break;
+        continue;
+      }
+      // Drop the broken candidate only up to the next possible start after its own 68H.
+      discard(nextCandidate(buf, head + 1), error);
+    }
+    this.buffer = buf.slice(pos);
+    this.base += pos;
+    return events;
+  }
+}
+
+/**
+ * Smallest index >= from where a frame may begin: a 68H, a run of FE followed by 68H, or a run of
+ * FE reaching the end of the buffer (its 68H may still come). `buf.length` when there is none.
+ */
+function nextCandidate(buf: Uint8Array, from: number): number {
+  const n = buf.length;
+  let i = from;
+  while (i < n) {
+    const b = buf[i];
+    if (b === START) return i;
+    if (b === PREAMBLE_BYTE) {
+      let j = i;
+      while (j < n && buf[j] === PREAMBLE_BYTE) j++;
+      if (j === n || buf[j] === START) return i;
+      i = j + 1;
+      continue;
+    }
+    i++;
+  }
+  return n;
+}
+
+/** Index of the first 68H at or after `from` that follows only FE bytes, or -1. */
+function firstStart(buf: Uint8Array, from: number): number {
+  let i = from;
+  while (i < buf.length && buf[i] === PREAMBLE_BYTE) i++;
+  return i < buf.length && buf[i] === START ? i : -1;
+}
