@@ -6,7 +6,7 @@
 import { toHex } from '../../core/bytes.ts';
 import type { DecodeError } from '../../core/errors.ts';
 import type { Result } from '../../core/result.ts';
-import { functionName, BROADCAST_ADDRESS } from './constants.ts';
+import { functionName, BROADCAST_ADDRESS, HEADER_LENGTH } from './constants.ts';
 import type { DataValue, Dlt645Dictionary } from './dictionary-types.ts';
 import { isBroadcast, isWildcard } from './frame.ts';
 import { formatDateTime } from './messages.ts';
@@ -141,25 +141,30 @@ function diAndPayload(m: Dlt645Message, dataStart: number): { di: string; payloa
 }
 
 function itemOf(m: Dlt645Message, decoded: Dlt645DecodedFrame, dictionary: Dlt645Dictionary): ItemJson | undefined {
-  const dataStart = decoded.start + decoded.frame.preamble + 10;
+  const dataStart = decoded.start + decoded.frame.preamble + HEADER_LENGTH;
   const found = diAndPayload(m, dataStart);
   if (!found) return undefined;
   const def = dictionary.lookup(found.di);
   if (!def) return undefined;
   const head = { di: found.di, name: def.name, format: def.format, ...(def.unit !== undefined ? { unit: def.unit } : {}) };
   if (!found.payload) return head;
-  let payload = found.payload;
+  const payload = found.payload;
+  let value = dictionary.decodeValue(found.di, payload);
   let trailing: Uint8Array | undefined;
-  if (def.length > 0 && payload.length > def.length) {
-    // Some devices append bytes after the value (PROTOCOLS.md 1.10, vectors 46/47/50/51).
-    trailing = payload.subarray(def.length);
-    payload = payload.subarray(0, def.length);
+  if (!value.ok && def.length > 0 && payload.length > def.length) {
+    // Some devices append bytes after the value (PROTOCOLS.md 1.10, vectors 46/47/50/51). The
+    // whole payload is tried first because blocks that follow the tariff count may be longer
+    // than the dictionary's default length.
+    const prefix = dictionary.decodeValue(found.di, payload.subarray(0, def.length));
+    if (prefix.ok) {
+      value = prefix;
+      trailing = payload.subarray(def.length);
+    }
   }
-  const value = dictionary.decodeValue(found.di, payload);
   const extra = trailing ? { trailing: toHex(trailing), quirk: 'trailing-bytes' as const } : {};
   if (!value.ok) {
     const e = value.error;
-    return { ...head, ...extra, error: { code: e.code, message: e.message, offset: found.payloadOffset + e.offset } };
+    return { ...head, error: { code: e.code, message: e.message, offset: found.payloadOffset + e.offset } };
   }
   return { ...head, value: value.value, ...extra };
 }
