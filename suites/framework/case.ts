@@ -1,0 +1,252 @@
+/**
+ * A conformance case is data plus a function. `runCase` runs one against a target and always
+ * returns a verdict with a reason; it never throws. The vitest binding (vitest.ts) and the
+ * project's own tests (which prove that broken variants fail the matching case) both call it.
+ *
+ * Verdict rules, in order:
+ * 1. `applies(target)` returns a reason → notApplicable with that reason; `run` is not called.
+ * 2. Failed checks, measurements outside an enforced limit and `ctx.fail()` → failed. The reason
+ *    lists every failure in the order they happened. A definitive failure wins over a later
+ *    signal or error (they are appended to the reason), because it is evidence about the device.
+ * 3. `ctx.notApplicable()` / `ctx.inconclusive()` → those verdicts.
+ * 4. Any other thrown error (a LinkError, a TimeoutError from a master, a bug) → error, with the
+ *    error's message as the reason and its stack as evidence.
+ * 5. Otherwise → passed (empty reason).
+ */
+import { RealClock, type Clock } from '../../harness/core/clock.ts';
+import {
+  formatLimit,
+  withinLimit,
+  type CaseOutcome,
+  type Evidence,
+  type Limit,
+  type Measurement,
+  type Verdict,
+} from './verdict.ts';
+
+export interface ConformanceCase<T> {
+  /** Stable dotted id, "<suite>.<kebab-name>", e.g. "reading.read-declared-identifiers". */
+  readonly id: string;
+  /** Requirement catalog id (suites/requirements), e.g. "DLT645-02". */
+  readonly requirement: string;
+  /** One line saying what is checked; the vitest test name. */
+  readonly title: string;
+  /** null when the case applies; otherwise the not-applicable reason naming the declaration field. */
+  applies?(target: T): string | null;
+  run(ctx: CheckContext, target: T): Promise<void>;
+}
+
+export interface MeasureOptions {
+  /** false: record the measurement (ok = false when outside) without failing the case. Default true. */
+  readonly enforce?: boolean;
+}
+
+export interface CheckContext {
+  /** Records a measurement. Outside its limit it fails the case unless `enforce: false`. */
+  measure(name: string, value: number, unit: string, limit: Limit, options?: MeasureOptions): Measurement;
+  /** Records a failed check when `condition` is false and carries on; returns `condition`. */
+  check(condition: boolean, failureReason: string): boolean;
+  /** Stops the case with verdict failed. */
+  fail(reason: string): never;
+  /** Stops the case with verdict notApplicable. */
+  notApplicable(reason: string): never;
+  /** Stops the case with verdict inconclusive (the device could not be judged). */
+  inconclusive(reason: string): never;
+  /** Attaches evidence (captured frames, a decoded reply, a log excerpt). */
+  evidence(name: string, body: string, contentType?: string): void;
+  /** Runs `fn` as a named, recorded step (an Allure step under vitest). */
+  step<R>(name: string, fn: () => Promise<R> | R): Promise<R>;
+  /** A line for the case log (attached to the report; not printed). */
+  log(line: string): void;
+}
+
+/** Thrown by `ctx.fail()`. */
+export class CaseFailed extends Error {
+  override readonly name = 'CaseFailed';
+}
+
+/** Thrown by `ctx.notApplicable()`. */
+export class NotApplicableSignal extends Error {
+  override readonly name = 'NotApplicableSignal';
+}
+
+/** Thrown by `ctx.inconclusive()`. */
+export class InconclusiveSignal extends Error {
+  override readonly name = 'InconclusiveSignal';
+}
+
+export interface StepRecord {
+  readonly name: string;
+  readonly status: 'passed' | 'failed';
+  readonly durationMs: number;
+  readonly error?: string;
+  readonly steps: readonly StepRecord[];
+}
+
+export interface CaseResult extends CaseOutcome {
+  readonly id: string;
+  readonly requirement: string;
+  readonly title: string;
+  readonly durationMs: number;
+  readonly steps: readonly StepRecord[];
+  readonly log: readonly string[];
+  /** The thrown error behind an `error` verdict (not serialisable; not part of reports). */
+  readonly error?: unknown;
+}
+
+/**
+ * Live hooks, so a runner can mirror steps and evidence as they happen (the vitest binding
+ * forwards them to Allure). All optional; a hook that throws is ignored.
+ */
+export interface CaseObserver {
+  /** Wraps the execution of a step; must call `fn` exactly once and return its result. */
+  step?<R>(name: string, fn: () => Promise<R>): Promise<R>;
+  evidence?(evidence: Evidence): void | PromiseLike<void>;
+  log?(line: string): void;
+}
+
+export interface RunCaseOptions {
+  /** Clock for durations (default a RealClock). */
+  readonly clock?: Clock;
+  readonly observer?: CaseObserver;
+}
+
+const FALLBACK_REASON: Readonly<Record<Exclude<Verdict, 'passed'>, string>> = {
+  failed: 'failed without a stated reason',
+  inconclusive: 'inconclusive without a stated reason',
+  notApplicable: 'not applicable without a stated reason',
+  error: 'error without a message',
+};
+
+function nonEmpty(reason: string | undefined, verdict: Exclude<Verdict, 'passed'>): string {
+  const r = (reason ?? '').trim();
+  return r.length > 0 ? r : FALLBACK_REASON[verdict];
+}
+
+/** The message of anything thrown, on one line. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    const name = error.name && error.name !== 'Error' ? `${error.name}: ` : '';
+    return `${name}${error.message}`.replace(/\s*\n\s*/g, ' ').trim();
+  }
+  return String(error).replace(/\s*\n\s*/g, ' ').trim();
+}
+
+export async function runCase<T>(c: ConformanceCase<T>, target: T, options: RunCaseOptions = {}): Promise<CaseResult> {
+  const clock = options.clock ?? new RealClock();
+  const observer = options.observer ?? {};
+  const started = clock.now();
+  const measurements: Measurement[] = [];
+  const evidence: Evidence[] = [];
+  const failures: string[] = [];
+  const log: string[] = [];
+  const rootSteps: StepRecord[] = [];
+  let stepStack: StepRecord[][] = [rootSteps];
+
+  const base = { id: c.id, requirement: c.requirement, title: c.title };
+  const finish = (verdict: Verdict, reason: string, error?: unknown): CaseResult => ({
+    ...base,
+    verdict,
+    reason: verdict === 'passed' ? '' : nonEmpty(reason, verdict),
+    measurements,
+    evidence,
+    durationMs: Math.max(0, clock.now() - started),
+    steps: rootSteps,
+    log,
+    ...(error !== undefined ? { error } : {}),
+  });
+
+  const safely = (fn: () => unknown): void => {
+    try {
+      const r = fn();
+      if (r && typeof (r as PromiseLike<unknown>).then === 'function') (r as PromiseLike<unknown>).then(undefined, () => undefined);
+    } catch {
+      // an observer must not change a verdict
+    }
+  };
+
+  const ctx: CheckContext = {
+    measure(name, value, unit, limit, opts) {
+      const ok = withinLimit(value, limit);
+      const m: Measurement = { name, value, unit, limit: formatLimit(limit), ok };
+      measurements.push(m);
+      if (!ok && opts?.enforce !== false) {
+        failures.push(`${name} ${value} ${unit} outside ${m.limit} ${unit}`.replace(/\s+/g, ' ').trim());
+      }
+      return m;
+    },
+    check(condition, failureReason) {
+      if (!condition) failures.push(nonEmpty(failureReason, 'failed'));
+      return condition;
+    },
+    fail(reason) {
+      throw new CaseFailed(nonEmpty(reason, 'failed'));
+    },
+    notApplicable(reason) {
+      throw new NotApplicableSignal(nonEmpty(reason, 'notApplicable'));
+    },
+    inconclusive(reason) {
+      throw new InconclusiveSignal(nonEmpty(reason, 'inconclusive'));
+    },
+    evidence(name, body, contentType = 'text/plain') {
+      const e: Evidence = { name, contentType, body };
+      evidence.push(e);
+      if (observer.evidence) safely(() => observer.evidence!(e));
+    },
+    async step(name, fn) {
+      const children: StepRecord[] = [];
+      const parent = stepStack[stepStack.length - 1]!;
+      const savedStack = stepStack;
+      const t0 = clock.now();
+      const body = async (): Promise<Awaited<ReturnType<typeof fn>>> => {
+        stepStack = [...savedStack, children];
+        try {
+          return await fn();
+        } finally {
+          stepStack = savedStack;
+        }
+      };
+      try {
+        const r = observer.step ? await observer.step(name, body) : await body();
+        parent.push({ name, status: 'passed', durationMs: clock.now() - t0, steps: children });
+        return r as Awaited<ReturnType<typeof fn>>;
+      } catch (e) {
+        parent.push({ name, status: 'failed', durationMs: clock.now() - t0, error: errorMessage(e), steps: children });
+        throw e;
+      }
+    },
+    log(line) {
+      log.push(line);
+      if (observer.log) safely(() => observer.log!(line));
+    },
+  };
+
+  let applicability: string | null = null;
+  try {
+    applicability = c.applies ? c.applies(target) : null;
+  } catch (e) {
+    return withErrorEvidence(finish('error', `applies() threw: ${errorMessage(e)}`, e), e, ctx);
+  }
+  if (applicability !== null) return finish('notApplicable', applicability);
+
+  try {
+    await c.run(ctx, target);
+  } catch (e) {
+    if (e instanceof CaseFailed) return finish('failed', [...failures, e.message].join('; '));
+    if (failures.length > 0) {
+      // A definitive failure already recorded outranks what stopped the case afterwards.
+      return finish('failed', [...failures, `then: ${errorMessage(e)}`].join('; '));
+    }
+    if (e instanceof NotApplicableSignal) return finish('notApplicable', e.message);
+    if (e instanceof InconclusiveSignal) return finish('inconclusive', e.message);
+    return withErrorEvidence(finish('error', errorMessage(e), e), e, ctx);
+  }
+  if (failures.length > 0) return finish('failed', failures.join('; '));
+  return finish('passed', '');
+}
+
+function withErrorEvidence(result: CaseResult, error: unknown, ctx: CheckContext): CaseResult {
+  const stack = error instanceof Error && error.stack ? error.stack : String(error);
+  ctx.evidence('error', stack);
+  return result;
+}

@@ -1,0 +1,34 @@
+/**
+ * What the vitest binding stores on each test (`task.meta.meterlab`) and what the run pipeline
+ * (harness/cli) reads back in the main process. Plain JSON: it crosses the worker boundary.
+ */
+import type { Measurement, Verdict } from './verdict.ts';
+
+export interface EvidenceRef {
+  readonly name: string;
+  readonly contentType: string;
+  readonly bytes: number;
+  /** Path relative to the run's output directory when the evidence was written to captures/. */
+  readonly file?: string;
+}
+
+export interface MeterlabTaskMeta {
+  readonly suite: string;
+  readonly id: string;
+  readonly requirement: string;
+  readonly title: string;
+  readonly verdict: Verdict;
+  readonly reason: string;
+  readonly durationMs: number;
+  readonly measurements: readonly Measurement[];
+  readonly evidence: readonly EvidenceRef[];
+}
+
+declare module 'vitest' {
+  interface TaskMeta {
+    meterlab?: MeterlabTaskMeta;
+  }
+}
+
+/** Reason of the provisional outcome stored before a case runs; replaced when it finishes. */
+export const DID_NOT_FINISH = 'the case did not finish';

@@ -1,0 +1,320 @@
+/**
+ * The requirement catalog: every conformance case names one of these ids.
+ *
+ * Two kinds of entry:
+ * - copied from the researched requirements (../shared/requirements/REQUIREMENTS.md), faithfully,
+ *   with their sources and confidence (CON-, ROB-, CLK-, FEE-, KP-, GAP-);
+ * - DL/T 645-2007 meter-level requirements (DLT645-xx) written from the protocol research notes
+ *   (../shared/protocols/PROTOCOLS.md section 1), each naming its section and evidence tags.
+ *
+ * Confidence (REQUIREMENTS.md): H = normative text, or confirmed by checksum-verified vectors or
+ * shipping code; M = one secondary source; L = inferred / background knowledge ([BK]) / default.
+ */
+import { MeterLabError } from '../../harness/core/errors.ts';
+
+export type Confidence = 'H' | 'M' | 'L';
+
+export interface Requirement {
+  /** "CON-05", "DLT645-02". */
+  readonly id: string;
+  /** Short name, as in the bold heading of the source entry. */
+  readonly title: string;
+  readonly statement: string;
+  /** The number a verdict is judged against, when there is one. */
+  readonly threshold?: string;
+  readonly source: string;
+  readonly confidence: Confidence;
+  readonly notes?: string;
+  /** Where the entry was taken from. */
+  readonly origin: 'REQUIREMENTS.md' | 'PROTOCOLS.md';
+}
+
+/** NUC97X in the sources below is this concentrator firmware (REQUIREMENTS.md "Source notes"). */
+export const NUC97X = 'NUC97X = gdgly/NUC97X_JS @ b8a5193 (Jiangsu concentrator firmware, GBK-encoded)';
+
+const R = (r: Requirement): Requirement => r;
+
+export const REQUIREMENTS: readonly Requirement[] = [
+  // ---- from REQUIREMENTS.md ----------------------------------------------------------------
+  R({
+    id: 'CON-05',
+    title: 'RS-485 meter read timing',
+    statement:
+      'DL/T 645 read timeout 3000 ms, and 3 attempts in total (resend while the retry count is below 2). Each request starts with 4 × 0xFE wake-up bytes.',
+    threshold: 'timeout 3000 ms; 3 attempts; 4 × FE preamble',
+    source:
+      'NUC97X `STM32F4xx/Head/Project2xx_USER0xx.h:594` (ReadDL645OverTimer 3000); `STM32F4xx/Terminal698/Terminal_ReadMeter_DL645_2007.c:125-134`; `STM32F4xx/Terminal/Terminal_ReadMeter_DL645_2007_FnData.c:28`',
+    confidence: 'H',
+    notes: NUC97X,
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'CON-06',
+    title: 'RS-485 framing',
+    statement:
+      'Default is 2400 bps, 8 data bits, 1 stop bit. DL/T 645-2007 and CJ/T 188 specify even parity (8E1). One integrator page lists "no parity (not mandatory)", so the harness must make parity configurable and default to 8E1.',
+    threshold: '2400 8E1 default; parity configurable',
+    source: 'http://www.ww0661.com/hangyebk/202306/42542.html ; parity from standard knowledge, not re-verified (GAP-10)',
+    confidence: 'M',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'ROB-01',
+    title: 'Line noise and corrupted frames',
+    statement:
+      'Inject bit flips, bad CS and truncated frames. Pass: the frame is discarded, retried up to 3 attempts (CON-05), and recorded as a failure, never stored as data.',
+    threshold: 'up to 3 attempts',
+    source: 'CON-05 sources',
+    confidence: 'H',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'ROB-02',
+    title: 'Variable preamble',
+    statement: 'Send 0–4 leading 0xFE bytes, plus garbage before 0x68. Pass: the DUT parses from the first valid 0x68 (NUC97X strips 0xFE).',
+    threshold: '0–4 leading FE bytes',
+    source: 'NUC97X `STM32F4xx/Terminal/Terminal_Uart_AFN10_Forwarding.c:117,247-250,342-343,407-410` (counts and strips leading 0xFE)',
+    confidence: 'H',
+    notes: NUC97X,
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'ROB-03',
+    title: 'Wrong or foreign address in a reply',
+    statement:
+      'Pass: a reply whose meter address or DI differs from the request is rejected. NUC97X compares the transmitted and received address, control code and DI. It returns 1 = address error, 2 = control code / slave exception, 3 = DI error, and skips the address check for 999999999999.',
+    source: 'NUC97X `STM32F4xx/Terminal/Terminal_ReadMeter_DL645.c:371-445` (`DL645_1997_RxData` and the 2007 equivalent)',
+    confidence: 'H',
+    notes: NUC97X,
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'CLK-01',
+    title: 'Layered time sync',
+    statement:
+      "The master syncs terminals, and the concentrator syncs collectors and meters. After sync, terminal error must be ≤5 s and meter error ≤10 s. Daily timing error of terminals and meters must be ≤0.5 s/d. The master's clock comes from Beidou, GPS or NTP.",
+    threshold: 'after sync: terminal ≤ 5 s, meter ≤ 10 s; drift ≤ 0.5 s/d',
+    source: 'http://m.fqyyjx.com/newsdetail/57.html (vendor FAQ, 2019, copied across several sites)',
+    confidence: 'M',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'FEE-06',
+    title: '645 remote-control command codes',
+    statement:
+      'N1 = 1AH trip, 1BH allow-close (合闸允许), 2AH alarm, 2BH alarm release, 3AH 保电 (keep power), 3BH 保电 release. N2 is reserved. N3–N8 = command validity deadline YYMMDDhhmmss. The master produces the ciphertext through the encryption machine (加密机). An error reply sets SERR bit2 = "password error / unauthorised". Tests: an expired deadline is rejected; a bad MAC gives SERR bit2.',
+    threshold: 'expired deadline rejected; bad MAC → SERR bit2',
+    source: 'https://tztz283805a2.zhaoshang100.com/html/zx/15893982.html ; http://m.cpooo.com/shop/company/121361256597/news/7493308.html',
+    confidence: 'M',
+    notes: 'The direct-close code (1CH) of the 2013 revision was not confirmed by any retrieved source (L).',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'KP-01',
+    title: 'No trip while 保电',
+    statement:
+      'In the 保电 state the meter executes no trip from any cause until 保电 is released. A trip command is not executed, "拉闸" does not appear on the display, and the reply says "trip failed, meter in 保电".',
+    source: 'http://gaojiufeng.cn/?id=2833579 ; Relay_Remote.c (`R_ERR_OFF_PROTECT`)',
+    confidence: 'H',
+    notes: 'Relay_Remote.c = float12/WorkProjectsSVN:schoolMeter/HPLC/program/app/Module/PrePay/GuoWang698/Relay_Remote.c (FEE-09).',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'GAP-10',
+    title: 'RS-485 parity',
+    statement: 'Verify 8E1 against the DL/T 645-2007 and CJ/T 188 texts. Default 8E1, configurable.',
+    threshold: 'default 8E1',
+    source: 'no public number found; default proposed in REQUIREMENTS.md',
+    confidence: 'L',
+    origin: 'REQUIREMENTS.md',
+  }),
+
+  // ---- DL/T 645-2007 meter level, from PROTOCOLS.md section 1 --------------------------------
+  R({
+    id: 'DLT645-01',
+    title: 'Frame format and checksum',
+    statement:
+      'Every frame the meter sends is `[FE…] 68 A0..A5 68 C L DATA CS 16`: the address is 12 BCD digits low byte first, each DATA byte is sent +33H, CS is the sum mod 256 of every byte from the first 68 through the last DATA byte (FE bytes excluded), and a reply carries C = request | 80H (normal) or request | C0H (abnormal).',
+    threshold: 'exact',
+    source: 'PROTOCOLS.md 1.2, 1.3 [vec: ../vectors/dlt645.json; src: 600888/dlt645:python/src/protocol/protocol.py]',
+    confidence: 'H',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-02',
+    title: 'Read data returns the requested identifier',
+    statement:
+      'A read (11H) of an identifier the meter supports is answered with C = 91H (B1H when follow-up frames exist), the same DI (DI0 first on the wire) and a value whose length and format are those of the data dictionary entry.',
+    threshold: 'same DI; value length = dictionary length',
+    source: 'PROTOCOLS.md 1.3, 1.9 [vec; src: hupengwu/fox-edge-server-protocol:template/dlt645/1.0.0/DLT645-2007.csv]',
+    confidence: 'H',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-03',
+    title: 'Read address with the wildcard address',
+    statement:
+      'A read-address request (13H) sent to AAAAAAAAAAAA, with one meter on the bus, is answered with 93H carrying the meter\'s own 12-digit address, both in the address field and in the data.',
+    threshold: 'reply address = the meter\'s own address (not the AA wildcard echoed)',
+    source: 'PROTOCOLS.md 1.3, 1.4 [vec: 13/93 frames; peer: 600888/dlt645 echoes AA…AA, a non-conformance noted there]',
+    confidence: 'H',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-04',
+    title: 'Broadcast frames are never answered',
+    statement: 'A frame sent to the broadcast address 999999999999 (broadcast time sync 08H, freeze 16H) gets no reply of any kind.',
+    threshold: 'no reply within the response window (Td max 500 ms, DLT645-08)',
+    source: 'PROTOCOLS.md 1.4 [src: 600888/dlt645:python/src/model/types/dlt645_type.py BroadcastAddr]; 1.3 (08H: no reply)',
+    confidence: 'H',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-05',
+    title: 'Unsupported identifier gives "no requested data"',
+    statement: 'A read (11H) of an identifier the meter does not support is answered with the abnormal reply D1H whose error word ERR has bit1 "no requested data" set (02H, sent as 35H).',
+    threshold: 'C = D1H; ERR bit1 = 1',
+    source: 'PROTOCOLS.md 1.7 [vec: `35` = 02H, most common in the field; src: 600888/dlt645 ErrorCode]',
+    confidence: 'H',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-06',
+    title: 'Multi-frame reads with read follow-up',
+    statement:
+      'When a reply sets D5 (C = B1H, "follow-up frames exist"), the rest of the data is read with 12H carrying the DI and a frame sequence number SEQ; each 92H/B2H reply carries the DI, its part of the data and the SEQ, and the last one has D5 = 0.',
+    threshold: 'SEQ echoed; last frame D5 = 0',
+    source: 'PROTOCOLS.md 1.3 [vec: 12H request … SEQ = 01]',
+    confidence: 'H',
+    notes: 'Only the request layout is vector-confirmed; SEQ numbering beyond the first follow-up is [BK].',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-07',
+    title: 'Corrupt or foreign frames get no reply',
+    statement:
+      'A request with a bad checksum, addressed to another meter, or with a truncated body is discarded without any reply, and the meter still answers the next valid request.',
+    threshold: 'no reply; next valid request answered',
+    source: 'PROTOCOLS.md 1.2 (parsers resync after noise, src: 600888/dlt645:python/test/test_protocol_core.py) + REQUIREMENTS.md ROB-01',
+    confidence: 'M',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-08',
+    title: 'Response delay',
+    statement: 'The meter starts its reply 20 ms ≤ Td ≤ 500 ms after the end of the request, with inter-byte gaps Tb ≤ 500 ms.',
+    threshold: '20 ms ≤ Td ≤ 500 ms; Tb ≤ 500 ms',
+    source: 'PROTOCOLS.md 1.1 [src: zcx1218029121/go645:Protocol_test.go comment block]',
+    confidence: 'M',
+    notes: 'PROTOCOLS.md: check against the standard text before making these hard pass/fail limits. Over a USB adapter or TCP serial server the measured delay includes the adapter latency.',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-09',
+    title: 'Broadcast time sync sets the clock',
+    statement:
+      'A broadcast time sync (08H to 999999999999, data ss mm hh DD MM YY) sets the meter clock: reading date (04000101) and time (04000102) afterwards gives the sent time plus the elapsed time within the meter tolerance of CLK-01.',
+    threshold: '|meter − sent − elapsed| ≤ 10 s (CLK-01)',
+    source: 'PROTOCOLS.md 1.3 (08H) [vec], 1.9 (04000101/04000102) [vec]; REQUIREMENTS.md CLK-01 (M)',
+    confidence: 'M',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-10',
+    title: 'Freeze command',
+    statement:
+      'A freeze command (16H, data mm hh DD MM with 99H = any) is accepted (96H when addressed to the meter, no reply when broadcast) and the frozen data is readable afterwards.',
+    source: 'PROTOCOLS.md 1.3 (16H; 600888/dlt645 server implements it; data layout [BK])',
+    confidence: 'L',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-11',
+    title: 'Write with a wrong password is refused',
+    statement: 'A write (14H) with a wrong password is refused with the abnormal reply D4H whose error word has bit2 "password error / unauthorised" set (04H), and the value is not changed.',
+    threshold: 'C = D4H; ERR bit2 = 1; value unchanged',
+    source: 'PROTOCOLS.md 1.3 (14H layout: unattributed public code), 1.7 (ERR bits: 600888/dlt645 ErrorCode)',
+    confidence: 'M',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-12',
+    title: 'Behaviour matches the declaration',
+    statement:
+      'What the meter does matches what its profile declares: every identifier declared readable is readable, the declared unsupported identifier is refused, and each declared capability (wildcard read address, wildcard read, follow-up, broadcast time sync, freeze, write) works.',
+    threshold: 'no declared item fails',
+    source: 'ARCHITECTURE.md "Targets and declarations" (project rule); PROTOCOLS.md 1.9 (identifiers)',
+    confidence: 'H',
+    notes: 'A project rule rather than a clause of the standard: a declaration is the vendor\'s own claim.',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-13',
+    title: 'Wake-up preamble',
+    statement: 'The meter accepts requests preceded by 0–4 FE wake-up bytes; a reply may start with FE bytes, which the checksum never covers.',
+    threshold: '0–4 leading FE bytes',
+    source:
+      'PROTOCOLS.md 1.1 [src: zcx1218029121/go645:Protocol_test.go; 600888/dlt645:python/test/test_protocol_core.py test_preamble_is_not_included_in_checksum; peer]; REQUIREMENTS.md CON-05, ROB-02',
+    confidence: 'H',
+    origin: 'PROTOCOLS.md',
+  }),
+];
+
+const BY_ID = new Map(REQUIREMENTS.map((r) => [r.id, r]));
+
+export class UnknownRequirementError extends MeterLabError {
+  constructor(id: string) {
+    super('requirement.unknown', `unknown requirement id "${id}" (not in suites/requirements/catalog.ts)`);
+  }
+}
+
+/** The catalog entry for `id`; throws UnknownRequirementError for an id not in the catalog. */
+export function getRequirement(id: string): Requirement {
+  const r = BY_ID.get(id);
+  if (!r) throw new UnknownRequirementError(id);
+  return r;
+}
+
+export function hasRequirement(id: string): boolean {
+  return BY_ID.has(id);
+}
+
+/** GitHub-style anchor of an entry's heading in suites/requirements/README.md. */
+export function requirementAnchor(id: string): string {
+  return id.toLowerCase();
+}
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The catalog as Markdown: one section per entry (the body of suites/requirements/README.md). */
+export function catalogToMarkdown(requirements: readonly Requirement[] = REQUIREMENTS): string {
+  const lines: string[] = [];
+  lines.push('| id | title | confidence | threshold |', '|---|---|---|---|');
+  for (const r of requirements) {
+    lines.push(`| [${r.id}](#${requirementAnchor(r.id)}) | ${escapeCell(r.title)} | ${r.confidence} | ${escapeCell(r.threshold ?? '')} |`);
+  }
+  lines.push('');
+  for (const r of requirements) {
+    lines.push(`### ${r.id}`, '', `**${r.title}.** ${r.statement}`, '');
+    if (r.threshold) lines.push(`- Threshold: ${r.threshold}`);
+    lines.push(`- Source: ${r.source}`, `- Confidence: ${r.confidence}`);
+    if (r.notes) lines.push(`- Notes: ${r.notes}`);
+    lines.push(`- From: ${r.origin}`, '');
+  }
+  return lines.join('\n');
+}
+
+/** The catalog as plain text, one entry per paragraph (`meterlab requirements`). */
+export function catalogToText(requirements: readonly Requirement[] = REQUIREMENTS): string {
+  return requirements
+    .map((r) => {
+      const head = `${r.id} — ${r.title}. ${r.statement}`;
+      const tail = [r.threshold ? `Threshold: ${r.threshold}` : '', `Source: ${r.source}`, `Confidence: ${r.confidence}`]
+        .filter(Boolean)
+        .join(' · ');
+      return `${head}\n  ${tail}`;
+    })
+    .join('\n\n');
+}
