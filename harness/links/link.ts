@@ -58,3 +58,13 @@ export function bitsPerCharacter(s: LineSettings): number {
 export function characterTimeMs(s: LineSettings): number {
   return (bitsPerCharacter(s) * 1000) / s.baudRate;
 }
+
+/** The usual short spelling of line settings: `2400 8E1`, `9600 8N1`, `1200 7O2`. */
+export function formatLine(s: LineSettings): string {
+  return `${s.baudRate} ${s.dataBits}${s.parity[0]!.toUpperCase()}${s.stopBits}`;
+}
+
+/** True when two ends would understand each other: same rate, data bits, parity and stop bits. */
+export function sameLine(a: LineSettings, b: LineSettings): boolean {
+  return a.baudRate === b.baudRate && a.dataBits === b.dataBits && a.parity === b.parity && a.stopBits === b.stopBits;
+}
