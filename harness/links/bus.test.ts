@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { hex, toHex } from '../core/bytes.ts';
+import { VirtualClock } from '../core/clock.ts';
+import { LinkError } from '../core/errors.ts';
+import { Rs485Bus, sampleCharacter } from './bus.ts';
+import { characterTimeMs, DLT645_DEFAULT_LINE, type LineSettings, type Link } from './link.ts';
+
+/** DL/T 645 read request for 00010000 (combined active energy) to address 123456789012. */
+const REQUEST = hex('68 12 90 78 56 34 12 68 11 04 33 33 34 33 B3 16');
+const TEN = hex('00 01 02 03 04 05 06 07 08 09');
+const LINE_9600: LineSettings = { ...DLT645_DEFAULT_LINE, baudRate: 9600 };
+
+function arrivals(link: Link, clock: VirtualClock): { t: number; b: number }[] {
+  const out: { t: number; b: number }[] = [];
+  link.on('data', (c) => {
+    for (const b of c) out.push({ t: clock.now(), b });
+  });
+  return out;
+}
+
+describe('Rs485Bus timing', () => {
+  it('carries 10 bytes at 2400 8E1 in 10 x 11/2400 s = 45.833 ms, one byte per character time', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock });
+    const master = bus.attach('master');
+    const meter = bus.attach('meter');
+    const got = arrivals(meter, clock);
+    expect(characterTimeMs(DLT645_DEFAULT_LINE)).toBeCloseTo(4.5833, 4);
+    await master.write(TEN);
+    expect(clock.now()).toBeCloseTo(45.8333, 3); // write resolves when the last byte is off the wire
+    expect(got.map((x) => x.b)).toEqual([...TEN]);
+    got.forEach((x, k) => expect(x.t).toBeCloseTo(((k + 1) * 11 * 1000) / 2400, 6));
+    expect(master.name).toBe('bus:master');
+    expect(bus.stats).toMatchObject({ bytes: 10, frames: 1, collisions: 0 });
+  });
+
+  it('is 4 times faster at 9600 baud', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock, line: LINE_9600 });
+    const master = bus.attach('master');
+    const got = arrivals(bus.attach('meter'), clock);
+    await master.write(TEN);
+    expect(clock.now()).toBeCloseTo(45.8333 / 4, 3);
+    expect(got[0]!.t).toBeCloseTo(11 / 9.6, 6);
+  });
+
+  it('queues a node\'s own writes back to back and tracks idleSince', async () => {
+    const clock = new VirtualClock({ start: 1000 });
+    const bus = new Rs485Bus({ clock });
+    const master = bus.attach('master');
+    const got = arrivals(bus.attach('meter'), clock);
+    expect(bus.idleSince).toBe(1000);
+    const first = master.write(hex('01 02'));
+    const second = master.write(hex('03'));
+    expect(bus.idleSince).toBeNull();
+    await Promise.all([first, second]);
+    const ct = characterTimeMs(DLT645_DEFAULT_LINE);
+    expect(got.map((x) => x.t - 1000)).toEqual([ct, 2 * ct, 3 * ct].map((v) => expect.closeTo(v, 6)));
+    expect(bus.idleSince).toBeCloseTo(1000 + 3 * ct, 6);
+    expect(bus.stats.collisions).toBe(0);
+  });
+
+  it('delivers every byte to every other node, never back to the sender', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock });
+    const master = bus.attach('master');
+    const m1 = bus.attach('meter-1');
+    const m2 = bus.attach('meter-2');
+    const gotMaster = arrivals(master, clock);
+    const got1 = arrivals(m1, clock);
+    const got2 = arrivals(m2, clock);
+    await master.write(REQUEST);
+    expect(toHex(Uint8Array.from(got1.map((x) => x.b)))).toBe(toHex(REQUEST));
+    expect(toHex(Uint8Array.from(got2.map((x) => x.b)))).toBe(toHex(REQUEST));
+    expect(gotMaster).toEqual([]);
+    // The meter answers after the request: master and the other meter hear it.
+    await m1.write(hex('68 16'));
+    expect(gotMaster.map((x) => x.b)).toEqual([0x68, 0x16]);
+    expect(got2.map((x) => x.b).slice(-2)).toEqual([0x68, 0x16]);
+    expect(bus.nodeNames).toEqual(['master', 'meter-1', 'meter-2']);
+  });
+
+  it('a closed node stops hearing and its unsent bytes are dropped', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock });
+    const master = bus.attach('master');
+    const meter = bus.attach('meter');
+    const got = arrivals(meter, clock);
+    const w = master.write(TEN);
+    await clock.sleep(12); // two characters on the wire
+    await master.close();
+    await expect(w).rejects.toBeInstanceOf(LinkError);
+    expect(got).toHaveLength(2);
+    expect(bus.idleSince).not.toBeNull();
+    await expect(master.write(TEN)).rejects.toThrow(/bus:master is closed/);
+    expect(() => bus.attach('meter')).toThrow(LinkError);
+  });
+});
+
+describe('Rs485Bus collisions', () => {
+  it('corrupts overlapping characters (bitwise OR) and counts the collision', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock });
+    const a = bus.attach('a');
+    const b = bus.attach('b');
+    const c = bus.attach('listener');
+    const heardByC = arrivals(c, clock);
+    const heardByA = arrivals(a, clock);
+    const wa = a.write(hex('01 01 01 01'));
+    await clock.sleep(characterTimeMs(DLT645_DEFAULT_LINE) * 2); // b starts while a's third byte starts
+    const wb = b.write(hex('10 10'));
+    await Promise.all([wa, wb]);
+    expect(bus.stats.collisions).toBe(1);
+    expect(bus.stats.collidedBytes).toBe(4); // a's bytes 2 and 3, b's bytes 0 and 1
+    // The listener hears a's 4 characters (last two corrupted) interleaved with b's 2 (corrupted).
+    expect(heardByC.map((x) => x.b)).toEqual([0x01, 0x01, 0x11, 0x11, 0x11, 0x11]);
+    expect(heardByA.map((x) => x.b)).toEqual([0x11, 0x11]);
+  });
+
+  it('does not count back-to-back transmissions as a collision', async () => {
+    const clock = new VirtualClock(); // epoch-sized times: fractional ms lose precision there
+
+    const bus = new Rs485Bus({ clock });
+    const master = bus.attach('master');
+    const meter = bus.attach('meter');
+    meter.on('data', () => undefined);
+    await master.write(REQUEST);
+    await meter.write(hex('68 16')); // starts the instant the request ends
+    await master.write(REQUEST);
+    await Promise.all([meter.write(hex('68 16')), clock.sleep(0)]);
+    expect(bus.stats.collisions).toBe(0);
+  });
+
+  it('misaligned overlap corrupts every character it touches', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock });
+    const a = bus.attach('a');
+    const b = bus.attach('b', { line: LINE_9600 }); // a fast node, colliding mid-character
+    const c = bus.attach('c');
+    const heard = arrivals(c, clock);
+    const wa = a.write(hex('80'));
+    await clock.sleep(1);
+    const wb = b.write(hex('01 02')); // 2.29 ms of 9600-baud characters inside a's 4.58 ms character
+    await Promise.all([wa, wb]);
+    expect(bus.stats.collisions).toBe(1);
+    expect(bus.stats.collidedBytes).toBe(3);
+    // c runs at 2400: b's 9600-baud characters are garbled for it anyway; a's character is 80|01|02.
+    expect(heard[heard.length - 1]!.b).toBe(0x83);
+  });
+});
+
+describe('Rs485Bus line mismatch', () => {
+  it('a node at another baud rate receives garbled bytes, one per character', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock });
+    const master = bus.attach('master');
+    const changed = bus.attach('meter-after-baud-change', { line: LINE_9600 });
+    const same = bus.attach('meter-2400');
+    const got = arrivals(changed, clock);
+    const ok = arrivals(same, clock);
+    await master.write(REQUEST);
+    expect(ok.map((x) => x.b)).toEqual([...REQUEST]);
+    expect(got).toHaveLength(REQUEST.length);
+    expect(got.map((x) => x.b)).not.toEqual([...REQUEST]);
+    expect(bus.stats.garbledBytes).toBe(REQUEST.length);
+    // Deterministic: a second run garbles identically.
+    const clock2 = new VirtualClock({ start: 0 });
+    const bus2 = new Rs485Bus({ clock: clock2 });
+    const m2 = bus2.attach('master');
+    const got2 = arrivals(bus2.attach('x', { line: LINE_9600 }), clock2);
+    await m2.write(REQUEST);
+    expect(got2.map((x) => x.b)).toEqual(got.map((x) => x.b));
+  });
+
+  it('after setLine the node understands the new rate', async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock });
+    const master = bus.attach('master', { line: LINE_9600 });
+    const meter = bus.attach('meter');
+    const got = arrivals(meter, clock);
+    await master.write(hex('68'));
+    expect(got[0]!.b).not.toBe(0x68);
+    meter.setLine(LINE_9600);
+    await master.write(hex('68'));
+    expect(got[1]!.b).toBe(0x68);
+  });
+
+  it('samples characters like a UART: parity and framing errors read as 00', () => {
+    const e = DLT645_DEFAULT_LINE;
+    const o: LineSettings = { ...e, parity: 'odd' };
+    const n: LineSettings = { ...e, parity: 'none' };
+    const e2: LineSettings = { ...e, stopBits: 2 };
+    for (let v = 0; v < 256; v++) expect(sampleCharacter(v, e, e)).toBe(v);
+    for (let v = 0; v < 256; v++) expect(sampleCharacter(v, e, o)).toBe(0); // every parity bit wrong
+    for (let v = 0; v < 256; v++) expect(sampleCharacter(v, e, e2)).toBe(v); // stop bits alone are harmless
+    // 8E1 read as 8N1: the parity bit lands where the stop bit should be.
+    expect(sampleCharacter(0x68, e, n)).toBe(0x68); // 0x68 has odd ones -> parity 1 -> looks like a stop bit
+    expect(sampleCharacter(0x33, e, n)).toBe(0); // even ones -> parity 0 -> framing error
+    expect(sampleCharacter(0x68, e, LINE_9600)).toBe(0); // a fast receiver sees a long start bit
+  });
+});

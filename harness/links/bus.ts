@@ -1,0 +1,323 @@
+/**
+ * RS-485 bus model: a half-duplex, multi-drop pair of wires carrying characters at their real
+ * line rate, in the injected clock's time (ARCHITECTURE.md "Line time is modelled").
+ *
+ * - Every byte a node writes reaches every OTHER attached node, one byte per 'data' event. Byte
+ *   k of a write that starts transmitting at `t0` arrives at `t0 + (k + 1) * charTime`, where
+ *   charTime is the transmitter's `characterTimeMs` (2400 8E1: 11/2400 s = 4.583 ms). A node's
+ *   own writes queue behind each other; `write()` resolves when its last byte is off the wire.
+ * - There is no carrier sense (a UART does not listen before talking): if two nodes transmit at
+ *   overlapping times, every pair of overlapping characters is corrupted - each is replaced by
+ *   the bitwise OR of the characters it overlapped (bus contention; deterministic) - and
+ *   `stats.collisions` counts the overlapping pairs of writes.
+ * - A node whose line settings differ from the transmitter's (a meter after a baud-rate change)
+ *   receives what its UART would sample from the transmitter's waveform: with another baud rate
+ *   or parity the bytes come out garbled. A character with a framing or parity error reads as
+ *   00 (POSIX termios with INPCK and neither IGNPAR nor PARMRK). Each transmitted character is
+ *   sampled on its own (idle line after it), so the receiver still gets one byte per character.
+ *   A stop-bit difference alone is harmless, as on a real line.
+ *
+ * No real timers: every delivery is a timer on the injected clock.
+ */
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import { LinkError } from '../core/errors.ts';
+import { characterTimeMs, DLT645_DEFAULT_LINE, formatLine, LinkBase, sameLine, type LineSettings } from './link.ts';
+
+export interface Rs485BusOptions {
+  readonly clock: Clock;
+  /** Default line settings of attached nodes. Default 2400 8E1. */
+  readonly line?: LineSettings;
+  /** Prefix of node link names (`${name}:${node}`). Default "bus". */
+  readonly name?: string;
+}
+
+export interface BusStats {
+  /** Characters transmitted (counted when each is off the wire). */
+  bytes: number;
+  /** Writes fully transmitted. */
+  frames: number;
+  /** Pairs of writes (from different nodes) that overlapped in time. */
+  collisions: number;
+  /** Characters corrupted by a collision. */
+  collidedBytes: number;
+  /** Deliveries to a node whose line settings differ from the transmitter's. */
+  garbledBytes: number;
+}
+
+/**
+ * Float guard for "starts exactly when the other ends": times are fractional character times
+ * added to epoch milliseconds, whose resolution near 2026 is about 0.24 us. 1 us is far below
+ * any character time (115200 8N1: 87 us).
+ */
+const EPSILON_MS = 1e-3;
+
+interface Transmission {
+  readonly node: BusNode;
+  readonly line: LineSettings;
+  readonly start: number;
+  readonly charMs: number;
+  /** What the transmitter drives. */
+  readonly sent: Uint8Array;
+  /** What the wire carries: `sent`, OR-ed with whatever overlapped it. */
+  readonly onAir: Uint8Array;
+  readonly collided: boolean[];
+  next: number;
+  timer: TimerHandle | undefined;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+function endOf(t: Transmission): number {
+  return t.start + t.sent.length * t.charMs;
+}
+
+export class Rs485Bus {
+  readonly name: string;
+  readonly line: LineSettings;
+  readonly stats: BusStats = { bytes: 0, frames: 0, collisions: 0, collidedBytes: 0, garbledBytes: 0 };
+  private readonly clock: Clock;
+  private readonly nodes: BusNode[] = [];
+  private readonly active: Transmission[] = [];
+  private lastIdle: number;
+
+  constructor(opts: Rs485BusOptions) {
+    this.clock = opts.clock;
+    this.line = opts.line ?? DLT645_DEFAULT_LINE;
+    this.name = opts.name ?? 'bus';
+    this.lastIdle = this.clock.now();
+  }
+
+  /** Connects a new node (a meter, the master's adapter, a sniffer that never writes). */
+  attach(name: string, opts: { line?: LineSettings } = {}): BusNode {
+    if (this.nodes.some((n) => n.nodeName === name)) {
+      throw new LinkError(`${this.name} already has a node named "${name}"`);
+    }
+    const node = new BusNode(this, name, `${this.name}:${name}`, opts.line ?? this.line);
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Names of the attached nodes, in attachment order. */
+  get nodeNames(): string[] {
+    return this.nodes.map((n) => n.nodeName);
+  }
+
+  /** True while any character is on the wire or queued to be. */
+  get busy(): boolean {
+    return this.active.length > 0;
+  }
+
+  /** Instant the wire last fell silent (or the bus was created), or null while it is busy. */
+  get idleSince(): number | null {
+    return this.active.length > 0 ? null : this.lastIdle;
+  }
+
+  /** Detaches (closes) every node. */
+  async close(): Promise<void> {
+    await Promise.all([...this.nodes].map((n) => n.close()));
+  }
+
+  /** @internal */
+  transmit(node: BusNode, bytes: Uint8Array, notBefore: number): { start: number; end: number; done: Promise<void> } {
+    const charMs = characterTimeMs(node.line);
+    const start = Math.max(this.clock.now(), notBefore);
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const t: Transmission = {
+      node,
+      line: node.line,
+      start,
+      charMs,
+      sent: new Uint8Array(bytes),
+      onAir: new Uint8Array(bytes),
+      collided: new Array<boolean>(bytes.length).fill(false),
+      next: 0,
+      timer: undefined,
+      resolve,
+      reject,
+    };
+    for (const u of this.active) {
+      if (u.node !== node) this.collide(t, u);
+    }
+    this.active.push(t);
+    this.scheduleNext(t);
+    return { start, end: endOf(t), done };
+  }
+
+  /** @internal Drops a closing node's unsent characters. */
+  abort(node: BusNode): void {
+    for (const t of [...this.active]) {
+      if (t.node !== node) continue;
+      this.clock.clearTimeout(t.timer);
+      this.finish(t);
+      t.reject(new LinkError(`${node.name} closed while transmitting`));
+    }
+    const i = this.nodes.indexOf(node);
+    if (i >= 0) this.nodes.splice(i, 1);
+  }
+
+  private collide(t: Transmission, u: Transmission): void {
+    const tEnd = endOf(t);
+    const uEnd = endOf(u);
+    if (!(t.start < uEnd - EPSILON_MS && u.start < tEnd - EPSILON_MS)) return;
+    this.stats.collisions++;
+    for (let i = 0; i < t.sent.length; i++) {
+      const a0 = t.start + i * t.charMs;
+      const a1 = a0 + t.charMs;
+      const jFirst = Math.max(0, Math.floor((a0 - u.start) / u.charMs));
+      const jLast = Math.min(u.sent.length - 1, Math.ceil((a1 - u.start) / u.charMs));
+      for (let j = jFirst; j <= jLast; j++) {
+        const b0 = u.start + j * u.charMs;
+        const b1 = b0 + u.charMs;
+        if (!(a0 < b1 - EPSILON_MS && b0 < a1 - EPSILON_MS)) continue;
+        if (j < u.next) continue; // already off the wire (cannot happen for overlaps, kept for safety)
+        t.onAir[i]! |= u.sent[j]!;
+        u.onAir[j]! |= t.sent[i]!;
+        this.markCollided(t, i);
+        this.markCollided(u, j);
+      }
+    }
+  }
+
+  private markCollided(t: Transmission, i: number): void {
+    if (t.collided[i]) return;
+    t.collided[i] = true;
+    this.stats.collidedBytes++;
+  }
+
+  private scheduleNext(t: Transmission): void {
+    const due = t.start + (t.next + 1) * t.charMs;
+    t.timer = this.clock.setTimeout(() => this.deliver(t), due - this.clock.now());
+  }
+
+  private deliver(t: Transmission): void {
+    t.timer = undefined;
+    const k = t.next++;
+    const value = t.onAir[k]!;
+    this.stats.bytes++;
+    for (const r of [...this.nodes]) {
+      if (r === t.node || !r.isOpen) continue;
+      let v = value;
+      if (!sameLine(r.line, t.line)) {
+        v = sampleCharacter(value, t.line, r.line);
+        this.stats.garbledBytes++;
+      }
+      r.receive(v);
+    }
+    if (t.next < t.sent.length) {
+      this.scheduleNext(t);
+      return;
+    }
+    this.stats.frames++;
+    this.finish(t);
+    t.resolve();
+  }
+
+  private finish(t: Transmission): void {
+    const i = this.active.indexOf(t);
+    if (i >= 0) this.active.splice(i, 1);
+    if (this.active.length === 0) this.lastIdle = this.clock.now();
+  }
+}
+
+/** One node's connection to the bus: a Link. */
+export class BusNode extends LinkBase {
+  private open = true;
+  private txEnd = -Infinity;
+  private currentLine: LineSettings;
+
+  constructor(
+    readonly bus: Rs485Bus,
+    readonly nodeName: string,
+    readonly name: string,
+    line: LineSettings,
+  ) {
+    super();
+    this.currentLine = line;
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** This node's UART settings. */
+  get line(): LineSettings {
+    return this.currentLine;
+  }
+
+  /** Changes this node's UART settings (e.g. a meter switching baud rate); applies to later writes and receptions. */
+  setLine(line: LineSettings): void {
+    this.currentLine = line;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (!this.open) return Promise.reject(new LinkError(`${this.name} is closed`));
+    if (bytes.length === 0) return Promise.resolve();
+    const { end, done } = this.bus.transmit(this, bytes, this.txEnd);
+    this.txEnd = end;
+    return done;
+  }
+
+  close(): Promise<void> {
+    if (!this.open) return Promise.resolve();
+    this.open = false;
+    this.bus.abort(this);
+    this.emit('close');
+    return Promise.resolve();
+  }
+
+  /** @internal */
+  receive(byte: number): void {
+    if (this.open) this.emit('data', Uint8Array.of(byte));
+  }
+
+  override toString(): string {
+    return `${this.name} (${formatLine(this.currentLine)})`;
+  }
+}
+
+/**
+ * The character a UART set to `rx` reads from one character sent with `tx`: bits are sampled
+ * in the middle of each receive bit time, starting at the start bit's falling edge; the line is
+ * idle (1) after the transmitted character. Framing or parity error -> 00.
+ */
+export function sampleCharacter(value: number, tx: LineSettings, rx: LineSettings): number {
+  const frame: number[] = [0];
+  let ones = 0;
+  for (let b = 0; b < tx.dataBits; b++) {
+    const bit = (value >> b) & 1;
+    ones += bit;
+    frame.push(bit);
+  }
+  if (tx.parity !== 'none') frame.push(parityBit(ones, tx.parity));
+  for (let s = 0; s < tx.stopBits; s++) frame.push(1);
+  const txBit = 1 / tx.baudRate;
+  const rxBit = 1 / rx.baudRate;
+  const level = (k: number): number => {
+    // Middle of receive bit k (k = 0 is the start bit).
+    const idx = Math.floor(((k + 0.5) * rxBit) / txBit + 1e-9);
+    return idx < frame.length ? frame[idx]! : 1;
+  };
+  let data = 0;
+  let rxOnes = 0;
+  for (let b = 0; b < rx.dataBits; b++) {
+    const bit = level(1 + b);
+    data |= bit << b;
+    rxOnes += bit;
+  }
+  let k = 1 + rx.dataBits;
+  if (rx.parity !== 'none') {
+    if (level(k) !== parityBit(rxOnes, rx.parity)) return 0;
+    k++;
+  }
+  if (level(k) !== 1) return 0; // framing error: no stop bit
+  return data;
+}
+
+function parityBit(ones: number, parity: 'even' | 'odd'): number {
+  return parity === 'even' ? ones & 1 : (ones & 1) ^ 1;
+}
