@@ -116,6 +116,13 @@ describe('JSON Lines captures', () => {
     await file.close();
     expect(readCapture(path)).toEqual(memory.records);
     expect(memory.records).toHaveLength(2);
+    file.write(memory.records[0]!); // late records are counted, never thrown from a data handler
+    expect(file.droppedAfterClose).toBe(1);
+    // Appending: a second sink on the same file adds to it.
+    const again = new JsonlFileCaptureSink(path);
+    again.write(memory.records[1]!);
+    await again.close();
+    expect(readCapture(path)).toEqual([...memory.records, memory.records[1]]);
   });
 
   it('names the bad line', () => {

@@ -79,8 +79,14 @@ export class JsonlFileCaptureSink implements CaptureSink {
     });
   }
 
+  /** Records offered after close(): not written (a late chunk must not crash the run). */
+  droppedAfterClose = 0;
+
   write(record: CaptureRecord): void {
-    if (this.closing) throw new CaptureError(`capture ${this.path} is closed`);
+    if (this.closing) {
+      this.droppedAfterClose++;
+      return;
+    }
     this.stream.write(`${JSON.stringify(record)}\n`);
   }
 
