@@ -1,0 +1,62 @@
+/**
+ * Errors thrown by protocol masters. All are MeterLabErrors: the CLI prints the message on one
+ * line. Each carries the exchange record (request bytes, attempts, rejected and discarded
+ * frames), so a suite can attach the evidence of a failure to its verdict.
+ */
+import { MeterLabError, TimeoutError } from '../core/errors.ts';
+import type { ErrorWordBit } from '../protocols/dlt645/types.ts';
+import { ERROR_WORD_BITS } from '../protocols/dlt645/types.ts';
+import type { Exchange } from './exchange.ts';
+
+/**
+ * No acceptable reply within the timeout, after every attempt (CON-05: 3000 ms, 3 attempts).
+ * Created when the request was made, so its stack names the caller's line (STYLE.md, zwave-js
+ * TimedExpectation); `exchange` holds what did arrive (rejected replies, discarded bytes).
+ */
+export class Dlt645NoReplyError extends TimeoutError {
+  readonly exchange: Exchange;
+  /** Set for a missing read follow-up (12H) reply: the SEQ that got no answer. */
+  readonly seq: number | undefined;
+  constructor(message: string, exchange: Exchange, seq?: number) {
+    super(message);
+    this.exchange = exchange;
+    this.seq = seq;
+  }
+}
+
+/**
+ * The meter answered with an abnormal reply (D6 = 1, PROTOCOLS.md 1.3) carrying an error word
+ * (PROTOCOLS.md 1.7). `errors` names the bits that are set, bit 0 first.
+ */
+export class Dlt645AbnormalReplyError extends MeterLabError {
+  readonly exchange: Exchange;
+  readonly functionCode: number;
+  readonly errorWord: number;
+  readonly errors: readonly ErrorWordBit[];
+  constructor(message: string, exchange: Exchange, functionCode: number, errorWord: number) {
+    super('dlt645.abnormal-reply', message);
+    this.exchange = exchange;
+    this.functionCode = functionCode;
+    this.errorWord = errorWord;
+    this.errors = errorWordNames(errorWord);
+  }
+}
+
+/**
+ * A reply that matched the request but whose content is unusable (for example a follow-up chain
+ * longer than SEQ can count, or a read-address reply that disagrees with its own frame address).
+ */
+export class Dlt645ProtocolError extends MeterLabError {
+  readonly exchange: Exchange | undefined;
+  constructor(message: string, exchange?: Exchange) {
+    super('dlt645.protocol', message);
+    this.exchange = exchange;
+  }
+}
+
+/** Names of the error-word bits that are set (PROTOCOLS.md 1.7), bit 0 first. */
+export function errorWordNames(errorWord: number): ErrorWordBit[] {
+  const out: ErrorWordBit[] = [];
+  for (let bit = 0; bit < 8; bit++) if ((errorWord >> bit) & 1) out.push(ERROR_WORD_BITS[bit]!);
+  return out;
+}

@@ -1,0 +1,110 @@
+/**
+ * The record a master keeps of one request: the bytes it sent, every attempt, the reply it
+ * accepted, and everything else that arrived meanwhile (rejected frames, discarded bytes).
+ * Suites read timings (Td) and evidence from it; reports attach it.
+ *
+ * All instants are milliseconds on the master's Clock (virtual or real).
+ */
+import type { DecodeError } from '../core/errors.ts';
+import type { Dlt645Frame, Dlt645Message, Dlt645MessageKind } from '../protocols/dlt645/types.ts';
+
+/** A complete, checksum-valid frame taken off the link. */
+export interface ReceivedFrame {
+  /** Frame bytes as received, including any FE preamble. */
+  readonly raw: Uint8Array;
+  readonly frame: Dlt645Frame;
+  /** The decoded application message, or null when the frame is valid but its content is not. */
+  readonly message: Dlt645Message | null;
+  /** Why `message` is null. */
+  readonly decodeError?: DecodeError;
+  /** Estimated instant the first byte of the frame started to arrive (see Dlt645Master "Timing"). */
+  readonly firstByteAt: number;
+  /** Instant the last byte (16H) was delivered. */
+  readonly at: number;
+}
+
+/** A frame accepted as the reply to a request. */
+export interface AcceptedReply extends ReceivedFrame {
+  readonly message: Dlt645Message;
+}
+
+/** Why a frame that arrived during a request was not taken as its reply (ROB-03). */
+export type RejectReason =
+  /** D7 = 0: a request, not a reply (an echo of our own frame, or another master). */
+  | 'direction'
+  /** The address differs from the addressed meter's. */
+  | 'address'
+  /** A wildcard or broadcast address in a reply: a meter must answer with its own (PROTOCOLS.md 1.4). */
+  | 'wildcard-echo'
+  /** The function code D4..D0 differs from the request's. */
+  | 'function-code'
+  /** A read reply for another data identifier. */
+  | 'di'
+  /** A follow-up reply for another SEQ. */
+  | 'seq'
+  /** The frame is valid but its data field cannot be decoded as the message its C says. */
+  | 'undecodable'
+  /** A normal reply of a kind the request did not declare it expects. */
+  | 'unexpected-kind';
+
+export interface RejectedFrame extends ReceivedFrame {
+  readonly reason: RejectReason;
+  /** One line: what was expected and what came. */
+  readonly detail: string;
+  /** Attempt (1-based) during which it arrived. */
+  readonly attempt: number;
+}
+
+/** Bytes the frame scanner skipped (noise, bad checksum, truncated frame...). */
+export interface DiscardedBytes {
+  readonly bytes: Uint8Array;
+  readonly error: DecodeError;
+  readonly at: number;
+  readonly attempt: number;
+}
+
+export interface AttemptRecord {
+  /** 1-based. */
+  readonly attempt: number;
+  /** Instant write() was called. */
+  readonly sentAt: number;
+  /** Instant write() resolved. */
+  readonly writtenAt: number;
+  /** Estimated instant the last request byte left the wire (see Dlt645Master "Timing"). */
+  readonly transmittedAt: number;
+  readonly outcome: 'reply' | 'timeout' | 'sent';
+}
+
+export type ExpectSpec = Dlt645MessageKind | readonly Dlt645MessageKind[] | 'none';
+
+export interface Exchange {
+  /** Address the request was sent to (12 characters, most significant first). */
+  readonly address: string;
+  /** The request message. */
+  readonly message: Dlt645Message;
+  /** Request bytes as written, including the FE preamble. */
+  readonly request: Uint8Array;
+  /** Reply kinds the request declared it expects ('none': no reply is expected). */
+  readonly expect: readonly Dlt645MessageKind[] | 'none';
+  /** The accepted reply (normal or abnormal), absent on timeout or for expect 'none'. */
+  reply?: AcceptedReply;
+  /** The address the reply came from (recorded for wildcard requests, PROTOCOLS.md 1.4). */
+  replyAddress?: string;
+  /** Attempts made (1..attempts). */
+  attempts: number;
+  readonly attemptLog: AttemptRecord[];
+  /** write() call of the attempt that got the reply (or of the last attempt). */
+  sentAt: number;
+  /** End of transmission of that attempt. */
+  transmittedAt: number;
+  /** Estimated instant the first reply byte started to arrive. */
+  firstByteAt?: number;
+  /** Instant the last reply byte was delivered. */
+  replyAt?: number;
+  /** Td = firstByteAt − transmittedAt (PROTOCOLS.md 1.1: 20 ms ≤ Td ≤ 500 ms). */
+  responseDelayMs?: number;
+  readonly rejected: RejectedFrame[];
+  readonly discarded: DiscardedBytes[];
+  /** For expect 'none': frames that arrived anyway while listening (a broadcast must not be answered). */
+  readonly unexpected: ReceivedFrame[];
+}
