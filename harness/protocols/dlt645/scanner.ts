@@ -7,8 +7,9 @@
  * stay attached to the frame that follows), and a candidate that fails its checks (second 68,
  * L, CS, 16, address) is dropped only up to the next possible start after its own 68, so a
  * valid frame hidden inside a broken one is still found (PROTOCOLS.md 1.2: "parsers must resync
- * after noise/corrupt frames and keep partial candidates"). The buffer is bounded, so garbage
- * never grows memory.
+ * after noise/corrupt frames and keep partial candidates"). A broken frame is reported as one
+ * `discarded` event with its first reason, including what the rescan of its bytes dropped. The
+ * buffer is bounded, so garbage never grows memory.
  *
  * Offsets (in errors, and `start`/`end` of decoded frames) are stream offsets: bytes since the
  * scanner was created. Pure: no I/O, no clock; it never throws on bytes.
@@ -110,8 +111,23 @@ export class Dlt645FrameScanner {
     const buf = this.buffer;
     const n = buf.length;
     let pos = 0;
-    const discard = (to: number, error: DecodeError): void => {
-      events.push({ type: 'discarded', bytes: buf.slice(pos, to), error });
+    /**
+     * End of the bytes the last broken candidate claimed (its 68H .. its 16H, as far as known).
+     * Discards inside it (junk, or the candidates found by rescanning it) join that candidate's
+     * discarded event, so one broken frame is reported once, with its first reason.
+     */
+    let brokenUntil = -1;
+    const discard = (to: number, error: DecodeError, claimedEnd?: number): void => {
+      const last = events[events.length - 1];
+      if (last?.type === 'discarded' && pos < brokenUntil) {
+        const bytes = new Uint8Array(last.bytes.length + to - pos);
+        bytes.set(last.bytes, 0);
+        bytes.set(buf.subarray(pos, to), last.bytes.length);
+        events[events.length - 1] = { type: 'discarded', bytes, error: last.error };
+      } else {
+        events.push({ type: 'discarded', bytes: buf.slice(pos, to), error });
+      }
+      if (claimedEnd !== undefined) brokenUntil = Math.max(brokenUntil, claimedEnd);
       pos = to;
     };
     while (pos < n) {
@@ -145,12 +161,31 @@ export class Dlt645FrameScanner {
         if (!final) break;
         continue;
       }
+      if (error.code === 'dlt645.overflow' && head - pos > KEPT_PREAMBLE_ON_OVERFLOW) {
+        // An overlong preamble before a real 68H: drop the surplus FE bytes, keep the frame.
+        discard(head - KEPT_PREAMBLE_ON_OVERFLOW, error);
+        continue;
+      }
       // Drop the broken candidate only up to the next possible start after its own 68H.
-      discard(nextCandidate(buf, head + 1), error);
+      discard(nextCandidate(buf, head + 1), error, claimedEnd(buf, head, r.error));
     }
     this.buffer = buf.slice(pos);
     this.base += pos;
     return events;
+  }
+}
+
+/** Where a broken candidate that begins at `head` (its 68H) claimed to end, as far as known. */
+function claimedEnd(buf: Uint8Array, head: number, error: DecodeError): number {
+  switch (error.code) {
+    case 'dlt645.checksum':
+    case 'dlt645.end':
+    case 'dlt645.address':
+      return Math.min(buf.length, head + FRAME_OVERHEAD + buf[head + 9]!);
+    case 'dlt645.truncated':
+      return buf.length;
+    default: // second-start, length: the frame is known bad up to the offending byte
+      return error.offset + 1;
   }
 }
 
