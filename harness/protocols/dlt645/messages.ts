@@ -139,12 +139,14 @@ function decode2007(frame: Dlt645Frame, r: DataReader): Result<Dlt645Message, De
         });
       }
       case FunctionCode.WriteAddress: {
+        // New address (6 bytes) to AA..AA: layout [BK] (PROTOCOLS.md 1.3 row 15H).
         const e = r.exactly(ADDRESS_LENGTH, 'write address carries the new 6-byte address');
         if (e) return err(e);
         const a = r.bcdAddress(0);
         return a.ok ? ok({ kind: 'writeAddress', newAddress: a.value }) : a;
       }
       case FunctionCode.Freeze: {
+        // mm hh DD MM, 99H = any: layout [BK] (PROTOCOLS.md 1.3 row 16H).
         const e = r.exactly(FREEZE_LENGTH, 'freeze carries mm hh DD MM');
         if (e) return err(e);
         const f = r.freeze(0);
@@ -157,6 +159,8 @@ function decode2007(frame: Dlt645Frame, r: DataReader): Result<Dlt645Message, De
         return z.ok ? ok({ kind: 'changeBaud', ...z.value }) : z;
       }
       case FunctionCode.ChangePassword: {
+        // DI (04000C0x) + old PA P0-P2 + new PA P0-P2: layout [BK] (PROTOCOLS.md 1.3 row 18H). The DI
+        // is carried, not checked against 04000C0x.
         const e = r.exactly(DI_LENGTH_2007 + 2 * PASSWORD_LENGTH, 'change password carries DI(4) + old PA P0-P2 + new PA P0-P2');
         if (e) return err(e);
         return ok({
@@ -168,6 +172,7 @@ function decode2007(frame: Dlt645Frame, r: DataReader): Result<Dlt645Message, De
       }
       case FunctionCode.ClearMaxDemand:
       case FunctionCode.MeterClear: {
+        // PA P0-P2 + C0-C3: layouts [BK] (PROTOCOLS.md 1.3 rows 19H, 1AH).
         const e = r.exactly(PASSWORD_LENGTH + OPERATOR_LENGTH, `${functionName(fc)} carries PA P0-P2 + C0-C3`);
         if (e) return err(e);
         const kind = fc === FunctionCode.ClearMaxDemand ? 'clearMaxDemand' : 'meterClear';
@@ -200,6 +205,7 @@ function decode2007(frame: Dlt645Frame, r: DataReader): Result<Dlt645Message, De
         });
       }
       case FunctionCode.MultiFunctionOutput: {
+        // One output-type byte: [BK] (PROTOCOLS.md 1.3 row 1DH).
         const e = r.exactly(1, 'multi-function terminal output control carries one output-type byte');
         return e ? err(e) : ok({ kind: 'multiFunctionOutput', output: r.byte(0) });
       }
@@ -254,10 +260,13 @@ function decode2007(frame: Dlt645Frame, r: DataReader): Result<Dlt645Message, De
       return z.ok ? ok({ kind: 'changeBaudResponse', ...z.value }) : z;
     }
     case FunctionCode.ChangePassword: {
+      // 98H + the new PA P0-P2 (PROTOCOLS.md 1.3 row 18H, [BK]).
       const e = r.exactly(PASSWORD_LENGTH, 'a change-password reply carries the new PA P0-P2');
       return e ? err(e) : ok({ kind: 'changePasswordResponse', newPassword: r.password(0) });
     }
     case FunctionCode.MultiFunctionOutput: {
+      // 9DH: PROTOCOLS.md 1.3 lists no data; some meters are said to echo the output type ([BK]),
+      // so zero or one byte is accepted.
       const e = r.atMost(1, 'a multi-function output reply carries at most the output-type byte');
       if (e) return err(e);
       return ok({ kind: 'multiFunctionOutputResponse', output: frame.data.length === 1 ? r.byte(0) : null });
