@@ -1,0 +1,261 @@
+/**
+ * Behaviours: field defects stacked on the conformant meter (STYLE.md, after zwave-js MockNode).
+ *
+ * The server consults the stack top first. `onRequest` returns 'continue' (not mine), or an
+ * answer: `{ reply }` (these bytes, or null for silence), `{ delayMs }` (the conformant reply,
+ * later), or both. The first behaviour that answers wins; if none does, the conformant handler
+ * answers. Then every behaviour's `onReply` (top first) may rewrite the reply bytes or drop them
+ * (null). A test can push its own behaviour on top with `server.pushBehaviour(b)`.
+ *
+ * Built-ins are selected by name in the profile (`behaviours: [{ "name": "late-reply",
+ * "delayMs": 600 }]`); each is a deliberately broken variant that the matching conformance test
+ * must catch. Each one's `defect` says which field bug it reproduces.
+ */
+import { z } from 'zod';
+import { decodeFrame, encodeFrame } from '../../harness/protocols/dlt645/index.ts';
+import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
+import type { BehaviourContext, Dlt645MeterServer, IncomingRequest } from './server.ts';
+
+export type BehaviourAnswer = 'continue' | { readonly reply?: Uint8Array | null; readonly delayMs?: number };
+
+export interface MeterBehaviour {
+  readonly name: string;
+  /** One line: what the meter does differently. */
+  readonly description: string;
+  /** The field defect it reproduces (and the conformance rule it breaks). */
+  readonly defect?: string;
+  onRequest?(ctx: BehaviourContext, request: IncomingRequest): BehaviourAnswer;
+  onReply?(ctx: BehaviourContext, reply: Uint8Array): Uint8Array | null;
+  /** Called when pushed onto a server (to flip model fault switches). */
+  onAttach?(server: Dlt645MeterServer): void;
+  onDetach?(server: Dlt645MeterServer): void;
+}
+
+/** A behaviour entry of a profile: `{ name, ...params }`. */
+export interface BehaviourConfig {
+  readonly name: string;
+  readonly [param: string]: unknown;
+}
+
+interface BuiltInBehaviour<P extends z.ZodType> {
+  readonly description: string;
+  readonly defect: string;
+  readonly params: P;
+  create(params: z.output<P>, name: string): MeterBehaviour;
+}
+
+function define<P extends z.ZodType>(b: BuiltInBehaviour<P>): BuiltInBehaviour<P> {
+  return b;
+}
+
+const noParams = z.object({ name: z.string() }).strict();
+
+// ---------------------------------------------------------------------------------------------
+// Frame helpers
+
+/** Rewrites the address of a (valid) reply frame, keeping its preamble, control and data. */
+export function withAddress(reply: Uint8Array, address: string): Uint8Array {
+  const r = decodeFrame(reply);
+  if (!r.ok) return reply;
+  const f = r.value.frame;
+  // decodeFrame has already removed 33H; encodeFrame adds it back.
+  return encodeFrame({ address, control: f.control.raw, data: f.data, preamble: f.preamble });
+}
+
+/** The same frame with CS + 1 (mod 256). */
+export function withWrongChecksum(reply: Uint8Array): Uint8Array {
+  const out = reply.slice();
+  const csAt = out.length - 2;
+  if (csAt >= 0) out[csAt] = (out[csAt]! + 1) & 0xff;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Built-ins
+
+export const BUILT_IN_BEHAVIOURS = {
+  'wrong-checksum': define({
+    description: 'Every reply carries CS + 1.',
+    defect: 'A meter with a broken checksum routine; the master must reject the reply (ROB-01, PROTOCOLS.md 1.2).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Every reply carries CS + 1.',
+      onReply: (_ctx, reply) => withWrongChecksum(reply),
+    }),
+  }),
+  'echo-wildcard': define({
+    description: 'Answers a wildcard-addressed request with AA…AA instead of its own address.',
+    defect: 'The 600888/dlt645 peer echoes AAAAAAAAAAAA (PROTOCOLS.md 1.4: a conformant meter answers with its own address).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Echoes the wildcard address in replies.',
+      onReply: (ctx, reply) => (ctx.request.addressing === 'wildcard' ? withAddress(reply, ctx.request.frame.address) : reply),
+    }),
+  }),
+  'late-reply': define({
+    description: 'Answers after delayMs (default 600 ms).',
+    defect: 'A slow meter: Td > 500 ms violates 20 ms ≤ Td ≤ 500 ms (PROTOCOLS.md 1.1).',
+    params: z.object({ name: z.string(), delayMs: z.number().min(0).max(60_000).default(600) }).strict(),
+    create: (p, name) => ({
+      name,
+      description: `Answers after ${p.delayMs} ms.`,
+      onRequest: () => ({ delayMs: p.delayMs }),
+    }),
+  }),
+  'ignore-follow-up': define({
+    description: 'Announces follow-up frames (B1) but never answers 12H.',
+    defect:
+      'A meter whose follow-up service is broken: the first frame says more data follows, then 12H gets no reply, so a multi-frame read cannot complete (PROTOCOLS.md 1.3).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Stays silent on 12H read follow-up.',
+      onRequest: (_ctx, request) => (request.message?.kind === 'readFollowUp' ? { reply: null } : 'continue'),
+    }),
+  }),
+  'drop-every-nth': define({
+    description: 'Drops every n-th reply (default 10).',
+    defect: 'A flaky RS-485 transceiver or a busy meter CPU: one reply in n never leaves the meter (ROB-01 retries).',
+    params: z.object({ name: z.string(), n: z.number().int().min(1).default(10) }).strict(),
+    create: (p, name) => {
+      let count = 0;
+      return {
+        name,
+        description: `Drops every ${p.n}th reply.`,
+        onReply: (_ctx, reply) => (++count % p.n === 0 ? null : reply),
+      };
+    },
+  }),
+  'reply-to-broadcast': define({
+    description: 'Answers requests sent to the broadcast address 999999999999.',
+    defect: 'Answering a broadcast makes every meter on the bus talk at once (PROTOCOLS.md 1.4: slaves do not answer 99…99).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Answers broadcast requests.',
+      onRequest: (ctx, request) => (request.addressing === 'broadcast' ? { reply: ctx.respond({ answerBroadcast: true }) } : 'continue'),
+    }),
+  }),
+  'answer-bad-checksum': define({
+    description: 'Answers requests whose checksum is wrong.',
+    defect: 'A meter that does not verify CS acts on corrupted commands (PROTOCOLS.md 1.2; ROB-01).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Ignores the request checksum.',
+      onRequest: (ctx, request) => (!request.checksumValid ? { reply: ctx.respond({ acceptBadChecksum: true }) } : 'continue'),
+    }),
+  }),
+  'wrong-address-reply': define({
+    description: 'Answers with another address (default: its own with the last digit changed).',
+    defect: 'A meter that answers with a stale or foreign address; the master must reject the reply (ROB-03).',
+    params: z
+      .object({ name: z.string(), address: z.string().regex(/^\d{12}$/, 'address must be 12 decimal digits').optional() })
+      .strict(),
+    create: (p, name) => ({
+      name,
+      description: 'Replies carry a foreign address.',
+      onReply: (ctx, reply) => withAddress(reply, p.address ?? foreignAddress(ctx.model.address)),
+    }),
+  }),
+  'unsupported-as-zero': define({
+    description: 'Answers undeclared identifiers with zeros instead of D1H "no requested data".',
+    defect: 'A meter that fakes data it does not have: the master stores zeros as readings (PROTOCOLS.md 1.7: ERR 02H).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Unsupported identifiers read as zero.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (m?.kind !== 'readData') return 'continue';
+        if (ctx.profile.meter.identifiers.includes(m.di)) return 'continue';
+        if (request.addressing === 'broadcast' || request.addressing === 'other' || !request.checksumValid) return 'continue';
+        const length = DICTIONARY.lookup(m.di)?.length ?? 4;
+        return { reply: ctx.encodeReply({ kind: 'readDataResponse', di: m.di, payload: new Uint8Array(length), hasFollowUp: false }) };
+      },
+    }),
+  }),
+  'accept-wrong-password': define({
+    description: 'Accepts writes, clears and control commands whatever the password.',
+    defect: 'A meter with no password check: anyone on the bus can trip it or change its parameters (PROTOCOLS.md 1.7 ERR bit 2; FEE-06).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Skips the password check.',
+      onRequest: (ctx) => ({ reply: ctx.respond({ skipPasswordCheck: true }) }),
+    }),
+  }),
+  'refuse-trip': define({
+    description: 'Acknowledges a trip command (9CH) but the relay never opens.',
+    defect: 'A stuck relay or a failed drive circuit (ROB-11, FEE-12): status word 3 keeps bit 4 clear while bit 6 says trip.',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'The relay does not move.',
+      onAttach: (server) => {
+        server.model.faults.relayStuck = true;
+      },
+      onDetach: (server) => {
+        server.model.faults.relayStuck = false;
+      },
+    }),
+  }),
+  'trip-despite-keep-power': define({
+    description: 'Executes trip commands even in keep-power (保电).',
+    defect: 'A meter that ignores 保电 and cuts a protected customer (violates KP-01).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Trips under keep-power.',
+      onAttach: (server) => {
+        server.model.faults.ignoreKeepPower = true;
+      },
+      onDetach: (server) => {
+        server.model.faults.ignoreKeepPower = false;
+      },
+    }),
+  }),
+  silent: define({
+    description: 'Never answers anything.',
+    defect: 'A dead or disconnected meter (collection failure, COL success-rate tests).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Answers nothing.',
+      onRequest: () => ({ reply: null }),
+    }),
+  }),
+} as const;
+
+export type BuiltInBehaviourName = keyof typeof BUILT_IN_BEHAVIOURS;
+
+export const BUILT_IN_BEHAVIOUR_NAMES = Object.keys(BUILT_IN_BEHAVIOURS) as BuiltInBehaviourName[];
+
+/** Own address with its last digit changed: an address that is surely not this meter's. */
+function foreignAddress(address: string): string {
+  const last = Number(address.slice(-1));
+  return address.slice(0, -1) + String((last + 1) % 10);
+}
+
+function builtIn(name: string): BuiltInBehaviour<z.ZodType> | undefined {
+  return Object.hasOwn(BUILT_IN_BEHAVIOURS, name) ? (BUILT_IN_BEHAVIOURS[name as BuiltInBehaviourName] as BuiltInBehaviour<z.ZodType>) : undefined;
+}
+
+/** Problems of a profile's behaviour entry, with paths relative to the entry (for ProfileError). */
+export function validateBehaviourConfig(entry: BehaviourConfig): { path: PropertyKey[]; message: string }[] {
+  const b = builtIn(entry.name);
+  if (!b) return [{ path: ['name'], message: `unknown behaviour "${entry.name}" (known: ${BUILT_IN_BEHAVIOUR_NAMES.join(', ')})` }];
+  const r = b.params.safeParse(entry);
+  if (r.success) return [];
+  return r.error.issues.map((i) => ({ path: [...i.path], message: i.message }));
+}
+
+/** Builds a built-in behaviour from its profile entry. Throws for an unknown name or bad params. */
+export function createBehaviour(config: BehaviourConfig): MeterBehaviour {
+  const b = builtIn(config.name);
+  if (!b) throw new Error(`unknown behaviour "${config.name}" (known: ${BUILT_IN_BEHAVIOUR_NAMES.join(', ')})`);
+  const params = b.params.parse(config);
+  return { defect: b.defect, ...b.create(params, config.name) };
+}

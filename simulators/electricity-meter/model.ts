@@ -1,0 +1,1210 @@
+/**
+ * The electricity meter itself, in the injected clock's time: meter clock, energy registers per
+ * tariff, freezes and settlements, status words, event records, relay, keep-power (保电), alarm and
+ * the prepaid balance. The DL/T 645 server (server.ts) reads and writes it; tests and the reference
+ * target drive its physical side through the backchannel (setLoad, drawFor, cutMains, pressButton,
+ * topUp, ...).
+ *
+ * Everything is computed lazily: `sync()` integrates energy from the last integration instant up to
+ * `clock.now()`, stopping at every instant where something changes (time-slot boundary, load step,
+ * midnight daily freeze, settlement, timed freeze, end of a `drawFor`, a delayed trip, a prepaid
+ * threshold crossing). The model schedules NO timers: an ever-pending midnight timer would make an
+ * auto-advancing VirtualClock run simulated days forever. Any read, write, command or backchannel
+ * call syncs first, so what the master observes is exactly what a continuously running meter shows.
+ *
+ * Meter time is local time UTC+8 (harness/core/calendar.ts) and may be offset and drift from the
+ * harness clock. Energy accumulates in simulated (harness) time and is attributed to the tariff of
+ * the meter's own clock, as a real meter does.
+ *
+ * Values served over DL/T 645 (`readValue`) are built in values.ts from the data dictionary.
+ */
+import type { Clock } from '../../harness/core/clock.ts';
+import { fromCalendar, toCalendar, CHINA_UTC_OFFSET_MINUTES, type CalendarTime } from '../../harness/core/calendar.ts';
+import type { FreezeField, FrameDateTime, Password } from '../../harness/protocols/dlt645/types.ts';
+import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
+import type { DataValue } from '../../harness/protocols/dlt645/dictionary-types.ts';
+import type { SimulatorProfile, SimulationSettings } from './profile.ts';
+import { readModelValue, writeModelValue, servesIdentifier } from './values.ts';
+
+const MS_PER_HOUR = 3_600_000;
+const MS_PER_DAY = 86_400_000;
+const LOCAL_OFFSET_MS = CHINA_UTC_OFFSET_MINUTES * 60_000;
+
+/** Records kept (DL/T 645-2007 appendix A: "last 1..N" identifiers). */
+export const DAILY_FREEZES_KEPT = 62;
+export const SETTLEMENTS_KEPT = 12;
+export const INSTANT_FREEZES_KEPT = 3;
+export const TIMED_FREEZES_KEPT = 60;
+export const EVENT_RECORDS_KEPT = 10;
+
+/** Operator code recorded for actions the meter takes by itself (local prepaid trip, key press). */
+export const LOCAL_OPERATOR = 'FFFFFFFF';
+
+/** Per-tariff energy: index 0 = T1 ... 3 = T4. The total is the sum. */
+export type TariffEnergy = [number, number, number, number];
+
+export interface EnergyRegisters {
+  /** Forward active energy per tariff, kWh. */
+  forwardActive: TariffEnergy;
+  /** Reverse active energy per tariff, kWh. */
+  reverseActive: TariffEnergy;
+  /** Reactive energy by quadrant I..IV, per tariff, kvarh. */
+  reactive: [TariffEnergy, TariffEnergy, TariffEnergy, TariffEnergy];
+}
+
+export interface DemandRecord {
+  /** kW. */
+  readonly kW: number;
+  /** Meter time (ms) of the start of the demand, minute resolution; null when never set. */
+  readonly at: number | null;
+}
+
+/** Max demand: index 0 = total, 1..4 = T1..T4. */
+export type DemandSet = [DemandRecord, DemandRecord, DemandRecord, DemandRecord, DemandRecord];
+
+export interface FreezeRecord {
+  /** Meter time of the freeze (ms). */
+  readonly time: number;
+  readonly energy: EnergyRegisters;
+  readonly forwardDemand: DemandSet;
+  readonly reverseDemand: DemandSet;
+  /** Active power at the freeze instant, kW: total, A, B, C. */
+  readonly powerKW: readonly [number, number, number, number];
+}
+
+export interface PowerDownRecord {
+  readonly start: number;
+  readonly end: number | null;
+}
+
+export interface CoverOpenRecord {
+  readonly start: number;
+  readonly end: number | null;
+  readonly energyAtStart: EnergyRegisters;
+  readonly energyAtEnd: EnergyRegisters | null;
+}
+
+export interface RelayEventRecord {
+  readonly time: number;
+  readonly operator: string;
+  readonly energy: EnergyRegisters;
+  /** 'remote' = 1CH command, 'local' = prepaid balance / key press, 'keep-power' = KP-03 restore. */
+  readonly cause: 'remote' | 'local' | 'keep-power' | 'forced';
+}
+
+export interface ProgrammingRecord {
+  readonly time: number;
+  readonly operator: string;
+  /** Identifiers written in this programming session (most recent first, at most 10). */
+  readonly identifiers: readonly string[];
+}
+
+export interface TimeSetRecord {
+  readonly operator: string;
+  readonly before: number;
+  readonly after: number;
+}
+
+export interface ClearRecord {
+  readonly time: number;
+  readonly operator: string;
+  readonly energy: EnergyRegisters;
+  /** Event clear only: the DI cleared (FFFFFFFF = all). */
+  readonly di?: string;
+}
+
+export interface PurchaseRecord {
+  /** Meter time of the purchase. */
+  readonly time: number;
+  /** Total purchase count after this purchase. */
+  readonly countAfter: number;
+  /** yuan (money-prepaid) or kWh (energy-prepaid). */
+  readonly amount: number;
+  readonly before: number;
+  readonly after: number;
+  readonly cumulative: number;
+}
+
+export interface EventLog<T> {
+  /** Total count since manufacture (or the last event clear). */
+  count: number;
+  /** Most recent first, at most EVENT_RECORDS_KEPT. */
+  records: T[];
+}
+
+/** Timed-freeze pattern of 16H (mm hh DD MM, 'any' = 99H). */
+export interface FreezePattern {
+  readonly minute: FreezeField;
+  readonly hour: FreezeField;
+  readonly day: FreezeField;
+  readonly month: FreezeField;
+}
+
+export type WriteResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: 'password' | 'unsupported' | 'read-only' | 'invalid' };
+
+export type CommandResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: 'password' | 'expired' | 'keep-power' | 'invalid' | 'unsupported' };
+
+export interface RelayState {
+  /** Status word 3 bit 4: the relay is actually open (supply cut). */
+  readonly open: boolean;
+  /** Status word 3 bit 6: the last relay command was trip (a trip is wanted). */
+  readonly commandTrip: boolean;
+  /** Waiting for the customer's key press to close (合闸允许, FEE-11). */
+  readonly closeAllowed: boolean;
+  /** A trip command waiting for its trip delay (FEE-07), meter-independent harness time (ms). */
+  readonly pendingTripAt: number | null;
+  /** Status word 3 bit 12: keep-power (保电). */
+  readonly keepPower: boolean;
+  /** Alarm commanded by the master (2AH, until 2BH). */
+  readonly remoteAlarm: boolean;
+  /**
+   * Local prepaid trip state (FEE-02): 'releasable' = tripped by a low balance, the key restores
+   * supply; 'locked' = overdraft exhausted, only a top-up releases it.
+   */
+  readonly localLock: 'none' | 'releasable' | 'locked';
+}
+
+export interface MeterSnapshot {
+  readonly now: number;
+  readonly meterTime: number;
+  readonly meterCalendar: CalendarTime;
+  readonly address: string;
+  readonly meterNumber: string;
+  readonly mainsOn: boolean;
+  readonly coverOpen: boolean;
+  readonly loadKW: number;
+  readonly currentTariff: number;
+  readonly energy: EnergyRegisters;
+  readonly forwardActiveTotal: number;
+  readonly reverseActiveTotal: number;
+  readonly forwardDemand: DemandSet;
+  readonly reverseDemand: DemandSet;
+  readonly relay: RelayState;
+  readonly alarm: boolean;
+  readonly statusWord3: number;
+  readonly balance: { readonly remainingAmount: number; readonly overdraftAmount: number; readonly remainingEnergy: number; readonly overdraftEnergy: number; readonly level: number };
+  readonly purchases: { readonly count: number; readonly total: number };
+  readonly dailyFreezes: readonly FreezeRecord[];
+  readonly settlements: readonly FreezeRecord[];
+  readonly instantFreezes: readonly FreezeRecord[];
+  readonly timedFreezes: readonly FreezeRecord[];
+  readonly timedFreezePattern: FreezePattern | null;
+  readonly events: {
+    readonly powerDown: EventLog<PowerDownRecord>;
+    readonly coverOpen: EventLog<CoverOpenRecord>;
+    readonly trip: EventLog<RelayEventRecord>;
+    readonly close: EventLog<RelayEventRecord>;
+    readonly programming: EventLog<ProgrammingRecord>;
+    readonly timeSet: EventLog<TimeSetRecord>;
+    readonly meterClear: EventLog<ClearRecord>;
+    readonly demandClear: EventLog<ClearRecord>;
+    readonly eventClear: EventLog<ClearRecord>;
+  };
+}
+
+export interface ElectricityMeterModelOptions {
+  readonly profile: SimulatorProfile;
+  readonly clock: Clock;
+  /** Diagnostics (relay operations, freezes); quiet by default. */
+  readonly logger?: (message: string) => void;
+}
+
+/** Password levels that may write data and send 1CH control ("02" and "04" in the reference). */
+export const WRITE_MAX_LEVEL = 4;
+/** Clear commands 19H/1AH/1BH need a level-02 (or stronger) password [BK]. */
+export const CLEAR_MAX_LEVEL = 2;
+
+const zeroTariffs = (): TariffEnergy => [0, 0, 0, 0];
+const zeroEnergy = (): EnergyRegisters => ({
+  forwardActive: zeroTariffs(),
+  reverseActive: zeroTariffs(),
+  reactive: [zeroTariffs(), zeroTariffs(), zeroTariffs(), zeroTariffs()],
+});
+const zeroDemand = (): DemandSet => [
+  { kW: 0, at: null },
+  { kW: 0, at: null },
+  { kW: 0, at: null },
+  { kW: 0, at: null },
+  { kW: 0, at: null },
+];
+const copyEnergy = (e: EnergyRegisters): EnergyRegisters => ({
+  forwardActive: [...e.forwardActive],
+  reverseActive: [...e.reverseActive],
+  reactive: [[...e.reactive[0]], [...e.reactive[1]], [...e.reactive[2]], [...e.reactive[3]]],
+});
+const newLog = <T>(): EventLog<T> => ({ count: 0, records: [] });
+
+function sum(values: readonly number[]): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
+}
+
+function pushRecord<T>(log: EventLog<T>, record: T, kept = EVENT_RECORDS_KEPT): void {
+  log.count++;
+  log.records.unshift(record);
+  if (log.records.length > kept) log.records.length = kept;
+}
+
+function minutesOf(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+}
+
+/** Start of the local (UTC+8) day containing meter instant `m`. */
+function localDayStart(m: number): number {
+  return Math.floor((m + LOCAL_OFFSET_MS) / MS_PER_DAY) * MS_PER_DAY - LOCAL_OFFSET_MS;
+}
+
+/** Truncate to the minute (meter records carry YYMMDDhhmm). */
+function floorMinute(m: number): number {
+  return Math.floor(m / 60_000) * 60_000;
+}
+
+export class ElectricityMeterModel {
+  readonly profile: SimulatorProfile;
+  readonly clock: Clock;
+  private readonly sim: SimulationSettings;
+  private readonly log: (message: string) => void;
+
+  /**
+   * Fault switches (STYLE.md): each reproduces a field defect. Set by behaviours
+   * ('refuse-trip', 'trip-despite-keep-power') or directly by a test.
+   */
+  readonly faults = {
+    /** ROB-11 / FEE-12: the relay does not move (stuck contacts, dead drive) although commands are acknowledged. */
+    relayStuck: false,
+    /** Violates KP-01: trip commands execute even in keep-power (保电). */
+    ignoreKeepPower: false,
+  };
+
+  // identity and security
+  address: string;
+  meterNumber: string;
+  /** 0400040E customer number. */
+  customerNumber: string;
+  /** Current RS-485 port baud rate (the server updates it after 17H; DI 04000703). */
+  baudRate: number;
+  /** Password by level (0..9): 6 hex digits P2P1P0. */
+  private readonly passwords = new Map<number, string>();
+
+  // clock: meter = sim + offset + (sim - driftEpoch) * drift
+  private offsetMs: number;
+  private driftPpm: number;
+  private driftEpoch: number;
+
+  // registers
+  private energy: EnergyRegisters;
+  private forwardDemand: DemandSet = zeroDemand();
+  private reverseDemand: DemandSet = zeroDemand();
+  /** Signed balance: money (yuan) for money-prepaid, energy (kWh) for energy-prepaid. */
+  private balance: number;
+  private purchaseCount: number;
+  private purchaseTotal: number;
+  /** Balance thresholds and prices, writable over DL/T 645. */
+  alarmAmount1: number;
+  alarmAmount2: number;
+  overdraftAmountLimit: number;
+  alarmEnergy1: number;
+  alarmEnergy2: number;
+  overdraftEnergyLimit: number;
+  readonly prices: TariffEnergy;
+  settlementDay: number;
+  settlementHour: number;
+  /** FEE-04 anti-hoarding limit (0 = none): yuan or kWh by meter type. */
+  hoardingLimit: number;
+  /** 04001005 close-allowed amount limit (served; a top-up above it allows closing, as for any positive balance). */
+  closeAllowedAmountLimit = 0;
+  /** FEE-07 trip delay (04001401, minutes on the wire). */
+  tripDelayMs: number;
+  private readonly slots: readonly { readonly minute: number; readonly tariff: number }[];
+
+  // load and physical state
+  private loadSteps: readonly { readonly minute: number; readonly kW: number }[];
+  private loadOverride: number | null = null;
+  private draw: { kW: number; until: number } | null = null;
+  private mainsOn = true;
+  private coverOpen = false;
+
+  // relay and cost control
+  private relayOpen = false;
+  private commandTrip = false;
+  private closeAllowed = false;
+  private pendingTripAt: number | null = null;
+  private pendingTripOperator = '00000000';
+  private keepPower = false;
+  private remoteAlarm = false;
+  private localLock: 'none' | 'releasable' | 'locked' = 'none';
+  private level = 0;
+
+  /** Purchases, most recent first (0332/0333 records, last 10). */
+  private readonly purchases_: PurchaseRecord[] = [];
+
+  // freezes
+  private readonly dailyFreezes: FreezeRecord[] = [];
+  private readonly settlements: FreezeRecord[] = [];
+  private readonly instantFreezes: FreezeRecord[] = [];
+  private readonly timedFreezes: FreezeRecord[] = [];
+  private timedFreezePattern: FreezePattern | null = null;
+
+  // events
+  private readonly events = {
+    powerDown: newLog<PowerDownRecord>(),
+    coverOpen: newLog<CoverOpenRecord>(),
+    trip: newLog<RelayEventRecord>(),
+    close: newLog<RelayEventRecord>(),
+    programming: newLog<ProgrammingRecord>(),
+    timeSet: newLog<TimeSetRecord>(),
+    meterClear: newLog<ClearRecord>(),
+    demandClear: newLog<ClearRecord>(),
+    eventClear: newLog<ClearRecord>(),
+  };
+
+  /** Harness instant up to which energy has been integrated. */
+  private integratedTo: number;
+
+  constructor(options: ElectricityMeterModelOptions) {
+    this.profile = options.profile;
+    this.clock = options.clock;
+    this.sim = options.profile.simulation;
+    this.log = options.logger ?? (() => undefined);
+    const meter = options.profile.meter;
+    this.address = meter.address;
+    this.meterNumber = meter.address;
+    this.customerNumber = meter.address;
+    this.baudRate = meter.line.baudRate;
+    for (const [level, value] of Object.entries(meter.passwords)) this.passwords.set(parseInt(level, 16), value.toUpperCase());
+
+    const now = this.clock.now();
+    this.offsetMs = this.sim.clockOffsetMs;
+    this.driftPpm = this.sim.clockDriftPpm;
+    this.driftEpoch = now;
+    this.integratedTo = now;
+
+    const r = this.sim.registers;
+    this.energy = zeroEnergy();
+    this.energy.forwardActive = [...r.forwardActiveKWh];
+    this.energy.reverseActive = [...r.reverseActiveKWh];
+    this.balance = this.sim.meterType === 'energy-prepaid' ? r.remainingEnergyKWh : r.remainingAmount;
+    this.purchaseCount = r.purchaseCount;
+    this.purchaseTotal = r.purchaseTotal;
+
+    const p = this.sim.prepaid;
+    this.alarmAmount1 = p.alarmAmount1;
+    this.alarmAmount2 = p.alarmAmount2;
+    this.overdraftAmountLimit = p.overdraftAmountLimit;
+    this.alarmEnergy1 = p.alarmEnergy1KWh;
+    this.alarmEnergy2 = p.alarmEnergy2KWh;
+    this.overdraftEnergyLimit = p.overdraftEnergyLimitKWh;
+    this.hoardingLimit = p.hoardingLimit;
+    this.tripDelayMs = this.sim.relay.tripDelayMs;
+    this.prices = [...this.sim.tariffs.prices];
+    this.settlementDay = this.sim.settlement.day;
+    this.settlementHour = this.sim.settlement.hour;
+    this.slots = this.sim.tariffs.timeSlots.map((s) => ({ minute: minutesOf(s.from), tariff: s.tariff }));
+    const kW = this.sim.load.kW;
+    this.loadSteps = typeof kW === 'number' ? [{ minute: 0, kW }] : kW.map((s) => ({ minute: minutesOf(s.from), kW: s.kW }));
+
+    if (this.purchaseCount > 0) {
+      // The purchases before the simulation began, summed up as one record.
+      this.purchases_.push({ time: this.meterNow(), countAfter: this.purchaseCount, amount: this.purchaseTotal, before: 0, after: this.balance, cumulative: this.purchaseTotal });
+    }
+
+    // A meter that starts with a low balance starts in the matching state (no trip event: it was
+    // already tripped before the simulation began).
+    this.level = this.levelOf(this.balance);
+    if (this.localCostControl && this.level >= 2) {
+      this.relayOpen = true;
+      this.localLock = this.level >= 4 ? 'locked' : 'releasable';
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Clock
+
+  /** Meter time (ms since the epoch) at harness instant `sim`. */
+  meterTimeAt(sim: number): number {
+    return sim + this.offsetMs + ((sim - this.driftEpoch) * this.driftPpm) / 1e6;
+  }
+
+  /** The first harness instant at which the meter clock reads at least `meter`. */
+  private simTimeFor(meter: number): number {
+    const k = this.driftPpm / 1e6;
+    const s = (meter - this.offsetMs + this.driftEpoch * k) / (1 + k);
+    let c = Math.ceil(s);
+    // Guard against float rounding: step until the meter clock really has reached `meter`.
+    while (this.meterTimeAt(c) < meter) c++;
+    return c;
+  }
+
+  /** The meter's clock now (ms since the epoch, integer). */
+  meterNow(): number {
+    return Math.floor(this.meterTimeAt(this.clock.now()));
+  }
+
+  /** Local calendar (UTC+8) of the meter clock now. */
+  meterCalendar(): CalendarTime {
+    return toCalendar(this.meterNow());
+  }
+
+  /**
+   * Sets the meter clock (broadcast time sync 08H, or a write of 04000101/04000102). Energy is
+   * integrated up to this instant first; freezes the jump skips over are not made up. [BK]
+   * Recorded as a time-set event (CLK-02).
+   */
+  setMeterTime(meterMs: number, operator = '00000000'): void {
+    this.sync();
+    const now = this.clock.now();
+    const before = this.meterNow();
+    this.offsetMs = meterMs - now;
+    this.driftEpoch = now;
+    pushRecord(this.events.timeSet, { operator, before, after: meterMs });
+    this.log(`clock set from ${before} to ${meterMs}`);
+  }
+
+  /** Backchannel: puts the meter clock `ms` ahead of the harness clock (negative = behind). */
+  setClockOffsetMs(ms: number): void {
+    this.sync();
+    const now = this.clock.now();
+    this.offsetMs = ms;
+    this.driftEpoch = now;
+  }
+
+  /** Backchannel: changes the clock drift from now on. */
+  setClockDriftPpm(ppm: number): void {
+    this.sync();
+    const now = this.clock.now();
+    this.offsetMs = this.meterTimeAt(now) - now;
+    this.driftEpoch = now;
+    this.driftPpm = ppm;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Integration
+
+  /** Brings every register up to `clock.now()`. Cheap when nothing changed. */
+  sync(): void {
+    const target = this.clock.now();
+    let steps = 0;
+    while (this.integratedTo < target) {
+      const s0 = this.integratedTo;
+      const m0 = this.meterTimeAt(s0);
+      let s1 = target;
+      const meterDue = this.nextMeterBoundary(m0);
+      s1 = Math.min(s1, Math.max(s0 + 1, this.simTimeFor(meterDue)));
+      if (this.draw && this.draw.until > s0) s1 = Math.min(s1, this.draw.until);
+      if (this.pendingTripAt !== null && this.pendingTripAt > s0) s1 = Math.min(s1, this.pendingTripAt);
+      const kW = this.powerAt(s0, m0);
+      const tariff = this.tariffAt(m0);
+      if (kW > 0 && this.localCostControl) {
+        const crossing = this.msToNextThreshold(kW, tariff);
+        if (crossing !== null) s1 = Math.min(s1, s0 + Math.max(1, Math.ceil(crossing)));
+      }
+      this.accumulate(kW, tariff, s1 - s0, m0);
+      this.integratedTo = s1;
+      this.afterStep(m0, this.meterTimeAt(s1), s1);
+      if (++steps > 10_000_000) throw new Error('ElectricityMeterModel.sync: runaway integration');
+    }
+  }
+
+  /** Next instant (meter time) strictly after m0 where the tariff, the load step or a record changes. */
+  private nextMeterBoundary(m0: number): number {
+    const day = localDayStart(m0);
+    let due = day + MS_PER_DAY; // midnight: daily freeze
+    for (const s of this.slots) {
+      const at = day + s.minute * 60_000;
+      if (at > m0) {
+        due = Math.min(due, at);
+        break;
+      }
+    }
+    if (this.loadOverride === null && !(this.draw && this.draw.until > this.integratedTo)) {
+      for (const s of this.loadSteps) {
+        const at = day + s.minute * 60_000;
+        if (at > m0) {
+          due = Math.min(due, at);
+          break;
+        }
+      }
+    }
+    due = Math.min(due, this.nextSettlement(m0));
+    const timed = this.nextTimedFreeze(m0);
+    if (timed !== null) due = Math.min(due, timed);
+    return due;
+  }
+
+  /** The first settlement instant strictly after m0. */
+  private nextSettlement(m0: number): number {
+    const c = toCalendar(m0);
+    let year = c.year;
+    let month = c.month;
+    for (let i = 0; i < 3; i++) {
+      const at = fromCalendar({ year, month, day: this.settlementDay, hour: this.settlementHour, minute: 0, second: 0 });
+      if (at > m0) return at;
+      month++;
+      if (month > 12) {
+        month = 1;
+        year++;
+      }
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** The first instant strictly after m0 matching the timed-freeze pattern (null: none set). */
+  private nextTimedFreeze(m0: number): number | null {
+    const p = this.timedFreezePattern;
+    if (!p || p.minute === 'any') return null;
+    const minute = p.minute;
+    if (p.hour === 'any') {
+      // hourly at mm
+      const hourStart = Math.floor(m0 / MS_PER_HOUR) * MS_PER_HOUR; // UTC+8 is a whole number of hours
+      let at = hourStart + minute * 60_000;
+      if (at <= m0) at += MS_PER_HOUR;
+      return at;
+    }
+    const hour = p.hour;
+    const start = toCalendar(m0);
+    // Walk days forward (at most ~4 years for 29 February).
+    let dayStart = fromCalendar({ year: start.year, month: start.month, day: start.day, hour: 0, minute: 0, second: 0 });
+    for (let i = 0; i < 1500; i++, dayStart += MS_PER_DAY) {
+      const c = toCalendar(dayStart);
+      if (p.day !== 'any' && c.day !== p.day) continue;
+      if (p.month !== 'any' && c.month !== p.month) continue;
+      const at = dayStart + (hour * 60 + minute) * 60_000;
+      if (at > m0) return at;
+    }
+    return null;
+  }
+
+  /** Customer power at harness instant s (kW, negative = export); 0 with the relay open or no mains. */
+  private powerAt(s: number, m: number): number {
+    if (!this.mainsOn || this.relayOpen) return 0;
+    return this.demandAt(s, m);
+  }
+
+  /** What the customer's installation wants to draw (whatever the relay). */
+  private demandAt(s: number, m: number): number {
+    if (this.draw && this.draw.until > s) return this.draw.kW;
+    if (this.loadOverride !== null) return this.loadOverride;
+    const minute = Math.floor((m - localDayStart(m)) / 60_000);
+    let kW = this.loadSteps[0]!.kW;
+    for (const step of this.loadSteps) if (step.minute <= minute) kW = step.kW;
+    return kW;
+  }
+
+  /** Tariff 1..4 active at meter instant m. */
+  tariffAt(m: number): number {
+    const minute = Math.floor((m - localDayStart(m)) / 60_000);
+    let t = this.slots[0]!.tariff;
+    for (const s of this.slots) if (s.minute <= minute) t = s.tariff;
+    return t;
+  }
+
+  private accumulate(kW: number, tariff: number, ms: number, m0: number): void {
+    if (kW === 0 || ms <= 0) return;
+    const hours = ms / MS_PER_HOUR;
+    const i = (tariff - 1) as 0 | 1 | 2 | 3;
+    const kWh = Math.abs(kW) * hours;
+    const pf = this.sim.load.powerFactor;
+    const kvarh = kWh * Math.tan(Math.acos(pf));
+    if (kW > 0) {
+      this.energy.forwardActive[i] += kWh;
+      this.energy.reactive[0][i] += kvarh; // quadrant I: import, inductive
+      this.noteDemand(this.forwardDemand, kW, tariff, m0);
+      if (this.localCostControl) {
+        this.balance -= this.sim.meterType === 'money-prepaid' ? kWh * this.prices[i] : kWh;
+      }
+    } else {
+      this.energy.reverseActive[i] += kWh;
+      this.energy.reactive[2][i] += kvarh; // quadrant III: export, (P-, Q-)
+      this.noteDemand(this.reverseDemand, -kW, tariff, m0);
+    }
+  }
+
+  /**
+   * Max demand, simplified: the highest constant power held over any integration step (a real
+   * meter averages over a 15-minute sliding window; with piecewise-constant load the two agree
+   * for steps of 15 minutes or more). [BK]
+   */
+  private noteDemand(set: DemandSet, kW: number, tariff: number, m0: number): void {
+    const at = floorMinute(m0);
+    if (kW > set[0].kW) set[0] = { kW, at };
+    if (kW > set[tariff]!.kW) set[tariff] = { kW, at };
+  }
+
+  private afterStep(m0: number, m1: number, s1: number): void {
+    // Daily freeze at local midnight (keep the last 62).
+    const midnight = localDayStart(m1);
+    if (midnight > m0 && midnight <= m1) {
+      this.dailyFreezes.unshift(this.freezeRecord(midnight, s1));
+      if (this.dailyFreezes.length > DAILY_FREEZES_KEPT) this.dailyFreezes.length = DAILY_FREEZES_KEPT;
+    }
+    // Monthly settlement: the energy and demand at that instant; demand restarts (keep 12).
+    const settlement = this.nextSettlement(m0);
+    if (settlement <= m1) {
+      this.settlements.unshift(this.freezeRecord(settlement, s1));
+      if (this.settlements.length > SETTLEMENTS_KEPT) this.settlements.length = SETTLEMENTS_KEPT;
+      this.forwardDemand = zeroDemand();
+      this.reverseDemand = zeroDemand();
+    }
+    const timed = this.nextTimedFreeze(m0);
+    if (timed !== null && timed <= m1) {
+      this.timedFreezes.unshift(this.freezeRecord(timed, s1));
+      if (this.timedFreezes.length > TIMED_FREEZES_KEPT) this.timedFreezes.length = TIMED_FREEZES_KEPT;
+    }
+    if (this.pendingTripAt !== null && this.pendingTripAt <= s1) {
+      this.pendingTripAt = null;
+      if (this.commandTrip && (!this.keepPower || this.faults.ignoreKeepPower)) this.openRelay('remote', this.pendingTripOperator, m1);
+    }
+    if (this.draw && this.draw.until <= s1) this.draw = null;
+    this.updateLevel(m1);
+  }
+
+  private freezeRecord(time: number, s: number): FreezeRecord {
+    const kW = this.powerAt(s, time);
+    const phases = this.sim.load.phases;
+    const perPhase = phases === 3 ? kW / 3 : kW;
+    return {
+      time,
+      energy: copyEnergy(this.energy),
+      forwardDemand: this.forwardDemand.map((d) => ({ ...d })) as DemandSet,
+      reverseDemand: this.reverseDemand.map((d) => ({ ...d })) as DemandSet,
+      powerKW: [kW, perPhase, phases === 3 ? perPhase : 0, phases === 3 ? perPhase : 0],
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Prepaid balance (FEE-02, FEE-03)
+
+  /** Local cost control: the meter itself holds the balance and trips (FEE-01). */
+  get localCostControl(): boolean {
+    return this.sim.meterType !== 'non-prepaid' && this.sim.costControl === 'local';
+  }
+
+  private thresholds(): [number, number, number, number] {
+    if (this.sim.meterType === 'energy-prepaid') return [this.alarmEnergy1, this.alarmEnergy2, 0, -this.overdraftEnergyLimit];
+    return [this.alarmAmount1, this.alarmAmount2, 0, -this.overdraftAmountLimit];
+  }
+
+  /**
+   * 0: above alarm 1; 1: ≤ alarm 1 (alarm); 2: ≤ alarm 2 (trip, key restores); 3: ≤ 0 within the
+   * overdraft (trip, key restores); 4: overdraft exhausted (trip only a top-up releases). FEE-02.
+   */
+  private levelOf(balance: number): number {
+    const [a1, a2, zero, od] = this.thresholds();
+    const eps = 1e-9;
+    if (balance > a1 + eps) return 0;
+    if (balance > a2 + eps) return 1;
+    if (balance > zero + eps) return 2;
+    if (balance > od + eps) return 3;
+    return 4;
+  }
+
+  /** Harness ms until the balance reaches the next threshold at constant kW, or null. */
+  private msToNextThreshold(kW: number, tariff: number): number | null {
+    const rate = this.sim.meterType === 'money-prepaid' ? kW * this.prices[tariff - 1]! : kW; // per hour
+    if (rate <= 0) return null;
+    for (const t of this.thresholds()) {
+      if (this.balance > t + 1e-9) return ((this.balance - t) / rate) * MS_PER_HOUR;
+    }
+    return null;
+  }
+
+  private updateLevel(m: number): void {
+    const level = this.levelOf(this.balance);
+    const previous = this.level;
+    this.level = level;
+    if (!this.localCostControl || level === previous) return;
+    if (level > previous) {
+      if (level >= 2 && !this.keepPower) {
+        const lock = level >= 4 ? 'locked' : 'releasable';
+        // Entering level 2 or 3 trips (the key restores supply); entering 4 locks until a top-up.
+        this.localLock = lock;
+        this.closeAllowed = false;
+        this.openRelay('local', LOCAL_OPERATOR, m);
+        this.log(`local prepaid trip at balance ${this.balance.toFixed(2)} (level ${level})`);
+      }
+    } else {
+      // Balance went up (top-up): FEE-03 closing is allowed only with a positive balance.
+      if (level <= 1 && this.localLock !== 'none') {
+        this.localLock = 'none';
+        if (this.relayOpen && !this.commandTrip) this.allowClose(m, LOCAL_OPERATOR, 'local');
+      } else if (level <= 3 && this.localLock === 'locked') {
+        this.localLock = 'releasable';
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Relay (FEE-06, FEE-07, FEE-11, KP-01..04)
+
+  private openRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
+    if (this.relayOpen || this.faults.relayStuck) return;
+    this.relayOpen = true;
+    pushRecord(this.events.trip, { time: m, operator, energy: copyEnergy(this.energy), cause });
+    this.log(`relay open (${cause})`);
+  }
+
+  private closeRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
+    this.closeAllowed = false;
+    if (!this.relayOpen || this.faults.relayStuck) return;
+    this.relayOpen = false;
+    pushRecord(this.events.close, { time: m, operator, energy: copyEnergy(this.energy), cause });
+    this.log(`relay closed (${cause})`);
+  }
+
+  /** 合闸允许: an external relay closes at once, an internal one waits for the key (FEE-11). */
+  private allowClose(m: number, operator: string, cause: RelayEventRecord['cause']): void {
+    if (!this.relayOpen) return;
+    if (this.sim.relay.kind === 'external') this.closeRelay(cause, operator, m);
+    else this.closeAllowed = true;
+  }
+
+  /**
+   * 1CH remote control (PROTOCOLS.md 1.5, FEE-06). The caller has already checked the password.
+   * - expired validUntil (before the meter clock) → 'expired'; an all-zero validUntil (null) is
+   *   accepted, as field meters do (PROTOCOLS.md 1.5 vectors)
+   * - trip under keep-power → 'keep-power' (KP-01)
+   */
+  remoteControl(command: number, operator: string, validUntil: FrameDateTime | null): CommandResult {
+    this.sync();
+    const m = this.meterNow();
+    if (validUntil !== null && fromCalendar(validUntil) < m) return { ok: false, error: 'expired' };
+    const now = this.clock.now();
+    switch (command) {
+      case RemoteControlCommand.Trip: {
+        if (this.keepPower && !this.faults.ignoreKeepPower) return { ok: false, error: 'keep-power' };
+        this.commandTrip = true;
+        this.closeAllowed = false;
+        const delay = this.tripDelayMs;
+        if (delay > 0 && !this.relayOpen) {
+          this.pendingTripAt = now + delay;
+          this.pendingTripOperator = operator;
+        } else {
+          this.openRelay('remote', operator, m);
+        }
+        return { ok: true };
+      }
+      case RemoteControlCommand.CloseAllowed:
+        this.commandTrip = false;
+        this.pendingTripAt = null;
+        if (this.localLock !== 'locked') this.allowClose(m, operator, 'remote');
+        return { ok: true };
+      case RemoteControlCommand.DirectClose:
+        // Forced reconnect (FEE-18) overrides the balance check.
+        this.commandTrip = false;
+        this.pendingTripAt = null;
+        this.localLock = 'none';
+        this.closeRelay('forced', operator, m);
+        return { ok: true };
+      case RemoteControlCommand.Alarm:
+        this.remoteAlarm = true;
+        return { ok: true };
+      case RemoteControlCommand.AlarmRelease:
+        this.remoteAlarm = false;
+        return { ok: true };
+      case RemoteControlCommand.KeepPower:
+        this.keepPower = true;
+        // KP-04: a pending trip is cancelled; KP-01: no trip from any cause while kept.
+        this.pendingTripAt = null;
+        this.commandTrip = false;
+        this.localLock = 'none';
+        // KP-03: already tripped → internal relay to close-allowed, external closes at once.
+        if (this.relayOpen) this.allowClose(m, operator, 'keep-power');
+        return { ok: true };
+      case RemoteControlCommand.KeepPowerRelease:
+        // KP-02: only the keep-power state changes; a local meter then decides from its balance.
+        this.keepPower = false;
+        if (this.localCostControl && this.level >= 2) {
+          this.localLock = this.level >= 4 ? 'locked' : 'releasable';
+          this.closeAllowed = false;
+          this.openRelay('local', LOCAL_OPERATOR, m);
+        }
+        return { ok: true };
+      default:
+        return { ok: false, error: 'invalid' };
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Passwords
+
+  /** True when `password` matches the stored password of its level and the level is strong enough (0 strongest). */
+  checkPassword(password: Password, maxLevel: number): boolean {
+    const stored = this.passwords.get(password.level);
+    return stored !== undefined && password.level <= maxLevel && stored === password.value.toUpperCase();
+  }
+
+  /**
+   * 18H change password: DI 04000C01..0A names level 0..9 (PROTOCOLS.md 1.9). The old password
+   * must be valid and of the same or a stronger level [BK].
+   */
+  changePassword(di: string, oldPassword: Password, newPassword: Password, skipPasswordCheck = false): CommandResult {
+    const m = /^04000C(0[1-9]|0A)$/i.exec(di);
+    if (!m) return { ok: false, error: 'unsupported' };
+    const level = parseInt(m[1]!, 16) - 1;
+    if (newPassword.level !== level) return { ok: false, error: 'invalid' };
+    if (!skipPasswordCheck && !this.checkPassword(oldPassword, level)) return { ok: false, error: 'password' };
+    this.passwords.set(level, newPassword.value.toUpperCase());
+    return { ok: true };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads and writes (values.ts maps identifiers to these registers through the dictionary)
+
+  /** The value of `di` now, shaped for the dictionary's encodeValue; undefined when not served. */
+  readValue(di: string): DataValue | undefined {
+    this.sync();
+    return readModelValue(this, di.toUpperCase());
+  }
+
+  /** True when the model can serve `di` (whatever the declaration says). */
+  serves(di: string): boolean {
+    return servesIdentifier(this, di.toUpperCase());
+  }
+
+  /** 14H write data: password (level ≤ 04), then the value; recorded as a programming event. */
+  writeValue(di: string, value: DataValue, password: Password, operator: string): WriteResult {
+    this.sync();
+    if (!this.checkPassword(password, WRITE_MAX_LEVEL)) return { ok: false, error: 'password' };
+    return this.writeDecoded(di, value, operator);
+  }
+
+  /** 14H write after the caller has checked the password (the server, or accept-wrong-password). */
+  writeDecoded(di: string, value: DataValue, operator: string): WriteResult {
+    this.sync();
+    const r = writeModelValue(this, di.toUpperCase(), value, operator);
+    if (r.ok) this.noteProgramming(di.toUpperCase(), operator);
+    return r;
+  }
+
+  /** 04000B01: a new monthly settlement instant (energy is integrated up to now first). */
+  setSettlement(day: number, hour: number): void {
+    this.sync();
+    this.settlementDay = day;
+    this.settlementHour = hour;
+  }
+
+  private noteProgramming(di: string, operator: string): void {
+    const m = this.meterNow();
+    pushRecord(this.events.programming, { time: m, operator, identifiers: [di] });
+  }
+
+  /** 15H write address. */
+  setAddress(address: string): void {
+    this.address = address;
+  }
+
+  /** Used by values.ts for writes of thresholds; FEE-02 rejects alarm 1 < alarm 2. */
+  setThreshold(which: 'alarmAmount1' | 'alarmAmount2' | 'overdraftAmountLimit' | 'alarmEnergy1' | 'alarmEnergy2' | 'overdraftEnergyLimit', value: number): boolean {
+    const next = { alarmAmount1: this.alarmAmount1, alarmAmount2: this.alarmAmount2, alarmEnergy1: this.alarmEnergy1, alarmEnergy2: this.alarmEnergy2 } as Record<string, number>;
+    next[which] = value;
+    if (next.alarmAmount1! < next.alarmAmount2! || next.alarmEnergy1! < next.alarmEnergy2!) return false;
+    this[which] = value;
+    this.updateLevel(this.meterNow());
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Freeze (16H), clears (19H/1AH/1BH)
+
+  /**
+   * 16H freeze. All four fields 99H → freeze now (instantaneous freeze, records 0501xxxx) [BK].
+   * Otherwise the pattern sets the timed freeze (records 0500xxxx): mm (hourly), hh mm (daily),
+   * DD hh mm (monthly), MM DD hh mm (yearly). Other combinations ('any' minute with a fixed hour)
+   * are refused [BK].
+   */
+  freeze(pattern: FreezePattern): CommandResult {
+    this.sync();
+    const { minute, hour, day, month } = pattern;
+    if (minute === 'any' && hour === 'any' && day === 'any' && month === 'any') {
+      this.instantFreezes.unshift(this.freezeRecord(this.meterNow(), this.clock.now()));
+      if (this.instantFreezes.length > INSTANT_FREEZES_KEPT) this.instantFreezes.length = INSTANT_FREEZES_KEPT;
+      return { ok: true };
+    }
+    const fixed = [minute, hour, day, month].map((f) => f !== 'any');
+    // Fixed fields must be a prefix: mm | mm hh | mm hh DD | mm hh DD MM.
+    const firstAny = fixed.indexOf(false);
+    if (firstAny !== -1 && fixed.slice(firstAny).some((f) => f)) return { ok: false, error: 'invalid' };
+    this.timedFreezePattern = { minute, hour, day, month };
+    return { ok: true };
+  }
+
+  clearMaxDemand(operator: string): void {
+    this.sync();
+    this.forwardDemand = zeroDemand();
+    this.reverseDemand = zeroDemand();
+    pushRecord(this.events.demandClear, { time: this.meterNow(), operator, energy: copyEnergy(this.energy) });
+  }
+
+  /** 1AH meter clear: energy, demand, freezes and event records (except the clear record itself). */
+  meterClear(operator: string): void {
+    this.sync();
+    const before = copyEnergy(this.energy);
+    this.energy = zeroEnergy();
+    this.forwardDemand = zeroDemand();
+    this.reverseDemand = zeroDemand();
+    this.dailyFreezes.length = 0;
+    this.settlements.length = 0;
+    this.instantFreezes.length = 0;
+    this.timedFreezes.length = 0;
+    for (const [name, log] of Object.entries(this.events)) {
+      if (name === 'meterClear') continue;
+      log.count = 0;
+      log.records.length = 0;
+    }
+    pushRecord(this.events.meterClear, { time: this.meterNow(), operator, energy: before });
+  }
+
+  /** 1BH event clear; DI FFFFFFFF = all event logs [BK: 600888 server], otherwise the log of that DI's family. */
+  eventClear(di: string, operator: string): CommandResult {
+    this.sync();
+    const d = di.toUpperCase();
+    const families: Record<string, keyof typeof this.events> = {
+      '0311': 'powerDown',
+      '03300D': 'coverOpen',
+      '1D00': 'trip',
+      '1E00': 'close',
+      '033000': 'programming',
+      '033004': 'timeSet',
+      '033001': 'meterClear',
+      '033002': 'demandClear',
+    };
+    const keys: (keyof typeof this.events)[] = [];
+    if (d === 'FFFFFFFF') {
+      for (const k of Object.keys(this.events) as (keyof typeof this.events)[]) if (k !== 'eventClear') keys.push(k);
+    } else {
+      for (const [prefix, key] of Object.entries(families)) if (d.startsWith(prefix)) keys.push(key);
+      if (keys.length === 0) return { ok: false, error: 'unsupported' };
+    }
+    for (const k of keys) {
+      this.events[k].count = 0;
+      this.events[k].records.length = 0;
+    }
+    pushRecord(this.events.eventClear, { time: this.meterNow(), operator, energy: copyEnergy(this.energy), di: d });
+    return { ok: true };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Backchannel: the physical world
+
+  /** The customer's load from now on, kW (negative = export); replaces the profile's load. null = back to the profile. */
+  setLoad(kW: number | null): void {
+    this.sync();
+    this.loadOverride = kW;
+  }
+
+  /** The customer draws `kW` for `ms` of simulated time starting now (then the previous load resumes). No timer. */
+  drawFor(kW: number, ms: number): void {
+    this.sync();
+    this.draw = { kW, until: this.clock.now() + Math.max(0, ms) };
+  }
+
+  /** Mains supply fails: no energy, the server stays silent, a power-down event opens. */
+  cutMains(): void {
+    this.sync();
+    if (!this.mainsOn) return;
+    this.mainsOn = false;
+    pushRecord(this.events.powerDown, { start: this.meterNow(), end: null });
+  }
+
+  restoreMains(): void {
+    this.sync();
+    if (this.mainsOn) return;
+    this.mainsOn = true;
+    const last = this.events.powerDown.records[0];
+    if (last && last.end === null) this.events.powerDown.records[0] = { ...last, end: this.meterNow() };
+  }
+
+  get isPowered(): boolean {
+    return this.mainsOn;
+  }
+
+  openCover(): void {
+    this.sync();
+    if (this.coverOpen) return;
+    this.coverOpen = true;
+    pushRecord(this.events.coverOpen, { start: this.meterNow(), end: null, energyAtStart: copyEnergy(this.energy), energyAtEnd: null });
+  }
+
+  closeCover(): void {
+    this.sync();
+    if (!this.coverOpen) return;
+    this.coverOpen = false;
+    const last = this.events.coverOpen.records[0];
+    if (last && last.end === null) this.events.coverOpen.records[0] = { ...last, end: this.meterNow(), energyAtEnd: copyEnergy(this.energy) };
+  }
+
+  /**
+   * The customer holds the close key (FEE-11, 3 s): closes the relay when close is allowed, or
+   * after a releasable local prepaid trip (FEE-02). Returns whether the relay closed.
+   */
+  pressButton(): boolean {
+    this.sync();
+    if (!this.relayOpen || this.commandTrip) return false;
+    const m = this.meterNow();
+    if (this.localLock === 'locked' && !this.keepPower) return false;
+    if (this.closeAllowed || this.localLock === 'releasable') {
+      this.localLock = 'none';
+      this.closeRelay('local', LOCAL_OPERATOR, m);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * A purchase (card or remote top-up): yuan for money-prepaid, kWh for energy-prepaid. The
+   * overdraft is paid back first (FEE-03). Refused when it would exceed the hoarding limit (FEE-04).
+   */
+  topUp(amount: number): boolean {
+    this.sync();
+    if (!(amount > 0)) return false;
+    const limit = this.hoardingLimit;
+    if (limit > 0 && this.balance + amount > limit) return false;
+    const before = this.balance;
+    this.balance += amount;
+    this.purchaseCount++;
+    this.purchaseTotal += amount;
+    this.purchases_.unshift({ time: this.meterNow(), countAfter: this.purchaseCount, amount, before, after: this.balance, cumulative: this.purchaseTotal });
+    if (this.purchases_.length > EVENT_RECORDS_KEPT) this.purchases_.length = EVENT_RECORDS_KEPT;
+    this.updateLevel(this.meterNow());
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Derived state used by values.ts and the snapshot
+
+  /** Instantaneous customer power now, kW (0 with the relay open or no mains). */
+  powerNow(): number {
+    const now = this.clock.now();
+    return this.powerAt(now, this.meterTimeAt(now));
+  }
+
+  get registers(): Readonly<EnergyRegisters> {
+    return this.energy;
+  }
+
+  get demand(): { readonly forward: DemandSet; readonly reverse: DemandSet } {
+    return { forward: this.forwardDemand, reverse: this.reverseDemand };
+  }
+
+  get relay(): RelayState {
+    return {
+      open: this.relayOpen,
+      commandTrip: this.commandTrip,
+      closeAllowed: this.closeAllowed,
+      pendingTripAt: this.pendingTripAt,
+      keepPower: this.keepPower,
+      remoteAlarm: this.remoteAlarm,
+      localLock: this.localLock,
+    };
+  }
+
+  /** Status word 3 bit 7 "pre-trip alarm": commanded alarm, low balance (local), or a trip waiting for its delay. */
+  get alarm(): boolean {
+    return this.remoteAlarm || this.pendingTripAt !== null || (this.localCostControl && this.level >= 1 && !this.keepPower);
+  }
+
+  get balanceState(): MeterSnapshot['balance'] {
+    const energyType = this.sim.meterType === 'energy-prepaid';
+    const remaining = Math.max(0, this.balance);
+    const overdraft = Math.max(0, -this.balance);
+    return {
+      remainingAmount: energyType ? 0 : remaining,
+      overdraftAmount: energyType ? 0 : overdraft,
+      remainingEnergy: energyType ? remaining : 0,
+      overdraftEnergy: energyType ? overdraft : 0,
+      level: this.level,
+    };
+  }
+
+  get purchases(): { readonly count: number; readonly total: number } {
+    return { count: this.purchaseCount, total: this.purchaseTotal };
+  }
+
+  /** Purchase records, most recent first. */
+  get purchaseLog(): readonly PurchaseRecord[] {
+    return this.purchases_;
+  }
+
+  get records(): {
+    readonly daily: readonly FreezeRecord[];
+    readonly settlements: readonly FreezeRecord[];
+    readonly instant: readonly FreezeRecord[];
+    readonly timed: readonly FreezeRecord[];
+  } {
+    return { daily: this.dailyFreezes, settlements: this.settlements, instant: this.instantFreezes, timed: this.timedFreezes };
+  }
+
+  get eventLogs(): MeterSnapshot['events'] {
+    return this.events;
+  }
+
+  get settings(): SimulationSettings {
+    return this.sim;
+  }
+
+  /**
+   * Status word 3 (PROTOCOLS.md 1.8): bit 4 relay open, bit 6 trip command, bit 7 pre-trip alarm,
+   * bits 8-9 meter type, bit 12 keep-power, bit 14 local / bit 15 remote account opened.
+   * Bits 0-3, 5, 10, 11, 13 stay 0 (first tables, main supply, programming not allowed).
+   */
+  statusWord3(): number {
+    let w = 0;
+    if (this.relayOpen) w |= 1 << 4;
+    if (this.commandTrip) w |= 1 << 6;
+    if (this.alarm) w |= 1 << 7;
+    const type = this.sim.meterType === 'energy-prepaid' ? 1 : this.sim.meterType === 'money-prepaid' ? 2 : 0;
+    w |= type << 8;
+    if (this.keepPower) w |= 1 << 12;
+    if (this.sim.meterType !== 'non-prepaid') w |= this.sim.costControl === 'local' ? 1 << 14 : 1 << 15;
+    return w;
+  }
+
+  /**
+   * Status word 2 (DI 04000502): power direction, bits 0-2 active power reverse on phase A/B/C,
+   * bit 4 total active reverse [BK].
+   */
+  statusWord2(): number {
+    const p = this.powerNow();
+    if (p >= 0) return 0;
+    return this.sim.load.phases === 3 ? 0b10111 : 0b10001;
+  }
+
+  /** Full picture for tests and the reference target. */
+  snapshot(): MeterSnapshot {
+    this.sync();
+    const meterTime = this.meterNow();
+    return {
+      now: this.clock.now(),
+      meterTime,
+      meterCalendar: toCalendar(meterTime),
+      address: this.address,
+      meterNumber: this.meterNumber,
+      mainsOn: this.mainsOn,
+      coverOpen: this.coverOpen,
+      loadKW: this.powerNow(),
+      currentTariff: this.tariffAt(meterTime),
+      energy: copyEnergy(this.energy),
+      forwardActiveTotal: sum(this.energy.forwardActive),
+      reverseActiveTotal: sum(this.energy.reverseActive),
+      forwardDemand: this.forwardDemand.map((d) => ({ ...d })) as DemandSet,
+      reverseDemand: this.reverseDemand.map((d) => ({ ...d })) as DemandSet,
+      relay: this.relay,
+      alarm: this.alarm,
+      statusWord3: this.statusWord3(),
+      balance: this.balanceState,
+      purchases: this.purchases,
+      dailyFreezes: [...this.dailyFreezes],
+      settlements: [...this.settlements],
+      instantFreezes: [...this.instantFreezes],
+      timedFreezes: [...this.timedFreezes],
+      timedFreezePattern: this.timedFreezePattern,
+      events: structuredClone(this.events),
+    };
+  }
+}
+

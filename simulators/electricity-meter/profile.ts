@@ -1,0 +1,294 @@
+/**
+ * Simulator profile of a DL/T 645-2007 electricity meter: what the meter declares (the shared
+ * `MeterDeclaration`: address, identifiers, capabilities, passwords), how the physical meter
+ * behaves in simulated time (clock, tariffs, load, registers, prepaid, relay, reply timing), and
+ * which faulty behaviours are stacked on top (behaviours.ts).
+ *
+ * The CLI loads profiles from JSON files (profiles/*.json); `loadSimulatorProfile` validates
+ * one and throws a ProfileError whose message names the offending field path.
+ */
+import { z } from 'zod';
+import { ProfileError } from '../../harness/core/errors.ts';
+import { MeterDeclarationSchema, type MeterDeclarationInput } from '../../harness/protocols/dlt645/declaration.ts';
+import { validateBehaviourConfig, type BehaviourConfig } from './behaviours.ts';
+/** Identifiers the reference meter declares; kept in sync with the model by profile.test.ts. */
+import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
+
+/** "hh:mm" in meter local time (UTC+8). */
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected "hh:mm" (00:00 to 23:59)');
+
+/** Tariff numbers T1..T4 (T1 sharp 尖, T2 peak 峰, T3 flat 平, T4 valley 谷 — the usual assignment). */
+export const TARIFF_COUNT = 4;
+const tariff = z.number().int().min(1).max(TARIFF_COUNT);
+const fourNumbers = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+const fourNonNegative = z.tuple([z.number().min(0), z.number().min(0), z.number().min(0), z.number().min(0)]);
+
+/** Daily time-slot table: each slot starts at `from` and runs until the next slot's `from`. */
+export const DEFAULT_TIME_SLOTS: readonly { from: string; tariff: number }[] = [
+  { from: '00:00', tariff: 4 }, // valley
+  { from: '08:00', tariff: 2 }, // peak
+  { from: '10:00', tariff: 1 }, // sharp
+  { from: '12:00', tariff: 3 }, // flat
+  { from: '17:00', tariff: 2 }, // peak
+  { from: '19:00', tariff: 1 }, // sharp
+  { from: '21:00', tariff: 3 }, // flat
+  { from: '23:00', tariff: 4 }, // valley
+];
+
+/** Default prices per tariff T1..T4, yuan/kWh (only money-prepaid meters use them). */
+export const DEFAULT_PRICES: readonly [number, number, number, number] = [1.2, 0.9, 0.6, 0.3];
+
+/** Time slots must start at 00:00 and be strictly increasing, so every minute of the day has one tariff. */
+const TimeSlotsSchema = z
+  .array(z.object({ from: hhmm, tariff }).strict())
+  .min(1)
+  .max(14) // DL/T 645-2007 allows at most 14 daily time slots (04000203) [BK]
+  .superRefine((slots, ctx) => {
+    if (slots[0] && slots[0].from !== '00:00') {
+      ctx.addIssue({ code: 'custom', path: [0, 'from'], message: 'the first time slot must start at 00:00' });
+    }
+    for (let i = 1; i < slots.length; i++) {
+      if (slots[i]!.from <= slots[i - 1]!.from) {
+        ctx.addIssue({ code: 'custom', path: [i, 'from'], message: `time slots must be in increasing order (${slots[i]!.from} after ${slots[i - 1]!.from})` });
+      }
+    }
+  });
+
+const LoadStepsSchema = z
+  .array(z.object({ from: hhmm, kW: z.number() }).strict())
+  .min(1)
+  .superRefine((steps, ctx) => {
+    if (steps[0] && steps[0].from !== '00:00') {
+      ctx.addIssue({ code: 'custom', path: [0, 'from'], message: 'a daily load profile must start at 00:00' });
+    }
+    for (let i = 1; i < steps.length; i++) {
+      if (steps[i]!.from <= steps[i - 1]!.from) {
+        ctx.addIssue({ code: 'custom', path: [i, 'from'], message: `load steps must be in increasing order (${steps[i]!.from} after ${steps[i - 1]!.from})` });
+      }
+    }
+  });
+
+const delayMs = z.number().min(0).max(60_000);
+
+export const SimulationSchema = z
+  .object({
+    /** Meter clock = harness clock + this offset (ms). A meter that is 2 minutes fast: 120000. */
+    clockOffsetMs: z.number().int().default(0),
+    /** Clock drift in parts per million (+ runs fast). CLK-01 allows 0.5 s/day, about 5.8 ppm. */
+    clockDriftPpm: z.number().min(-10_000).max(10_000).default(0),
+    /** Status word 3 bits 8-9 (PROTOCOLS.md 1.8). */
+    meterType: z.enum(['non-prepaid', 'energy-prepaid', 'money-prepaid']).default('non-prepaid'),
+    /**
+     * FEE-01: 'local' meters hold the balance and trip themselves; 'remote' meters only measure and
+     * actuate on the master's commands (balance registers are still served but never trip).
+     */
+    costControl: z.enum(['local', 'remote']).default('local'),
+    tariffs: z
+      .object({
+        /** Fixed at 4 (T1..T4); a different count is a profile error. */
+        count: z.literal(TARIFF_COUNT).default(TARIFF_COUNT),
+        timeSlots: TimeSlotsSchema.default(DEFAULT_TIME_SLOTS.map((s) => ({ ...s }))),
+        /** yuan/kWh for T1..T4. */
+        prices: fourNonNegative.default([...DEFAULT_PRICES]),
+      })
+      .strict()
+      .default({ count: TARIFF_COUNT, timeSlots: DEFAULT_TIME_SLOTS.map((s) => ({ ...s })), prices: [...DEFAULT_PRICES] }),
+    load: z
+      .object({
+        /**
+         * Active power drawn by the customer, kW: a constant, or daily steps `{from: "hh:mm", kW}`.
+         * Negative = export (counted as reverse active energy).
+         */
+        kW: z.union([z.number(), LoadStepsSchema]).default(1),
+        powerFactor: z.number().min(0.01).max(1).default(0.95),
+        /** Phase voltage, V. */
+        voltageV: z.number().min(0).max(999.9).default(220),
+        frequencyHz: z.number().min(0).max(99.99).default(50),
+        /** 1 = single-phase (only phase A is served), 3 = three-phase (load shared equally). */
+        phases: z.union([z.literal(1), z.literal(3)]).default(3),
+      })
+      .strict()
+      .default({ kW: 1, powerFactor: 0.95, voltageV: 220, frequencyHz: 50, phases: 3 }),
+    registers: z
+      .object({
+        /** Forward active energy per tariff T1..T4, kWh (the total is their sum). */
+        forwardActiveKWh: fourNonNegative.default([0, 0, 0, 0]),
+        reverseActiveKWh: fourNonNegative.default([0, 0, 0, 0]),
+        /** Money-prepaid balance, yuan (00900200). */
+        remainingAmount: z.number().min(0).default(0),
+        /** Energy-prepaid balance, kWh (00900100). */
+        remainingEnergyKWh: z.number().min(0).default(0),
+        purchaseCount: z.number().int().min(0).default(0),
+        /** Cumulative purchases (yuan for money-prepaid, kWh for energy-prepaid). */
+        purchaseTotal: z.number().min(0).default(0),
+      })
+      .strict()
+      .default({ forwardActiveKWh: [0, 0, 0, 0], reverseActiveKWh: [0, 0, 0, 0], remainingAmount: 0, remainingEnergyKWh: 0, purchaseCount: 0, purchaseTotal: 0 }),
+    prepaid: z
+      .object({
+        /** FEE-02 alarm amounts (yuan): ≤ alarm 1 → alarm; ≤ alarm 2 → trip (local), key restores. */
+        alarmAmount1: z.number().min(0).default(20),
+        alarmAmount2: z.number().min(0).default(10),
+        /** Overdraft allowed below zero, yuan (0 = none: trip at zero that only a top-up releases). */
+        overdraftAmountLimit: z.number().min(0).default(0),
+        alarmEnergy1KWh: z.number().min(0).default(20),
+        alarmEnergy2KWh: z.number().min(0).default(10),
+        overdraftEnergyLimitKWh: z.number().min(0).default(0),
+        /** FEE-04 anti-hoarding: maximum stored balance (0 = no limit). */
+        hoardingLimit: z.number().min(0).default(0),
+      })
+      .strict()
+      .superRefine((p, ctx) => {
+        // FEE-02: reject a configuration where alarm 1 < alarm 2.
+        if (p.alarmAmount1 < p.alarmAmount2) {
+          ctx.addIssue({ code: 'custom', path: ['alarmAmount1'], message: 'alarm amount 1 must be ≥ alarm amount 2 (FEE-02)' });
+        }
+        if (p.alarmEnergy1KWh < p.alarmEnergy2KWh) {
+          ctx.addIssue({ code: 'custom', path: ['alarmEnergy1KWh'], message: 'alarm energy 1 must be ≥ alarm energy 2 (FEE-02)' });
+        }
+      })
+      .default({ alarmAmount1: 20, alarmAmount2: 10, overdraftAmountLimit: 0, alarmEnergy1KWh: 20, alarmEnergy2KWh: 10, overdraftEnergyLimitKWh: 0, hoardingLimit: 0 }),
+    relay: z
+      .object({
+        /** FEE-11 / KP-03: an internal relay closes on a key press after close-allowed; an external one at once. */
+        kind: z.enum(['internal', 'external']).default('internal'),
+        /** FEE-07 trip delay: a trip command sets the command bit at once and opens the relay after this. */
+        tripDelayMs: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .default({ kind: 'internal', tripDelayMs: 0 }),
+    /** Monthly settlement instant (DI 04000B01 DDhh): day 1..28, hour 0..23. Default the 1st at 00:00. */
+    settlement: z
+      .object({ day: z.number().int().min(1).max(28).default(1), hour: z.number().int().min(0).max(23).default(0) })
+      .strict()
+      .default({ day: 1, hour: 0 }),
+    /**
+     * Response delay Td after the last request byte, ms: a constant or [min, max] drawn with the
+     * seeded generator. PROTOCOLS.md 1.1 allows 20 ms ≤ Td ≤ 500 ms; 60 ms is comfortably inside.
+     */
+    responseDelayMs: z
+      .union([delayMs, z.tuple([delayMs, delayMs])])
+      .default(60)
+      .refine((d) => typeof d === 'number' || d[0] <= d[1], { message: '[min, max] needs min ≤ max' }),
+    /**
+     * FE bytes before each reply. Default 4: the same wake-up preamble masters send, and what the
+     * 600888 peer sends (PROTOCOLS.md 1.1); a master must skip any number of FE anyway (ROB-02).
+     */
+    replyPreamble: z.number().int().min(0).max(8).default(4),
+    /**
+     * Largest data field L of one reply; a longer item is split into follow-up frames (B1, then 12H).
+     * 200 for 2007 (PROTOCOLS.md 1.2, [BK]). L is one byte, so at most 255.
+     */
+    maxFrameDataLength: z.number().int().min(16).max(255).default(200),
+    /** 'own-address' is conformant (PROTOCOLS.md 1.4); 'echo-wildcard' reproduces the 600888 peer. */
+    wildcardReply: z.enum(['own-address', 'echo-wildcard']).default('own-address'),
+    /** Serve long items with follow-up frames. Absent: follows `meter.capabilities.followUp`. */
+    supportsFollowUp: z.boolean().optional(),
+  })
+  .strict();
+
+const BehaviourEntrySchema = z
+  .object({ name: z.string() })
+  .catchall(z.unknown())
+  .superRefine((entry, ctx) => {
+    for (const issue of validateBehaviourConfig(entry)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  })
+  .transform((entry) => entry as BehaviourConfig);
+
+export const SimulatorProfileSchema = z
+  .object({
+    /** Free text shown in logs and reports. */
+    description: z.string().optional(),
+    meter: MeterDeclarationSchema,
+    simulation: SimulationSchema.default(SimulationSchema.parse({})),
+    /** Faulty behaviours stacked on the conformant server, bottom first (behaviours.ts). */
+    behaviours: z.array(BehaviourEntrySchema).default([]),
+  })
+  .strict();
+
+export type SimulatorProfile = z.output<typeof SimulatorProfileSchema>;
+export type SimulatorProfileInput = z.input<typeof SimulatorProfileSchema>;
+export type SimulationSettings = z.output<typeof SimulationSchema>;
+
+/** `simulation.load.steps[2].from` style path of a zod issue. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += (out ? '.' : '') + String(p);
+  }
+  return out || '(profile)';
+}
+
+/**
+ * Validates a parsed JSON value as a simulator profile. Throws ProfileError naming every bad
+ * field: `simulator profile: simulation.responseDelayMs: Too big: expected number to be <=60000`.
+ */
+export function loadSimulatorProfile(json: unknown, source = 'simulator profile'): SimulatorProfile {
+  const r = SimulatorProfileSchema.safeParse(json);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`);
+  throw new ProfileError(`${source}: ${lines.join('; ')}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference meter: our built-in conformant implementation (it must pass every suite).
+// ---------------------------------------------------------------------------------------------
+
+export const REFERENCE_METER_PROFILE_INPUT = {
+  description: 'MeterLab reference DL/T 645-2007 three-phase money-prepaid meter (conformant)',
+  meter: {
+    protocol: 'dlt645-2007',
+    address: '123456789012',
+    line: { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 },
+    identifiers: [...REFERENCE_IDENTIFIERS],
+    followUpIdentifiers: [...REFERENCE_FOLLOW_UP_IDENTIFIERS],
+    unsupportedIdentifier: '03010000',
+    capabilities: {
+      readAddressWithWildcard: true,
+      readWithWildcard: true,
+      broadcastTimeSync: true,
+      freeze: true,
+      followUp: true,
+      writeData: true,
+      remoteControl: true,
+    },
+    passwords: { '02': '000000', '04': '123456' },
+    operatorCode: '00000000',
+    writableIdentifier: '04001001',
+  },
+  simulation: {
+    clockOffsetMs: 0,
+    clockDriftPpm: 0,
+    meterType: 'money-prepaid',
+    costControl: 'local',
+    tariffs: { count: 4, timeSlots: DEFAULT_TIME_SLOTS.map((s) => ({ ...s })), prices: [...DEFAULT_PRICES] },
+    load: { kW: 1, powerFactor: 0.95, voltageV: 220, frequencyHz: 50, phases: 3 },
+    registers: {
+      forwardActiveKWh: [100, 200, 300, 400],
+      reverseActiveKWh: [0, 0, 0, 0],
+      remainingAmount: 500,
+      remainingEnergyKWh: 0,
+      purchaseCount: 1,
+      purchaseTotal: 500,
+    },
+    prepaid: {
+      alarmAmount1: 20,
+      alarmAmount2: 10,
+      overdraftAmountLimit: 0,
+      alarmEnergy1KWh: 20,
+      alarmEnergy2KWh: 10,
+      overdraftEnergyLimitKWh: 0,
+      hoardingLimit: 0,
+    },
+    relay: { kind: 'internal', tripDelayMs: 0 },
+    settlement: { day: 1, hour: 0 },
+    responseDelayMs: 60,
+    replyPreamble: 4,
+    maxFrameDataLength: 200,
+    wildcardReply: 'own-address',
+  },
+  behaviours: [],
+} satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };
+
+export const REFERENCE_METER_PROFILE: SimulatorProfile = loadSimulatorProfile(REFERENCE_METER_PROFILE_INPUT, 'REFERENCE_METER_PROFILE');

@@ -1,0 +1,707 @@
+/**
+ * DL/T 645-2007 server of the simulated electricity meter: bytes from a Link go through the
+ * streaming scanner; each request goes down the behaviour stack (behaviours.ts, top first: the
+ * first behaviour that answers wins) and, if none answers, to the conformant handler below; the
+ * reply is written after the response delay Td on the injected clock.
+ *
+ * Conformance rules implemented here (PROTOCOLS.md section 1):
+ * - Bad checksum, wrong address, broken or truncated frames: no reply (a real meter stays silent).
+ *   A frame still incomplete after the inter-byte limit Tb (500 ms) is forgotten.
+ * - Own address, the wildcard AAAAAAAAAAAA and abbreviated wildcards (AA high bytes) are answered
+ *   with the meter's OWN address (1.4) unless the profile asks for the 600888 'echo-wildcard' quirk.
+ * - Broadcast 999999999999 is never answered; 08H time sync and 16H freeze sent to it are executed.
+ * - Replies go out 20 ms ≤ Td ≤ 500 ms after the request (1.1; profile `responseDelayMs`).
+ * - A reply longer than `maxFrameDataLength`, or an identifier the declaration lists in
+ *   `followUpIdentifiers` (sent member by member), is split: 91H|20H (B1) with DI + first part,
+ *   then 12H requests SEQ 1, 2, … get 92H (B2 while more follows) with DI + part + SEQ (1.3).
+ * - Abnormal replies carry the error word ERR (1.7): 02H no requested data, 04H password error /
+ *   unauthorised, 08H baud rate cannot be changed, 01H other error.
+ * - A well-formed frame whose data field is malformed gets an abnormal reply with 01H (other
+ *   error) where the function has an abnormal reply (11H, 12H, 14H, 16H-1DH), silence otherwise
+ *   (08H, 13H, 15H have no abnormal reply).
+ *
+ * [BK] decisions (hypotheses to check against the standard text):
+ * - Expired 1CH valid-until, and a trip refused under keep-power (KP-01): DCH + 01H (other error);
+ *   a wrong password or a meter that refuses plain 1CH (capability remoteControl false): DCH + 04H.
+ * - 14H to an unknown or undeclared DI: D4H + 02H; to a read-only DI: D4H + 04H; a payload that
+ *   does not decode or a value the meter refuses: D4H + 01H.
+ * - 15H write address is accepted only through the full wildcard AAAAAAAAAAAA; the reply 95H is
+ *   sent from the NEW address.
+ * - 19H/1AH/1BH need a level-02 (or stronger) password.
+ * - 08H time sync is also accepted (silently, no reply) when sent to the meter's own address,
+ *   as some field meters do (vector 43).
+ * - 17H: the new baud rate applies after the 97H reply has been written (`baudRate`, event
+ *   'baudRateChanged', and `setLine` on a bus node link).
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
+import type { DecodeError } from '../../harness/core/errors.ts';
+import type { SeededRandom } from '../../harness/core/random.ts';
+import { toHex } from '../../harness/core/bytes.ts';
+import { fromCalendar } from '../../harness/core/calendar.ts';
+import type { Link, LineSettings } from '../../harness/links/link.ts';
+import {
+  Dlt645FrameScanner,
+  FunctionCode,
+  WILDCARD_ADDRESS,
+  addressMatches,
+  decodeFrame,
+  decodeMessage,
+  encodeMessage,
+  errorWordBits,
+  isBroadcast,
+  type Dlt645Frame,
+  type Dlt645Message,
+  type Dlt645ScanEvent,
+} from '../../harness/protocols/dlt645/index.ts';
+import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
+import { CLEAR_MAX_LEVEL, WRITE_MAX_LEVEL, type ElectricityMeterModel } from './model.ts';
+import type { SimulatorProfile } from './profile.ts';
+import type { MeterBehaviour } from './behaviours.ts';
+
+/** Error word ERR bits (PROTOCOLS.md 1.7). */
+export const ErrorWord = {
+  OtherError: 0x01,
+  NoRequestedData: 0x02,
+  PasswordOrUnauthorised: 0x04,
+  BaudRateNotChangeable: 0x08,
+} as const;
+
+/** Inter-byte limit Tb ≤ 500 ms (PROTOCOLS.md 1.1): a partial frame older than this is dropped. */
+export const INTER_BYTE_TIMEOUT_MS = 500;
+/** Bytes of DI in the data field. */
+const DI_LENGTH = 4;
+/** Bytes of received stream kept to rebuild a frame whose checksum failed (answer-bad-checksum). */
+const HISTORY_LENGTH = 2048;
+
+/** How a request was addressed, seen from this meter. */
+export type Addressing = 'own' | 'wildcard' | 'broadcast' | 'other';
+
+export interface IncomingRequest {
+  /** The frame bytes as received (FE preamble included). */
+  readonly raw: Uint8Array;
+  /** The frame (for a bad-checksum frame: as if the checksum had been right). */
+  readonly frame: Dlt645Frame;
+  /** The application message, or null when the data field does not fit the control code. */
+  readonly message: Dlt645Message | null;
+  readonly messageError: DecodeError | null;
+  readonly checksumValid: boolean;
+  readonly addressing: Addressing;
+  /** Harness time when the last byte arrived. */
+  readonly receivedAt: number;
+}
+
+/** Switches a behaviour may pass to the conformant handler to bend one rule. */
+export interface RespondOptions {
+  /** Handle a frame whose checksum failed as if it were valid. */
+  readonly acceptBadChecksum?: boolean;
+  /** Reply to a broadcast-addressed request. */
+  readonly answerBroadcast?: boolean;
+  /** Handle a frame addressed to another meter. */
+  readonly acceptForeignAddress?: boolean;
+  /** Accept any password. */
+  readonly skipPasswordCheck?: boolean;
+}
+
+export interface BehaviourContext {
+  readonly server: Dlt645MeterServer;
+  readonly model: ElectricityMeterModel;
+  readonly profile: SimulatorProfile;
+  readonly clock: Clock;
+  readonly random: SeededRandom;
+  readonly request: IncomingRequest;
+  /**
+   * The conformant handling of the request: executes it on the model (once per request; later
+   * calls return the first result) and returns the reply frame, or null for silence.
+   */
+  respond(options?: RespondOptions): Uint8Array | null;
+  /** A reply frame from this meter (own address unless given), with the profile's FE preamble. */
+  encodeReply(message: Dlt645Message, address?: string): Uint8Array;
+}
+
+export interface ServerEvents {
+  /** A request was received (after framing, before any behaviour). */
+  request: [request: IncomingRequest];
+  /** Reply bytes were handed to the link. */
+  reply: [bytes: Uint8Array, request: IncomingRequest];
+  baudRateChanged: [baudRate: number];
+}
+
+export interface Dlt645MeterServerOptions {
+  readonly link: Link;
+  readonly model: ElectricityMeterModel;
+  readonly profile: SimulatorProfile;
+  readonly clock: Clock;
+  readonly random: SeededRandom;
+  /** Diagnostics: ignored frames and why, behaviour decisions. Quiet by default. */
+  readonly logger?: (message: string) => void;
+  /** Behaviours, bottom first (the last one is consulted first). */
+  readonly behaviours?: readonly MeterBehaviour[];
+}
+
+interface PendingFollowUp {
+  readonly di: string;
+  /** Part k goes in the frame answering SEQ k (part 0 in the 91H/B1H reply). */
+  readonly parts: readonly Uint8Array[];
+}
+
+/** A block's payload cut at its members, a record's at its fields (4-tariff layouts). */
+function splitAtMembers(di: string, payload: Uint8Array): Uint8Array[] {
+  const def = DICTIONARY.lookup(di);
+  const lengths: number[] = [];
+  if (def?.members) for (const m of def.members) lengths.push(DICTIONARY.lookup(m)?.length ?? 0);
+  else if (def?.fields) for (const f of def.fields) lengths.push(f.length * (f.count ?? 1));
+  if (lengths.length === 0 || lengths.some((n) => n <= 0) || lengths.reduce((a, b) => a + b, 0) !== payload.length) return [payload];
+  const out: Uint8Array[] = [];
+  let offset = 0;
+  for (const n of lengths) {
+    out.push(payload.slice(offset, offset + n));
+    offset += n;
+  }
+  return out;
+}
+
+export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
+  readonly link: Link;
+  readonly model: ElectricityMeterModel;
+  readonly profile: SimulatorProfile;
+  readonly clock: Clock;
+  readonly random: SeededRandom;
+  private readonly log: (message: string) => void;
+  private readonly behaviours: MeterBehaviour[] = [];
+  private scanner = new Dlt645FrameScanner();
+  private running = false;
+  private readonly timers = new Set<TimerHandle>();
+  private silenceTimer: TimerHandle | undefined;
+  private history = new Uint8Array(0);
+  private historyBase = 0;
+  private consumed = 0;
+  private followUp: PendingFollowUp | null = null;
+  private currentBaud: number;
+  private readonly onData = (chunk: Uint8Array): void => this.receive(chunk);
+  private readonly onClose = (): void => this.stop();
+
+  constructor(options: Dlt645MeterServerOptions) {
+    super();
+    this.link = options.link;
+    this.model = options.model;
+    this.profile = options.profile;
+    this.clock = options.clock;
+    this.random = options.random;
+    this.log = options.logger ?? (() => undefined);
+    this.currentBaud = options.profile.meter.line.baudRate;
+    for (const b of options.behaviours ?? []) this.pushBehaviour(b);
+  }
+
+  /** Current line speed (changes after a successful 17H). */
+  get baudRate(): number {
+    return this.currentBaud;
+  }
+
+  /** Behaviours, bottom first. */
+  get behaviourStack(): readonly MeterBehaviour[] {
+    return this.behaviours;
+  }
+
+  /** Pushes a behaviour on top of the stack: it is consulted before every other. */
+  pushBehaviour(behaviour: MeterBehaviour): void {
+    this.behaviours.push(behaviour);
+    behaviour.onAttach?.(this);
+  }
+
+  /** Removes a behaviour (by object or name); returns whether one was removed. */
+  removeBehaviour(behaviour: MeterBehaviour | string): boolean {
+    const i = this.behaviours.findIndex((b) => b === behaviour || b.name === behaviour);
+    if (i < 0) return false;
+    const [removed] = this.behaviours.splice(i, 1);
+    removed!.onDetach?.(this);
+    return true;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.link.on('data', this.onData);
+    this.link.on('close', this.onClose);
+  }
+
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.link.off('data', this.onData);
+    this.link.off('close', this.onClose);
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
+    this.clock.clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+    this.resetScanner();
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Receiving
+
+  private resetScanner(): void {
+    this.scanner = new Dlt645FrameScanner();
+    this.history = new Uint8Array(0);
+    this.historyBase = 0;
+    this.consumed = 0;
+  }
+
+  private receive(chunk: Uint8Array): void {
+    if (!this.running) return;
+    if (!this.model.isPowered) {
+      // No mains: the meter's UART is dead.
+      this.resetScanner();
+      return;
+    }
+    this.remember(chunk);
+    let events: Dlt645ScanEvent[];
+    try {
+      events = this.scanner.push(chunk);
+    } catch (e) {
+      this.log(`scanner failed: ${String(e)}`);
+      this.resetScanner();
+      return;
+    }
+    const receivedAt = this.clock.now();
+    let cursor = this.consumed;
+    for (const ev of events) {
+      if (ev.type === 'frame') {
+        cursor = ev.decoded.end;
+        const message = ev.message;
+        this.dispatch({
+          raw: ev.decoded.raw,
+          frame: ev.decoded.frame,
+          message: message.ok ? message.value : null,
+          messageError: message.ok ? null : message.error,
+          checksumValid: true,
+          addressing: this.addressingOf(ev.decoded.frame.address),
+          receivedAt,
+        });
+      } else {
+        const start = cursor;
+        cursor += ev.bytes.length;
+        this.log(`discarded ${ev.bytes.length} byte(s): ${ev.error.code} ${ev.error.message}`);
+        if (ev.error.code === 'dlt645.checksum') {
+          const bad = this.rebuildBadChecksumFrame(start, ev.error.offset, receivedAt);
+          if (bad) this.dispatch(bad);
+        }
+      }
+    }
+    this.consumed = cursor;
+    this.armSilenceTimer();
+  }
+
+  private remember(chunk: Uint8Array): void {
+    const next = new Uint8Array(this.history.length + chunk.length);
+    next.set(this.history, 0);
+    next.set(chunk, this.history.length);
+    if (next.length > HISTORY_LENGTH) {
+      const cut = next.length - HISTORY_LENGTH;
+      this.history = next.slice(cut);
+      this.historyBase += cut;
+    } else {
+      this.history = next;
+    }
+  }
+
+  /** A frame that failed only its checksum, rebuilt from the received stream (start..CS 16). */
+  private rebuildBadChecksumFrame(start: number, csAt: number, receivedAt: number): IncomingRequest | null {
+    const from = start - this.historyBase;
+    const to = csAt + 2 - this.historyBase;
+    if (from < 0 || to > this.history.length || to <= from) return null;
+    const raw = this.history.slice(from, to);
+    const fixed = raw.slice();
+    // Put the right checksum in a copy, then decode it normally.
+    let head = 0;
+    while (head < fixed.length && fixed[head] === 0xfe) head++;
+    let cs = 0;
+    for (let i = head; i < fixed.length - 2; i++) cs = (cs + fixed[i]!) & 0xff;
+    fixed[fixed.length - 2] = cs;
+    const r = decodeFrame(fixed);
+    if (!r.ok) return null;
+    const m = decodeMessage(r.value.frame);
+    return {
+      raw,
+      frame: r.value.frame,
+      message: m.ok ? m.value : null,
+      messageError: m.ok ? null : m.error,
+      checksumValid: false,
+      addressing: this.addressingOf(r.value.frame.address),
+      receivedAt,
+    };
+  }
+
+  /** Tb: a partial frame left in the scanner this long after the last byte is forgotten. */
+  private armSilenceTimer(): void {
+    this.clock.clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+    if (this.scanner.pending === 0) return;
+    this.silenceTimer = this.clock.setTimeout(() => {
+      this.silenceTimer = undefined;
+      if (this.scanner.pending > 0) this.log(`dropped ${this.scanner.pending} byte(s) of an unfinished frame after ${INTER_BYTE_TIMEOUT_MS} ms of silence`);
+      this.resetScanner();
+    }, INTER_BYTE_TIMEOUT_MS);
+  }
+
+  private addressingOf(address: string): Addressing {
+    if (isBroadcast(address)) return 'broadcast';
+    if (address === this.model.address) return 'own';
+    if (addressMatches(address, this.model.address)) return 'wildcard';
+    return 'other';
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Behaviour stack and reply scheduling
+
+  private dispatch(request: IncomingRequest): void {
+    this.emit('request', request);
+    this.afterReply = null;
+    let memo: { reply: Uint8Array | null } | null = null;
+    const ctx: BehaviourContext = {
+      server: this,
+      model: this.model,
+      profile: this.profile,
+      clock: this.clock,
+      random: this.random,
+      request,
+      respond: (options?: RespondOptions) => {
+        if (!memo) memo = { reply: this.safeHandle(request, options ?? {}) };
+        return memo.reply;
+      },
+      encodeReply: (message, address) => this.encodeReply(message, address),
+    };
+
+    let reply: Uint8Array | null = null;
+    let delayMs: number | undefined;
+    let decided = false;
+    for (let i = this.behaviours.length - 1; i >= 0 && !decided; i--) {
+      const b = this.behaviours[i]!;
+      if (!b.onRequest) continue;
+      const r = b.onRequest(ctx, request);
+      if (r === 'continue') continue;
+      decided = true;
+      reply = r.reply !== undefined ? r.reply : ctx.respond();
+      delayMs = r.delayMs;
+      this.log(`behaviour ${b.name} answered the request`);
+    }
+    if (!decided) reply = ctx.respond();
+    for (let i = this.behaviours.length - 1; i >= 0 && reply; i--) {
+      const b = this.behaviours[i]!;
+      if (b.onReply) reply = b.onReply(ctx, reply);
+    }
+    const afterReply = this.afterReply as (() => void) | null;
+    this.afterReply = null;
+    if (!reply) {
+      // The meter acted (e.g. switched baud rate) even though its reply never left it.
+      afterReply?.();
+      return;
+    }
+    this.schedule(reply, delayMs ?? this.responseDelay(), request, afterReply);
+  }
+
+  /** Td drawn from the profile (a constant or [min, max] with the seeded generator). */
+  responseDelay(): number {
+    const d = this.profile.simulation.responseDelayMs;
+    if (typeof d === 'number') return d;
+    return this.random.int(Math.ceil(d[0]), Math.floor(d[1]));
+  }
+
+  private schedule(reply: Uint8Array, delayMs: number, request: IncomingRequest, afterReply: (() => void) | null): void {
+    const handle = this.clock.setTimeout(() => {
+      this.timers.delete(handle);
+      if (!this.running || !this.link.isOpen || !this.model.isPowered) return;
+      this.emit('reply', reply, request);
+      this.link.write(reply).then(
+        () => afterReply?.(),
+        (e: unknown) => this.log(`reply not written: ${String(e)}`),
+      );
+    }, delayMs);
+    this.timers.add(handle);
+  }
+
+  /** Work to do once the current reply is on the wire (17H baud change). */
+  private afterReply: (() => void) | null = null;
+
+  encodeReply(message: Dlt645Message, address: string = this.model.address): Uint8Array {
+    return encodeMessage(address, message, { preamble: this.profile.simulation.replyPreamble });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The conformant handler
+
+  private safeHandle(request: IncomingRequest, options: RespondOptions): Uint8Array | null {
+    try {
+      return this.handle(request, options);
+    } catch (e) {
+      // A bug in the simulator must not take the server down: log it and stay silent.
+      this.log(`handler failed for ${toHex(request.raw)}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      return null;
+    }
+  }
+
+  private handle(request: IncomingRequest, options: RespondOptions): Uint8Array | null {
+    const { frame, addressing } = request;
+    if (!request.checksumValid && !options.acceptBadChecksum) {
+      this.log(`ignored a frame with a bad checksum: ${toHex(request.raw)}`);
+      return null;
+    }
+    if (frame.control.isResponse) return null; // another slave's reply on the bus
+    if (frame.edition !== '2007') {
+      this.log(`ignored a DL/T 645-1997 frame (function ${frame.control.functionCode.toString(16)}H)`);
+      return null;
+    }
+    if (addressing === 'other' && !options.acceptForeignAddress) return null;
+    const fc = frame.control.functionCode;
+    const caps = this.profile.meter.capabilities;
+    const message = request.message;
+
+    if (addressing === 'broadcast') {
+      // Act on broadcast time sync and freeze; never answer (PROTOCOLS.md 1.4).
+      if (message?.kind === 'broadcastTimeSync' && caps.broadcastTimeSync) this.model.setMeterTime(fromCalendar(message.time));
+      if (message?.kind === 'freeze' && caps.freeze) this.model.freeze(message);
+      if (!options.answerBroadcast) return null;
+      if (message?.kind === 'broadcastTimeSync' || message?.kind === 'freeze') {
+        return message.kind === 'freeze' ? this.reply({ kind: 'freezeResponse' }, request) : null;
+      }
+    }
+    if (addressing === 'wildcard' && !this.wildcardAllowed(fc)) return null;
+
+    if (message === null) return this.malformed(request);
+
+    const pw = (password: { level: number; value: string }, maxLevel: number): boolean =>
+      options.skipPasswordCheck === true || this.model.checkPassword(password, maxLevel);
+
+    switch (message.kind) {
+      case 'broadcastTimeSync':
+        if (caps.broadcastTimeSync) this.model.setMeterTime(fromCalendar(message.time));
+        return null; // 08H has no reply
+      case 'readData':
+        return this.readData(message.di, request);
+      case 'readFollowUp':
+        return this.readFollowUp(message.di, message.seq, request);
+      case 'readAddress':
+        return this.reply({ kind: 'readAddressResponse', address: this.model.address }, request);
+      case 'writeData': {
+        if (!caps.writeData) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        if (!pw(message.password, WRITE_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        return this.writeData(message.di, message.payload, message.operator, request);
+      }
+      case 'writeAddress': {
+        if (frame.address !== WILDCARD_ADDRESS) return null;
+        this.model.setAddress(message.newAddress);
+        return this.reply({ kind: 'writeAddressResponse' }, request, message.newAddress);
+      }
+      case 'freeze': {
+        if (!caps.freeze) return this.error(fc, ErrorWord.OtherError, request);
+        const r = this.model.freeze(message);
+        return r.ok ? this.reply({ kind: 'freezeResponse' }, request) : this.error(fc, ErrorWord.OtherError, request);
+      }
+      case 'changeBaud': {
+        const baudRate = message.baudRate;
+        this.afterReply = () => this.applyBaudRate(baudRate);
+        return this.reply({ kind: 'changeBaudResponse', z: message.z, baudRate }, request);
+      }
+      case 'changePassword': {
+        if (options.skipPasswordCheck) {
+          const forced = this.model.changePassword(message.di, message.newPassword, message.newPassword, true);
+          return forced.ok ? this.reply({ kind: 'changePasswordResponse', newPassword: message.newPassword }, request) : this.error(fc, ErrorWord.OtherError, request);
+        }
+        const r = this.model.changePassword(message.di, message.oldPassword, message.newPassword);
+        if (r.ok) return this.reply({ kind: 'changePasswordResponse', newPassword: message.newPassword }, request);
+        return this.error(fc, r.error === 'password' ? ErrorWord.PasswordOrUnauthorised : r.error === 'unsupported' ? ErrorWord.NoRequestedData : ErrorWord.OtherError, request);
+      }
+      case 'clearMaxDemand':
+        if (!pw(message.password, CLEAR_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        this.model.clearMaxDemand(message.operator);
+        return this.reply({ kind: 'clearMaxDemandResponse' }, request);
+      case 'meterClear':
+        if (!pw(message.password, CLEAR_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        this.model.meterClear(message.operator);
+        return this.reply({ kind: 'meterClearResponse' }, request);
+      case 'eventClear': {
+        if (!pw(message.password, CLEAR_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        const r = this.model.eventClear(message.di, message.operator);
+        return r.ok ? this.reply({ kind: 'eventClearResponse' }, request) : this.error(fc, ErrorWord.NoRequestedData, request);
+      }
+      case 'remoteControl': {
+        if (!caps.remoteControl) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        if (!pw(message.password, WRITE_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        const r = this.model.remoteControl(message.command, message.operator, message.validUntil);
+        return r.ok ? this.reply({ kind: 'remoteControlResponse' }, request) : this.error(fc, ErrorWord.OtherError, request);
+      }
+      case 'multiFunctionOutput':
+        // 0 = clock second pulse, 1 = demand period, 2 = time-slot switch [BK].
+        if (message.output > 2) return this.error(fc, ErrorWord.OtherError, request);
+        return this.reply({ kind: 'multiFunctionOutputResponse', output: message.output }, request);
+      default:
+        // Replies, 1997 messages and function codes the standard does not define: silence.
+        return null;
+    }
+  }
+
+  /** Function codes a meter accepts through the wildcard address (capabilities from the declaration). */
+  private wildcardAllowed(fc: number): boolean {
+    const caps = this.profile.meter.capabilities;
+    if (fc === FunctionCode.ReadAddress) return caps.readAddressWithWildcard;
+    if (fc === FunctionCode.ReadData || fc === FunctionCode.ReadFollowUp) return caps.readWithWildcard;
+    return true;
+  }
+
+  /** A well-formed frame with a malformed data field. */
+  private malformed(request: IncomingRequest): Uint8Array | null {
+    const fc = request.frame.control.functionCode;
+    const e = request.messageError;
+    this.log(`malformed ${fc.toString(16)}H request: ${e ? `${e.code} ${e.message}` : 'unknown'}`);
+    if (fc === FunctionCode.ChangeBaud && e?.code === 'dlt645.baud-feature-word') {
+      return this.error(fc, ErrorWord.BaudRateNotChangeable, request);
+    }
+    switch (fc) {
+      case FunctionCode.ReadData:
+      case FunctionCode.ReadFollowUp:
+      case FunctionCode.WriteData:
+      case FunctionCode.Freeze:
+      case FunctionCode.ChangeBaud:
+      case FunctionCode.ChangePassword:
+      case FunctionCode.ClearMaxDemand:
+      case FunctionCode.MeterClear:
+      case FunctionCode.EventClear:
+      case FunctionCode.RemoteControl:
+      case FunctionCode.MultiFunctionOutput:
+        return this.error(fc, ErrorWord.OtherError, request);
+      default:
+        return null;
+    }
+  }
+
+  /** Address the reply carries: own, or the request's wildcard under the 'echo-wildcard' quirk. */
+  private replyAddress(request: IncomingRequest): string {
+    if (request.addressing === 'wildcard' && this.profile.simulation.wildcardReply === 'echo-wildcard') return request.frame.address;
+    return this.model.address;
+  }
+
+  private reply(message: Dlt645Message, request: IncomingRequest, address?: string): Uint8Array {
+    return this.encodeReply(message, address ?? this.replyAddress(request));
+  }
+
+  private error(functionCode: number, errorWord: number, request: IncomingRequest): Uint8Array {
+    return this.reply({ kind: 'errorResponse', functionCode, errorWord, errors: errorWordBits(errorWord) }, request);
+  }
+
+  // ---- 11H / 12H
+
+  /** Whether the declaration lists `di` and the model serves it. */
+  private declared(di: string): boolean {
+    return this.profile.meter.identifiers.includes(di);
+  }
+
+  private get followUpSupported(): boolean {
+    return this.profile.simulation.supportsFollowUp ?? this.profile.meter.capabilities.followUp;
+  }
+
+  private get maxPart(): number {
+    return this.profile.simulation.maxFrameDataLength;
+  }
+
+  /** The encoded value of a declared, served identifier; null for "no requested data". */
+  valuePayload(di: string): Uint8Array | null {
+    if (!this.declared(di)) return null;
+    const value = this.model.readValue(di);
+    if (value === undefined) return null;
+    return DICTIONARY.encodeValue(di, value);
+  }
+
+  /**
+   * The parts of a reply, one per frame. An identifier declared in `followUpIdentifiers` is sent
+   * member by member (a block's members, a record's fields: the 0506FF01 daily freeze block goes
+   * as time, forward block, reverse block); any part longer than a frame allows is cut further.
+   * The first frame carries DI + part (≤ maxFrameDataLength), the others DI + part + SEQ.
+   */
+  private partsOf(di: string, payload: Uint8Array): Uint8Array[] {
+    const pieces = this.followUpSupported && this.profile.meter.followUpIdentifiers.includes(di) ? splitAtMembers(di, payload) : [payload];
+    const parts: Uint8Array[] = [];
+    for (const piece of pieces) {
+      let offset = 0;
+      do {
+        const limit = this.maxPart - DI_LENGTH - (parts.length === 0 ? 0 : 1);
+        parts.push(piece.slice(offset, offset + limit));
+        offset += limit;
+      } while (offset < piece.length);
+    }
+    return parts;
+  }
+
+  private readData(di: string, request: IncomingRequest): Uint8Array {
+    const fc = FunctionCode.ReadData;
+    let payload: Uint8Array | null;
+    try {
+      payload = this.valuePayload(di);
+    } catch (e) {
+      this.log(`cannot encode ${di}: ${String(e)}`);
+      return this.error(fc, ErrorWord.OtherError, request);
+    }
+    if (payload === null) return this.error(fc, ErrorWord.NoRequestedData, request);
+    const parts = this.partsOf(di, payload);
+    if (parts.length === 1) return this.reply({ kind: 'readDataResponse', di, payload, hasFollowUp: false }, request);
+    if (!this.followUpSupported) return this.error(fc, ErrorWord.NoRequestedData, request);
+    this.followUp = { di, parts };
+    return this.reply({ kind: 'readDataResponse', di, payload: parts[0]!, hasFollowUp: true }, request);
+  }
+
+  private readFollowUp(di: string, seq: number, request: IncomingRequest): Uint8Array {
+    const fc = FunctionCode.ReadFollowUp;
+    if (!this.followUpSupported) return this.error(fc, ErrorWord.NoRequestedData, request);
+    if (!this.followUp || this.followUp.di !== di) {
+      // No read in progress for this DI: serve the follow-up frames of a fresh value.
+      let payload: Uint8Array | null;
+      try {
+        payload = this.valuePayload(di);
+      } catch (e) {
+        this.log(`cannot encode ${di}: ${String(e)}`);
+        return this.error(fc, ErrorWord.OtherError, request);
+      }
+      if (payload === null) return this.error(fc, ErrorWord.NoRequestedData, request);
+      this.followUp = { di, parts: this.partsOf(di, payload) };
+    }
+    const parts = this.followUp.parts;
+    if (seq < 1 || seq >= parts.length) return this.error(fc, ErrorWord.NoRequestedData, request);
+    const hasFollowUp = seq < parts.length - 1;
+    return this.reply({ kind: 'readFollowUpResponse', di, payload: parts[seq]!, seq, hasFollowUp }, request);
+  }
+
+  // ---- 14H
+
+  private writeData(di: string, payload: Uint8Array, operator: string, request: IncomingRequest): Uint8Array {
+    const fc = FunctionCode.WriteData;
+    const def = DICTIONARY.lookup(di);
+    if (!def || def.edition !== '2007') return this.error(fc, ErrorWord.NoRequestedData, request);
+    if (def.access === 'read') return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+    const decoded = DICTIONARY.decodeValue(di, payload);
+    if (!decoded.ok) return this.error(fc, ErrorWord.OtherError, request);
+    const r = this.model.writeDecoded(di, decoded.value, operator);
+    if (r.ok) return this.reply({ kind: 'writeDataResponse' }, request);
+    const word =
+      r.error === 'password' || r.error === 'read-only'
+        ? ErrorWord.PasswordOrUnauthorised
+        : r.error === 'unsupported'
+          ? ErrorWord.NoRequestedData
+          : ErrorWord.OtherError;
+    return this.error(fc, word, request);
+  }
+
+  // ---- 17H
+
+  private applyBaudRate(baudRate: number): void {
+    this.currentBaud = baudRate;
+    const link = this.link as Link & { setLine?: (line: LineSettings) => void; line?: LineSettings };
+    if (typeof link.setLine === 'function') {
+      const line = link.line ?? this.profile.meter.line;
+      link.setLine({ ...line, baudRate });
+    }
+    this.emit('baudRateChanged', baudRate);
+  }
+}
