@@ -240,6 +240,15 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     return this.last;
   }
 
+  /** Resolves when no request is queued or in progress (e.g. before writing on the link directly). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const q = this.queue;
+      await q;
+      if (q === this.queue) return;
+    }
+  }
+
   /**
    * Stops listening to the link (it does not close it: the link belongs to whoever opened it).
    * Queued and pending requests reject with a LinkError.

@@ -1,0 +1,315 @@
+/**
+ * Target profile: what the system under test is, how to reach it, and what it declares
+ * (ARCHITECTURE.md "Targets and declarations"). JSON files checked in under suites/profiles/;
+ * suites/profiles/README.md explains each field for vendors.
+ *
+ *   { "name": "...", "description": "...",
+ *     "connection": { "type": "reference", "transport": "bus" | "mock-serial" | "memory",
+ *                     "simulator": "<simulator profile path>" | { inline }, "behaviours": [...], "seed": 1 }
+ *                 | { "type": "serial", "path": "/dev/ttyUSB0", "line": { "baudRate": 2400, ... } }
+ *                 | { "type": "tcp", "host": "192.168.1.50", "port": 4001 },
+ *     "meter":  <MeterDeclaration>   (optional for reference targets: the simulator's own),
+ *     "master": { "timeoutMs": 3000, "attempts": 3, "preamble": 4 },
+ *     "limits": { "responseDelayMs": { "min": 20, "max": 500 }, "clockToleranceS": 10 } }
+ *
+ * `loadTargetProfile(spec)` takes 'reference' (the built-in reference meter on a simulated bus)
+ * or a path to a JSON file. Every failure is one ProfileError whose message names the file and
+ * the field path (or the line and column of a JSON syntax error).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ProfileError } from '../core/errors.ts';
+import { formatLine, sameLine } from '../links/link.ts';
+import { LineSettingsSchema, MeterDeclarationSchema, type MeterDeclaration } from '../protocols/dlt645/declaration.ts';
+import {
+  REFERENCE_METER_PROFILE,
+  loadSimulatorProfile,
+  type SimulatorProfile,
+} from '../../simulators/electricity-meter/index.ts';
+import { parseJsonText } from './json-text.ts';
+
+/** The spec that names the built-in reference target. */
+export const REFERENCE_TARGET_SPEC = 'reference';
+
+/** A behaviour stacked on the simulator: `{ "name": "late-reply", "delayMs": 600 }` (simulators/electricity-meter). */
+const BehaviourSchema = z.object({ name: z.string().min(1, 'a behaviour needs a name') }).catchall(z.unknown());
+
+const ReferenceConnectionSchema = z
+  .object({
+    type: z.literal('reference'),
+    /** How the master reaches the simulator: a paced RS-485 bus model, the serialport mock binding, or an in-memory pair. */
+    transport: z.enum(['bus', 'mock-serial', 'memory']).default('bus'),
+    /** Simulator profile: a path (relative to this file) or an inline object. Default: the reference meter. */
+    simulator: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+    /** Behaviours stacked on top of the simulator's own (broken variants). */
+    behaviours: z.array(BehaviourSchema).default([]),
+    /** Seed of every random choice in the simulation. */
+    seed: z.number().int().min(0).default(1),
+  })
+  .strict();
+
+const SerialConnectionSchema = z
+  .object({
+    type: z.literal('serial'),
+    /** Serial device: /dev/ttyUSB0, /dev/serial/by-id/..., COM3. */
+    path: z.string().min(1, 'give the serial device path, e.g. "/dev/ttyUSB0"'),
+    /** Line settings of the port; default the meter's declared line. */
+    line: LineSettingsSchema.optional(),
+  })
+  .strict();
+
+const TcpConnectionSchema = z
+  .object({
+    type: z.literal('tcp'),
+    /** TCP serial server (transparent mode) the meter's RS-485 port hangs off. */
+    host: z.string().min(1, 'give the serial server host name or address'),
+    port: z.number().int().min(1).max(65535),
+  })
+  .strict();
+
+export const ConnectionSchema = z.discriminatedUnion('type', [ReferenceConnectionSchema, SerialConnectionSchema, TcpConnectionSchema]);
+
+export const MasterSettingsSchema = z
+  .object({
+    /** Reply timeout per attempt, ms (CON-05: 3000). */
+    timeoutMs: z.number().int().min(1).max(600_000).default(3000),
+    /** Attempts in total (CON-05: 3). */
+    attempts: z.number().int().min(1).max(10).default(3),
+    /** FE wake-up bytes before each request (CON-05: 4). */
+    preamble: z.number().int().min(0).max(16).default(4),
+  })
+  .strict();
+
+export const LimitsSchema = z
+  .object({
+    /** Accepted response delay Td (PROTOCOLS.md 1.1: 20 ms ≤ Td ≤ 500 ms). */
+    responseDelayMs: z
+      .object({ min: z.number().min(0).default(20), max: z.number().positive().default(500) })
+      .strict()
+      .refine((r) => r.min <= r.max, { message: 'min must not exceed max' })
+      .default({ min: 20, max: 500 }),
+    /** Accepted meter clock error after a time sync, s (CLK-01: meters ≤ 10 s). */
+    clockToleranceS: z.number().min(0).default(10),
+  })
+  .strict();
+
+/** The JSON document as written (before the simulator is loaded and defaults are filled in). */
+export const TargetProfileSchema = z
+  .object({
+    /** Short name shown in reports: "reference", "acme-dds666-sn0042". */
+    name: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" (it names report folders)'),
+    description: z.string().optional(),
+    connection: ConnectionSchema,
+    /** What the system under test declares. Required for serial and TCP targets. */
+    meter: MeterDeclarationSchema.optional(),
+    master: MasterSettingsSchema.default({ timeoutMs: 3000, attempts: 3, preamble: 4 }),
+    limits: LimitsSchema.default({ responseDelayMs: { min: 20, max: 500 }, clockToleranceS: 10 }),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.connection.type !== 'reference' && !p.meter) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['meter'],
+        message: `a ${p.connection.type} target must declare its meter (address, line, identifiers ...)`,
+      });
+    }
+  });
+
+export type TargetProfileInput = z.input<typeof TargetProfileSchema>;
+export type MasterSettings = z.output<typeof MasterSettingsSchema>;
+export type TargetLimits = z.output<typeof LimitsSchema>;
+
+export interface ReferenceConnection {
+  readonly type: 'reference';
+  readonly transport: 'bus' | 'mock-serial' | 'memory';
+  /** The simulator profile with the target's behaviours already stacked on its own. */
+  readonly simulator: SimulatorProfile;
+  /** The behaviours the target profile added (also inside `simulator.behaviours`). */
+  readonly behaviours: readonly { readonly name: string; readonly [param: string]: unknown }[];
+  readonly seed: number;
+}
+
+export interface SerialConnection {
+  readonly type: 'serial';
+  readonly path: string;
+  /** Defaults to the meter's declared line. */
+  readonly line: MeterDeclaration['line'];
+}
+
+export interface TcpConnection {
+  readonly type: 'tcp';
+  readonly host: string;
+  readonly port: number;
+}
+
+export type TargetConnection = ReferenceConnection | SerialConnection | TcpConnection;
+
+/** A loaded, validated, fully defaulted target profile. */
+export interface TargetProfile {
+  readonly name: string;
+  readonly description?: string;
+  readonly connection: TargetConnection;
+  /** What the system under test declares (for reference targets, by default the simulator's own meter). */
+  readonly meter: MeterDeclaration;
+  readonly master: MasterSettings;
+  readonly limits: TargetLimits;
+  /** Where it came from: "reference" (built in), a file path, or "inline". */
+  readonly source: string;
+}
+
+export interface ParseTargetProfileOptions {
+  /** Named in error messages. Default "target profile". */
+  readonly source?: string;
+  /** Directory that relative simulator paths are resolved against. Default the working directory. */
+  readonly baseDir?: string;
+}
+
+/**
+ * Loads a target profile: 'reference' for the built-in reference target, otherwise a JSON file.
+ * Throws ProfileError with one clear message for every problem.
+ */
+export function loadTargetProfile(spec: string): TargetProfile {
+  if (spec === REFERENCE_TARGET_SPEC) return referenceTargetProfile();
+  const file = spec;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ProfileError(`target profile ${file}: ${fileProblem(e)}`, { cause: e });
+  }
+  const parsed = parseJsonText(text.replace(/^\uFEFF/, ''));
+  if (!parsed.ok) {
+    const { line, column, message } = parsed.problem;
+    throw new ProfileError(`target profile ${file}: invalid JSON at line ${line}, column ${column}: ${message}`);
+  }
+  return parseTargetProfile(parsed.value, { source: file, baseDir: path.dirname(path.resolve(file)) });
+}
+
+/** The built-in reference target: the reference meter on a simulated 2400 8E1 RS-485 bus. */
+export function referenceTargetProfile(overrides: Partial<Omit<ReferenceConnection, 'type' | 'simulator'>> = {}): TargetProfile {
+  return parseTargetProfile(
+    {
+      name: 'reference',
+      description: 'MeterLab reference meter (simulator) on a simulated RS-485 bus',
+      connection: { type: 'reference', transport: overrides.transport ?? 'bus', behaviours: overrides.behaviours ?? [], seed: overrides.seed ?? 1 },
+    },
+    { source: REFERENCE_TARGET_SPEC },
+  );
+}
+
+/** Validates an already-parsed profile document and resolves it (simulator, defaults, cross-checks). */
+export function parseTargetProfile(json: unknown, options: ParseTargetProfileOptions = {}): TargetProfile {
+  const source = options.source ?? 'target profile';
+  const label = source === REFERENCE_TARGET_SPEC || source === 'target profile' ? source : `target profile ${source}`;
+  const r = TargetProfileSchema.safeParse(json);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
+    throw new ProfileError(`${label}: ${lines.join('; ')}`);
+  }
+  const doc = r.data;
+  const baseDir = options.baseDir ?? process.cwd();
+  let connection: TargetConnection;
+  let meter: MeterDeclaration;
+
+  switch (doc.connection.type) {
+    case 'reference': {
+      const c = doc.connection;
+      const base = loadSimulator(c.simulator, baseDir, label);
+      // Validate the target's own behaviours first, so error paths index the target's list.
+      if (c.behaviours.length > 0) {
+        rethrowPrefixed(label, 'connection.', () => loadSimulatorProfile({ ...base, behaviours: c.behaviours }, 'behaviours'));
+      }
+      const simulator =
+        c.behaviours.length > 0 ? loadSimulatorProfile({ ...base, behaviours: [...base.behaviours, ...c.behaviours] }, label) : base;
+      meter = doc.meter ?? simulator.meter;
+      if (!sameLine(meter.line, simulator.meter.line)) {
+        throw new ProfileError(
+          `${label}: meter.line: declares ${formatLine(meter.line)} but the simulator runs at ${formatLine(simulator.meter.line)}`,
+        );
+      }
+      connection = { type: 'reference', transport: c.transport, simulator, behaviours: c.behaviours, seed: c.seed };
+      break;
+    }
+    case 'serial': {
+      meter = doc.meter!;
+      const line = doc.connection.line ?? meter.line;
+      if (!sameLine(line, meter.line)) {
+        throw new ProfileError(
+          `${label}: connection.line: the port is set to ${formatLine(line)} but meter.line declares ${formatLine(meter.line)}; ` +
+            'make them equal (or leave connection.line out to use the declared line)',
+        );
+      }
+      connection = { type: 'serial', path: doc.connection.path, line };
+      break;
+    }
+    case 'tcp':
+      meter = doc.meter!;
+      connection = { type: 'tcp', host: doc.connection.host, port: doc.connection.port };
+      break;
+  }
+
+  return {
+    name: doc.name,
+    ...(doc.description !== undefined ? { description: doc.description } : {}),
+    connection,
+    meter,
+    master: doc.master,
+    limits: doc.limits,
+    source,
+  };
+}
+
+function loadSimulator(spec: string | Record<string, unknown> | undefined, baseDir: string, label: string): SimulatorProfile {
+  if (spec === undefined) return REFERENCE_METER_PROFILE;
+  if (typeof spec !== 'string') {
+    return rethrowPrefixed(label, 'connection.simulator.', () => loadSimulatorProfile(spec, 'simulator'));
+  }
+  const file = path.resolve(baseDir, spec);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ProfileError(`${label}: connection.simulator: ${spec}: ${fileProblem(e)}`, { cause: e });
+  }
+  const parsed = parseJsonText(text.replace(/^\uFEFF/, ''));
+  if (!parsed.ok) {
+    const { line, column, message } = parsed.problem;
+    throw new ProfileError(`${label}: connection.simulator: ${spec}: invalid JSON at line ${line}, column ${column}: ${message}`);
+  }
+  return loadSimulatorProfile(parsed.value, `${label}: connection.simulator ${spec}`);
+}
+
+/**
+ * Runs a simulator-profile load whose errors read "<source>: a.b: message; c: message" and
+ * rewrites them as "<label>: <prefix>a.b: message; <prefix>c: message".
+ */
+function rethrowPrefixed<T>(label: string, prefix: string, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (!(e instanceof ProfileError)) throw e;
+    const body = e.message.replace(/^[^:]*: /, '');
+    const parts = body.split('; ').map((part) => (part.startsWith('(profile)') ? prefix.replace(/\.$/, '') + part.slice(9) : prefix + part));
+    throw new ProfileError(`${label}: ${parts.join('; ')}`, { cause: e });
+  }
+}
+
+function fileProblem(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'is a directory, not a JSON file';
+  if (code === 'EACCES') return 'permission denied';
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** `connection.behaviours[0].delayMs` style path of a zod issue. */
+function issuePath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const k of p) {
+    if (typeof k === 'number') out += `[${k}]`;
+    else out += (out ? '.' : '') + String(k);
+  }
+  return out || '(profile)';
+}
