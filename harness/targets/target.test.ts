@@ -8,12 +8,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../core/clock.ts';
+import { RealClock, VirtualClock } from '../core/clock.ts';
 import { LinkError } from '../core/errors.ts';
 import { resetMockSerialPorts } from '../links/mock-serial.ts';
+import { listenTcp } from '../links/tcp.ts';
 import { DLT645_DEFAULT_LINE, characterTimeMs } from '../links/link.ts';
-import { Dlt645NoReplyError } from '../masters/index.ts';
-import { REFERENCE_METER_PROFILE } from '../../simulators/electricity-meter/index.ts';
+import { Dlt645AbnormalReplyError, Dlt645NoReplyError } from '../masters/index.ts';
+import { DICTIONARY, RemoteControlCommand } from '../protocols/dlt645/index.ts';
+import { REFERENCE_METER_PROFILE, createElectricityMeter, type ElectricityMeter } from '../../simulators/electricity-meter/index.ts';
 import { loadTargetProfile, openTarget, parseTargetProfile, referenceTargetProfile, type Target } from './index.ts';
 
 const PROFILES = join(import.meta.dirname, '..', '..', 'suites', 'profiles');
@@ -106,6 +108,41 @@ describe('master against the reference simulator on the bus', () => {
   });
 });
 
+describe('master commands against the reference simulator', () => {
+  const password = { level: 0x02, value: '000000' };
+  const wrong = { level: 0x02, value: '999999' };
+
+  it('writes a value (14H) and reads it back; a wrong password is an abnormal reply with error bit 2', async () => {
+    const t = await openReference();
+    const di = REFERENCE_METER_PROFILE.meter.writableIdentifier;
+    const payload = DICTIONARY.encodeValue(di, 33.5);
+    const x = await t.master.writeData(ADDRESS, di, payload, password, '00000000');
+    expect(x.reply!.message.kind).toBe('writeDataResponse');
+    expect((await t.master.readData(ADDRESS, di)).value).toBe(33.5);
+    const e = (await t.master.writeData(ADDRESS, di, payload, wrong, '00000000').catch((z: unknown) => z)) as Dlt645AbnormalReplyError;
+    expect(e).toBeInstanceOf(Dlt645AbnormalReplyError);
+    expect(e.errorWord).toBe(0x04);
+    expect(e.errors).toEqual(['passwordErrorOrUnauthorised']);
+    expect(e.message).toContain('D4H');
+  });
+
+  it('trips the relay with 1CH and sees it in status word 3 (bit 4)', async () => {
+    const t = await openReference();
+    await t.master.remoteControl(ADDRESS, { command: RemoteControlCommand.Trip, password, operator: '00000000', validUntil: null });
+    const word = (await t.master.readData(ADDRESS, '04000503')).payload;
+    expect(word[0]! & 0x10).toBe(0x10);
+  });
+
+  it('freezes (16H) point to point with a reply, and by broadcast without one', async () => {
+    const t = await openReference();
+    const x = await t.master.freeze(ADDRESS);
+    expect(x.reply!.message.kind).toBe('freezeResponse');
+    const b = await t.master.freeze('999999999999');
+    expect(b.expect).toBe('none');
+    expect(b.unexpected).toEqual([]);
+  });
+});
+
 describe('broken reference variants, as the master sees them', () => {
   it('late reply: Td measures 600 ms', async () => {
     const t = await openReference('reference-broken-late-reply.json');
@@ -147,6 +184,33 @@ describe('captures to a file', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { dir: string; decode?: string });
     expect(lines.map((l) => l.dir)).toEqual(['tx', 'rx']);
     expect(lines[1]!.decode).toMatch(/readDataResponse/);
+  });
+});
+
+describe('TCP target end to end (loopback, real time)', () => {
+  it('reads the simulator served behind a loopback TCP listener, with the declared line for estimates', async () => {
+    const clock = new RealClock();
+    const listener = await listenTcp({ port: 0 });
+    const served: ElectricityMeter[] = [];
+    listener.on('connection', (link) => served.push(createElectricityMeter({ profile: REFERENCE_METER_PROFILE, link, clock })));
+    try {
+      const profile = parseTargetProfile({
+        name: 'loopback',
+        connection: { type: 'tcp', host: '127.0.0.1', port: listener.port },
+        meter: REFERENCE_METER_PROFILE.meter,
+        master: { timeoutMs: 2000, attempts: 1 },
+      });
+      const t = await openTarget(profile);
+      expect(t.kind).toBe('tcp');
+      expect(t.virtualTime).toBe(false);
+      expect(t.backchannel).toBeUndefined();
+      await expect(t.master.readAddress()).resolves.toBe(ADDRESS);
+      await t.close();
+      expect(t.captures.map((c) => c.dir)).toEqual(['tx', 'rx']);
+    } finally {
+      for (const m of served) m.stop();
+      await listener.close();
+    }
   });
 });
 
