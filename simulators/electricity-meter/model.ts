@@ -487,6 +487,18 @@ export class ElectricityMeterModel {
 
   /** Brings every register up to `clock.now()`. Cheap when nothing changed. */
   sync(): void {
+    if (this.syncing) return;
+    this.syncing = true;
+    try {
+      this.integrate();
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private syncing = false;
+
+  private integrate(): void {
     const target = this.clock.now();
     let steps = 0;
     while (this.integratedTo < target) {
@@ -499,11 +511,20 @@ export class ElectricityMeterModel {
       if (this.pendingTripAt !== null && this.pendingTripAt > s0) s1 = Math.min(s1, this.pendingTripAt);
       const kW = this.powerAt(s0, m0);
       const tariff = this.tariffAt(m0);
+      let threshold: number | null = null;
       if (kW > 0 && this.localCostControl) {
         const crossing = this.msToNextThreshold(kW, tariff);
-        if (crossing !== null) s1 = Math.min(s1, s0 + Math.max(1, Math.ceil(crossing)));
+        if (crossing !== null) {
+          const at = s0 + Math.max(1, Math.ceil(crossing.ms - 1e-6));
+          if (at <= s1) {
+            s1 = at;
+            threshold = crossing.threshold;
+          }
+        }
       }
       this.accumulate(kW, tariff, s1 - s0, m0);
+      // A step that ends on a threshold crossing lands the balance exactly on it (not a fraction of a ms beyond).
+      if (threshold !== null && Math.abs(this.balance - threshold) < 1e-3) this.balance = threshold;
       this.integratedTo = s1;
       this.afterStep(m0, this.meterTimeAt(s1), s1);
       if (++steps > 10_000_000) throw new Error('ElectricityMeterModel.sync: runaway integration');
@@ -703,12 +724,12 @@ export class ElectricityMeterModel {
     return 4;
   }
 
-  /** Harness ms until the balance reaches the next threshold at constant kW, or null. */
-  private msToNextThreshold(kW: number, tariff: number): number | null {
+  /** Harness ms until the balance reaches the next threshold at constant kW (and which), or null. */
+  private msToNextThreshold(kW: number, tariff: number): { ms: number; threshold: number } | null {
     const rate = this.sim.meterType === 'money-prepaid' ? kW * this.prices[tariff - 1]! : kW; // per hour
     if (rate <= 0) return null;
     for (const t of this.thresholds()) {
-      if (this.balance > t + 1e-9) return ((this.balance - t) / rate) * MS_PER_HOUR;
+      if (this.balance > t + 1e-9) return { ms: ((this.balance - t) / rate) * MS_PER_HOUR, threshold: t };
     }
     return null;
   }
@@ -1079,19 +1100,23 @@ export class ElectricityMeterModel {
 
   /** Instantaneous customer power now, kW (0 with the relay open or no mains). */
   powerNow(): number {
+    this.sync();
     const now = this.clock.now();
     return this.powerAt(now, this.meterTimeAt(now));
   }
 
   get registers(): Readonly<EnergyRegisters> {
+    this.sync();
     return this.energy;
   }
 
   get demand(): { readonly forward: DemandSet; readonly reverse: DemandSet } {
+    this.sync();
     return { forward: this.forwardDemand, reverse: this.reverseDemand };
   }
 
   get relay(): RelayState {
+    this.sync();
     return {
       open: this.relayOpen,
       commandTrip: this.commandTrip,
@@ -1105,10 +1130,12 @@ export class ElectricityMeterModel {
 
   /** Status word 3 bit 7 "pre-trip alarm": commanded alarm, low balance (local), or a trip waiting for its delay. */
   get alarm(): boolean {
+    this.sync();
     return this.remoteAlarm || this.pendingTripAt !== null || (this.localCostControl && this.level >= 1 && !this.keepPower);
   }
 
   get balanceState(): MeterSnapshot['balance'] {
+    this.sync();
     const energyType = this.sim.meterType === 'energy-prepaid';
     const remaining = Math.max(0, this.balance);
     const overdraft = Math.max(0, -this.balance);
@@ -1136,10 +1163,12 @@ export class ElectricityMeterModel {
     readonly instant: readonly FreezeRecord[];
     readonly timed: readonly FreezeRecord[];
   } {
+    this.sync();
     return { daily: this.dailyFreezes, settlements: this.settlements, instant: this.instantFreezes, timed: this.timedFreezes };
   }
 
   get eventLogs(): MeterSnapshot['events'] {
+    this.sync();
     return this.events;
   }
 
@@ -1153,6 +1182,7 @@ export class ElectricityMeterModel {
    * Bits 0-3, 5, 10, 11, 13 stay 0 (first tables, main supply, programming not allowed).
    */
   statusWord3(): number {
+    this.sync();
     let w = 0;
     if (this.relayOpen) w |= 1 << 4;
     if (this.commandTrip) w |= 1 << 6;

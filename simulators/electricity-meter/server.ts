@@ -57,7 +57,7 @@ import {
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { CLEAR_MAX_LEVEL, WRITE_MAX_LEVEL, type ElectricityMeterModel } from './model.ts';
 import type { SimulatorProfile } from './profile.ts';
-import type { MeterBehaviour } from './behaviours.ts';
+import type { BehaviourAnswer, MeterBehaviour } from './behaviours.ts';
 
 /** Error word ERR bits (PROTOCOLS.md 1.7). */
 export const ErrorWord = {
@@ -382,7 +382,14 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     for (let i = this.behaviours.length - 1; i >= 0 && !decided; i--) {
       const b = this.behaviours[i]!;
       if (!b.onRequest) continue;
-      const r = b.onRequest(ctx, request);
+      let r: BehaviourAnswer;
+      try {
+        r = b.onRequest(ctx, request);
+      } catch (e) {
+        // A broken behaviour must not take the server down: log it and ask the next one.
+        this.log(`behaviour ${b.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
       if (r === 'continue') continue;
       decided = true;
       reply = r.reply !== undefined ? r.reply : ctx.respond();
@@ -392,7 +399,12 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     if (!decided) reply = ctx.respond();
     for (let i = this.behaviours.length - 1; i >= 0 && reply; i--) {
       const b = this.behaviours[i]!;
-      if (b.onReply) reply = b.onReply(ctx, reply);
+      if (!b.onReply) continue;
+      try {
+        reply = b.onReply(ctx, reply);
+      } catch (e) {
+        this.log(`behaviour ${b.name} failed on the reply: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
     const afterReply = this.afterReply as (() => void) | null;
     this.afterReply = null;

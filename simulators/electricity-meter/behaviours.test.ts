@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { encodeMessage, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
+import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
+import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
+import { BUILT_IN_BEHAVIOUR_NAMES, createBehaviour, type MeterBehaviour } from './behaviours.ts';
+import { ADDRESS, createRig, profileWith } from './test-support.ts';
+
+const read = (di: string): Dlt645Message => ({ kind: 'readData', di, extra: new Uint8Array(0) });
+const rigWith = (...behaviours: { name: string; [k: string]: unknown }[]) => createRig(profileWith({ behaviours }));
+const trip: Dlt645Message = { kind: 'remoteControl', password: { level: 2, value: '000000' }, operator: '00000001', command: RemoteControlCommand.Trip, reserved: 0, validUntil: null };
+const keepPower: Dlt645Message = { ...trip, command: RemoteControlCommand.KeepPower } as Dlt645Message;
+
+describe('built-in faulty behaviours: each one observably broken', () => {
+  it('wrong-checksum: every reply fails its checksum at the master', async () => {
+    const rig = rigWith({ name: 'wrong-checksum' });
+    expect(await rig.request(read('00010000'))).toHaveLength(0);
+    expect(rig.discarded.some((d) => d.code === 'dlt645.checksum')).toBe(true);
+  });
+
+  it('echo-wildcard: answers a wildcard request with AA…AA', async () => {
+    const rig = rigWith({ name: 'echo-wildcard' });
+    const [r] = await rig.request(read('00010000'), 'AAAAAAAAAAAA');
+    expect(r!.frame.address).toBe('AAAAAAAAAAAA');
+    const [own] = await rig.request(read('00010000'));
+    expect(own!.frame.address).toBe(ADDRESS);
+  });
+
+  it('late-reply: answers after 600 ms (Td > 500 ms)', async () => {
+    const rig = rigWith({ name: 'late-reply' });
+    const sentAt = rig.clock.now();
+    const [r] = await rig.request(read('00010000'));
+    expect(r!.at - sentAt).toBe(600);
+    const custom = rigWith({ name: 'late-reply', delayMs: 900 });
+    const t = custom.clock.now();
+    const [r2] = await custom.request(read('00010000'));
+    expect(r2!.at - t).toBe(900);
+  });
+
+  it('ignore-follow-up: announces follow-up frames, then never answers 12H', async () => {
+    const rig = rigWith({ name: 'ignore-follow-up' });
+    const [first] = await rig.request(read('0506FF01'));
+    expect(first!.frame.control.raw).toBe(0xb1);
+    expect(await rig.request({ kind: 'readFollowUp', di: '0506FF01', seq: 1 })).toHaveLength(0);
+  });
+
+  it('drop-every-nth: every n-th reply is missing', async () => {
+    const rig = rigWith({ name: 'drop-every-nth', n: 3 });
+    const counts: number[] = [];
+    for (let i = 0; i < 6; i++) counts.push((await rig.request(read('00010000'))).length);
+    expect(counts).toEqual([1, 1, 0, 1, 1, 0]);
+  });
+
+  it('reply-to-broadcast: answers a request sent to 99…99', async () => {
+    const rig = rigWith({ name: 'reply-to-broadcast' });
+    const [r] = await rig.request(read('00010000'), '999999999999');
+    expect(r!.message).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
+  });
+
+  it('answer-bad-checksum: answers a request whose checksum is wrong', async () => {
+    const rig = rigWith({ name: 'answer-bad-checksum' });
+    const bad = encodeMessage(ADDRESS, read('00010000'), { preamble: 4 });
+    bad[bad.length - 2] = (bad[bad.length - 2]! + 5) & 0xff;
+    const [r] = await rig.send(bad);
+    expect(r!.message).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
+  });
+
+  it('wrong-address-reply: the reply carries another address', async () => {
+    const rig = rigWith({ name: 'wrong-address-reply' });
+    const [r] = await rig.request(read('00010000'));
+    expect(r!.frame.address).toBe('123456789013');
+    const fixed = rigWith({ name: 'wrong-address-reply', address: '000000000001' });
+    const [r2] = await fixed.request(read('00010000'));
+    expect(r2!.frame.address).toBe('000000000001');
+  });
+
+  it('unsupported-as-zero: an undeclared identifier reads as zeros instead of D1H 02H', async () => {
+    const rig = rigWith({ name: 'unsupported-as-zero' });
+    const m = await rig.ask(read('03010000'));
+    expect(m).toMatchObject({ kind: 'readDataResponse', di: '03010000', payload: new Uint8Array(4) });
+    expect(await rig.ask(read('00010000'))).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
+  });
+
+  it('accept-wrong-password: writes and trips with any password', async () => {
+    const rig = rigWith({ name: 'accept-wrong-password' });
+    const payload = DICTIONARY.encodeValue('04001001', 30);
+    const bad = { level: 4, value: '999999' };
+    expect(await rig.ask({ kind: 'writeData', di: '04001001', password: bad, operator: '00000001', payload })).toEqual({ kind: 'writeDataResponse' });
+    expect(await rig.ask({ ...trip, password: bad } as Dlt645Message)).toEqual({ kind: 'remoteControlResponse' });
+    expect(rig.meter.backchannel.snapshot().relay.open).toBe(true);
+  });
+
+  it('refuse-trip: acknowledges the trip but the relay stays closed (status word 3 bit 6 set, bit 4 clear)', async () => {
+    const rig = rigWith({ name: 'refuse-trip' });
+    expect(await rig.ask(trip)).toEqual({ kind: 'remoteControlResponse' });
+    expect((rig.meter.model.readValue('04000503') as number) & 0x50).toBe(0x40);
+    rig.meter.server.removeBehaviour('refuse-trip');
+    expect(rig.meter.model.faults.relayStuck).toBe(false);
+  });
+
+  it('trip-despite-keep-power: trips a protected customer (violates KP-01)', async () => {
+    const rig = rigWith({ name: 'trip-despite-keep-power' });
+    expect(await rig.ask(keepPower)).toEqual({ kind: 'remoteControlResponse' });
+    expect(await rig.ask(trip)).toEqual({ kind: 'remoteControlResponse' });
+    expect(rig.meter.backchannel.snapshot().relay).toMatchObject({ open: true, keepPower: true });
+  });
+
+  it('silent: answers nothing', async () => {
+    const rig = rigWith({ name: 'silent' });
+    expect(await rig.request(read('00010000'))).toHaveLength(0);
+  });
+
+  it('every built-in has a description and the defect it reproduces', () => {
+    for (const name of BUILT_IN_BEHAVIOUR_NAMES) {
+      const b = createBehaviour({ name });
+      expect(b.name).toBe(name);
+      expect(b.description.length).toBeGreaterThan(5);
+      expect(b.defect?.length ?? 0).toBeGreaterThan(10);
+    }
+  });
+});
+
+describe('the stack', () => {
+  it('a test pushes its own behaviour on top; the first behaviour that answers wins', async () => {
+    const rig = rigWith({ name: 'late-reply', delayMs: 700 });
+    const fake: MeterBehaviour = {
+      name: 'fake-energy',
+      description: 'Reports 42 kWh for 00010000.',
+      onRequest: (ctx, request) =>
+        request.message?.kind === 'readData' && request.message.di === '00010000'
+          ? { reply: ctx.encodeReply({ kind: 'readDataResponse', di: '00010000', payload: DICTIONARY.encodeValue('00010000', 42), hasFollowUp: false }) }
+          : 'continue',
+    };
+    rig.meter.server.pushBehaviour(fake);
+    const t = rig.clock.now();
+    const [r] = await rig.request(read('00010000'));
+    expect(DICTIONARY.decodeValue('00010000', (r!.message as { payload: Uint8Array }).payload)).toEqual({ ok: true, value: 42 });
+    expect(r!.at - t).toBe(60); // the fake answered: late-reply underneath was not consulted
+    const t2 = rig.clock.now();
+    const [r2] = await rig.request(read('00020000'));
+    expect(r2!.at - t2).toBe(700); // 'continue' falls through to late-reply
+  });
+
+  it('onReply rewrites stack: wrong-address + wrong-checksum both apply', async () => {
+    const rig = rigWith({ name: 'wrong-address-reply' }, { name: 'wrong-checksum' });
+    expect(await rig.request(read('00010000'))).toHaveLength(0);
+    expect(rig.discarded.some((d) => d.code === 'dlt645.checksum')).toBe(true);
+  });
+
+  it('a behaviour that throws does not crash the server: it is logged and skipped', async () => {
+    const rig = createRig();
+    rig.meter.server.pushBehaviour({
+      name: 'bug',
+      description: 'throws',
+      onRequest: () => {
+        throw new Error('boom');
+      },
+      onReply: () => {
+        throw new Error('bang');
+      },
+    });
+    expect(await rig.request(read('00010000'))).toHaveLength(1);
+    expect(rig.logs.filter((l) => l.includes('behaviour bug failed'))).toHaveLength(2);
+  });
+});

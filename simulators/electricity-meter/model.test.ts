@@ -1,0 +1,411 @@
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../harness/core/clock.ts';
+import { fromCalendar } from '../../harness/core/calendar.ts';
+import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
+import { ElectricityMeterModel } from './model.ts';
+import { loadSimulatorProfile } from './profile.ts';
+import { profileWith } from './test-support.ts';
+
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const local = (year: number, month: number, day: number, hour = 0, minute = 0): number =>
+  fromCalendar({ year, month, day, hour, minute, second: 0 });
+
+function meter(simulation: Record<string, unknown> = {}, start = local(2026, 3, 2), meterOverrides: Record<string, unknown> = {}) {
+  const clock = new VirtualClock({ start, autoAdvance: false });
+  const profile = loadSimulatorProfile(profileWith({ simulation, meter: meterOverrides }));
+  const model = new ElectricityMeterModel({ profile, clock });
+  return { clock, model, profile };
+}
+
+const NON_PREPAID = { meterType: 'non-prepaid', registers: { forwardActiveKWh: [0, 0, 0, 0] } };
+const close = (a: number, b: number, digits = 6): void => expect(a).toBeCloseTo(b, digits);
+const { Trip, CloseAllowed, DirectClose, Alarm, AlarmRelease, KeepPower, KeepPowerRelease } = RemoteControlCommand;
+
+describe('energy accumulation', () => {
+  it('attributes a day of constant load to the tariff of each time slot', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 } });
+    await clock.advance(24 * HOUR);
+    // Default slots: T4 00-08 + 23-24 (9 h), T2 08-10 + 17-19 (4 h), T1 10-12 + 19-21 (4 h), T3 12-17 + 21-23 (7 h).
+    const e = model.snapshot().energy.forwardActive;
+    close(e[0], 4);
+    close(e[1], 4);
+    close(e[2], 7);
+    close(e[3], 9);
+    close(model.snapshot().forwardActiveTotal, 24);
+  });
+
+  it('follows a daily load profile across tariff boundaries', async () => {
+    const { clock, model } = meter({
+      ...NON_PREPAID,
+      load: { kW: [{ from: '00:00', kW: 0.5 }, { from: '09:30', kW: 2 }, { from: '18:00', kW: 1 }] },
+    });
+    await clock.advance(24 * HOUR);
+    const [t1, t2, t3, t4] = model.snapshot().energy.forwardActive;
+    // T1 10-12 (2 kW) + 19-21 (1 kW) = 4 + 2; T2 08-09:30 (0.5) + 09:30-10 (2) + 17-18 (2) + 18-19 (1) = 0.75 + 1 + 2 + 1;
+    // T3 12-17 (2) + 21-23 (1) = 10 + 2; T4 00-08 (0.5) + 23-24 (1) = 4 + 1.
+    close(t1, 6);
+    close(t2, 4.75);
+    close(t3, 12);
+    close(t4, 5);
+  });
+
+  it('counts export as reverse active energy and sets the reverse-power bits of status word 2', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: -2 } });
+    await clock.advance(HOUR);
+    const s = model.snapshot();
+    close(s.reverseActiveTotal, 2);
+    close(s.forwardActiveTotal, 0);
+    expect(model.statusWord2()).toBe(0b10111);
+  });
+
+  it('uses the meter clock, not the harness clock, for tariffs', async () => {
+    // Harness 06:00; the meter runs 2 h fast, so it is in the 08:00-10:00 peak (T2).
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 }, clockOffsetMs: 2 * HOUR }, local(2026, 3, 2, 6));
+    await clock.advance(2 * HOUR);
+    const [t1, t2] = model.snapshot().energy.forwardActive;
+    close(t2, 2);
+    close(t1, 0);
+  });
+
+  it('draws a load for a while (backchannel) and returns to the profile afterwards', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 0 } }, local(2026, 3, 2, 13));
+    model.drawFor(3, HOUR);
+    await clock.advance(3 * HOUR);
+    close(model.snapshot().forwardActiveTotal, 3);
+    model.setLoad(1.5);
+    await clock.advance(2 * HOUR);
+    close(model.snapshot().forwardActiveTotal, 6);
+  });
+
+  it('records the maximum demand with its time and clears it on 19H', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 } }, local(2026, 3, 2, 10));
+    await clock.advance(HOUR);
+    model.drawFor(4.5, 30 * MINUTE);
+    await clock.advance(HOUR);
+    const d = model.snapshot().forwardDemand;
+    expect(d[0]).toEqual({ kW: 4.5, at: local(2026, 3, 2, 11) });
+    expect(d[1]!.kW).toBe(4.5); // T1 10:00-12:00
+    model.clearMaxDemand('00000001');
+    expect(model.snapshot().forwardDemand[0]).toEqual({ kW: 0, at: null });
+    expect(model.snapshot().events.demandClear.count).toBe(1);
+  });
+});
+
+describe('freezes and settlement', () => {
+  it('freezes the registers at 00:00 every day and keeps the last 62', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 } }, local(2026, 3, 2, 12));
+    await clock.advance(12 * HOUR);
+    const first = model.snapshot().dailyFreezes;
+    expect(first).toHaveLength(1);
+    expect(first[0]!.time).toBe(local(2026, 3, 3));
+    close(first[0]!.energy.forwardActive.reduce((a, b) => a + b, 0), 12);
+    expect(model.readValue('05060001')).toEqual({ year: 2026, month: 3, day: 3, hour: 0, minute: 0 });
+    expect(model.readValue('05060101')).toEqual([12, 2, 2, 7, 1]); // 12-24 h: T1 19-21, T2 17-19, T3 12-17 + 21-23, T4 23-24
+    await clock.advance(70 * 24 * HOUR);
+    const all = model.snapshot().dailyFreezes;
+    expect(all).toHaveLength(62);
+    expect(all[0]!.time).toBe(local(2026, 5, 12));
+    // An empty slot reads as zeros; a slot beyond the 62 kept is not an identifier the dictionary has.
+    expect(model.readValue('0506003E')).toEqual({ year: 2026, month: 3, day: 12, hour: 0, minute: 0 });
+  });
+
+  it('keeps freezing while the mains are off (ROB-07: no freeze lost) and records the outage', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 } }, local(2026, 3, 2, 23, 59));
+    model.cutMains();
+    await clock.advance(10 * MINUTE);
+    model.restoreMains();
+    const s = model.snapshot();
+    expect(s.dailyFreezes[0]!.time).toBe(local(2026, 3, 3));
+    close(s.forwardActiveTotal, 0);
+    expect(s.events.powerDown.count).toBe(1);
+    expect(s.events.powerDown.records[0]).toEqual({ start: local(2026, 3, 2, 23, 59), end: local(2026, 3, 3, 0, 9) });
+    expect(model.readValue('03110001')).toEqual({
+      start: { year: 2026, month: 3, day: 2, hour: 23, minute: 59, second: 0 },
+      end: { year: 2026, month: 3, day: 3, hour: 0, minute: 9, second: 0 },
+    });
+  });
+
+  it('settles on the settlement day, rolls the last 12 settlements and restarts the demand', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 2 } }, local(2026, 2, 28, 22));
+    await clock.advance(3 * HOUR); // past 2026-03-01 00:00
+    let s = model.snapshot();
+    expect(s.settlements).toHaveLength(1);
+    expect(s.settlements[0]!.time).toBe(local(2026, 3, 1));
+    expect(model.readValue('00010001')).toBe(4); // 2 h at 2 kW before the settlement
+    expect(model.readValue('0001FF01')).toEqual([4, 0, 0, 2, 2]); // 22-23 T3, 23-24 T4
+    expect(model.readValue('01010001')).toEqual({ demand: 2, time: { year: 2026, month: 2, day: 28, hour: 22, minute: 0 } });
+    expect(s.forwardDemand[0]!.kW).toBe(2); // measured again after the settlement
+    await clock.advance(400 * 24 * HOUR);
+    s = model.snapshot();
+    expect(s.settlements).toHaveLength(12);
+    expect(s.settlements[0]!.time).toBe(local(2027, 4, 1));
+    expect(s.settlements[11]!.time).toBe(local(2026, 5, 1));
+  });
+
+  it('moves the settlement instant when 04000B01 is written', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID }, local(2026, 3, 2));
+    const pw = { level: 4, value: '123456' };
+    expect(model.writeValue('04000B01', { day: 15, hour: 12 }, pw, '00000001')).toEqual({ ok: true });
+    await clock.advance(14 * 24 * HOUR);
+    expect(model.snapshot().settlements.map((r) => r.time)).toEqual([local(2026, 3, 15, 12)]);
+    expect(model.readValue('04000B01')).toEqual({ day: 15, hour: 12 });
+  });
+
+  it('freezes at once on an all-99 pattern and on schedule for a timed pattern', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 } }, local(2026, 3, 2, 10));
+    await clock.advance(HOUR);
+    expect(model.freeze({ minute: 'any', hour: 'any', day: 'any', month: 'any' })).toEqual({ ok: true });
+    expect(model.readValue('05010001')).toEqual({ year: 2026, month: 3, day: 2, hour: 11, minute: 0 });
+    expect(model.readValue('05010101')).toEqual([1, 1, 0, 0, 0]);
+    expect(model.freeze({ minute: 30, hour: 12, day: 'any', month: 'any' })).toEqual({ ok: true });
+    await clock.advance(2 * HOUR);
+    expect(model.readValue('05000001')).toEqual({ year: 2026, month: 3, day: 2, hour: 12, minute: 30 });
+    expect(model.freeze({ minute: 'any', hour: 12, day: 'any', month: 'any' })).toEqual({ ok: false, error: 'invalid' });
+  });
+});
+
+describe('clock', () => {
+  it('keeps an offset and drift, and records a time setting', async () => {
+    const { clock, model } = meter({ clockOffsetMs: 90_000, clockDriftPpm: 100 }, local(2026, 3, 2, 10));
+    expect(model.meterNow()).toBe(local(2026, 3, 2, 10, 1) + 30_000);
+    await clock.advance(10_000 * 1000); // 10^7 ms at 100 ppm = 1 s
+    expect(model.meterNow() - clock.now()).toBe(91_000);
+    model.setMeterTime(clock.now(), '12345678');
+    expect(model.meterNow()).toBe(clock.now());
+    expect(model.snapshot().events.timeSet.records[0]).toMatchObject({ operator: '12345678', after: clock.now() });
+  });
+});
+
+describe('relay, alarm and keep-power (FEE-06/07/11, KP-01..04)', () => {
+  const op = '11223344';
+
+  it('trips, reports it in status word 3 and stops counting energy', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 } }, local(2026, 3, 2, 13));
+    expect(model.remoteControl(Trip, op, null)).toEqual({ ok: true });
+    const w = model.statusWord3();
+    expect(w & 0x10).toBe(0x10); // bit 4 relay open
+    expect(w & 0x40).toBe(0x40); // bit 6 trip command
+    await clock.advance(HOUR);
+    close(model.snapshot().forwardActiveTotal, 0);
+    expect(model.readValue('1D000001')).toBe(1);
+    expect(model.readValue('1D000101')).toMatchObject({ time: { year: 2026, month: 3, day: 2, hour: 13, minute: 0, second: 0 }, operator: op });
+  });
+
+  it('close-allowed waits for the key on an internal relay; direct close closes at once', async () => {
+    const { model } = meter({ ...NON_PREPAID }, local(2026, 3, 2, 13));
+    model.remoteControl(Trip, op, null);
+    expect(model.pressButton()).toBe(false); // tripped by command: the key does nothing
+    model.remoteControl(CloseAllowed, op, null);
+    expect(model.relay).toMatchObject({ open: true, commandTrip: false, closeAllowed: true });
+    expect(model.pressButton()).toBe(true);
+    expect(model.relay.open).toBe(false);
+    model.remoteControl(Trip, op, null);
+    model.remoteControl(DirectClose, op, null);
+    expect(model.relay).toMatchObject({ open: false, commandTrip: false });
+    expect(model.snapshot().events.close.count).toBe(2);
+  });
+
+  it('close-allowed closes an external relay at once (FEE-11)', () => {
+    const { model } = meter({ ...NON_PREPAID, relay: { kind: 'external' } });
+    model.remoteControl(Trip, op, null);
+    model.remoteControl(CloseAllowed, op, null);
+    expect(model.relay.open).toBe(false);
+  });
+
+  it('executes a trip after the trip delay, with the pre-trip alarm meanwhile (FEE-07)', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, relay: { tripDelayMs: 5 * MINUTE } });
+    model.remoteControl(Trip, op, null);
+    expect(model.statusWord3() & 0xd0).toBe(0xc0); // command trip + pre-trip alarm, relay still closed
+    await clock.advance(5 * MINUTE - 1);
+    expect(model.relay.open).toBe(false);
+    await clock.advance(1);
+    expect(model.relay.open).toBe(true);
+    expect(model.statusWord3() & 0xd0).toBe(0x50);
+    expect(model.readValue('04001401')).toBe(5);
+  });
+
+  it('sets and clears the alarm (2AH / 2BH)', () => {
+    const { model } = meter({ ...NON_PREPAID });
+    model.remoteControl(Alarm, op, null);
+    expect(model.statusWord3() & 0x80).toBe(0x80);
+    model.remoteControl(AlarmRelease, op, null);
+    expect(model.statusWord3() & 0x80).toBe(0);
+  });
+
+  it('refuses a trip under keep-power (KP-01) and shows keep-power in bit 12', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID });
+    model.remoteControl(KeepPower, op, null);
+    expect(model.statusWord3() & 0x1000).toBe(0x1000);
+    expect(model.remoteControl(Trip, op, null)).toEqual({ ok: false, error: 'keep-power' });
+    await clock.advance(HOUR);
+    expect(model.relay).toMatchObject({ open: false, commandTrip: false });
+  });
+
+  it('keep-power on a tripped meter: internal relay to close-allowed, external closes (KP-03)', () => {
+    const internal = meter({ ...NON_PREPAID }).model;
+    internal.remoteControl(Trip, op, null);
+    internal.remoteControl(KeepPower, op, null);
+    expect(internal.relay).toMatchObject({ open: true, closeAllowed: true, keepPower: true });
+    expect(internal.pressButton()).toBe(true);
+    const external = meter({ ...NON_PREPAID, relay: { kind: 'external' } }).model;
+    external.remoteControl(Trip, op, null);
+    external.remoteControl(KeepPower, op, null);
+    expect(external.relay.open).toBe(false);
+  });
+
+  it('keep-power cancels a pending trip (KP-04); its release leaves the relay alone (KP-02)', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, relay: { tripDelayMs: 10 * MINUTE } });
+    model.remoteControl(Trip, op, null);
+    await clock.advance(5 * MINUTE);
+    model.remoteControl(KeepPower, op, null);
+    await clock.advance(10 * MINUTE);
+    expect(model.relay).toMatchObject({ open: false, pendingTripAt: null });
+    model.remoteControl(KeepPowerRelease, op, null);
+    await clock.advance(HOUR);
+    expect(model.relay).toMatchObject({ open: false, keepPower: false, commandTrip: false });
+    expect(model.remoteControl(Trip, op, null)).toEqual({ ok: true }); // a NEW trip is needed
+  });
+
+  it('rejects a command whose valid-until time has passed', () => {
+    const { model } = meter({ ...NON_PREPAID }, local(2026, 3, 2, 10));
+    const past = { year: 2026, month: 3, day: 2, hour: 9, minute: 59, second: 59 };
+    const future = { year: 2026, month: 3, day: 2, hour: 10, minute: 5, second: 0 };
+    expect(model.remoteControl(Trip, op, past)).toEqual({ ok: false, error: 'expired' });
+    expect(model.remoteControl(Trip, op, future)).toEqual({ ok: true });
+  });
+});
+
+describe('prepaid balance (FEE-02, FEE-03, FEE-04)', () => {
+  // 10 kW in T1 (1.20 yuan/kWh) costs 12 yuan an hour.
+  const prepaid = {
+    meterType: 'money-prepaid',
+    load: { kW: 10 },
+    registers: { remainingAmount: 30, purchaseCount: 1, purchaseTotal: 30 },
+    prepaid: { alarmAmount1: 20, alarmAmount2: 10, overdraftAmountLimit: 0 },
+  };
+
+  it('deducts energy × price, alarms at alarm 1, trips at alarm 2 (the key restores), locks at zero', async () => {
+    const { clock, model } = meter(prepaid, local(2026, 3, 2, 10));
+    await clock.advance(30 * MINUTE);
+    expect(model.readValue('00900200')).toBe(24);
+    expect(model.alarm).toBe(false);
+    await clock.advance(21 * MINUTE); // 30 - 12 × 51/60 = 19.80
+    expect(model.alarm).toBe(true);
+    expect(model.statusWord3() & 0x90).toBe(0x80);
+    expect(model.relay.open).toBe(false);
+    await clock.advance(49 * MINUTE); // 100 min: the balance reaches alarm 2 = 10
+    expect(model.relay).toMatchObject({ open: true, localLock: 'releasable', commandTrip: false });
+    expect(model.readValue('00900200')).toBe(10);
+    expect(model.snapshot().events.trip.records[0]).toMatchObject({ time: local(2026, 3, 2, 11, 40), cause: 'local', operator: 'FFFFFFFF' });
+    await clock.advance(HOUR);
+    expect(model.readValue('00900200')).toBe(10); // relay open: nothing consumed
+    expect(model.pressButton()).toBe(true);
+    await clock.advance(2 * HOUR); // from 12:40 in T3 (0.60 yuan/kWh): 10 yuan last 100 minutes
+    expect(model.relay).toMatchObject({ open: true, localLock: 'locked' });
+    expect(model.readValue('00900200')).toBe(0);
+    expect(model.pressButton()).toBe(false); // FEE-02: only a top-up releases it
+  });
+
+  it('lets the balance go into the overdraft when allowed, then locks at the limit', async () => {
+    const { clock, model } = meter({ ...prepaid, registers: { remainingAmount: 5 }, prepaid: { alarmAmount1: 0, alarmAmount2: 0, overdraftAmountLimit: 6 } }, local(2026, 3, 2, 10));
+    await clock.advance(25 * MINUTE); // 5 yuan
+    expect(model.relay).toMatchObject({ open: true, localLock: 'releasable' });
+    expect(model.pressButton()).toBe(true);
+    await clock.advance(HOUR);
+    expect(model.relay).toMatchObject({ open: true, localLock: 'locked' });
+    expect(model.readValue('00900201')).toBe(6);
+    expect(model.readValue('00900200')).toBe(0);
+  });
+
+  it('a top-up pays the overdraft first and allows closing only with a positive balance (FEE-03)', async () => {
+    const { clock, model } = meter({ ...prepaid, registers: { remainingAmount: 5 }, prepaid: { alarmAmount1: 0, alarmAmount2: 0, overdraftAmountLimit: 6 } }, local(2026, 3, 2, 10));
+    await clock.advance(25 * MINUTE);
+    model.pressButton();
+    await clock.advance(HOUR);
+    expect(model.topUp(4)).toBe(true); // -6 + 4 = -2: still in the overdraft → key allowed
+    expect(model.relay).toMatchObject({ open: true, localLock: 'releasable' });
+    expect(model.topUp(50)).toBe(true);
+    expect(model.relay).toMatchObject({ open: true, localLock: 'none', closeAllowed: true });
+    expect(model.pressButton()).toBe(true);
+    expect(model.readValue('00900200')).toBe(48);
+    expect(model.readValue('03330201')).toBe(2); // purchase count after the last purchase
+    expect(model.readValue('03330301')).toBe(50);
+    expect(model.readValue('03330601')).toBe(54); // cumulative (no purchases before the simulation)
+  });
+
+  it('refuses a top-up beyond the hoarding limit (FEE-04)', () => {
+    const { model } = meter({ ...prepaid, prepaid: { hoardingLimit: 100 } });
+    expect(model.topUp(71)).toBe(false);
+    expect(model.topUp(70)).toBe(true);
+  });
+
+  it('does not trip under keep-power, and trips on release when the balance says so (KP-01, KP-02)', async () => {
+    const { clock, model } = meter(prepaid, local(2026, 3, 2, 10));
+    model.remoteControl(KeepPower, '00000000', null);
+    await clock.advance(3 * HOUR);
+    expect(model.relay.open).toBe(false);
+    model.remoteControl(KeepPowerRelease, '00000000', null);
+    expect(model.relay).toMatchObject({ open: true, localLock: 'locked' });
+  });
+
+  it('energy-prepaid meters count down kWh; remote cost control never trips by itself', async () => {
+    const energy = meter({ meterType: 'energy-prepaid', load: { kW: 2 }, registers: { remainingEnergyKWh: 50 } }, local(2026, 3, 2, 10));
+    await energy.clock.advance(HOUR);
+    expect(energy.model.readValue('00900100')).toBe(48);
+    expect(energy.model.statusWord3() & 0x300).toBe(0x100);
+    const remote = meter({ ...prepaid, costControl: 'remote' }, local(2026, 3, 2, 10));
+    await remote.clock.advance(5 * HOUR);
+    expect(remote.model.relay.open).toBe(false);
+    expect(remote.model.readValue('00900200')).toBe(30);
+    expect(remote.model.statusWord3() & 0xc000).toBe(0x8000);
+  });
+
+  it('rejects alarm limits that would make alarm 1 < alarm 2 (FEE-02)', () => {
+    const { model } = meter(prepaid);
+    const pw = { level: 2, value: '000000' };
+    expect(model.writeValue('04001001', 5, pw, '00000000')).toEqual({ ok: false, error: 'invalid' });
+    expect(model.writeValue('04001001', 50, pw, '00000000')).toEqual({ ok: true });
+    expect(model.writeValue('04001001', 50, { level: 2, value: '999999' }, '00000000')).toEqual({ ok: false, error: 'password' });
+    expect(model.snapshot().events.programming.records[0]).toMatchObject({ identifiers: ['04001001'] });
+  });
+});
+
+describe('other backchannel events and clears', () => {
+  it('records cover opening with the energies before and after', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 } }, local(2026, 3, 2, 13));
+    model.openCover();
+    await clock.advance(HOUR);
+    model.closeCover();
+    expect(model.readValue('03300D00')).toBe(1);
+    expect(model.readValue('03300D01')).toMatchObject({
+      start: { hour: 13, minute: 0 },
+      end: { hour: 14, minute: 0 },
+      forwardActiveEnergyBefore: 0,
+      forwardActiveEnergyAfter: 1,
+    });
+  });
+
+  it('meter clear zeroes the registers and the records; event clear zeroes the event logs', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 1 } }, local(2026, 3, 2, 13));
+    model.openCover();
+    await clock.advance(24 * HOUR);
+    model.meterClear('00000001');
+    expect(model.readValue('00010000')).toBe(0);
+    expect(model.snapshot().dailyFreezes).toHaveLength(0);
+    expect(model.readValue('03300D00')).toBe(0);
+    model.cutMains();
+    model.restoreMains();
+    expect(model.eventClear('FFFFFFFF', '00000001')).toEqual({ ok: true });
+    expect(model.readValue('03110000')).toBe(0);
+    expect(model.snapshot().events.eventClear.count).toBe(1);
+  });
+
+  it('changes a password only with the old one of the same or a stronger level', () => {
+    const { model } = meter();
+    expect(model.changePassword('04000C05', { level: 4, value: '000000' }, { level: 4, value: '654321' })).toEqual({ ok: false, error: 'password' });
+    expect(model.changePassword('04000C05', { level: 2, value: '000000' }, { level: 4, value: '654321' })).toEqual({ ok: true });
+    expect(model.checkPassword({ level: 4, value: '654321' }, 4)).toBe(true);
+    expect(model.checkPassword({ level: 4, value: '654321' }, 2)).toBe(false); // too weak for a clear
+  });
+});

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../harness/core/clock.ts';
+import { ProfileError } from '../../harness/core/errors.ts';
+import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
+import { ElectricityMeterModel } from './model.ts';
+import { REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
+import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
+import { profileWith, T0 } from './test-support.ts';
+import { servedIdentifiers } from './values.ts';
+
+const REGENERATE = 'run: npx tsx simulators/electricity-meter/tools/generate-reference-profile.ts';
+
+describe('the reference profile', () => {
+  const json: unknown = JSON.parse(readFileSync(new URL('./profiles/reference-meter.json', import.meta.url), 'utf8'));
+
+  it('profiles/reference-meter.json is REFERENCE_METER_PROFILE_INPUT', () => {
+    expect(json, REGENERATE).toEqual(JSON.parse(JSON.stringify(REFERENCE_METER_PROFILE_INPUT)));
+    expect(loadSimulatorProfile(json)).toEqual(REFERENCE_METER_PROFILE);
+  });
+
+  it('declares exactly the identifiers the model serves', () => {
+    expect(REFERENCE_IDENTIFIERS, REGENERATE).toEqual(servedIdentifiers(DICTIONARY.all()));
+    expect(REFERENCE_METER_PROFILE.meter.identifiers).toEqual(REFERENCE_IDENTIFIERS);
+    expect(REFERENCE_IDENTIFIERS.length).toBeGreaterThan(1000);
+    for (const di of REFERENCE_FOLLOW_UP_IDENTIFIERS) expect(REFERENCE_IDENTIFIERS).toContain(di);
+    expect(REFERENCE_IDENTIFIERS).toContain('0506FF01');
+    expect(REFERENCE_IDENTIFIERS).not.toContain(REFERENCE_METER_PROFILE.meter.unsupportedIdentifier);
+    expect(REFERENCE_IDENTIFIERS).toContain(REFERENCE_METER_PROFILE.meter.writableIdentifier);
+    expect(REFERENCE_METER_PROFILE.meter.capabilities).toMatchObject({ remoteControl: true, followUp: true, freeze: true });
+  });
+
+  it('every declared identifier reads, encodes with the dictionary and decodes back, in a fresh and a used meter', async () => {
+    const clock = new VirtualClock({ start: T0, autoAdvance: false });
+    const model = new ElectricityMeterModel({ profile: REFERENCE_METER_PROFILE, clock });
+    const check = (): void => {
+      for (const di of REFERENCE_IDENTIFIERS) {
+        const value = model.readValue(di);
+        expect(value, di).toBeDefined();
+        const bytes = DICTIONARY.encodeValue(di, value!);
+        expect(DICTIONARY.decodeValue(di, bytes), di).toEqual({ ok: true, value });
+      }
+    };
+    check();
+    // A month later with history: freezes, a settlement, events, a purchase.
+    model.drawFor(7.5, 3_600_000);
+    model.openCover();
+    await clock.advance(40 * 86_400_000);
+    model.closeCover();
+    model.cutMains();
+    await clock.advance(60_000);
+    model.restoreMains();
+    model.topUp(123.45);
+    model.freeze({ minute: 'any', hour: 'any', day: 'any', month: 'any' });
+    check();
+  });
+});
+
+describe('loadSimulatorProfile errors name the field', () => {
+  const fails = (profile: unknown): string => {
+    try {
+      loadSimulatorProfile(profile);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProfileError);
+      return (e as Error).message;
+    }
+    throw new Error('the profile was accepted');
+  };
+
+  it('reports the path of a bad simulation setting', () => {
+    expect(fails(profileWith({ simulation: { responseDelayMs: -5 } }))).toMatch(/simulation\.responseDelayMs/);
+    expect(fails(profileWith({ simulation: { responseDelayMs: [300, 100] } }))).toMatch(/simulation\.responseDelayMs: \[min, max\] needs min ≤ max/);
+    expect(fails(profileWith({ simulation: { meterType: 'gas' } }))).toMatch(/simulation\.meterType/);
+    expect(fails(profileWith({ simulation: { tariffs: { timeSlots: [{ from: '00:00', tariff: 1 }, { from: '25:00', tariff: 2 }] } } }))).toMatch(
+      /simulation\.tariffs\.timeSlots\[1\]\.from/,
+    );
+    expect(fails(profileWith({ simulation: { tariffs: { count: 8 } } }))).toMatch(/simulation\.tariffs\.count/);
+    expect(fails(profileWith({ simulation: { load: { kW: [{ from: '06:00', kW: 1 }] } } }))).toMatch(/simulation\.load\.kW/);
+    expect(fails(profileWith({ simulation: { prepaid: { alarmAmount1: 5, alarmAmount2: 10 } } }))).toMatch(
+      /simulation\.prepaid\.alarmAmount1: alarm amount 1 must be ≥ alarm amount 2/,
+    );
+    expect(fails(profileWith({ simulation: { colour: 'red' } }))).toMatch(/simulation.*colour/);
+  });
+
+  it('reports the path of a bad declaration field', () => {
+    expect(fails(profileWith({ meter: { address: '12345' } }))).toMatch(/meter\.address: address must be 12 decimal digits/);
+    expect(fails(profileWith({ meter: { followUpIdentifiers: ['03010000'] } }))).toMatch(/meter\.followUpIdentifiers/);
+  });
+
+  it('reports unknown behaviours and bad behaviour parameters', () => {
+    expect(fails(profileWith({ behaviours: [{ name: 'teleport' }] }))).toMatch(/behaviours\[0\]\.name: unknown behaviour "teleport" \(known: wrong-checksum/);
+    expect(fails(profileWith({ behaviours: [{ name: 'silent' }, { name: 'late-reply', delayMs: 'slow' }] }))).toMatch(/behaviours\[1\]\.delayMs/);
+    expect(fails(profileWith({ behaviours: [{ name: 'drop-every-nth', every: 3 }] }))).toMatch(/behaviours\[0\]/);
+  });
+
+  it('names the source in the message', () => {
+    expect(() => loadSimulatorProfile({}, 'profiles/x.json')).toThrow(/^profiles\/x\.json: meter: /);
+  });
+});

@@ -1,0 +1,345 @@
+import { describe, expect, it } from 'vitest';
+import { concatBytes, hex, toHex } from '../../harness/core/bytes.ts';
+import { encodeFrame, encodeMessage, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
+import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
+import { RemoteControlCommand, type FrameDateTime, type Password } from '../../harness/protocols/dlt645/types.ts';
+import { ADDRESS, T0, createRig, profileWith } from './test-support.ts';
+
+const read = (di: string): Dlt645Message => ({ kind: 'readData', di, extra: new Uint8Array(0) });
+const L02: Password = { level: 2, value: '000000' };
+const L04: Password = { level: 4, value: '123456' };
+const WRONG: Password = { level: 4, value: '654321' };
+const OP = '0000ABCD';
+const err = (functionCode: number, errorWord: number) => ({ kind: 'errorResponse', functionCode, errorWord });
+const control = (command: number, password: Password = L02, validUntil: FrameDateTime | null = null): Dlt645Message => ({
+  kind: 'remoteControl',
+  password,
+  operator: OP,
+  command,
+  reserved: 0,
+  validUntil,
+});
+
+describe('11H read data', () => {
+  it('answers a declared identifier with its value, from its own address, 60 ms after the request', async () => {
+    const rig = createRig();
+    const sentAt = rig.clock.now();
+    const [reply, ...more] = await rig.request(read('00010000'));
+    expect(more).toHaveLength(0);
+    // FE FE FE FE 68 12 90 78 56 34 12 68 91 08 | DI 33 33 34 33 | 1000.00 kWh = 00 00 10 00 (+33H) | CS 16
+    expect(toHex(reply!.raw)).toBe('FE FE FE FE 68 12 90 78 56 34 12 68 91 08 33 33 34 33 33 33 43 33 C8 16');
+    expect(reply!.at - sentAt).toBe(60);
+    expect(reply!.frame.address).toBe(ADDRESS);
+  });
+
+  it('encodes every value with the dictionary (block, record, status word, date)', async () => {
+    const rig = createRig();
+    const values = async (di: string) => {
+      const m = await rig.ask(read(di));
+      expect(m.kind).toBe('readDataResponse');
+      const r = DICTIONARY.decodeValue(di, (m as { payload: Uint8Array }).payload);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    expect(await values('0001FF00')).toEqual([1000, 100, 200, 300, 400]);
+    expect(await values('04000101')).toEqual({ year: 2026, month: 3, day: 2, weekday: 1 });
+    expect(await values('04000102')).toEqual({ hour: 10, minute: 0, second: 2 }); // third request, one second each
+    expect(await values('04000503')).toBe(0x4200); // money-prepaid (bits 8-9 = 10), local account (bit 14)
+    expect(await values('0201FF00')).toEqual([220, 220, 220]);
+    expect(await values('00900200')).toBe(499.99); // 1 kW at 1.20 yuan/kWh for 6 s, truncated to the fen
+    expect(await values('04000401')).toBe(ADDRESS);
+  });
+
+  it('answers an undeclared or unknown identifier with D1H + 02H "no requested data"', async () => {
+    const rig = createRig(profileWith({ meter: { identifiers: ['00010000'], followUpIdentifiers: [] } }));
+    expect(await rig.ask(read('03010000'))).toMatchObject(err(0x11, 0x02)); // not in the dictionary
+    expect(await rig.ask(read('00020000'))).toMatchObject(err(0x11, 0x02)); // served by the model, not declared
+    const [reply] = await rig.request(read('03010000'));
+    expect(toHex(reply!.raw).endsWith('68 D1 01 35 8D 16')).toBe(true); // as vector 9 (same address)
+  });
+
+  it('answers a malformed read (a 3-byte DI) with D1H + 01H "other error"', async () => {
+    const rig = createRig();
+    const [reply] = await rig.send(encodeFrame({ address: ADDRESS, control: 0x11, data: hex('00 00 01'), preamble: 4 }));
+    expect(reply!.message).toMatchObject(err(0x11, 0x01));
+  });
+
+  it('draws the response delay from [min, max] with the seed, the same on every run', async () => {
+    const delays = async (): Promise<number[]> => {
+      const rig = createRig(profileWith({ simulation: { responseDelayMs: [20, 500] } }));
+      const out: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const sentAt = rig.clock.now();
+        const [r] = await rig.request(read('00010000'));
+        out.push(r!.at - sentAt);
+      }
+      return out;
+    };
+    const a = await delays();
+    expect(await delays()).toEqual(a);
+    for (const d of a) expect(d).toBeGreaterThanOrEqual(20);
+    for (const d of a) expect(d).toBeLessThanOrEqual(500);
+    expect(new Set(a).size).toBeGreaterThan(1);
+  });
+});
+
+describe('addresses (PROTOCOLS.md 1.4)', () => {
+  it('answers the wildcard and an abbreviated wildcard with its own address', async () => {
+    const rig = createRig();
+    for (const address of ['AAAAAAAAAAAA', 'AAAAAA789012', 'AAAAAAAAAA12']) {
+      const [reply, ...more] = await rig.request(read('00010000'), address);
+      expect(more).toHaveLength(0);
+      expect(reply!.frame.address).toBe(ADDRESS);
+    }
+  });
+
+  it('stays silent for an abbreviated wildcard that does not match, and for another meter', async () => {
+    const rig = createRig();
+    expect(await rig.request(read('00010000'), 'AAAAAA000000')).toHaveLength(0);
+    expect(await rig.request(read('00010000'), '123456789013')).toHaveLength(0);
+  });
+
+  it('echoes the wildcard under the 600888 quirk setting', async () => {
+    const rig = createRig(profileWith({ simulation: { wildcardReply: 'echo-wildcard' } }));
+    const [reply] = await rig.request(read('00010000'), 'AAAAAAAAAAAA');
+    expect(reply!.frame.address).toBe('AAAAAAAAAAAA');
+  });
+
+  it('never answers broadcast, but executes broadcast time sync and freeze', async () => {
+    const rig = createRig();
+    expect(await rig.request(read('00010000'), '999999999999')).toHaveLength(0);
+    const time = { year: 2026, month: 3, day: 2, hour: 10, minute: 5, second: 0 };
+    expect(await rig.request({ kind: 'broadcastTimeSync', time }, '999999999999')).toHaveLength(0);
+    expect(rig.meter.model.meterNow() - rig.clock.now()).toBe(5 * 60_000 - 1000); // set 1 s ago (the wait)
+    expect(await rig.request({ kind: 'freeze', minute: 'any', hour: 'any', day: 'any', month: 'any' }, '999999999999')).toHaveLength(0);
+    expect(rig.meter.model.records.instant).toHaveLength(1);
+  });
+
+  it('ignores an invalid broadcast time (13th month) silently', async () => {
+    const rig = createRig();
+    // 08H to 99..99 with ss mm hh DD MM YY = 00 00 10 02 13 26 (month 13)
+    await rig.send(encodeFrame({ address: '999999999999', control: 0x08, data: hex('00 00 10 02 13 26'), preamble: 4 }));
+    expect(rig.meter.model.meterNow()).toBe(rig.clock.now());
+  });
+
+  it('answers 13H read address through the wildcard', async () => {
+    const rig = createRig();
+    // The standard example frame (vector 0): FE FE FE FE 68 AA AA AA AA AA AA 68 13 00 DF 16
+    const [reply] = await rig.send(hex('FE FE FE FE 68 AA AA AA AA AA AA 68 13 00 DF 16'));
+    expect(reply!.message).toEqual({ kind: 'readAddressResponse', address: ADDRESS });
+    expect(toHex(reply!.raw)).toBe('FE FE FE FE 68 12 90 78 56 34 12 68 93 06 45 C3 AB 89 67 45 07 16'); // vector 2 with 4 FE
+  });
+});
+
+describe('silence on broken frames (PROTOCOLS.md 1.2; ROB-01)', () => {
+  const good = encodeMessage(ADDRESS, read('00010000'), { preamble: 4 });
+
+  it('no reply to a bad checksum', async () => {
+    const rig = createRig();
+    const bad = good.slice();
+    bad[bad.length - 2] = (bad[bad.length - 2]! + 1) & 0xff;
+    expect(await rig.send(bad)).toHaveLength(0);
+    expect(rig.logs.some((l) => l.includes('bad checksum'))).toBe(true);
+  });
+
+  it('no reply to a truncated frame; the next request is answered (Tb resync)', async () => {
+    const rig = createRig();
+    expect(await rig.send(good.slice(0, good.length - 3))).toHaveLength(0);
+    expect(await rig.send(good)).toHaveLength(1);
+  });
+
+  it('a truncated frame run into a good one: both are lost (as on a real UART), the retry after Tb is answered', async () => {
+    const rig = createRig();
+    // The good frame's bytes complete the broken header, whose length byte then asks for 144 bytes.
+    expect(await rig.send(concatBytes(good.slice(0, 14), good))).toHaveLength(0);
+    expect(rig.logs.some((l) => l.includes('unfinished frame'))).toBe(true);
+    expect(await rig.send(good)).toHaveLength(1);
+  });
+
+  it('skips junk before the frame and any number of FE', async () => {
+    const rig = createRig();
+    expect(await rig.send(concatBytes(hex('00 FF 16 68 12'), hex('FE FE FE FE FE FE FE FE'), good))).toHaveLength(1);
+    expect(await rig.send(encodeMessage(ADDRESS, read('00010000'), { preamble: 0 }))).toHaveLength(1);
+  });
+
+  it('ignores replies of other meters and DL/T 645-1997 requests', async () => {
+    const rig = createRig();
+    expect(await rig.send(hex('68 12 90 78 56 34 12 68 91 08 33 33 34 33 89 67 45 33 54 16'))).toHaveLength(0);
+    expect(await rig.send(encodeFrame({ address: ADDRESS, control: 0x01, data: hex('10 90') }))).toHaveLength(0);
+  });
+
+  it('is silent while the mains are off', async () => {
+    const rig = createRig();
+    rig.meter.backchannel.cutMains();
+    expect(await rig.send(good)).toHaveLength(0);
+    rig.meter.backchannel.restoreMains();
+    expect(await rig.send(good)).toHaveLength(1);
+  });
+});
+
+describe('12H follow-up (PROTOCOLS.md 1.3)', () => {
+  it('sends the daily freeze block 0506FF01 member by member and reassembles to the whole value', async () => {
+    const rig = createRig();
+    await rig.clock.advance(24 * 3_600_000); // one daily freeze
+    const first = await rig.ask(read('0506FF01'));
+    expect(first).toMatchObject({ kind: 'readDataResponse', di: '0506FF01', hasFollowUp: true });
+    const parts = [(first as { payload: Uint8Array }).payload];
+    for (let seq = 1; ; seq++) {
+      const m = await rig.ask({ kind: 'readFollowUp', di: '0506FF01', seq });
+      expect(m).toMatchObject({ kind: 'readFollowUpResponse', di: '0506FF01', seq });
+      parts.push((m as { payload: Uint8Array }).payload);
+      if (!(m as { hasFollowUp: boolean }).hasFollowUp) break;
+    }
+    expect(parts.map((p) => p.length)).toEqual([5, 20, 20]);
+    const whole = DICTIONARY.decodeValue('0506FF01', concatBytes(...parts));
+    expect(whole.ok && whole.value).toEqual(rig.meter.model.readValue('0506FF01'));
+    expect(rig.meter.model.readValue('0506FF01')).toMatchObject([{ year: 2026, month: 3, day: 3, hour: 0, minute: 0 }, [1014, 104, 202, 307, 401], [0, 0, 0, 0, 0]]);
+  });
+
+  it('cuts a reply longer than maxFrameDataLength into frames (B1, B2 …, 92) carrying SEQ', async () => {
+    const rig = createRig(profileWith({ simulation: { maxFrameDataLength: 16 } }));
+    const [first] = await rig.request(read('0001FF00')); // 20-byte block: 12 + 11 … bytes per frame
+    expect(first!.frame.control.raw).toBe(0xb1);
+    expect(first!.frame.data.length).toBe(16);
+    const second = await rig.request({ kind: 'readFollowUp', di: '0001FF00', seq: 1 });
+    expect(second[0]!.frame.control.raw).toBe(0x92);
+    expect(second[0]!.frame.data.length).toBe(4 + 8 + 1);
+    const m1 = first!.message as { payload: Uint8Array };
+    const m2 = second[0]!.message as { payload: Uint8Array; seq: number };
+    expect(m2.seq).toBe(1);
+    expect(toHex(concatBytes(m1.payload, m2.payload))).toBe(toHex(DICTIONARY.encodeValue('0001FF00', [1000, 100, 200, 300, 400])));
+  });
+
+  it('answers a SEQ past the end, or a follow-up for a short item, with D2H + 02H', async () => {
+    const rig = createRig();
+    expect(await rig.ask({ kind: 'readFollowUp', di: '0506FF01', seq: 3 })).toMatchObject(err(0x12, 0x02));
+    expect(await rig.ask({ kind: 'readFollowUp', di: '00010000', seq: 1 })).toMatchObject(err(0x12, 0x02));
+  });
+
+  it('a meter without follow-up answers a declared follow-up item in one frame when it fits', async () => {
+    const rig = createRig(profileWith({ simulation: { supportsFollowUp: false } }));
+    expect(await rig.ask(read('0506FF01'))).toMatchObject({ kind: 'readDataResponse', hasFollowUp: false });
+  });
+});
+
+describe('14H write data', () => {
+  it('writes with a valid password (94H) and the new value reads back', async () => {
+    const rig = createRig();
+    const payload = DICTIONARY.encodeValue('04001001', 30);
+    expect(await rig.ask({ kind: 'writeData', di: '04001001', password: L04, operator: OP, payload })).toEqual({ kind: 'writeDataResponse' });
+    expect(rig.meter.model.readValue('04001001')).toBe(30);
+    expect(rig.meter.model.readValue('03300001')).toMatchObject({ operator: OP, identifiers: ['04001001', 'FFFFFFFF', 'FFFFFFFF', 'FFFFFFFF', 'FFFFFFFF', 'FFFFFFFF', 'FFFFFFFF', 'FFFFFFFF', 'FFFFFFFF', 'FFFFFFFF'] });
+  });
+
+  it('D4H + 04H on a wrong password or a read-only item, 02H on an unknown item, 01H on a bad value', async () => {
+    const rig = createRig();
+    const w = (di: string, payload: Uint8Array, password = L04): Dlt645Message => ({ kind: 'writeData', di, password, operator: OP, payload });
+    expect(await rig.ask(w('04001001', DICTIONARY.encodeValue('04001001', 30), WRONG))).toMatchObject(err(0x14, 0x04));
+    expect(await rig.ask(w('00010000', DICTIONARY.encodeValue('00010000', 1)))).toMatchObject(err(0x14, 0x04));
+    expect(await rig.ask(w('03010000', hex('00 00 00 00')))).toMatchObject(err(0x14, 0x02));
+    expect(await rig.ask(w('04001001', DICTIONARY.encodeValue('04001001', 5)))).toMatchObject(err(0x14, 0x01)); // below alarm 2
+    expect(await rig.ask(w('04001001', hex('AA BB')))).toMatchObject(err(0x14, 0x01));
+    expect(rig.meter.model.readValue('04001001')).toBe(20);
+  });
+
+  it('sets the clock with 04000102', async () => {
+    const rig = createRig();
+    const payload = DICTIONARY.encodeValue('04000102', { hour: 11, minute: 30, second: 0 });
+    expect(await rig.ask({ kind: 'writeData', di: '04000102', password: L02, operator: OP, payload })).toEqual({ kind: 'writeDataResponse' });
+    expect(rig.meter.model.readValue('04000102')).toEqual({ hour: 11, minute: 30, second: 1 }); // one second later
+    expect(rig.meter.model.readValue('03300400')).toBe(1);
+  });
+});
+
+describe('other control codes', () => {
+  it('15H write address only through the wildcard; the reply comes from the new address', async () => {
+    const rig = createRig();
+    expect(await rig.request({ kind: 'writeAddress', newAddress: '000000000042' })).toHaveLength(0); // own address: ignored [BK]
+    const [reply] = await rig.request({ kind: 'writeAddress', newAddress: '000000000042' }, 'AAAAAAAAAAAA');
+    expect(reply!.message).toEqual({ kind: 'writeAddressResponse' });
+    expect(reply!.frame.address).toBe('000000000042');
+    expect(await rig.request(read('00010000'), '000000000042')).toHaveLength(1);
+    expect(await rig.request(read('00010000'), ADDRESS)).toHaveLength(0);
+  });
+
+  it('16H freeze: 96H, a freeze-now record; an impossible pattern gets D6H + 01H', async () => {
+    const rig = createRig();
+    expect(await rig.ask({ kind: 'freeze', minute: 'any', hour: 'any', day: 'any', month: 'any' })).toEqual({ kind: 'freezeResponse' });
+    expect(rig.meter.model.readValue('05010001')).toEqual({ year: 2026, month: 3, day: 2, hour: 10, minute: 0 });
+    expect(await rig.ask({ kind: 'freeze', minute: 'any', hour: 3, day: 'any', month: 'any' })).toMatchObject(err(0x16, 0x01));
+  });
+
+  it('17H change baud: 97H + Z, the new rate applies after the reply; an invalid Z gets D7H + 08H', async () => {
+    const rig = createRig();
+    const changes: number[] = [];
+    rig.meter.server.on('baudRateChanged', (b) => changes.push(b));
+    expect(await rig.ask({ kind: 'changeBaud', z: 0x20, baudRate: 9600 })).toEqual({ kind: 'changeBaudResponse', z: 0x20, baudRate: 9600 });
+    expect(changes).toEqual([9600]);
+    expect(rig.meter.server.baudRate).toBe(9600);
+    expect(rig.meter.model.readValue('04000703')).toBe(0x20);
+    const [bad] = await rig.send(encodeFrame({ address: ADDRESS, control: 0x17, data: hex('03'), preamble: 4 }));
+    expect(bad!.message).toMatchObject(err(0x17, 0x08));
+  });
+
+  it('18H change password: 98H + new password; a wrong old password gets D8H + 04H', async () => {
+    const rig = createRig();
+    const change = (oldPassword: Password): Dlt645Message => ({ kind: 'changePassword', di: '04000C05', oldPassword, newPassword: { level: 4, value: '777777' } });
+    expect(await rig.ask(change(WRONG))).toMatchObject(err(0x18, 0x04));
+    expect(await rig.ask(change(L04))).toEqual({ kind: 'changePasswordResponse', newPassword: { level: 4, value: '777777' } });
+    const payload = DICTIONARY.encodeValue('04001001', 25);
+    expect(await rig.ask({ kind: 'writeData', di: '04001001', password: L04, operator: OP, payload })).toMatchObject(err(0x14, 0x04));
+    expect(await rig.ask({ kind: 'writeData', di: '04001001', password: { level: 4, value: '777777' }, operator: OP, payload })).toEqual({ kind: 'writeDataResponse' });
+  });
+
+  it('19H/1AH/1BH clears need a level-02 password', async () => {
+    const rig = createRig();
+    expect(await rig.ask({ kind: 'clearMaxDemand', password: L04, operator: OP })).toMatchObject(err(0x19, 0x04));
+    expect(await rig.ask({ kind: 'clearMaxDemand', password: L02, operator: OP })).toEqual({ kind: 'clearMaxDemandResponse' });
+    expect(await rig.ask({ kind: 'meterClear', password: L04, operator: OP })).toMatchObject(err(0x1a, 0x04));
+    expect(await rig.ask({ kind: 'meterClear', password: L02, operator: OP })).toEqual({ kind: 'meterClearResponse' });
+    expect(rig.meter.model.readValue('00010000')).toBe(0);
+    expect(await rig.ask({ kind: 'eventClear', password: L02, operator: OP, di: 'FFFFFFFF' })).toEqual({ kind: 'eventClearResponse' });
+    expect(await rig.ask({ kind: 'eventClear', password: L02, operator: OP, di: '12345678' })).toMatchObject(err(0x1b, 0x02));
+  });
+
+  it('1CH trip: 9CH and status word 3 shows it; errors for a wrong password, an expired command, keep-power (KP-01)', async () => {
+    const rig = createRig();
+    expect(await rig.ask(control(RemoteControlCommand.Trip, WRONG))).toMatchObject(err(0x1c, 0x04));
+    const expired = { year: 2026, month: 3, day: 2, hour: 9, minute: 0, second: 0 };
+    expect(await rig.ask(control(RemoteControlCommand.Trip, L02, expired))).toMatchObject(err(0x1c, 0x01));
+    expect(await rig.ask(control(RemoteControlCommand.Trip))).toEqual({ kind: 'remoteControlResponse' });
+    expect((rig.meter.model.readValue('04000503') as number) & 0x50).toBe(0x50);
+    expect(await rig.ask(control(RemoteControlCommand.DirectClose))).toEqual({ kind: 'remoteControlResponse' });
+    expect(await rig.ask(control(RemoteControlCommand.KeepPower))).toEqual({ kind: 'remoteControlResponse' });
+    expect(await rig.ask(control(RemoteControlCommand.Trip))).toMatchObject(err(0x1c, 0x01));
+    expect(rig.meter.backchannel.snapshot().relay).toMatchObject({ open: false, keepPower: true });
+  });
+
+  it('1CH is refused with D CH + 04H when the meter does not accept plain remote control', async () => {
+    const rig = createRig(profileWith({ meter: { capabilities: { remoteControl: false } } }));
+    expect(await rig.ask(control(RemoteControlCommand.Trip))).toMatchObject(err(0x1c, 0x04));
+  });
+
+  it('1DH multi-function output: 9DH + the output type', async () => {
+    const rig = createRig();
+    expect(await rig.ask({ kind: 'multiFunctionOutput', output: 1 })).toEqual({ kind: 'multiFunctionOutputResponse', output: 1 });
+    expect(await rig.ask({ kind: 'multiFunctionOutput', output: 9 })).toMatchObject(err(0x1d, 0x01));
+  });
+
+  it('a malformed 13H (with data) gets no reply: 13H has no abnormal reply', async () => {
+    const rig = createRig();
+    expect(await rig.send(encodeFrame({ address: 'AAAAAAAAAAAA', control: 0x13, data: hex('01'), preamble: 4 }))).toHaveLength(0);
+  });
+});
+
+describe('virtual time', () => {
+  it('starts at T0 and a day of reads costs no real time', async () => {
+    const rig = createRig();
+    expect(rig.clock.now()).toBe(T0);
+    for (let h = 0; h < 24; h++) {
+      await rig.clock.advance(3_600_000);
+      expect(await rig.request(read('00010000'))).toHaveLength(1);
+    }
+    expect(rig.meter.model.readValue('00010000')).toBeCloseTo(1024, 1);
+  });
+});
