@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, hex, toHex } from '../../harness/core/bytes.ts';
-import { encodeFrame, encodeMessage, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
+import { VirtualClock } from '../../harness/core/clock.ts';
+import { Rs485Bus } from '../../harness/links/bus.ts';
+import { DLT645_DEFAULT_LINE, characterTimeMs } from '../../harness/links/link.ts';
+import { Dlt645FrameScanner, encodeFrame, encodeMessage, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { RemoteControlCommand, type FrameDateTime, type Password } from '../../harness/protocols/dlt645/types.ts';
+import { createElectricityMeter } from './index.ts';
+import { REFERENCE_METER_PROFILE } from './profile.ts';
 import { ADDRESS, T0, createRig, profileWith } from './test-support.ts';
 
 const read = (di: string): Dlt645Message => ({ kind: 'readData', di, extra: new Uint8Array(0) });
@@ -341,5 +346,39 @@ describe('virtual time', () => {
       expect(await rig.request(read('00010000'))).toHaveLength(1);
     }
     expect(rig.meter.model.readValue('00010000')).toBeCloseTo(1024, 1);
+  });
+});
+
+describe('on a paced RS-485 bus', () => {
+  it('answers Td after the last request byte, and switches its UART after the 17H reply', async () => {
+    const clock = new VirtualClock({ start: T0, autoAdvance: false });
+    const bus = new Rs485Bus({ clock });
+    const meterNode = bus.attach('meter');
+    const masterNode = bus.attach('master');
+    const meter = createElectricityMeter({ profile: REFERENCE_METER_PROFILE, link: meterNode, clock, seed: 1 });
+    const scanner = new Dlt645FrameScanner();
+    const replies: { at: number; message: Dlt645Message | null }[] = [];
+    masterNode.on('data', (chunk) => {
+      for (const ev of scanner.push(chunk)) if (ev.type === 'frame') replies.push({ at: clock.now(), message: ev.message.ok ? ev.message.value : null });
+    });
+    const send = async (m: Dlt645Message): Promise<number> => {
+      const bytes = encodeMessage(ADDRESS, m, { preamble: 4 });
+      void masterNode.write(bytes);
+      await clock.advance(2000);
+      return bytes.length;
+    };
+    const charMs = characterTimeMs(DLT645_DEFAULT_LINE); // 11/2400 s
+    const n = await send(read('00010000'));
+    // request on the wire, Td = 60 ms, then 24 reply bytes
+    expect(replies[0]!.at - T0).toBeCloseTo(n * charMs + 60 + 24 * charMs, 2);
+    await send({ kind: 'changeBaud', z: 0x20, baudRate: 9600 });
+    expect(replies[1]!.message).toEqual({ kind: 'changeBaudResponse', z: 0x20, baudRate: 9600 }); // still at 2400
+    expect(meterNode.line.baudRate).toBe(9600);
+    await send(read('00010000')); // the master still at 2400: the meter hears garbage
+    expect(replies).toHaveLength(2);
+    masterNode.setLine({ ...DLT645_DEFAULT_LINE, baudRate: 9600 });
+    await send(read('00010000'));
+    expect(replies).toHaveLength(3);
+    expect(meter.model.baudRate).toBe(9600);
   });
 });

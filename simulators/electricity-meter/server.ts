@@ -173,8 +173,12 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private running = false;
   private readonly timers = new Set<TimerHandle>();
   private silenceTimer: TimerHandle | undefined;
-  private history = new Uint8Array(0);
+  /** The last received bytes: history[0 .. historyLength) is stream offset historyBase onwards. */
+  private history = new Uint8Array(2 * HISTORY_LENGTH);
+  private historyLength = 0;
   private historyBase = 0;
+  private readonly identifiers: ReadonlySet<string>;
+  private readonly followUpIdentifiers: ReadonlySet<string>;
   private consumed = 0;
   private followUp: PendingFollowUp | null = null;
   private currentBaud: number;
@@ -190,6 +194,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.random = options.random;
     this.log = options.logger ?? (() => undefined);
     this.currentBaud = options.profile.meter.line.baudRate;
+    this.identifiers = new Set(options.profile.meter.identifiers);
+    this.followUpIdentifiers = new Set(options.profile.meter.followUpIdentifiers);
     for (const b of options.behaviours ?? []) this.pushBehaviour(b);
   }
 
@@ -246,7 +252,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   private resetScanner(): void {
     this.scanner = new Dlt645FrameScanner();
-    this.history = new Uint8Array(0);
+    this.historyLength = 0;
     this.historyBase = 0;
     this.consumed = 0;
   }
@@ -296,24 +302,30 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.armSilenceTimer();
   }
 
+  /** Appends to the history, keeping at least the last HISTORY_LENGTH bytes (amortised O(1) per byte). */
   private remember(chunk: Uint8Array): void {
-    const next = new Uint8Array(this.history.length + chunk.length);
-    next.set(this.history, 0);
-    next.set(chunk, this.history.length);
-    if (next.length > HISTORY_LENGTH) {
-      const cut = next.length - HISTORY_LENGTH;
-      this.history = next.slice(cut);
-      this.historyBase += cut;
-    } else {
-      this.history = next;
+    let bytes = chunk;
+    if (bytes.length > HISTORY_LENGTH) {
+      this.historyBase += this.historyLength + bytes.length - HISTORY_LENGTH;
+      this.historyLength = 0;
+      bytes = bytes.subarray(bytes.length - HISTORY_LENGTH);
     }
+    if (this.historyLength + bytes.length > this.history.length) {
+      const keep = HISTORY_LENGTH - bytes.length;
+      const cut = this.historyLength - keep;
+      this.history.copyWithin(0, cut, this.historyLength);
+      this.historyBase += cut;
+      this.historyLength = keep;
+    }
+    this.history.set(bytes, this.historyLength);
+    this.historyLength += bytes.length;
   }
 
   /** A frame that failed only its checksum, rebuilt from the received stream (start..CS 16). */
   private rebuildBadChecksumFrame(start: number, csAt: number, receivedAt: number): IncomingRequest | null {
     const from = start - this.historyBase;
     const to = csAt + 2 - this.historyBase;
-    if (from < 0 || to > this.history.length || to <= from) return null;
+    if (from < 0 || to > this.historyLength || to <= from) return null;
     const raw = this.history.slice(from, to);
     const fixed = raw.slice();
     // Put the right checksum in a copy, then decode it normally.
@@ -608,7 +620,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   /** Whether the declaration lists `di` and the model serves it. */
   private declared(di: string): boolean {
-    return this.profile.meter.identifiers.includes(di);
+    return this.identifiers.has(di);
   }
 
   private get followUpSupported(): boolean {
@@ -634,7 +646,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
    * The first frame carries DI + part (≤ maxFrameDataLength), the others DI + part + SEQ.
    */
   private partsOf(di: string, payload: Uint8Array): Uint8Array[] {
-    const pieces = this.followUpSupported && this.profile.meter.followUpIdentifiers.includes(di) ? splitAtMembers(di, payload) : [payload];
+    const pieces = this.followUpSupported && this.followUpIdentifiers.has(di) ? splitAtMembers(di, payload) : [payload];
     const parts: Uint8Array[] = [];
     for (const piece of pieces) {
       let offset = 0;
