@@ -1,0 +1,117 @@
+/**
+ * The `meterlab` command as a user runs it: `node bin/meterlab.js ...` in a child process.
+ * Checks output shape and exit codes, and that errors are one line without a stack.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { expectOneErrorLine, meterlab } from './testing.ts';
+
+/** Read of forward active total energy (DI 00010000) from meter 123456789012 (PROTOCOLS.md 1.2, 1.9). */
+const READ_00010000 = '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16';
+
+const tmp = mkdtempSync(join(tmpdir(), 'meterlab-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('meterlab decode dlt645', () => {
+  it('prints the decoded frame as JSON and exits 0', async () => {
+    const r = await meterlab(['decode', 'dlt645', READ_00010000]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      ok: true,
+      address: '123456789012',
+      control: { raw: '11', functionName: 'readData' },
+      message: { kind: 'readData', di: '00010000' },
+    });
+  });
+
+  it('accepts the hex unquoted, as several arguments', async () => {
+    const r = await meterlab(['decode', 'dlt645', ...READ_00010000.split(' ')]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ message: { di: '00010000' } });
+  });
+
+  it('bad hex: one JSON line with the error, exit 1', async () => {
+    const r = await meterlab(['decode', 'dlt645', '68 12 9']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { code: 'hex.odd-length', message: 'odd number of hex digits (5)', offset: 6 } });
+  });
+
+  it('--stdin: one JSON object per line, blank lines skipped, exit 1 when any is rejected', async () => {
+    const input = [READ_00010000, '', 'FE FE 68 AA AA AA AA AA AA 68 13 00 DF 16', 'xyz', '68 12 90 78 56 34 12 68 11 04 33 33 34 33 69 16', ''].join('\n');
+    const r = await meterlab(['decode', 'dlt645', '--stdin'], { input });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; error?: { code: string } });
+    expect(lines.map((l) => l.ok)).toEqual([true, true, false, false]);
+    expect(lines[2]!.error!.code).toBe('hex.invalid-character');
+    expect(lines[3]!.error!.code).toBe('dlt645.checksum');
+    const good = await meterlab(['decode', 'dlt645', '--stdin'], { input: `${READ_00010000}\n` });
+    expect(good.code).toBe(0);
+  });
+
+  it('missing frame: usage error, one line, exit 2', async () => {
+    const r = await meterlab(['decode', 'dlt645']);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toContain('missing hex frame');
+  });
+});
+
+describe('meterlab errors', () => {
+  it('unknown command: one line, no stack, exit 2', async () => {
+    const r = await meterlab(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toContain("unknown command 'frobnicate'");
+  });
+
+  it('unknown option: one line, exit 2', async () => {
+    const r = await meterlab(['decode', 'dlt645', '--bogus', READ_00010000]);
+    expect(r.code).toBe(2);
+    expectOneErrorLine(r);
+  });
+
+  it('bad target profile: one line, exit 2, before anything is written', async () => {
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, '{ "name": "x", ');
+    const out = join(tmp, 'never');
+    const r = await meterlab(['run', '--target', bad, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toContain('bad.json');
+    const missing = await meterlab(['run', '--target', join(tmp, 'nope.json'), '--out', out]);
+    expect(missing.code).toBe(2);
+    expect(expectOneErrorLine(missing)).toContain('nope.json');
+  });
+
+  it('run without --target: one line, exit 2', async () => {
+    const r = await meterlab(['run']);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toContain('--target');
+  });
+
+  it('simulate with a bad address: one line, exit 2', async () => {
+    const r = await meterlab(['simulate', 'meter', '--protocol', 'dlt645', '--tcp', '127.0.0.1:0', '--address', '12345']);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toContain('12 decimal digits');
+  });
+
+  it('--help exits 0', async () => {
+    const r = await meterlab(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('decode');
+    expect(r.stdout).toContain('run');
+  });
+});
+
+describe('meterlab requirements', () => {
+  it('prints the catalog as JSON', async () => {
+    const r = await meterlab(['requirements', '--json']);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as { id: string }[];
+    expect(list.map((x) => x.id)).toContain('DLT645-05');
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The `meterlab` command line (commander 14). `runCli(argv, io)` parses, runs one command and
+ * returns the exit code (exit.ts); it never throws and prints every error as one line.
+ * Commands load their modules lazily, so `meterlab decode` does not start vitest or serialport.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { UsageError } from '../core/errors.ts';
+import { debugEnabled, describeFailure, EXIT, oneLine, type ExitCode } from './exit.ts';
+
+export interface CliIo {
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+}
+
+function intOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
+  const program = new Command('meterlab')
+    .description('Hardware-in-the-loop test harness and conformance suite for Chinese metering protocols')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      outputError: (s, write) => write(`meterlab: ${oneLine(s.replace(/^error:\s*/, ''))}\n`),
+    });
+
+  // ---- decode ------------------------------------------------------------------------------
+  const decode = program.command('decode').description('decode frames given as hex');
+  decode
+    .command('dlt645')
+    .description('decode one DL/T 645 frame and print it as JSON (exit 1 when the input is not a valid frame)')
+    .argument('[hex...]', 'the frame as hex, e.g. "68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16"')
+    .option('--stdin', 'read one hex frame per line from stdin, print one JSON object per line')
+    .action(async (hexParts: string[], opts: { stdin?: boolean }) => {
+      const { decodeCommand, decodeStdinCommand } = await import('./decode.ts');
+      if (opts.stdin) {
+        if (hexParts.length > 0) throw new UsageError('give a hex frame or --stdin, not both');
+        setExit(await decodeStdinCommand(io.stdin, io.stdout));
+        return;
+      }
+      if (hexParts.length === 0) throw new UsageError('missing hex frame (or use --stdin); e.g. meterlab decode dlt645 "68 AA AA AA AA AA AA 68 13 00 DF 16"');
+      setExit(await decodeCommand(hexParts.join(' '), io.stdout));
+    });
+
+  // ---- simulate ----------------------------------------------------------------------------
+  const simulate = program.command('simulate').description('serve a simulated device on a real serial port or a TCP port');
+  simulate
+    .command('meter')
+    .description('serve a simulated DL/T 645 electricity meter until SIGINT/SIGTERM')
+    .addOption(new Option('--protocol <protocol>', 'meter protocol').choices(['dlt645']).default('dlt645'))
+    .option('--port <path>', 'serial device to serve on, e.g. /dev/ttyUSB0')
+    .option('--baud <rate>', 'serial baud rate (default: the profile\'s line, 2400)', intOption('--baud', 300, 115200))
+    .option('--tcp <host:port>', 'TCP address to listen on (one connection at a time), e.g. 127.0.0.1:8645')
+    .requiredOption('--address <digits>', 'meter address, 12 decimal digits')
+    .option('--profile <file>', 'simulator profile (JSON); default the reference meter')
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
+    .action(async (opts: { protocol: string; port?: string; baud?: number; tcp?: string; address: string; profile?: string; seed?: number }) => {
+      if (!/^\d{12}$/.test(opts.address)) throw new UsageError(`--address must be 12 decimal digits, got "${opts.address}"`);
+      if ((opts.port === undefined) === (opts.tcp === undefined)) throw new UsageError('give exactly one of --port <path> or --tcp <host:port>');
+      if (opts.tcp !== undefined && opts.baud !== undefined) throw new UsageError('--baud applies to --port only');
+      const { simulateMeterCommand } = await import('./simulate.ts');
+      setExit(await simulateMeterCommand(opts, io));
+    });
+
+  // ---- run ---------------------------------------------------------------------------------
+  program
+    .command('run')
+    .description('run conformance suites against a target and write the report (exit 0 only when nothing failed or errored)')
+    .requiredOption('--target <profile>', 'target profile JSON file, or "reference" for the built-in reference meter')
+    .option('--suite <name>', 'suite to run (default: all suites)')
+    .option('--out <dir>', 'output directory, cleaned first', 'reports/latest')
+    .option('--no-html', 'skip the HTML report (Allure results, JUnit, summary and manifest are still written)')
+    .addOption(new Option('--suites-dir <dir>', 'where suites live (for the project\'s own tests)').hideHelp())
+    .addOption(new Option('--suite-suffix <suffix>', 'suite file suffix (for the project\'s own tests)').hideHelp())
+    .action(async (opts: { target: string; suite?: string; out: string; html: boolean; suitesDir?: string; suiteSuffix?: string }) => {
+      const { runConformance } = await import('./run.ts');
+      const r = await runConformance({
+        target: opts.target,
+        out: opts.out,
+        html: opts.html,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        ...(opts.suite !== undefined ? { suite: opts.suite } : {}),
+        ...(opts.suitesDir !== undefined ? { suitesDir: opts.suitesDir } : {}),
+        ...(opts.suiteSuffix !== undefined ? { suiteSuffix: opts.suiteSuffix } : {}),
+      });
+      setExit(r.exitCode);
+    });
+
+  // ---- requirements, profiles ------------------------------------------------------------------
+  program
+    .command('requirements')
+    .description('print the requirement catalog')
+    .option('--markdown', 'print suites/requirements/README.md (generated from the catalog)')
+    .option('--json', 'print the catalog as JSON')
+    .action(async (opts: { markdown?: boolean; json?: boolean }) => {
+      if (opts.markdown && opts.json) throw new UsageError('give --markdown or --json, not both');
+      const { REQUIREMENTS, catalogToText } = await import('../../suites/requirements/catalog.ts');
+      if (opts.json) io.stdout.write(`${JSON.stringify(REQUIREMENTS, null, 2)}\n`);
+      else if (opts.markdown) io.stdout.write(`${(await import('../../suites/requirements/readme.ts')).requirementsReadme()}\n`);
+      else io.stdout.write(`${catalogToText()}\n`);
+    });
+
+  program
+    .command('profiles')
+    .description('list the target profiles checked in under suites/profiles/')
+    .action(async () => {
+      const { REPO_ROOT } = await import('./run.ts');
+      const dir = join(REPO_ROOT, 'suites', 'profiles');
+      const { loadTargetProfile } = await import('../targets/index.ts');
+      let files: string[] = [];
+      try {
+        files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+      } catch {
+        files = [];
+      }
+      io.stdout.write(`reference  built-in reference meter (--target reference)\n`);
+      for (const f of files) {
+        const path = join('suites', 'profiles', f);
+        try {
+          const p = loadTargetProfile(join(dir, f));
+          io.stdout.write(`${path}  ${p.name} (${p.connection.type})${p.description ? ` — ${oneLine(p.description)}` : ''}\n`);
+        } catch (e) {
+          io.stdout.write(`${path}  INVALID: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
+        }
+      }
+    });
+
+  return program;
+}
+
+/** Parses `argv` (as process.argv: node, script, args...), runs the command, returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  let code: ExitCode = EXIT.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its one line (or the help text) through configureOutput.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT.ok;
+      return EXIT.usage;
+    }
+    const { code: exit, line } = describeFailure(e);
+    io.stderr.write(`${line}\n`);
+    if (debugEnabled() && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+    return exit;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * `meterlab run`: validate the target, run the conformance suites with vitest, write the evidence.
+ *
+ * Output directory (default reports/latest), cleaned first:
+ *   junit.xml            vitest's JUnit reporter
+ *   allure-results/      allure-vitest results, statuses set from MeterLab verdicts
+ *   allure-report/       index.html, one self-contained Allure Report 3 page
+ *   captures/            what the suites wrote (traffic captures, evidence per case)
+ *   requirements.md      the requirement catalog (the report's requirement links point here)
+ *   summary.json         counts, tests, requirement coverage, measurements
+ *   manifest.json        written last: SHA-256 of every other file
+ *
+ * Exit code 0 only when no case failed and none errored; not-applicable and inconclusive cases
+ * do not fail the run, but inconclusive ones are listed on their own line: they are not
+ * evidence of conformance.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { RealClock, type Clock } from '../core/clock.ts';
+import { UsageError } from '../core/errors.ts';
+import { OUT_ENV, TARGET_ENV } from '../../suites/framework/env.ts';
+import { isRunPassing } from '../../suites/framework/verdict.ts';
+import { catalogToMarkdown } from '../../suites/requirements/catalog.ts';
+import { debugEnabled, EXIT, type ExitCode } from './exit.ts';
+import { ProgressReporter, ResultCollector, formatOutcomeLine } from './reporters.ts';
+import { applyVerdictsToAllureResults, buildSummary, generateAllureReport, writeManifest, type RunSummary, type SummaryTarget } from './report.ts';
+
+/** The repository root (harness/cli/../..): vitest's root, and where suites/ lives. */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export const DEFAULT_OUT = 'reports/latest';
+export const SUITE_FILE_SUFFIX = '.conformance.ts';
+
+export interface RunOptions {
+  /** "reference" or a target profile path. */
+  readonly target: string;
+  /** One suite; all suites when omitted. */
+  readonly suite?: string;
+  readonly out?: string;
+  /** Where suites live (default <repo>/suites). For the project's own tests. */
+  readonly suitesDir?: string;
+  /** File name suffix of suite files (default ".conformance.ts"). For the project's own tests. */
+  readonly suiteSuffix?: string;
+  /** Skip the HTML report (the Allure results are still written). */
+  readonly html?: boolean;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly clock?: Clock;
+  /** Validates the target and describes it (default: harness/targets loadTargetProfile). */
+  readonly resolveTarget?: (spec: string) => Promise<ResolvedTarget>;
+}
+
+export interface ResolvedTarget {
+  /** The value handed to the suites in METERLAB_TARGET. */
+  readonly env: string;
+  readonly target: SummaryTarget;
+}
+
+export interface RunOutcome {
+  readonly exitCode: ExitCode;
+  readonly summary: RunSummary;
+  readonly outDir: string;
+}
+
+/** Suites under `suitesDir`: each subdirectory holding at least one file ending in `suffix`. */
+export function discoverSuites(suitesDir: string, suffix: string = SUITE_FILE_SUFFIX): Map<string, string[]> {
+  const suites = new Map<string, string[]>();
+  if (!existsSync(suitesDir)) return suites;
+  for (const name of readdirSync(suitesDir).sort()) {
+    const dir = join(suitesDir, name);
+    if (!statSync(dir).isDirectory()) continue;
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(suffix))
+      .sort()
+      .map((f) => join(dir, f));
+    if (files.length > 0) suites.set(name, files);
+  }
+  return suites;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
+}
+
+/**
+ * Empties (or creates) the output directory. Refuses a directory that holds anything but a
+ * previous MeterLab run (no summary.json or manifest.json), and the repository or any of its
+ * ancestors, so a mistyped --out cannot delete work.
+ */
+export async function prepareOutDir(outDir: string): Promise<void> {
+  const abs = resolve(outDir);
+  if (isInside(REPO_ROOT, abs) || isInside(process.cwd(), abs)) {
+    throw new UsageError(`refusing to use ${outDir} as the output directory: it contains the working directory or the repository`);
+  }
+  if (existsSync(abs)) {
+    if (!statSync(abs).isDirectory()) throw new UsageError(`output ${outDir} exists and is not a directory`);
+    const entries = readdirSync(abs);
+    const previousRun = entries.includes('summary.json') || entries.includes('manifest.json');
+    if (entries.length > 0 && !previousRun) {
+      throw new UsageError(`refusing to clean ${outDir}: it is not empty and holds no previous MeterLab report (summary.json)`);
+    }
+    await rm(abs, { recursive: true, force: true });
+  }
+  await mkdir(abs, { recursive: true });
+}
+
+/** Loads and validates the target profile (ProfileError → one line, exit 2). */
+export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget> {
+  const { loadTargetProfile, REFERENCE_TARGET_SPEC } = await import('../targets/index.ts');
+  const env = spec === REFERENCE_TARGET_SPEC ? spec : resolve(spec);
+  const profile = loadTargetProfile(env);
+  return { env, target: { name: profile.name, spec: env, kind: profile.connection.type } };
+}
+
+export async function runConformance(options: RunOptions): Promise<RunOutcome> {
+  const clock = options.clock ?? new RealClock();
+  const { stdout, stderr } = options;
+  const suitesDir = resolve(options.suitesDir ?? join(REPO_ROOT, 'suites'));
+  const suites = discoverSuites(suitesDir, options.suiteSuffix ?? SUITE_FILE_SUFFIX);
+  const available = [...suites.keys()];
+  if (available.length === 0) throw new UsageError(`no conformance suites found under ${suitesDir}`);
+  if (options.suite !== undefined && !suites.has(options.suite)) {
+    throw new UsageError(`unknown suite "${options.suite}" (available: ${available.join(', ')})`);
+  }
+  const selected = options.suite !== undefined ? [options.suite] : available;
+  const files = selected.flatMap((s) => suites.get(s)!);
+  const suiteLabel = selected.join(',');
+
+  const { env: targetEnv, target } = await (options.resolveTarget ?? resolveTargetProfile)(options.target);
+
+  const outDir = resolve(options.out ?? DEFAULT_OUT);
+  await prepareOutDir(outDir);
+  await mkdir(join(outDir, 'captures'), { recursive: true });
+  await writeFile(join(outDir, 'requirements.md'), `# Requirement catalog\n\n${catalogToMarkdown()}\n`);
+  const resultsDir = join(outDir, 'allure-results');
+  const reportDir = join(outDir, 'allure-report');
+
+  stdout.write(`meterlab: running ${suiteLabel} against ${target.name} (${target.kind}) → ${displayPath(outDir)}\n`);
+  const startedAt = clock.now();
+  const collector = new ResultCollector();
+  const env = { [TARGET_ENV]: targetEnv, [OUT_ENV]: outDir };
+  const savedEnv = { target: process.env[TARGET_ENV], out: process.env[OUT_ENV] };
+  const savedExitCode = process.exitCode;
+  Object.assign(process.env, env);
+  const vitestConsole = debugEnabled() ? stderr : new Writable({ write: (_chunk, _encoding, done) => done() });
+  try {
+    const { startVitest } = await import('vitest/node');
+    const vitest = await startVitest(
+      'test',
+      [],
+      {
+        config: false,
+        root: REPO_ROOT,
+        watch: false,
+        include: files.map((f) => relative(REPO_ROOT, f).split(sep).join('/')),
+        setupFiles: ['allure-vitest/setup'],
+        reporters: [
+          new ProgressReporter(stdout),
+          ['junit', { outputFile: join(outDir, 'junit.xml'), suiteName: `meterlab ${suiteLabel}` }],
+          [
+            'allure-vitest/reporter',
+            {
+              resultsDir,
+              environmentInfo: { target: target.name, targetKind: target.kind, targetSpec: target.spec, suite: suiteLabel, node: process.version },
+            },
+          ],
+          collector,
+        ],
+        env,
+        pool: 'forks',
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+        silent: true,
+        passWithNoTests: true,
+        color: false,
+      },
+      { logLevel: 'error' },
+      // vitest's own console output (banners, "JUNIT report written") is noise here; the
+      // reporters above say everything. METERLAB_DEBUG=1 shows it on stderr.
+      { stdout: vitestConsole, stderr: vitestConsole },
+    );
+    await vitest.close();
+  } finally {
+    process.exitCode = savedExitCode;
+    restoreEnv(TARGET_ENV, savedEnv.target);
+    restoreEnv(OUT_ENV, savedEnv.out);
+  }
+  const outcomes = [...collector.outcomes];
+  for (const u of collector.unhandled) {
+    const o = { suite: suiteLabel, id: `${suiteLabel}.(unhandled)`, requirement: '', title: 'unhandled error', verdict: 'error' as const, reason: u, durationMs: 0, measurements: [] };
+    outcomes.push(o);
+    stdout.write(`${formatOutcomeLine(o)}\n`);
+  }
+  const finishedAt = clock.now();
+
+  await applyVerdictsToAllureResults(resultsDir, outcomes);
+  let reportError: string | undefined;
+  if (options.html !== false) {
+    const gen = await generateAllureReport({ resultsDir, reportDir, reportName: `MeterLab ${suiteLabel} — ${target.name}`, clock });
+    if (!gen.ok) {
+      reportError = gen.error ?? 'allure report generation failed';
+      stderr.write(`meterlab: HTML report not generated: ${reportError}\n`);
+    }
+  }
+  const summary = buildSummary({ target, suite: suiteLabel, startedAt, finishedAt, outcomes, ...(reportError ? { reportError } : {}) });
+  await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeManifest(outDir);
+
+  const v = summary.verdicts;
+  if (v.inconclusive > 0) {
+    const ids = summary.tests.filter((t) => t.verdict === 'inconclusive').map((t) => t.id);
+    stdout.write(`meterlab: ${v.inconclusive} INCONCLUSIVE — not evidence of conformance: ${ids.join(', ')}\n`);
+  }
+  const where = displayPath(outDir);
+  const report = options.html !== false && !reportError ? `${where}/allure-report/index.html` : `${where}/summary.json`;
+  stdout.write(
+    `meterlab: ${v.passed} passed, ${v.failed} failed, ${v.error} error, ${v.inconclusive} inconclusive, ${v.notApplicable} not applicable (${summary.tests.length} tests) — ${report}\n`,
+  );
+  return { exitCode: isRunPassing(v) && summary.tests.length > 0 ? EXIT.ok : EXIT.negative, summary, outDir };
+}
+
+/** Relative to the working directory when inside it, else absolute. */
+function displayPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
+}
+
+function restoreEnv(key: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[key];
+  else process.env[key] = value;
+}

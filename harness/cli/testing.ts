@@ -1,0 +1,105 @@
+/** Helpers for the CLI's own tests: run `node bin/meterlab.js ...` as a user would. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { RealClock } from '../core/clock.ts';
+
+const clock = new RealClock();
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(REPO, 'bin', 'meterlab.js');
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function meterlab(args: readonly string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+    delete env.METERLAB_DEBUG;
+    delete env.METERLAB_TARGET;
+    delete env.METERLAB_OUT;
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Exactly one line on stderr, starting "meterlab: ", and no stack frame. */
+export function expectOneErrorLine(r: CliRun): string {
+  const lines = r.stderr.split('\n').filter(Boolean);
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^meterlab: /);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  return lines[0]!;
+}
+
+
+export interface RunningMeterlab {
+  readonly child: import('node:child_process').ChildProcessWithoutNullStreams;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves with the first stderr line matching `pattern` (rejects after `timeoutMs`). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `node bin/meterlab.js ...` and keeps it running (simulate). Kill it with child.kill(). */
+export function startMeterlab(args: readonly string[]): RunningMeterlab {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.METERLAB_DEBUG;
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const check = (): void => {
+    for (const w of [...waiters]) {
+      const line = err.split('\n').find((l) => w.pattern.test(l));
+      if (line !== undefined) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString('utf8');
+    check();
+  });
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    stderr: () => err,
+    exited,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise<string>((resolve, reject) => {
+        const timer = clock.setTimeout(() => reject(new Error(`no stderr line matching ${pattern} within ${timeoutMs} ms; stderr so far:\n${err}`)), timeoutMs);
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clock.clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        check();
+        void exited.then(() => {
+          check();
+          const i = waiters.findIndex((w) => w.pattern === pattern);
+          if (i >= 0) {
+            waiters.splice(i, 1);
+            clock.clearTimeout(timer);
+            reject(new Error(`meterlab exited before printing ${pattern}; stderr:\n${err}`));
+          }
+        });
+      });
+    },
+  };
+}
