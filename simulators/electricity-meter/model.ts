@@ -23,6 +23,7 @@ import { fromCalendar, toCalendar, CHINA_UTC_OFFSET_MINUTES, type CalendarTime }
 import type { FreezeField, FrameDateTime, Password } from '../../harness/protocols/dlt645/types.ts';
 import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
 import type { DataValue } from '../../harness/protocols/dlt645/dictionary-types.ts';
+import { encodeStatusWord3 } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { SimulatorProfile, SimulationSettings } from './profile.ts';
 import { readModelValue, writeModelValue, servesIdentifier } from './values.ts';
 
@@ -1180,18 +1181,21 @@ export class ElectricityMeterModel {
    * Status word 3 (PROTOCOLS.md 1.8): bit 4 relay open, bit 6 trip command, bit 7 pre-trip alarm,
    * bits 8-9 meter type, bit 12 keep-power, bit 14 local / bit 15 remote account opened.
    * Bits 0-3, 5, 10, 11, 13 stay 0 (first tables, main supply, programming not allowed).
+   * Built with the dictionary's encodeStatusWord3, so the bit names are not re-typed here.
    */
   statusWord3(): number {
     this.sync();
-    let w = 0;
-    if (this.relayOpen) w |= 1 << 4;
-    if (this.commandTrip) w |= 1 << 6;
-    if (this.alarm) w |= 1 << 7;
-    const type = this.sim.meterType === 'energy-prepaid' ? 1 : this.sim.meterType === 'money-prepaid' ? 2 : 0;
-    w |= type << 8;
-    if (this.keepPower) w |= 1 << 12;
-    if (this.sim.meterType !== 'non-prepaid') w |= this.sim.costControl === 'local' ? 1 << 14 : 1 << 15;
-    return w;
+    const meterType = this.sim.meterType === 'energy-prepaid' ? 'energyPrepaid' : this.sim.meterType === 'money-prepaid' ? 'moneyPrepaid' : 'nonPrepaid';
+    const prepaid = this.sim.meterType !== 'non-prepaid';
+    return encodeStatusWord3({
+      relay: this.relayOpen ? 'open' : 'closed',
+      relayCommand: this.commandTrip ? 'trip' : 'close',
+      preTripAlarm: this.alarm,
+      meterType,
+      keepPower: this.keepPower,
+      localAccountOpened: prepaid && this.sim.costControl === 'local',
+      remoteAccountOpened: prepaid && this.sim.costControl === 'remote',
+    });
   }
 
   /**
