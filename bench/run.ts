@@ -1,0 +1,125 @@
+/**
+ * MeterLab benchmarks (run: `npm run bench`). Medians, never timed tests.
+ *
+ * - DL/T 645 codec: decode (frame + message) and encode rates over the 65 real vector frames,
+ *   the streaming scanner's throughput on a chunked byte stream, and dictionary value decoding.
+ * - The reading suite: wall time of all cases against the reference meter on the simulated
+ *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
+ *
+ * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Bench } from 'tinybench';
+import { hex } from '../harness/core/bytes.ts';
+import { SeededRandom } from '../harness/core/random.ts';
+import { Dlt645FrameScanner, decode, decodeValue, encodeMessage, type Dlt645Message } from '../harness/protocols/dlt645/index.ts';
+import { openTarget, referenceTargetProfile } from '../harness/targets/index.ts';
+import { runCase } from '../suites/framework/case.ts';
+import { readingCases } from '../suites/reading/cases.ts';
+
+interface Row {
+  readonly name: string;
+  readonly median: number;
+  readonly unit: string;
+  readonly note: string;
+}
+
+const here = import.meta.dirname;
+const vectors = JSON.parse(readFileSync(resolve(here, '../harness/protocols/dlt645/fixtures/dlt645-vectors.json'), 'utf8')) as {
+  hex: string;
+  negative?: boolean;
+}[];
+const frames = vectors.filter((v) => !v.negative).map((v) => hex(v.hex));
+
+async function codecBenchmarks(): Promise<Row[]> {
+  // Messages decoded once, so the encode benchmark re-encodes exactly the vector set.
+  const decoded = frames.map((f) => {
+    const r = decode(f);
+    if (!r.ok) throw new Error(`vector does not decode: ${r.error.message}`);
+    return { address: r.value.frame.address, message: r.value.message, preamble: r.value.frame.preamble };
+  });
+  // A stream of 1000 frames split into chunks of 1..32 bytes (seeded), as a serial port delivers them.
+  const random = new SeededRandom(645);
+  const stream: Uint8Array[] = [];
+  let streamFrames = 0;
+  let streamBytes = 0;
+  for (let i = 0; i < 1000; i++) {
+    const f = frames[i % frames.length]!;
+    streamFrames++;
+    streamBytes += f.length;
+    let o = 0;
+    while (o < f.length) {
+      const n = Math.min(f.length - o, random.int(1, 32));
+      stream.push(f.subarray(o, o + n));
+      o += n;
+    }
+  }
+  const block = hex('29 01 00 00 62 00 00 00 60 00 00 00 03 00 00 00 02 00 00 00'); // 0001FF00: 1.29, 0.62, 0.60, 0.03, 0.02 kWh
+
+  const bench = new Bench({ time: 1000, warmupTime: 200 });
+  bench
+    .add('decode', () => {
+      for (const f of frames) decode(f);
+    })
+    .add('encode', () => {
+      for (const d of decoded) encodeMessage(d.address, d.message as Dlt645Message, { preamble: d.preamble });
+    })
+    .add('scan', () => {
+      const s = new Dlt645FrameScanner();
+      for (const c of stream) s.push(c);
+    })
+    .add('value', () => {
+      for (let i = 0; i < 100; i++) decodeValue('0001FF00', block);
+    });
+  await bench.run();
+  const medianMs = (name: string): number => {
+    const t = bench.getTask(name);
+    const p50 = t?.result && 'latency' in t.result ? t.result.latency.p50 : undefined;
+    if (p50 === undefined) throw new Error(`benchmark ${name} produced no result`);
+    return p50;
+  };
+  const perSecond = (count: number, ms: number): number => Math.round((count * 1000) / ms);
+  return [
+    { name: 'DL/T 645 decode (frame + message)', median: perSecond(frames.length, medianMs('decode')), unit: 'frames/s', note: `${frames.length} real vector frames per iteration` },
+    { name: 'DL/T 645 encode (message → frame)', median: perSecond(decoded.length, medianMs('encode')), unit: 'frames/s', note: 'the same frames re-encoded' },
+    { name: 'DL/T 645 streaming scanner', median: perSecond(streamFrames, medianMs('scan')), unit: 'frames/s', note: `${streamBytes} bytes in 1..32-byte chunks` },
+    { name: 'DL/T 645 scanner byte rate', median: Math.round((streamBytes * 1000) / medianMs('scan') / 1024), unit: 'KiB/s', note: '2400 baud carries 0.21 KiB/s' },
+    { name: 'dictionary decodeValue (0001FF00 block)', median: perSecond(100, medianMs('value')), unit: 'values/s', note: 'total + 4 tariffs' },
+  ];
+}
+
+async function suiteBenchmark(runs: number): Promise<Row[]> {
+  const wall: number[] = [];
+  const simulated: number[] = [];
+  let heapAfter = 0;
+  for (let i = 0; i < runs; i++) {
+    const startWall = performance.now();
+    const target = await openTarget(referenceTargetProfile({ transport: 'bus' }), { describe: false });
+    const startVirtual = target.clock.now();
+    for (const c of readingCases) {
+      const r = await runCase(c, target);
+      if (r.verdict !== 'passed') throw new Error(`reference failed ${r.id}: ${r.reason}`);
+    }
+    simulated.push(target.clock.now() - startVirtual);
+    await target.close();
+    wall.push(performance.now() - startWall);
+    heapAfter = process.memoryUsage().heapUsed;
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const w = median(wall);
+  const s = median(simulated);
+  return [
+    { name: 'reading suite vs reference (bus, virtual time)', median: Math.round(w), unit: 'ms wall', note: `${readingCases.length} cases, median of ${runs} runs` },
+    { name: 'simulated line time covered', median: Math.round(s / 1000), unit: 's virtual', note: 'every byte paced at 2400 8E1' },
+    { name: 'virtual / wall time ratio', median: Math.round(s / w), unit: '×', note: 'how much faster than real time' },
+    { name: 'heap after the suite runs', median: Math.round(heapAfter / 1024 / 1024), unit: 'MiB', note: 'process.memoryUsage().heapUsed' },
+  ];
+}
+
+const runs = Number(process.env.BENCH_SUITE_RUNS ?? 5);
+const rows = [...(await codecBenchmarks()), ...(await suiteBenchmark(runs))];
+const lines = ['| benchmark | median | unit | note |', '|---|---:|---|---|', ...rows.map((r) => `| ${r.name} | ${r.median.toLocaleString('en-US')} | ${r.unit} | ${r.note} |`)];
+process.stdout.write(`${lines.join('\n')}\n\nnode ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+writeFileSync(resolve(here, 'results.json'), `${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);
