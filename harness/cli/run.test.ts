@@ -130,7 +130,7 @@ describe('meterlab run: exit codes and guards', () => {
     const out = join(tmp, 'bell');
     const r = await meterlab(['run', '--target', 'reference', '--suite', 'bell', '--out', out, '--no-html', ...DEMO]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^meterlab: 1 passed, 0 failed, 0 error, 0 inconclusive, 0 not applicable \(1 tests\)/);
+    expect(r.stdout.trim().split('\n').at(-1)).toMatch(/^meterlab: 1 passed, 0 failed, 0 error, 0 inconclusive, 0 not applicable \(1 test\)/);
     expect(existsSync(join(out, 'allure-report'))).toBe(false);
     expect(await verifyManifest(out)).toEqual([]);
   }, 120_000);
@@ -138,8 +138,19 @@ describe('meterlab run: exit codes and guards', () => {
   it('an unknown suite is a usage error listing the available suites', async () => {
     const r = await meterlab(['run', '--target', 'reference', '--suite', 'nope', '--out', join(tmp, 'x'), ...DEMO]);
     expect(r.code).toBe(2);
-    expect(expectOneErrorLine(r)).toBe('meterlab: unknown suite "nope" (available: bell, lamp)');
+    expect(expectOneErrorLine(r)).toBe('meterlab: unknown suite "nope" (available: bell, broken, lamp)');
   });
+
+  it('a suite file that fails to load is an error verdict, and the run fails', async () => {
+    const out = join(tmp, 'broken');
+    const r = await meterlab(['run', '--target', 'reference', '--suite', 'broken', '--out', out, '--no-html', ...DEMO]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('ERROR          broken.(load) — suite file suites/framework/demo/broken/broken.demo.ts: ');
+    const s = readSummary(out);
+    expect(s.verdicts.error).toBe(1);
+    expect(s.tests[0]).toMatchObject({ id: 'broken.(load)', verdict: 'error' });
+    expect(s.tests[0]!.reason).toContain('unknown requirement "NOPE-99"');
+  }, 120_000);
 
   it('refuses to clean a directory that is not a previous report', async () => {
     const out = join(tmp, 'precious');

@@ -218,7 +218,7 @@ export async function runConformance(options: RunOptions): Promise<RunOutcome> {
   const where = displayPath(outDir);
   const report = options.html !== false && !reportError ? `${where}/allure-report/index.html` : `${where}/summary.json`;
   stdout.write(
-    `meterlab: ${v.passed} passed, ${v.failed} failed, ${v.error} error, ${v.inconclusive} inconclusive, ${v.notApplicable} not applicable (${summary.tests.length} tests) — ${report}\n`,
+    `meterlab: ${v.passed} passed, ${v.failed} failed, ${v.error} error, ${v.inconclusive} inconclusive, ${v.notApplicable} not applicable (${summary.tests.length} test${summary.tests.length === 1 ? '' : 's'}) — ${report}\n`,
   );
   return { exitCode: isRunPassing(v) && summary.tests.length > 0 ? EXIT.ok : EXIT.negative, summary, outDir };
 }
