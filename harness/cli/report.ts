@@ -185,14 +185,38 @@ export async function generateAllureReport(options: {
     });
     child.on('close', (code, signal) => {
       options.clock.clearTimeout(timer);
-      if (code === 0 && existsSync(join(options.reportDir, 'index.html'))) resolve(done(true));
-      else {
+      const index = join(options.reportDir, 'index.html');
+      if (code === 0 && existsSync(index)) {
+        stripAnalytics(index).then(
+          () => resolve(done(true)),
+          (e: unknown) => resolve(done(false, `could not post-process ${index}: ${e instanceof Error ? e.message : String(e)}`)),
+        );
+      } else {
         const last = output.trim().split('\n').filter(Boolean).at(-1) ?? '';
         const why = signal ? `killed by ${signal}` : `exit code ${code}`;
         resolve(done(false, `allure report generation failed (${why})${last ? `: ${last}` : ''}`));
       }
     });
   });
+}
+
+/**
+ * Allure Report 3's awesome page embeds a Google Tag Manager beacon unconditionally
+ * (@allurereport/plugin-awesome 3.18 `analyticsEnable: true`, no option). A conformance report
+ * must open offline and report to nobody: remove the beacon and its gtag() configuration.
+ */
+export async function stripAnalytics(indexHtml: string): Promise<boolean> {
+  const html = await readFile(indexHtml, 'utf8');
+  const stripped = html.replace(
+    /<script async src="https:\/\/www\.googletagmanager\.com\/gtag\/js\?id=[^"]*"><\/script>\s*<script>\s*window\.dataLayer[\s\S]*?<\/script>/g,
+    '',
+  );
+  if (stripped.includes('googletagmanager.com')) {
+    throw new Error('the report still loads Google Tag Manager after stripping (allure template changed?)');
+  }
+  if (stripped === html) return false;
+  await writeFile(indexHtml, stripped);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

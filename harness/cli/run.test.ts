@@ -113,7 +113,11 @@ describe('meterlab run on the demo suites', () => {
     expect(readFileSync(join(out, 'captures', 'lamp.reads-power', 'frames.txt'), 'utf8')).toContain('68 12 90 78');
     expect(existsSync(join(out, 'stale.txt'))).toBe(false);
     expect(readSummary(out).reportError).toBeUndefined();
-    expect(readFileSync(join(out, 'allure-report', 'index.html'), 'utf8').length).toBeGreaterThan(10_000);
+    const html = readFileSync(join(out, 'allure-report', 'index.html'), 'utf8');
+    expect(html.length).toBeGreaterThan(10_000);
+    // Self-contained and silent: no analytics beacon, no script or stylesheet fetched from the network.
+    expect(html).not.toContain('googletagmanager');
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { path: string; sha256: string; bytes: number }[] };
     const paths = manifest.files.map((f) => f.path);
     expect(paths).toEqual([...paths].sort());
