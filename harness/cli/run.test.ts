@@ -156,6 +156,19 @@ describe('meterlab run: exit codes and guards', () => {
     expect(s.tests[0]!.reason).toContain('unknown requirement "NOPE-99"');
   }, 120_000);
 
+  it('a serial target whose port does not exist: one line, exit 3, nothing run', async () => {
+    const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'example-serial.json'), 'utf8')) as { connection: { path: string } };
+    profile.connection.path = '/dev/ttyMETERLAB-NONE';
+    const file = join(tmp, 'serial-missing.json');
+    writeFileSync(file, JSON.stringify(profile));
+    const out = join(tmp, 'serial-missing');
+    const r = await meterlab(['run', '--target', file, '--out', out]);
+    expect(r.code).toBe(3);
+    expect(expectOneErrorLine(r)).toContain('serial port /dev/ttyMETERLAB-NONE does not exist');
+    expect(r.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('refuses to clean a directory that is not a previous report', async () => {
     const out = join(tmp, 'precious');
     mkdirSync(out, { recursive: true });

@@ -20,7 +20,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { RealClock, type Clock } from '../core/clock.ts';
-import { UsageError } from '../core/errors.ts';
+import { LinkError, UsageError } from '../core/errors.ts';
 import { OUT_ENV, TARGET_ENV } from '../../suites/framework/env.ts';
 import { isRunPassing } from '../../suites/framework/verdict.ts';
 import { catalogToMarkdown } from '../../suites/requirements/catalog.ts';
@@ -113,6 +113,12 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
   const { loadTargetProfile, REFERENCE_TARGET_SPEC } = await import('../targets/index.ts');
   const env = spec === REFERENCE_TARGET_SPEC ? spec : resolve(spec);
   const profile = loadTargetProfile(env);
+  const c = profile.connection;
+  // A missing adapter is the most common setup mistake: say so once, before any suite starts
+  // (otherwise every case would end in the same "cannot open" error).
+  if (c.type === 'serial' && process.platform !== 'win32' && !existsSync(c.path)) {
+    throw new LinkError(`serial port ${c.path} does not exist (target profile ${spec}, connection.path): is the adapter plugged in?`);
+  }
   return { env, target: { name: profile.name, spec: env, kind: profile.connection.type } };
 }
 
