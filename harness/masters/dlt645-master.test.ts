@@ -308,3 +308,29 @@ describe('Dlt645Master and its link', () => {
     master.dispose();
   });
 });
+
+describe('Dlt645Master timing on links that do not pace bytes', () => {
+  it('falls back to delivery instants when the line-time correction would make Td negative (pty, virtual COM port)', async () => {
+    // An in-memory pair carries the 20-byte request and the reply instantly, as a socat pty does,
+    // while the master believes it is on a 2400 8E1 line (20 × 4.583 ms = 91.7 ms of line time).
+    const clock = new VirtualClock();
+    const [masterLink, meterLink] = createMemoryPair({ clock });
+    scriptedMeter(meterLink, clock, readDataAnswer, 60);
+    const master = new Dlt645Master({ link: masterLink, clock, line: DLT645_DEFAULT_LINE });
+    cleanups.push(async () => {
+      master.dispose();
+      await masterLink.close();
+    });
+    const r = await master.readData(METER, '00010000');
+    const x = r.exchanges[0]!;
+    expect(x.timing).toBe('unpaced');
+    expect(x.responseDelayMs).toBe(60);
+  });
+
+  it('keeps the corrected value on a paced line', async () => {
+    const { master } = setup(readDataAnswer, 60);
+    const x = (await master.readData(METER, '00010000')).exchanges[0]!;
+    expect(x.timing).toBe('paced');
+    expect(x.responseDelayMs).toBeCloseTo(60, 0);
+  });
+});

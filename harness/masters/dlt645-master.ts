@@ -31,6 +31,11 @@
  *   the measured Td an upper bound: good for the 500 ms limit, lenient for the 20 ms one.
  * A reply that started before the current attempt's transmission ended (a late answer to the
  * previous attempt) is timed against the attempt whose transmission ended before it.
+ * - Links that do not pace bytes. A socat pseudo-terminal or a virtual COM port carries bytes
+ *   instantly, so the corrections above would subtract line time that was never spent and Td
+ *   would come out negative. A negative corrected Td is impossible on a paced line, so it is
+ *   taken as proof: Td is then the delivery of the first reply chunk minus write() resolving,
+ *   and the exchange's `timing` says 'unpaced' (seen in the end-to-end test over a pty).
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../core/clock.ts';
@@ -207,6 +212,8 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
   /** Arrival estimates of recent bytes; rxTimes[i] is stream offset rxTimesBase + i. */
   private rxTimesBase = 0;
   private rxTimes: number[] = [];
+  /** Delivery instant of the chunk each recent byte came in, parallel to rxTimes. */
+  private rxDelivered: number[] = [];
   private lastByteStart = -Infinity;
   private last: Exchange | undefined;
   /** Frames that arrived with nobody waiting (most recent last, at most 100). */
@@ -555,7 +562,9 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     // Time the reply against the attempt whose transmission ended before it began.
     let base = x.attemptLog[x.attemptLog.length - 1]!;
     for (const a of x.attemptLog) if (a.transmittedAt <= reply.firstByteAt) base = a;
-    x.responseDelayMs = reply.firstByteAt - base.transmittedAt;
+    const td = responseDelay(reply, base.transmittedAt, base.writtenAt, this.line !== undefined);
+    x.responseDelayMs = td.ms;
+    x.timing = td.timing;
     this.logger?.debug(`<- ${this.link.name} Td ${x.responseDelayMs.toFixed(1)} ms: ${toHex(reply.raw)}`);
   }
 
@@ -599,11 +608,12 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     };
     let sentAt = NaN;
     let transmittedAt = NaN;
+    let writtenAt = NaN;
     try {
       sentAt = this.clock.now();
       this.logger?.debug(`-> ${this.link.name} raw: ${toHex(bytes)}`);
       await this.link.write(bytes);
-      const writtenAt = this.clock.now();
+      writtenAt = this.clock.now();
       transmittedAt = this.line ? Math.max(writtenAt, sentAt + bytes.length * this.charMs) : writtenAt;
       await this.clock.sleep(listenMs, stop.signal).catch(() => undefined);
     } finally {
@@ -619,7 +629,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
       discarded,
       received: all,
       silent: all.length === 0,
-      ...(first ? { responseDelayMs: first.firstByteAt - transmittedAt } : {}),
+      ...(first ? { responseDelayMs: responseDelay(first, transmittedAt, writtenAt, this.line !== undefined).ms } : {}),
     };
   }
 
@@ -634,6 +644,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
       if (start < this.lastByteStart) start = this.lastByteStart;
       this.lastByteStart = start;
       this.rxTimes.push(start);
+      this.rxDelivered.push(at);
     }
     for (const event of this.scanner.push(chunk)) {
       if (event.type === 'discarded') {
@@ -642,9 +653,10 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
       }
       const { decoded, message } = event;
       const firstByteAt = this.rxTimes[decoded.start - this.rxTimesBase] ?? at;
+      const firstChunkAt = this.rxDelivered[decoded.start - this.rxTimesBase] ?? at;
       const f: ReceivedFrame = message.ok
-        ? { raw: decoded.raw, frame: decoded.frame, message: message.value, firstByteAt, at }
-        : { raw: decoded.raw, frame: decoded.frame, message: null, decodeError: message.error, firstByteAt, at };
+        ? { raw: decoded.raw, frame: decoded.frame, message: message.value, firstByteAt, firstChunkAt, at }
+        : { raw: decoded.raw, frame: decoded.frame, message: null, decodeError: message.error, firstByteAt, firstChunkAt, at };
       if (this.listener) this.listener.onFrame(f);
       else this.keepUnsolicited(f);
     }
@@ -653,6 +665,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     if (this.rxTimes.length > keep + 1024) {
       const drop = this.rxTimes.length - keep;
       this.rxTimes = this.rxTimes.slice(drop);
+      this.rxDelivered = this.rxDelivered.slice(drop);
       this.rxTimesBase += drop;
     }
   }
@@ -668,6 +681,24 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     if (!this.closed) this.closed = error;
     this.listener?.onClose(error);
   }
+}
+
+/**
+ * Td of a reply (see "Timing"). With line settings the corrected value is used unless it is
+ * negative: a reply cannot start before the request has left the wire on a line that carries
+ * bytes at the declared rate, so a negative value proves the link does not pace bytes (a socat
+ * pseudo-terminal, a virtual COM port) and Td is taken from delivery instants instead.
+ */
+function responseDelay(
+  reply: ReceivedFrame,
+  transmittedAt: number,
+  writtenAt: number,
+  paced: boolean,
+): { ms: number; timing: 'paced' | 'raw' | 'unpaced' } {
+  if (!paced) return { ms: reply.firstByteAt - transmittedAt, timing: 'raw' };
+  const corrected = reply.firstByteAt - transmittedAt;
+  if (corrected >= 0) return { ms: corrected, timing: 'paced' };
+  return { ms: reply.firstChunkAt - writtenAt, timing: 'unpaced' };
 }
 
 // ---------------------------------------------------------------------------------------------

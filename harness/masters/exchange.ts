@@ -19,6 +19,8 @@ export interface ReceivedFrame {
   readonly decodeError?: DecodeError;
   /** Estimated instant the first byte of the frame started to arrive (see Dlt645Master "Timing"). */
   readonly firstByteAt: number;
+  /** Instant the chunk holding the first byte was delivered (no line-time correction). */
+  readonly firstChunkAt: number;
   /** Instant the last byte (16H) was delivered. */
   readonly at: number;
 }
@@ -103,6 +105,13 @@ export interface Exchange {
   replyAt?: number;
   /** Td = firstByteAt − transmittedAt (PROTOCOLS.md 1.1: 20 ms ≤ Td ≤ 500 ms). */
   responseDelayMs?: number;
+  /**
+   * How Td was obtained: 'paced' with line-time corrections, 'raw' from delivery instants (no
+   * line settings known), or 'unpaced' when the corrected value came out negative — impossible on
+   * a line that carries bytes at the declared rate, so the link does not pace them (a
+   * pseudo-terminal, a virtual COM port) and Td falls back to delivery instants.
+   */
+  timing?: 'paced' | 'raw' | 'unpaced';
   readonly rejected: RejectedFrame[];
   readonly discarded: DiscardedBytes[];
   /** For expect 'none': frames that arrived anyway while listening (a broadcast must not be answered). */
