@@ -46,8 +46,19 @@ const ReferenceConnectionSchema = z
     behaviours: z.array(BehaviourSchema).default([]),
     /** Seed of every random choice in the simulation. */
     seed: z.number().int().min(0).default(1),
+    /**
+     * Meter clock offset at start in ms, overriding the simulator profile's: a meter that has
+     * drifted (-95000 = 95 s slow). The built-in reference uses REFERENCE_CLOCK_OFFSET_MS.
+     */
+    clockOffsetMs: z.number().int().optional(),
   })
   .strict();
+
+/**
+ * The built-in reference meter starts 95 s slow, so the time-sync case has a real error to
+ * correct (CLK-01) and a meter that ignores 08H fails it.
+ */
+export const REFERENCE_CLOCK_OFFSET_MS = -95_000;
 
 const SerialConnectionSchema = z
   .object({
@@ -129,6 +140,8 @@ export interface ReferenceConnection {
   /** The behaviours the target profile added (also inside `simulator.behaviours`). */
   readonly behaviours: readonly { readonly name: string; readonly [param: string]: unknown }[];
   readonly seed: number;
+  /** Start offset of the meter clock the target imposed on the simulator (also inside `simulator.simulation`). */
+  readonly clockOffsetMs?: number;
 }
 
 export interface SerialConnection {
@@ -193,7 +206,13 @@ export function referenceTargetProfile(overrides: Partial<Omit<ReferenceConnecti
     {
       name: 'reference',
       description: 'MeterLab reference meter (simulator) on a simulated RS-485 bus',
-      connection: { type: 'reference', transport: overrides.transport ?? 'bus', behaviours: overrides.behaviours ?? [], seed: overrides.seed ?? 1 },
+      connection: {
+        type: 'reference',
+        transport: overrides.transport ?? 'bus',
+        behaviours: overrides.behaviours ?? [],
+        seed: overrides.seed ?? 1,
+        clockOffsetMs: overrides.clockOffsetMs ?? REFERENCE_CLOCK_OFFSET_MS,
+      },
     },
     { source: REFERENCE_TARGET_SPEC },
   );
@@ -222,14 +241,30 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
         rethrowPrefixed(label, 'connection.', () => loadSimulatorProfile({ ...base, behaviours: c.behaviours }, 'behaviours'));
       }
       const simulator =
-        c.behaviours.length > 0 ? loadSimulatorProfile({ ...base, behaviours: [...base.behaviours, ...c.behaviours] }, label) : base;
+        c.behaviours.length > 0 || c.clockOffsetMs !== undefined
+          ? loadSimulatorProfile(
+              {
+                ...base,
+                behaviours: [...base.behaviours, ...c.behaviours],
+                simulation: { ...base.simulation, ...(c.clockOffsetMs !== undefined ? { clockOffsetMs: c.clockOffsetMs } : {}) },
+              },
+              label,
+            )
+          : base;
       meter = doc.meter ?? simulator.meter;
       if (!sameLine(meter.line, simulator.meter.line)) {
         throw new ProfileError(
           `${label}: meter.line: declares ${formatLine(meter.line)} but the simulator runs at ${formatLine(simulator.meter.line)}`,
         );
       }
-      connection = { type: 'reference', transport: c.transport, simulator, behaviours: c.behaviours, seed: c.seed };
+      connection = {
+        type: 'reference',
+        transport: c.transport,
+        simulator,
+        behaviours: c.behaviours,
+        seed: c.seed,
+        ...(c.clockOffsetMs !== undefined ? { clockOffsetMs: c.clockOffsetMs } : {}),
+      };
       break;
     }
     case 'serial': {

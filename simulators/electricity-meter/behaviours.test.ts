@@ -56,6 +56,17 @@ describe('built-in faulty behaviours: each one observably broken', () => {
     expect(r!.message).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
   });
 
+  it('ignore-time-sync: a broadcast time sync leaves the meter clock where it was', async () => {
+    const rig = rigWith({ name: 'ignore-time-sync' });
+    const before = rig.meter.model.meterNow();
+    const time = { year: 2030, month: 1, day: 2, hour: 3, minute: 4, second: 5 };
+    await rig.request({ kind: 'broadcastTimeSync', time }, '999999999999');
+    expect(Math.abs(rig.meter.model.meterNow() - before)).toBeLessThan(10_000);
+    const conformant = rigWith();
+    await conformant.request({ kind: 'broadcastTimeSync', time }, '999999999999');
+    expect(new Date(conformant.meter.model.meterNow()).getUTCFullYear()).toBe(2030);
+  });
+
   it('answer-bad-checksum: answers a request whose checksum is wrong', async () => {
     const rig = rigWith({ name: 'answer-bad-checksum' });
     const bad = encodeMessage(ADDRESS, read('00010000'), { preamble: 4 });

@@ -138,6 +138,16 @@ export const BUILT_IN_BEHAVIOURS = {
       onRequest: (ctx, request) => (request.addressing === 'broadcast' ? { reply: ctx.respond({ answerBroadcast: true }) } : 'continue'),
     }),
   }),
+  'ignore-time-sync': define({
+    description: 'Accepts broadcast time sync (08H) frames but never sets its clock.',
+    defect: 'A meter whose clock cannot be corrected remotely drifts until it is faulty (CLK-01: meter error <= 10 s after sync; CLK-04).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Ignores 08H time sync.',
+      onRequest: (_ctx, request) => (request.message?.kind === 'broadcastTimeSync' ? { reply: null } : 'continue'),
+    }),
+  }),
   'answer-bad-checksum': define({
     description: 'Answers requests whose checksum is wrong.',
     defect: 'A meter that does not verify CS acts on corrupted commands (PROTOCOLS.md 1.2; ROB-01).',

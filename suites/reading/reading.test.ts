@@ -58,6 +58,7 @@ describe('broken variants fail the matching case', () => {
     ['answer-bad-checksum', 'reading.bad-frames-ignored', /wrong checksum was answered/],
     ['unsupported-as-zero', 'reading.unsupported-identifier', /not the abnormal reply D1H/],
     ['accept-wrong-password', 'reading.wrong-password', /not the abnormal reply D4H/],
+    ['ignore-time-sync', 'reading.broadcast-time-sync', /clock error after sync 9\d(\.\d+)? s outside/],
   ];
 
   it.each(table)('%s fails %s', async (behaviour, caseId, reason) => {
