@@ -156,6 +156,22 @@ describe('meterlab run: exit codes and guards', () => {
     expect(s.tests[0]!.reason).toContain('unknown requirement "NOPE-99"');
   }, 120_000);
 
+  it('a TCP target nobody listens on: one line, exit 3, nothing run', async () => {
+    const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'example-tcp.json'), 'utf8')) as {
+      connection: { host: string; port: number };
+    };
+    profile.connection.host = '127.0.0.1';
+    profile.connection.port = 9; // discard: nothing listens on loopback here
+    const file = join(tmp, 'tcp-refused.json');
+    writeFileSync(file, JSON.stringify(profile));
+    const out = join(tmp, 'tcp-refused');
+    const r = await meterlab(['run', '--target', file, '--out', out]);
+    expect(r.code).toBe(3);
+    expect(expectOneErrorLine(r)).toMatch(/127\.0\.0\.1:9.*ECONNREFUSED.*is the serial server on\?/);
+    expect(r.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('a serial target whose port does not exist: one line, exit 3, nothing run', async () => {
     const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'example-serial.json'), 'utf8')) as { connection: { path: string } };
     profile.connection.path = '/dev/ttyMETERLAB-NONE';

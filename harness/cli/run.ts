@@ -119,6 +119,16 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
   if (c.type === 'serial' && process.platform !== 'win32' && !existsSync(c.path)) {
     throw new LinkError(`serial port ${c.path} does not exist (target profile ${spec}, connection.path): is the adapter plugged in?`);
   }
+  // Likewise an unreachable TCP serial server: connect once and let go before any suite starts.
+  if (c.type === 'tcp') {
+    const { connectTcpLink } = await import('../links/tcp.ts');
+    try {
+      const link = await connectTcpLink({ host: c.host, port: c.port });
+      await link.close();
+    } catch (e) {
+      throw new LinkError(`${(e as Error).message} (target profile ${spec}, connection.host/port): is the serial server on?`, { cause: e });
+    }
+  }
   return { env, target: { name: profile.name, spec: env, kind: profile.connection.type } };
 }
 
