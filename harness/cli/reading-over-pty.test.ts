@@ -15,9 +15,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { socatAvailable, startPtyPair, SOCAT_MISSING, type PtyPair } from '../links/pty.ts';
 import type { RunSummary } from './report.ts';
 import { verifyManifest } from './report.ts';
-import { meterlab, startMeterlab, type RunningMeterlab } from './testing.ts';
+import { meterlab, REPO, startMeterlab, type RunningMeterlab } from './testing.ts';
 
-const ADDRESS = '000000000042';
+const ADDRESS = '123456789012';
 const tmp = mkdtempSync(join(tmpdir(), 'meterlab-pty-'));
 let pair: PtyPair | undefined;
 let sim: RunningMeterlab | undefined;
@@ -31,26 +31,13 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/**
- * What a vendor would declare for this meter: a realistic short list, not the simulator's 1435
- * identifiers, so the run takes seconds in real time.
- */
+/** The checked-in profile the README's no-hardware example uses, pointed at this test's pty. */
 function serialProfile(path: string): object {
-  return {
-    name: 'reference-over-pty',
-    description: 'meterlab simulate on one end of a socat pty pair, the suite on the other',
-    connection: { type: 'serial', path },
-    meter: {
-      address: ADDRESS,
-      identifiers: [
-        '00000000', '00010000', '0001FF00', '00020000', '02010100', '02020100', '02030000', '02800002',
-        '04000101', '04000102', '04000401', '04000402', '04000503', '00900200', '04001001',
-        '05010001', '05010101', '0506FF01',
-      ],
-      followUpIdentifiers: ['0506FF01'],
-      passwords: { '02': '000000', '04': '123456' },
-    },
+  const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'simulated-meter-on-pty.json'), 'utf8')) as {
+    connection: { path: string };
   };
+  profile.connection.path = path;
+  return profile;
 }
 
 describe('reading suite end to end over the real serialport binding', () => {
@@ -73,7 +60,7 @@ describe('reading suite end to end over the real serialport binding', () => {
     const td = summary.measurements.find((m) => m.name === 'Td median');
     expect(td?.ok).toBe(true);
     // The meter saw the suite's frames (its log names each one).
-    expect(sim.stderr()).toMatch(/rx 11 readData 000000000042 DI 00010000/);
+    expect(sim.stderr()).toMatch(/rx 11 readData 123456789012 DI 00010000/);
     expect(await verifyManifest(out)).toEqual([]);
 
     sim.child.kill('SIGINT');
