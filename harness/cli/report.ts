@@ -35,14 +35,7 @@ export interface RunSummary {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly verdicts: VerdictCounts;
-  readonly tests: readonly {
-    readonly id: string;
-    readonly requirement: string;
-    readonly title: string;
-    readonly verdict: Verdict;
-    readonly reason: string;
-    readonly durationMs: number;
-  }[];
+  readonly tests: readonly Pick<TestOutcome, 'id' | 'requirement' | 'title' | 'verdict' | 'reason' | 'durationMs'>[];
   /**
    * Every catalog requirement with the verdicts of its tests in this run. `covered` is true when
    * at least one of its tests reached a conclusive verdict (passed or failed).

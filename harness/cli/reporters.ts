@@ -10,19 +10,11 @@ import type { Writable } from 'node:stream';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import type { SerializedError } from 'vitest';
 import { DID_NOT_FINISH, type MeterlabTaskMeta } from '../../suites/framework/meta.ts';
-import { VERDICT_LABELS, type Measurement, type Verdict } from '../../suites/framework/verdict.ts';
+import { VERDICT_LABELS } from '../../suites/framework/verdict.ts';
 import { oneLine } from './exit.ts';
 
-export interface TestOutcome {
-  readonly suite: string;
-  readonly id: string;
-  readonly requirement: string;
-  readonly title: string;
-  readonly verdict: Verdict;
-  readonly reason: string;
-  readonly durationMs: number;
-  readonly measurements: readonly Measurement[];
-}
+/** What the run keeps of each test: its task meta without the evidence references. */
+export type TestOutcome = Omit<MeterlabTaskMeta, 'evidence'>;
 
 function firstError(errors: readonly SerializedError[] | undefined): string {
   const e = errors?.[0];

@@ -14,11 +14,6 @@ export function copyBytes(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** Node Buffer over the same memory, for APIs that insist on a Buffer. */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 /** The most useful one-line reason of an unknown thrown value. */
 export function reasonOf(e: unknown): string {
   if (e && typeof e === 'object') {

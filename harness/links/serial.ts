@@ -11,7 +11,7 @@ import { delimiter, join } from 'node:path';
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
 import { LinkError } from '../core/errors.ts';
 import { formatLine, LinkBase, type LineSettings } from './link.ts';
-import { asBuffer, copyBytes, emitErrorIfHeard } from './internal.ts';
+import { copyBytes, emitErrorIfHeard } from './internal.ts';
 
 /** A node-serialport binding (the real one, the mock one, or a test double). */
 export type SerialBinding = OpenOptions['binding'];

@@ -20,7 +20,6 @@ const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected "hh:mm" (00
 /** Tariff numbers T1..T4 (T1 sharp 尖, T2 peak 峰, T3 flat 平, T4 valley 谷 — the usual assignment). */
 export const TARIFF_COUNT = 4;
 const tariff = z.number().int().min(1).max(TARIFF_COUNT);
-const fourNumbers = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 const fourNonNegative = z.tuple([z.number().min(0), z.number().min(0), z.number().min(0), z.number().min(0)]);
 
 /** Daily time-slot table: each slot starts at `from` and runs until the next slot's `from`. */

@@ -659,16 +659,23 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     return parts;
   }
 
-  private readData(di: string, request: IncomingRequest): Uint8Array {
-    const fc = FunctionCode.ReadData;
+  /** The value of `di` as sent on the wire, or the abnormal reply (to function `fc`) saying why there is none. */
+  private payloadOrError(di: string, fc: number, request: IncomingRequest): { payload: Uint8Array } | { error: Uint8Array } {
     let payload: Uint8Array | null;
     try {
       payload = this.valuePayload(di);
     } catch (e) {
       this.log(`cannot encode ${di}: ${String(e)}`);
-      return this.error(fc, ErrorWord.OtherError, request);
+      return { error: this.error(fc, ErrorWord.OtherError, request) };
     }
-    if (payload === null) return this.error(fc, ErrorWord.NoRequestedData, request);
+    return payload === null ? { error: this.error(fc, ErrorWord.NoRequestedData, request) } : { payload };
+  }
+
+  private readData(di: string, request: IncomingRequest): Uint8Array {
+    const fc = FunctionCode.ReadData;
+    const value = this.payloadOrError(di, fc, request);
+    if ('error' in value) return value.error;
+    const { payload } = value;
     const parts = this.partsOf(di, payload);
     if (parts.length === 1) return this.reply({ kind: 'readDataResponse', di, payload, hasFollowUp: false }, request);
     if (!this.followUpSupported) return this.error(fc, ErrorWord.NoRequestedData, request);
@@ -681,15 +688,9 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     if (!this.followUpSupported) return this.error(fc, ErrorWord.NoRequestedData, request);
     if (!this.followUp || this.followUp.di !== di) {
       // No read in progress for this DI: serve the follow-up frames of a fresh value.
-      let payload: Uint8Array | null;
-      try {
-        payload = this.valuePayload(di);
-      } catch (e) {
-        this.log(`cannot encode ${di}: ${String(e)}`);
-        return this.error(fc, ErrorWord.OtherError, request);
-      }
-      if (payload === null) return this.error(fc, ErrorWord.NoRequestedData, request);
-      this.followUp = { di, parts: this.partsOf(di, payload) };
+      const value = this.payloadOrError(di, fc, request);
+      if ('error' in value) return value.error;
+      this.followUp = { di, parts: this.partsOf(di, value.payload) };
     }
     const parts = this.followUp.parts;
     if (seq < 1 || seq >= parts.length) return this.error(fc, ErrorWord.NoRequestedData, request);

@@ -13,7 +13,6 @@ import {
   BROADCAST_ADDRESS,
   WILDCARD_ADDRESS,
   decodeFrame,
-  decodeMessage,
   encodeMessage,
   lookup,
   decodeValue,

@@ -26,7 +26,7 @@ export const MeterDeclarationSchema = z
     protocol: z.literal('dlt645-2007').default('dlt645-2007'),
     /** Communication address, 12 decimal digits as printed on the nameplate. */
     address: z.string().regex(/^\d{12}$/, 'address must be 12 decimal digits, e.g. "123456789012"'),
-    line: LineSettingsSchema.default({ baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 }),
+    line: LineSettingsSchema.prefault({}),
     /** Identifiers the meter declares readable with 11H. */
     identifiers: z.array(di2007).min(1, 'declare at least one readable identifier'),
     /** Identifiers whose reply needs follow-up frames (12H); each must also be in `identifiers`. */
@@ -51,15 +51,7 @@ export const MeterDeclarationSchema = z
         remoteControl: z.boolean().default(false),
       })
       .strict()
-      .default({
-        readAddressWithWildcard: true,
-        readWithWildcard: true,
-        broadcastTimeSync: true,
-        freeze: true,
-        followUp: true,
-        writeData: true,
-        remoteControl: false,
-      }),
+      .prefault({}),
     /** Passwords by level ("02", "04"): 6 hex digits P2P1P0. Needed for write and control tests. */
     passwords: z.record(z.string().regex(/^[0-9A-Fa-f]{2}$/), z.string().regex(/^[0-9A-Fa-f]{6}$/)).default({}),
     /** Operator code C3..C0, 8 hex digits. */
@@ -73,7 +65,7 @@ export const MeterDeclarationSchema = z
     freezeIdentifiers: z
       .object({ time: di2007.default('05010001'), energy: di2007.default('05010101') })
       .strict()
-      .default({ time: '05010001', energy: '05010101' }),
+      .prefault({}),
     /** Identifier the write test may change harmlessly (must be readWrite in the dictionary). Default alarm amount 1. */
     writableIdentifier: di2007.default('04001001'),
   })

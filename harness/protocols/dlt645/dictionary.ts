@@ -16,7 +16,7 @@
  *
  * Everything here is pure: no I/O, no clock. Decoding never throws on wire bytes.
  */
-import { byteHex } from '../../core/bytes.ts';
+import { byteHex, concatBytes } from '../../core/bytes.ts';
 import { decodeError, EncodeError, type DecodeError } from '../../core/errors.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type {
@@ -1059,15 +1059,7 @@ export function encodeValue(di: string, value: DataValue): Uint8Array {
   if (def === undefined) throw new EncodeError(`data identifier ${di} is not in the DL/T 645 dictionary`);
   const parts: Uint8Array[] = [];
   encodeNode(layoutOf(def), value, { k: undefined }, def.di, parts);
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /**

@@ -27,7 +27,7 @@
  * that does not fit throws EncodeError. Constructing a codec for an unknown format string is a
  * programmer error and throws Error.
  */
-import { byteHex } from '../../core/bytes.ts';
+import { byteHex, writeUIntLE } from '../../core/bytes.ts';
 import { decodeError, EncodeError, type DecodeError } from '../../core/errors.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { DataValue, ValueEncoding } from './dictionary-types.ts';
@@ -368,13 +368,7 @@ function binaryCodec(spec: ValueFieldSpec): ValueFieldCodec {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
         throw new EncodeError(`format ${format} (${length}-byte word) needs an integer 0..${max}, got ${show(value)}`);
       }
-      const out = new Uint8Array(length);
-      let v = value;
-      for (let i = 0; i < length; i++) {
-        out[i] = v % 256;
-        v = Math.floor(v / 256);
-      }
-      return out;
+      return writeUIntLE(value, length);
     },
     text(value) {
       return typeof value === 'number' ? `${value.toString(16).toUpperCase().padStart(length * 2, '0')}H` : show(value);

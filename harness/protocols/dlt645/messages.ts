@@ -7,7 +7,7 @@
  * written "P2P1P0"; an operator code goes C0 first and is written "C3C2C1C0"; times go
  * ss mm hh DD MM YY (BCD, 2-digit year = 20YY).
  */
-import { toHex } from '../../core/bytes.ts';
+import { concatBytes, toHex } from '../../core/bytes.ts';
 import { bcdByteToNumber, isBcdByte, numberToBcdByte } from '../../core/bcd.ts';
 import { isValidCalendar } from '../../core/calendar.ts';
 import { decodeError, EncodeError, type DecodeError } from '../../core/errors.ts';
@@ -476,11 +476,11 @@ export interface EncodeMessageOptions {
 export function encodeMessageData(message: Dlt645Message): { control: number; data: Uint8Array } {
   const req = (functionCode: number, ...parts: Uint8Array[]): { control: number; data: Uint8Array } => ({
     control: makeControl({ functionCode }),
-    data: concat(parts),
+    data: concatBytes(...parts),
   });
   const rsp = (functionCode: number, hasFollowUp: boolean, ...parts: Uint8Array[]): { control: number; data: Uint8Array } => ({
     control: makeControl({ functionCode, isResponse: true, hasFollowUp }),
-    data: concat(parts),
+    data: concatBytes(...parts),
   });
   const m = message;
   switch (m.kind) {
@@ -598,17 +598,6 @@ export function encodeMessage(address: string, message: Dlt645Message, options: 
   return encodeFrame({ address, control, data, preamble: options.preamble ?? 0 });
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function bytesArg(b: Uint8Array, name: string): Uint8Array {
   if (!(b instanceof Uint8Array)) throw new EncodeError(`${name} must be a Uint8Array`);

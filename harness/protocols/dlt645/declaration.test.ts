@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { MeterDeclarationSchema } from './declaration.ts';
+
+describe('MeterDeclarationSchema', () => {
+  it('fills the defaults a vendor may leave out: 2400 8E1, capabilities, freeze identifiers', () => {
+    const d = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['0001ff00'] });
+    expect(d).toMatchObject({
+      protocol: 'dlt645-2007',
+      line: { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 },
+      identifiers: ['0001FF00'], // upper-cased
+      followUpIdentifiers: [],
+      unsupportedIdentifier: '03010000',
+      capabilities: { readAddressWithWildcard: true, followUp: true, remoteControl: false },
+      freezeIdentifiers: { time: '05010001', energy: '05010101' },
+      operatorCode: '00000000',
+    });
+  });
+
+  it('keeps what is given and fills the rest of a partial object', () => {
+    const d = MeterDeclarationSchema.parse({
+      address: '123456789012',
+      identifiers: ['00010000'],
+      line: { baudRate: 9600 },
+      capabilities: { freeze: false },
+    });
+    expect(d.line).toEqual({ baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 });
+    expect(d.capabilities).toMatchObject({ freeze: false, followUp: true });
+  });
+
+  it.each([
+    [{ address: '12345678901', identifiers: ['00010000'] }, /address must be 12 decimal digits/],
+    [{ address: '123456789012', identifiers: [] }, /declare at least one readable identifier/],
+    [{ address: '123456789012', identifiers: ['0001'] }, /8 hex digits/],
+    [{ address: '123456789012', identifiers: ['00010000'], followUpIdentifiers: ['0506FF01'] }, /0506FF01 is declared for follow-up but not in identifiers/],
+    [{ address: '123456789012', identifiers: ['00010000', '03010000'] }, /03010000 is also declared as supported/],
+    [{ address: '123456789012', identifiers: ['00010000'], colour: 'red' }, /colour/],
+  ])('rejects %j', (input, message) => {
+    const r = MeterDeclarationSchema.safeParse(input);
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toMatch(message);
+  });
+});
