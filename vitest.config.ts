@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['harness/**/*.test.ts', 'simulators/**/*.test.ts', 'suites/**/*.test.ts', 'suites/**/*.conformance.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: ['harness/**/*.test.ts', 'simulators/**/*.test.ts', 'suites/**/*.test.ts', 'suites/**/*.conformance.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts', 'captures/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import { hex } from '../harness/core/bytes.ts';
+import { RealClock } from '../harness/core/clock.ts';
 import { SeededRandom } from '../harness/core/random.ts';
 import { Dlt645FrameScanner, decode, decodeValue, encodeMessage, type Dlt645Message } from '../harness/protocols/dlt645/index.ts';
 import { openTarget, referenceTargetProfile } from '../harness/targets/index.ts';
@@ -121,5 +122,5 @@ async function suiteBenchmark(runs: number): Promise<Row[]> {
 const runs = Number(process.env.BENCH_SUITE_RUNS ?? 5);
 const rows = [...(await codecBenchmarks()), ...(await suiteBenchmark(runs))];
 const lines = ['| benchmark | median | unit | note |', '|---|---:|---|---|', ...rows.map((r) => `| ${r.name} | ${r.median.toLocaleString('en-US')} | ${r.unit} | ${r.note} |`)];
-process.stdout.write(`${lines.join('\n')}\n\nnode ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+process.stdout.write(`${lines.join('\n')}\n\nnode ${process.version}, ${new Date(new RealClock().now()).toISOString().slice(0, 10)}\n`);
 writeFileSync(resolve(here, 'results.json'), `${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);

@@ -47,8 +47,14 @@ export interface Target {
   readonly simulator?: ElectricityMeter;
   /** ... and its backchannel (cause physical events: load, mains, button presses). */
   readonly backchannel?: ElectricityMeterBackchannel;
-  /** Every chunk on the master's link, both directions, with one-line decodes. */
+  /**
+   * Every chunk on the master's link, both directions, with one-line decodes. Chunks are
+   * coalesced into frames by line silence, so the newest frame may still be held back: call
+   * `flushCaptures()` before reading the end of this list.
+   */
   readonly captures: CaptureRecord[];
+  /** Records the frame the capture tap is still assembling, if any. */
+  flushCaptures(): void;
   /** Stops the master, closes the link (and the simulator, bus, sinks); leaves no timer or handle. */
   close(): Promise<void>;
 }
@@ -231,6 +237,7 @@ function assemble(o: AssembleOptions): Target {
     link: tap,
     ...(o.simulator ? { simulator: o.simulator, backchannel: o.simulator.backchannel } : {}),
     captures: o.memory.records,
+    flushCaptures: () => tap.flush(),
     close,
   };
 }

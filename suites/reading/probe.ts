@@ -152,6 +152,7 @@ export function withMeterFaults(c: ConformanceCase<Target>): ConformanceCase<Tar
         if (isMeterFault(e)) ctx.fail(e.message);
         throw e;
       } finally {
+        t.flushCaptures();
         const lines = t.captures.slice(from).map((r) => `${r.t} ${r.dir} ${r.hex}${r.decode ? `  | ${r.decode}` : ''}`);
         if (lines.length > 0) ctx.evidence('frames', lines.join('\n'));
       }

@@ -33,6 +33,11 @@ export interface ItemJson {
   readonly quirk?: 'trailing-bytes';
   /** The payload did not decode as the dictionary's format (offset absolute). */
   readonly error?: DecodeErrorJson;
+  /**
+   * Bytes this frame carries of a value read in several frames (B1/B2/92 of a 12H follow-up
+   * read, PROTOCOLS.md 1.3): a part is not decoded on its own; the value is the parts joined.
+   */
+  readonly partBytes?: number;
 }
 
 export interface Dlt645FrameJson {
@@ -149,6 +154,8 @@ function itemOf(m: Dlt645Message, decoded: Dlt645DecodedFrame, dictionary: Dlt64
   const head = { di: found.di, name: def.name, format: def.format, ...(def.unit !== undefined ? { unit: def.unit } : {}) };
   if (!found.payload) return head;
   const payload = found.payload;
+  const isPart = (m.kind === 'readDataResponse' && m.hasFollowUp) || m.kind === 'readFollowUpResponse';
+  if (isPart) return { ...head, partBytes: payload.length };
   let value = dictionary.decodeValue(found.di, payload);
   let trailing: Uint8Array | undefined;
   if (!value.ok && def.length > 0 && payload.length > def.length) {
@@ -236,6 +243,7 @@ export function describeFrame(
     parts.push(item.name);
     if (item.value !== undefined) parts.push(`= ${valueText(item.value, item.format)}${item.unit ? ` ${item.unit}` : ''}`);
     if (item.error) parts.push(`(payload invalid: ${item.error.code})`);
+    if (item.partBytes !== undefined) parts.push(`(part of a follow-up read: ${item.partBytes} bytes)`);
     if (item.trailing) parts.push(`(+trailing ${item.trailing})`);
   } else if ('payload' in m && m.payload.length > 0) {
     parts.push(`payload ${toHex(m.payload)}`);

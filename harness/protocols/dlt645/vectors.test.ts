@@ -221,3 +221,21 @@ describe('JSON and one-line renderings of the vectors', () => {
     expect(describeFrame(fr.value, m)).toBe('91 readDataResponse 123456789012 DI 00010000 payload 56 34 12 00');
   });
 });
+
+describe('one-line and JSON decode of follow-up parts', () => {
+  it('names a B1/B2/92 part with its byte count instead of decoding it as the whole item', async () => {
+    const { decode, describeFrame, frameToJson } = await import('./index.ts');
+    const { DICTIONARY } = await import('./dictionary.ts');
+    // B1 from captures/dlt645/reference-reading-session.jsonl: first part of DI 0506FF01 (daily
+    // freeze block): data −33H = DI 01 FF 06 05 | freeze time 00 00 00 00 00 (5 bytes).
+    const framed = Uint8Array.from([0xfe, 0xfe, 0xfe, 0xfe, 0x68, 0x12, 0x90, 0x78, 0x56, 0x34, 0x12, 0x68, 0xb1, 0x09, 0x34, 0x32, 0x39, 0x38, 0x33, 0x33, 0x33, 0x33, 0x33, 0x16, 0x16]);
+    const r = decode(framed);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const decoded = { frame: r.value.frame, start: r.value.start, end: r.value.end, raw: r.value.raw };
+    const message = { ok: true as const, value: r.value.message };
+    expect(describeFrame(decoded, message, DICTIONARY)).toMatch(/^B1 readDataResponse 123456789012 DI 0506FF01 .*\(part of a follow-up read: 5 bytes\) \(more follows\)$/);
+    expect(frameToJson(decoded, message, DICTIONARY)).toMatchObject({ item: { di: '0506FF01', partBytes: 5 } });
+    expect(JSON.stringify(frameToJson(decoded, message, DICTIONARY))).not.toContain('"error"');
+  });
+});
