@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hex, toHex } from '../core/bytes.ts';
 import { VirtualClock, withTimeout } from '../core/clock.ts';
 import { Rs485Bus } from './bus.ts';
+import { collectBytes } from './test-support.ts';
 import {
   CaptureError,
   CaptureTap,
@@ -16,7 +17,6 @@ import {
   type CaptureRecord,
   type Describe,
 } from './capture.ts';
-import type { Link } from './link.ts';
 import { createMemoryPair } from './memory.ts';
 
 /** Read 00010000 from 123456789012, and its answer (1234.56 kWh). */
@@ -38,19 +38,7 @@ function tempDir(): string {
   return d;
 }
 
-function waitFor(link: Link, n: number): Promise<Uint8Array> {
-  return new Promise((resolve) => {
-    const parts: number[] = [];
-    const on = (c: Uint8Array): void => {
-      parts.push(...c);
-      if (parts.length >= n) {
-        link.off('data', on);
-        resolve(Uint8Array.from(parts));
-      }
-    };
-    link.on('data', on);
-  });
-}
+const waitFor = collectBytes;
 
 describe('CaptureTap', () => {
   it('records every chunk in both directions with time, dir, hex and decode', async () => {

@@ -4,22 +4,13 @@ import { LinkError } from '../core/errors.ts';
 import { DLT645_DEFAULT_LINE, type Link } from './link.ts';
 import { startPtyPair, socatAvailable, SOCAT_MISSING, type PtyPair } from './pty.ts';
 import { listSerialPorts, openSerialLink, type SerialLink } from './serial.ts';
+import { collectBytes } from './test-support.ts';
 
 const REQUEST = hex('FE FE FE FE 68 12 90 78 56 34 12 68 11 04 33 33 34 33 B3 16');
 const RESPONSE = hex('68 12 90 78 56 34 12 68 91 08 33 33 34 33 89 67 45 33 09 16');
 
-function receive(link: Link, n: number): Promise<string> {
-  return new Promise((resolve) => {
-    const parts: number[] = [];
-    const on = (c: Uint8Array): void => {
-      parts.push(...c);
-      if (parts.length >= n) {
-        link.off('data', on);
-        resolve(toHex(Uint8Array.from(parts)));
-      }
-    };
-    link.on('data', on);
-  });
+async function receive(link: Link, n: number): Promise<string> {
+  return toHex(await collectBytes(link, n));
 }
 
 describe('openSerialLink with the real binding', () => {
