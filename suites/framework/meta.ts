@@ -2,7 +2,7 @@
  * What the vitest binding stores on each test (`task.meta.meterlab`) and what the run pipeline
  * (harness/cli) reads back in the main process. Plain JSON: it crosses the worker boundary.
  */
-import type { Measurement, Verdict } from './verdict.ts';
+import type { CaseResult } from './case.ts';
 
 export interface EvidenceRef {
   readonly name: string;
@@ -12,15 +12,10 @@ export interface EvidenceRef {
   readonly file?: string;
 }
 
-export interface MeterlabTaskMeta {
+/** What a case's vitest task carries to the reporters: its result, minus what does not serialise. */
+export interface MeterlabTaskMeta
+  extends Pick<CaseResult, 'id' | 'requirement' | 'title' | 'verdict' | 'reason' | 'durationMs' | 'measurements'> {
   readonly suite: string;
-  readonly id: string;
-  readonly requirement: string;
-  readonly title: string;
-  readonly verdict: Verdict;
-  readonly reason: string;
-  readonly durationMs: number;
-  readonly measurements: readonly Measurement[];
   readonly evidence: readonly EvidenceRef[];
 }
 
