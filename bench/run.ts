@@ -3,6 +3,7 @@
  *
  * - DL/T 645 codec: decode (frame + message) and encode rates over the 65 real vector frames,
  *   the streaming scanner's throughput on a chunked byte stream, and dictionary value decoding.
+ * - Hostile input: the scanner's CPU per byte on 68H and FEH floods at 16, 64 and 256 KiB.
  * - The reading suite: wall time of all cases against the reference meter on the simulated
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
  *
@@ -91,6 +92,40 @@ async function codecBenchmarks(): Promise<Row[]> {
   ];
 }
 
+/**
+ * Hostile input: CPU per byte of the scanner on floods of 68H (every byte a frame candidate) and
+ * FEH (an endless preamble), at several sizes, in one chunk and one byte per push (a bus delivers
+ * bytes one at a time). Linear cost shows as a flat ns/byte across sizes.
+ */
+async function floodBenchmarks(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const [label, fill] of [['68H', 0x68], ['FEH', 0xfe]] as const) {
+    for (const chunk of ['whole', 'byte'] as const) {
+      for (const kib of [16, 64, 256]) {
+        const flood = new Uint8Array(kib * 1024).fill(fill);
+        const bench = new Bench({ time: 300, warmupTime: 50, iterations: 3 });
+        bench.add('flood', () => {
+          const s = new Dlt645FrameScanner();
+          if (chunk === 'whole') s.push(flood);
+          else for (let i = 0; i < flood.length; i++) s.push(flood.subarray(i, i + 1));
+          s.flush();
+        });
+        await bench.run();
+        const r = bench.getTask('flood')?.result;
+        const p50 = r && 'latency' in r ? r.latency.p50 : undefined;
+        if (p50 === undefined) throw new Error('flood benchmark produced no result');
+        rows.push({
+          name: `scanner on a ${label} flood, ${kib} KiB, ${chunk === 'whole' ? 'one push' : 'one byte per push'}`,
+          median: Math.round((p50 * 1e6) / flood.length),
+          unit: 'ns/byte',
+          note: 'flat across sizes = linear',
+        });
+      }
+    }
+  }
+  return rows;
+}
+
 async function suiteBenchmark(runs: number): Promise<Row[]> {
   const wall: number[] = [];
   const simulated: number[] = [];
@@ -120,7 +155,7 @@ async function suiteBenchmark(runs: number): Promise<Row[]> {
 }
 
 const runs = Number(process.env.BENCH_SUITE_RUNS ?? 5);
-const rows = [...(await codecBenchmarks()), ...(await suiteBenchmark(runs))];
+const rows = [...(await codecBenchmarks()), ...(await floodBenchmarks()), ...(await suiteBenchmark(runs))];
 const lines = ['| benchmark | median | unit | note |', '|---|---:|---|---|', ...rows.map((r) => `| ${r.name} | ${r.median.toLocaleString('en-US')} | ${r.unit} | ${r.note} |`)];
 process.stdout.write(`${lines.join('\n')}\n\nnode ${process.version}, ${new Date(new RealClock().now()).toISOString().slice(0, 10)}\n`);
 writeFileSync(resolve(here, 'results.json'), `${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);

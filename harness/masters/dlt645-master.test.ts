@@ -12,6 +12,7 @@ import { createMemoryPair } from '../links/memory.ts';
 import { DLT645_DEFAULT_LINE, characterTimeMs, type Link } from '../links/link.ts';
 import {
   Dlt645FrameScanner,
+  MAX_INTER_BYTE_GAP_MS,
   WILDCARD_ADDRESS,
   encodeFrame,
   encodeMessage,
@@ -64,7 +65,7 @@ function setup(handler: Handler, delayMs = 60, options: { attempts?: number; tim
     master.dispose();
     await bus.close();
   });
-  return { clock, bus, master, meter };
+  return { clock, bus, master, meter, meterLink };
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -186,6 +187,56 @@ describe('Dlt645Master timeouts and retries (CON-05)', () => {
     expect(e).toBeInstanceOf(Dlt645NoReplyError);
     expect(e.exchange.rejected.map((r) => r.reason)).toEqual(['wildcard-echo', 'wildcard-echo']);
     expect(e.message).toContain('2 wildcard-echo');
+  });
+});
+
+describe('Dlt645Master receive discipline: flush on Tb of silence (issue 5, item 3)', () => {
+  // 68 A0..A5 68 91 C8: a reply header claiming L = 200 whose body never comes.
+  const STALLED = hex('68 12 90 78 56 34 12 68 91 C8');
+  const good = (m: Dlt645Message): Uint8Array | null =>
+    m.kind === 'readData' ? reply(METER, { kind: 'readDataResponse', di: m.di, payload: energy, hasFollowUp: false }) : null;
+
+  it('a stalled partial reply costs one attempt, not every read after it', async () => {
+    let n = 0;
+    const { master } = setup((f, m) => (++n === 1 ? STALLED : good(m)));
+    const first = await master.readData(METER, '00010000');
+    expect(first.exchanges[0]!.attemptLog.map((a) => a.outcome)).toEqual(['timeout', 'reply']);
+    expect(first.exchanges[0]!.discarded.map((d) => d.error.code)).toContain('dlt645.truncated');
+    for (let i = 0; i < 8; i++) {
+      const r = await master.readData(METER, '00010000');
+      expect(r.exchanges[0]!.attemptLog.map((a) => a.outcome)).toEqual(['reply']);
+    }
+  });
+
+  it('a valid reply right behind a stalled partial one is delivered after Tb, with Td of its own first byte', async () => {
+    const { master } = setup((f, m) => (m.kind === 'readData' ? [STALLED, good(m)!] : null), 60);
+    const r = await master.readData(METER, '00010000');
+    const x = r.exchanges[0]!;
+    expect(x.attemptLog.map((a) => a.outcome)).toEqual(['reply']);
+    expect(r.value).toBe(1234.56);
+    // Td is when the good frame started (60 ms + the 10 stalled bytes), not when the flush found it.
+    expect(Math.abs(x.responseDelayMs! - (60 + STALLED.length * CHAR_MS))).toBeLessThanOrEqual(CHAR_MS);
+    expect(x.discarded.map((d) => d.error.code)).toEqual(['dlt645.truncated']);
+  });
+
+  it('bytes pending before a request are decided before it, so they neither delay nor pollute its exchange', async () => {
+    const { master, meterLink, clock } = setup((f, m) => good(m), 60);
+    // A broken reply left over from before, 50 ms before our request (less than Tb: not yet flushed by silence).
+    await meterLink.write(STALLED);
+    await clock.advance(50);
+    const t0 = clock.now();
+    const r = await master.readData(METER, '00010000');
+    expect(r.value).toBe(1234.56);
+    const x = r.exchanges[0]!;
+    expect(x.discarded).toEqual([]);
+    // Answered at once, not after the Tb of silence the stalled candidate would otherwise need.
+    expect(clock.now() - t0).toBeLessThan(MAX_INTER_BYTE_GAP_MS);
+  });
+
+  it('validates interByteTimeoutMs', () => {
+    const clock = new VirtualClock();
+    const [a] = createMemoryPair();
+    expect(() => new Dlt645Master({ link: a, clock, interByteTimeoutMs: 0 })).toThrow(/interByteTimeoutMs/);
   });
 });
 

@@ -42,12 +42,15 @@ import type { Clock } from '../core/clock.ts';
 import { withTimeout } from '../core/clock.ts';
 import { LinkError, TimeoutError, UsageError } from '../core/errors.ts';
 import { concatBytes, toHex } from '../core/bytes.ts';
+import { FlushOnSilence, type DeliveryCause } from '../core/silence.ts';
 import type { Link, LineSettings } from '../links/link.ts';
 import { characterTimeMs } from '../links/link.ts';
 import {
   BROADCAST_ADDRESS,
   Dlt645FrameScanner,
+  MAX_INTER_BYTE_GAP_MS,
   WILDCARD_ADDRESS,
+  type Dlt645ScanEvent,
   addressMatches,
   encodeMessage,
   isBroadcast,
@@ -105,6 +108,11 @@ export interface Dlt645MasterOptions {
   readonly line?: LineSettings;
   /** Silence kept after a broadcast. Default 500 ms. */
   readonly broadcastSettleMs?: number;
+  /**
+   * Silence that ends a partial frame: the scanner is then flushed, so a stalled partial reply
+   * never hides the frames behind it. Default Tb = 500 ms (PROTOCOLS.md 1.1).
+   */
+  readonly interByteTimeoutMs?: number;
   /** Data dictionary for decoding read values. Default: the DL/T 645 dictionary. */
   readonly dictionary?: Dlt645Dictionary;
   readonly logger?: MasterLogger;
@@ -205,7 +213,9 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
   private readonly logger: MasterLogger | undefined;
   private readonly charMs: number;
 
-  private readonly scanner = new Dlt645FrameScanner();
+  readonly interByteTimeoutMs: number;
+  /** The scanner, flushed once the line is silent for Tb with a partial frame pending. */
+  private readonly receiver: FlushOnSilence<Dlt645ScanEvent>;
   private queue: Promise<unknown> = Promise.resolve();
   private listener: Listener | undefined;
   private closed: LinkError | undefined;
@@ -236,6 +246,13 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     this.dictionary = options.dictionary ?? DICTIONARY;
     this.logger = options.logger;
     this.charMs = this.line ? characterTimeMs(this.line) : 0;
+    this.interByteTimeoutMs = positive(options.interByteTimeoutMs ?? MAX_INTER_BYTE_GAP_MS, 'interByteTimeoutMs');
+    this.receiver = new FlushOnSilence({
+      scanner: new Dlt645FrameScanner(),
+      clock: this.clock,
+      silenceMs: this.interByteTimeoutMs,
+      deliver: (events, cause) => this.handle(events, cause),
+    });
     this.link.on('data', this.onData);
     this.link.on('close', this.onLinkClose);
     this.link.on('error', this.onLinkError);
@@ -261,6 +278,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
    * Queued and pending requests reject with a LinkError.
    */
   dispose(): void {
+    this.receiver.cancel();
     this.link.off('data', this.onData);
     this.link.off('close', this.onLinkClose);
     this.link.off('error', this.onLinkError);
@@ -410,6 +428,9 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(() => {
       if (this.closed) throw this.closed;
+      // Bytes still pending predate this request on a half-duplex line, so they cannot start its
+      // reply: decide them now (a frame among them is unsolicited), not inside the new exchange.
+      this.receiver.flush();
       return work();
     });
     this.queue = run.catch(() => undefined);
@@ -646,7 +667,22 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
       this.rxTimes.push(start);
       this.rxDelivered.push(at);
     }
-    for (const event of this.scanner.push(chunk)) {
+    this.receiver.push(chunk);
+    // Keep arrival estimates for what the scanner may still hold (its buffer bound) and drop the rest.
+    const keep = this.receiver.pending + 1;
+    if (this.rxTimes.length > keep + 1024) {
+      const drop = this.rxTimes.length - keep;
+      this.rxTimes = this.rxTimes.slice(drop);
+      this.rxDelivered = this.rxDelivered.slice(drop);
+      this.rxTimesBase += drop;
+    }
+  }
+
+  /** Scanner events, from received bytes or from the flush after Tb of silence. */
+  private handle(events: readonly Dlt645ScanEvent[], cause: DeliveryCause): void {
+    const at = this.clock.now();
+    if (cause !== 'data') this.logger?.debug(`${this.link.name}: scanner flushed (${cause}) after a partial frame`);
+    for (const event of events) {
       if (event.type === 'discarded') {
         this.listener?.onDiscarded({ bytes: event.bytes, error: event.error, at });
         continue;
@@ -660,14 +696,6 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
       if (this.listener) this.listener.onFrame(f);
       else this.keepUnsolicited(f);
     }
-    // Keep arrival estimates for what the scanner may still hold (its buffer bound) and drop the rest.
-    const keep = this.scanner.pending + 1;
-    if (this.rxTimes.length > keep + 1024) {
-      const drop = this.rxTimes.length - keep;
-      this.rxTimes = this.rxTimes.slice(drop);
-      this.rxDelivered = this.rxDelivered.slice(drop);
-      this.rxTimesBase += drop;
-    }
   }
 
   private keepUnsolicited(f: ReceivedFrame): void {
@@ -678,6 +706,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
   }
 
   private fail(error: LinkError): void {
+    this.receiver.cancel();
     if (!this.closed) this.closed = error;
     this.listener?.onClose(error);
   }

@@ -7,7 +7,7 @@ import { DLT645_DEFAULT_LINE, characterTimeMs } from '../../harness/links/link.t
 import { Dlt645FrameScanner, encodeFrame, encodeMessage, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { RemoteControlCommand, type FrameDateTime, type Password } from '../../harness/protocols/dlt645/types.ts';
-import { createElectricityMeter } from './index.ts';
+import { createElectricityMeter, INTER_BYTE_TIMEOUT_MS } from './index.ts';
 import { REFERENCE_METER_PROFILE } from './profile.ts';
 import { ADDRESS, T0, createRig, profileWith } from './test-support.ts';
 
@@ -154,12 +154,39 @@ describe('silence on broken frames (PROTOCOLS.md 1.2; ROB-01)', () => {
     expect(await rig.send(good)).toHaveLength(1);
   });
 
-  it('a truncated frame run into a good one: both are lost (as on a real UART), the retry after Tb is answered', async () => {
+  it('a truncated frame run into a good one: the good one is answered once the line is silent for Tb (flush, not reset)', async () => {
     const rig = createRig();
+    const sentAt = rig.clock.now();
     // The good frame's bytes complete the broken header, whose length byte then asks for 144 bytes.
-    expect(await rig.send(concatBytes(good.slice(0, 14), good))).toHaveLength(0);
-    expect(rig.logs.some((l) => l.includes('unfinished frame'))).toBe(true);
+    const replies = await rig.send(concatBytes(good.slice(0, 14), good));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.message).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
+    // Not before Tb of silence: until then the stalled candidate may still be a frame.
+    expect(replies[0]!.at - sentAt).toBeGreaterThanOrEqual(INTER_BYTE_TIMEOUT_MS);
+    expect(rig.logs.some((l) => l.includes('flushed an unfinished frame'))).toBe(true);
     expect(await rig.send(good)).toHaveLength(1);
+  });
+
+  it('a stalled 10-byte partial frame does not hide the valid request sent after it (issue 5, item 3)', async () => {
+    const rig = createRig();
+    // 68 A0..A5 68 91 C8: a header claiming L = 200, then nothing more for a while.
+    const partial = hex('68 12 90 78 56 34 12 68 91 C8');
+    expect(await rig.send(partial, 100)).toHaveLength(0);
+    // The valid request comes 100 ms later, before Tb: it is answered after the silence that follows it.
+    const replies = await rig.send(good);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.message).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
+  });
+
+  it('resetReceiver forgets a partial frame: a new connection does not inherit it', async () => {
+    const rig = createRig();
+    expect(await rig.send(good.slice(0, 10), 10)).toHaveLength(0);
+    rig.meter.server.resetReceiver();
+    // Without the reset the two would join into one broken candidate and the reply would wait for Tb.
+    const sentAt = rig.clock.now();
+    const replies = await rig.send(good);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.at - sentAt).toBeLessThan(INTER_BYTE_TIMEOUT_MS);
   });
 
   it('skips junk before the frame and any number of FE', async () => {

@@ -38,10 +38,12 @@ import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
 import type { DecodeError } from '../../harness/core/errors.ts';
 import type { SeededRandom } from '../../harness/core/random.ts';
 import { toHex } from '../../harness/core/bytes.ts';
+import { FlushOnSilence, type DeliveryCause } from '../../harness/core/silence.ts';
 import { fromCalendar } from '../../harness/core/calendar.ts';
 import type { Link, LineSettings } from '../../harness/links/link.ts';
 import {
   Dlt645FrameScanner,
+  MAX_INTER_BYTE_GAP_MS,
   FunctionCode,
   WILDCARD_ADDRESS,
   addressMatches,
@@ -67,8 +69,11 @@ export const ErrorWord = {
   BaudRateNotChangeable: 0x08,
 } as const;
 
-/** Inter-byte limit Tb ≤ 500 ms (PROTOCOLS.md 1.1): a partial frame older than this is dropped. */
-export const INTER_BYTE_TIMEOUT_MS = 500;
+/**
+ * Inter-byte limit Tb (PROTOCOLS.md 1.1): after this much silence a partial frame is abandoned and
+ * the scanner flushed, so a valid request queued behind it is still answered.
+ */
+export const INTER_BYTE_TIMEOUT_MS = MAX_INTER_BYTE_GAP_MS;
 /** Bytes of DI in the data field. */
 const DI_LENGTH = 4;
 /** Bytes of received stream kept to rebuild a frame whose checksum failed (answer-bad-checksum). */
@@ -169,10 +174,9 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   readonly random: SeededRandom;
   private readonly log: (message: string) => void;
   private readonly behaviours: MeterBehaviour[] = [];
-  private scanner = new Dlt645FrameScanner();
+  private readonly receiver: FlushOnSilence<Dlt645ScanEvent>;
   private running = false;
   private readonly timers = new Set<TimerHandle>();
-  private silenceTimer: TimerHandle | undefined;
   /** The last received bytes: history[0 .. historyLength) is stream offset historyBase onwards. */
   private history = new Uint8Array(2 * HISTORY_LENGTH);
   private historyLength = 0;
@@ -196,6 +200,12 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.currentBaud = options.profile.meter.line.baudRate;
     this.identifiers = new Set(options.profile.meter.identifiers);
     this.followUpIdentifiers = new Set(options.profile.meter.followUpIdentifiers);
+    this.receiver = new FlushOnSilence({
+      scanner: new Dlt645FrameScanner(),
+      clock: this.clock,
+      silenceMs: INTER_BYTE_TIMEOUT_MS,
+      deliver: (events, cause) => this.scanned(events, cause),
+    });
     for (const b of options.behaviours ?? []) this.pushBehaviour(b);
   }
 
@@ -238,9 +248,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.link.off('close', this.onClose);
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
-    this.clock.clearTimeout(this.silenceTimer);
-    this.silenceTimer = undefined;
-    this.resetScanner();
+    this.resetReceiver();
   }
 
   get isRunning(): boolean {
@@ -250,29 +258,33 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   // -------------------------------------------------------------------------------------------
   // Receiving
 
-  private resetScanner(): void {
-    this.scanner = new Dlt645FrameScanner();
-    this.historyLength = 0;
-    this.historyBase = 0;
-    this.consumed = 0;
+  /**
+   * Forgets a partial frame without answering it: a new connection (a previous client's bytes
+   * must not carry over) or a dead UART. Stream offsets keep counting.
+   */
+  resetReceiver(): void {
+    this.receiver.reset();
+    this.consumed = this.streamOffset;
+  }
+
+  private get streamOffset(): number {
+    return this.historyBase + this.historyLength;
   }
 
   private receive(chunk: Uint8Array): void {
     if (!this.running) return;
     if (!this.model.isPowered) {
       // No mains: the meter's UART is dead.
-      this.resetScanner();
+      this.resetReceiver();
       return;
     }
     this.remember(chunk);
-    let events: Dlt645ScanEvent[];
-    try {
-      events = this.scanner.push(chunk);
-    } catch (e) {
-      this.log(`scanner failed: ${String(e)}`);
-      this.resetScanner();
-      return;
-    }
+    this.receiver.push(chunk);
+  }
+
+  /** Scanner events, from received bytes or from the flush after Tb of silence. */
+  private scanned(events: readonly Dlt645ScanEvent[], cause: DeliveryCause): void {
+    if (cause === 'silence') this.log(`flushed an unfinished frame after ${INTER_BYTE_TIMEOUT_MS} ms of silence`);
     const receivedAt = this.clock.now();
     let cursor = this.consumed;
     for (const ev of events) {
@@ -299,7 +311,6 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       }
     }
     this.consumed = cursor;
-    this.armSilenceTimer();
   }
 
   /** Appends to the history, keeping at least the last HISTORY_LENGTH bytes (amortised O(1) per byte). */
@@ -346,18 +357,6 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       addressing: this.addressingOf(r.value.frame.address),
       receivedAt,
     };
-  }
-
-  /** Tb: a partial frame left in the scanner this long after the last byte is forgotten. */
-  private armSilenceTimer(): void {
-    this.clock.clearTimeout(this.silenceTimer);
-    this.silenceTimer = undefined;
-    if (this.scanner.pending === 0) return;
-    this.silenceTimer = this.clock.setTimeout(() => {
-      this.silenceTimer = undefined;
-      if (this.scanner.pending > 0) this.log(`dropped ${this.scanner.pending} byte(s) of an unfinished frame after ${INTER_BYTE_TIMEOUT_MS} ms of silence`);
-      this.resetScanner();
-    }, INTER_BYTE_TIMEOUT_MS);
   }
 
   private addressingOf(address: string): Addressing {

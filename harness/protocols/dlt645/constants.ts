@@ -21,6 +21,13 @@ export const FRAME_OVERHEAD = 12;
 /** Offset of the data field from the first 68H: 68 + A0..A5 + 68 + C + L (PROTOCOLS.md 1.2). */
 export const HEADER_LENGTH = 10;
 
+/**
+ * Tb: the longest gap between two bytes of one frame, 500 ms (PROTOCOLS.md 1.1; one secondary
+ * source, to be checked against the standard text). A partial frame followed by this much silence
+ * was abandoned: receivers flush their scanner then (harness/core/silence.ts).
+ */
+export const MAX_INTER_BYTE_GAP_MS = 500;
+
 /** Broadcast address 99..99: time sync and freeze; slaves do not answer (PROTOCOLS.md 1.4). */
 export const BROADCAST_ADDRESS = '999999999999';
 /** Wildcard address AA..AA: point-to-point with one meter on the bus (PROTOCOLS.md 1.4). */

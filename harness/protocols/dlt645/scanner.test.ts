@@ -163,6 +163,36 @@ describe('Dlt645FrameScanner', () => {
     expect(scanner.push(hex(READ_REPLY).subarray(10))).toMatchObject([{ type: 'frame', decoded: { start: 996, frame: { preamble: 4 } } }]);
   });
 
+  it('a flood of 68H costs bounded memory, accounts for every byte, and the frame after the silence is found (issue 5, item 4)', () => {
+    // 68H is a start character AND a BCD address byte: a flood is a string of overlapping frame
+    // candidates, each decided only after its claimed 116 bytes (L = 68H). Quadratic before.
+    const flood = new Uint8Array(64 * 1024).fill(0x68);
+    for (const chunks of [[flood], chunked(flood, Array.from({ length: flood.length }, (_, i) => i))]) {
+      const scanner = new Dlt645FrameScanner();
+      let maxPending = 0;
+      const events: Dlt645ScanEvent[] = [];
+      for (const c of chunks) {
+        events.push(...scanner.push(c));
+        maxPending = Math.max(maxPending, scanner.pending);
+      }
+      events.push(...scanner.flush()); // the line falls silent
+      expect(maxPending).toBeLessThanOrEqual(1024);
+      expect(events.every((e) => e.type === 'discarded')).toBe(true);
+      expect(events.reduce((n, e) => n + (e.type === 'discarded' ? e.bytes.length : 0), 0)).toBe(flood.length);
+      expect(scanner.push(hex(READ_REPLY))).toMatchObject([{ type: 'frame', decoded: { start: flood.length } }]);
+    }
+  });
+
+  it('a stalled partial frame holds the valid frame behind it only until flush (the silence), then both are reported', () => {
+    const scanner = new Dlt645FrameScanner();
+    // 68 A0..A5 68 91 C8: a header claiming L = 200; a complete valid frame follows without a gap.
+    expect(scanner.push(hex('68 12 90 78 56 34 12 68 91 C8'))).toEqual([]);
+    expect(scanner.push(hex(READ_REPLY))).toEqual([]); // still inside the claimed 212 bytes
+    const events = scanner.flush();
+    expect(discards(events)).toEqual([{ bytes: '68 12 90 78 56 34 12 68 91 C8', code: 'dlt645.truncated', offset: 30 }]);
+    expect(events.filter((e) => e.type === 'frame')).toMatchObject([{ decoded: { start: 10, end: 30 } }]);
+  });
+
   it('validates its options', () => {
     expect(() => new Dlt645FrameScanner({ maxBufferLength: 100 })).toThrow(MeterLabError);
     expect(() => new Dlt645FrameScanner({ maxDataLength: 300 })).toThrow(MeterLabError);
@@ -313,6 +343,26 @@ describe('properties (fast-check, fixed seed)', () => {
           expect(got.map(summary)).toEqual(want.map((f) => summary({ ...f, control: parseControl(f.control) })));
         },
       ),
+      { seed: SEED, numRuns: RUNS },
+    );
+  });
+
+  it('finds the same frames whether bytes come one at a time or all at once (rescans are skipped only when they cannot decide)', () => {
+    const adversarial = fc
+      .array(fc.oneof(fc.constantFrom(0x68, 0xfe, 0x16, 0x68), fc.integer({ min: 0, max: 0xff })), { maxLength: 300 })
+      .map((a) => Uint8Array.from(a));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(adversarial, frameArb), { minLength: 1, maxLength: 4 }), adversarial, (pieces, tail) => {
+        const stream = concatBytes(...pieces.flatMap(([g, f]) => [g, encode(f)]), tail);
+        const framesOf = (events: readonly Dlt645ScanEvent[]) =>
+          events.flatMap((e) => (e.type === 'frame' ? [`${e.decoded.start}:${toHex(e.decoded.raw)}`] : []));
+        const whole = feed(new Dlt645FrameScanner({ maxBufferLength: 256 }), [stream]);
+        const bytewise = feed(new Dlt645FrameScanner({ maxBufferLength: 256 }), chunked(stream, Array.from({ length: stream.length }, (_, i) => i)));
+        expect(framesOf(bytewise)).toEqual(framesOf(whole));
+        const count = (events: readonly Dlt645ScanEvent[]) =>
+          events.reduce((n, e) => n + (e.type === 'frame' ? e.decoded.raw.length : e.bytes.length), 0);
+        expect(count(bytewise)).toBe(stream.length);
+      }),
       { seed: SEED, numRuns: RUNS },
     );
   });

@@ -56,6 +56,17 @@ export class Dlt645FrameScanner {
   private buffer = new Uint8Array(0);
   /** Stream offset of buffer[0]. */
   private base = 0;
+  /** Chunks pushed since the last scan, not yet joined to `buffer`. */
+  private chunks: Uint8Array[] = [];
+  private chunkBytes = 0;
+  /**
+   * When the buffer ends in an unfinished candidate: the stream offset before which rescanning
+   * cannot change anything (the candidate's next check needs that byte), and whether a byte
+   * other than FEH may decide sooner (a run of FE waiting for its 68H). Rescanning only then
+   * keeps the cost per byte constant; rescanning the whole buffer on every byte made a stream
+   * of FE or 68H cost up to a buffer length per byte.
+   */
+  private wait: { readonly until: number; readonly onNonPreamble: boolean } | null = null;
   private readonly maxBufferLength: number;
   private readonly maxDataLength: number;
 
@@ -76,40 +87,63 @@ export class Dlt645FrameScanner {
 
   /** Stream offset of the next byte to be pushed. */
   get offset(): number {
-    return this.base + this.buffer.length;
+    return this.base + this.buffer.length + this.chunkBytes;
   }
 
   /** Bytes held back waiting for the rest of a frame. */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.chunkBytes;
   }
 
   /** Feeds received bytes; returns the frames completed and the bytes discarded, in stream order. */
   push(chunk: Uint8Array): Dlt645ScanEvent[] {
-    if (chunk.length > 0) {
-      const next = new Uint8Array(this.buffer.length + chunk.length);
-      next.set(this.buffer, 0);
-      next.set(chunk, this.buffer.length);
-      this.buffer = next;
-    }
+    if (chunk.length === 0) return [];
+    this.chunks.push(chunk.slice());
+    this.chunkBytes += chunk.length;
+    const wait = this.wait;
+    if (wait !== null && this.offset < wait.until && !(wait.onNonPreamble && hasNonPreamble(chunk))) return [];
     return this.scan(false);
   }
 
-  /** End of input (link closed, or the inter-frame silence elapsed): what remains is reported. */
+  /**
+   * End of input (link closed, or the inter-frame silence elapsed): what remains is decided now.
+   * An unfinished candidate is reported as `dlt645.truncated`, and the bytes after its 68H are
+   * rescanned, so a valid frame queued behind a stalled partial one is still delivered.
+   */
   flush(): Dlt645ScanEvent[] {
     return this.scan(true);
   }
 
   /** Forgets buffered bytes without reporting them; stream offsets keep counting. */
   reset(): void {
-    this.base += this.buffer.length;
+    this.base += this.pending;
     this.buffer = new Uint8Array(0);
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.wait = null;
+  }
+
+  /** Joins the pushed chunks to the buffer. */
+  private join(): Uint8Array {
+    if (this.chunkBytes === 0) return this.buffer;
+    const next = new Uint8Array(this.buffer.length + this.chunkBytes);
+    next.set(this.buffer, 0);
+    let at = this.buffer.length;
+    for (const c of this.chunks) {
+      next.set(c, at);
+      at += c.length;
+    }
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.buffer = next;
+    return next;
   }
 
   private scan(final: boolean): Dlt645ScanEvent[] {
     const events: Dlt645ScanEvent[] = [];
-    const buf = this.buffer;
+    const buf = this.join();
     const n = buf.length;
+    this.wait = null;
     let pos = 0;
     /**
      * End of the bytes the last broken candidate claimed (its 68H .. its 16H, as far as known).
@@ -117,15 +151,23 @@ export class Dlt645FrameScanner {
      * discarded event, so one broken frame is reported once, with its first reason.
      */
     let brokenUntil = -1;
+    /**
+     * The discarded event being built: consecutive discards inside one broken candidate are
+     * contiguous, so the event is kept as a span and its bytes are copied once, when it closes.
+     * (Copying the growing event at every merge made a flood of 68H cost O(n²).)
+     */
+    let open: { from: number; to: number; error: DecodeError } | null = null;
+    const closeDiscard = (): void => {
+      if (open === null) return;
+      events.push({ type: 'discarded', bytes: buf.slice(open.from, open.to), error: open.error });
+      open = null;
+    };
     const discard = (to: number, error: DecodeError, claimedEnd?: number): void => {
-      const last = events[events.length - 1];
-      if (last?.type === 'discarded' && pos < brokenUntil) {
-        const bytes = new Uint8Array(last.bytes.length + to - pos);
-        bytes.set(last.bytes, 0);
-        bytes.set(buf.subarray(pos, to), last.bytes.length);
-        events[events.length - 1] = { type: 'discarded', bytes, error: last.error };
+      if (open !== null && pos < brokenUntil) {
+        open.to = to;
       } else {
-        events.push({ type: 'discarded', bytes: buf.slice(pos, to), error });
+        closeDiscard();
+        open = { from: pos, to, error };
       }
       if (claimedEnd !== undefined) brokenUntil = Math.max(brokenUntil, claimedEnd);
       pos = to;
@@ -141,6 +183,7 @@ export class Dlt645FrameScanner {
         const { frame, start, end, raw } = r.value;
         const decoded: Dlt645DecodedFrame = { frame, start: this.base + start, end: this.base + end, raw };
         const message = decodeMessage(frame, this.base + start + frame.preamble + HEADER_LENGTH);
+        closeDiscard();
         events.push({ type: 'frame', decoded, message });
         pos = end;
         continue;
@@ -169,10 +212,38 @@ export class Dlt645FrameScanner {
       // Drop the broken candidate only up to the next possible start after its own 68H.
       discard(nextCandidate(buf, head + 1), error, claimedEnd(buf, head, r.error));
     }
+    closeDiscard();
+    // Only an unfinished candidate stops the loop before the end of a non-final scan.
+    if (pos < n) this.wait = this.waitFor(buf, pos);
     this.buffer = buf.slice(pos);
     this.base += pos;
     return events;
   }
+
+  /** What the unfinished candidate at `pos` needs before a rescan can decide anything (see `wait`). */
+  private waitFor(buf: Uint8Array, pos: number): { until: number; onNonPreamble: boolean } {
+    // Past this the candidate overflows the buffer bound and is decided anyway.
+    const overflowAt = pos + this.maxBufferLength + 1;
+    const head = firstStart(buf, pos);
+    let needed: number;
+    let onNonPreamble = false;
+    if (head < 0) {
+      needed = overflowAt; // FE up to the end: the next non-FE byte decides
+      onNonPreamble = true;
+    } else if (buf.length <= head + 7) {
+      needed = head + 8; // up to the second 68H
+    } else if (buf.length <= head + 9) {
+      needed = head + 10; // up to L
+    } else {
+      needed = head + FRAME_OVERHEAD + buf[head + 9]!; // the whole frame, up to 16H
+    }
+    return { until: this.base + Math.min(needed, overflowAt), onNonPreamble };
+  }
+}
+
+function hasNonPreamble(chunk: Uint8Array): boolean {
+  for (const b of chunk) if (b !== PREAMBLE_BYTE) return true;
+  return false;
 }
 
 /** Where a broken candidate that begins at `head` (its 68H) claimed to end, as far as known. */
