@@ -4,6 +4,7 @@
  * - DL/T 645 codec: decode (frame + message) and encode rates over the 65 real vector frames,
  *   the streaming scanner's throughput on a chunked byte stream, and dictionary value decoding.
  * - Hostile input: the scanner's CPU per byte on 68H and FEH floods at 16, 64 and 256 KiB.
+ * - VirtualClock: the cost of a timer set + clear with 10, 1,000 and 100,000 timers pending.
  * - The reading suite: wall time of all cases against the reference meter on the simulated
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
  *
@@ -14,7 +15,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 import { hex } from '../harness/core/bytes.ts';
-import { RealClock } from '../harness/core/clock.ts';
+import { RealClock, VirtualClock } from '../harness/core/clock.ts';
 import { SeededRandom } from '../harness/core/random.ts';
 import { Dlt645FrameScanner, decode, decodeValue, encodeMessage, type Dlt645Message } from '../harness/protocols/dlt645/index.ts';
 import { openTarget, referenceTargetProfile } from '../harness/targets/index.ts';
@@ -126,6 +127,29 @@ async function floodBenchmarks(): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * VirtualClock timer cost: one setTimeout + clearTimeout pair with 10, 1,000 and 100,000 timers
+ * pending (issue 7: within 2× of each other), and one set + fire.
+ */
+async function timerBenchmarks(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const pending of [10, 1_000, 100_000]) {
+    const clock = new VirtualClock({ start: 0, autoAdvance: false });
+    const random = new SeededRandom(7);
+    for (let i = 0; i < pending; i++) clock.setTimeout(() => undefined, random.int(1, 1_000_000));
+    const bench = new Bench({ time: 300, warmupTime: 50 });
+    bench.add('set+clear', () => {
+      for (let i = 0; i < 1000; i++) clock.clearTimeout(clock.setTimeout(() => undefined, random.int(1, 1_000_000)));
+    });
+    await bench.run();
+    const r = bench.getTask('set+clear')?.result;
+    const p50 = r && 'latency' in r ? r.latency.p50 : undefined;
+    if (p50 === undefined) throw new Error('timer benchmark produced no result');
+    rows.push({ name: `VirtualClock setTimeout + clearTimeout, ${pending.toLocaleString('en-US')} pending`, median: Math.round((p50 * 1e6) / 1000), unit: 'ns/pair', note: 'flat across sizes = O(log n) or better' });
+  }
+  return rows;
+}
+
 async function suiteBenchmark(runs: number): Promise<Row[]> {
   const wall: number[] = [];
   const simulated: number[] = [];
@@ -155,7 +179,7 @@ async function suiteBenchmark(runs: number): Promise<Row[]> {
 }
 
 const runs = Number(process.env.BENCH_SUITE_RUNS ?? 5);
-const rows = [...(await codecBenchmarks()), ...(await floodBenchmarks()), ...(await suiteBenchmark(runs))];
+const rows = [...(await codecBenchmarks()), ...(await floodBenchmarks()), ...(await timerBenchmarks()), ...(await suiteBenchmark(runs))];
 const lines = ['| benchmark | median | unit | note |', '|---|---:|---|---|', ...rows.map((r) => `| ${r.name} | ${r.median.toLocaleString('en-US')} | ${r.unit} | ${r.note} |`)];
 process.stdout.write(`${lines.join('\n')}\n\nnode ${process.version}, ${new Date(new RealClock().now()).toISOString().slice(0, 10)}\n`);
 writeFileSync(resolve(here, 'results.json'), `${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);

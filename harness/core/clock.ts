@@ -61,6 +61,99 @@ interface VirtualTimer {
   readonly due: number;
   readonly seq: number;
   readonly callback: () => void;
+  cancelled: boolean;
+}
+
+/** Fires before: earlier due instant, then earlier creation (seq). */
+function before(a: VirtualTimer, b: VirtualTimer): boolean {
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+}
+
+/**
+ * Binary min-heap of timers ordered by (due, seq), with lazy cancellation: a cancelled timer is
+ * flagged and dropped when it reaches the top, or in a compaction once cancelled timers outnumber
+ * live ones. set O(log n), clear O(1) (amortised O(log n)), next O(log n): the cost of a timer
+ * does not grow with the number pending (a sorted array with splice and a linear search for
+ * clearTimeout did, issue 7).
+ */
+class TimerHeap {
+  private heap: VirtualTimer[] = [];
+  private readonly byId = new Map<number, VirtualTimer>();
+
+  /** Live (not cancelled, not fired) timers. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  push(t: VirtualTimer): void {
+    this.byId.set(t.id, t);
+    this.insert(t);
+  }
+
+  private insert(t: VirtualTimer): void {
+    const h = this.heap;
+    h.push(t);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(t, h[parent]!)) break;
+      h[i] = h[parent]!;
+      i = parent;
+    }
+    h[i] = t;
+  }
+
+  cancel(id: number): void {
+    const t = this.byId.get(id);
+    if (!t) return;
+    t.cancelled = true;
+    this.byId.delete(id);
+    if (this.heap.length > 64 && this.heap.length > 2 * this.byId.size) this.compact();
+  }
+
+  /** The next live timer, without removing it. */
+  peek(): VirtualTimer | undefined {
+    this.dropCancelled();
+    return this.heap[0];
+  }
+
+  pop(): VirtualTimer | undefined {
+    this.dropCancelled();
+    const t = this.removeTop();
+    if (t) this.byId.delete(t.id);
+    return t;
+  }
+
+  private dropCancelled(): void {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.removeTop();
+  }
+
+  private removeTop(): VirtualTimer | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (top === undefined || last === undefined || h.length === 0) return top;
+    // Sift the last element down from the root.
+    let i = 0;
+    const n = h.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && before(h[r]!, h[l]!) ? r : l;
+      if (!before(h[c]!, last)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+    return top;
+  }
+
+  private compact(): void {
+    const live = this.heap.filter((t) => !t.cancelled);
+    this.heap = [];
+    for (const t of live) this.insert(t);
+  }
 }
 
 export interface VirtualClockOptions {
@@ -78,7 +171,7 @@ export class VirtualClock implements Clock {
   private current: number;
   private seq = 0;
   private nextId = 1;
-  private timers: VirtualTimer[] = [];
+  private readonly timers = new TimerHeap();
   private holds = 0;
   private looping = false;
   private readonly autoAdvance: boolean;
@@ -94,30 +187,18 @@ export class VirtualClock implements Clock {
 
   /** Number of timers not yet fired. */
   get pendingTimers(): number {
-    return this.timers.length;
+    return this.timers.size;
   }
 
   setTimeout(callback: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
-    const timer: VirtualTimer = { id, due: this.current + Math.max(0, ms), seq: this.seq++, callback };
-    // Keep the queue sorted by (due, seq): binary search for the insertion point.
-    let lo = 0;
-    let hi = this.timers.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const t = this.timers[mid]!;
-      if (t.due < timer.due || (t.due === timer.due && t.seq < timer.seq)) lo = mid + 1;
-      else hi = mid;
-    }
-    this.timers.splice(lo, 0, timer);
+    this.timers.push({ id, due: this.current + Math.max(0, ms), seq: this.seq++, callback, cancelled: false });
     this.kick();
     return { id };
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    const i = this.timers.findIndex((t) => t.id === handle.id);
-    if (i >= 0) this.timers.splice(i, 1);
+    if (handle) this.timers.cancel(handle.id);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -147,7 +228,7 @@ export class VirtualClock implements Clock {
   async advanceTo(instant: number): Promise<void> {
     for (;;) {
       await idleTurns();
-      const next = this.timers[0];
+      const next = this.timers.peek();
       if (!next || next.due > instant) break;
       this.fireNext();
     }
@@ -166,10 +247,10 @@ export class VirtualClock implements Clock {
       await idleTurns();
       if (settled) break;
       if (this.holds > 0) continue;
-      if (this.timers.length === 0) {
+      if (this.timers.size === 0) {
         // Nothing can happen any more in simulated time: give real work a last chance, then fail.
         await idleTurns(20);
-        if (settled || this.timers.length > 0 || this.holds > 0) continue;
+        if (settled || this.timers.size > 0 || this.holds > 0) continue;
         throw new Error('VirtualClock.run: the work is waiting but no timer is pending (deadlock)');
       }
       this.fireNext();
@@ -178,7 +259,7 @@ export class VirtualClock implements Clock {
   }
 
   private fireNext(): void {
-    const t = this.timers.shift();
+    const t = this.timers.pop();
     if (!t) return;
     if (t.due > this.current) this.current = t.due;
     t.callback();
@@ -192,15 +273,15 @@ export class VirtualClock implements Clock {
 
   private async loop(): Promise<void> {
     try {
-      while (this.timers.length > 0) {
+      while (this.timers.size > 0) {
         await idleTurns();
         if (this.holds > 0) return; // release() kicks the loop again
-        if (this.timers.length === 0) return;
+        if (this.timers.size === 0) return;
         this.fireNext();
       }
     } finally {
       this.looping = false;
-      if (this.timers.length > 0 && this.holds === 0) this.kick();
+      if (this.timers.size > 0 && this.holds === 0) this.kick();
     }
   }
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bcdLeToDigits, bcdLeToNumber, digitsToBcdLe, numberToBcdLe } from './bcd.ts';
 import { concatBytes, hex, parseHex, toHex } from './bytes.ts';
@@ -83,6 +84,50 @@ describe('VirtualClock', () => {
     expect(n).toBe(0);
     await clock.advance(1);
     expect(n).toBe(1);
+  });
+});
+
+describe('VirtualClock timer queue (heap with lazy cancellation)', () => {
+  it('fires exactly the live timers in (due, creation) order, whatever was set and cleared (fast-check, fixed seed)', async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), ms: fc.integer({ min: 0, max: 50 }) }),
+      fc.record({ kind: fc.constant('clear' as const), which: fc.nat() }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 30 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 300 }), async (ops) => {
+        const clock = new VirtualClock({ start: 0, autoAdvance: false });
+        const fired: number[] = [];
+        // The model: every timer ever set, with its due instant, creation order and state.
+        const model: { n: number; due: number; handle: ReturnType<VirtualClock['setTimeout']>; live: boolean }[] = [];
+        const expected: number[] = [];
+        const fireModelUpTo = (t: number): void => {
+          const due = model.filter((m) => m.live && m.due <= t).sort((a, b) => a.due - b.due || a.n - b.n);
+          for (const m of due) {
+            m.live = false;
+            expected.push(m.n);
+          }
+        };
+        for (const o of ops) {
+          if (o.kind === 'set') {
+            const n = model.length;
+            model.push({ n, due: clock.now() + o.ms, handle: clock.setTimeout(() => fired.push(n), o.ms), live: true });
+          } else if (o.kind === 'clear' && model.length > 0) {
+            const m = model[o.which % model.length]!;
+            clock.clearTimeout(m.handle);
+            m.live = false;
+          } else if (o.kind === 'advance') {
+            fireModelUpTo(clock.now() + o.ms);
+            await clock.advance(o.ms);
+          }
+          expect(clock.pendingTimers).toBe(model.filter((m) => m.live).length);
+        }
+        fireModelUpTo(Number.MAX_SAFE_INTEGER);
+        await clock.advance(1_000_000);
+        expect(fired).toEqual(expected);
+      }),
+      { seed: 20261129, numRuns: 200 },
+    );
   });
 });
 
