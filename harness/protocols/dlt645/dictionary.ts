@@ -1609,6 +1609,19 @@ function withPath(path: string, f: () => Uint8Array): Uint8Array {
 }
 
 // =============================================================================================
+// An identifier the standard does not define
+
+/**
+ * A data identifier DL/T 645-2007 does not define, for the "no requested data" check (the default
+ * of the declaration's `unsupportedIdentifier`). DI3 = 0FH: appendix A uses DI3 00H..06H (tables
+ * A.1..A.7, all defined above), the 2013 security commands use 07H (PROTOCOLS.md 1.9), and the
+ * amendments' event families start at 10H (1DH / 1EH trip and close records above); no source
+ * read (PROTOCOLS.md, bob, fw, the table transcriptions) gives anything under DI3 08H..0FH. Not
+ * 03010000, which meters answer: it is the loss-of-voltage counts of table A.4 (issue 6).
+ */
+export const UNDEFINED_IDENTIFIER = '0F0F0F0F';
+
+// =============================================================================================
 // Public API
 
 function normaliseDi(di: string): string {
