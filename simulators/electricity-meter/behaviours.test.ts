@@ -86,8 +86,10 @@ describe('built-in faulty behaviours: each one observably broken', () => {
 
   it('unsupported-as-zero: an undeclared identifier reads as zeros instead of D1H 02H', async () => {
     const rig = rigWith({ name: 'unsupported-as-zero' });
-    const m = await rig.ask(read('03010000'));
-    expect(m).toMatchObject({ kind: 'readDataResponse', di: '03010000', payload: new Uint8Array(4) });
+    const m = await rig.ask(read('0F0F0F0F'));
+    expect(m).toMatchObject({ kind: 'readDataResponse', di: '0F0F0F0F', payload: new Uint8Array(4) }); // unknown: 4 bytes
+    const known = await rig.ask(read('03010000'));
+    expect(known).toMatchObject({ kind: 'readDataResponse', di: '03010000', payload: new Uint8Array(18) }); // the dictionary's length
     expect(await rig.ask(read('00010000'))).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
   });
 

@@ -58,7 +58,8 @@ describe('11H read data', () => {
 
   it('answers an undeclared or unknown identifier with D1H + 02H "no requested data"', async () => {
     const rig = createRig(profileWith({ meter: { identifiers: ['00010000'], followUpIdentifiers: [] } }));
-    expect(await rig.ask(read('03010000'))).toMatchObject(err(0x11, 0x02)); // not in the dictionary
+    expect(await rig.ask(read('0F0F0F0F'))).toMatchObject(err(0x11, 0x02)); // not in the dictionary
+    expect(await rig.ask(read('03010000'))).toMatchObject(err(0x11, 0x02)); // in the dictionary (table A.4), not served by the model
     expect(await rig.ask(read('00020000'))).toMatchObject(err(0x11, 0x02)); // served by the model, not declared
     const [reply] = await rig.request(read('03010000'));
     expect(toHex(reply!.raw).endsWith('68 D1 01 35 8D 16')).toBe(true); // as vector 9 (same address)
@@ -269,7 +270,7 @@ describe('14H write data', () => {
     const w = (di: string, payload: Uint8Array, password = L04): Dlt645Message => ({ kind: 'writeData', di, password, operator: OP, payload });
     expect(await rig.ask(w('04001001', DICTIONARY.encodeValue('04001001', 30), WRONG))).toMatchObject(err(0x14, 0x04));
     expect(await rig.ask(w('00010000', DICTIONARY.encodeValue('00010000', 1)))).toMatchObject(err(0x14, 0x04));
-    expect(await rig.ask(w('03010000', hex('00 00 00 00')))).toMatchObject(err(0x14, 0x02));
+    expect(await rig.ask(w('0F0F0F0F', hex('00 00 00 00')))).toMatchObject(err(0x14, 0x02)); // not in the dictionary
     expect(await rig.ask(w('04001001', DICTIONARY.encodeValue('04001001', 5)))).toMatchObject(err(0x14, 0x01)); // below alarm 2
     expect(await rig.ask(w('04001001', hex('AA BB')))).toMatchObject(err(0x14, 0x01));
     expect(rig.meter.model.readValue('04001001')).toBe(20);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MeterDeclarationSchema } from './declaration.ts';
+import { lookup, UNDEFINED_IDENTIFIER } from './dictionary.ts';
 
 describe('MeterDeclarationSchema', () => {
   it('fills the defaults a vendor may leave out: 2400 8E1, capabilities, freeze identifiers', () => {
@@ -9,11 +10,17 @@ describe('MeterDeclarationSchema', () => {
       line: { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 },
       identifiers: ['0001FF00'], // upper-cased
       followUpIdentifiers: [],
-      unsupportedIdentifier: '03010000',
+      unsupportedIdentifier: '0F0F0F0F', // not defined by the standard (issue 6: 03010000 is)
       capabilities: { readAddressWithWildcard: true, followUp: true, remoteControl: false },
       freezeIdentifiers: { time: '05010001', energy: '05010101' },
       operatorCode: '00000000',
     });
+  });
+
+  it('defaults the unsupported identifier to one the dictionary does not know', () => {
+    const d = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'] });
+    expect(d.unsupportedIdentifier).toBe(UNDEFINED_IDENTIFIER);
+    expect(lookup(d.unsupportedIdentifier)).toBeUndefined();
   });
 
   it('keeps what is given and fills the rest of a partial object', () => {
@@ -32,7 +39,8 @@ describe('MeterDeclarationSchema', () => {
     [{ address: '123456789012', identifiers: [] }, /declare at least one readable identifier/],
     [{ address: '123456789012', identifiers: ['0001'] }, /8 hex digits/],
     [{ address: '123456789012', identifiers: ['00010000'], followUpIdentifiers: ['0506FF01'] }, /0506FF01 is declared for follow-up but not in identifiers/],
-    [{ address: '123456789012', identifiers: ['00010000', '03010000'] }, /03010000 is also declared as supported/],
+    [{ address: '123456789012', identifiers: ['00010000', '0F0F0F0F'] }, /0F0F0F0F is also declared as supported/],
+    [{ address: '123456789012', identifiers: ['00010000', '03010000'], unsupportedIdentifier: '03010000' }, /03010000 is also declared as supported/],
     [{ address: '123456789012', identifiers: ['00010000'], colour: 'red' }, /colour/],
   ])('rejects %j', (input, message) => {
     const r = MeterDeclarationSchema.safeParse(input);

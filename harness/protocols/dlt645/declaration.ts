@@ -6,6 +6,7 @@
  * - and the check that what the device does matches what it declared.
  */
 import { z } from 'zod';
+import { UNDEFINED_IDENTIFIER } from './dictionary.ts';
 
 const di2007 = z
   .string()
@@ -31,8 +32,12 @@ export const MeterDeclarationSchema = z
     identifiers: z.array(di2007).min(1, 'declare at least one readable identifier'),
     /** Identifiers whose reply needs follow-up frames (12H); each must also be in `identifiers`. */
     followUpIdentifiers: z.array(di2007).default([]),
-    /** An identifier the meter does not support, used to check the "no requested data" reply. Default 03010000. */
-    unsupportedIdentifier: di2007.default('03010000'),
+    /**
+     * An identifier the meter does not support, used to check the "no requested data" reply.
+     * Default 0F0F0F0F, which the standard does not define (dictionary.ts UNDEFINED_IDENTIFIER);
+     * set it when a meter answers that one.
+     */
+    unsupportedIdentifier: di2007.default(UNDEFINED_IDENTIFIER),
     capabilities: z
       .object({
         /** Answers 13H (read address) sent to AAAAAAAAAAAA. */

@@ -18,6 +18,7 @@ export type DataItemCategory =
   | 'freeze'
   | 'prepaid'
   | 'event'
+  | 'loadRecord'
   | 'password';
 
 /**
@@ -36,8 +37,10 @@ export type DataValue = number | string | readonly DataValue[] | { readonly [fie
  * a digit string or date/time fields, chosen by the format string). 'binary': little-endian
  * unsigned integer (status words, baud-rate feature words). 'hex': opaque bytes shown as hex,
  * most significant (last on the wire) first (passwords, operator codes, data identifiers).
+ * 'bytes': opaque content shown as hex in wire order, first byte first (parts of records whose
+ * layout is not known, load-record blocks).
  */
-export type ValueEncoding = 'bcd' | 'binary' | 'hex';
+export type ValueEncoding = 'bcd' | 'binary' | 'hex' | 'bytes';
 
 /** One named field of a record-valued item (maximum demand + time, event records). */
 export interface DataFieldDefinition {
@@ -109,6 +112,11 @@ export interface DataItemDefinition {
   readonly repeat?: { readonly from: number; readonly min: number; readonly max: number };
   /** Status words: the named bit fields. */
   readonly bits?: readonly StatusBitField[];
+  /**
+   * Opaque items whose length varies (load-record blocks, holiday-programming records): any
+   * payload of `min`..`max` bytes decodes to its hex in wire order ('bytes'); `length` is `min`.
+   */
+  readonly lengthRange?: { readonly min: number; readonly max: number };
 }
 
 export interface Dlt645Dictionary {

@@ -394,6 +394,7 @@ function validField(spec: ValueFieldSpec): fc.Arbitrary<number[]> {
   switch (codec.kind) {
     case 'binary':
     case 'hex':
+    case 'bytes':
       return fc.array(fc.integer({ min: 0, max: 255 }), { minLength: n, maxLength: n });
     case 'digits':
       return fc.oneof({ weight: 9, arbitrary: fc.array(bcdByte, { minLength: n, maxLength: n }) }, { weight: 1, arbitrary: absent });

@@ -30,7 +30,7 @@ import type {
   StatusBitField,
   ValueEncoding,
 } from './dictionary-types.ts';
-import { ABSENT_VALUE, valueFieldCodec, type ValueFieldCodec, type ValueFieldSpec } from './formats.ts';
+import { ABSENT_VALUE, bytesToHex, hexToBytes, valueFieldCodec, type ValueFieldCodec, type ValueFieldSpec } from './formats.ts';
 
 // =============================================================================================
 // Status word 3 (PROTOCOLS.md 1.8)
@@ -112,12 +112,25 @@ const SETTLEMENTS = 12;
 const DAILY_FREEZES = 62;
 const EVENT_RECORDS = 10;
 const PURCHASE_RECORDS = 10;
+/** Harmonics 1..21 of tables A.3 (DI0 01..15H) [src: bob E_D07_PARA_HARM]. */
+const HARMONICS = 21;
 
 const SRC = {
   table: 'PROTOCOLS.md 1.9',
   fox: 'PROTOCOLS.md 1.9 (Fox CSV)',
   vector: 'vector',
   v1997: 'PROTOCOLS.md 1.10',
+  // Sources of the appendix A families added for issue 6 (see the section comments):
+  /** Identifier decoder of a 2012 C library: DI ranges, lengths, names per table A.1..A.7. */
+  bob: 'bobyuxinyang/dlt645_2007:dlt645_api_07.c get_d07_ruler_info',
+  /** The same library's record structures (field order of event records). */
+  bobRec: 'bobyuxinyang/dlt645_2007:dlt645_api_07.h record structs',
+  /** A meter firmware's storage table: wire lengths of event records and parameters. */
+  fw: 'unattributed public code (meter firmware storage table Data_Para_Storage)',
+  /** A transcription of the standard's table A.4 (event records), first rows. */
+  a4: 'toolkit.eoiot.cn/documentation/appendix-A-4 (table A.4 transcription)',
+  /** A transcription of the standard's table A.5 (parameters), 04000101..040006xx. */
+  a5: 'chinasem.cn/article/1129453 (table A.5 transcription)',
 } as const;
 
 function ordinal(n: number): string {
@@ -149,6 +162,7 @@ function define(def: DataItemDefinition): DataItemDefinition {
     ...(def.members === undefined ? {} : { members: Object.freeze([...def.members]) }),
     ...(def.fields === undefined ? {} : { fields: Object.freeze(def.fields.map((f) => Object.freeze({ ...f }))) }),
     ...(def.repeat === undefined ? {} : { repeat: Object.freeze({ ...def.repeat }) }),
+    ...(def.lengthRange === undefined ? {} : { lengthRange: Object.freeze({ ...def.lengthRange }) }),
   });
   table.push(frozen);
   byDi.set(frozen.di, frozen);
@@ -232,6 +246,22 @@ function block(o: BlockOptions): DataItemDefinition {
   } as DataItemDefinition);
 }
 
+interface OpaqueOptions {
+  readonly di: string;
+  readonly name: string;
+  readonly nameZh?: string;
+  readonly category: DataItemCategory;
+  readonly source: string;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** A variable-length item whose layout is not known: `min`..`max` bytes, decoded to hex in wire order. */
+function opaque(o: OpaqueOptions): DataItemDefinition {
+  const { min, max, ...rest } = o;
+  return define({ edition: '2007', access: 'read', ...rest, format: `NN…NN (${min}..${max} bytes)`, length: min, encoding: 'bytes', lengthRange: { min, max } });
+}
+
 // ---------------------------------------------------------------------------------------------
 // DI3 = 00: energy
 
@@ -243,6 +273,8 @@ interface EnergyKind {
   readonly demandUnit: string;
   /** Combined quantities can be negative: sign bit [BK]. */
   readonly signed: boolean;
+  /** Where the family comes from, when not PROTOCOLS.md 1.9 (the families added for appendix A). */
+  readonly source?: string;
 }
 
 const ENERGY_KINDS: readonly EnergyKind[] = [
@@ -266,9 +298,10 @@ function settlementZh(s: number): string {
   return s === 0 ? '(当前)' : `(上${s}结算日)`;
 }
 
-for (const k of ENERGY_KINDS) {
+/** Total + tariff energies and their block, current and last 1..12 settlements (DI1 00, 01..04, FF; DI0 00..0C). */
+function energyFamily(k: EnergyKind): void {
   for (let s = 0; s <= SETTLEMENTS; s++) {
-    const source = [k.di2 === 0x01 && s === 0 ? `${SRC.table}; ${SRC.vector}` : SRC.fox, ...(k.signed ? [SIGN_SOURCE] : [])].join('; ');
+    const source = [k.source ?? (k.di2 === 0x01 && s === 0 ? `${SRC.table}; ${SRC.vector}` : SRC.fox), ...(k.signed ? [SIGN_SOURCE] : [])].join('; ');
     const members: string[] = [];
     members.push(
       value({
@@ -305,21 +338,85 @@ for (const k of ENERGY_KINDS) {
       category: 'energy',
       members,
       repeat: { from: 1, min: 0, max: MAX_TARIFFS },
-      source: `${k.di2 === 0x01 && s === 0 ? `${SRC.table}; ${SRC.vector}` : SRC.table}; tariff count 0..${MAX_TARIFFS} [BK]`,
+      source: `${k.source ?? (k.di2 === 0x01 && s === 0 ? `${SRC.table}; ${SRC.vector}` : SRC.table)}; tariff count 0..${MAX_TARIFFS} [BK]`,
     });
   }
 }
+ENERGY_KINDS.forEach(energyFamily);
+
+// Apparent energies, DI2 09 / 0A: the same total + tariff + block shape as DI2 00..08 [src: bob,
+// both in its enum and its decoder]; one source [BK].
+const APPARENT_KINDS: readonly EnergyKind[] = [
+  { di2: 0x09, en: 'forward apparent', zh: '正向视在', energyUnit: 'kVAh', demandUnit: 'kVA', signed: false, source: `${SRC.bob} [BK]` },
+  { di2: 0x0a, en: 'reverse apparent', zh: '反向视在', energyUnit: 'kVAh', demandUnit: 'kVA', signed: false, source: `${SRC.bob} [BK]` },
+];
+APPARENT_KINDS.forEach(energyFamily);
+
+/**
+ * Totals without tariffs (DI1 00 only), DI2 80..86 [src: bob], and the per-phase energies: the
+ * phase A item of a total with DI2 = d is DI2 = d + 14H, phase B d + 28H, phase C d + 3CH (A 15..1E
+ * and 94..9A, B 29..32 and A8..AE, C 3D..46 and BC..C2) [src: bob enum ranges and decoder]. One
+ * source [BK]. Current and last 1..12 settlements (DI0 00..0C), XXXXXX.XX in 4 bytes.
+ */
+const TOTAL_ONLY_ENERGIES: readonly { di2: number; en: string; zh: string; unit: string; signed: boolean }[] = [
+  { di2: 0x80, en: 'associated total energy', zh: '关联总电能', unit: 'kWh', signed: false },
+  { di2: 0x81, en: 'forward active fundamental total energy', zh: '正向有功基波总电能', unit: 'kWh', signed: false },
+  { di2: 0x82, en: 'reverse active fundamental total energy', zh: '反向有功基波总电能', unit: 'kWh', signed: false },
+  { di2: 0x83, en: 'forward active harmonic total energy', zh: '正向有功谐波总电能', unit: 'kWh', signed: false },
+  { di2: 0x84, en: 'reverse active harmonic total energy', zh: '反向有功谐波总电能', unit: 'kWh', signed: false },
+  { di2: 0x85, en: 'copper-loss active total energy compensation', zh: '铜损有功总电能补偿量', unit: 'kWh', signed: false },
+  { di2: 0x86, en: 'iron-loss active total energy compensation', zh: '铁损有功总电能补偿量', unit: 'kWh', signed: false },
+];
+/** DI2 offset of phase A; B and C follow at twice and three times it [src: bob]. */
+const PHASE_DI2_STEP = 0x14;
+const PER_PHASE_ENERGIES = [
+  ...[...ENERGY_KINDS, ...APPARENT_KINDS].filter((k) => k.di2 !== 0x00).map((k) => ({ di2: k.di2, en: `${k.en} energy`, zh: `${k.zh}电能`, unit: k.energyUnit, signed: k.signed })),
+  ...TOTAL_ONLY_ENERGIES.map((k) => ({ ...k, en: k.en.replace(' total', ''), zh: k.zh.replace('总', '') })),
+];
+for (const k of TOTAL_ONLY_ENERGIES) {
+  for (let s = 0; s <= SETTLEMENTS; s++) {
+    value({
+      di: di4(0x00, k.di2, 0x00, s),
+      name: `${k.en}${settlementEn(s)}`,
+      nameZh: `${settlementZh(s)}${k.zh}`,
+      format: 'XXXXXX.XX',
+      length: 4,
+      unit: k.unit,
+      category: 'energy',
+      signed: k.signed,
+      source: `${SRC.bob} [BK]`,
+    });
+  }
+}
+PHASES.forEach((p, i) => {
+  for (const k of PER_PHASE_ENERGIES) {
+    for (let s = 0; s <= SETTLEMENTS; s++) {
+      value({
+        di: di4(0x00, k.di2 + PHASE_DI2_STEP * (i + 1), 0x00, s),
+        name: `phase ${p} ${k.en}${settlementEn(s)}`,
+        nameZh: `${settlementZh(s)}${p}相${k.zh}`,
+        format: 'XXXXXX.XX',
+        length: 4,
+        unit: k.unit,
+        category: 'energy',
+        signed: k.signed,
+        source: `${SRC.bob} [BK]${k.signed ? `; ${SIGN_SOURCE}` : ''}`,
+      });
+    }
+  }
+});
 
 // ---------------------------------------------------------------------------------------------
 // DI3 = 01: maximum demand and its time (XX.XXXX + YYMMDDhhmm = 8 bytes, demand first [BK])
 
-for (const k of ENERGY_KINDS.filter((e) => e.di2 !== 0x00)) {
+/** Total + tariff maximum demands and their block, current and last 1..12 settlements. */
+function demandFamily(k: EnergyKind): void {
   for (let s = 0; s <= SETTLEMENTS; s++) {
     const fields: readonly DataFieldDefinition[] = [
       { name: 'demand', format: 'XX.XXXX', length: 3, unit: k.demandUnit, ...(k.signed ? { signed: true } : {}) },
       { name: 'time', format: 'YYMMDDhhmm', length: 5 },
     ];
-    const source = `${SRC.fox}; field order demand then time [BK]${k.signed ? `; ${SIGN_SOURCE}` : ''}`;
+    const source = `${k.source ?? SRC.fox}; field order demand then time [BK]${k.signed ? `; ${SIGN_SOURCE}` : ''}`;
     const members: string[] = [];
     members.push(
       record({
@@ -356,6 +453,29 @@ for (const k of ENERGY_KINDS.filter((e) => e.di2 !== 0x00)) {
     });
   }
 }
+ENERGY_KINDS.filter((e) => e.di2 !== 0x00).forEach(demandFamily);
+APPARENT_KINDS.forEach(demandFamily);
+
+// Per-phase maximum demands: DI2 as the per-phase energies (A 15..1E, B 29..32, C 3D..46), DI1 00,
+// current and last 1..12 settlements [src: bob]; one source [BK].
+PHASES.forEach((p, i) => {
+  for (const k of [...ENERGY_KINDS, ...APPARENT_KINDS].filter((e) => e.di2 !== 0x00)) {
+    for (let s = 0; s <= SETTLEMENTS; s++) {
+      record({
+        di: di4(0x01, k.di2 + PHASE_DI2_STEP * (i + 1), 0x00, s),
+        name: `phase ${p} ${k.en} maximum demand and time${settlementEn(s)}`,
+        nameZh: `${settlementZh(s)}${p}相${k.zh}最大需量及发生时间`,
+        unit: k.demandUnit,
+        category: 'demand',
+        fields: [
+          { name: 'demand', format: 'XX.XXXX', length: 3, unit: k.demandUnit, ...(k.signed ? { signed: true } : {}) },
+          { name: 'time', format: 'YYMMDDhhmm', length: 5 },
+        ],
+        source: `${SRC.bob} [BK]; field order demand then time [BK]${k.signed ? `; ${SIGN_SOURCE}` : ''}`,
+      });
+    }
+  }
+});
 
 // ---------------------------------------------------------------------------------------------
 // DI3 = 02: instantaneous values
@@ -435,6 +555,43 @@ for (const k of ENERGY_KINDS.filter((e) => e.di2 !== 0x00)) {
   inst(0x09, 'meter-reading battery voltage', '停电抄表电池电压(外部)', 'XX.XX', 2, 'V', false, SRC.fox);
   inst(0x0a, 'internal battery working time', '内部电池工作时间', 'XXXXXXXX', 4, 'min', false, SRC.fox);
   inst(0x0b, 'current ladder price', '当前阶梯电价', 'XXXX.XXXX', 4, 'yuan/kWh', false, SRC.table);
+
+  // Table A.3, DI2 07..0B [src: bob enum and decoder: items, phases, 21 harmonics]; formats and
+  // units are not in that source [BK].
+  const bk = `${SRC.bob}; format [BK]`;
+  phaseFamily({ di2: 0x07, en: 'phase angle', zh: '相角', format: 'XXX.X', length: 2, unit: '°', signed: false, withTotal: false, source: bk });
+  phaseFamily({ di2: 0x08, en: 'voltage waveform distortion', zh: '电压波形失真度', format: 'XX.XX', length: 2, unit: '%', signed: false, withTotal: false, source: bk });
+  phaseFamily({ di2: 0x09, en: 'current waveform distortion', zh: '电流波形失真度', format: 'XX.XX', length: 2, unit: '%', signed: false, withTotal: false, source: bk });
+  for (const [di2, en, zh] of [
+    [0x0a, 'voltage', '电压'],
+    [0x0b, 'current', '电流'],
+  ] as const) {
+    PHASES.forEach((p, i) => {
+      const members: string[] = [];
+      for (let h = 1; h <= HARMONICS; h++) {
+        members.push(
+          value({
+            di: di4(0x02, di2, i + 1, h),
+            name: `phase ${p} ${en} harmonic ${h} content`,
+            nameZh: `${p}相${zh}${h}次谐波含量`,
+            format: 'XX.XX',
+            length: 2,
+            unit: '%',
+            category: 'instantaneous',
+            source: bk,
+          }).di,
+        );
+      }
+      block({
+        di: di4(0x02, di2, i + 1, 0xff),
+        name: `phase ${p} ${en} harmonic content block (1st..${ordinal(HARMONICS)})`,
+        nameZh: `${p}相${zh}谐波含量数据块`,
+        category: 'instantaneous',
+        members,
+        source: bk,
+      });
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,6 +627,33 @@ value({ di: '04000402', name: 'meter number', nameZh: '表号', format: 'NNNNNNN
 value({ di: '04000409', name: 'active energy meter constant', nameZh: '电表有功常数', format: 'XXXXXX', length: 3, unit: 'imp/kWh', category: 'parameter', source: SRC.fox });
 value({ di: '0400040A', name: 'reactive energy meter constant', nameZh: '电表无功常数', format: 'XXXXXX', length: 3, unit: 'imp/kvarh', category: 'parameter', source: SRC.fox });
 value({ di: '0400040E', name: 'customer number', nameZh: '客户编号', format: 'NNNNNNNNNNNN', length: 6, category: 'identity', source: SRC.fox });
+// Table A.5, the rest [src: a5 for 040001xx..040006xx: format and length; bob: items and order;
+// fw: lengths]. ASCII fields are opaque bytes in wire order: whether a meter sends them reversed
+// like numbers is [BK].
+value({ di: '04000105', name: 'calibration pulse width', nameZh: '校表脉冲宽度', format: 'XXXX', length: 2, unit: 'ms', access: 'readWrite', category: 'parameter', source: `${SRC.a5}; ${SRC.fw}` });
+value({ di: '04000206', name: 'number of harmonics analysed', nameZh: '谐波分析次数', format: 'NN', length: 1, access: 'readWrite', category: 'parameter', source: `${SRC.a5}; ${SRC.fw}` });
+for (const [di0, en, zh, unit] of [
+  [0x01, 'automatic display screens', '自动循环显示屏数', undefined],
+  [0x02, 'display time per screen', '每屏显示时间', 's'],
+  [0x03, 'displayed energy decimals', '显示电能小数位数', undefined],
+  [0x04, 'displayed power (demand) decimals', '显示功率(最大需量)小数位数', undefined],
+  [0x05, 'key-press display screens', '按键循环显示屏数', undefined],
+] as const) {
+  value({ di: di4(0x04, 0x00, 0x03, di0), name: en, nameZh: zh, format: 'NN', length: 1, ...(unit === undefined ? {} : { unit }), access: 'readWrite', category: 'parameter', source: `${SRC.a5}; ${SRC.fw}` });
+}
+for (const [di0, en, zh, length] of [
+  [0x03, 'asset management code (ASCII)', '资产管理编码', 32],
+  [0x04, 'rated voltage (ASCII)', '额定电压', 6],
+  [0x05, 'rated / basic current (ASCII)', '额定电流/基本电流', 6],
+  [0x06, 'maximum current (ASCII)', '最大电流', 6],
+  [0x07, 'active accuracy class (ASCII)', '有功准确度等级', 4],
+  [0x08, 'reactive accuracy class (ASCII)', '无功准确度等级', 4],
+  [0x0b, 'meter model (ASCII)', '电表型号', 10],
+  [0x0c, 'production date (ASCII)', '生产日期', 10],
+  [0x0d, 'protocol version (ASCII)', '协议版本号', 16],
+] as const) {
+  value({ di: di4(0x04, 0x00, 0x04, di0), name: en, nameZh: zh, format: 'NN…NN', length, encoding: 'bytes', category: 'identity', source: `${SRC.a5}; ${SRC.fw}; byte order [BK]` });
+}
 for (let n = 1; n <= 7; n++) {
   value({
     di: di4(0x04, 0x00, 0x05, n),
@@ -548,6 +732,92 @@ value({ di: '04001202', name: 'hourly freeze interval', nameZh: '整点冻结时
 value({ di: '04001203', name: 'daily freeze time', nameZh: '日冻结时间', format: 'hhmm', length: 2, access: 'readWrite', category: 'parameter', source: `${SRC.fox} [BK]` });
 // Fox CSV: "跳闸延时时间（NNNN为跳闸前告警时间）"; unit not given [BK].
 value({ di: '04001401', name: 'trip delay (pre-trip alarm time)', nameZh: '跳闸延时时间', format: 'NNNN', length: 2, access: 'readWrite', category: 'parameter', source: `${SRC.fox}; unit [BK]` });
+block({
+  di: '040005FF',
+  name: 'meter status word block (1..7)',
+  nameZh: '电表运行状态字数据块',
+  category: 'status',
+  members: [1, 2, 3, 4, 5, 6, 7].map((n) => di4(0x04, 0x00, 0x05, n)),
+  source: SRC.a5,
+});
+value({ di: '04000801', name: 'weekly rest day feature word', nameZh: '周休日特征字', format: 'NN', length: 1, encoding: 'binary', access: 'readWrite', category: 'parameter', source: `${SRC.bob}; ${SRC.fw}` });
+value({ di: '04000802', name: 'daily time-slot table of rest days', nameZh: '周休日采用的日时段表号', format: 'NN', length: 1, access: 'readWrite', category: 'parameter', source: `${SRC.bob}; ${SRC.fw}` });
+for (const [di0, en, zh] of [
+  [0x01, 'load record mode word', '负荷记录模式字'],
+  [0x02, 'timed freeze mode word', '定时冻结数据模式字'],
+  [0x03, 'instantaneous freeze mode word', '瞬时冻结数据模式字'],
+  [0x04, 'agreed freeze mode word', '约定冻结数据模式字'],
+  [0x05, 'hourly freeze mode word', '整点冻结数据模式字'],
+  [0x06, 'daily freeze mode word', '日冻结数据模式字'],
+] as const) {
+  // bob names one freeze mode word; the firmware stores 5 after the load-record word; the names of
+  // 02..06 come from one unattributed public source [BK].
+  value({ di: di4(0x04, 0x00, 0x09, di0), name: en, nameZh: zh, format: 'NN', length: 1, encoding: 'binary', access: 'readWrite', category: 'parameter', source: di0 <= 0x02 ? `${SRC.bob}; ${SRC.fw}` : `${SRC.fw} [BK]` });
+}
+value({ di: '04000A01', name: 'load record start time', nameZh: '负荷记录起始时间', format: 'MMDDhhmm', length: 4, access: 'readWrite', category: 'parameter', source: `${SRC.bob}; 4 bytes ${SRC.fw}; format [BK]` });
+for (let c = 1; c <= 6; c++) {
+  value({ di: di4(0x04, 0x00, 0x0a, c + 1), name: `class ${c} load record interval`, nameZh: `第${c}类负荷记录间隔时间`, format: 'NNNN', length: 2, unit: 'min', access: 'readWrite', category: 'parameter', source: `${SRC.bob}; 2 bytes ${SRC.fw}` });
+}
+PHASES.forEach((p, i) => {
+  for (const [j, en, zh] of [
+    [1, 'conductance', '电导'],
+    [2, 'susceptance', '电纳'],
+    [3, 'resistance', '电阻'],
+    [4, 'reactance', '电抗'],
+  ] as const) {
+    value({ di: di4(0x04, 0x00, 0x0d, 4 * i + j), name: `phase ${p} ${en} coefficient`, nameZh: `${p}相${zh}系数`, format: 'X.XXX', length: 2, access: 'readWrite', category: 'parameter', source: `${SRC.bob}; 2 bytes ${SRC.fw}; format [BK]` });
+  }
+});
+value({ di: '04000E01', name: 'forward active power upper limit', nameZh: '正向有功功率上限值', format: 'XX.XXXX', length: 3, unit: 'kW', access: 'readWrite', category: 'parameter', source: `${SRC.bob}; 3 bytes ${SRC.fw}` });
+value({ di: '04000E02', name: 'reverse active power upper limit', nameZh: '反向有功功率上限值', format: 'XX.XXXX', length: 3, unit: 'kW', access: 'readWrite', category: 'parameter', source: `${SRC.bob}; 3 bytes ${SRC.fw}` });
+value({ di: '04000E03', name: 'voltage upper limit', nameZh: '电压上限值', format: 'XXX.X', length: 2, unit: 'V', access: 'readWrite', category: 'parameter', source: `${SRC.bob}; 2 bytes ${SRC.fw}` });
+value({ di: '04000E04', name: 'voltage lower limit', nameZh: '电压下限值', format: 'XXX.X', length: 2, unit: 'V', access: 'readWrite', category: 'parameter', source: `${SRC.bob}; 2 bytes ${SRC.fw}` });
+
+// Tariff tables: time-zone tables (14 × MMDDNN) and daily time-slot tables 1..8 (14 × hhmmNN) of
+// the first (0401) and second (0402) set [src: bob; fw: 3 bytes × the meter's maximum]. A meter may
+// send only its configured zones or slots, so 3..42 bytes, opaque [BK].
+for (const [di2, set, setZh] of [
+  [0x01, 'first', '第一套'],
+  [0x02, 'second', '第二套'],
+] as const) {
+  opaque({ di: di4(0x04, di2, 0x00, 0x00), name: `${set} set time-zone table`, nameZh: `${setZh}时区表数据`, category: 'parameter', min: 3, max: 14 * 3, source: `${SRC.bob}; ${SRC.fw}; length [BK]` });
+  for (let t = 1; t <= 8; t++) {
+    opaque({ di: di4(0x04, di2, 0x00, t), name: `${set} set daily time-slot table ${t}`, nameZh: `${setZh}第${t}日时段表数据`, category: 'parameter', min: 3, max: 14 * 3, source: `${SRC.bob}; ${SRC.fw}; length [BK]` });
+  }
+}
+// Public holidays 1..254: YYMMDDNN (date and daily table), 4 bytes [src: bob; fw]; opaque: the
+// byte order of the date and the table number is [BK].
+for (let h = 1; h <= 254; h++) {
+  value({ di: di4(0x04, 0x03, 0x00, h), name: `public holiday ${h} date and daily table`, nameZh: `第${h}公共假日日期及日时段表号`, format: 'YYMMDDNN', length: 4, encoding: 'bytes', access: 'readWrite', category: 'parameter', source: `${SRC.bob}; ${SRC.fw}; byte order [BK]` });
+}
+// Display lists: screen n shows an identifier (4 bytes) and a screen number (1 byte) [BK: length];
+// opaque 4..5 bytes.
+for (const [di1, en, zh] of [
+  [0x01, 'automatic display', '自动循环显示'],
+  [0x02, 'key-press display', '按键循环显示'],
+] as const) {
+  for (let n = 1; n <= 254; n++) {
+    opaque({ di: di4(0x04, 0x04, di1, n), name: `${en} screen ${n} item`, nameZh: `${zh}第${n}屏显示数据项`, category: 'parameter', min: 4, max: 5, source: `${SRC.bob}; length [BK]` });
+  }
+}
+// Tariff prices 1..63 of the first (040501) and second (040502) set, XXXX.XXXX yuan/kWh [src: fw,
+// 4 bytes × the tariff count; format as 0280000B] [BK].
+for (const [di1, set, setZh] of [
+  [0x01, 'first', '第一套'],
+  [0x02, 'second', '第二套'],
+] as const) {
+  for (let t = 1; t <= MAX_TARIFFS; t++) {
+    value({ di: di4(0x04, 0x05, di1, t), name: `${set} set tariff ${t} price`, nameZh: `${setZh}费率电价${t}`, format: 'XXXX.XXXX', length: 4, unit: 'yuan/kWh', access: 'readWrite', category: 'prepaid', source: `${SRC.fw}; format [BK]` });
+  }
+}
+// Manufacturer identification, ASCII 32 bytes each [src: bob items; length [BK]].
+for (const [di0, en, zh] of [
+  [0x01, 'manufacturer software version (ASCII)', '厂家软件版本号'],
+  [0x02, 'manufacturer hardware version (ASCII)', '厂家硬件版本号'],
+  [0x03, 'manufacturer number (ASCII)', '厂家编号'],
+] as const) {
+  value({ di: di4(0x04, 0x80, 0x00, di0), name: en, nameZh: zh, format: 'NN…NN', length: 32, encoding: 'bytes', category: 'identity', source: `${SRC.bob}; length [BK]` });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Prepaid balances (0090) and purchase records (0332 energy type, 0333 money type)
@@ -601,8 +871,33 @@ for (const [di2, kind, items] of [
 }
 
 // ---------------------------------------------------------------------------------------------
-// DI3 = 05: freezes. DI2 00 timed (last 1..12), 01 instantaneous (last 1..3, [BK]), 06 daily
-// (last 1..62); DI1 00 freeze time, 01 forward / 02 reverse active energy block, FF all data.
+// DI3 = 05: freezes. DI2 00 timed (last 1..12), 01 instantaneous (last 1..3, [BK]), 02 / 03
+// switch of the two time-zone / daily time-slot table sets (last 1..2), 05 / 07 switch of the
+// tariff-price / ladder sets (last 1..2, 2013 amendment [BK]), 06 daily (last 1..62); DI1 00
+// freeze time, 01 forward / 02 reverse active energy block, 03..08 the reactive energy blocks,
+// 09 / 0A forward / reverse active maximum demand blocks, 10 variable data (active and reactive
+// powers), FF all data [src: bob table A.6 items: DI2 00..03 with DI1 00..0A, 10, FF]. 04 hourly
+// freeze (last 1..254): DI1 00 time, 01 / 02 forward / reverse active total energy [BK].
+
+/** Frozen copies of live blocks (DI1 03..0A, 10): the members name the live registers [src: bob items; layout [BK]]. */
+const FREEZE_EXTRA_BLOCKS: readonly { di1: number; en: string; zh: string; members: readonly string[]; tariffs: boolean }[] = [
+  ...ENERGY_KINDS.filter((k) => k.di2 >= 0x03).map((k) => ({
+    di1: k.di2,
+    en: `${k.en} energy block`,
+    zh: `${k.zh}电能数据`,
+    members: [0, 1, 2, 3, 4].map((t) => di4(0x00, k.di2, t, 0x00)),
+    tariffs: true,
+  })),
+  { di1: 0x09, en: 'forward active maximum demand block', zh: '正向有功最大需量及发生时间数据', members: [0, 1, 2, 3, 4].map((t) => di4(0x01, 0x01, t, 0x00)), tariffs: true },
+  { di1: 0x0a, en: 'reverse active maximum demand block', zh: '反向有功最大需量及发生时间数据', members: [0, 1, 2, 3, 4].map((t) => di4(0x01, 0x02, t, 0x00)), tariffs: true },
+  {
+    di1: 0x10,
+    en: 'variable data block (active and reactive powers, total and phases)',
+    zh: '变量数据',
+    members: [0x03, 0x04].flatMap((di2) => [0, 1, 2, 3].map((p) => di4(0x02, di2, p, 0x00))),
+    tariffs: false,
+  },
+];
 
 function freezeFamily(o: { di2: number; en: string; zh: string; records: number; source: string }): void {
   for (let n = 1; n <= o.records; n++) {
@@ -636,10 +931,21 @@ function freezeFamily(o: { di2: number; en: string; zh: string; records: number;
       repeat: { from: 1, min: 0, max: MAX_TARIFFS },
       source: `${o.source}; tariff count [BK]`,
     });
+    for (const x of FREEZE_EXTRA_BLOCKS) {
+      block({
+        di: di4(0x05, o.di2, x.di1, n),
+        name: `${o.en} ${x.en}, ${en}`,
+        nameZh: `(上${n}次)${o.zh}${x.zh}`,
+        category: 'freeze',
+        members: x.members,
+        ...(x.tariffs ? { repeat: { from: 1, min: 0, max: MAX_TARIFFS } } : {}),
+        source: `${SRC.bob} (item); layout as the live block [BK]`,
+      });
+    }
     // [BK] The FF block holds the items the meter's freeze mode word (04000902..06) selects.
     // Defined here as a single-phase meter's selection: time + forward + reverse active energy,
     // 45 bytes with 4 tariffs. A meter that also freezes reactive energies, demands and powers
-    // (DI1 03..0A, 10, not defined here) sends a longer block that this definition rejects.
+    // (DI1 03..0A, 10) sends a longer block that this definition rejects.
     block({
       di: di4(0x05, o.di2, 0xff, n),
       name: `${o.en} data block, ${en}`,
@@ -655,6 +961,39 @@ freezeFamily({ di2: 0x00, en: 'timed freeze', zh: '定时冻结', records: 12, s
 // The declaration reads 05010001 / 05010101 after a 16H freeze-now command (declaration.ts).
 freezeFamily({ di2: 0x01, en: 'instantaneous freeze', zh: '瞬时冻结', records: 3, source: '[BK]' });
 freezeFamily({ di2: 0x06, en: 'daily freeze', zh: '日冻结', records: DAILY_FREEZES, source: SRC.table });
+freezeFamily({ di2: 0x02, en: 'time-zone table switch freeze', zh: '两套时区表切换', records: 2, source: `${SRC.bob} [BK]` });
+freezeFamily({ di2: 0x03, en: 'daily time-slot table switch freeze', zh: '两套日时段表切换', records: 2, source: `${SRC.bob} [BK]` });
+freezeFamily({ di2: 0x05, en: 'tariff-price set switch freeze', zh: '两套费率电价切换', records: 2, source: '[BK] (switch time 04000108)' });
+freezeFamily({ di2: 0x07, en: 'ladder set switch freeze', zh: '两套阶梯切换', records: 2, source: '[BK] (switch time 04000109)' });
+
+/** Hourly freezes kept (DI0 01..FE) [BK]. */
+const HOURLY_FREEZES = 254;
+for (let n = 1; n <= HOURLY_FREEZES; n++) {
+  const src = '[BK] (hourly freeze parameters 04001201/02, mode word 04000905)';
+  value({ di: di4(0x05, 0x04, 0x00, n), name: `hourly freeze time, last ${ordinal(n)}`, nameZh: `(上${n}次)整点冻结时间`, format: 'YYMMDDhhmm', length: 5, category: 'freeze', source: src });
+  value({ di: di4(0x05, 0x04, 0x01, n), name: `hourly freeze forward active total energy, last ${ordinal(n)}`, nameZh: `(上${n}次)整点冻结正向有功总电能`, format: 'XXXXXX.XX', length: 4, unit: 'kWh', category: 'freeze', source: src });
+  value({ di: di4(0x05, 0x04, 0x02, n), name: `hourly freeze reverse active total energy, last ${ordinal(n)}`, nameZh: `(上${n}次)整点冻结反向有功总电能`, format: 'XXXXXX.XX', length: 4, unit: 'kWh', category: 'freeze', source: src });
+}
+
+// ---------------------------------------------------------------------------------------------
+// DI3 = 06: load records (table A.7) [src: bob items]. DI2 00 all classes, 01..06 class 1..6; DI0
+// 00 earliest record block, 01 the block at a given time (the request carries the block count and
+// the time), 02 the latest block. A block's length follows the meter's load-record mode word
+// (04000901) and the block count, so the reply is opaque here: 1..LOAD_RECORD_MAX bytes [BK].
+
+/** Largest load-record reply accepted (several follow-up frames) [BK]. */
+const LOAD_RECORD_MAX = 4096;
+for (let c = 0; c <= 6; c++) {
+  const cls = c === 0 ? '' : `class ${c} `;
+  const clsZh = c === 0 ? '' : `第${c}类负荷`;
+  for (const [di0, en, zh] of [
+    [0x00, 'earliest record block', '最早记录块'],
+    [0x01, 'record block at a given time', '给定时间记录块'],
+    [0x02, 'latest record block', '最近一个记录块'],
+  ] as const) {
+    opaque({ di: di4(0x06, c, 0x00, di0), name: `${cls}load record: ${en}`, nameZh: `${clsZh}${zh}`, category: 'loadRecord', min: 1, max: LOAD_RECORD_MAX, source: `${SRC.bob}; length [BK]` });
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // DI3 = 03, 1D, 1E: events (record layouts from one public firmware's storage table [BK])
@@ -761,6 +1100,255 @@ eventFamily({
 });
 
 // ---------------------------------------------------------------------------------------------
+// DI3 = 03, the rest of table A.4 (event records). Lengths agree in two sources (SRC.bob, SRC.fw)
+// unless noted; the field order of a record comes from SRC.bobRec, and for 0301..0304 also from
+// the standard's table (SRC.a4) up to the phase B values. Where no source gives a record's layout,
+// its bytes are opaque ('bytes': hex in wire order) so that a meter's answer still decodes.
+
+const EVENT_DURATION = { format: 'XXXXXX', length: 3, unit: 'min' } as const;
+const INCREASE_KINDS = [
+  ['ForwardActiveIncrease', 'kWh', false],
+  ['ReverseActiveIncrease', 'kWh', false],
+  ['CombinedReactive1Increase', 'kvarh', true],
+  ['CombinedReactive2Increase', 'kvarh', true],
+] as const;
+/** Energy increases during the event: total (prefix "total") or one phase ("phaseA"). */
+const increases = (prefix: string): DataFieldDefinition[] =>
+  INCREASE_KINDS.map(([n, unit, signed]) => ({ name: `${prefix}${n}`, format: 'XXXXXX.XX', length: 4, unit, ...(signed ? { signed: true } : {}) }));
+/** The phase's values at the start of the event (13 bytes), signs as the live values 0202..0206. */
+const phaseSnapshot = (p: string): DataFieldDefinition[] => [
+  { name: `phase${p}Voltage`, format: 'XXX.X', length: 2, unit: 'V' },
+  { name: `phase${p}Current`, format: 'XXX.XXX', length: 3, unit: 'A', signed: true },
+  { name: `phase${p}ActivePower`, format: 'XX.XXXX', length: 3, unit: 'kW', signed: true },
+  { name: `phase${p}ReactivePower`, format: 'XX.XXXX', length: 3, unit: 'kvar', signed: true },
+  { name: `phase${p}PowerFactor`, format: 'X.XXX', length: 2, signed: true },
+];
+const START_END: DataFieldDefinition[] = [
+  { name: 'start', ...EVENT_TIME },
+  { name: 'end', ...EVENT_TIME },
+];
+const opaqueField = (name: string, length: number): DataFieldDefinition => ({ name, format: 'NN…NN', length, encoding: 'bytes' });
+
+/** Voltage events 0301..0304: start, end, increases, per phase increases + values (115 bytes), then ampere-hours. */
+const VOLTAGE_EVENT_FIELDS: readonly DataFieldDefinition[] = [
+  ...START_END,
+  ...increases('total'),
+  ...PHASES.flatMap((p) => [...increases(`phase${p}`), ...phaseSnapshot(p)]),
+  ...['total', ...PHASES.map((p) => `phase${p}`)].map((n): DataFieldDefinition => ({ name: `${n}AmpereHours`, format: 'XXXXXX.XX', length: 4, unit: 'Ah' })),
+];
+/** Current events 030B..030D: as the voltage events without the ampere-hours (115 bytes). */
+const CURRENT_EVENT_FIELDS = VOLTAGE_EVENT_FIELDS.slice(0, VOLTAGE_EVENT_FIELDS.length - 4);
+/** Phase-sequence events 0307/0308 (and 030E/030F [BK]): start, end, total and per-phase increases (76 bytes). */
+const SEQUENCE_EVENT_FIELDS: readonly DataFieldDefinition[] = [...START_END, ...increases('total'), ...PHASES.flatMap((p) => increases(`phase${p}`))];
+/** Unbalance events 0309/030A: start, end, maximum unbalance rate, increases (78 bytes). */
+const UNBALANCE_EVENT_FIELDS: readonly DataFieldDefinition[] = [
+  ...START_END,
+  { name: 'maximumUnbalanceRate', format: 'XX.XX', length: 2, unit: '%' },
+  ...SEQUENCE_EVENT_FIELDS.slice(2),
+];
+
+interface EventKind {
+  readonly di2: number;
+  readonly en: string;
+  readonly zh: string;
+  readonly fields: readonly DataFieldDefinition[];
+  readonly source: string;
+  readonly countSource?: string;
+}
+
+/** Per-phase events: DI1 00 = counts and durations of A, B, C (18 bytes); DI1 01..03 = records of phase A..C. */
+function phaseEventFamily(k: EventKind): void {
+  record({
+    di: di4(0x03, k.di2, 0x00, 0x00),
+    name: `${k.en} counts and total durations (phases A, B, C)`,
+    nameZh: `A、B、C相${k.zh}总次数，总累计时间`,
+    category: 'event',
+    fields: PHASES.flatMap((p): DataFieldDefinition[] => [
+      { name: `phase${p}Count`, ...COUNT },
+      { name: `phase${p}Duration`, ...EVENT_DURATION },
+    ]),
+    source: k.countSource ?? `${SRC.a4}; ${SRC.bob}; ${SRC.fw}`,
+  });
+  PHASES.forEach((p, i) => {
+    for (let n = 1; n <= EVENT_RECORDS; n++) {
+      record({ di: di4(0x03, k.di2, i + 1, n), name: `phase ${p} ${k.en} record, last ${ordinal(n)}`, nameZh: `(上${n}次)${p}相${k.zh}记录`, category: 'event', fields: k.fields, source: k.source });
+    }
+  });
+}
+
+/** Whole-meter events: DI1 00, DI0 00 = count and total duration (6 bytes); DI0 01..0A = records. */
+function meterEventFamily(k: EventKind): void {
+  record({
+    di: di4(0x03, k.di2, 0x00, 0x00),
+    name: `${k.en} count and total duration`,
+    nameZh: `${k.zh}总次数，总累计时间`,
+    category: 'event',
+    fields: [
+      { name: 'count', ...COUNT },
+      { name: 'duration', ...EVENT_DURATION },
+    ],
+    source: k.countSource ?? `${SRC.bob}; ${SRC.fw}`,
+  });
+  for (let n = 1; n <= EVENT_RECORDS; n++) {
+    record({ di: di4(0x03, k.di2, 0x00, n), name: `${k.en} record, last ${ordinal(n)}`, nameZh: `(上${n}次)${k.zh}记录`, category: 'event', fields: k.fields, source: k.source });
+  }
+}
+
+const VOLTAGE_LAYOUT_SOURCE = `${SRC.a4} (up to phase B); ${SRC.bobRec}; 131 bytes ${SRC.bob}, ${SRC.fw}; ampere-hours order [BK]`;
+for (const [di2, en, zh] of [
+  [0x01, 'loss-of-voltage', '失压'],
+  [0x02, 'under-voltage', '欠压'],
+  [0x03, 'over-voltage', '过压'],
+  [0x04, 'phase-failure', '断相'],
+] as const) {
+  phaseEventFamily({ di2, en, zh, fields: VOLTAGE_EVENT_FIELDS, source: VOLTAGE_LAYOUT_SOURCE, countSource: `${SRC.a4}; 18 bytes ${SRC.bob}, ${SRC.fw}` });
+}
+meterEventFamily({
+  di2: 0x05,
+  en: 'all-loss-of-voltage',
+  zh: '全失压',
+  fields: [{ name: 'start', ...EVENT_TIME }, { name: 'current', format: 'XXX.XXX', length: 3, unit: 'A' }, { name: 'end', ...EVENT_TIME }],
+  source: `${SRC.bob} (start, current, end); 15 bytes ${SRC.fw}`,
+});
+meterEventFamily({ di2: 0x06, en: 'auxiliary-power-loss', zh: '辅助电源失电', fields: START_END, source: `${SRC.bob} (start, end); 12 bytes ${SRC.fw}` });
+meterEventFamily({ di2: 0x07, en: 'voltage reverse-sequence', zh: '电压逆相序', fields: SEQUENCE_EVENT_FIELDS, source: `${SRC.bobRec}; 76 bytes ${SRC.bob}, ${SRC.fw}` });
+meterEventFamily({ di2: 0x08, en: 'current reverse-sequence', zh: '电流逆相序', fields: SEQUENCE_EVENT_FIELDS, source: `${SRC.bobRec}; 76 bytes ${SRC.bob}, ${SRC.fw}` });
+meterEventFamily({ di2: 0x09, en: 'voltage unbalance', zh: '电压不平衡', fields: UNBALANCE_EVENT_FIELDS, source: `${SRC.bobRec}; 78 bytes ${SRC.bob}, ${SRC.fw}; rate format [BK]` });
+meterEventFamily({ di2: 0x0a, en: 'current unbalance', zh: '电流不平衡', fields: UNBALANCE_EVENT_FIELDS, source: `${SRC.bobRec}; 78 bytes ${SRC.bob}, ${SRC.fw}; rate format [BK]` });
+// Counts of 030B..030F: 18 bytes as 0301 ([src: fw]; bob decodes 6 bytes with a 3-phase format) [BK].
+const PHASE_COUNT_BK = `18 bytes ${SRC.fw}; ${SRC.bob} gives 6 [BK]`;
+for (const [di2, en, zh] of [
+  [0x0b, 'loss-of-current', '失流'],
+  [0x0c, 'over-current', '过流'],
+  [0x0d, 'current-interruption', '断流'],
+] as const) {
+  phaseEventFamily({ di2, en, zh, fields: CURRENT_EVENT_FIELDS, source: `${SRC.bobRec}; 115 bytes ${SRC.bob}, ${SRC.fw}`, countSource: PHASE_COUNT_BK });
+}
+// 030E/030F: 76 bytes [src: fw]; bob says 115 but decodes them with its 76-byte phase-sequence
+// layout; layout as the phase-sequence events [BK].
+for (const [di2, en, zh] of [
+  [0x0e, 'power-reversal', '潮流反向'],
+  [0x0f, 'overload', '过载'],
+] as const) {
+  phaseEventFamily({ di2, en, zh, fields: SEQUENCE_EVENT_FIELDS, source: `76 bytes ${SRC.fw}; ${SRC.bob} gives 115; layout [BK]`, countSource: PHASE_COUNT_BK });
+}
+
+// 0310: voltage qualification statistics, total and phases A..C (DI1 00..03), current month and
+// last 1..12 (DI0 00..0C), 27 bytes [src: bob, fw]. The first five fields in SRC.bobRec's order;
+// the maximum / minimum voltages and their times (12 bytes) are opaque: their order differs between
+// the sources [BK].
+['', ...PHASES].forEach((p, i) => {
+  for (let m = 0; m <= SETTLEMENTS; m++) {
+    record({
+      di: di4(0x03, 0x10, i, m),
+      name: `${p === '' ? '' : `phase ${p} `}voltage qualification statistics, ${m === 0 ? 'current month' : `last ${ordinal(m)} month`}`,
+      nameZh: `${m === 0 ? '(当月)' : `(上${m}月)`}${p === '' ? '' : `${p}相`}电压合格率统计数据`,
+      category: 'event',
+      fields: [
+        { name: 'monitoringTime', ...EVENT_DURATION },
+        { name: 'qualifiedRate', format: 'XXXX.XX', length: 3, unit: '%' },
+        { name: 'outOfLimitRate', format: 'XXXX.XX', length: 3, unit: '%' },
+        { name: 'aboveUpperLimitTime', ...EVENT_DURATION },
+        { name: 'belowLowerLimitTime', ...EVENT_DURATION },
+        opaqueField('extremes', 12),
+      ],
+      source: `${SRC.bob}; ${SRC.fw}; ${SRC.bobRec}; extremes layout [BK]`,
+    });
+  }
+});
+
+// 0312: demand over-limit. Counts: 6 × XXXXXX = 18 bytes [src: fw; bob gives 12] [BK]; records
+// DI1 01..06: start, end, maximum demand and its time, 20 bytes [src: bob, fw].
+const DEMAND_LIMIT_KINDS = [
+  ['forwardActive', 'forward active', '正向有功', 'kW'],
+  ['reverseActive', 'reverse active', '反向有功', 'kW'],
+  ['quadrant1Reactive', 'quadrant I reactive', '第1象限无功', 'kvar'],
+  ['quadrant2Reactive', 'quadrant II reactive', '第2象限无功', 'kvar'],
+  ['quadrant3Reactive', 'quadrant III reactive', '第3象限无功', 'kvar'],
+  ['quadrant4Reactive', 'quadrant IV reactive', '第4象限无功', 'kvar'],
+] as const;
+record({
+  di: '03120000',
+  name: 'demand over-limit counts',
+  nameZh: '需量超限总次数记录',
+  category: 'event',
+  fields: DEMAND_LIMIT_KINDS.map(([key]): DataFieldDefinition => ({ name: `${key}Count`, ...COUNT })),
+  source: `18 bytes ${SRC.fw}; ${SRC.bob} gives 12; layout [BK]`,
+});
+DEMAND_LIMIT_KINDS.forEach(([, en, zh, unit], i) => {
+  for (let n = 1; n <= EVENT_RECORDS; n++) {
+    record({
+      di: di4(0x03, 0x12, i + 1, n),
+      name: `${en} demand over-limit record, last ${ordinal(n)}`,
+      nameZh: `(上${n}次)${zh}需量超限记录`,
+      category: 'event',
+      fields: [...START_END, { name: 'maximumDemand', format: 'XX.XXXX', length: 3, unit }, { name: 'maximumDemandTime', format: 'YYMMDDhhmm', length: 5 }],
+      source: `${SRC.bob}; ${SRC.bobRec}; 20 bytes ${SRC.fw}`,
+    });
+  }
+});
+
+// 0330 DI1 01..0E: clears and programming records (00 programming, 04 time setting and 0D cover
+// opening are defined above). Counts XXXXXX [src: bob].
+const OCCURRED: readonly DataFieldDefinition[] = [{ name: 'time', ...EVENT_TIME }, OPERATOR];
+const SIX_ENERGIES = (scope: string): DataFieldDefinition[] => [
+  energyField(`${scope}ForwardActiveEnergy`, 'kWh'),
+  energyField(`${scope}ReverseActiveEnergy`, 'kWh'),
+  ...[1, 2, 3, 4].map((q) => energyField(`${scope}Quadrant${q}ReactiveEnergy`, 'kvarh')),
+];
+const SIX_DEMANDS = (scope: string): DataFieldDefinition[] =>
+  [
+    ['ForwardActive', 'kW'],
+    ['ReverseActive', 'kW'],
+    ['Quadrant1Reactive', 'kvar'],
+    ['Quadrant2Reactive', 'kvar'],
+    ['Quadrant3Reactive', 'kvar'],
+    ['Quadrant4Reactive', 'kvar'],
+  ].flatMap(([n, unit]): DataFieldDefinition[] => [
+    { name: `${scope}${n}Demand`, format: 'XX.XXXX', length: 3, unit: unit! },
+    { name: `${scope}${n}DemandTime`, format: 'YYMMDDhhmm', length: 5 },
+  ]);
+const SCOPES = ['total', ...PHASES.map((p) => `phase${p}`)];
+const CLEARS_AND_PROGRAMMING: readonly { di1: number; en: string; zh: string; fields?: readonly DataFieldDefinition[]; range?: { min: number; max: number }; source: string }[] = [
+  { di1: 0x01, en: 'meter clear', zh: '电表清零', fields: [...OCCURRED, ...SCOPES.flatMap(SIX_ENERGIES)], source: `${SRC.bobRec}; 106 bytes ${SRC.bob}, ${SRC.fw}` },
+  { di1: 0x02, en: 'demand clear', zh: '需量清零', fields: [...OCCURRED, ...SCOPES.flatMap(SIX_DEMANDS)], source: `${SRC.bobRec}; 202 bytes ${SRC.bob}, ${SRC.fw}` },
+  { di1: 0x03, en: 'event clear', zh: '事件清零', fields: [...OCCURRED, { name: 'identifier', format: 'DI3DI2DI1DI0', length: 4, encoding: 'hex' }], source: `${SRC.bobRec}; 14 bytes ${SRC.bob}, ${SRC.fw}` },
+  // 2 sets × 8 daily tables × 14 slots × hhmmNN before programming [src: fw 682 bytes; bob gives 14] [BK].
+  { di1: 0x05, en: 'daily time-slot table programming', zh: '时段表编程', fields: [...OCCURRED, opaqueField('tablesBefore', 2 * 8 * 14 * 3)], source: `682 bytes ${SRC.fw}; ${SRC.bob} gives 14 [BK]; tables opaque` },
+  // 2 sets × 14 zones × MMDDNN before programming.
+  { di1: 0x06, en: 'time-zone table programming', zh: '时区表编程', fields: [...OCCURRED, opaqueField('zonesBefore', 2 * 14 * 3)], source: `${SRC.bobRec}; 94 bytes ${SRC.bob}, ${SRC.fw}; zones opaque` },
+  { di1: 0x07, en: 'weekly rest day programming', zh: '周休日编程', fields: [...OCCURRED, { name: 'dailyTableBefore', format: 'NN', length: 1 }], source: `${SRC.bobRec}; 11 bytes ${SRC.bob}, ${SRC.fw}` },
+  // Time, operator and the holidays before programming, 4 bytes each: bob stores 12 (58 bytes), the
+  // firmware its own maximum; the standard allows 254 holidays (04000205) [BK]. Opaque, any length.
+  { di1: 0x08, en: 'holiday programming', zh: '节假日编程', range: { min: 10, max: 10 + 254 * 4 }, source: `${SRC.bob} 58 bytes; ${SRC.fw} variable; length [BK]` },
+  { di1: 0x09, en: 'active combination programming', zh: '有功组合方式编程', fields: [...OCCURRED, { name: 'featureWordBefore', format: 'NN', length: 1, encoding: 'binary' }], source: `${SRC.bobRec}; 11 bytes ${SRC.bob}, ${SRC.fw}` },
+  { di1: 0x0a, en: 'reactive combination 1 programming', zh: '无功组合方式1编程', fields: [...OCCURRED, { name: 'featureWordBefore', format: 'NN', length: 1, encoding: 'binary' }], source: `${SRC.bobRec}; 11 bytes ${SRC.bob}, ${SRC.fw}` },
+  { di1: 0x0b, en: 'reactive combination 2 programming', zh: '无功组合方式2编程', fields: [...OCCURRED, { name: 'featureWordBefore', format: 'NN', length: 1, encoding: 'binary' }], source: `${SRC.bobRec}; 11 bytes ${SRC.bob}, ${SRC.fw}` },
+  // Settlement days 1..3 (DDhh) before programming: 16 bytes [src: bobRec struct, fw]; bob's decoder says 18 [BK].
+  {
+    di1: 0x0c,
+    en: 'settlement day programming',
+    zh: '结算日编程',
+    fields: [...OCCURRED, ...[1, 2, 3].map((d): DataFieldDefinition => ({ name: `settlementDay${d}Before`, format: 'DDhh', length: 2 }))],
+    source: `${SRC.bobRec}; 16 bytes ${SRC.fw}; ${SRC.bob} gives 18 [BK]`,
+  },
+  // Terminal-cover opening: as the meter-cover record, 60 bytes [src: fw]; bob gives 14 [BK].
+  { di1: 0x0e, en: 'terminal-cover opening', zh: '开端钮盒', fields: [...START_END, ...ENERGY_SNAPSHOT('Before'), ...ENERGY_SNAPSHOT('After')], source: `60 bytes ${SRC.fw}; ${SRC.bob} gives 14; layout as 03300D [BK]` },
+];
+for (const e of CLEARS_AND_PROGRAMMING) {
+  value({ di: di4(0x03, 0x30, e.di1, 0x00), name: `${e.en} total count`, nameZh: `${e.zh}总次数`, ...COUNT, category: 'event', source: SRC.bob });
+  for (let n = 1; n <= EVENT_RECORDS; n++) {
+    const names = { di: di4(0x03, 0x30, e.di1, n), name: `${e.en} record, last ${ordinal(n)}`, nameZh: `(上${n}次)${e.zh}记录`, category: 'event' as const, source: e.source };
+    if (e.fields !== undefined) record({ ...names, fields: e.fields });
+    else opaque({ ...names, ...e.range! });
+  }
+}
+
+// 2013 amendment events beyond 0332/0333: only the constant-magnetic-field count is in a source
+// (unattributed public code: "0x03350000 恒定磁场干扰总次数", 3 bytes) [BK].
+value({ di: '03350000', name: 'constant magnetic field interference total count', nameZh: '恒定磁场干扰总次数', ...COUNT, category: 'event', source: '[BK] unattributed public code (one source)' });
+
+// ---------------------------------------------------------------------------------------------
 // DL/T 645-1997 (2-byte DI, PROTOCOLS.md 1.10)
 
 {
@@ -853,14 +1441,24 @@ interface BlockNode {
   readonly range: { readonly min: number; readonly max: number } | undefined;
   readonly def: DataItemDefinition;
 }
-type LayoutNode = FieldNode | RecordNode | BlockNode;
+/** A variable-length opaque item (`lengthRange`): its bytes in wire order as hex. */
+interface OpaqueNode {
+  readonly kind: 'opaque';
+  readonly min: number;
+  readonly max: number;
+  readonly codec: ValueFieldCodec;
+  readonly def: DataItemDefinition;
+}
+type LayoutNode = FieldNode | RecordNode | BlockNode | OpaqueNode;
 
 const layouts = new Map<string, LayoutNode>();
 
 function layoutOf(def: DataItemDefinition): LayoutNode {
   let node = layouts.get(def.di);
   if (node !== undefined) return node;
-  if (def.members !== undefined) {
+  if (def.lengthRange !== undefined) {
+    node = { kind: 'opaque', min: def.lengthRange.min, max: def.lengthRange.max, codec: valueFieldCodec(def), def };
+  } else if (def.members !== undefined) {
     const members = def.members.map((di) => layoutOf(byDi.get(di)!));
     let range = def.repeat === undefined ? undefined : { min: def.repeat.min, max: def.repeat.max };
     for (const m of members) {
@@ -885,6 +1483,7 @@ function layoutOf(def: DataItemDefinition): LayoutNode {
 function nodeLength(node: LayoutNode, k: number | undefined): number {
   switch (node.kind) {
     case 'field':
+    case 'opaque':
       return node.codec.spec.length;
     case 'record':
       return node.fields.reduce((n, f) => n + f.codec.spec.length * (f.count ?? 1), 0);
@@ -909,6 +1508,8 @@ function decodeNode(node: LayoutNode, payload: Uint8Array, offset: number, k: nu
   switch (node.kind) {
     case 'field':
       return node.codec.decode(payload, offset);
+    case 'opaque':
+      return ok(bytesToHex(payload, offset, payload.length - offset, true));
     case 'record': {
       const out: Record<string, DataValue> = {};
       let at = offset;
@@ -956,6 +1557,12 @@ function encodeNode(node: LayoutNode, value: DataValue, ctx: { k: number | undef
     case 'field':
       out.push(withPath(path, () => node.codec.encode(value)));
       return;
+    case 'opaque':
+      if (typeof value !== 'string' || value.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(value) || value.length < 2 * node.min || value.length > 2 * node.max) {
+        throw new EncodeError(`${path}: needs ${node.min}..${node.max} bytes as hex (wire order), got ${JSON.stringify(value)}`);
+      }
+      out.push(hexToBytes(value, true));
+      return;
     case 'record': {
       if (!isRecordValue(value)) throw new EncodeError(`${path}: needs a record {${node.fields.map((f) => f.name).join(', ')}}, got ${JSON.stringify(value)}`);
       for (const key of Object.keys(value)) {
@@ -1002,6 +1609,19 @@ function withPath(path: string, f: () => Uint8Array): Uint8Array {
 }
 
 // =============================================================================================
+// An identifier the standard does not define
+
+/**
+ * A data identifier DL/T 645-2007 does not define, for the "no requested data" check (the default
+ * of the declaration's `unsupportedIdentifier`). DI3 = 0FH: appendix A uses DI3 00H..06H (tables
+ * A.1..A.7, all defined above), the 2013 security commands use 07H (PROTOCOLS.md 1.9), and the
+ * amendments' event families start at 10H (1DH / 1EH trip and close records above); no source
+ * read (PROTOCOLS.md, bob, fw, the table transcriptions) gives anything under DI3 08H..0FH. Not
+ * 03010000, which meters answer: it is the loss-of-voltage counts of table A.4 (issue 6).
+ */
+export const UNDEFINED_IDENTIFIER = '0F0F0F0F';
+
+// =============================================================================================
 // Public API
 
 function normaliseDi(di: string): string {
@@ -1026,7 +1646,14 @@ export function decodeValue(di: string, payload: Uint8Array, options?: DecodeVal
   const trailing = options?.trailingBytes ?? 'reject';
   const range = node.kind === 'block' ? node.range : undefined;
   let k: number | undefined;
-  if (range === undefined) {
+  if (node.kind === 'opaque') {
+    const expected = `${node.min}..${node.max} bytes`;
+    if (payload.length < node.min) return err(lengthError(def, expected, payload.length, payload.length));
+    if (payload.length > node.max) {
+      if (trailing === 'reject') return err(lengthError(def, expected, payload.length, node.max));
+      return decodeNode(node, payload.subarray(0, node.max), 0, undefined);
+    }
+  } else if (range === undefined) {
     const need = nodeLength(node, undefined);
     if (payload.length < need) return err(lengthError(def, `${need} bytes`, payload.length, payload.length));
     if (payload.length > need && trailing === 'reject') return err(lengthError(def, `${need} bytes`, payload.length, need));
@@ -1074,6 +1701,8 @@ export function describeValue(di: string, value: DataValue): string {
 
 function describeNode(node: LayoutNode, value: DataValue): string {
   switch (node.kind) {
+    case 'opaque':
+      return typeof value === 'string' ? `${value.toUpperCase()} (${value.length / 2} bytes)` : JSON.stringify(value);
     case 'field': {
       const text = node.codec.text(value);
       if (node.def.bits !== undefined && typeof value === 'number') {
@@ -1137,6 +1766,11 @@ export function valueLayout(di: string, tariffs?: number): readonly ValueLayoutE
     switch (n.kind) {
       case 'field':
         out.push({ path, offset, spec: n.codec.spec, ...(n.unit === undefined ? {} : { unit: n.unit }) });
+        offset += n.codec.spec.length;
+        return;
+      case 'opaque':
+        // The shortest payload; any length up to lengthRange.max decodes.
+        out.push({ path, offset, spec: n.codec.spec });
         offset += n.codec.spec.length;
         return;
       case 'record':

@@ -21,6 +21,8 @@
  * - encoding 'binary': little-endian unsigned integer (status words, baud feature words).
  * - encoding 'hex': opaque bytes as upper-case hex, most significant (last on the wire) first
  *   (passwords, operator codes C3..C0, data identifiers DI3..DI0 inside records).
+ * - encoding 'bytes': opaque content as upper-case hex in wire order, first byte first (the parts
+ *   of records whose layout no source gives): `01 02 03` → "010203".
  *
  * Decoding never throws on wire bytes. Error codes: `dlt645.bcd` (offset of the bad byte),
  * `dlt645.value-range` (a date/time field out of range; offset of that byte). Encoding a value
@@ -45,7 +47,7 @@ export interface ValueFieldSpec {
   readonly encoding?: ValueEncoding;
 }
 
-export type ValueFieldKind = 'decimal' | 'digits' | 'datetime' | 'binary' | 'hex';
+export type ValueFieldKind = 'decimal' | 'digits' | 'datetime' | 'binary' | 'hex' | 'bytes';
 
 /** Date/time record keys, in the order the format strings name them. */
 export type DateTimeFieldName = 'year' | 'month' | 'day' | 'weekday' | 'hour' | 'minute' | 'second';
@@ -117,7 +119,8 @@ function buildCodec(given: ValueFieldSpec): ValueFieldCodec {
     if (length > 6) throw new Error(`format ${format}: binary fields are at most 6 bytes`);
     return binaryCodec(spec);
   }
-  if (encoding === 'hex') return hexCodec(spec);
+  if (encoding === 'hex') return hexCodec(spec, false);
+  if (encoding === 'bytes') return hexCodec(spec, true);
   if (DATE_TIME_FORMAT.test(format)) {
     const tokens = format.match(/YY|MM|DD|WW|hh|mm|ss/g) ?? [];
     if (tokens.length !== length) throw new Error(`format ${format}: ${tokens.length} fields but ${length} bytes`);
@@ -376,29 +379,45 @@ function binaryCodec(spec: ValueFieldSpec): ValueFieldCodec {
   };
 }
 
-function hexCodec(spec: ValueFieldSpec): ValueFieldCodec {
+/** 'hex' (most significant = last on the wire, first) or, with `wireOrder`, 'bytes' (first byte first). */
+function hexCodec(spec: ValueFieldSpec, wireOrder: boolean): ValueFieldCodec {
   const { format, length } = spec;
   return {
     spec,
-    kind: 'hex',
+    kind: wireOrder ? 'bytes' : 'hex',
     decimals: 0,
     dateFields: [],
     absentAllowed: false,
     decode(payload, offset) {
-      let out = '';
-      for (let i = offset + length - 1; i >= offset; i--) out += byteHex(payload[i]!);
-      return ok(out);
+      return ok(bytesToHex(payload, offset, length, wireOrder));
     },
     encode(value) {
       if (typeof value !== 'string' || value.length !== length * 2 || !/^[0-9A-Fa-f]*$/.test(value)) {
         throw new EncodeError(`format ${format} needs exactly ${length * 2} hex digits, got ${show(value)}`);
       }
-      const out = new Uint8Array(length);
-      for (let i = 0; i < length; i++) out[i] = Number.parseInt(value.slice(value.length - 2 * i - 2, value.length - 2 * i), 16);
-      return out;
+      return hexToBytes(value, wireOrder);
     },
     text(value) {
       return typeof value === 'string' ? value.toUpperCase() : show(value);
     },
   };
+}
+
+/** Upper-case hex of `length` bytes at `offset`: wire order, or last byte first. */
+export function bytesToHex(payload: Uint8Array, offset: number, length: number, wireOrder: boolean): string {
+  let out = '';
+  if (wireOrder) for (let i = offset; i < offset + length; i++) out += byteHex(payload[i]!);
+  else for (let i = offset + length - 1; i >= offset; i--) out += byteHex(payload[i]!);
+  return out;
+}
+
+/** The bytes of an even-length hex string (checked by the caller): wire order, or last byte first. */
+export function hexToBytes(value: string, wireOrder: boolean): Uint8Array {
+  const n = value.length / 2;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const at = wireOrder ? 2 * i : value.length - 2 * i - 2;
+    out[i] = Number.parseInt(value.slice(at, at + 2), 16);
+  }
+  return out;
 }
