@@ -8,10 +8,10 @@
  * Also with `npx` in front, signalling only the npx process as a CI timeout does.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock } from '../core/clock.ts';
 import { verifyManifest } from './report.ts';
 import { meterlab, REPO } from './testing.ts';
@@ -132,10 +132,16 @@ function start(command: string, args: readonly string[], options: { detached?: b
   };
 }
 
-/** A previous report in `out`, from the one-case `bell` demo suite; returns its summary.json. */
-async function previousReport(out: string): Promise<string> {
-  const r = await meterlab(['run', '--target', 'reference', '--suite', 'bell', '--no-html', '--out', out, ...DEMO]);
+/** One real report, from the one-case `bell` demo suite, copied in as each test's previous report. */
+const template = join(tmp, 'template');
+beforeAll(async () => {
+  const r = await meterlab(['run', '--target', 'reference', '--suite', 'bell', '--no-html', '--out', template, ...DEMO]);
   expect(r.code, r.stdout + r.stderr).toBe(0);
+}, 120_000);
+
+/** A previous MeterLab report in `out` (its manifest verifies); returns its summary.json. */
+async function previousReport(out: string): Promise<string> {
+  cpSync(template, out, { recursive: true });
   expect(await verifyManifest(out)).toEqual([]);
   return readFileSync(join(out, 'summary.json'), 'utf8');
 }
