@@ -3,9 +3,12 @@
  *
  *   0  success (run: no failed and no error verdict)
  *   1  a negative result: a run with failed/error verdicts, a decode that rejected its input
- *   2  usage: a bad argument, unknown command or suite, a target profile that does not validate
- *   3  environment: a link that cannot be opened (missing serial port, port in use), a timeout
+ *   2  usage: a bad argument, unknown command or suite, a target profile that does not validate,
+ *      an output folder it refuses to replace, an --out under a regular file
+ *   3  environment: a link that cannot be opened (missing serial port, port in use), a timeout,
+ *      an output folder that cannot be created or written
  *   4  an unexpected internal error (set METERLAB_DEBUG=1 to see the stack)
+ *   130/143  a run interrupted by SIGINT/SIGTERM (interrupt.ts)
  *
  * Every error is one line on stderr starting with "meterlab: "; never a stack trace unless
  * METERLAB_DEBUG is set.

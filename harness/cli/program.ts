@@ -80,11 +80,12 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .description('run conformance suites against a target and write the report (exit 0 only when nothing failed or errored)')
     .requiredOption('--target <profile>', 'target profile JSON file, or "reference" for the built-in reference meter')
     .option('--suite <name>', 'suite to run (default: all suites)')
-    .option('--out <dir>', 'output directory, cleaned first', 'reports/latest')
+    .option('--out <dir>', 'report folder; replaced when complete, only if empty or a previous MeterLab report', 'reports/latest')
     .option('--no-html', 'skip the HTML report (Allure results, JUnit, summary and manifest are still written)')
     .addOption(new Option('--suites-dir <dir>', 'where suites live (for the project\'s own tests)').hideHelp())
     .addOption(new Option('--suite-suffix <suffix>', 'suite file suffix (for the project\'s own tests)').hideHelp())
-    .action(async (opts: { target: string; suite?: string; out: string; html: boolean; suitesDir?: string; suiteSuffix?: string }) => {
+    .addOption(new Option('--interrupt-grace <ms>', 'SIGTERM-to-SIGKILL grace when interrupted (for the project\'s own tests)').argParser(intOption('--interrupt-grace', 0, 600_000)).hideHelp())
+    .action(async (opts: { target: string; suite?: string; out: string; html: boolean; suitesDir?: string; suiteSuffix?: string; interruptGrace?: number }) => {
       const { runConformance } = await import('./run.ts');
       const r = await runConformance({
         target: opts.target,
@@ -95,6 +96,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
         ...(opts.suite !== undefined ? { suite: opts.suite } : {}),
         ...(opts.suitesDir !== undefined ? { suitesDir: opts.suitesDir } : {}),
         ...(opts.suiteSuffix !== undefined ? { suiteSuffix: opts.suiteSuffix } : {}),
+        ...(opts.interruptGrace !== undefined ? { interruptGraceMs: opts.interruptGrace } : {}),
       });
       setExit(r.exitCode);
     });

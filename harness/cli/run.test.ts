@@ -26,8 +26,9 @@ describe('meterlab run on the demo suites', () => {
   let run: CliRun;
 
   beforeAll(async () => {
-    // A previous report in the way is cleaned: the stale file must disappear.
+    // A previous MeterLab report (it carries the marker) is replaced: the stale file must disappear.
     mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, '.meterlab-report'), '{"tool":"meterlab","version":"0.1.0","created":"2026-11-29T08:00:00.000Z"}');
     writeFileSync(join(out, 'summary.json'), '{}');
     writeFileSync(join(out, 'stale.txt'), 'old');
     run = await meterlab(['run', '--target', 'reference', '--suite', 'lamp', '--out', out, ...DEMO]);
@@ -121,7 +122,7 @@ describe('meterlab run on the demo suites', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { path: string; sha256: string; bytes: number }[] };
     const paths = manifest.files.map((f) => f.path);
     expect(paths).toEqual([...paths].sort());
-    expect(paths).toEqual(expect.arrayContaining(['summary.json', 'junit.xml', 'allure-report/index.html', 'captures/lamp.reads-power/frames.txt', 'requirements.md']));
+    expect(paths).toEqual(expect.arrayContaining(['summary.json', 'junit.xml', 'allure-report/index.html', 'captures/lamp.reads-power/frames.txt', 'requirements.md', '.meterlab-report']));
     expect(paths).not.toContain('manifest.json');
     expect(await verifyManifest(out)).toEqual([]);
     writeFileSync(join(out, 'summary.json'), '{"tampered":true}\n');
@@ -142,7 +143,7 @@ describe('meterlab run: exit codes and guards', () => {
   it('an unknown suite is a usage error listing the available suites', async () => {
     const r = await meterlab(['run', '--target', 'reference', '--suite', 'nope', '--out', join(tmp, 'x'), ...DEMO]);
     expect(r.code).toBe(2);
-    expect(expectOneErrorLine(r)).toBe('meterlab: unknown suite "nope" (available: bell, broken, lamp)');
+    expect(expectOneErrorLine(r)).toBe('meterlab: unknown suite "nope" (available: bell, broken, interrupt, lamp)');
   });
 
   it('a suite file that fails to load is an error verdict, and the run fails', async () => {
@@ -185,13 +186,13 @@ describe('meterlab run: exit codes and guards', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it('refuses to clean a directory that is not a previous report', async () => {
+  it('refuses to replace a directory that is not a previous report', async () => {
     const out = join(tmp, 'precious');
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'thesis.tex'), 'x');
     const r = await meterlab(['run', '--target', 'reference', '--suite', 'bell', '--out', out, ...DEMO]);
     expect(r.code).toBe(2);
-    expect(expectOneErrorLine(r)).toContain('refusing to clean');
+    expect(expectOneErrorLine(r)).toContain('refusing to replace');
     expect(existsSync(join(out, 'thesis.tex'))).toBe(true);
   });
 });

@@ -1,7 +1,11 @@
 /**
  * `meterlab run`: validate the target, run the conformance suites with vitest, write the evidence.
  *
- * Output directory (default reports/latest), cleaned first:
+ * Output directory (default reports/latest; out-dir.ts): written into a temporary folder beside
+ * it and moved into place when complete, replacing a previous report (never a folder MeterLab
+ * did not write: each report holds a `.meterlab-report` marker). SIGINT/SIGTERM end the run,
+ * its process tree and its temporary folder, and leave the previous report intact (interrupt.ts).
+ *   .meterlab-report     the marker: {"tool":"meterlab","version","created"}
  *   junit.xml            vitest's JUnit reporter
  *   allure-results/      allure-vitest results, statuses set from MeterLab verdicts
  *   allure-report/       index.html, one self-contained Allure Report 3 page
@@ -15,16 +19,19 @@
  * evidence of conformance.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { Reporter } from 'vitest/node';
 import { RealClock, type Clock } from '../core/clock.ts';
 import { LinkError, UsageError } from '../core/errors.ts';
 import { OUT_ENV, TARGET_ENV } from '../../suites/framework/env.ts';
 import { isRunPassing } from '../../suites/framework/verdict.ts';
 import { catalogToMarkdown } from '../../suites/requirements/catalog.ts';
 import { debugEnabled, EXIT, type ExitCode } from './exit.ts';
+import { RunGuard } from './interrupt.ts';
+import { checkOutDir, commitReport, createTempReport, discardTempReport, type TempReport } from './out-dir.ts';
 import { ProgressReporter, ResultCollector, formatOutcomeLine } from './reporters.ts';
 import { applyVerdictsToAllureResults, buildSummary, generateAllureReport, writeManifest, type RunSummary, type SummaryTarget } from './report.ts';
 
@@ -51,6 +58,10 @@ export interface RunOptions {
   readonly clock?: Clock;
   /** Validates the target and describes it (default: harness/targets loadTargetProfile). */
   readonly resolveTarget?: (spec: string) => Promise<ResolvedTarget>;
+  /** Ends the process after an interrupted run has cleaned up (default process.exit). */
+  readonly exit?: (code: number) => void;
+  /** SIGTERM-to-SIGKILL grace when interrupted (default 300 ms). For the project's own tests. */
+  readonly interruptGraceMs?: number;
 }
 
 export interface ResolvedTarget {
@@ -79,33 +90,6 @@ export function discoverSuites(suitesDir: string, suffix: string = SUITE_FILE_SU
     if (files.length > 0) suites.set(name, files);
   }
   return suites;
-}
-
-function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
-}
-
-/**
- * Empties (or creates) the output directory. Refuses a directory that holds anything but a
- * previous MeterLab run (no summary.json or manifest.json), and the repository or any of its
- * ancestors, so a mistyped --out cannot delete work.
- */
-export async function prepareOutDir(outDir: string): Promise<void> {
-  const abs = resolve(outDir);
-  if (isInside(REPO_ROOT, abs) || isInside(process.cwd(), abs)) {
-    throw new UsageError(`refusing to use ${outDir} as the output directory: it contains the working directory or the repository`);
-  }
-  if (existsSync(abs)) {
-    if (!statSync(abs).isDirectory()) throw new UsageError(`output ${outDir} exists and is not a directory`);
-    const entries = readdirSync(abs);
-    const previousRun = entries.includes('summary.json') || entries.includes('manifest.json');
-    if (entries.length > 0 && !previousRun) {
-      throw new UsageError(`refusing to clean ${outDir}: it is not empty and holds no previous MeterLab report (summary.json)`);
-    }
-    await rm(abs, { recursive: true, force: true });
-  }
-  await mkdir(abs, { recursive: true });
 }
 
 /** Loads and validates the target profile (ProfileError → one line, exit 2). */
@@ -146,25 +130,94 @@ export async function runConformance(options: RunOptions): Promise<RunOutcome> {
   const files = selected.flatMap((s) => suites.get(s)!);
   const suiteLabel = selected.join(',');
 
-  const { env: targetEnv, target } = await (options.resolveTarget ?? resolveTargetProfile)(options.target);
+  // --out is checked before anything else happens, and the run's temporary folder is created
+  // before any suite starts: a bad --out never costs a suite run.
+  const plan = checkOutDir(options.out ?? DEFAULT_OUT, { protect: [REPO_ROOT, process.cwd()] });
+  const outDir = plan.outDir;
+  const where = displayPath(outDir);
+  const guard = new RunGuard({
+    stderr,
+    outLabel: where,
+    previousReport: plan.state === 'report',
+    clock,
+    ...(options.exit ? { exit: options.exit } : {}),
+    ...(options.interruptGraceMs !== undefined ? { graceMs: options.interruptGraceMs } : {}),
+  });
+  guard.install();
+  let temp: TempReport | null = null;
+  try {
+    const resolved = await (options.resolveTarget ?? resolveTargetProfile)(options.target);
+    await guard.checkpoint();
+    temp = createTempReport(plan, clock.now());
+    guard.setTemp(temp);
+    const summary = await writeReport(options, { dir: temp.tempDir, where, files, suiteLabel, resolved, clock, guard });
+    // From here on the new report is kept even if the move fails: the error says where it is.
+    const complete = temp;
+    temp = null;
+    await guard.commit(() => commitReport(complete, plan));
 
-  const outDir = resolve(options.out ?? DEFAULT_OUT);
-  await prepareOutDir(outDir);
-  await mkdir(join(outDir, 'captures'), { recursive: true });
-  await writeFile(join(outDir, 'requirements.md'), `# Requirement catalog\n\n${catalogToMarkdown()}\n`);
-  const resultsDir = join(outDir, 'allure-results');
-  const reportDir = join(outDir, 'allure-report');
+    const v = summary.verdicts;
+    if (v.inconclusive > 0) {
+      const ids = summary.tests.filter((t) => t.verdict === 'inconclusive').map((t) => t.id);
+      stdout.write(`meterlab: ${v.inconclusive} INCONCLUSIVE — not evidence of conformance: ${ids.join(', ')}\n`);
+    }
+    const report = options.html !== false && !summary.reportError ? `${where}/allure-report/index.html` : `${where}/summary.json`;
+    stdout.write(
+      `meterlab: ${v.passed} passed, ${v.failed} failed, ${v.error} error, ${v.inconclusive} inconclusive, ${v.notApplicable} not applicable (${summary.tests.length} test${summary.tests.length === 1 ? '' : 's'}) — ${report}\n`,
+    );
+    return { exitCode: isRunPassing(v) && summary.tests.length > 0 ? EXIT.ok : EXIT.negative, summary, outDir };
+  } catch (e) {
+    await guard.checkpoint(); // interrupted: the guard cleans up and ends the process
+    if (temp) await discardTempReport(temp);
+    throw e;
+  } finally {
+    guard.dispose();
+  }
+}
 
-  stdout.write(`meterlab: running ${suiteLabel} against ${target.name} (${target.kind}) → ${displayPath(outDir)}\n`);
+/**
+ * Runs the suites and writes the whole report into `dir` (the temporary folder; the suites get
+ * it as METERLAB_OUT, so their captures land there too).
+ */
+async function writeReport(
+  options: RunOptions,
+  run: { dir: string; where: string; files: readonly string[]; suiteLabel: string; resolved: ResolvedTarget; clock: Clock; guard: RunGuard },
+): Promise<RunSummary> {
+  const { dir, where, files, suiteLabel, clock, guard } = run;
+  const { env: targetEnv, target } = run.resolved;
+  const { stdout, stderr } = options;
+  await mkdir(join(dir, 'captures'), { recursive: true });
+  await writeFile(join(dir, 'requirements.md'), `# Requirement catalog\n\n${catalogToMarkdown()}\n`);
+  const resultsDir = join(dir, 'allure-results');
+  const reportDir = join(dir, 'allure-report');
+
+  stdout.write(`meterlab: running ${suiteLabel} against ${target.name} (${target.kind}) → ${where}\n`);
   const startedAt = clock.now();
   const collector = new ResultCollector();
-  const env = { [TARGET_ENV]: targetEnv, [OUT_ENV]: outDir };
+  const env = { [TARGET_ENV]: targetEnv, [OUT_ENV]: dir };
   const savedEnv = { target: process.env[TARGET_ENV], out: process.env[OUT_ENV] };
   const savedExitCode = process.exitCode;
   Object.assign(process.env, env);
   const vitestConsole = debugEnabled() ? stderr : new Writable({ write: (_chunk, _encoding, done) => done() });
+  // Once interrupted, nothing more reaches the console: the workers are being killed, and the
+  // failures vitest would report for them are not verdicts.
+  const progress = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      if (!guard.interrupted) stdout.write(chunk);
+      done();
+    },
+  });
+  const control: Reporter = {
+    onInit(vitest) {
+      // vitest has installed its own SIGINT/SIGTERM handler (process.exit after 1 ms): the
+      // guard takes the signals back, and stops vitest its own way.
+      guard.claimSignals();
+      guard.setStopper(() => void vitest.cancelCurrentRun('keyboard-input').catch(() => undefined));
+    },
+  };
   try {
     const { startVitest } = await import('vitest/node');
+    await guard.checkpoint();
     const vitest = await startVitest(
       'test',
       [],
@@ -175,8 +228,9 @@ export async function runConformance(options: RunOptions): Promise<RunOutcome> {
         include: files.map((f) => relative(REPO_ROOT, f).split(sep).join('/')),
         setupFiles: ['allure-vitest/setup'],
         reporters: [
-          new ProgressReporter(stdout),
-          ['junit', { outputFile: join(outDir, 'junit.xml'), suiteName: `meterlab ${suiteLabel}` }],
+          control,
+          new ProgressReporter(progress),
+          ['junit', { outputFile: join(dir, 'junit.xml'), suiteName: `meterlab ${suiteLabel}` }],
           [
             'allure-vitest/reporter',
             {
@@ -205,6 +259,7 @@ export async function runConformance(options: RunOptions): Promise<RunOutcome> {
     restoreEnv(TARGET_ENV, savedEnv.target);
     restoreEnv(OUT_ENV, savedEnv.out);
   }
+  await guard.checkpoint();
   const outcomes = [...collector.outcomes];
   for (const u of collector.unhandled) {
     const o = { suite: suiteLabel, id: `${suiteLabel}.(unhandled)`, requirement: '', title: 'unhandled error', verdict: 'error' as const, reason: u, durationMs: 0, measurements: [] };
@@ -217,26 +272,17 @@ export async function runConformance(options: RunOptions): Promise<RunOutcome> {
   let reportError: string | undefined;
   if (options.html !== false) {
     const gen = await generateAllureReport({ resultsDir, reportDir, reportName: `MeterLab ${suiteLabel} — ${target.name}`, clock });
+    await guard.checkpoint();
     if (!gen.ok) {
       reportError = gen.error ?? 'allure report generation failed';
       stderr.write(`meterlab: HTML report not generated: ${reportError}\n`);
     }
   }
   const summary = buildSummary({ target, suite: suiteLabel, startedAt, finishedAt, outcomes, ...(reportError ? { reportError } : {}) });
-  await writeFile(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeManifest(outDir);
-
-  const v = summary.verdicts;
-  if (v.inconclusive > 0) {
-    const ids = summary.tests.filter((t) => t.verdict === 'inconclusive').map((t) => t.id);
-    stdout.write(`meterlab: ${v.inconclusive} INCONCLUSIVE — not evidence of conformance: ${ids.join(', ')}\n`);
-  }
-  const where = displayPath(outDir);
-  const report = options.html !== false && !reportError ? `${where}/allure-report/index.html` : `${where}/summary.json`;
-  stdout.write(
-    `meterlab: ${v.passed} passed, ${v.failed} failed, ${v.error} error, ${v.inconclusive} inconclusive, ${v.notApplicable} not applicable (${summary.tests.length} test${summary.tests.length === 1 ? '' : 's'}) — ${report}\n`,
-  );
-  return { exitCode: isRunPassing(v) && summary.tests.length > 0 ? EXIT.ok : EXIT.negative, summary, outDir };
+  await writeFile(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeManifest(dir);
+  await guard.checkpoint();
+  return summary;
 }
 
 /** Relative to the working directory when inside it, else absolute. */
