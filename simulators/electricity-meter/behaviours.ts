@@ -16,7 +16,14 @@ import { decodeFrame, encodeFrame } from '../../harness/protocols/dlt645/index.t
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { BehaviourContext, Dlt645MeterServer, IncomingRequest } from './server.ts';
 
-export type BehaviourAnswer = 'continue' | { readonly reply?: Uint8Array | null; readonly delayMs?: number };
+export type BehaviourAnswer =
+  | 'continue'
+  | {
+      readonly reply?: Uint8Array | null;
+      readonly delayMs?: number;
+      /** Work to do once the reply is on the wire (or at once when there is none): e.g. switch the UART after a 17H reply. */
+      readonly afterReply?: () => void;
+    };
 
 export interface MeterBehaviour {
   readonly name: string;
