@@ -7,8 +7,9 @@
  * - on a real meter the destructive cases wait for the profile's opt-in, and the 17H cases for a
  *   line the harness can switch; every skip names the field.
  */
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
+import { loadTargetProfile, openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
 import { runCase, type CaseResult } from '../framework/case.ts';
 import { getRequirement } from '../requirements/catalog.ts';
 import { programmingCases } from './cases.ts';
@@ -100,6 +101,12 @@ describe('broken variants fail the matching case', () => {
     } finally {
       await target.close();
     }
+  });
+
+  it('the checked-in profile reference-broken-bcd-baud-words.json fails the 17H cases', async () => {
+    const profile = loadTargetProfile(resolve(import.meta.dirname, '../profiles/reference-broken-bcd-baud-words.json'));
+    const results = await runCases(profile, ['programming.change-baud-rate', 'programming.baud-rate-wrong-feature-word']);
+    expect(results.map((r) => r.verdict)).toEqual(['failed', 'failed']);
   });
 
   it('a dead meter passes nothing: every case is inconclusive', async () => {
