@@ -213,7 +213,7 @@ const cases: Case[] = [
       if (frames < 2) ctx.inconclusive(`${di} came in ${frames} frame: there is no last follow-up frame to go past (reading.follow-up judges that)`);
       // Follow-up frames carry SEQ 1 .. frames-1 (DLT645-06): SEQ `frames` and SEQ 0 name none.
       for (const seq of [frames, 0]) {
-        if (seq > MAX_SEQ) continue;
+        if (seq > MAX_SEQ) continue; // 255 follow-up frames: SEQ cannot name one more
         const what = `a 12H for ${di} with SEQ ${seq} (the item has follow-up frames 1..${frames - 1})`;
         checkAbnormal(ctx, await ask(t, address, { kind: 'readFollowUp', di, seq }), FC.followUp, [NO_DATA], what);
         await requireStillAlive(ctx, t, what);
@@ -450,10 +450,10 @@ const cases: Case[] = [
       const address = meterAddress(t);
       const { time: timeDi, energy: energyDi } = t.profile.meter.freezeIdentifiers;
       await requireAlive(ctx, t, 'the broadcast freeze');
-      const before = await readPayload(t, timeDi);
+      const { payload: before, value: last } = await readValue(t, address, timeDi);
       // A new record must be told from the last one: its minute must differ.
       let clock = await meterInstant(t);
-      const previous = recordInstant((await readValue(t, address, timeDi)).value as Record<string, number>);
+      const previous = recordInstant(last as Record<string, number>);
       if (previous !== null && Math.floor(previous / 60_000) === Math.floor(clock.at / 60_000)) {
         await t.clock.sleep(60_000 - (clock.at % 60_000) + 1000);
         clock = await meterInstant(t);
