@@ -33,6 +33,7 @@ import {
   baudChangeGate,
   bytesEqual,
   checkAbnormal,
+  describeBit,
   describeFeatureWord,
   describePassword,
   describeRate,
@@ -724,7 +725,10 @@ async function switchAndBack(ctx: CheckContext, t: Target, rate: number): Promis
   const to = await ask(t, address, { kind: 'changeBaud', z, baudRate: rate });
   const m = to[0]?.message;
   if (m?.kind === 'errorResponse') {
-    ctx.check(false, `a 17H to ${describeRate(rate)} was refused with error word ${hex2(m.errorWord)}H (${m.errors.join(', ') || 'no bit set'}): the meter declares ${rate} bit/s in meter.baudRates`);
+    ctx.check(
+      false,
+      `a 17H to ${describeRate(rate)} was refused with error word ${hex2(m.errorWord)}H (${m.errors.map(describeBit).join(', ') || 'no bit set'}): the meter declares ${rate} bit/s in meter.baudRates`,
+    );
     return answers(t);
   }
   if (m?.kind !== 'changeBaudResponse') {
