@@ -207,11 +207,11 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
   readonly timeoutMs: number;
   readonly attempts: number;
   readonly preamble: number;
-  readonly line: LineSettings | undefined;
   readonly broadcastSettleMs: number;
   readonly dictionary: Dlt645Dictionary;
   private readonly logger: MasterLogger | undefined;
-  private readonly charMs: number;
+  private currentLine: LineSettings | undefined;
+  private charMs: number;
 
   readonly interByteTimeoutMs: number;
   /** The scanner, flushed once the line is silent for Tb with a partial frame pending. */
@@ -241,11 +241,11 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
     this.attempts = positiveInt(options.attempts ?? DEFAULT_ATTEMPTS, 'attempts');
     this.preamble = nonNegativeInt(options.preamble ?? DEFAULT_PREAMBLE, 'preamble');
-    this.line = options.line;
+    this.currentLine = options.line;
     this.broadcastSettleMs = nonNegative(options.broadcastSettleMs ?? DEFAULT_BROADCAST_SETTLE_MS, 'broadcastSettleMs');
     this.dictionary = options.dictionary ?? DICTIONARY;
     this.logger = options.logger;
-    this.charMs = this.line ? characterTimeMs(this.line) : 0;
+    this.charMs = this.currentLine ? characterTimeMs(this.currentLine) : 0;
     this.interByteTimeoutMs = positive(options.interByteTimeoutMs ?? MAX_INTER_BYTE_GAP_MS, 'interByteTimeoutMs');
     this.receiver = new FlushOnSilence({
       scanner: new Dlt645FrameScanner(),
@@ -257,6 +257,20 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     this.link.on('close', this.onLinkClose);
     this.link.on('error', this.onLinkError);
     if (!this.link.isOpen) this.closed = new LinkError(`${this.link.name} is closed`);
+  }
+
+  /** Line settings used for line-time estimates (undefined on links without line time). */
+  get line(): LineSettings | undefined {
+    return this.currentLine;
+  }
+
+  /**
+   * New line settings for the timing estimates, after the link itself was switched (a 17H
+   * baud-rate change): later requests and replies are timed at the new rate.
+   */
+  setLine(line: LineSettings | undefined): void {
+    this.currentLine = line;
+    this.charMs = line ? characterTimeMs(line) : 0;
   }
 
   /** The most recent finished exchange. */

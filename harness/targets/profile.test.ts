@@ -101,6 +101,14 @@ describe('loadTargetProfile', () => {
     );
   });
 
+  it('allows no destructive command unless the profile opts in, field by field', () => {
+    const none = { addressWrite: false, passwordChange: false, maxDemandClear: false, meterClear: false, eventClear: false };
+    expect(loadTargetProfile('reference').allowDestructive).toEqual(none);
+    const p = parseTargetProfile({ name: 'x', connection: { type: 'serial', path: '/dev/ttyS0' }, meter: serialMeter, allowDestructive: { meterClear: true } });
+    expect(p.allowDestructive).toEqual({ ...none, meterClear: true });
+    expect(problem(() => parseTargetProfile({ name: 'x', connection: { type: 'reference' }, allowDestructive: { clearAll: true } }))).toMatch(/allowDestructive.*clearAll/);
+  });
+
   it('requires a declaration for hardware targets', () => {
     expect(problem(() => parseTargetProfile({ name: 'x', connection: { type: 'tcp', host: 'h', port: 1 } }))).toBe(
       'target profile: meter: a tcp target must declare its meter (address, line, identifiers ...)',

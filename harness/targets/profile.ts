@@ -10,7 +10,9 @@
  *                 | { "type": "tcp", "host": "192.168.1.50", "port": 4001 },
  *     "meter":  <MeterDeclaration>   (optional for reference targets: the simulator's own),
  *     "master": { "timeoutMs": 3000, "attempts": 3, "preamble": 4 },
- *     "limits": { "responseDelayMs": { "min": 20, "max": 500 }, "clockToleranceS": 10 } }
+ *     "limits": { "responseDelayMs": { "min": 20, "max": 500 }, "clockToleranceS": 10 },
+ *     "allowDestructive": { "addressWrite": false, "passwordChange": false, "maxDemandClear": false,
+ *                           "meterClear": false, "eventClear": false } }
  *
  * `loadTargetProfile(spec)` takes 'reference' (the built-in reference meter on a simulated bus)
  * or a path to a JSON file. Every failure is one ProfileError whose message names the file and
@@ -105,6 +107,26 @@ export const LimitsSchema = z
   })
   .strict();
 
+/**
+ * Permission to run commands that change a real meter's identity or erase its records (the
+ * programming suite). Each defaults to false: on a serial or TCP target the case is then not
+ * applicable and its reason names the field. Simulated (reference) targets always run them.
+ */
+export const AllowDestructiveSchema = z
+  .object({
+    /** 15H: changes the communication address (restored afterwards). */
+    addressWrite: z.boolean().default(false),
+    /** 18H: changes a password (restored afterwards). */
+    passwordChange: z.boolean().default(false),
+    /** 19H: erases the maximum-demand registers. */
+    maxDemandClear: z.boolean().default(false),
+    /** 1AH: erases energy, demand, freezes and event records. */
+    meterClear: z.boolean().default(false),
+    /** 1BH: erases the event records. */
+    eventClear: z.boolean().default(false),
+  })
+  .strict();
+
 /** The JSON document as written (before the simulator is loaded and defaults are filled in). */
 export const TargetProfileSchema = z
   .object({
@@ -116,6 +138,7 @@ export const TargetProfileSchema = z
     meter: MeterDeclarationSchema.optional(),
     master: MasterSettingsSchema.default({ timeoutMs: 3000, attempts: 3, preamble: 4 }),
     limits: LimitsSchema.default({ responseDelayMs: { min: 20, max: 500 }, clockToleranceS: 10 }),
+    allowDestructive: AllowDestructiveSchema.prefault({}),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -131,6 +154,7 @@ export const TargetProfileSchema = z
 export type TargetProfileInput = z.input<typeof TargetProfileSchema>;
 export type MasterSettings = z.output<typeof MasterSettingsSchema>;
 export type TargetLimits = z.output<typeof LimitsSchema>;
+export type AllowDestructive = z.output<typeof AllowDestructiveSchema>;
 
 export interface ReferenceConnection {
   readonly type: 'reference';
@@ -168,6 +192,8 @@ export interface TargetProfile {
   readonly meter: MeterDeclaration;
   readonly master: MasterSettings;
   readonly limits: TargetLimits;
+  /** Destructive programming commands the user allows on this (real) meter. */
+  readonly allowDestructive: AllowDestructive;
   /** Where it came from: "reference" (built in), a file path, or "inline". */
   readonly source: string;
 }
@@ -292,6 +318,7 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
     meter,
     master: doc.master,
     limits: doc.limits,
+    allowDestructive: doc.allowDestructive,
     source,
   };
 }

@@ -43,6 +43,18 @@ export interface Target {
   readonly master: Dlt645Master;
   /** The master's link, capture-tapped. */
   readonly link: Link;
+  /**
+   * Switches the master's side of the line to another baud rate (after a 17H reply) and tells the
+   * master to time exchanges at it. Absent where the harness cannot follow the meter: behind a
+   * TCP serial server the server's port rate is set in the server, not from here.
+   */
+  readonly setBaudRate?: (baudRate: number) => Promise<void>;
+  /**
+   * True when bytes sent at the wrong line speed are garbled (the RS-485 bus model, a real serial
+   * port): a meter that did not switch rate stops understanding the master. False on links that
+   * carry bytes whatever the rate (the in-memory pair, the serialport mock binding).
+   */
+  readonly lineSpeedEnforced: boolean;
   /** Reference target only: the simulated meter (model, server) ... */
   readonly simulator?: ElectricityMeter;
   /** ... and its backchannel (cause physical events: load, mains, button presses). */
@@ -86,14 +98,27 @@ export async function openTarget(profile: TargetProfile, options: OpenTargetOpti
       case 'serial': {
         const clock = options.clock ?? new RealClock();
         const link = await openSerialLink({ path: c.path, line: c.line });
-        return assemble({ profile, kind: 'serial', clock, raw: link, line: c.line, coalesceMs: HARDWARE_COALESCE_MS, memory, sinks, describe, cleanup: [] });
+        return assemble({
+          profile,
+          kind: 'serial',
+          clock,
+          raw: link,
+          line: c.line,
+          coalesceMs: HARDWARE_COALESCE_MS,
+          memory,
+          sinks,
+          describe,
+          cleanup: [],
+          switchBaud: (baudRate) => link.setBaudRate(baudRate),
+          lineSpeedEnforced: true,
+        });
       }
       case 'tcp': {
         const clock = options.clock ?? new RealClock();
         const link = await connectTcpLink({ host: c.host, port: c.port });
         // The meter's line is behind the serial server: its rate still bounds the transmission time.
         const line = profile.meter.line;
-        return assemble({ profile, kind: 'tcp', clock, raw: link, line, coalesceMs: HARDWARE_COALESCE_MS, memory, sinks, describe, cleanup: [] });
+        return assemble({ profile, kind: 'tcp', clock, raw: link, line, coalesceMs: HARDWARE_COALESCE_MS, memory, sinks, describe, cleanup: [], lineSpeedEnforced: true });
       }
     }
   } catch (e) {
@@ -124,15 +149,20 @@ async function openReference(
   let deviceLink: Link;
   let masterLine: LineSettings | undefined;
   let coalesceMs = 0;
+  let switchBaud: (baudRate: number) => Promise<void>;
+  let lineSpeedEnforced = false;
   switch (c.transport) {
     case 'bus': {
       const bus = new Rs485Bus({ clock, line, name: 'rs485' });
       deviceLink = bus.attach(`meter-${c.simulator.meter.address}`);
-      hostLink = bus.attach('master');
+      const node = bus.attach('master');
+      hostLink = node;
       cleanup.push(() => bus.close());
       masterLine = line;
       // A frame arrives one byte per event: merge bytes less than 3.5 character times apart.
       coalesceMs = 3.5 * characterTimeMs(line);
+      switchBaud = async (baudRate) => node.setLine({ ...node.line, baudRate });
+      lineSpeedEnforced = true;
       break;
     }
     case 'mock-serial': {
@@ -140,6 +170,7 @@ async function openReference(
       hostLink = pair.host;
       deviceLink = pair.device;
       cleanup.push(() => pair.device.close());
+      switchBaud = (baudRate) => pair.host.setBaudRate(baudRate);
       break;
     }
     case 'memory': {
@@ -147,6 +178,8 @@ async function openReference(
       hostLink = a;
       deviceLink = b;
       cleanup.push(() => b.close());
+      // No line: nothing to switch.
+      switchBaud = async () => undefined;
       break;
     }
   }
@@ -171,6 +204,8 @@ async function openReference(
     describe,
     cleanup,
     simulator,
+    switchBaud,
+    lineSpeedEnforced,
   });
 }
 
@@ -187,6 +222,9 @@ interface AssembleOptions {
   describe: Describe | undefined;
   cleanup: (() => Promise<void> | void)[];
   simulator?: ElectricityMeter;
+  /** Switches the master's link to another baud rate; absent where the harness cannot. */
+  switchBaud?: (baudRate: number) => Promise<void>;
+  lineSpeedEnforced: boolean;
 }
 
 function assemble(o: AssembleOptions): Target {
@@ -228,6 +266,14 @@ function assemble(o: AssembleOptions): Target {
     })();
     return closing;
   };
+  const switchBaud = o.switchBaud;
+  const setBaudRate = switchBaud
+    ? async (baudRate: number): Promise<void> => {
+        await master.idle();
+        await switchBaud(baudRate);
+        if (master.line) master.setLine({ ...master.line, baudRate });
+      }
+    : undefined;
   return {
     profile: o.profile,
     clock: o.clock,
@@ -235,6 +281,8 @@ function assemble(o: AssembleOptions): Target {
     virtualTime: o.clock.virtual,
     master,
     link: tap,
+    ...(setBaudRate ? { setBaudRate } : {}),
+    lineSpeedEnforced: o.lineSpeedEnforced,
     ...(o.simulator ? { simulator: o.simulator, backchannel: o.simulator.backchannel } : {}),
     captures: o.memory.records,
     flushCaptures: () => tap.flush(),

@@ -12,11 +12,19 @@
  * must catch. Each one's `defect` says which field bug it reproduces.
  */
 import { z } from 'zod';
-import { decodeFrame, encodeFrame } from '../../harness/protocols/dlt645/index.ts';
+import { bcdByteToNumber, isBcdByte } from '../../harness/core/bcd.ts';
+import { decodeFrame, encodeFrame, errorWordBits, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { BehaviourContext, Dlt645MeterServer, IncomingRequest } from './server.ts';
 
-export type BehaviourAnswer = 'continue' | { readonly reply?: Uint8Array | null; readonly delayMs?: number };
+export type BehaviourAnswer =
+  | 'continue'
+  | {
+      readonly reply?: Uint8Array | null;
+      readonly delayMs?: number;
+      /** Work to do once the reply is on the wire (or at once when there is none): e.g. switch the UART after a 17H reply. */
+      readonly afterReply?: () => void;
+    };
 
 export interface MeterBehaviour {
   readonly name: string;
@@ -237,7 +245,152 @@ export const BUILT_IN_BEHAVIOURS = {
       onRequest: () => ({ reply: null }),
     }),
   }),
+  // ---- programming-suite variants (suites/programming/programming.test.ts) ---------------------
+  'refuse-all-writes': define({
+    description: 'Refuses every 14H write with D4H + 04H, whatever the password.',
+    defect: 'A meter locked against programming (a firmware that never accepts a write): DLT645-20, a correct write must be stored.',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Refuses every write.',
+      onRequest: (ctx, request) =>
+        request.message?.kind === 'writeData' && answerable(request) ? { reply: abnormal(ctx, 0x14, 0x04) } : 'continue',
+    }),
+  }),
+  'silent-on-write': define({
+    description: 'Carries out a correct 14H write but never sends the 94H reply.',
+    defect: 'A meter whose write acknowledgement is lost: the master retries and cannot tell a stored value from a refused one (DLT645-20).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Answers a correct write with silence.',
+      onRequest: (ctx, request) => {
+        if (request.message?.kind !== 'writeData') return 'continue';
+        const reply = ctx.respond();
+        return { reply: replyControl(reply) === 0x94 ? null : reply };
+      },
+    }),
+  }),
+  'write-not-stored': define({
+    description: 'Acknowledges a correct 14H write with 94H but keeps the old value.',
+    defect: 'A meter that says it stored a parameter it did not (a failed EEPROM write reported as success): DLT645-20 read-back.',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Acknowledges writes without storing them.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (m?.kind !== 'writeData') return 'continue';
+        const old = ctx.model.readValue(m.di);
+        const reply = ctx.respond();
+        if (replyControl(reply) === 0x94 && old !== undefined) ctx.model.writeDecoded(m.di, old, m.operator);
+        return { reply };
+      },
+    }),
+  }),
+  'accept-wrong-password-for-clears': define({
+    description: 'Carries out 19H, 1AH and 1BH clears whatever the password.',
+    defect: 'A meter whose clear commands skip the password check: anyone on the bus can erase its energy and events (DLT645-26).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Clears without checking the password.',
+      onRequest: (ctx, request) => (isClear(request.message) ? { reply: ctx.respond({ skipPasswordCheck: true }) } : 'continue'),
+    }),
+  }),
+  'change-password-without-old': define({
+    description: 'Changes a password (18H) without checking the old one.',
+    defect: 'A meter whose password can be replaced by anyone on the bus, locking out its owner (DLT645-25).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Accepts 18H with any old password.',
+      onRequest: (ctx, request) => (request.message?.kind === 'changePassword' ? { reply: ctx.respond({ skipPasswordCheck: true }) } : 'continue'),
+    }),
+  }),
+  'baud-rate-not-applied': define({
+    description: 'Answers 17H with 97H + Z but keeps talking at the old rate.',
+    defect: 'A meter that acknowledges a baud-rate change it never makes: the master switches and loses it (DLT645-24).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Never applies a 17H rate.',
+      onRequest: (ctx, request) => (request.message?.kind === 'changeBaud' ? { reply: ctx.respond(), afterReply: () => undefined } : 'continue'),
+    }),
+  }),
+  'bcd-baud-feature-words': define({
+    description: 'Reads the 17H feature word as the BCD of rate / 300 (16H 4800, 32H 9600, 64H 19200) and refuses the standard 10H/20H/40H.',
+    defect:
+      'The coding of 600888/dlt645 (PROTOCOLS.md 1.6), seen in a third-party meter: a standard master cannot change its rate to 4800 bit/s or above (DLT645-24).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'BCD baud-rate feature words.',
+      onRequest: (ctx, request) => {
+        const f = request.frame;
+        if (f.control.isResponse || f.control.functionCode !== 0x17 || f.data.length !== 1 || !answerable(request)) return 'continue';
+        const z = f.data[0]!;
+        const rate = isBcdByte(z) ? bcdByteToNumber(z) * 300 : 0;
+        const meter = ctx.profile.meter;
+        if (rate === 0 || !(rate === meter.line.baudRate || meter.baudRates.includes(rate))) return { reply: abnormal(ctx, 0x17, 0x08) };
+        const reply = encodeFrame({ address: ctx.model.address, control: 0x97, data: Uint8Array.of(z), preamble: ctx.profile.simulation.replyPreamble });
+        return { reply, afterReply: () => ctx.server.applyBaudRate(rate) };
+      },
+    }),
+  }),
+  'weak-password-level': define({
+    description: 'Accepts a level-04 password for 19H, 1AH and 1BH, which need level 02.',
+    defect: 'A meter that checks that a password is right but not that its level is strong enough for the command (DLT645-22).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Clears with any valid password up to level 04.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (!isClear(m) || !ctx.model.checkPassword(m.password, WEAKEST_WRITE_LEVEL)) return 'continue';
+        return { reply: ctx.respond({ skipPasswordCheck: true }) };
+      },
+    }),
+  }),
+  'freeze-not-recorded': define({
+    description: 'Takes 16H freezes (96H to its own address, silence to broadcast) but records nothing.',
+    defect: 'A meter whose instantaneous freeze is lost: the frozen readings a concentrator asks for never exist (DLT645-10).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Freezes nothing.',
+      onRequest: (ctx, request) => {
+        if (request.message?.kind !== 'freeze' || !request.checksumValid) return 'continue';
+        if (request.addressing === 'broadcast') return { reply: null };
+        return request.addressing === 'other' ? 'continue' : { reply: ctx.encodeReply({ kind: 'freezeResponse' }) };
+      },
+    }),
+  }),
 } as const;
+
+/** The weakest password level the reference accepts for a write (PROTOCOLS.md 1.3; the 'weak-password-level' defect uses it for clears). */
+const WEAKEST_WRITE_LEVEL = 4;
+
+/** A request the conformant meter would answer: right checksum, to its own or the wildcard address. */
+function answerable(request: IncomingRequest): boolean {
+  return request.checksumValid && (request.addressing === 'own' || request.addressing === 'wildcard');
+}
+
+/** The abnormal reply to function `fc` with error word `errorWord` (PROTOCOLS.md 1.7), from this meter. */
+function abnormal(ctx: BehaviourContext, fc: number, errorWord: number): Uint8Array {
+  return ctx.encodeReply({ kind: 'errorResponse', functionCode: fc, errorWord, errors: errorWordBits(errorWord) });
+}
+
+/** Control code of a reply frame, or null for silence or bytes that are no frame. */
+function replyControl(reply: Uint8Array | null): number | null {
+  if (!reply) return null;
+  const r = decodeFrame(reply);
+  return r.ok ? r.value.frame.control.raw : null;
+}
+
+function isClear(m: Dlt645Message | null): m is Extract<Dlt645Message, { kind: 'clearMaxDemand' | 'meterClear' | 'eventClear' }> {
+  return m?.kind === 'clearMaxDemand' || m?.kind === 'meterClear' || m?.kind === 'eventClear';
+}
 
 export type BuiltInBehaviourName = keyof typeof BUILT_IN_BEHAVIOURS;
 

@@ -90,6 +90,30 @@ describe('energy accumulation', () => {
     expect(model.snapshot().forwardDemand[0]).toEqual({ kW: 0, at: null });
     expect(model.snapshot().events.demandClear.count).toBe(1);
   });
+
+  it('measures demand over whole 15-minute periods: none until one has passed, none again right after a clear', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 2 } }, local(2026, 3, 2, 10, 7));
+    await clock.advance(20 * MINUTE); // 10:07-10:27: the 10:00 period began before the meter did
+    expect(model.snapshot().forwardDemand[0]).toEqual({ kW: 0, at: null });
+    await clock.advance(10 * MINUTE); // the 10:15-10:30 period is whole
+    expect(model.snapshot().forwardDemand[0]).toEqual({ kW: 2, at: local(2026, 3, 2, 10, 15) });
+    await clock.advance(2 * MINUTE);
+    model.clearMaxDemand('00000001'); // 10:39: the 10:30 period is cut by the clear
+    await clock.advance(20 * MINUTE);
+    expect(model.snapshot().forwardDemand[0]).toEqual({ kW: 0, at: null });
+    model.drawFor(3, 10 * MINUTE); // 10:59-11:09: 3 kW for 9 of the 11:00 period's 15 minutes
+    await clock.advance(HOUR);
+    // 11:00-11:15: (9 min × 3 kW + 6 min × 2 kW) / 15 min = 2.6 kW
+    expect(model.snapshot().forwardDemand[0]).toEqual({ kW: 2.6, at: local(2026, 3, 2, 11) });
+  });
+
+  it('restarts the demand period when the clock is set', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 2 } }, local(2026, 3, 2, 10));
+    await clock.advance(10 * MINUTE);
+    model.setMeterTime(local(2026, 3, 2, 10, 14)); // 4 minutes ahead: the period no longer has 15 minutes of energy
+    await clock.advance(5 * MINUTE);
+    expect(model.snapshot().forwardDemand[0]).toEqual({ kW: 0, at: null });
+  });
 });
 
 describe('freezes and settlement', () => {

@@ -30,6 +30,13 @@ import { readModelValue, writeModelValue, servesIdentifier } from './values.ts';
 const MS_PER_HOUR = 3_600_000;
 const MS_PER_DAY = 86_400_000;
 const LOCAL_OFFSET_MS = CHINA_UTC_OFFSET_MINUTES * 60_000;
+/**
+ * Demand period (04000103 reads 15 min). Max demand is the average power over a whole period,
+ * in fixed blocks aligned to the quarter hours of the meter clock [BK: block method; meters may
+ * also use a sliding window with a slip time, 04000104]. A period cut short (the meter started,
+ * or a clear or a clock change happened inside it) is not a demand.
+ */
+export const DEMAND_PERIOD_MS = 15 * 60_000;
 
 /** Records kept (DL/T 645-2007 appendix A: "last 1..N" identifiers). */
 export const DAILY_FREEZES_KEPT = 62;
@@ -214,10 +221,12 @@ export interface ElectricityMeterModelOptions {
   readonly logger?: (message: string) => void;
 }
 
-/** Password levels that may write data and send 1CH control ("02" and "04" in the reference). */
+/**
+ * Weakest password level that may send 1CH control ("02" and "04" in the reference) and that
+ * `writeValue` accepts. The server takes the levels for 14H and 19H/1AH/1BH from the
+ * declaration (`meter.passwordLevels`).
+ */
 export const WRITE_MAX_LEVEL = 4;
-/** Clear commands 19H/1AH/1BH need a level-02 (or stronger) password [BK]. */
-export const CLEAR_MAX_LEVEL = 2;
 
 const zeroTariffs = (): TariffEnergy => [0, 0, 0, 0];
 const zeroEnergy = (): EnergyRegisters => ({
@@ -301,6 +310,8 @@ export class ElectricityMeterModel {
   private energy: EnergyRegisters;
   private forwardDemand: DemandSet = zeroDemand();
   private reverseDemand: DemandSet = zeroDemand();
+  /** The demand period being measured (meter time), and the energy in it so far. */
+  private demandBlock = { start: 0, whole: false, forwardKWh: 0, reverseKWh: 0 };
   /** Signed balance: money (yuan) for money-prepaid, energy (kWh) for energy-prepaid. */
   private balance: number;
   private purchaseCount: number;
@@ -384,6 +395,7 @@ export class ElectricityMeterModel {
     this.driftPpm = this.sim.clockDriftPpm;
     this.driftEpoch = now;
     this.integratedTo = now;
+    this.restartDemandPeriod(this.meterTimeAt(now));
 
     const r = this.sim.registers;
     this.energy = zeroEnergy();
@@ -462,6 +474,7 @@ export class ElectricityMeterModel {
     const before = this.meterNow();
     this.offsetMs = meterMs - now;
     this.driftEpoch = now;
+    this.restartDemandPeriod(meterMs);
     pushRecord(this.events.timeSet, { operator, before, after: meterMs });
     this.log(`clock set from ${before} to ${meterMs}`);
   }
@@ -472,6 +485,7 @@ export class ElectricityMeterModel {
     const now = this.clock.now();
     this.offsetMs = ms;
     this.driftEpoch = now;
+    this.restartDemandPeriod(this.meterTimeAt(now));
   }
 
   /** Backchannel: changes the clock drift from now on. */
@@ -552,6 +566,7 @@ export class ElectricityMeterModel {
         }
       }
     }
+    due = Math.min(due, this.demandBlock.start + DEMAND_PERIOD_MS);
     due = Math.min(due, this.nextSettlement(m0));
     const timed = this.nextTimedFreeze(m0);
     if (timed !== null) due = Math.min(due, timed);
@@ -635,29 +650,50 @@ export class ElectricityMeterModel {
     if (kW > 0) {
       this.energy.forwardActive[i] += kWh;
       this.energy.reactive[0][i] += kvarh; // quadrant I: import, inductive
-      this.noteDemand(this.forwardDemand, kW, tariff, m0);
+      this.demandBlock.forwardKWh += kWh;
       if (this.localCostControl) {
         this.balance -= this.sim.meterType === 'money-prepaid' ? kWh * this.prices[i] : kWh;
       }
     } else {
       this.energy.reverseActive[i] += kWh;
       this.energy.reactive[2][i] += kvarh; // quadrant III: export, (P-, Q-)
-      this.noteDemand(this.reverseDemand, -kW, tariff, m0);
+      this.demandBlock.reverseKWh += kWh;
     }
   }
 
-  /**
-   * Max demand, simplified: the highest constant power held over any integration step (a real
-   * meter averages over a 15-minute sliding window; with piecewise-constant load the two agree
-   * for steps of 15 minutes or more). [BK]
-   */
-  private noteDemand(set: DemandSet, kW: number, tariff: number, m0: number): void {
-    const at = floorMinute(m0);
+  /** Max demand (total and the tariff's) raised to `kW` when higher, stamped with the period start. */
+  private noteDemand(set: DemandSet, kW: number, tariff: number, periodStart: number): void {
+    const at = floorMinute(periodStart);
     if (kW > set[0].kW) set[0] = { kW, at };
     if (kW > set[tariff]!.kW) set[tariff] = { kW, at };
   }
 
+  /** Starts measuring the demand period that contains meter instant `m`; it counts only if `m` is its start. */
+  private restartDemandPeriod(m: number): void {
+    const start = Math.floor(m / DEMAND_PERIOD_MS) * DEMAND_PERIOD_MS; // UTC+8 is a whole number of quarter hours
+    this.demandBlock = { start, whole: m === start, forwardKWh: 0, reverseKWh: 0 };
+  }
+
+  /** At the end of a demand period: its average power is a demand (if the period was whole); the next one starts. */
+  private endDemandPeriod(m1: number): void {
+    const b = this.demandBlock;
+    const end = b.start + DEMAND_PERIOD_MS;
+    if (m1 < end) return;
+    if (b.whole) {
+      const hours = DEMAND_PERIOD_MS / MS_PER_HOUR;
+      const tariff = this.tariffAt(b.start);
+      // XX.XXXX kW on the wire: round away the float noise of summing integration steps.
+      const kW = (kWh: number): number => Math.round((kWh / hours) * 1e4) / 1e4;
+      this.noteDemand(this.forwardDemand, kW(b.forwardKWh), tariff, b.start);
+      this.noteDemand(this.reverseDemand, kW(b.reverseKWh), tariff, b.start);
+    }
+    // Steps end on period boundaries, so m1 is the end (a drifting clock may overshoot it by < 1 ms).
+    if (m1 < end + DEMAND_PERIOD_MS) this.demandBlock = { start: end, whole: true, forwardKWh: 0, reverseKWh: 0 };
+    else this.restartDemandPeriod(m1);
+  }
+
   private afterStep(m0: number, m1: number, s1: number): void {
+    this.endDemandPeriod(m1);
     // Daily freeze at local midnight (keep the last 62).
     const midnight = localDayStart(m1);
     if (midnight > m0 && midnight <= m1) {
@@ -671,6 +707,7 @@ export class ElectricityMeterModel {
       if (this.settlements.length > SETTLEMENTS_KEPT) this.settlements.length = SETTLEMENTS_KEPT;
       this.forwardDemand = zeroDemand();
       this.reverseDemand = zeroDemand();
+      this.restartDemandPeriod(settlement);
     }
     const timed = this.nextTimedFreeze(m0);
     if (timed !== null && timed <= m1) {
@@ -959,6 +996,7 @@ export class ElectricityMeterModel {
     this.sync();
     this.forwardDemand = zeroDemand();
     this.reverseDemand = zeroDemand();
+    this.restartDemandPeriod(this.meterNow());
     pushRecord(this.events.demandClear, { time: this.meterNow(), operator, energy: copyEnergy(this.energy) });
   }
 
@@ -969,6 +1007,7 @@ export class ElectricityMeterModel {
     this.energy = zeroEnergy();
     this.forwardDemand = zeroDemand();
     this.reverseDemand = zeroDemand();
+    this.restartDemandPeriod(this.meterNow());
     this.dailyFreezes.length = 0;
     this.settlements.length = 0;
     this.instantFreezes.length = 0;

@@ -315,6 +315,42 @@ describe('other control codes', () => {
     expect(bad!.message).toMatchObject(err(0x17, 0x08));
   });
 
+  it('17H to a rate the meter does not declare (meter.baudRates) gets D7H + 08H and the rate stays', async () => {
+    const rig = createRig(profileWith({ meter: { baudRates: [4800] } }));
+    expect(await rig.ask({ kind: 'changeBaud', z: 0x20, baudRate: 9600 })).toMatchObject(err(0x17, 0x08));
+    expect(rig.meter.server.baudRate).toBe(2400);
+    expect(await rig.ask({ kind: 'changeBaud', z: 0x10, baudRate: 4800 })).toEqual({ kind: 'changeBaudResponse', z: 0x10, baudRate: 4800 });
+    expect(rig.meter.server.baudRate).toBe(4800);
+    // Back to the declared line rate is always possible.
+    expect(await rig.ask({ kind: 'changeBaud', z: 0x08, baudRate: 2400 })).toEqual({ kind: 'changeBaudResponse', z: 0x08, baudRate: 2400 });
+  });
+
+  it('14H to an identifier the meter does not declare gets D4H + 02H, even one the model could store', async () => {
+    const rig = createRig(profileWith({ meter: { identifiers: ['00010000'], followUpIdentifiers: [] } }));
+    const payload = DICTIONARY.encodeValue('04001001', 25);
+    expect(await rig.ask({ kind: 'writeData', di: '04001001', password: L04, operator: OP, payload })).toMatchObject(err(0x14, 0x02));
+    expect(rig.meter.model.alarmAmount1).toBe(20);
+  });
+
+  it('takes the password levels from the declaration (meter.passwordLevels)', async () => {
+    const rig = createRig(profileWith({ meter: { passwordLevels: { writeData: '02', clear: '02' } } }));
+    const payload = DICTIONARY.encodeValue('04001001', 25);
+    expect(await rig.ask({ kind: 'writeData', di: '04001001', password: L04, operator: OP, payload })).toMatchObject(err(0x14, 0x04));
+    expect(await rig.ask({ kind: 'writeData', di: '04001001', password: L02, operator: OP, payload })).toEqual({ kind: 'writeDataResponse' });
+  });
+
+  it('refuses 15H, 18H, 19H, 1AH and 1BH when the declaration does not list the capability', async () => {
+    const capabilities = { writeAddress: false, changePassword: false, clearMaxDemand: false, meterClear: false, eventClear: false };
+    const rig = createRig(profileWith({ meter: { capabilities: { ...REFERENCE_METER_PROFILE.meter.capabilities, ...capabilities } } }));
+    expect(await rig.request({ kind: 'writeAddress', newAddress: '000000000042' }, 'AAAAAAAAAAAA')).toHaveLength(0);
+    const change: Dlt645Message = { kind: 'changePassword', di: '04000C05', oldPassword: L04, newPassword: { level: 4, value: '777777' } };
+    expect(await rig.ask(change)).toMatchObject(err(0x18, 0x04));
+    expect(await rig.ask({ kind: 'clearMaxDemand', password: L02, operator: OP })).toMatchObject(err(0x19, 0x04));
+    expect(await rig.ask({ kind: 'meterClear', password: L02, operator: OP })).toMatchObject(err(0x1a, 0x04));
+    expect(await rig.ask({ kind: 'eventClear', password: L02, operator: OP, di: 'FFFFFFFF' })).toMatchObject(err(0x1b, 0x04));
+    expect(rig.meter.model.readValue('00010000')).toBeGreaterThan(0);
+  });
+
   it('18H change password: 98H + new password; a wrong old password gets D8H + 04H', async () => {
     const rig = createRig();
     const change = (oldPassword: Password): Dlt645Message => ({ kind: 'changePassword', di: '04000C05', oldPassword, newPassword: { level: 4, value: '777777' } });

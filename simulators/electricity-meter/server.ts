@@ -23,15 +23,23 @@
  * [BK] decisions (hypotheses to check against the standard text):
  * - Expired 1CH valid-until, and a trip refused under keep-power (KP-01): DCH + 01H (other error);
  *   a wrong password or a meter that refuses plain 1CH (capability remoteControl false): DCH + 04H.
- * - 14H to an unknown or undeclared DI: D4H + 02H; to a read-only DI: D4H + 04H; a payload that
- *   does not decode or a value the meter refuses: D4H + 01H.
+ * - 14H to an unknown identifier, or one the declaration does not list (write-only ones such as
+ *   passwords excepted): D4H + 02H; to a read-only DI: D4H + 04H; a payload that does not decode
+ *   or a value the meter refuses: D4H + 01H.
+ * - 14H needs a password of level `meter.passwordLevels.writeData` (reference: 04) or stronger;
+ *   19H/1AH/1BH need `meter.passwordLevels.clear` (reference: 02) or stronger; a weaker level
+ *   gets ERR 04H like a wrong password.
+ * - 15H/18H/19H/1AH/1BH are served only when the declaration's capability says so
+ *   (`writeAddress`, `changePassword`, `clearMaxDemand`, `meterClear`, `eventClear`); otherwise
+ *   ERR 04H (unauthorised), and silence for 15H, which has no abnormal reply.
  * - 15H write address is accepted only through the full wildcard AAAAAAAAAAAA; the reply 95H is
  *   sent from the NEW address.
- * - 19H/1AH/1BH need a level-02 (or stronger) password.
  * - 08H time sync is also accepted (silently, no reply) when sent to the meter's own address,
  *   as some field meters do (vector 43).
- * - 17H: the new baud rate applies after the 97H reply has been written (`baudRate`, event
- *   'baudRateChanged', and `setLine` on a bus node link).
+ * - 17H: only to a rate the declaration lists in `meter.baudRates` (or the declared line rate);
+ *   another valid feature word gets D7H + 08H "baud rate cannot be changed". The new rate
+ *   applies after the 97H reply has been written (`baudRate`, event 'baudRateChanged', and
+ *   `setLine` on a bus node link).
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
@@ -57,7 +65,7 @@ import {
   type Dlt645ScanEvent,
 } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
-import { CLEAR_MAX_LEVEL, WRITE_MAX_LEVEL, type ElectricityMeterModel } from './model.ts';
+import { WRITE_MAX_LEVEL, type ElectricityMeterModel } from './model.ts';
 import type { SimulatorProfile } from './profile.ts';
 import type { BehaviourAnswer, MeterBehaviour } from './behaviours.ts';
 
@@ -405,6 +413,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       decided = true;
       reply = r.reply !== undefined ? r.reply : ctx.respond();
       delayMs = r.delayMs;
+      if (r.afterReply) this.afterReply = r.afterReply;
       this.log(`behaviour ${b.name} answered the request`);
     }
     if (!decided) reply = ctx.respond();
@@ -498,6 +507,9 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
     const pw = (password: { level: number; value: string }, maxLevel: number): boolean =>
       options.skipPasswordCheck === true || this.model.checkPassword(password, maxLevel);
+    const levels = this.profile.meter.passwordLevels;
+    const writeLevel = parseInt(levels.writeData, 16);
+    const clearLevel = parseInt(levels.clear, 16);
 
     switch (message.kind) {
       case 'broadcastTimeSync':
@@ -511,11 +523,11 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
         return this.reply({ kind: 'readAddressResponse', address: this.model.address }, request);
       case 'writeData': {
         if (!caps.writeData) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
-        if (!pw(message.password, WRITE_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        if (!pw(message.password, writeLevel)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
         return this.writeData(message.di, message.payload, message.operator, request);
       }
       case 'writeAddress': {
-        if (frame.address !== WILDCARD_ADDRESS) return null;
+        if (!caps.writeAddress || frame.address !== WILDCARD_ADDRESS) return null;
         this.model.setAddress(message.newAddress);
         return this.reply({ kind: 'writeAddressResponse' }, request, message.newAddress);
       }
@@ -526,10 +538,12 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       }
       case 'changeBaud': {
         const baudRate = message.baudRate;
+        if (!this.baudRateSupported(baudRate)) return this.error(fc, ErrorWord.BaudRateNotChangeable, request);
         this.afterReply = () => this.applyBaudRate(baudRate);
         return this.reply({ kind: 'changeBaudResponse', z: message.z, baudRate }, request);
       }
       case 'changePassword': {
+        if (!caps.changePassword) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
         if (options.skipPasswordCheck) {
           const forced = this.model.changePassword(message.di, message.newPassword, message.newPassword, true);
           return forced.ok ? this.reply({ kind: 'changePasswordResponse', newPassword: message.newPassword }, request) : this.error(fc, ErrorWord.OtherError, request);
@@ -539,15 +553,15 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
         return this.error(fc, r.error === 'password' ? ErrorWord.PasswordOrUnauthorised : r.error === 'unsupported' ? ErrorWord.NoRequestedData : ErrorWord.OtherError, request);
       }
       case 'clearMaxDemand':
-        if (!pw(message.password, CLEAR_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        if (!caps.clearMaxDemand || !pw(message.password, clearLevel)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
         this.model.clearMaxDemand(message.operator);
         return this.reply({ kind: 'clearMaxDemandResponse' }, request);
       case 'meterClear':
-        if (!pw(message.password, CLEAR_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        if (!caps.meterClear || !pw(message.password, clearLevel)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
         this.model.meterClear(message.operator);
         return this.reply({ kind: 'meterClearResponse' }, request);
       case 'eventClear': {
-        if (!pw(message.password, CLEAR_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+        if (!caps.eventClear || !pw(message.password, clearLevel)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
         const r = this.model.eventClear(message.di, message.operator);
         return r.ok ? this.reply({ kind: 'eventClearResponse' }, request) : this.error(fc, ErrorWord.NoRequestedData, request);
       }
@@ -565,6 +579,12 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
         // Replies, 1997 messages and function codes the standard does not define: silence.
         return null;
     }
+  }
+
+  /** A rate this meter switches to with 17H: one it declares (`meter.baudRates`), or its declared line rate. */
+  private baudRateSupported(baudRate: number): boolean {
+    const meter = this.profile.meter;
+    return baudRate === meter.line.baudRate || meter.baudRates.includes(baudRate);
   }
 
   /** Function codes a meter accepts through the wildcard address (capabilities from the declaration). */
@@ -703,6 +723,9 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     const fc = FunctionCode.WriteData;
     const def = DICTIONARY.lookup(di);
     if (!def || def.edition !== '2007') return this.error(fc, ErrorWord.NoRequestedData, request);
+    // An identifier the meter does not declare is one it does not have (write-only ones, such as
+    // the passwords 04000C0x, cannot be declared readable and are judged by the model).
+    if (def.access !== 'write' && !this.declared(di)) return this.error(fc, ErrorWord.NoRequestedData, request);
     if (def.access === 'read') return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
     const decoded = DICTIONARY.decodeValue(di, payload);
     if (!decoded.ok) return this.error(fc, ErrorWord.OtherError, request);
@@ -719,7 +742,11 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   // ---- 17H
 
-  private applyBaudRate(baudRate: number): void {
+  /**
+   * Switches the meter's UART to `baudRate` now (the conformant handler calls it once its 17H
+   * reply is on the wire; a behaviour may call it from its `afterReply`).
+   */
+  applyBaudRate(baudRate: number): void {
     this.currentBaud = baudRate;
     const link = this.link as Link & { setLine?: (line: LineSettings) => void; line?: LineSettings };
     if (typeof link.setLine === 'function') {

@@ -32,6 +32,9 @@ export interface Requirement {
 /** NUC97X in the sources below is this concentrator firmware (REQUIREMENTS.md "Source notes"). */
 export const NUC97X = 'NUC97X = gdgly/NUC97X_JS @ b8a5193 (Jiangsu concentrator firmware, GBK-encoded)';
 
+/** A three-phase smart-meter firmware's DL/T 645-2007 slave (public code, read for facts only; cited by DLT645-21/24/27). */
+const CAOKX = 'caokx/3jiliang:App/Dl645B_Com.c';
+
 const R = (r: Requirement): Requirement => r;
 
 export const REQUIREMENTS: readonly Requirement[] = [
@@ -256,6 +259,102 @@ export const REQUIREMENTS: readonly Requirement[] = [
     source:
       'PROTOCOLS.md 1.1 [src: zcx1218029121/go645:Protocol_test.go; 600888/dlt645:python/test/test_protocol_core.py test_preamble_is_not_included_in_checksum; peer]; REQUIREMENTS.md CON-05, ROB-02',
     confidence: 'H',
+    origin: 'PROTOCOLS.md',
+  }),
+  // ---- programming and maintenance commands (suites/programming), issue #6 ----------------
+  R({
+    id: 'DLT645-20',
+    title: 'Write data is stored',
+    statement:
+      'A write (14H: DI + PA P0-P2 + C0-C3 + value) of a writable identifier with a password of the level the meter requires is answered with 94H carrying no data; reading the identifier afterwards (11H) returns the value written, and writing the previous value back restores it.',
+    threshold: 'C = 94H, L = 0; read-back = value written; restore read back',
+    source: 'PROTOCOLS.md 1.3 (14H layout: unattributed public code templates), 1.9 (identifiers)',
+    confidence: 'M',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-21',
+    title: 'A refused write names why',
+    statement:
+      'A write (14H) the meter cannot carry out is refused with the abnormal reply D4H, changes nothing, and its error word says why: an identifier the meter does not have → bit1 "no requested data"; a read-only identifier → bit2 "unauthorised" (bit1 accepted too); a value that does not decode (digits that are not BCD) → bit0 "other error".',
+    threshold: 'C = D4H; unknown DI: ERR bit1; read-only DI: ERR bit2 or bit1; undecodable value: ERR bit0; value unchanged',
+    source: `PROTOCOLS.md 1.7 (ERR bits: 600888/dlt645 ErrorCode); shipping meter firmware ${CAOKX} fnDl645B_Unpack14 / fnDl645_PutParaVar (02H for identifiers outside DI3 = 04, 01H for an invalid clock value)`,
+    confidence: 'L',
+    notes: 'Which bit the standard assigns to each refusal is [BK]; the firmware cited does not tell read-only from unknown identifiers, hence bit1 accepted for read-only ones.',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-22',
+    title: 'A weaker password level is refused',
+    statement:
+      'A command that needs a password of level n (PA; 00 is the strongest) is refused with its abnormal reply and error bit2 "password error / unauthorised" when it carries the correct password of a weaker level (a larger PA), and does nothing.',
+    threshold: 'abnormal reply; ERR bit2; nothing changed',
+    source: 'PROTOCOLS.md 1.3 and 1.5 (PA P0 P1 P2), 1.7 (ERR bit2), 1.9 (04000C01.. password levels 0..)',
+    confidence: 'L',
+    notes: 'The level each command needs is [BK]; the suite takes it from the declaration (meter.passwordLevels: reference 04 for 14H, 02 for 19H/1AH/1BH).',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-23',
+    title: 'Write address',
+    statement:
+      'A write-address request (15H, the new 6-byte address) sent to AAAAAAAAAAAA with one meter on the bus is answered with 95H; afterwards the meter answers at the new address, reports it (13H, 04000401), and no longer answers at the old one.',
+    threshold: 'C = 95H; new address answered; old address silent',
+    source: 'PROTOCOLS.md 1.3 (15H row, layout [BK]), 1.4 (AA wildcard)',
+    confidence: 'L',
+    notes: 'Whether the 95H reply carries the old or the new address is [BK]: both are accepted (never the wildcard itself).',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-24',
+    title: 'Baud-rate change',
+    statement:
+      'A baud-rate change (17H, feature word Z with exactly one of the bits D1..D6: 02H 600, 04H 1200, 08H 2400, 10H 4800, 20H 9600, 40H 19200 bit/s) to a rate the meter supports is answered with 97H + Z at the old rate, after which the meter talks at the new rate; a Z that is not one of those bits gets D7H with error bit3 "baud rate cannot be changed" and the rate stays.',
+    threshold: '97H + the same Z; answers at the new rate after the reply; invalid Z → D7H, ERR bit3',
+    source: `PROTOCOLS.md 1.6 [src: unattributed public code (2400→08, 4800→10, 9600→20); vec: \`… 17 01 3B 70 16\`], 1.7 (ERR bit3); shipping meter firmware ${CAOKX} fnDl645B_Unpack17 (D7H + 08H for more than one bit set, 97H + Z, the new rate taken after the reply)`,
+    confidence: 'M',
+    notes: '600888/dlt645 codes 4800/9600/19200 as 16H/32H/64H (BCD of rate/300); PROTOCOLS.md 1.6 records that coding as wrong, and a third-party meter using it refused the standard 20H.',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-25',
+    title: 'Password change needs the old password',
+    statement:
+      'A password change (18H: DI 04000C01..0A naming the level + old PA P0-P2 + new PA P0-P2) with a wrong old password is refused with D8H and error bit2, and the old password keeps working; with the right old password it is answered with 98H + the new PA P0-P2, after which the new password works and the old one no longer does.',
+    threshold: 'wrong old password: D8H, ERR bit2; right one: 98H + new password; new works, old refused',
+    source: 'PROTOCOLS.md 1.3 (18H row, layout [BK]), 1.7 (ERR bit2), 1.9 (04000C0x password levels)',
+    confidence: 'L',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-26',
+    title: 'Clear commands need the password and clear',
+    statement:
+      'Maximum-demand clear (19H), meter clear (1AH) and event clear (1BH, with DI FFFFFFFF = every event log) carrying PA P0-P2 + C0-C3 are refused with their abnormal reply and error bit2 when the password is wrong, and clear nothing; with the password of the required level they are answered with 99H / 9AH / 9BH and the cleared registers read zero afterwards (maximum demand, energy, event counts).',
+    threshold: 'wrong password: ERR bit2, registers unchanged; right password: 99H/9AH/9BH, registers zero',
+    source: 'PROTOCOLS.md 1.3 (19H, 1AH, 1BH rows, layouts [BK]; 600888/dlt645 server treats 1BH DI FFFFFFFF as all), 1.7 (ERR bit2)',
+    confidence: 'L',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-27',
+    title: 'A malformed data field gets the abnormal reply',
+    statement:
+      'A request addressed to the meter whose data field is too short for its control code (an 11H with a 3-byte DI, a 14H shorter than DI + password + operator code, a 16H or 17H of the wrong length) is answered with that function\'s abnormal reply carrying error bit0 "other error" (for 11H and 12H bit1 "no requested data" is accepted too); a function that has no abnormal reply (13H) gets no reply. Either way the meter answers the next valid request.',
+    threshold: 'abnormal reply of the same function, ERR bit0 (11H/12H: bit0 or bit1); 13H: no reply; next request answered',
+    source: `PROTOCOLS.md 1.3 (request data per function; which functions have an abnormal reply), 1.7 (ERR bits); shipping meter firmware ${CAOKX} (16H/17H of the wrong length → 01H; 11H/12H of an unexpected length → 02H; 13H with data → no reply)`,
+    confidence: 'L',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-28',
+    title: 'Follow-up request for a frame that does not exist',
+    statement:
+      'A read follow-up (12H) whose SEQ names no frame of the item (0, or past the last follow-up frame) is answered with D2H and error bit1 "no requested data".',
+    threshold: 'C = D2H; ERR bit1',
+    source: 'PROTOCOLS.md 1.3 (12H: DI + SEQ; SEQ = 01 for the first follow-up frame [vec]), 1.7 (ERR bit1)',
+    confidence: 'L',
+    notes: 'Numbering beyond the first follow-up frame, and the error bit for a SEQ out of range, are [BK].',
     origin: 'PROTOCOLS.md',
   }),
 ];

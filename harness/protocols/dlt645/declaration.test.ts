@@ -34,7 +34,17 @@ describe('MeterDeclarationSchema', () => {
     expect(d.capabilities).toMatchObject({ freeze: false, followUp: true });
   });
 
+  it('programming fields: nothing destructive by default, password levels 04/02, no 17H rates', () => {
+    const d = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'] });
+    expect(d.capabilities).toMatchObject({ writeAddress: false, changePassword: false, clearMaxDemand: false, meterClear: false, eventClear: false });
+    expect(d.passwordLevels).toEqual({ writeData: '04', clear: '02' });
+    expect(d.baudRates).toEqual([]);
+    expect(MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'], baudRates: [1200, 9600] }).baudRates).toEqual([1200, 9600]);
+  });
+
   it.each([
+    [{ address: '123456789012', identifiers: ['00010000'], baudRates: [4000] }, /a 17H baud rate is one of 600, 1200, 2400, 4800, 9600, 19200/],
+    [{ address: '123456789012', identifiers: ['00010000'], passwordLevels: { writeData: '4' } }, /a password level is two digits/],
     [{ address: '12345678901', identifiers: ['00010000'] }, /address must be 12 decimal digits/],
     [{ address: '123456789012', identifiers: [] }, /declare at least one readable identifier/],
     [{ address: '123456789012', identifiers: ['0001'] }, /8 hex digits/],

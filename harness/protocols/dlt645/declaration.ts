@@ -6,12 +6,16 @@
  * - and the check that what the device does matches what it declared.
  */
 import { z } from 'zod';
+import { BAUD_FEATURE_WORD } from './constants.ts';
 import { UNDEFINED_IDENTIFIER } from './dictionary.ts';
 
 const di2007 = z
   .string()
   .regex(/^[0-9A-Fa-f]{8}$/, 'a DL/T 645-2007 data identifier is 8 hex digits DI3..DI0, e.g. "00010000"')
   .transform((s) => s.toUpperCase());
+
+/** A password level PA as two hex digits, "00" (strongest) to "09" (PROTOCOLS.md 1.3, 1.9 04000C01..0A). */
+const passwordLevel = z.string().regex(/^0[0-9]$/, 'a password level is two digits "00" to "09"');
 
 export const LineSettingsSchema = z
   .object({
@@ -54,11 +58,42 @@ export const MeterDeclarationSchema = z
         writeData: z.boolean().default(true),
         /** Accepts 1CH remote control (trip/close) in plain text (PROTOCOLS.md 1.5: ESAM meters may not). */
         remoteControl: z.boolean().default(false),
+        /** Accepts 15H write address through AAAAAAAAAAAA (PROTOCOLS.md 1.3, layout [BK]); many meters also need the programming key. */
+        writeAddress: z.boolean().default(false),
+        /** Accepts 18H change password with the old password (PROTOCOLS.md 1.3, layout [BK]). */
+        changePassword: z.boolean().default(false),
+        /** Accepts 19H maximum-demand clear (PROTOCOLS.md 1.3, layout [BK]). */
+        clearMaxDemand: z.boolean().default(false),
+        /** Accepts 1AH meter clear (PROTOCOLS.md 1.3, layout [BK]). */
+        meterClear: z.boolean().default(false),
+        /** Accepts 1BH event clear (PROTOCOLS.md 1.3, layout [BK]). */
+        eventClear: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
     /** Passwords by level ("02", "04"): 6 hex digits P2P1P0. Needed for write and control tests. */
     passwords: z.record(z.string().regex(/^[0-9A-Fa-f]{2}$/), z.string().regex(/^[0-9A-Fa-f]{6}$/)).default({}),
+    /**
+     * Password level (PA, "00" strongest) each command needs; a weaker level (a larger number) must
+     * be refused with ERR bit 2. [BK] levels: the reference meter writes with 04 and clears
+     * (19H/1AH/1BH) with 02. The programming suite uses `passwords[level]` for each command.
+     */
+    passwordLevels: z
+      .object({ writeData: passwordLevel.default('04'), clear: passwordLevel.default('02') })
+      .strict()
+      .prefault({}),
+    /**
+     * Line speeds the meter switches to with 17H (bit/s, each with a feature word in PROTOCOLS.md
+     * 1.6: 600 ... 19200). Empty: the meter declares no baud-rate change.
+     */
+    baudRates: z
+      .array(
+        z
+          .number()
+          .int()
+          .refine((b) => Object.hasOwn(BAUD_FEATURE_WORD, b), 'a 17H baud rate is one of 600, 1200, 2400, 4800, 9600, 19200 (PROTOCOLS.md 1.6)'),
+      )
+      .default([]),
     /** Operator code C3..C0, 8 hex digits. */
     operatorCode: z.string().regex(/^[0-9A-Fa-f]{8}$/).default('00000000'),
     /**
