@@ -357,6 +357,7 @@ describe('fixed-line ports', () => {
     const draft = draftTargetProfile(d, { connection: { type: 'tcp', host: '127.0.0.1', port: listener.port }, name: 'tcp-meter' });
     expect(draft.profile.connection).toEqual({ type: 'tcp', host: '127.0.0.1', port: listener.port });
     expect(draft.review.join('\n')).toMatch(/behind a TCP serial server the line is the server's business/);
+    expect(draft.json.description).toMatch(/meter.line is the default 2400 8E1, not discovered: behind a TCP serial server the line is the server's/);
   }, 30_000);
 
   it('a TCP port where nothing answers: nothing found, naming the serial server', async () => {

@@ -62,7 +62,8 @@ export function draftTargetProfile(d: Discovery, options: DraftProfileOptions): 
     name,
     description:
       `DRAFT written by meterlab discover: meter ${d.address} on ${where}, ${d.supported.length} identifiers answered of ${probes2007.length} probed. ` +
-      'Review it before certifying: capabilities that discovery could not check are false, passwords are empty (see suites/profiles/README.md).',
+      'Review it before certifying: capabilities that discovery could not check are false, passwords are empty (see suites/profiles/README.md).' +
+      (d.line === undefined ? ` meter.line is the default ${formatLine(line)}, not discovered: behind a TCP serial server the line is the server's.` : ''),
     connection,
     meter: {
       protocol: 'dlt645-2007',
