@@ -74,6 +74,28 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
       setExit(await simulateMeterCommand(opts, io));
     });
 
+  // ---- discover ----------------------------------------------------------------------------
+  program
+    .command('discover')
+    .description("find a DL/T 645 meter's line settings, address and identifiers and write a draft target profile (exit 3 when none answers)")
+    .option('--port <path>', 'serial device the meter is on, e.g. /dev/ttyUSB0')
+    .option('--tcp <host:port>', 'TCP serial server the meter is behind (its line settings are the server\'s)')
+    .requiredOption('--out <file>', 'where to write the draft target profile (never overwritten without --force)')
+    .option('--force', 'overwrite --out if it exists')
+    .option('--address <digits>', 'the meter address, 12 decimal digits, when known (several meters on the bus): found by reading it, not through the wildcard')
+    .option('--baud <rates>', 'baud rates to try, in order (default 2400,1200,4800,9600,19200)')
+    .option('--parity <parities>', 'parities to try, in order (default even,none,odd)')
+    .option('--timeout <ms>', 'reply timeout per request, ms (default from the line: 1700 at 2400 baud, 1000 at 9600)', intOption('--timeout', 50, 60_000))
+    .option('--attempts <n>', 'attempts per identifier (default 2)', intOption('--attempts', 1, 10))
+    .option('--max-silent <n>', 'silent identifiers in a row before checking the meter still answers (default 5)', intOption('--max-silent', 1, 10_000))
+    .option('--only <prefixes>', 'probe only identifiers starting with these hex prefixes, comma-separated, e.g. 0001,0201')
+    .option('--include-1997', 'also probe the dictionary\'s DL/T 645-1997 identifiers (reported, not declared)')
+    .option('--name <name>', 'profile name (default meter-<address>)')
+    .action(async (opts: import('./discover.ts').DiscoverCommandOptions) => {
+      const { discoverCommand } = await import('./discover.ts');
+      setExit(await discoverCommand(opts, io));
+    });
+
   // ---- run ---------------------------------------------------------------------------------
   program
     .command('run')
