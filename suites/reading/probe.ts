@@ -349,6 +349,8 @@ export function asReadingCase(c: ReadingCase): ConformanceCase<Target> {
       const w = watchOf(t);
       w.currentCase = c.id;
       w.mark = w.answers;
+      // Answers from here on, the presence check included, show the meter alive during this case.
+      const answersAtStart = w.answers;
       const from = t.captures.length;
       const deferred = deferringContext(ctx);
       let ended = false;
@@ -358,7 +360,6 @@ export function asReadingCase(c: ReadingCase): ConformanceCase<Target> {
           if (p.state === 'silent') ctx.inconclusive(notAnsweringReason(t, p));
           if (p.state !== 'answering' && reaches === 'declared') ctx.inconclusive(unusableReason(t, p));
         }
-        const answersAtStart = w.answers;
         let thrown: unknown;
         let threw = false;
         try {
@@ -387,8 +388,11 @@ export function asReadingCase(c: ReadingCase): ConformanceCase<Target> {
         }
       } finally {
         // A case that passed ended on an answered exchange: the next case needs no presence check.
-        w.knownAnswering = ended;
-        w.currentCase = undefined;
+        // (A case that ran out of time gets here late, maybe while the next one runs: leave that one's state alone.)
+        if (w.currentCase === c.id) {
+          w.knownAnswering = ended;
+          w.currentCase = undefined;
+        }
         t.flushCaptures();
         const lines = t.captures.slice(from).map((r) => `${r.t} ${r.dir} ${r.hex}${r.decode ? `  | ${r.decode}` : ''}`);
         if (lines.length > 0) ctx.evidence('frames', lines.join('\n'));

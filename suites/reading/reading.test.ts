@@ -104,6 +104,8 @@ describe('broken variants fail the matching case', () => {
     ['reference-broken-echo-wildcard.json', 'reading.read-with-wildcard'],
     ['reference-broken-late-reply.json', 'reading.response-delay'],
     ['reference-broken-no-follow-up.json', 'reading.follow-up'],
+    ['reference-broken-deaf-parser.json', 'reading.spurious-framing-bytes'],
+    ['reference-broken-nameplate-address.json', 'reading.read-address-wildcard'],
   ])('profile %s fails %s', async (file, caseId) => {
     const [result] = await runCases(loadTargetProfile(resolve(PROFILES, file)), [caseId]);
     expect(result!.verdict, result!.reason).toBe('failed');
