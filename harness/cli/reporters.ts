@@ -38,10 +38,11 @@ export function outcomeOf(testCase: TestCase): TestOutcome {
   const result = testCase.result();
   const durationMs = testCase.diagnostic()?.duration ?? 0;
   if (meta) {
-    // The binding records a provisional "did not finish" outcome first; vitest's own error
-    // (a test timeout) explains it better.
+    // The binding records a provisional "did not finish" outcome first. The binding's own time
+    // budget normally replaces it; should the runner stop a case anyway, say so in MeterLab's
+    // words: the runner's error text is never a verdict's reason.
     if (meta.reason === DID_NOT_FINISH && result.state === 'failed') {
-      return { ...meta, reason: firstError(result.errors) || meta.reason, durationMs };
+      return { ...meta, reason: `${DID_NOT_FINISH}: the test runner stopped it after ${(durationMs / 1000).toFixed(1)} s`, durationMs };
     }
     return meta;
   }

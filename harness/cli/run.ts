@@ -113,6 +113,9 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
       throw new LinkError(`${(e as Error).message} (target profile ${spec}, connection.host/port): is the serial server on?`, { cause: e });
     }
   }
+  // And a meter that does not answer (dead, miswired, wrong line settings or address): one line
+  // naming what to check, exit 3, before any suite starts (harness/targets/preflight.ts).
+  if (c.type !== 'reference') await (await import('../targets/preflight.ts')).preflight(profile, { source: spec });
   return { env, target: { name: profile.name, spec: env, kind: profile.connection.type } };
 }
 

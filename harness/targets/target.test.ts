@@ -14,9 +14,10 @@ import { resetMockSerialPorts } from '../links/mock-serial.ts';
 import { listenTcp } from '../links/tcp.ts';
 import { DLT645_DEFAULT_LINE, characterTimeMs } from '../links/link.ts';
 import { Dlt645AbnormalReplyError, Dlt645NoReplyError } from '../masters/index.ts';
-import { DICTIONARY, RemoteControlCommand } from '../protocols/dlt645/index.ts';
+import { DICTIONARY, RemoteControlCommand, encodeMessage } from '../protocols/dlt645/index.ts';
+import { concatBytes } from '../core/bytes.ts';
 import { REFERENCE_METER_PROFILE, createElectricityMeter, type ElectricityMeter } from '../../simulators/electricity-meter/index.ts';
-import { loadTargetProfile, openTarget, parseTargetProfile, referenceTargetProfile, type Target } from './index.ts';
+import { describeDlt645, loadTargetProfile, openTarget, parseTargetProfile, referenceTargetProfile, type Target } from './index.ts';
 
 const PROFILES = join(import.meta.dirname, '..', '..', 'suites', 'profiles');
 const CHAR_MS = characterTimeMs(DLT645_DEFAULT_LINE);
@@ -211,6 +212,28 @@ describe('TCP target end to end (loopback, real time)', () => {
       for (const m of served) m.stop();
       await listener.close();
     }
+  });
+});
+
+describe('describeDlt645 (the one-line decode of captures)', () => {
+  // Read of 00020000 at 123456789012: its right checksum is 69H.
+  const good = encodeMessage(ADDRESS, { kind: 'readData', di: '00020000', extra: new Uint8Array(0) }, { preamble: 4 });
+  const withCs = (cs: number): Uint8Array => {
+    const out = good.slice();
+    out[out.length - 2] = cs;
+    return out;
+  };
+
+  it('calls a complete frame with a wrong checksum "checksum", even when that byte is 68H (a start character)', () => {
+    expect(good[good.length - 2]).toBe(0x69);
+    for (const cs of [0x68, 0x16, 0x00, 0xfe]) expect(describeDlt645(withCs(cs), 'tx'), cs.toString(16)).toBe('20 byte(s) discarded (dlt645.checksum)');
+    expect(describeDlt645(concatBytes(withCs(0x68), good), 'tx')).toBe(
+      '20 byte(s) discarded (dlt645.checksum) | 11 readData 123456789012 DI 00020000 reverse active total energy',
+    );
+  });
+
+  it('still calls an unfinished frame "truncated"', () => {
+    expect(describeDlt645(good.slice(0, 15), 'tx')).toBe('15 byte(s) discarded (dlt645.truncated)');
   });
 });
 

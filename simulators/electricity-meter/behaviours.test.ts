@@ -117,6 +117,45 @@ describe('built-in faulty behaviours: each one observably broken', () => {
     expect(rig.meter.backchannel.snapshot().relay).toMatchObject({ open: true, keepPower: true });
   });
 
+  it('address-nameplate-order: silent at the standard address, answers as the byte-reversed one, 13H data reversed too', async () => {
+    const rig = rigWith({ name: 'address-nameplate-order' });
+    expect(await rig.request(read('00010000'))).toHaveLength(0);
+    const [r] = await rig.request(read('00010000'), '129078563412');
+    expect(r!.frame.address).toBe('129078563412');
+    expect(r!.raw.subarray(5, 11)).toEqual(Uint8Array.of(0x12, 0x34, 0x56, 0x78, 0x90, 0x12)); // nameplate order on the wire
+    expect(r!.message).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
+    const [a] = await rig.request({ kind: 'readAddress' }, 'AAAAAAAAAAAA');
+    expect(a!.frame.address).toBe('129078563412');
+    expect(a!.message).toEqual({ kind: 'readAddressResponse', address: '129078563412' });
+    expect(await rig.request(read('00010000'), '123456789013')).toHaveLength(0);
+  });
+
+  it('deaf-after-spurious-start: a bad-checksum frame holding 68H leaves it deaf; one without does not', async () => {
+    const rig = rigWith({ name: 'deaf-after-spurious-start' });
+    const good = encodeMessage(ADDRESS, read('00020000'), { preamble: 4 }); // CS 69H
+    const plainBad = good.slice();
+    plainBad[plainBad.length - 2] = 0x6a;
+    expect(await rig.send(plainBad)).toHaveLength(0);
+    expect(await rig.request(read('00010000'))).toHaveLength(1);
+    const spurious = good.slice();
+    spurious[spurious.length - 2] = 0x68;
+    expect(await rig.send(spurious)).toHaveLength(0);
+    expect(await rig.request(read('00010000'))).toHaveLength(0);
+    expect(await rig.request(read('00010000'), ADDRESS, 5000)).toHaveLength(0);
+    // The conformant meter shrugs the same frame off.
+    const conformant = rigWith();
+    expect(await conformant.send(spurious)).toHaveLength(0);
+    expect(await conformant.request(read('00010000'))).toHaveLength(1);
+  });
+
+  it('clock-not-set: date and time read as zeros, everything else as usual', async () => {
+    const rig = rigWith({ name: 'clock-not-set' });
+    expect(await rig.ask(read('04000101'))).toMatchObject({ kind: 'readDataResponse', payload: new Uint8Array(4) });
+    expect(await rig.ask(read('04000102'))).toMatchObject({ kind: 'readDataResponse', payload: new Uint8Array(3) });
+    const energy = await rig.ask(read('00010000'));
+    expect(energy).toMatchObject({ kind: 'readDataResponse', di: '00010000' });
+  });
+
   it('silent: answers nothing', async () => {
     const rig = rigWith({ name: 'silent' });
     expect(await rig.request(read('00010000'))).toHaveLength(0);

@@ -13,7 +13,18 @@
  */
 import { z } from 'zod';
 import { bcdByteToNumber, isBcdByte } from '../../harness/core/bcd.ts';
-import { decodeFrame, encodeFrame, errorWordBits, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
+import {
+  END,
+  START,
+  PREAMBLE_BYTE,
+  addressToWire,
+  decodeFrame,
+  decodeMessage,
+  encodeFrame,
+  errorWordBits,
+  nameplateOrderAddress,
+  type Dlt645Message,
+} from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { BehaviourContext, Dlt645MeterServer, IncomingRequest } from './server.ts';
 
@@ -76,6 +87,36 @@ export function withWrongChecksum(reply: Uint8Array): Uint8Array {
   const csAt = out.length - 2;
   if (csAt >= 0) out[csAt] = (out[csAt]! + 1) & 0xff;
   return out;
+}
+
+/**
+ * The reply as a meter that keeps its address in nameplate order sends it: `address` in the frame
+ * (and in a 13H reply's data) replaced by its byte-reversed form; other replies unchanged.
+ */
+export function inNameplateOrder(reply: Uint8Array, address: string): Uint8Array {
+  const r = decodeFrame(reply);
+  if (!r.ok) return reply;
+  const f = r.value.frame;
+  const swapped = nameplateOrderAddress(address);
+  const m = decodeMessage(f);
+  const data = m.ok && m.value.kind === 'readAddressResponse' && m.value.address === address ? addressToWire(swapped) : f.data;
+  const frameAddress = f.address === address ? swapped : f.address;
+  return encodeFrame({ address: frameAddress, control: f.control.raw, data, preamble: f.preamble });
+}
+
+/**
+ * True when a received frame carries 68H or 16H after its first start character other than the
+ * second start character and the end character: a byte a parser that resynchronises on start
+ * characters may take for a new frame (or an end).
+ */
+export function carriesSpuriousStartOrEnd(raw: Uint8Array): boolean {
+  let head = 0;
+  while (head < raw.length && raw[head] === PREAMBLE_BYTE) head++;
+  for (let i = head + 1; i < raw.length - 1; i++) {
+    if (i === head + 7) continue; // the second 68H
+    if (raw[i] === START || raw[i] === END) return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +273,63 @@ export const BUILT_IN_BEHAVIOURS = {
       },
       onDetach: (server) => {
         server.model.faults.ignoreKeepPower = false;
+      },
+    }),
+  }),
+  'address-nameplate-order': define({
+    description: 'Keeps its address in nameplate order: answers to, and replies from, its address with the bytes reversed.',
+    defect:
+      'Firmware that sends the address most significant byte first (12 34 56 78 90 12 for 123456789012) where DL/T 645 sends it ' +
+      'low byte first (PROTOCOLS.md 1.2): declared as printed, the meter never answers (issue 6, a third-party meter).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Address bytes in nameplate order.',
+      onRequest: (ctx, request) => {
+        const wire = nameplateOrderAddress(ctx.model.address);
+        if (wire === ctx.model.address) return 'continue'; // a palindromic address reads the same both ways
+        // Its own address as the standard writes it is not the address it thinks it has.
+        if (request.addressing === 'own') return { reply: null };
+        if (request.addressing === 'other' && request.frame.address === wire) return { reply: ctx.respond({ acceptForeignAddress: true }) };
+        return 'continue';
+      },
+      onReply: (ctx, reply) => inNameplateOrder(reply, ctx.model.address),
+    }),
+  }),
+  'deaf-after-spurious-start': define({
+    description: 'Stops answering for good after a frame with a bad checksum that carries 68H or 16H inside it.',
+    defect:
+      'A parser that, on a checksum error, resynchronises on a 68H inside the broken frame and then waits for a frame that never ' +
+      'completes (no inter-frame timeout): one wrong checksum byte 68H left a third-party meter deaf (issue 6; PROTOCOLS.md 1.2: ' +
+      'parsers must resync after corrupt frames).',
+    params: noParams,
+    create: (_p, name) => {
+      let deaf = false;
+      return {
+        name,
+        description: 'Deaf after a broken frame holding a spurious 68H/16H.',
+        onRequest: (_ctx, request) => {
+          if (!deaf && !request.checksumValid && carriesSpuriousStartOrEnd(request.raw)) deaf = true;
+          return deaf ? { reply: null } : 'continue';
+        },
+      };
+    },
+  }),
+  'clock-not-set': define({
+    description: 'Reads its date (04000101) and time (04000102) as all zeros.',
+    defect:
+      'A meter whose real-time clock was never set or lost its backup battery reports 00-00-00 00:00:00 (DL/T 645 date YYMMDDWW ' +
+      'with month and day 00 is no date); time-of-use tariffs and freezes then run on a clock that does not exist.',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Date and time read as zeros.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (m?.kind !== 'readData' || (m.di !== '04000101' && m.di !== '04000102')) return 'continue';
+        if (request.addressing === 'broadcast' || request.addressing === 'other' || !request.checksumValid) return 'continue';
+        const payload = new Uint8Array(DICTIONARY.lookup(m.di)?.length ?? 4);
+        return { reply: ctx.encodeReply({ kind: 'readDataResponse', di: m.di, payload, hasFollowUp: false }) };
       },
     }),
   }),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LinkError, TimeoutError } from '../../harness/core/errors.ts';
 import { VirtualClock } from '../../harness/core/clock.ts';
 import { REQUIREMENTS } from '../requirements/catalog.ts';
-import { runCase, type CaseObserver, type ConformanceCase } from './case.ts';
+import { CaseTimeout, DEFAULT_CASE_TIMEOUT_MS, runCase, type CaseObserver, type CheckContext, type ConformanceCase } from './case.ts';
 import { validateCases } from './validate.ts';
 import { countVerdicts, formatLimit, isRunPassing, withinLimit } from './verdict.ts';
 
@@ -222,6 +222,78 @@ describe('runCase verdicts', () => {
     expect(r.durationMs).toBe(1500);
     expect(r.steps[0]?.durationMs).toBe(1500);
     expect(seen).toEqual(['step wait', 'evidence capture']);
+  });
+});
+
+describe('runCase time budget (no test runner text ever reaches a reason)', () => {
+  const never = new Promise<void>(() => undefined);
+
+  it('ends a case that outlives its budget with error, its own reason and the case\'s progress; aborts ctx.signal', async () => {
+    const clock = new VirtualClock();
+    let signal: AbortSignal | undefined;
+    const r = await runCase(
+      kase(
+        async (ctx) => {
+          signal = ctx.signal;
+          ctx.log('waiting for the lamp');
+          await never;
+        },
+        { progress: () => 'last exchange: power read, no reply yet' },
+      ),
+      lamp,
+      { clock, timeoutMs: 5000 },
+    );
+    expect(r).toMatchObject({ verdict: 'error', reason: 'the case did not finish within 5 s: last exchange: power read, no reply yet' });
+    expect(r.error).toBeInstanceOf(CaseTimeout);
+    expect(r.durationMs).toBe(5000);
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(CaseTimeout);
+  });
+
+  it('takes the budget from the case (timeoutMs(target)), else the default; a failure recorded before it still wins', async () => {
+    const clock = new VirtualClock();
+    const own = await runCase(kase(() => never, { timeoutMs: (t) => t.watts * 1000 }), lamp, { clock });
+    expect(own.reason).toBe('the case did not finish within 12 s');
+    const start = clock.now();
+    const byDefault = await runCase(kase(() => never), lamp, { clock });
+    expect(clock.now() - start).toBe(DEFAULT_CASE_TIMEOUT_MS);
+    expect(byDefault.verdict).toBe('error');
+    const failedFirst = await runCase(
+      kase(async (ctx) => {
+        ctx.check(false, 'the lamp flickered');
+        await never;
+      }),
+      lamp,
+      { clock, timeoutMs: 800 },
+    );
+    expect(failedFirst).toMatchObject({ verdict: 'failed', reason: 'the lamp flickered; then: the case did not finish within 800 ms' });
+  });
+
+  it('ignores whatever a case records after its verdict was taken, and leaves no timer behind', async () => {
+    const clock = new VirtualClock();
+    let release!: () => void;
+    const late = new Promise<void>((resolve) => (release = resolve));
+    let ctxAfter: CheckContext | undefined;
+    const r = await runCase(
+      kase(async (ctx) => {
+        ctxAfter = ctx;
+        await late;
+        ctx.check(false, 'too late');
+        ctx.evidence('late', 'x');
+        ctx.log('late');
+      }),
+      lamp,
+      { clock, timeoutMs: 100 },
+    );
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ctxAfter?.signal.aborted).toBe(true);
+    expect(r.evidence).toEqual([]);
+    expect(r.log).toEqual([]);
+    expect(r.reason).toBe('the case did not finish within 100 ms');
+    const quick = await runCase(kase(async () => undefined), lamp, { clock, timeoutMs: 100 });
+    expect(quick.verdict).toBe('passed');
+    expect(clock.pendingTimers).toBe(0);
   });
 });
 

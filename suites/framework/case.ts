@@ -11,9 +11,14 @@
  * 3. `ctx.notApplicable()` / `ctx.inconclusive()` → those verdicts.
  * 4. Any other thrown error (a LinkError, a TimeoutError from a master, a bug) → error, with the
  *    error's message as the reason and its stack as evidence.
- * 5. Otherwise → passed (empty reason).
+ * 5. A case that does not finish within its time budget (`timeoutMs(target)`, default
+ *    DEFAULT_CASE_TIMEOUT_MS, on the runCase clock) → error, reason "the case did not finish within
+ *    N s: <its progress>". `ctx.signal` is aborted at that moment so the case can stop talking to the
+ *    device; whatever it records afterwards is ignored. The budget keeps the test runner's own
+ *    timeout (and its text) out of every verdict.
+ * 6. Otherwise → passed (empty reason).
  */
-import { RealClock, type Clock } from '../../harness/core/clock.ts';
+import { RealClock, type Clock, type TimerHandle } from '../../harness/core/clock.ts';
 import {
   formatLimit,
   withinLimit,
@@ -34,6 +39,24 @@ export interface ConformanceCase<T> {
   /** null when the case applies; otherwise the not-applicable reason naming the declaration field. */
   applies?(target: T): string | null;
   run(ctx: CheckContext, target: T): Promise<void>;
+  /** Time budget of one run against `target`, ms (default DEFAULT_CASE_TIMEOUT_MS). */
+  timeoutMs?(target: T): number;
+  /**
+   * One line on where the case stands (e.g. the last exchange with the device), for the reason
+   * of a case that ran out of time. Called only then.
+   */
+  progress?(target: T): string | undefined;
+}
+
+/**
+ * Default time budget of a case: generous for a real meter at 2400 baud (a few dozen exchanges of
+ * up to 3 × 3000 ms each, CON-05), and well inside any CI job limit.
+ */
+export const DEFAULT_CASE_TIMEOUT_MS = 180_000;
+
+/** The reason of a case that ran out of its time budget. */
+export class CaseTimeout extends Error {
+  override readonly name = 'CaseTimeout';
 }
 
 export interface MeasureOptions {
@@ -58,6 +81,8 @@ export interface CheckContext {
   step<R>(name: string, fn: () => Promise<R> | R): Promise<R>;
   /** A line for the case log (attached to the report; not printed). */
   log(line: string): void;
+  /** Aborted (with a CaseTimeout) when the case has run out of its time budget. */
+  readonly signal: AbortSignal;
 }
 
 /** Thrown by `ctx.fail()`. */
@@ -106,9 +131,11 @@ export interface CaseObserver {
 }
 
 export interface RunCaseOptions {
-  /** Clock for durations (default a RealClock). */
+  /** Clock for durations and the time budget (default a RealClock). */
   readonly clock?: Clock;
   readonly observer?: CaseObserver;
+  /** Time budget, ms; default the case's own `timeoutMs(target)`, else DEFAULT_CASE_TIMEOUT_MS. */
+  readonly timeoutMs?: number;
 }
 
 const FALLBACK_REASON: Readonly<Record<Exclude<Verdict, 'passed'>, string>> = {
@@ -121,6 +148,11 @@ const FALLBACK_REASON: Readonly<Record<Exclude<Verdict, 'passed'>, string>> = {
 function nonEmpty(reason: string | undefined, verdict: Exclude<Verdict, 'passed'>): string {
   const r = (reason ?? '').trim();
   return r.length > 0 ? r : FALLBACK_REASON[verdict];
+}
+
+/** The failure reason of a measurement outside its limit: "Td median 600 ms outside 20..500 ms". */
+export function measurementFailure(m: Measurement): string {
+  return `${m.name} ${m.value} ${m.unit} outside ${m.limit} ${m.unit}`.replace(/\s+/g, ' ').trim();
 }
 
 /** The message of anything thrown, on one line. */
@@ -144,17 +176,28 @@ export async function runCase<T>(c: ConformanceCase<T>, target: T, options: RunC
   let stepStack: StepRecord[][] = [rootSteps];
 
   const base = { id: c.id, requirement: c.requirement, title: c.title };
-  const finish = (verdict: Verdict, reason: string, error?: unknown): CaseResult => ({
-    ...base,
-    verdict,
-    reason: verdict === 'passed' ? '' : nonEmpty(reason, verdict),
-    measurements,
-    evidence,
-    durationMs: Math.max(0, clock.now() - started),
-    steps: rootSteps,
-    log,
-    ...(error !== undefined ? { error } : {}),
-  });
+  /** Set once the verdict is taken: a case still running after its budget records nothing more. */
+  let settled = false;
+  const finish = (verdict: Verdict, reason: string, error?: unknown): CaseResult => {
+    settled = true;
+    return {
+      ...base,
+      verdict,
+      reason: verdict === 'passed' ? '' : nonEmpty(reason, verdict),
+      measurements: [...measurements],
+      evidence: [...evidence],
+      durationMs: Math.max(0, clock.now() - started),
+      steps: [...rootSteps],
+      log: [...log],
+      ...(error !== undefined ? { error } : {}),
+    };
+  };
+  const abort = new AbortController();
+  /** An error verdict, with the error's stack attached as evidence. */
+  const errorResult = (reason: string, error: unknown): CaseResult => {
+    ctx.evidence('error', error instanceof Error && error.stack ? error.stack : String(error));
+    return finish('error', reason, error);
+  };
 
   const safely = (fn: () => unknown): void => {
     try {
@@ -166,17 +209,17 @@ export async function runCase<T>(c: ConformanceCase<T>, target: T, options: RunC
   };
 
   const ctx: CheckContext = {
+    signal: abort.signal,
     measure(name, value, unit, limit, opts) {
       const ok = withinLimit(value, limit);
       const m: Measurement = { name, value, unit, limit: formatLimit(limit), ok };
+      if (settled) return m;
       measurements.push(m);
-      if (!ok && opts?.enforce !== false) {
-        failures.push(`${name} ${value} ${unit} outside ${m.limit} ${unit}`.replace(/\s+/g, ' ').trim());
-      }
+      if (!ok && opts?.enforce !== false) failures.push(measurementFailure(m));
       return m;
     },
     check(condition, failureReason) {
-      if (!condition) failures.push(nonEmpty(failureReason, 'failed'));
+      if (!condition && !settled) failures.push(nonEmpty(failureReason, 'failed'));
       return condition;
     },
     fail(reason) {
@@ -189,6 +232,7 @@ export async function runCase<T>(c: ConformanceCase<T>, target: T, options: RunC
       throw new InconclusiveSignal(nonEmpty(reason, 'inconclusive'));
     },
     evidence(name, body, contentType = 'text/plain') {
+      if (settled) return;
       const e: Evidence = { name, contentType, body };
       evidence.push(e);
       if (observer.evidence) safely(() => observer.evidence!(e));
@@ -216,6 +260,7 @@ export async function runCase<T>(c: ConformanceCase<T>, target: T, options: RunC
       }
     },
     log(line) {
+      if (settled) return;
       log.push(line);
       if (observer.log) safely(() => observer.log!(line));
     },
@@ -225,12 +270,33 @@ export async function runCase<T>(c: ConformanceCase<T>, target: T, options: RunC
   try {
     applicability = c.applies ? c.applies(target) : null;
   } catch (e) {
-    return withErrorEvidence(finish('error', `applies() threw: ${errorMessage(e)}`, e), e, ctx);
+    return errorResult(`applies() threw: ${errorMessage(e)}`, e);
   }
   if (applicability !== null) return finish('notApplicable', applicability);
 
+  let budgetMs: number;
   try {
-    await c.run(ctx, target);
+    budgetMs = options.timeoutMs ?? c.timeoutMs?.(target) ?? DEFAULT_CASE_TIMEOUT_MS;
+  } catch (e) {
+    return errorResult(`timeoutMs() threw: ${errorMessage(e)}`, e);
+  }
+  let timer: TimerHandle | undefined;
+  const outOfTime = new Promise<'timeout'>((resolve) => {
+    timer = clock.setTimeout(() => resolve('timeout'), budgetMs);
+  });
+  try {
+    const running = Promise.resolve().then(() => c.run(ctx, target));
+    // A run that ends after its budget may still reject: nobody is listening any more.
+    running.catch(() => undefined);
+    const first = await Promise.race([running.then(() => 'done' as const), outOfTime]);
+    if (first === 'timeout') {
+      const reason = timeoutReason(c, target, budgetMs);
+      const error = new CaseTimeout(reason);
+      abort.abort(error);
+      // A definitive failure recorded before the budget ran out still wins (rule 2).
+      if (failures.length > 0) return finish('failed', [...failures, `then: ${reason}`].join('; '));
+      return finish('error', reason, error);
+    }
   } catch (e) {
     if (e instanceof CaseFailed) return finish('failed', [...failures, e.message].join('; '));
     if (failures.length > 0) {
@@ -239,14 +305,22 @@ export async function runCase<T>(c: ConformanceCase<T>, target: T, options: RunC
     }
     if (e instanceof NotApplicableSignal) return finish('notApplicable', e.message);
     if (e instanceof InconclusiveSignal) return finish('inconclusive', e.message);
-    return withErrorEvidence(finish('error', errorMessage(e), e), e, ctx);
+    return errorResult(errorMessage(e), e);
+  } finally {
+    clock.clearTimeout(timer);
   }
   if (failures.length > 0) return finish('failed', failures.join('; '));
   return finish('passed', '');
 }
 
-function withErrorEvidence(result: CaseResult, error: unknown, ctx: CheckContext): CaseResult {
-  const stack = error instanceof Error && error.stack ? error.stack : String(error);
-  ctx.evidence('error', stack);
-  return result;
+/** "the case did not finish within 180 s: <progress>". */
+function timeoutReason<T>(c: ConformanceCase<T>, target: T, budgetMs: number): string {
+  let progress: string | undefined;
+  try {
+    progress = c.progress?.(target);
+  } catch (e) {
+    progress = `progress unavailable (${errorMessage(e)})`;
+  }
+  const seconds = budgetMs >= 1000 ? `${+(budgetMs / 1000).toFixed(1)} s` : `${budgetMs} ms`;
+  return `the case did not finish within ${seconds}${progress ? `: ${progress}` : ''}`;
 }

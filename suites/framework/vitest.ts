@@ -14,11 +14,17 @@
  *
  * Under plain `npm test` (no allure setup file) nothing is sent to Allure: allure-js-commons
  * without a runtime prints a warning for every call, so the binding checks for the runtime first.
+ *
+ * Time limits are MeterLab's own, never the test runner's: each case runs under its budget
+ * (`runCase`, DEFAULT_CASE_TIMEOUT_MS unless the case says otherwise) and opening the target under
+ * OPEN_TARGET_TIMEOUT_MS, so vitest's timeouts are switched off for these tests and hooks and
+ * its "Test timed out in …" text can never become a verdict's reason.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as allure from 'allure-js-commons';
 import { afterAll, beforeAll, describe, test } from 'vitest';
+import { RealClock, type TimerHandle } from '../../harness/core/clock.ts';
 import { getRequirement, requirementAnchor, type Requirement } from '../requirements/catalog.ts';
 import { errorMessage, runCase, type CaseObserver, type CaseResult, type ConformanceCase } from './case.ts';
 import { capturesDir, runOutputDir, selectedTarget } from './env.ts';
@@ -41,6 +47,33 @@ export function allureActive(): boolean {
 
 export type OpenTarget<T> = () => Promise<T & { close(): Promise<void> }>;
 
+/**
+ * Longest wait for a target to open (a TCP connect to an unroutable host can hang for two
+ * minutes before the OS gives up); every case then gets an error verdict naming it.
+ */
+export const OPEN_TARGET_TIMEOUT_MS = 60_000;
+
+/** vitest's "no timeout": the binding enforces its own budgets (see the file header). */
+const NO_RUNNER_TIMEOUT = 0;
+
+/** Opens the target within `ms`; a target that opens later is closed at once. */
+async function openWithin<T extends { close(): Promise<void> }>(open: () => Promise<T>, ms: number): Promise<T> {
+  const clock = new RealClock();
+  const opening = open();
+  let timer: TimerHandle | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = clock.setTimeout(() => reject(new Error(`the target did not open within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([opening, late]);
+  } catch (e) {
+    opening.then((t) => t.close()).catch(() => undefined);
+    throw e;
+  } finally {
+    clock.clearTimeout(timer);
+  }
+}
+
 export function defineConformanceSuite<T>(suiteName: string, cases: readonly ConformanceCase<T>[], openTarget: OpenTarget<T>): void {
   assertValidCases(cases);
   describe(suiteName, () => {
@@ -49,11 +82,11 @@ export function defineConformanceSuite<T>(suiteName: string, cases: readonly Con
 
     beforeAll(async () => {
       try {
-        target = await openTarget();
+        target = await openWithin(openTarget, OPEN_TARGET_TIMEOUT_MS);
       } catch (e) {
         openError = e;
       }
-    });
+    }, NO_RUNNER_TIMEOUT);
 
     afterAll(async () => {
       const t = target;
@@ -128,7 +161,7 @@ export function defineConformanceSuite<T>(suiteName: string, cases: readonly Con
             ctx.skip(`inconclusive: ${result.reason}`);
             return;
         }
-      });
+      }, NO_RUNNER_TIMEOUT);
     }
   });
 }

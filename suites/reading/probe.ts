@@ -8,14 +8,23 @@ import { toHex } from '../../harness/core/bytes.ts';
 import { MeterLabError, TimeoutError } from '../../harness/core/errors.ts';
 import {
   Dlt645FrameScanner,
+  byteOrderHint,
   decodeFrame,
   decodeValue,
   lookup,
   type DataValue,
   type Dlt645Message,
 } from '../../harness/protocols/dlt645/index.ts';
-import type { CheckContext, ConformanceCase } from '../framework/case.ts';
-import type { Target } from '../../harness/targets/index.ts';
+import {
+  CaseFailed,
+  InconclusiveSignal,
+  NotApplicableSignal,
+  measurementFailure,
+  type CheckContext,
+  type ConformanceCase,
+} from '../framework/case.ts';
+import { ordinaryIdentifier, rejectedAddresses, type Target } from '../../harness/targets/index.ts';
+import { checkPresence, unusableReason, noteAnswer, notAnsweringReason, ORIGINAL_TARGET, watchOf } from './liveness.ts';
 
 export interface ProbeReply {
   /** The reply bytes as received (FE preamble included). */
@@ -57,6 +66,7 @@ export async function probe(t: Target, bytes: Uint8Array, listenMs = silenceWind
     for (const ev of scanner.push(chunk)) {
       if (ev.type !== 'frame') continue;
       complete = true;
+      if (ev.decoded.frame.control.isResponse) noteAnswer(t);
       frames.push({
         raw: ev.decoded.raw,
         decoded: ev.message.ok,
@@ -95,11 +105,6 @@ export async function probe(t: Target, bytes: Uint8Array, listenMs = silenceWind
   ];
 }
 
-export async function expectSilence(ctx: CheckContext, t: Target, bytes: Uint8Array, what: string): Promise<void> {
-  const replies = await probe(t, bytes, silenceWindowMs(t));
-  ctx.check(replies.length === 0, `${what} was answered: ${replies.map(describeReply).join('; ')}`);
-}
-
 export function replyAddressOf(r: ProbeReply): string {
   return r.address ?? '(none)';
 }
@@ -129,29 +134,265 @@ export async function readValue(t: Target, address: string, di: string): Promise
   return { payload, value: decoded.value };
 }
 
-/** Errors that mean the device failed the case, not that the harness broke. */
-function isMeterFault(e: unknown): e is Error {
-  if (e instanceof MeterFault || e instanceof TimeoutError) return true;
-  // Abnormal replies from the master (Dlt645AbnormalReplyError) carry an error word.
-  return e instanceof MeterLabError && e.code.startsWith('dlt645');
+// ---------------------------------------------------------------------------------------------
+// Liveness around probes (issue 6): silence is only evidence when the meter answers before and
+// after it.
+
+/** True for a master error that means "no reply" (every attempt timed out). */
+function isNoReply(e: unknown): boolean {
+  return e instanceof TimeoutError;
+}
+
+/** One valid read at the declared address (the master's timeout and attempts); resolves with null, or the error of a missing reply. */
+async function validRead(t: Target): Promise<Error | null> {
+  try {
+    await t.master.readData(t.profile.meter.address, ordinaryIdentifier(t.profile));
+    return null;
+  } catch (e) {
+    if (isNoReply(e)) return e as Error;
+    if (e instanceof MeterLabError && e.code.startsWith('dlt645')) return null; // an abnormal reply is an answer
+    throw e;
+  }
 }
 
 /**
- * Wraps a case so that (a) the frames it exchanged are attached as evidence, whatever its
- * verdict, and (b) a meter that does not answer or answers wrongly fails the case with the
- * reason instead of ending it as a harness error.
+ * Before a probe: shows that the meter answers, reusing any answer it gave since the case started
+ * or since the last probe ended; otherwise one valid read. No answer: inconclusive.
  */
-export function withMeterFaults(c: ConformanceCase<Target>): ConformanceCase<Target> {
+async function showAnswering(ctx: CheckContext, t: Target, what: string): Promise<void> {
+  const w = watchOf(t);
+  if (w.answers > w.mark) return;
+  const missing = await validRead(t);
+  if (missing) ctx.inconclusive(`meter not answering before ${what}: ${missing.message}`);
+}
+
+/** After a probe: a valid request must still be answered, or the case fails naming the probe. */
+async function stillAnswering(ctx: CheckContext, t: Target, what: string): Promise<void> {
+  const missing = await validRead(t);
+  if (missing) ctx.fail(`the meter stopped answering after ${what}: ${missing.message}`);
+}
+
+/**
+ * A frame that must get no reply: the meter answers a valid read before it (inconclusive if not),
+ * the probe is met with silence (a failed check if not), and the next valid request is answered
+ * (the case fails if not: "the meter stopped answering after <what>").
+ */
+export async function expectNoReply(ctx: CheckContext, t: Target, bytes: Uint8Array, what: string): Promise<void> {
+  await showAnswering(ctx, t, what);
+  const replies = await probe(t, bytes, silenceWindowMs(t));
+  watchOf(t).mark = watchOf(t).answers;
+  ctx.check(replies.length === 0, `${what} was answered: ${replies.map(describeReply).join('; ')}`);
+  await stillAnswering(ctx, t, what);
+}
+
+/**
+ * A frame the meter must survive (a robustness probe): the meter answers before it, whatever
+ * comes back is logged (another case judges replies to broken frames), and the next valid
+ * request must be answered.
+ */
+export async function expectRecovery(ctx: CheckContext, t: Target, bytes: Uint8Array, what: string): Promise<void> {
+  await showAnswering(ctx, t, what);
+  const replies = await probe(t, bytes, silenceWindowMs(t));
+  watchOf(t).mark = watchOf(t).answers;
+  if (replies.length > 0) ctx.log(`${what} was answered: ${replies.map(describeReply).join('; ')}`);
+  await stillAnswering(ctx, t, what);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wrapper every reading case runs in.
+
+/** A reading case: a conformance case plus how it reaches the meter. */
+export interface ReadingCase extends ConformanceCase<Target> {
+  /**
+   * 'declared' (default): the case talks to the declared address, so it cannot judge a meter that
+   * answers only from another address (it is inconclusive then). 'any': it can (it reads through
+   * the wildcard, or checks the reply address itself).
+   */
+  readonly reaches?: 'declared' | 'any';
+}
+
+/** Errors that mean the device failed the case, not that the harness broke. */
+function isMeterFault(e: unknown): e is Error {
+  if (e instanceof MeterFault || e instanceof TimeoutError) return true;
+  // Abnormal replies and unusable replies from the master (dlt645.*) carry the meter's answer.
+  return e instanceof MeterLabError && e.code.startsWith('dlt645');
+}
+
+/** The reason for a meter fault, with the byte-order hint when a rejected reply came from the declared address reversed. */
+export function meterFaultReason(e: Error, t: Target): string {
+  const declared = t.profile.meter.address;
+  const hint = rejectedAddresses(e)
+    .map((a) => byteOrderHint(a, declared))
+    .find((h) => h !== '');
+  return hint ? `${e.message}; ${hint}` : e.message;
+}
+
+/** A guarded view of `t`: once `signal` is aborted (the case ran out of time), nothing more is sent. */
+function guarded(t: Target, signal: AbortSignal): Target {
+  const stopped = (): void => {
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the case was stopped');
+  };
+  const sending = new Set(['request', 'readData', 'readAddress', 'broadcastTimeSync', 'freeze', 'writeData', 'remoteControl', 'sendRaw', 'idle']);
+  const master = new Proxy(t.master, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      if (typeof prop === 'string' && sending.has(prop)) {
+        return (...args: unknown[]) => {
+          stopped();
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return (v as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+  const link = new Proxy(t.link, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      if (prop === 'write') {
+        return (...args: unknown[]) => {
+          stopped();
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return (v as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+  return new Proxy(t, {
+    get(target, prop) {
+      if (prop === ORIGINAL_TARGET) return target;
+      if (prop === 'master') return master;
+      if (prop === 'link') return link;
+      return Reflect.get(target, prop, target) as unknown;
+    },
+  });
+}
+
+/**
+ * A CheckContext that holds the case's failed checks and out-of-limit measurements back, so the
+ * wrapper can still decide that a dead meter, not the requirement, explains them. `replay()`
+ * hands them to the real context in their order; `failed` says whether there are any.
+ */
+function deferringContext(ctx: CheckContext): { ctx: CheckContext; readonly failed: boolean; readonly held: readonly string[]; replay(): void } {
+  const held: string[] = [];
+  let failedByFail = false;
+  const inner: CheckContext = {
+    signal: ctx.signal,
+    measure(name, value, unit, limit, options) {
+      const m = ctx.measure(name, value, unit, limit, { enforce: false });
+      if (!m.ok && options?.enforce !== false) held.push(measurementFailure(m));
+      return m;
+    },
+    check(condition, reason) {
+      if (!condition) held.push(reason);
+      return condition;
+    },
+    fail(reason) {
+      failedByFail = true;
+      return ctx.fail(reason);
+    },
+    notApplicable: (reason) => ctx.notApplicable(reason),
+    inconclusive: (reason) => ctx.inconclusive(reason),
+    evidence: (name, body, contentType) => ctx.evidence(name, body, contentType),
+    step: (name, fn) => ctx.step(name, fn),
+    log: (line) => ctx.log(line),
+  };
   return {
-    ...c,
+    ctx: inner,
+    get failed() {
+      return held.length > 0 || failedByFail;
+    },
+    held,
+    replay() {
+      for (const r of held.splice(0)) ctx.check(false, r);
+    },
+  };
+}
+
+/** Where a case stands, for the reason of a case that ran out of time. */
+export function progressOf(t: Target): string {
+  t.flushCaptures();
+  const now = t.clock.now();
+  const parts: string[] = [];
+  const last = t.captures.at(-1);
+  if (last) {
+    const ago = ((now - last.ms) / 1000).toFixed(1);
+    parts.push(`last frame on the line ${last.dir === 'tx' ? 'sent' : 'received'} ${ago} s earlier: ${last.decode ?? last.hex}`);
+  }
+  const x = t.master.lastExchange;
+  if (x) {
+    const m = x.message;
+    const what = `${m.kind}${'di' in m ? ` ${m.di}` : ''} to ${x.address}`;
+    const outcome = x.reply ? `answered (${x.reply.message.kind})` : x.expect === 'none' ? 'no reply expected' : `no reply after ${x.attempts} attempt(s)`;
+    parts.push(`last exchange: ${what}, ${outcome}`);
+  }
+  return parts.length > 0 ? parts.join('; ') : 'nothing exchanged with the meter yet';
+}
+
+/**
+ * Wraps a case so that (a) a dead meter makes it inconclusive instead of failing its requirement
+ * (liveness.ts), (b) a meter that does not answer or answers wrongly fails it with the reason
+ * (and the byte-order hint) instead of ending it as a harness error, (c) it stops sending once it
+ * ran out of time, and (d) the frames it exchanged are attached as evidence, whatever its verdict.
+ */
+export function asReadingCase(c: ReadingCase): ConformanceCase<Target> {
+  const reaches = c.reaches ?? 'declared';
+  return {
+    id: c.id,
+    requirement: c.requirement,
+    title: c.title,
+    ...(c.applies ? { applies: c.applies.bind(c) } : {}),
+    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs.bind(c) } : {}),
+    progress: (t) => progressOf(t),
     async run(ctx: CheckContext, t: Target): Promise<void> {
+      const w = watchOf(t);
+      w.currentCase = c.id;
+      w.mark = w.answers;
+      // Answers from here on, the presence check included, show the meter alive during this case.
+      const answersAtStart = w.answers;
       const from = t.captures.length;
+      const deferred = deferringContext(ctx);
+      let ended = false;
       try {
-        await c.run(ctx, t);
-      } catch (e) {
-        if (isMeterFault(e)) ctx.fail(e.message);
-        throw e;
+        if (!w.knownAnswering) {
+          const p = await checkPresence(t, ctx.signal);
+          if (p.state === 'silent') ctx.inconclusive(notAnsweringReason(t, p));
+          if (p.state !== 'answering' && reaches === 'declared') ctx.inconclusive(unusableReason(t, p));
+        }
+        let thrown: unknown;
+        let threw = false;
+        try {
+          await c.run(deferred.ctx, guarded(t, ctx.signal));
+        } catch (e) {
+          threw = true;
+          thrown = e;
+        }
+        const signal = thrown instanceof InconclusiveSignal || thrown instanceof NotApplicableSignal;
+        const failing = deferred.failed || (threw && (thrown instanceof CaseFailed || isMeterFault(thrown)));
+        if (failing && w.answers === answersAtStart && !ctx.signal.aborted) {
+          // Not one answer during the whole case: is the meter there at all?
+          const p = await checkPresence(t, ctx.signal);
+          const dead = p.state === 'silent' || (p.state !== 'answering' && reaches === 'declared');
+          if (dead) {
+            for (const r of deferred.held) ctx.log(`not judged (the meter was not answering): ${r}`);
+            if (threw && !signal) ctx.log(`not judged (the meter was not answering): ${(thrown as Error).message}`);
+            ctx.inconclusive(p.state === 'silent' ? notAnsweringReason(t, p) : unusableReason(t, p));
+          }
+        }
+        deferred.replay();
+        ended = !threw && !deferred.failed;
+        if (threw) {
+          if (isMeterFault(thrown)) ctx.fail(meterFaultReason(thrown, t));
+          throw thrown;
+        }
       } finally {
+        // A case that passed ended on an answered exchange: the next case needs no presence check.
+        // (A case that ran out of time gets here late, maybe while the next one runs: leave that one's state alone.)
+        if (w.currentCase === c.id) {
+          w.knownAnswering = ended;
+          w.currentCase = undefined;
+        }
         t.flushCaptures();
         const lines = t.captures.slice(from).map((r) => `${r.t} ${r.dir} ${r.hex}${r.decode ? `  | ${r.decode}` : ''}`);
         if (lines.length > 0) ctx.evidence('frames', lines.join('\n'));

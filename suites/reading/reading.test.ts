@@ -5,17 +5,26 @@
  * - each deliberately broken variant fails the case that names its defect — that is how we know
  *   a case can catch the defect at all.
  */
+import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { loadTargetProfile, openTarget, referenceTargetProfile, type TargetProfile } from '../../harness/targets/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../harness/core/clock.ts';
+import {
+  loadTargetProfile,
+  openTarget,
+  parseTargetProfile,
+  referenceTargetProfile,
+  type Target,
+  type TargetProfile,
+} from '../../harness/targets/index.ts';
 import { runCase, type CaseResult } from '../framework/case.ts';
 import { getRequirement } from '../requirements/catalog.ts';
 import { readingCases } from './cases.ts';
 
 const PROFILES = resolve(import.meta.dirname, '../profiles');
 
-async function runCases(profile: TargetProfile, ids?: readonly string[]): Promise<CaseResult[]> {
-  const target = await openTarget(profile, { describe: false });
+async function runCases(profile: TargetProfile, ids?: readonly string[], clock?: VirtualClock): Promise<CaseResult[]> {
+  const target = await openTarget(profile, { describe: false, ...(clock ? { clock } : {}) });
   try {
     const results: CaseResult[] = [];
     for (const c of readingCases) {
@@ -26,6 +35,12 @@ async function runCases(profile: TargetProfile, ids?: readonly string[]): Promis
   } finally {
     await target.close();
   }
+}
+
+function caseById(id: string) {
+  const c = readingCases.find((k) => k.id === id);
+  if (!c) throw new Error(`no case ${id}`);
+  return c;
 }
 
 function verdicts(results: readonly CaseResult[]): string[] {
@@ -55,8 +70,9 @@ describe('broken variants fail the matching case', () => {
     ['late-reply', 'reading.response-delay', /Td (min|median|max) .*600.*outside 20\.\.500|Td .* 600/],
     ['ignore-follow-up', 'reading.follow-up', /follow-up|SEQ|frames/i],
     ['reply-to-broadcast', 'reading.broadcast-not-answered', /broadcast .* was answered/],
-    ['answer-bad-checksum', 'reading.bad-frames-ignored', /wrong checksum was answered/],
-    ['unsupported-as-zero', 'reading.unsupported-identifier', /not the abnormal reply D1H/],
+    ['answer-bad-checksum', 'reading.bad-frames-ignored', /wrong checksum [0-9A-F]{2}H was answered/],
+    ['unsupported-as-zero', 'reading.unsupported-identifier', /not the abnormal reply D1H: if the meter does support 03010000, set meter\.unsupportedIdentifier in the target profile/],
+    ['clock-not-set', 'reading.read-declared-identifiers', /04000101 \(date and weekday\): 04000101 is not a calendar date/],
     ['accept-wrong-password', 'reading.wrong-password', /not the abnormal reply D4H/],
     ['ignore-time-sync', 'reading.broadcast-time-sync', /clock error after sync 9\d(\.\d+)? s outside/],
   ];
@@ -88,8 +104,146 @@ describe('broken variants fail the matching case', () => {
     ['reference-broken-echo-wildcard.json', 'reading.read-with-wildcard'],
     ['reference-broken-late-reply.json', 'reading.response-delay'],
     ['reference-broken-no-follow-up.json', 'reading.follow-up'],
+    ['reference-broken-deaf-parser.json', 'reading.spurious-framing-bytes'],
+    ['reference-broken-nameplate-address.json', 'reading.read-address-wildcard'],
   ])('profile %s fails %s', async (file, caseId) => {
     const [result] = await runCases(loadTargetProfile(resolve(PROFILES, file)), [caseId]);
     expect(result!.verdict, result!.reason).toBe('failed');
+  });
+});
+
+describe('a meter that does not answer earns no pass', () => {
+  const allowed = new Set(['inconclusive', 'notApplicable']);
+
+  it('nothing answers (a silent meter on the bus): every case is inconclusive, "meter not answering"', async () => {
+    const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'silent' }] }));
+    expect(results).toHaveLength(readingCases.length);
+    for (const r of results) {
+      expect(allowed.has(r.verdict), `${r.id}: ${r.verdict} — ${r.reason}`).toBe(true);
+      if (r.verdict === 'inconclusive') expect(r.reason).toMatch(/^meter not answering since the target was opened/);
+    }
+  });
+
+  describe('a TCP serial server that accepts and never answers (issue 5), cases run directly without the pre-flight', () => {
+    let server: Server;
+    const sockets = new Set<Socket>();
+    let port = 0;
+    beforeAll(async () => {
+      server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on('data', () => undefined); // swallow everything, answer nothing
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      port = (server.address() as { port: number }).port;
+    });
+    afterAll(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((done) => server.close(() => done()));
+    });
+
+    it('no case passes: every one is inconclusive (or not applicable)', async () => {
+      const profile = parseTargetProfile({
+        name: 'silent-tcp',
+        connection: { type: 'tcp', host: '127.0.0.1', port },
+        meter: referenceTargetProfile().meter,
+      });
+      // Virtual time: the silence costs no wall time (nothing is ever received to pace it).
+      const results = await runCases(profile, undefined, new VirtualClock());
+      expect(results).toHaveLength(readingCases.length);
+      for (const r of results) {
+        expect(allowed.has(r.verdict), `${r.id}: ${r.verdict} — ${r.reason}`).toBe(true);
+        expect(r.reason).not.toMatch(/timed out in \d+ms/);
+      }
+      expect(results.find((r) => r.id === 'reading.bad-frames-ignored')!.reason).toMatch(/^meter not answering/);
+      expect(results.find((r) => r.id === 'reading.broadcast-not-answered')!.reason).toMatch(/^meter not answering/);
+    });
+  });
+});
+
+describe('one defect, one failed requirement', () => {
+  it('a parser that goes deaf after a spurious 68H fails spurious-framing-bytes, and only it: the later cases are inconclusive', async () => {
+    const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'deaf-after-spurious-start' }] }));
+    const at = results.findIndex((r) => r.id === 'reading.spurious-framing-bytes');
+    expect(at).toBeGreaterThan(0);
+    expect(at, 'some cases run after the robustness case').toBeLessThan(results.length - 1);
+    const robustness = results[at]!;
+    expect(robustness.verdict, robustness.reason).toBe('failed');
+    expect(robustness.reason).toMatch(/^the meter stopped answering after a read of \w+ whose wrong checksum byte is 68H \(a spurious start character\)/);
+    expect(verdicts(results.slice(0, at))).toEqual(readingCases.slice(0, at).map((c) => `${c.id}: passed`));
+    for (const r of results.slice(at + 1)) {
+      expect(r.verdict, `${r.id}: ${r.reason}`).toBe('inconclusive');
+      expect(r.reason).toMatch(/^meter not answering since reading\.spurious-framing-bytes: /);
+    }
+  });
+
+  it('the frames other cases send carry no spurious 68H/16H: the deaf meter survives every case but the robustness one', async () => {
+    const ids = readingCases.map((c) => c.id).filter((id) => id !== 'reading.spurious-framing-bytes');
+    const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'deaf-after-spurious-start' }] }), ids);
+    expect(verdicts(results)).toEqual(ids.map((id) => `${id}: passed`));
+  });
+
+  it('a meter keeping its address in nameplate order: the failures name the byte order, the cases that need the address are inconclusive', async () => {
+    const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'address-nameplate-order' }] }));
+    const byteOrder = /nameplate byte order: it sends 12 34 56 78 90 12 \(read as 129078563412\), the declared 123456789012 as printed/;
+    const failed = results.filter((r) => r.verdict === 'failed');
+    expect(failed.map((r) => r.id)).toEqual(['reading.reply-frame-format', 'reading.read-address-wildcard', 'reading.read-with-wildcard']);
+    for (const r of failed) expect(r.reason, r.id).toMatch(byteOrder);
+    for (const r of results.filter((x) => x.verdict !== 'failed')) {
+      expect(r.verdict, `${r.id}: ${r.reason}`).toBe('inconclusive');
+      expect(r.reason).toMatch(/^the meter does not answer at its declared address 123456789012 \(it answers as 129078563412\)/);
+      expect(r.reason).toMatch(byteOrder);
+    }
+  });
+});
+
+describe('response delay through a TCP serial server (network latency can only lengthen Td)', () => {
+  // The reference meter on an in-memory pair, seen by the case as a TCP target: Td is measured as
+  // the meter made it, so the verdict logic for TCP is what is under test.
+  async function viaTcp(delayMs: number): Promise<CaseResult> {
+    const t = await openTarget(referenceTargetProfile({ transport: 'memory', behaviours: [{ name: 'late-reply', delayMs }] }), { describe: false });
+    try {
+      return await runCase(caseById('reading.response-delay'), { ...t, kind: 'tcp' } as Target);
+    } finally {
+      await t.close();
+    }
+  }
+
+  it('below the minimum is a certain failure', async () => {
+    const r = await viaTcp(1);
+    expect(r.verdict, r.reason).toBe('failed');
+    expect(r.reason).toMatch(/^Td min 1 ms outside >= 20 ms/);
+  });
+
+  it('above the maximum is inconclusive: the network may have added it', async () => {
+    const r = await viaTcp(600);
+    expect(r.verdict, r.reason).toBe('inconclusive');
+    expect(r.reason).toMatch(/above 500 ms, but network latency adds to it/);
+  });
+
+  it('within the limits is inconclusive too: latency can hide a reply faster than the minimum', async () => {
+    const r = await viaTcp(100);
+    expect(r.verdict, r.reason).toBe('inconclusive');
+    expect(r.reason).toMatch(/within 20\.\.500 ms, but network latency may hide a reply faster than 20 ms/);
+  });
+});
+
+describe('a case that runs out of time', () => {
+  it('gets a MeterLab reason naming where it stood, never the test runner\'s text', async () => {
+    // Replies come 60 s after each request, the master waits up to 10 minutes: the first read of
+    // the case outlives the case's 30 s budget (virtual time, on the target's clock).
+    const base = referenceTargetProfile({ behaviours: [{ name: 'late-reply', delayMs: 60_000 }] });
+    const profile = { ...base, master: { ...base.master, timeoutMs: 600_000 } };
+    const target = await openTarget(profile);
+    try {
+      const r = await runCase(caseById('reading.read-declared-identifiers'), target, { clock: target.clock, timeoutMs: 30_000 });
+      expect(r.verdict).toBe('error');
+      expect(r.reason).toMatch(
+        /^the case did not finish within 30 s: last frame on the line sent 30\.\d s earlier: 11 readData 123456789012 DI 00010000/,
+      );
+      expect(r.reason).not.toMatch(/timed out in|testTimeout/);
+    } finally {
+      await target.close();
+    }
   });
 });

@@ -261,6 +261,18 @@ export const REQUIREMENTS: readonly Requirement[] = [
     confidence: 'H',
     origin: 'PROTOCOLS.md',
   }),
+  R({
+    id: 'DLT645-14',
+    title: 'Recovery from spurious start and end characters',
+    statement:
+      'After a frame that carries 68H or 16H where the frame format puts no start or end character (a wrong checksum byte 68H or 16H; 68H and 16H in the address and data of a frame for another meter), the meter still answers the next valid request sent after an inter-frame silence: its parser resynchronises instead of waiting for a frame that never completes.',
+    threshold: 'next valid request answered (after ≥ 1 s of silence, longer than Tb 500 ms)',
+    source:
+      'PROTOCOLS.md 1.2 (parsers must resync after noise/corrupt frames and keep partial candidates, src: 600888/dlt645:python/test/test_protocol_core.py), 1.1 (Tb ≤ 500 ms); field finding: a third-party meter went deaf after a wrong checksum byte 68H (MeterLab issue 6)',
+    confidence: 'M',
+    notes: 'The standard text does not spell out resynchronisation; the threshold is what any master on a shared bus needs from a meter.',
+    origin: 'PROTOCOLS.md',
+  }),
   // ---- programming and maintenance commands (suites/programming), issue #6 ----------------
   R({
     id: 'DLT645-20',

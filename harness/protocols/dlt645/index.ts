@@ -2,6 +2,7 @@
 export * from './types.ts';
 export * from './constants.ts';
 export * from './frame.ts';
+export * from './address-order.ts';
 export * from './messages.ts';
 export * from './scanner.ts';
 export * from './json.ts';
