@@ -25,7 +25,7 @@ import {
 } from '../../harness/protocols/dlt645/index.ts';
 import type { Target } from '../../harness/targets/index.ts';
 import type { CheckContext, ConformanceCase } from '../framework/case.ts';
-import { describeReply, probe, readValue, silenceWindowMs, withMeterFaults, type ProbeReply } from '../reading/probe.ts';
+import { asReadingCase, describeReply, probe, readValue, silenceWindowMs, type ProbeReply } from '../reading/probe.ts';
 import {
   FORWARD_ACTIVE_TOTAL,
   answers,
@@ -760,4 +760,4 @@ async function switchAndBack(ctx: CheckContext, t: Target, rate: number): Promis
 }
 
 /** The programming suite: every case reports meter faults (no reply, undecodable data) as failures with evidence. */
-export const programmingCases: Case[] = cases.map(withMeterFaults);
+export const programmingCases: Case[] = cases.map((c) => asReadingCase(c));
