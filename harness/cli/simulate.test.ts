@@ -2,7 +2,10 @@
  * `meterlab simulate meter` in a child process: served over TCP, and over the real serialport
  * binding on a socat pseudo-terminal pair (skipped, naming the install, without socat).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RealClock } from '../core/clock.ts';
 import { toHex } from '../core/bytes.ts';
@@ -100,6 +103,18 @@ describe('meterlab simulate meter --port', () => {
     const r = await meterlab(['simulate', 'meter', '--protocol', 'dlt645', '--port', '/dev/ttyMETERLAB-NONE', '--address', '123456789012']);
     expect(r.code).toBe(3);
     expect(expectOneErrorLine(r)).toContain('/dev/ttyMETERLAB-NONE');
+  });
+
+  it('a path that is not a serial port (/dev/null, a regular file): one line, exit 3', async () => {
+    const regular = join(mkdtempSync(join(tmpdir(), 'meterlab-sim-')), 'not-a-port.txt');
+    writeFileSync(regular, 'not a serial port');
+    const nul = await meterlab(['simulate', 'meter', '--protocol', 'dlt645', '--port', '/dev/null', '--address', '123456789012']);
+    expect(nul.code).toBe(3);
+    expect(expectOneErrorLine(nul)).toMatch(/^meterlab: serial port \/dev\/null cannot be opened: .*not a serial device/);
+    const file = await meterlab(['simulate', 'meter', '--protocol', 'dlt645', '--port', regular, '--address', '123456789012']);
+    expect(file.code).toBe(3);
+    expect(expectOneErrorLine(file)).toBe(`meterlab: serial port ${regular} cannot be opened: it is a regular file, not a serial device`);
+    rmSync(dirname(regular), { recursive: true, force: true });
   });
 
   it.skipIf(!socatAvailable())(`serves on a real serial device through a socat pty pair (skipped when ${SOCAT_MISSING})`, async () => {
