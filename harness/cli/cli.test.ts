@@ -99,6 +99,15 @@ describe('meterlab errors', () => {
     expect(expectOneErrorLine(r)).toContain('12 decimal digits');
   });
 
+  it('simulate with a bad --idle-timeout, or --idle-timeout on a serial port: one line, exit 2', async () => {
+    const bad = await meterlab(['simulate', 'meter', '--tcp', '127.0.0.1:0', '--idle-timeout', '-1', '--address', '123456789012']);
+    expect(bad.code).toBe(2);
+    expect(expectOneErrorLine(bad)).toContain('--idle-timeout must be a whole number');
+    const serial = await meterlab(['simulate', 'meter', '--port', '/dev/ttyMETERLAB-NONE', '--idle-timeout', '5', '--address', '123456789012']);
+    expect(serial.code).toBe(2);
+    expect(expectOneErrorLine(serial)).toBe('meterlab: --idle-timeout applies to --tcp only');
+  });
+
   it('--help exits 0', async () => {
     const r = await meterlab(['--help']);
     expect(r.code).toBe(0);

@@ -1,7 +1,9 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { decodeDlt645Hex, decodeStdinCommand } from './decode.ts';
+import { toHex } from '../core/bytes.ts';
+import { encodeMessage } from '../protocols/dlt645/index.ts';
+import { decodeDlt645Hex, decodeStdinCommand, MAX_LINE_LENGTH } from './decode.ts';
 
 /** Read of forward active total energy (DI 00010000) from meter 123456789012 (PROTOCOLS.md 1.2, 1.9). */
 const READ_00010000 = '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16';
@@ -70,5 +72,151 @@ describe('decodeStdinCommand', () => {
   it('exits 0 when every line decodes, and on empty input', async () => {
     expect((await stdinRun(`${READ_00010000}\n${READ_00010000}`)).code).toBe(0);
     expect(await stdinRun('')).toEqual({ code: 0, lines: [] });
+  });
+});
+
+/** Lets the event loop run one turn (I/O callbacks, immediates): what a slow reader gives the writer. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A reader of stdout slower than the decoder: a small buffer, and each write is acknowledged
+ * only on a later event-loop turn. Records the most bytes ever buffered in it.
+ */
+class SlowReader extends Writable {
+  maxBuffered = 0;
+  readonly lines: string[] = [];
+  private partial = '';
+
+  constructor(readonly highWaterMark: number) {
+    super({ highWaterMark });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.maxBuffered = Math.max(this.maxBuffered, this.writableLength);
+    const text = this.partial + chunk.toString('utf8');
+    const parts = text.split('\n');
+    this.partial = parts.pop()!;
+    this.lines.push(...parts);
+    setImmediate(() => done());
+  }
+}
+
+/** `count` numbered lines: a read of 00010000 from meter address `i` (12 digits), every 7th line not hex. */
+function numberedLine(i: number): string {
+  if (i % 7 === 3) return `line ${i} is not hex`;
+  return toHex(encodeMessage(String(i).padStart(12, '0'), { kind: 'readData', di: '00010000', extra: new Uint8Array(0) }));
+}
+
+describe('decodeStdinCommand with a slow reader and hostile input', () => {
+  it('honours backpressure: the reader never holds more than a few buffers, and every line comes out in order', async () => {
+    const count = 3000;
+    const input = Readable.from(
+      (function* () {
+        // 100 lines a chunk, as a pipe would deliver them.
+        for (let i = 0; i < count; i += 100) {
+          yield Array.from({ length: Math.min(100, count - i) }, (_, k) => `${numberedLine(i + k)}\n`).join('');
+        }
+      })(),
+      { objectMode: false },
+    );
+    const out = new SlowReader(1024);
+    const code = await decodeStdinCommand(input, out);
+    await new Promise<void>((resolve) => out.end(resolve));
+    expect(code).toBe(1);
+    // Without backpressure the whole output (about 1.3 MB here) piles up in the reader's buffer.
+    expect(out.maxBuffered).toBeLessThanOrEqual(4 * out.highWaterMark);
+    expect(out.lines).toHaveLength(count);
+    out.lines.forEach((text, i) => {
+      const json = JSON.parse(text) as { ok: boolean; address?: string; error?: { code: string } };
+      if (i % 7 === 3) expect(json, `line ${i}`).toMatchObject({ ok: false, error: { code: 'hex.invalid-character' } });
+      else expect(json, `line ${i}`).toMatchObject({ ok: true, address: String(i).padStart(12, '0') });
+    });
+  });
+
+  it('reads no further ahead than its buffers while the reader is stalled', async () => {
+    let produced = 0;
+    const line = `${numberedLine(1)}\n`;
+    const input = new Readable({
+      highWaterMark: 4096,
+      read() {
+        // 1000 chunks of 20 lines (about 1 MB) at most, so a decoder that ignores backpressure ends too.
+        produced += 1;
+        this.push(produced > 1000 ? null : line.repeat(20));
+      },
+    });
+    // A reader that never acknowledges anything.
+    const out = new Writable({ highWaterMark: 1024, write: () => undefined });
+    void decodeStdinCommand(input, out);
+    for (let i = 0; i < 200; i++) await turn();
+    // Without backpressure on the write side the loop would keep pulling input as long as it comes.
+    expect(out.writableLength).toBeLessThanOrEqual(4 * 1024);
+    expect(produced * line.length * 20).toBeLessThanOrEqual(64 * 1024);
+    input.destroy();
+  });
+
+  it('answers a line of several MiB without a line break with one error line, without collecting it, and goes on', async () => {
+    const chunk = 'AA '.repeat(64 * 1024 / 3); // 64 KiB-ish of valid hex
+    const chunks = Math.ceil((4 * 1024 * 1024) / chunk.length); // about 4 MiB on one line
+    let producedAtError = -1;
+    let produced = 0;
+    const out = new PassThrough();
+    const lines: string[] = [];
+    out.on('data', (c: Buffer) => {
+      for (const l of c.toString('utf8').split('\n').filter(Boolean)) {
+        if (l.includes('input.line-too-long')) producedAtError = produced;
+        lines.push(l);
+      }
+    });
+    const input = Readable.from(
+      (function* () {
+        yield `${READ_00010000}\n`;
+        for (let i = 0; i < chunks; i++) {
+          produced += chunk.length;
+          yield chunk;
+        }
+        yield `\n${READ_00010000}\r\n`;
+      })(),
+      { objectMode: false },
+    );
+    const code = await decodeStdinCommand(input, out);
+    expect(code).toBe(1);
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([
+      expect.objectContaining({ ok: true }),
+      {
+        ok: false,
+        error: {
+          code: 'input.line-too-long',
+          message: `line longer than ${MAX_LINE_LENGTH} characters (one hex frame per line); skipped up to the next line break`,
+          offset: MAX_LINE_LENGTH,
+        },
+      },
+      expect.objectContaining({ ok: true, message: expect.objectContaining({ di: '00010000' }) }),
+    ]);
+    // The error was out while the long line was still arriving: it was never collected whole.
+    expect(producedAtError).toBeGreaterThan(0);
+    expect(producedAtError).toBeLessThan(2 * MAX_LINE_LENGTH);
+  });
+
+  it('accepts a line of exactly the limit, refuses one character more, and counts CRLF as one line break', async () => {
+    const hex = READ_00010000.replace(/ /g, '');
+    const padded = (n: number): string => `${' '.repeat(n - hex.length)}${hex}`;
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const code = await decodeStdinCommand(Readable.from([`${padded(100)}\r\n${padded(101)}\r${padded(100)}`]), out, { maxLineLength: 100 });
+    const lines = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; error?: { code: string } });
+    expect(code).toBe(1);
+    expect(lines.map((l) => l.ok)).toEqual([true, false, true]);
+    expect(lines[1]!.error!.code).toBe('input.line-too-long');
+  });
+
+  it('stops with one clear error when the reader goes away', async () => {
+    const out = new Writable({
+      highWaterMark: 16,
+      write: (_c, _e, done) => done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })),
+    });
+    out.on('error', () => undefined);
+    const input = Readable.from(Array.from({ length: 1000 }, () => `${READ_00010000}\n`));
+    await expect(decodeStdinCommand(input, out)).rejects.toThrow('cannot write to stdout: EPIPE');
   });
 });

@@ -8,9 +8,16 @@
  * - anything else (bad hex, not a frame, bytes after the frame): `{"ok":false,"error":{code,message,offset}}`
  *   where offset is a character index for hex errors (`hex.*`) and a byte index otherwise.
  * Exit code 0 when every frame decoded, 1 otherwise (see exit.ts). Never throws on any input.
+ *
+ * `--stdin` runs in bounded memory whatever the input and however slow the reader of stdout:
+ * input is pulled chunk by chunk (the stream's own backpressure), each output line waits for
+ * 'drain' when the writer says its buffer is full, and a line longer than MAX_LINE_LENGTH is not
+ * collected: it gets one `input.line-too-long` error line as soon as the limit is crossed, the
+ * rest of it is skipped, and decoding goes on with the next line.
  */
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
+import { MeterLabError } from '../core/errors.ts';
 import { parseHex } from '../core/bytes.ts';
 import { decodeError } from '../core/errors.ts';
 import {
@@ -60,15 +67,121 @@ export async function decodeCommand(hexText: string, out: Writable): Promise<Exi
   return r.ok ? EXIT.ok : EXIT.negative;
 }
 
-/** One hex frame per line; blank lines skipped; one JSON object per line out. */
-export async function decodeStdinCommand(input: Readable, out: Writable): Promise<ExitCode> {
+/**
+ * Longest input line `--stdin` accepts, in characters. The longest DL/T 645 frame is 4 FE + 12
+ * + 200 data bytes + CS + 16 = 218 bytes (PROTOCOLS.md 1.2, L <= 200), 654 characters as spaced
+ * hex: 64 Ki characters leaves room for any separator style and still bounds what one line costs.
+ */
+export const MAX_LINE_LENGTH = 64 * 1024;
+
+export interface DecodeStdinOptions {
+  /** Default MAX_LINE_LENGTH. */
+  readonly maxLineLength?: number;
+}
+
+/** The write side of `--stdin`: waits for 'drain' when the writer's buffer is full; remembers a write error. */
+class LineWriter {
+  private failure: Error | null = null;
+  private readonly onError = (e: Error): void => {
+    this.failure ??= e;
+    this.wake?.();
+  };
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly out: Writable) {
+    out.on('error', this.onError);
+  }
+
+  async write(line: string): Promise<void> {
+    this.check();
+    if (this.out.write(line)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.out.off('drain', done);
+        this.out.off('close', done);
+        this.wake = null;
+        resolve();
+      };
+      this.wake = done;
+      this.out.on('drain', done);
+      this.out.on('close', done);
+    });
+    if (this.out.destroyed && this.failure === null) this.failure = new Error('closed');
+    this.check();
+  }
+
+  dispose(): void {
+    this.out.off('error', this.onError);
+  }
+
+  private check(): void {
+    const e = this.failure as (Error & { code?: string }) | null;
+    if (e) throw new MeterLabError('output', `cannot write to stdout: ${e.code ?? e.message}`, { cause: e });
+  }
+}
+
+/**
+ * One hex frame per line (LF, CRLF or CR); blank lines skipped; one JSON object per line out, in
+ * input order. Bounded memory: see the file header.
+ */
+export async function decodeStdinCommand(input: Readable, out: Writable, options: DecodeStdinOptions = {}): Promise<ExitCode> {
+  const maxLineLength = options.maxLineLength ?? MAX_LINE_LENGTH;
+  const writer = new LineWriter(out);
+  const text = new StringDecoder('utf8');
   let allOk = true;
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    const r = decodeDlt645Hex(line);
+  let line = '';
+  /** The current line passed the limit: its error line is out, the rest is skipped. */
+  let overlong = false;
+
+  const emit = async (json: unknown): Promise<void> => writer.write(`${JSON.stringify(json)}\n`);
+  const append = async (piece: string): Promise<void> => {
+    if (overlong || piece.length === 0) return;
+    if (line.length + piece.length <= maxLineLength) {
+      line += piece;
+      return;
+    }
+    overlong = true;
+    line = '';
+    allOk = false;
+    await emit(
+      errorToJson(
+        decodeError(
+          'input.line-too-long',
+          `line longer than ${maxLineLength} characters (one hex frame per line); skipped up to the next line break`,
+          maxLineLength,
+        ),
+      ),
+    );
+  };
+  const endLine = async (): Promise<void> => {
+    const wasOverlong = overlong;
+    const current = line;
+    overlong = false;
+    line = '';
+    if (wasOverlong || current.trim() === '') return;
+    const r = decodeDlt645Hex(current);
     if (!r.ok) allOk = false;
-    out.write(`${JSON.stringify(r.json)}\n`);
+    await emit(r.json);
+  };
+  const feed = async (chunk: string): Promise<void> => {
+    const lineBreak = /[\r\n]/g;
+    let start = 0;
+    for (let m = lineBreak.exec(chunk); m !== null; m = lineBreak.exec(chunk)) {
+      await append(chunk.slice(start, m.index));
+      await endLine(); // CRLF ends a line, then an empty one, which is skipped like any blank line
+      start = m.index + 1;
+    }
+    await append(chunk.slice(start));
+  };
+
+  try {
+    for await (const chunk of input) {
+      await feed(typeof chunk === 'string' ? chunk : text.write(chunk as Buffer));
+    }
+    await feed(text.end());
+    await endLine();
+  } finally {
+    writer.dispose();
   }
   return allOk ? EXIT.ok : EXIT.negative;
 }

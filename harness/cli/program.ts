@@ -62,14 +62,16 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .addOption(new Option('--protocol <protocol>', 'meter protocol').choices(['dlt645']).default('dlt645'))
     .option('--port <path>', 'serial device to serve on, e.g. /dev/ttyUSB0')
     .option('--baud <rate>', 'serial baud rate (default: the profile\'s line, 2400)', intOption('--baud', 300, 115200))
-    .option('--tcp <host:port>', 'TCP address to listen on (one connection at a time), e.g. 127.0.0.1:8645')
+    .option('--tcp <host:port>', 'TCP address to listen on (one client at a time; others are closed at once), e.g. 127.0.0.1:8645')
+    .option('--idle-timeout <s>', 'close a TCP client after this many seconds without traffic; 0 = never (default 60)', intOption('--idle-timeout', 0, 86_400))
     .requiredOption('--address <digits>', 'meter address, 12 decimal digits')
     .option('--profile <file>', 'simulator profile (JSON); default the reference meter')
     .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1))
-    .action(async (opts: { protocol: string; port?: string; baud?: number; tcp?: string; address: string; profile?: string; seed?: number }) => {
+    .action(async (opts: { protocol: string; port?: string; baud?: number; tcp?: string; idleTimeout?: number; address: string; profile?: string; seed?: number }) => {
       if (!/^\d{12}$/.test(opts.address)) throw new UsageError(`--address must be 12 decimal digits, got "${opts.address}"`);
       if ((opts.port === undefined) === (opts.tcp === undefined)) throw new UsageError('give exactly one of --port <path> or --tcp <host:port>');
       if (opts.tcp !== undefined && opts.baud !== undefined) throw new UsageError('--baud applies to --port only');
+      if (opts.port !== undefined && opts.idleTimeout !== undefined) throw new UsageError('--idle-timeout applies to --tcp only');
       const { simulateMeterCommand } = await import('./simulate.ts');
       setExit(await simulateMeterCommand(opts, io));
     });

@@ -186,6 +186,26 @@ describe('meterlab run: exit codes and guards', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it.each([
+    ['/dev/null', 'a character device that is not a terminal', /serial port \/dev\/null cannot be opened: Inappropriate ioctl.*\(not a serial device\?\)/],
+    ['<regular file>', 'a regular file', /cannot be opened: it is a regular file, not a serial device/],
+  ])('a serial target whose path %s is not a serial port (%s): one line, exit 3, nothing run', async (path, _what, reason) => {
+    const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'example-serial.json'), 'utf8')) as { connection: { path: string } };
+    const regular = join(tmp, 'not-a-port.txt');
+    writeFileSync(regular, 'not a serial port');
+    profile.connection.path = path === '<regular file>' ? regular : path;
+    const file = join(tmp, 'serial-not-a-port.json');
+    writeFileSync(file, JSON.stringify(profile));
+    const out = join(tmp, 'serial-not-a-port');
+    const r = await meterlab(['run', '--target', file, '--out', out, '--no-html']);
+    expect(r.code, r.stdout).toBe(3);
+    const line = expectOneErrorLine(r);
+    expect(line).toMatch(reason);
+    expect(line).toContain(`(target profile ${file}, connection.path)`);
+    expect(r.stdout).toBe('');
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+
   it('refuses to replace a directory that is not a previous report', async () => {
     const out = join(tmp, 'precious');
     mkdirSync(out, { recursive: true });

@@ -103,6 +103,13 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
   if (c.type === 'serial' && process.platform !== 'win32' && !existsSync(c.path)) {
     throw new LinkError(`serial port ${c.path} does not exist (target profile ${spec}, connection.path): is the adapter plugged in?`);
   }
+  // A path that exists but is not a serial port (a regular file, /dev/null): open it once and let go.
+  if (c.type === 'serial') {
+    const { probeSerialPort } = await import('../links/serial.ts');
+    await probeSerialPort({ path: c.path, line: c.line }).catch((e: unknown) => {
+      throw new LinkError(`${(e as Error).message} (target profile ${spec}, connection.path)`, { cause: e });
+    });
+  }
   // Likewise an unreachable TCP serial server: connect once and let go before any suite starts.
   if (c.type === 'tcp') {
     const { connectTcpLink } = await import('../links/tcp.ts');

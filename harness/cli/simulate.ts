@@ -1,21 +1,40 @@
 /**
- * `meterlab simulate meter --protocol dlt645 (--port <path> [--baud n] | --tcp <host:port>) --address <12 digits>
- *  [--profile <file>] [--seed n]`
+ * `meterlab simulate meter --protocol dlt645 (--port <path> [--baud n] | --tcp <host:port> [--idle-timeout s])
+ *  --address <12 digits> [--profile <file>] [--seed n]`
  *
  * Serves one simulated DL/T 645-2007 electricity meter (simulators/electricity-meter, real
  * time) on a real serial device or on a TCP listening port, until SIGINT or SIGTERM (then a clean
- * shutdown and exit 0). On TCP one client is served at a time; further clients are refused
- * while one is connected, and the meter keeps its state from one client to the next.
+ * shutdown and exit 0).
+ *
+ * TCP client policy (a meter on an RS-485 line answers one master; a TCP serial server in its
+ * exclusive mode does the same):
+ * - One client at a time. A client that connects while another is served is accepted and closed
+ *   at once without a byte (DL/T 645 has no text channel to say why); stderr names it and the
+ *   client being served.
+ * - A client with no traffic in either direction for --idle-timeout seconds (default 60; 0 = never)
+ *   is closed, so a forgotten or stalled client cannot hold the meter for ever.
+ * - Each client starts with an empty receiver: a previous client's partial frame, and replies
+ *   still waiting out their Td for it, are dropped when it goes. The meter model (energy, clock,
+ *   passwords, address) keeps its state from one client to the next.
+ * - Bounded per connection: bytes are handed to the meter SLICE_BYTES at a time; while
+ *   MAX_PENDING_REPLIES requests are unanswered, or MAX_UNSENT_BYTES of replies wait for a client
+ *   that does not read them, the simulator stops reading from that client (TCP flow control then
+ *   holds the client back) and says so once on stderr. What it holds for a connection is then at
+ *   most one socket read, the unanswered replies and the unsent bytes.
  *
  * stderr: a ready line once listening (`meterlab: meter 123456789012 serving on /dev/ttyUSB0 at 2400 8E1`,
- * `meterlab: meter 123456789012 serving on tcp 127.0.0.1:8645`), then one line per frame received
- * (rx) or sent (tx): time, direction, one-line decode, [hex].
+ * `meterlab: meter 123456789012 serving on tcp 127.0.0.1:8645 (one client at a time, idle timeout 60 s)`),
+ * then one line per frame received (rx) or sent (tx): time, direction, one-line decode, [hex],
+ * and one line per TCP client event (connected, refused, idle, throttled, disconnected). When
+ * stderr is not read as fast as a flood of frames produces lines, frame lines beyond
+ * LOG_BACKLOG_BYTES are dropped and counted instead of piling up in memory.
  */
 import { readFileSync } from 'node:fs';
 import { toHex } from '../core/bytes.ts';
-import { RealClock, type Clock } from '../core/clock.ts';
+import { RealClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import { ProfileError, UsageError } from '../core/errors.ts';
 import { formatLine, LinkBase, type Link } from '../links/link.ts';
+import type { TcpLink } from '../links/tcp.ts';
 import { decodeFrame, decodeMessage, describeFrame, DICTIONARY, HEADER_LENGTH } from '../protocols/dlt645/index.ts';
 import {
   createElectricityMeter,
@@ -31,6 +50,8 @@ export interface SimulateMeterOptions {
   readonly port?: string;
   readonly baud?: number;
   readonly tcp?: string;
+  /** Seconds without traffic after which a TCP client is closed; 0 = never. Default DEFAULT_IDLE_TIMEOUT_S. */
+  readonly idleTimeout?: number;
   readonly address: string;
   readonly profile?: string;
   readonly seed?: number;
@@ -79,15 +100,55 @@ export function describeWireFrame(bytes: Uint8Array): string {
 }
 
 /**
- * The meter's side of a TCP listener: one Link that carries whichever client is connected now,
- * so the simulated meter (and its state) outlives each connection.
+ * Default --idle-timeout, seconds. TCP serial servers close a connection after an inactivity
+ * timeout the user sets (commonly minutes); 60 s frees a meter held by a forgotten client
+ * quickly while outlasting any DL/T 645 exchange (3 attempts of 3000 ms at most, CON-05).
  */
-class CurrentConnectionLink extends LinkBase {
-  private current: Link | null = null;
-  private closed = false;
-  private readonly forward = (chunk: Uint8Array): void => void this.emit('data', chunk);
+export const DEFAULT_IDLE_TIMEOUT_S = 60;
+/** Bytes handed to the meter at a time: the flow-control checks below run at least every 21 minimal (12-byte) frames. */
+const SLICE_BYTES = 256;
+/**
+ * Unanswered requests at which the simulator stops reading from a client. DL/T 645 is strictly
+ * request/response (a master waits for each reply or its timeout, PROTOCOLS.md 1.1): a client
+ * with this many requests in flight is flooding, not reading a meter.
+ */
+const MAX_PENDING_REPLIES = 16;
+/** Reply bytes waiting for a client that does not read them, at which the simulator stops reading from it. */
+const MAX_UNSENT_BYTES = 64 * 1024;
+/** While reading is paused for unanswered requests, look again this often (the longest Td, PROTOCOLS.md 1.1). */
+const PAUSE_RECHECK_MS = 500;
+/** stderr bytes not yet taken by its reader beyond which frame lines are dropped (and counted). */
+const LOG_BACKLOG_BYTES = 1024 * 1024;
 
-  constructor(readonly name: string) {
+/** What the TCP port needs from the meter's protocol server. */
+export interface MeterReceiver {
+  /** Replies scheduled and not yet written. */
+  readonly pendingReplies: number;
+  /** Drops a partial frame and the replies not yet sent (Dlt645MeterServer.stop() then start()). */
+  restart(): void;
+}
+
+/**
+ * The meter's side of a TCP listener: one Link that carries the client being served, so the
+ * simulated meter (and its state) outlives each connection. Client policy: see the file header.
+ */
+export class TcpMeterPort extends LinkBase {
+  private client: TcpLink | null = null;
+  /** Bytes read from the client and not yet handed to the meter: at most one socket read, since reading pauses first. */
+  private held: Uint8Array[] = [];
+  private paused = false;
+  private waitingForDrain = false;
+  private recheck: TimerHandle | undefined;
+  private said = { pending: false, unsent: false };
+  private closed = false;
+  /** Set once the meter exists. */
+  meter: MeterReceiver | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly clock: Clock,
+    private readonly say: (line: string) => void,
+  ) {
     super();
   }
 
@@ -95,21 +156,102 @@ class CurrentConnectionLink extends LinkBase {
     return !this.closed;
   }
 
-  get busy(): boolean {
-    return this.current !== null;
+  /** `host:port` of the client being served, or null. */
+  get holder(): string | null {
+    return this.client?.remote ?? null;
   }
 
-  attach(link: Link): void {
-    this.current = link;
-    link.on('data', this.forward);
-    link.once('close', () => {
-      link.off('data', this.forward);
-      if (this.current === link) this.current = null;
+  attach(client: TcpLink): void {
+    this.client = client;
+    this.held = [];
+    this.paused = false;
+    this.said = { pending: false, unsent: false };
+    this.meter?.restart();
+    client.on('data', (chunk) => {
+      if (this.client !== client) return;
+      this.held.push(chunk);
+      this.pump();
+    });
+    client.once('close', () => {
+      if (this.client !== client) return;
+      const unsent = this.meter?.pendingReplies ?? 0;
+      this.client = null;
+      this.held = [];
+      this.clock.clearTimeout(this.recheck);
+      this.recheck = undefined;
+      this.meter?.restart();
+      if (unsent > 0) this.say(`tcp ${client.remote}: ${unsent} reply(ies) not sent: the client left`);
     });
   }
 
+  /**
+   * Hands held bytes to the meter, SLICE_BYTES at a time, while the meter keeps up and the client
+   * reads its replies; otherwise stops reading from the client until they do. Called on every
+   * read, after every reply, when the client drains, and every PAUSE_RECHECK_MS while paused.
+   */
+  pump(): void {
+    const client = this.client;
+    if (!client) return;
+    while (this.held.length > 0) {
+      const pending = this.meter?.pendingReplies ?? 0;
+      const unsent = client.unsentBytes;
+      if (pending >= MAX_PENDING_REPLIES || unsent >= MAX_UNSENT_BYTES) {
+        this.hold(client, pending, unsent);
+        return;
+      }
+      const first = this.held[0]!;
+      if (first.length <= SLICE_BYTES) {
+        this.held.shift();
+        this.emit('data', first);
+      } else {
+        this.held[0] = first.subarray(SLICE_BYTES);
+        this.emit('data', first.subarray(0, SLICE_BYTES));
+      }
+      if (this.client !== client) return;
+    }
+    if (this.paused) {
+      this.paused = false;
+      this.clock.clearTimeout(this.recheck);
+      this.recheck = undefined;
+      client.resume();
+    }
+  }
+
+  private hold(client: TcpLink, pending: number, unsent: number): void {
+    if (!this.paused) {
+      this.paused = true;
+      client.pause();
+    }
+    if (unsent >= MAX_UNSENT_BYTES) {
+      if (!this.said.unsent) {
+        this.said.unsent = true;
+        this.say(`tcp ${client.remote}: ${unsent} bytes of replies unread: reading paused until the client reads (cap ${MAX_UNSENT_BYTES} bytes)`);
+      }
+      if (!this.waitingForDrain) {
+        this.waitingForDrain = true;
+        void client.drained().then(() => {
+          this.waitingForDrain = false;
+          this.pump();
+        });
+      }
+      return;
+    }
+    if (!this.said.pending) {
+      this.said.pending = true;
+      this.say(
+        `tcp ${client.remote}: ${pending} requests unanswered: reading paused until the meter catches up ` +
+          `(a DL/T 645 master waits for each reply; cap ${MAX_PENDING_REPLIES})`,
+      );
+    }
+    // Replies call pump(); this catches requests that end without one (meter switched off).
+    this.recheck ??= this.clock.setTimeout(() => {
+      this.recheck = undefined;
+      this.pump();
+    }, PAUSE_RECHECK_MS);
+  }
+
   async write(bytes: Uint8Array): Promise<void> {
-    const link = this.current;
+    const link = this.client;
     if (!link || !link.isOpen) return; // the client left before the reply: a real line just drops it
     try {
       await link.write(bytes);
@@ -121,11 +263,34 @@ class CurrentConnectionLink extends LinkBase {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const link = this.current;
-    this.current = null;
+    const link = this.client;
+    this.client = null;
+    this.clock.clearTimeout(this.recheck);
     if (link) await link.close();
     this.emit('close');
   }
+}
+
+/** stderr lines for the simulator; frame lines are dropped (and counted) while stderr's reader lags. */
+export function stderrLog(stderr: CliIo['stderr']): { say(line: string): void; frame(line: string): void } {
+  let dropped = 0;
+  const write = (line: string): void => void stderr.write(`${line}\n`);
+  return {
+    say(line) {
+      if (dropped > 0) {
+        write(`meterlab: ${dropped} frame log line(s) dropped: stderr was not read fast enough`);
+        dropped = 0;
+      }
+      write(line);
+    },
+    frame(line) {
+      if ((stderr.writableLength ?? 0) > LOG_BACKLOG_BYTES) {
+        dropped++;
+        return;
+      }
+      this.say(line);
+    },
+  };
 }
 
 function waitForSignal(): { promise: Promise<string>; dispose(): void } {
@@ -148,7 +313,8 @@ export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo
   if (opts.protocol !== 'dlt645') throw new UsageError(`unsupported protocol "${opts.protocol}" (supported: dlt645)`);
   const profile = simulatorProfileFor(opts);
   const address = profile.meter.address;
-  const say = (line: string): void => void io.stderr.write(`${line}\n`);
+  const log = stderrLog(io.stderr);
+  const say = (line: string): void => log.say(line);
   const stamp = (): string => new Date(clock.now()).toISOString();
   const signal = waitForSignal();
 
@@ -156,6 +322,7 @@ export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo
   let closeTransport: () => Promise<void>;
   let ready: string;
   let transportLost: Promise<string>;
+  let tcpPort: TcpMeterPort | null = null;
 
   try {
     if (opts.port !== undefined) {
@@ -170,26 +337,33 @@ export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo
       });
     } else {
       const { host, port } = parseHostPort(opts.tcp!);
+      const idleS = opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S;
       const { listenTcp } = await import('../links/tcp.ts');
-      const listener = await listenTcp({ host, port });
-      const slot = new CurrentConnectionLink(`tcp:${host}:${listener.port}`);
+      const listener = await listenTcp({ host, port, idleTimeoutMs: idleS * 1000, clock });
+      const served = new TcpMeterPort(`tcp:${host}:${listener.port}`, clock, (line) => say(`${stamp()} ${line}`));
+      tcpPort = served;
       listener.on('connection', (client) => {
-        if (slot.busy) {
-          say(`${stamp()} tcp ${client.name} refused: a client is already connected`);
+        const holder = served.holder;
+        if (holder !== null) {
+          say(`${stamp()} tcp ${client.remote} refused: the meter is serving ${holder} (one client at a time); closed without a byte`);
           void client.close();
           return;
         }
-        say(`${stamp()} tcp ${client.name} connected`);
-        client.once('close', () => say(`${stamp()} tcp ${client.name} disconnected`));
-        slot.attach(client);
+        say(`${stamp()} tcp ${client.remote} connected`);
+        client.once('close', () => say(`${stamp()} tcp ${client.remote} disconnected`));
+        served.attach(client);
+      });
+      listener.on('idle', (client, ms) => {
+        if (client.remote === served.holder) say(`${stamp()} tcp ${client.remote} idle for ${ms / 1000} s: closing it (--idle-timeout)`);
       });
       listener.on('error', (e) => say(`meterlab: ${oneLine(e.message)}`));
-      link = slot;
+      link = served;
       closeTransport = async () => {
-        await slot.close();
+        await served.close();
         await listener.close();
       };
-      ready = `meterlab: meter ${address} serving on tcp ${host}:${listener.port}`;
+      const idleText = idleS > 0 ? `idle timeout ${idleS} s` : 'no idle timeout';
+      ready = `meterlab: meter ${address} serving on tcp ${host}:${listener.port} (one client at a time, ${idleText})`;
       transportLost = new Promise<string>(() => undefined);
     }
   } catch (e) {
@@ -202,10 +376,24 @@ export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo
     link,
     clock,
     seed: opts.seed ?? 1,
-    logger: (message) => say(`${stamp()} .. ${oneLine(message)}`),
+    logger: (message) => log.frame(`${stamp()} .. ${oneLine(message)}`),
   });
-  meter.server.on('request', (request) => say(`${stamp()} rx ${describeWireFrame(request.raw)}`));
-  meter.server.on('reply', (bytes) => say(`${stamp()} tx ${describeWireFrame(bytes)}`));
+  if (tcpPort) {
+    const port = tcpPort;
+    port.meter = {
+      get pendingReplies() {
+        return meter.server.pendingReplies;
+      },
+      restart() {
+        meter.server.stop();
+        meter.server.start();
+      },
+    };
+    // A reply frees a slot: hand the meter the next bytes once the reply is queued on the socket.
+    meter.server.on('reply', () => queueMicrotask(() => port.pump()));
+  }
+  meter.server.on('request', (request) => log.frame(`${stamp()} rx ${describeWireFrame(request.raw)}`));
+  meter.server.on('reply', (bytes) => log.frame(`${stamp()} tx ${describeWireFrame(bytes)}`));
   say(ready);
 
   const why = await Promise.race([signal.promise.then((s) => ({ signal: s })), transportLost.then((reason) => ({ lost: reason }))]);
@@ -219,4 +407,3 @@ export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo
   say(`meterlab: meter ${address} stopped (${why.signal})`);
   return EXIT.ok;
 }
-

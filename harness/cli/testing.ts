@@ -1,9 +1,13 @@
 /** Helpers for the CLI's own tests: run `node bin/meterlab.js ...` as a user would. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { toHex } from '../core/bytes.ts';
 import { RealClock } from '../core/clock.ts';
+import { decode } from '../protocols/dlt645/index.ts';
 
 const clock = new RealClock();
 
@@ -102,4 +106,40 @@ export function startMeterlab(args: readonly string[]): RunningMeterlab {
       });
     },
   };
+}
+
+/** A TCP client of `meterlab simulate --tcp` on 127.0.0.1. */
+export function connectTo(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Sends a request and collects bytes until one whole DL/T 645 frame has arrived. */
+export function exchange(socket: Socket, request: Uint8Array, timeoutMs = 5000): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const timer = clock.setTimeout(() => {
+      socket.off('data', onData);
+      reject(new Error(`no reply; got ${toHex(got)}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk]);
+      if (decode(got).ok) {
+        clock.clearTimeout(timer);
+        socket.off('data', onData);
+        resolve(new Uint8Array(got));
+      }
+    };
+    socket.on('data', onData);
+    socket.write(request);
+  });
+}
+
+/** Resident memory of a process in KiB (Linux /proc): now, and the peak so far. */
+export function memoryOf(pid: number): { rssKiB: number; peakKiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssKiB: field('VmRSS'), peakKiB: field('VmHWM') };
 }

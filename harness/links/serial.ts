@@ -6,7 +6,7 @@
  * `write()` resolves once the operating system reports the bytes transmitted (write + drain,
  * i.e. tcdrain), so a master's response timeout starts when its request is off the wire.
  */
-import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
+import { accessSync, constants, readdirSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
 import { LinkError } from '../core/errors.ts';
@@ -136,8 +136,14 @@ export class SerialLink extends LinkBase {
  * `serial port /dev/ttyUSB9 cannot be opened: No such file or directory`.
  */
 export async function openSerialLink(opts: SerialLinkOptions): Promise<SerialLink> {
-  const binding = opts.binding ?? (await defaultSerialBinding());
   const { line, path } = opts;
+  if (opts.binding === undefined) {
+    // The real binding on a regular file or a directory fails on its first ioctl, or not at all
+    // (a FIFO blocks): say what the path is instead.
+    const kind = notADevice(path);
+    if (kind !== null) throw new LinkError(`serial port ${path} cannot be opened: it is ${kind}, not a serial device`);
+  }
+  const binding = opts.binding ?? (await defaultSerialBinding());
   let stream: SerialPortStream;
   try {
     stream = new SerialPortStream({
@@ -164,6 +170,34 @@ export async function openSerialLink(opts: SerialLinkOptions): Promise<SerialLin
     });
   });
   return new SerialLink(stream, path, line, opts.name);
+}
+
+/**
+ * Opens the port once with the real binding and closes it: the check `meterlab run` makes before
+ * any suite starts, so that a path that exists but is not a serial port (a regular file,
+ * /dev/null) is one clear LinkError instead of one error per test case.
+ */
+export async function probeSerialPort(opts: Omit<SerialLinkOptions, 'name'>): Promise<void> {
+  const link = await openSerialLink(opts);
+  await link.close();
+}
+
+/** What `path` is when it is not a character device ("a regular file", ...); null for a device, or when stat fails (open says why). */
+function notADevice(path: string): string | null {
+  if (process.platform === 'win32') return null; // COM ports are not in the file system
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch {
+    return null;
+  }
+  if (st.isCharacterDevice()) return null;
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a character device';
 }
 
 /** `Error: No such file or directory, cannot open /dev/x` -> `No such file or directory`. */

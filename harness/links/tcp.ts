@@ -2,16 +2,24 @@
  * TCP links: a meter or converter behind a TCP serial server (`connectTcpLink`), and a
  * listener that hands out one Link per accepted connection (`listenTcp`, used by
  * `meterlab simulate --tcp`). Nagle is off: meter frames are small and latency matters.
+ *
+ * Bounded resources for a server facing hostile clients: an accepted link can be closed after a
+ * period without traffic in either direction (`idleTimeoutMs`, on the injected clock), and a
+ * TcpLink can stop reading (`pause`/`resume`) and says how many bytes wait to be sent to a peer
+ * that does not read them (`unsentBytes`, `drained()`), so its owner can cap what one
+ * connection holds.
  */
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import { LinkError } from '../core/errors.ts';
-import { LinkBase, type Link } from './link.ts';
+import { LinkBase } from './link.ts';
 import { copyBytes, emitErrorIfHeard, reasonOf } from './internal.ts';
 
 export class TcpLink extends LinkBase {
   private closed = false;
   private closing: Promise<void> | undefined;
+  private idle: { readonly ms: number; readonly clock: Clock; readonly onIdle: () => void; timer: TimerHandle | undefined } | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -22,7 +30,9 @@ export class TcpLink extends LinkBase {
     super();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      if (!this.closed) this.emit('data', copyBytes(chunk));
+      if (this.closed) return;
+      this.touch();
+      this.emit('data', copyBytes(chunk));
     });
     socket.on('error', (e) => {
       emitErrorIfHeard(this, new LinkError(`tcp ${remote}: ${reasonOf(e)}`, { cause: e }));
@@ -34,9 +44,48 @@ export class TcpLink extends LinkBase {
     return !this.closed && !this.socket.destroyed && this.socket.writable;
   }
 
+  /** Bytes handed to `write` that the operating system has not taken yet (a peer that does not read). */
+  get unsentBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Resolves once the unsent bytes have gone to the operating system, or the link closed. */
+  drained(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.once('close', done);
+    });
+  }
+
+  /** Stops reading from the peer (its bytes wait in the kernel, then TCP flow control holds it back). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.socket.resume();
+  }
+
+  /**
+   * Closes the link after `ms` without a byte in either direction; `onIdle` is called just before.
+   * 0 turns the timeout off. Time from `clock`.
+   */
+  setIdleTimeout(ms: number, clock: Clock, onIdle: () => void = () => undefined): void {
+    if (this.idle) this.idle.clock.clearTimeout(this.idle.timer);
+    this.idle = ms > 0 ? { ms, clock, onIdle, timer: undefined } : null;
+    this.touch();
+  }
+
   write(bytes: Uint8Array): Promise<void> {
     if (!this.isOpen) return Promise.reject(new LinkError(`${this.name} is closed`));
     if (bytes.length === 0) return Promise.resolve();
+    this.touch();
     return new Promise<void>((resolve, reject) => {
       this.socket.write(Buffer.from(bytes), (e) => {
         if (e) reject(new LinkError(`cannot write to tcp ${this.remote}: ${reasonOf(e)}`, { cause: e }));
@@ -52,15 +101,31 @@ export class TcpLink extends LinkBase {
         return;
       }
       this.once('close', () => resolve());
-      // Send what is queued, then FIN, then let go of the socket.
-      this.socket.end(() => this.socket.destroy());
+      // Bytes the operating system has not taken are waiting for a peer that does not read: they
+      // would hold the close for ever. Otherwise send what is queued, then FIN, then let go.
+      if (this.socket.writableLength > 0) this.socket.destroy();
+      else this.socket.end(() => this.socket.destroy());
     });
     return this.closing;
+  }
+
+  /** Traffic: the idle period starts again. */
+  private touch(): void {
+    const idle = this.idle;
+    if (!idle || this.closed) return;
+    idle.clock.clearTimeout(idle.timer);
+    idle.timer = idle.clock.setTimeout(() => {
+      idle.timer = undefined;
+      if (this.closed || this.idle !== idle) return;
+      idle.onIdle();
+      void this.close();
+    }, idle.ms);
   }
 
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.idle) this.idle.clock.clearTimeout(this.idle.timer);
     this.emit('close');
   }
 }
@@ -96,10 +161,19 @@ export interface TcpListenOptions {
   readonly port: number;
   /** Name prefix of accepted links (`<prefix>:<remote host>:<remote port>`); default "tcp". */
   readonly name?: string;
+  /**
+   * Close an accepted link after this long without a byte in either direction (the inactivity
+   * timeout of a TCP serial server), emitting 'idle' first. Default 0: never. Needs `clock`.
+   */
+  readonly idleTimeoutMs?: number;
+  /** Clock of the idle timeout. */
+  readonly clock?: Clock;
 }
 
 interface TcpListenerEvents {
-  connection: [link: Link];
+  connection: [link: TcpLink];
+  /** `link` had no traffic for `idleMs` and is being closed. */
+  idle: [link: TcpLink, idleMs: number];
   error: [error: Error];
 }
 
@@ -113,6 +187,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     /** The port actually bound (meaningful when 0 was asked). */
     readonly port: number,
     prefix: string,
+    idle: { readonly ms: number; readonly clock: Clock } | null = null,
   ) {
     super();
     server.on('connection', (socket) => {
@@ -120,6 +195,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
       const link = new TcpLink(socket, `${prefix}:${remote}`, remote);
       this.links.add(link);
       link.once('close', () => this.links.delete(link));
+      if (idle) link.setIdleTimeout(idle.ms, idle.clock, () => void this.emit('idle', link, idle.ms));
       this.emit('connection', link);
     });
     server.on('error', (e) => {
@@ -128,7 +204,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
   }
 
   /** Currently open accepted links. */
-  get connections(): readonly Link[] {
+  get connections(): readonly TcpLink[] {
     return [...this.links];
   }
 
@@ -143,6 +219,9 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
 /** Listens on host:port (default 127.0.0.1). EADDRINUSE and the like reject with a LinkError. */
 export function listenTcp(opts: TcpListenOptions): Promise<TcpListener> {
   const host = opts.host ?? '127.0.0.1';
+  const idleMs = opts.idleTimeoutMs ?? 0;
+  if (idleMs > 0 && !opts.clock) throw new Error('listenTcp: idleTimeoutMs needs a clock');
+  const idle = idleMs > 0 && opts.clock ? { ms: idleMs, clock: opts.clock } : null;
   return new Promise<TcpListener>((resolve, reject) => {
     const server = createServer();
     const onError = (e: Error): void => {
@@ -153,7 +232,7 @@ export function listenTcp(opts: TcpListenOptions): Promise<TcpListener> {
       server.off('error', onError);
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : opts.port;
-      resolve(new TcpListener(server, host, port, opts.name ?? 'tcp'));
+      resolve(new TcpListener(server, host, port, opts.name ?? 'tcp', idle));
     });
   });
 }

@@ -263,6 +263,11 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     return this.running;
   }
 
+  /** Replies scheduled and not yet written (each waits out its Td): how far behind a flood the meter is. */
+  get pendingReplies(): number {
+    return this.timers.size;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Receiving
 
