@@ -1,7 +1,7 @@
 /**
  * `meterlab discover (--port <path> | --tcp <host:port>) --out <file> [--force] [--address <12 digits>]
  *  [--baud 2400,1200,...] [--parity even,none,odd] [--timeout ms] [--attempts n] [--max-silent n]
- *  [--only <prefixes>] [--include-1997] [--name <name>]`
+ *  [--only <prefixes>] [--include-1997] [--exhaustive] [--name <name>]`
  *
  * Finds the meter (harness/targets/discover.ts), writes a draft target profile validated by the
  * profile loader (harness/targets/draft-profile.ts), prints a summary on stdout and, on stderr,
@@ -45,6 +45,7 @@ export interface DiscoverCommandOptions {
   readonly maxSilent?: number;
   readonly only?: string;
   readonly include1997?: boolean;
+  readonly exhaustive?: boolean;
   readonly name?: string;
 }
 
@@ -124,6 +125,7 @@ export async function discoverCommand(opts: DiscoverCommandOptions, io: CliIo, c
       ...(opts.maxSilent !== undefined ? { maxSilent: opts.maxSilent } : {}),
       ...(prefixes !== undefined ? { prefixes } : {}),
       ...(opts.include1997 ? { include1997: true } : {}),
+      ...(opts.exhaustive ? { exhaustive: true } : {}),
       onProgress: (p) => progress.update(p),
     });
   } finally {

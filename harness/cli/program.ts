@@ -92,6 +92,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .option('--max-silent <n>', 'silent identifiers in a row before checking the meter still answers (default 5)', intOption('--max-silent', 1, 10_000))
     .option('--only <prefixes>', 'probe only identifiers starting with these hex prefixes, comma-separated, e.g. 0001,0201')
     .option('--include-1997', 'also probe the dictionary\'s DL/T 645-1997 identifiers (reported, not declared)')
+    .option('--exhaustive', 'read every identifier, also those inferred unsupported from a refusal of a related one (later history, higher tariffs, refused event and freeze kinds)')
     .option('--name <name>', 'profile name (default meter-<address>)')
     .action(async (opts: import('./discover.ts').DiscoverCommandOptions) => {
       const { discoverCommand } = await import('./discover.ts');

@@ -209,10 +209,26 @@ describe('address and byte order', () => {
 });
 
 describe('identifiers', () => {
-  it('the reference meter: the discovered identifiers are exactly the reference profile\'s, follow-ups included', async () => {
+  it('the reference meter, pruned scan (default): the same identifiers found while reading far fewer', async () => {
+    const exhaustive = await rig().discover({ exhaustive: true });
+    const d = await rig().discover();
+    expect(d.supported).toEqual(exhaustive.supported);
+    expect(d.followUp).toEqual(exhaustive.followUp);
+    expect(d.counts).toMatchObject({ supported: REFERENCE_IDENTIFIERS.length, error: 0, invalid: 0, silent: 0 });
+    // Every identifier left unread was refused by the meter when read exhaustively.
+    const read = new Set(d.identifiers.map((p) => p.di));
+    const refusedWhenRead = new Set(exhaustive.identifiers.filter((p) => p.status === 'unsupported').map((p) => p.di));
+    const unread = exhaustive.identifiers.filter((p) => !read.has(p.di));
+    expect(unread.length).toBeGreaterThan(0);
+    expect(unread.every((p) => refusedWhenRead.has(p.di))).toBe(true);
+    expect(d.timing.probed).toBeLessThan(exhaustive.timing.probed / 2);
+    expect(d.notes.join('\n')).toContain(`${unread.length} of ${exhaustive.timing.probed} identifiers were not read`);
+  });
+
+  it('the reference meter, --exhaustive: every readable identifier read; the discovered ones are exactly the reference profile\'s, follow-ups included', async () => {
     const r = rig();
     let last: DiscoveryProgress | undefined;
-    const d = await r.discover({ onProgress: (p) => (last = p) });
+    const d = await r.discover({ exhaustive: true, onProgress: (p) => (last = p) });
     const readable2007 = DICTIONARY.all().filter((x) => x.edition === '2007' && x.access !== 'write');
     expect(d.timing.probed).toBe(readable2007.length);
     // Dictionary order, and the same set as the reference declaration (generated from the model).

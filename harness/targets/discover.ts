@@ -31,6 +31,7 @@
  * Overlap: the run pre-flight (reading the meter's address before a run, with the byte-order hint)
  * does step 2 for a known line; `reverseAddressBytes` and `probeReadAddress` here are reusable for it.
  */
+import { DiscoveryPruner, type PruneRule } from './discover-pruning.ts';
 import type { Clock } from '../core/clock.ts';
 import { MeterLabError } from '../core/errors.ts';
 import { connectTcpLink } from '../links/tcp.ts';
@@ -294,6 +295,12 @@ export interface DiscoverOptions {
   readonly include1997?: boolean;
   /** Only identifiers starting with one of these hex prefixes. Default all. */
   readonly prefixes?: readonly string[];
+  /**
+   * Read every identifier, even those a refusal of a related one makes pointless (later history
+   * of a refused item, tariffs above a refused one, event and freeze kinds refused as a whole:
+   * discover-pruning.ts). Default false.
+   */
+  readonly exhaustive?: boolean;
   /** Default the DL/T 645 dictionary. */
   readonly dictionary?: Dlt645Dictionary;
   readonly onProgress?: (progress: DiscoveryProgress) => void;
@@ -637,8 +644,11 @@ export async function discoverMeter(options: DiscoverOptions): Promise<Discovery
     let lastAnswered: string | undefined;
     let silentOnUnsupported = false;
     const maxSilent = options.maxSilent ?? DEFAULT_MAX_SILENT;
+    const pruner = options.exhaustive === true ? undefined : new DiscoveryPruner();
     for (const [i, def] of defs.entries()) {
+      if (def.edition === '2007' && pruner?.skip(def.di) !== undefined) continue;
       const probe = def.edition === '1997' ? await probeIdentifier1997(master, address, def.di, attempts) : await probeIdentifier(master, address, def.di, attempts);
+      if (def.edition === '2007' && probe.status !== 'silent') pruner?.record(def.di, probe.status === 'unsupported');
       probes.push(probe);
       counts[probe.status]++;
       options.onProgress?.({ phase: 'identifiers', done: i + 1, total: defs.length, probe, counts: { ...counts }, elapsedMs: clock.now() - startedAt });
@@ -673,6 +683,10 @@ export async function discoverMeter(options: DiscoverOptions): Promise<Discovery
         }
       }
       silentRun = [];
+    }
+    if (pruner !== undefined && pruner.total > 0) {
+      const why = [...pruner.counts].map(([rule, n]) => `${n} ${PRUNE_REASON[rule]}`).join(', ');
+      notes.push(`${pruner.total} of ${defs.length} identifiers were not read, inferred unsupported from a "no requested data" refusal of a related one (${why}); --exhaustive reads them all`);
     }
     const supportedProbes = probes.filter((p) => p.status === 'supported' && p.edition === '2007');
     if (supportedProbes.length === 0) {
@@ -738,6 +752,12 @@ export async function discoverMeter(options: DiscoverOptions): Promise<Discovery
     await port.close().catch(() => undefined);
   }
 }
+
+const PRUNE_REASON: Record<PruneRule, string> = {
+  history: 'later settlements, records or list elements of a refused item',
+  tariffs: 'tariffs above a refused one',
+  family: 'of event or freeze kinds whose first identifier was refused',
+};
 
 /** A line trial with what found it: the 13H reply (wildcard mode) or the address the read was sent to (given address). */
 interface LineProbe extends LineTrial {
