@@ -7,9 +7,10 @@
  * check. Behaviours (deliberately broken variants) are not. Log statements are ignored
  * (log-ignorer.mjs). METERLAB_MUTATE="file:10-40,file2" narrows the run (development only).
  *
- * Kill test: `meterlab run --target reference` (every suite) followed by all-passed.mjs, so a
- * failed, errored or inconclusive verdict kills the mutant. The command runner knows nothing of
- * coverage: every mutant runs the whole suites (~6 s each, two at a time on this machine).
+ * Kill test: mutation/kill-test.ts, every conformance suite against the reference through the
+ * framework's runCase (what `meterlab run --target reference` runs, without vitest's start-up), so
+ * a failed, errored or inconclusive verdict kills the mutant. The command runner knows nothing of
+ * coverage: every mutant runs the whole suites (about 3 s each, two at a time on this machine).
  */
 import { readFileSync } from 'node:fs';
 
@@ -26,14 +27,12 @@ const mutate = process.env.METERLAB_MUTATE
   ? process.env.METERLAB_MUTATE.split(',')
   : ['simulators/electricity-meter/server.ts', methodRange('simulators/electricity-meter/model.ts', 'checkPassword')];
 
-const out = '${TMPDIR:-/tmp}/meterlab-mutation/worker-${STRYKER_MUTATOR_WORKER:-0}';
-
 export default {
   $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
   packageManager: 'npm',
   testRunner: 'command',
   commandRunner: {
-    command: `node bin/meterlab.js run --target reference --no-html --out "${out}" >/dev/null 2>&1; node mutation/all-passed.mjs "${out}/summary.json"`,
+    command: 'node --import tsx mutation/kill-test.ts',
   },
   mutate,
   plugins: ['./mutation/log-ignorer.mjs'],

@@ -1,0 +1,42 @@
+/**
+ * The kill test of `npm run mutation`: every conformance suite against the built-in reference,
+ * its cases run directly through the framework's runCase (what `meterlab run --target reference`
+ * runs, without vitest's start-up, so a mutant costs about 2 s instead of 8). Exit 0 only when
+ * every case passed or was not applicable: a failed, errored or inconclusive verdict kills the
+ * mutant. Exit 2 when a suite folder exists that this file does not run (add it to SUITES).
+ */
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadTargetProfile, openTarget } from '../harness/targets/index.ts';
+import { runCase } from '../suites/framework/case.ts';
+import { programmingCases } from '../suites/programming/cases.ts';
+import { readingCases } from '../suites/reading/cases.ts';
+
+const SUITES = { reading: readingCases, programming: programmingCases } as const;
+
+const suitesDir = resolve(import.meta.dirname, '../suites');
+const present = readdirSync(suitesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && readdirSync(resolve(suitesDir, d.name)).some((f) => f.endsWith('.conformance.ts')))
+  .map((d) => d.name);
+const missing = present.filter((s) => !(s in SUITES));
+if (missing.length > 0) {
+  process.stderr.write(`kill-test: suites not run by mutation/kill-test.ts: ${missing.join(', ')}\n`);
+  process.exit(2);
+}
+
+const bad: string[] = [];
+for (const [suite, cases] of Object.entries(SUITES)) {
+  const target = await openTarget(await loadTargetProfile('reference'));
+  try {
+    for (const c of cases) {
+      const r = await runCase(c, target);
+      if (r.verdict !== 'passed' && r.verdict !== 'notApplicable') bad.push(`${suite}/${r.id} ${r.verdict}: ${r.reason}`);
+    }
+  } finally {
+    await target.close();
+  }
+}
+if (bad.length > 0) {
+  process.stderr.write(`${bad.join('\n')}\n`);
+  process.exit(1);
+}
