@@ -25,7 +25,7 @@ import {
 } from '../../harness/protocols/dlt645/index.ts';
 import type { Target } from '../../harness/targets/index.ts';
 import type { CheckContext, ConformanceCase } from '../framework/case.ts';
-import { asReadingCase, describeReply, probe, readValue, silenceWindowMs, type ProbeReply } from '../reading/probe.ts';
+import { asReadingCase, describeReply, freezeGate, probe, readValue, requireDeclared, silenceWindowMs, type ProbeReply } from '../reading/probe.ts';
 import {
   FORWARD_ACTIVE_TOTAL,
   answers,
@@ -89,9 +89,6 @@ const NO_DATA: ErrorWordBit = 'noRequestedData';
 const UNAUTHORISED: ErrorWordBit = 'passwordErrorOrUnauthorised';
 const BAUD: ErrorWordBit = 'baudRateNotChangeable';
 
-function requireDeclared(t: Target, di: string, what: string): string | null {
-  return isDeclared(t, di) ? null : `${what} ${di} is not declared in meter.identifiers`;
-}
 
 function operator(t: Target): string {
   return t.profile.meter.operatorCode;
@@ -442,11 +439,7 @@ const cases: Case[] = [
     id: 'programming.broadcast-freeze',
     requirement: 'DLT645-10',
     title: 'A broadcast freeze (16H to 999999999999) gets no reply and records a frozen record now',
-    applies: (t) =>
-      t.profile.meter.capabilities.freeze
-        ? requireDeclared(t, t.profile.meter.freezeIdentifiers.time, 'meter.freezeIdentifiers.time') ??
-          requireDeclared(t, t.profile.meter.freezeIdentifiers.energy, 'meter.freezeIdentifiers.energy')
-        : 'meter.capabilities.freeze is false',
+    applies: freezeGate,
     async run(ctx, t) {
       const address = meterAddress(t);
       const { time: timeDi, energy: energyDi } = t.profile.meter.freezeIdentifiers;

@@ -32,9 +32,11 @@ import {
   describeReply,
   expectNoReply,
   expectRecovery,
+  freezeGate,
   probe,
   readValue,
   replyAddressOf,
+  requireDeclared,
   type ReadingCase,
 } from './probe.ts';
 
@@ -221,9 +223,6 @@ async function waitOutsideHourGuard(t: Target): Promise<void> {
   else if (secondsIntoHour < 30) await t.clock.sleep((31 - secondsIntoHour) * 1000);
 }
 
-function requireDeclared(t: Target, di: string, field: string): string | null {
-  return t.profile.meter.identifiers.includes(di) ? null : `${field}: ${di} is not declared in meter.identifiers`;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -387,11 +386,7 @@ const cases: Case[] = [
     id: 'reading.freeze',
     requirement: 'DLT645-10',
     title: 'Freeze (16H) then the frozen time and energy are readable and consistent',
-    applies: (t) =>
-      t.profile.meter.capabilities.freeze
-        ? requireDeclared(t, t.profile.meter.freezeIdentifiers.time, 'meter.freezeIdentifiers.time') ??
-          requireDeclared(t, t.profile.meter.freezeIdentifiers.energy, 'meter.freezeIdentifiers.energy')
-        : 'meter.capabilities.freeze is false',
+    applies: freezeGate,
     async run(ctx, t) {
       const address = meterAddress(t);
       const { time: timeDi, energy: energyDi } = t.profile.meter.freezeIdentifiers;

@@ -400,3 +400,18 @@ export function asReadingCase(c: ReadingCase): ConformanceCase<Target> {
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Gates shared by the suites' `applies`.
+
+/** Not applicable unless `di` is declared: the reason names what points at it (a profile field). */
+export function requireDeclared(t: Target, di: string, what: string): string | null {
+  return t.profile.meter.identifiers.includes(di) ? null : `${what} ${di} is not declared in meter.identifiers`;
+}
+
+/** Not applicable unless the meter declares the freeze (16H) and both identifiers it is read back from. */
+export function freezeGate(t: Target): string | null {
+  const { capabilities, freezeIdentifiers } = t.profile.meter;
+  if (!capabilities.freeze) return 'meter.capabilities.freeze is false';
+  return requireDeclared(t, freezeIdentifiers.time, 'meter.freezeIdentifiers.time') ?? requireDeclared(t, freezeIdentifiers.energy, 'meter.freezeIdentifiers.energy');
+}
