@@ -15,8 +15,9 @@ import { SeededRandom } from '../core/random.ts';
 import { decode } from '../protocols/dlt645/messages.ts';
 import { FRAME_ERROR_CODES, MESSAGE_ERROR_CODES, wireBytesArbitrary, messageFrameArbitrary } from '../protocols/dlt645/fuzz-support.ts';
 import { REFERENCE_METER_PROFILE_INPUT } from '../../simulators/electricity-meter/index.ts';
-import { ScratchFile, SMALL_SIMULATOR_PROFILE, profileTextArbitrary } from '../targets/profile-fuzz.ts';
+import { CONTROL_CHARACTERS, ScratchFile, SMALL_SIMULATOR_PROFILE, profileTextArbitrary } from '../targets/profile-fuzz.ts';
 import { decodeDlt645Hex, type DecodedLine } from './decode.ts';
+import { describeFailure, EXIT } from './exit.ts';
 import { simulatorProfileFor } from './simulate.ts';
 
 const DECODE_ERROR_CODES: ReadonlySet<string> = new Set([...HEX_ERROR_CODES, ...FRAME_ERROR_CODES, ...MESSAGE_ERROR_CODES, 'dlt645.trailing']);
@@ -57,13 +58,13 @@ const scratch = new ScratchFile();
 
 export type SimulatorProfileOutput = { readonly ok: true } | { readonly error: ProfileError; readonly file: string };
 
-export const simulatorProfileTarget = simulatorProfileFuzzTarget(20_000);
+export const simulatorProfileTarget = simulatorProfileFuzzTarget(20_000, true);
 
-/** See profileTextArbitrary for `maxDepth`. */
-export function simulatorProfileFuzzTarget(maxDepth: number) {
+/** See profileTextArbitrary for `maxDepth`, targetProfileFuzzTarget for `controlCharacters`. */
+export function simulatorProfileFuzzTarget(maxDepth: number, controlCharacters: boolean) {
   return fuzzTarget({
     name: 'cli.simulator-profile',
-    description: `meterlab simulate --profile <file> (simulatorProfileFor): simulator profile JSON edited as JSON and as text, nested up to ${maxDepth} deep, junk: a profile or one ProfileError`,
+    description: `meterlab simulate --profile <file> (simulatorProfileFor): simulator profile JSON edited as JSON and as text, nested up to ${maxDepth} deep, junk: a profile or one ProfileError, printed as one clean line`,
     arbitrary: profileTextArbitrary(simulatorDocs, SIMULATOR_KEYS, maxDepth),
     run(text: string): SimulatorProfileOutput {
       const file = scratch.write(text);
@@ -79,7 +80,10 @@ export function simulatorProfileFuzzTarget(maxDepth: number) {
       if ('ok' in out) return;
       const m = out.error.message;
       expectThat(m.startsWith(`simulator profile ${out.file}`), () => `ProfileError does not name the file: ${m.slice(0, 200)}`);
-      expectThat(!/[\r\n]/.test(m), () => `ProfileError message is not one line: ${JSON.stringify(m.slice(0, 300))}`);
+      // What the command prints: exit 2 and one line (exit.ts).
+      const { code, line } = describeFailure(out.error);
+      expectThat(code === EXIT.usage, () => `exit ${code} for a bad profile`);
+      expectThat(!controlCharacters || !CONTROL_CHARACTERS.test(line.replace(/\n/g, ' ')), () => `the error line carries a control character: ${JSON.stringify(line.slice(0, 300))}`);
     },
     size: (text: string) => Buffer.byteLength(text),
     show: (text: string) => (text.length > 2000 ? `${JSON.stringify(text.slice(0, 2000))}… (${text.length} characters)` : JSON.stringify(text)),

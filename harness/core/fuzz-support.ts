@@ -363,17 +363,19 @@ export function applyJsonEdits(doc: unknown, edits: readonly JsonEdit[]): unknow
     };
     walk(null, '', root);
     const target = nodes[e.pick % nodes.length]!;
+    // A copy: edit values may be shared constants, and a later edit may write into this one.
+    const value = e.op === 'delete' ? undefined : structuredClone(e.value);
     if (e.op === 'replace') {
-      if (target.parent === null) root = e.value;
-      else (target.parent as Record<string | number, unknown>)[target.key] = e.value;
+      if (target.parent === null) root = value;
+      else (target.parent as Record<string | number, unknown>)[target.key] = value;
     } else if (e.op === 'delete') {
       if (Array.isArray(target.parent)) target.parent.splice(target.key as number, 1);
       else if (target.parent !== null) delete target.parent[target.key as string];
     } else if (target.value !== null && typeof target.value === 'object' && !Array.isArray(target.value)) {
       // An own property even for "__proto__", as JSON.parse makes it.
-      Object.defineProperty(target.value, e.key, { value: e.value, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(target.value, e.key, { value, enumerable: true, writable: true, configurable: true });
     } else if (Array.isArray(target.value)) {
-      target.value.push(e.value);
+      target.value.push(value);
     }
   }
   return root;

@@ -688,10 +688,10 @@ const chunkSizes = fc.oneof(
 const validFramePiece = fc.oneof(messageFrameArbitrary, fc.constantFrom(...VECTOR_FRAMES), dictionaryFrameArbitrary).filter((b) => decodeFrame(b).ok);
 const scannerPiece: fc.Arbitrary<ScannerPiece> = fc.oneof(
   { weight: 3, arbitrary: validFramePiece.map((bytes) => ({ bytes, mustFind: true })) },
-  { weight: 2, arbitrary: randomBytesArbitrary.map((bytes) => ({ bytes: bytes.subarray(0, 64), mustFind: false })) },
+  { weight: 2, arbitrary: randomBytesArbitrary.map((bytes) => ({ bytes: bytes.subarray(0, 48), mustFind: false })) },
   { weight: 2, arbitrary: mutatedFrameArbitrary.map((bytes) => ({ bytes, mustFind: false })) },
   { weight: 1, arbitrary: fixedChecksumFrameArbitrary.map((bytes) => ({ bytes, mustFind: false })) },
-  { weight: 1, arbitrary: adversarialArbitrary(512).map((bytes) => ({ bytes, mustFind: false })) },
+  { weight: 1, arbitrary: adversarialArbitrary(400).map((bytes) => ({ bytes, mustFind: false })) },
 );
 /** The default bound, the smallest the scanner takes (4 FEH + the longest frame) and others. */
 const bufferBound = fc.oneof(
@@ -704,7 +704,7 @@ export const scannerTarget = fuzzTarget({
   name: 'dlt645.scanner',
   description: 'Dlt645FrameScanner: garbage, frames, mutated frames and adversarial runs pushed in random chunks with flush/reset',
   arbitrary: fc.record({
-    pieces: fc.array(scannerPiece, { minLength: 1, maxLength: 6 }),
+    pieces: fc.array(scannerPiece, { minLength: 1, maxLength: 4 }),
     chunks: chunkSizes,
     actions: fc.oneof(
       { weight: 3, arbitrary: fc.constant([]) },
