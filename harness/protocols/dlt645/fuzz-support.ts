@@ -692,6 +692,12 @@ const scannerPiece: fc.Arbitrary<ScannerPiece> = fc.oneof(
   { weight: 2, arbitrary: mutatedFrameArbitrary.map((bytes) => ({ bytes, mustFind: false })) },
   { weight: 1, arbitrary: fixedChecksumFrameArbitrary.map((bytes) => ({ bytes, mustFind: false })) },
   { weight: 1, arbitrary: adversarialArbitrary(400).map((bytes) => ({ bytes, mustFind: false })) },
+  // A valid frame behind 200..1100 FEH: longer runs overflow the receive buffer, and the frame
+  // must still come out (with the 4 FEH the scanner keeps).
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.integer({ min: 200, max: 1100 }), validFramePiece).map(([n, f]) => ({ bytes: concatAll(new Uint8Array(n).fill(FE), f), mustFind: true })),
+  },
 );
 /** The default bound, the smallest the scanner takes (4 FEH + the longest frame) and others. */
 const bufferBound = fc.oneof(
