@@ -97,6 +97,24 @@ export const SELFTEST_TARGETS: readonly AnyFuzzTarget[] = [
     size: () => 4,
     show: (n) => String(n),
   }),
+  ((): AnyFuzzTarget => {
+    const seen = new Set<number>();
+    return fuzzTarget({
+      name: 'selftest.slow-once',
+      description: 'takes 150 ms the first time it sees an input ≡ 7 (mod 401), not on the rerun',
+      arbitrary: selftestInput,
+      run(n: number) {
+        if (n % 401 === 7 && !seen.has(n)) {
+          seen.add(n);
+          busyWait(150);
+        }
+        return n;
+      },
+      verify: () => undefined,
+      size: () => 4,
+      show: (n) => String(n),
+    });
+  })(),
   fuzzTarget({
     name: 'selftest.stuck',
     description: 'never returns on inputs ≡ 5 (mod 1009)',
