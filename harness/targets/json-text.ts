@@ -18,11 +18,29 @@ export function parseJsonText(text: string): JsonParseResult {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (e) {
     const native = e instanceof Error ? e.message : String(e);
-    const offset = findSyntaxErrorOffset(text) ?? positionIn(native) ?? text.length;
+    const offset = syntaxErrorOffset(text) ?? positionIn(native) ?? text.length;
     const { line, column } = lineColumn(text, offset);
     // Drop the snippet V8 quotes back ('"{ ... }" is not valid JSON'): the line and column say where.
-    const reason = native.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    // A control character V8 names as the offending token ("Unexpected token '\n'") is escaped, so
+    // the reason stays one line (CLI errors are one line).
+    const reason = native
+      .replace(/, ".*" is not valid JSON$/s, '')
+      .replace(/ in JSON at position \d+.*$/s, '')
+      .replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
     return { ok: false, problem: { message: reason, offset, line, column } };
+  }
+}
+
+/**
+ * findSyntaxErrorOffset recurses once per nesting level: a text nested deeper than the stack
+ * allows (20,000 "[", found by fuzzing) falls back to V8's position, or the end of the text.
+ */
+function syntaxErrorOffset(text: string): number | undefined {
+  try {
+    return findSyntaxErrorOffset(text);
+  } catch (e) {
+    if (e instanceof RangeError) return undefined;
+    throw e;
   }
 }
 
