@@ -4,8 +4,9 @@
  * script also applies mutation/equivalent-mutants.json and writes the score.
  *
  * What is mutated: the DL/T 645 meter server (handler and receive path) and the model's password
- * check. Behaviours (deliberately broken variants) are not. Log statements are ignored
- * (log-ignorer.mjs). METERLAB_MUTATE="file:10-40,file2" narrows the run (development only).
+ * check. Behaviours (deliberately broken variants) are not, nor the server.ts spans that only
+ * serve them or the server's lifecycle (SERVER_EXCLUDED below, with the reason for each). Log
+ * statements are ignored (log-ignorer.mjs). METERLAB_MUTATE="file:10-40,file2" narrows the run (development only).
  *
  * Kill test: mutation/kill-test.ts, every conformance suite against the reference through the
  * framework's runCase (what `meterlab run --target reference` runs, without vitest's start-up), so
@@ -23,9 +24,70 @@ function methodRange(file, name) {
   return `${file}:${start + 1}-${end + 1}`;
 }
 
+/**
+ * Spans of server.ts left out of the mutation run: code that only serves the broken-variant
+ * behaviours (the behaviour stack, the bad-checksum frame rebuild and its receive history, the
+ * RespondOptions switches, the echo-wildcard quirk) or the server's lifecycle and accessors used by
+ * the transports, the CLI and the tests (start/stop, getters). The reference meter the kill test
+ * talks to has no behaviours and is driven only by bytes, so no conformance case can ever reach
+ * these lines: their mutants measure nothing. (Power loss stays in: a suite can cut the mains
+ * through the target's backchannel, cutMains.) A block mutant that spans an excluded span (e.g. a
+ * whole method body emptied) is left out with it: Stryker mutates only what one range holds. Each span is found by the text its first line
+ * starts with (and, for a multi-line span, the first later line equal to `to`), so an edit elsewhere
+ * does not shift it; a span that is not found, or found twice, stops the run.
+ */
+export const SERVER_EXCLUDED = [
+  { from: '  private readonly behaviours: MeterBehaviour[] = [];', why: 'behaviour stack' },
+  { from: '  private readonly onClose = ', why: 'lifecycle: link closed, nothing more on the wire' },
+  { from: '    for (const b of options.behaviours ?? [])', why: 'behaviour stack' },
+  { from: '  /** Current line speed (changes after a successful 17H). */', to: '  }', why: 'accessor (tests, CLI)' },
+  { from: '  /** Behaviours, bottom first. */', to: '  }', why: 'behaviour stack' },
+  { from: '  /** Pushes a behaviour on top of the stack', to: '  }', why: 'behaviour stack' },
+  { from: '  /** Removes a behaviour (by object or name)', to: '  }', why: 'behaviour stack' },
+  { from: '  start(): void {', to: '  }', why: 'lifecycle (transports, CLI)' },
+  { from: '  stop(): void {', to: '  }', why: 'lifecycle (transports, CLI)' },
+  { from: '  get isRunning(): boolean {', to: '  }', why: 'accessor (transports, tests)' },
+  { from: '  /** Replies scheduled and not yet written', to: '  }', why: 'accessor (TCP transport back-pressure)' },
+  { from: '  private get streamOffset(): number {', to: '  }', why: 'receive history (bad-checksum rebuild)' },
+  { from: '      } else {', to: '      }', why: 'bad-checksum rebuild (answer-bad-checksum behaviour); the reference ignores the discarded bytes' },
+  { from: '  /** Appends to the history, keeping at least', to: '  }', why: 'receive history (bad-checksum rebuild)' },
+  { from: '  private rebuildBadChecksumFrame(', to: '  }', why: 'bad-checksum rebuild (answer-bad-checksum behaviour)' },
+  { from: '      encodeReply: (message, address) => this.encodeReply(message, address),', why: 'behaviour context' },
+  { from: '    for (let i = this.behaviours.length - 1; i >= 0 && !decided; i--) {', to: '    }', why: 'behaviour stack (onRequest)' },
+  { from: '    for (let i = this.behaviours.length - 1; i >= 0 && reply; i--) {', to: '    }', why: 'behaviour stack (onReply)' },
+  { from: "      if (message?.kind === 'broadcastTimeSync' || message?.kind === 'freeze') {", to: '      }', why: 'RespondOptions.answerBroadcast (answer-broadcast behaviour)' },
+  { from: '        if (options.skipPasswordCheck) {', to: '        }', why: 'RespondOptions.skipPasswordCheck (behaviours)' },
+  { from: '  private replyAddress(request: IncomingRequest): string {', to: '  }', why: "echo-wildcard quirk (broken variant); without it the reply carries the own address" },
+];
+
+/** `file` as line ranges without the `excluded` spans (Stryker mutates a mutant only when one range holds all of it). */
+function without(file, excluded) {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const spans = excluded.map(({ from, to }) => {
+    const starts = lines.flatMap((l, i) => (l.startsWith(from) ? [i] : []));
+    if (starts.length !== 1) throw new Error(`mutation config: ${starts.length} lines of ${file} start with ${JSON.stringify(from)} (want 1)`);
+    const start = starts[0];
+    const end = to === undefined ? start : lines.findIndex((l, i) => i > start && l === to);
+    if (end < 0) throw new Error(`mutation config: no ${JSON.stringify(to)} after ${JSON.stringify(from)} in ${file}`);
+    return [start + 1, end + 1];
+  });
+  spans.sort((a, b) => a[0] - b[0]);
+  const ranges = [];
+  let next = 1;
+  for (const [s, e] of spans) {
+    if (s > next) ranges.push(`${file}:${next}-${s - 1}`);
+    next = Math.max(next, e + 1);
+  }
+  if (next <= lines.length) ranges.push(`${file}:${next}-${lines.length}`);
+  return ranges;
+}
+
 const mutate = process.env.METERLAB_MUTATE
   ? process.env.METERLAB_MUTATE.split(',')
-  : ['simulators/electricity-meter/server.ts', methodRange('simulators/electricity-meter/model.ts', 'checkPassword')];
+  : [
+      ...without('simulators/electricity-meter/server.ts', SERVER_EXCLUDED),
+      methodRange('simulators/electricity-meter/model.ts', 'checkPassword'),
+    ];
 
 export default {
   $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
