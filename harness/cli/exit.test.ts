@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LinkError, ProfileError, TimeoutError, UsageError } from '../core/errors.ts';
-import { describeFailure, EXIT } from './exit.ts';
+import { describeFailure, EXIT, oneLine } from './exit.ts';
 
 describe('describeFailure', () => {
   it('maps typed errors to exit codes with one line each', () => {
@@ -21,5 +21,12 @@ describe('describeFailure', () => {
     } finally {
       if (saved !== undefined) process.env.METERLAB_DEBUG = saved;
     }
+  });
+});
+
+describe('oneLine', () => {
+  it('folds line feeds and escapes every other control character (a CR echoed from a profile key, found by npm run fuzz)', () => {
+    expect(oneLine('simulator profile p.json: meter: Unrecognized key: "met\r"\n  more')).toBe('simulator profile p.json: meter: Unrecognized key: "met\\r" more');
+    expect(oneLine('a\u0000b\u001bc\u007f')).toBe('a\\u0000b\\u001bc\\u007f');
   });
 });

@@ -13,6 +13,7 @@
  * Every error is one line on stderr starting with "meterlab: "; never a stack trace unless
  * METERLAB_DEBUG is set.
  */
+import { escapeControlCharacters } from '../core/text.ts';
 import { MeterLabError } from '../core/errors.ts';
 
 export const EXIT = {
@@ -26,7 +27,9 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  // Line feeds fold to a space; other control characters (a CR or NUL echoed back from a
+  // profile's key) would break the line or drive the terminal: shown escaped (found by npm run fuzz).
+  return escapeControlCharacters(text.replace(/\s*\n\s*/g, ' ').trim());
 }
 
 export function debugEnabled(): boolean {

@@ -7,6 +7,7 @@ import { sum8 } from './checksum.ts';
 import { VirtualClock, withTimeout } from './clock.ts';
 import { TimeoutError } from './errors.ts';
 import { SeededRandom } from './random.ts';
+import { escapeControlCharacters } from './text.ts';
 
 describe('bytes', () => {
   it('round-trips hex in the standards\' spelling', () => {
@@ -138,5 +139,11 @@ describe('SeededRandom', () => {
     const xs = Array.from({ length: 5 }, () => a.int(0, 1000));
     expect(Array.from({ length: 5 }, () => b.int(0, 1000))).toEqual(xs);
     expect(new SeededRandom(43).int(0, 1000)).not.toBe(xs[0]);
+  });
+});
+
+describe('escapeControlCharacters', () => {
+  it('writes C0 controls and DEL as JSON escapes and leaves other text alone', () => {
+    expect(escapeControlCharacters('a\rb\n\t\u0000\u001b\u007fé')).toBe('a\\rb\\n\\t\\u0000\\u001b\\u007fé');
   });
 });

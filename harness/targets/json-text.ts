@@ -3,6 +3,7 @@
  * ("Unexpected token '}', ... is not valid JSON" does not), so on failure a small strict scanner
  * finds the offset of the first offending character and reports line and column (1-based).
  */
+import { escapeControlCharacters } from '../core/text.ts';
 
 export interface JsonSyntaxProblem {
   readonly message: string;
@@ -23,10 +24,7 @@ export function parseJsonText(text: string): JsonParseResult {
     // Drop the snippet V8 quotes back ('"{ ... }" is not valid JSON'): the line and column say where.
     // A control character V8 names as the offending token ("Unexpected token '\n'") is escaped, so
     // the reason stays one line (CLI errors are one line).
-    const reason = native
-      .replace(/, ".*" is not valid JSON$/s, '')
-      .replace(/ in JSON at position \d+.*$/s, '')
-      .replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+    const reason = escapeControlCharacters(native.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, ''));
     return { ok: false, problem: { message: reason, offset, line, column } };
   }
 }
