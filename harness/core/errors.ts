@@ -8,6 +8,8 @@
  *   bad profiles, timeouts and link failures. The CLI prints `message` on one line and exits
  *   non-zero; it never prints a stack for a `MeterLabError`.
  */
+import { escapeControlCharacters } from './text.ts';
+
 export interface DecodeError {
   readonly code: string;
   readonly message: string;
@@ -37,7 +39,9 @@ export class UsageError extends MeterLabError {
 /** A target or simulator profile that cannot be read or does not validate. */
 export class ProfileError extends MeterLabError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('profile', message, options);
+    // A profile's keys and values are echoed back in the message: a control character among
+    // them (a CR, a NUL) is shown escaped, so the message stays lines of text (found by npm run fuzz).
+    super('profile', escapeControlCharacters(message, { keepLineFeeds: true }), options);
   }
 }
 

@@ -50,7 +50,9 @@ describe('fuzz targets (fixed seed, bounded)', () => {
     expect(() => jsonTextTarget.verify('{', { ok: false, problem: { message: 'x', offset: 9, line: 1, column: 10 } })).toThrow(ContractViolation);
     const file = scratch.path;
     expect(() => targetProfileTarget.verify('', { error: new ProfileError('somewhere else: bad'), file })).toThrow(ContractViolation);
-    expect(() => targetProfileFuzzTarget(10, true).verify('', { error: new ProfileError(`target profile ${file}: a carriage\rreturn`), file })).toThrow(ContractViolation);
+    // A control character in a ProfileError is escaped where the error is made (core/errors.ts), so the check holds by construction.
+    expect(new ProfileError(`target profile ${file}: a carriage\rreturn`).message).toBe(`target profile ${file}: a carriage\\rreturn`);
+    expect(() => targetProfileFuzzTarget(10, true).verify('', { error: new ProfileError(`target profile ${file}: a carriage\rreturn`), file })).not.toThrow();
   });
 });
 
