@@ -14,7 +14,7 @@
  *   `ContractViolation` when it is broken.
  */
 import fc from 'fast-check';
-import { toHex } from './bytes.ts';
+import { concatBytes, toHex } from './bytes.ts';
 import type { DecodeError } from './errors.ts';
 import { SeededRandom } from './random.ts';
 
@@ -185,14 +185,14 @@ export function applyByteMutations(bytes: Uint8Array, mutations: readonly ByteMu
         break;
       case 'insert': {
         const i = m.at % (n + 1);
-        b = concat(b.subarray(0, i), m.bytes, b.subarray(i));
+        b = concatBytes(b.subarray(0, i), m.bytes, b.subarray(i));
         break;
       }
       case 'delete':
-        b = concat(b.subarray(0, at), b.subarray(Math.min(n, at + m.count)));
+        b = concatBytes(b.subarray(0, at), b.subarray(Math.min(n, at + m.count)));
         break;
       case 'duplicate':
-        b = concat(b.subarray(0, Math.min(n, at + m.count)), b.subarray(at));
+        b = concatBytes(b.subarray(0, Math.min(n, at + m.count)), b.subarray(at));
         break;
       case 'truncate':
         b = b.slice(0, m.at % (n + 1));
@@ -201,7 +201,7 @@ export function applyByteMutations(bytes: Uint8Array, mutations: readonly ByteMu
         // A prefix of this input followed by a suffix of another one.
         const i = m.at % (n + 1);
         const j = m.from % (m.other.length + 1);
-        b = concat(b.subarray(0, i), m.other.subarray(j));
+        b = concatBytes(b.subarray(0, i), m.other.subarray(j));
         break;
       }
     }
@@ -209,17 +209,6 @@ export function applyByteMutations(bytes: Uint8Array, mutations: readonly ByteMu
   return b;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** A byte: uniform 60 % of the time, else one of `special` (the protocol's structural bytes). */
 export function randomByte(rnd: SeededRandom, special: readonly number[]): number {

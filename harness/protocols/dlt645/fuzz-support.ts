@@ -22,7 +22,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { numberToBcdByte, isBcdByte } from '../../core/bcd.ts';
-import { toHex } from '../../core/bytes.ts';
+import { concatBytes, toHex } from '../../core/bytes.ts';
 import { sum8 } from '../../core/checksum.ts';
 import {
   ContractViolation,
@@ -272,9 +272,9 @@ export function adversarialArbitrary(maxLength: number): fc.Arbitrary<Uint8Array
       case 0:
         return new Uint8Array(n).fill(START);
       case 1:
-        return concatAll(new Uint8Array(Math.max(0, n - f.length)).fill(START), f);
+        return concatBytes(new Uint8Array(Math.max(0, n - f.length)).fill(START), f);
       case 2:
-        return concatAll(new Uint8Array(n).fill(FE), rnd.chance(0.5) ? f : new Uint8Array(0));
+        return concatBytes(new Uint8Array(n).fill(FE), rnd.chance(0.5) ? f : new Uint8Array(0));
       case 3:
         return repeat(rnd.pick(FLOOD_UNITS), n);
       case 4: {
@@ -289,7 +289,7 @@ export function adversarialArbitrary(maxLength: number): fc.Arbitrary<Uint8Array
           parts.push(h);
         }
         if (rnd.chance(0.5)) parts.push(f);
-        return concatAll(...parts).subarray(0, maxLength);
+        return concatBytes(...parts).subarray(0, maxLength);
       }
       case 5: {
         const b = f.slice();
@@ -300,7 +300,7 @@ export function adversarialArbitrary(maxLength: number): fc.Arbitrary<Uint8Array
         // 68 A 68 C L=200 then a valid frame inside the claimed data: the outer one fails at CS.
         const h = encodeFrame({ address: '123456789012', control: rnd.int(0, 255) }).subarray(0, HEADER_LENGTH);
         h[9] = MAX_DATA_LENGTH_2007;
-        return concatAll(h, randomBytes(rnd, rnd.int(0, 20), DLT645_SPECIAL_BYTES), f);
+        return concatBytes(h, randomBytes(rnd, rnd.int(0, 20), DLT645_SPECIAL_BYTES), f);
       }
     }
   });
@@ -412,7 +412,7 @@ export const valueInputArbitrary: fc.Arbitrary<ValueInput> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.tuple(validValue, fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([v, extra]) => ({ di: v.di, payload: concatAll(v.payload, extra), lenient: true })),
+    arbitrary: fc.tuple(validValue, fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([v, extra]) => ({ di: v.di, payload: concatBytes(v.payload, extra), lenient: true })),
   },
   {
     weight: 2,
@@ -559,7 +559,7 @@ export type ScannerStep =
   | { readonly kind: 'reset'; readonly forgotten: number };
 
 export function scannerStream(input: ScannerInput): Uint8Array {
-  return concatAll(...input.pieces.map((p) => p.bytes));
+  return concatBytes(...input.pieces.map((p) => p.bytes));
 }
 
 /** Feeds the stream in the input's chunks with its flush/reset actions, then flushes. */
@@ -696,7 +696,7 @@ const scannerPiece: fc.Arbitrary<ScannerPiece> = fc.oneof(
   // must still come out (with the 4 FEH the scanner keeps).
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: 200, max: 1100 }), validFramePiece).map(([n, f]) => ({ bytes: concatAll(new Uint8Array(n).fill(FE), f), mustFind: true })),
+    arbitrary: fc.tuple(fc.integer({ min: 200, max: 1100 }), validFramePiece).map(([n, f]) => ({ bytes: concatBytes(new Uint8Array(n).fill(FE), f), mustFind: true })),
   },
 );
 /** The default bound, the smallest the scanner takes (4 FEH + the longest frame) and others. */
@@ -864,17 +864,6 @@ export const DLT645_FUZZ_TARGETS: readonly AnyFuzzTarget[] = [frameTarget, messa
 
 // ---------------------------------------------------------------------------------------------
 
-function concatAll(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function repeat(unit: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
