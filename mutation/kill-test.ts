@@ -7,8 +7,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadTargetProfile, openTarget } from '../harness/targets/index.ts';
-import { runCase } from '../suites/framework/case.ts';
+import { loadTargetProfile, openTarget, type Target } from '../harness/targets/index.ts';
+import { runCases } from '../suites/framework/case.ts';
 import { programmingCases } from '../suites/programming/cases.ts';
 import { readingCases } from '../suites/reading/cases.ts';
 
@@ -28,8 +28,7 @@ const bad: string[] = [];
 for (const [suite, cases] of Object.entries(SUITES)) {
   const target = await openTarget(await loadTargetProfile('reference'));
   try {
-    for (const c of cases) {
-      const r = await runCase(c, target);
+    for (const r of await runCases<Target>(cases, target)) {
       if (r.verdict !== 'passed' && r.verdict !== 'notApplicable') bad.push(`${suite}/${r.id} ${r.verdict}: ${r.reason}`);
     }
   } finally {

@@ -324,3 +324,18 @@ function timeoutReason<T>(c: ConformanceCase<T>, target: T, budgetMs: number): s
   const seconds = budgetMs >= 1000 ? `${+(budgetMs / 1000).toFixed(1)} s` : `${budgetMs} ms`;
   return `the case did not finish within ${seconds}${progress ? `: ${progress}` : ''}`;
 }
+
+/** Runs `cases` in order on one target (only those named in `ids`, when given); the target stays the caller's to close. */
+export async function runCases<T>(cases: readonly ConformanceCase<T>[], target: T, ids?: readonly string[]): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const c of cases) {
+    if (ids && !ids.includes(c.id)) continue;
+    results.push(await runCase(c, target));
+  }
+  return results;
+}
+
+/** One line per result, `id: verdict — reason` (no reason for a pass): what a test compares and prints on failure. */
+export function verdictLines(results: readonly CaseResult[]): string[] {
+  return results.map((r) => `${r.id}: ${r.verdict}${r.verdict === 'passed' ? '' : ` — ${r.reason}`}`);
+}

@@ -10,27 +10,19 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTargetProfile, openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
-import { runCase, type CaseResult } from '../framework/case.ts';
+import { runCase, runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
 import { getRequirement } from '../requirements/catalog.ts';
 import { programmingCases } from './cases.ts';
 
 async function runCases(profile: TargetProfile, ids?: readonly string[]): Promise<CaseResult[]> {
   const target = await openTarget(profile, { describe: false });
   try {
-    const results: CaseResult[] = [];
-    for (const c of programmingCases) {
-      if (ids && !ids.includes(c.id)) continue;
-      results.push(await runCase(c, target));
-    }
-    return results;
+    return await runCasesOn(programmingCases, target, ids);
   } finally {
     await target.close();
   }
 }
 
-function verdicts(results: readonly CaseResult[]): string[] {
-  return results.map((r) => `${r.id}: ${r.verdict}${r.verdict === 'passed' ? '' : ` — ${r.reason}`}`);
-}
 
 describe('programming suite against the reference meter', () => {
   it('ties every case to a requirement in the catalog', () => {
@@ -40,7 +32,7 @@ describe('programming suite against the reference meter', () => {
 
   it.each(['bus', 'mock-serial', 'memory'] as const)('passes every case over the %s transport', async (transport) => {
     const results = await runCases(referenceTargetProfile({ transport }));
-    expect(verdicts(results)).toEqual(programmingCases.map((c) => `${c.id}: passed`));
+    expect(verdictLines(results)).toEqual(programmingCases.map((c) => `${c.id}: passed`));
   });
 
   it('leaves the meter as it found it: address, password, line rate and written value restored', async () => {

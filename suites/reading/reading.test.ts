@@ -17,7 +17,7 @@ import {
   type Target,
   type TargetProfile,
 } from '../../harness/targets/index.ts';
-import { runCase, type CaseResult } from '../framework/case.ts';
+import { runCase, runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
 import { getRequirement } from '../requirements/catalog.ts';
 import { readingCases } from './cases.ts';
 
@@ -26,12 +26,7 @@ const PROFILES = resolve(import.meta.dirname, '../profiles');
 async function runCases(profile: TargetProfile, ids?: readonly string[], clock?: VirtualClock): Promise<CaseResult[]> {
   const target = await openTarget(profile, { describe: false, ...(clock ? { clock } : {}) });
   try {
-    const results: CaseResult[] = [];
-    for (const c of readingCases) {
-      if (ids && !ids.includes(c.id)) continue;
-      results.push(await runCase(c, target));
-    }
-    return results;
+    return await runCasesOn(readingCases, target, ids);
   } finally {
     await target.close();
   }
@@ -43,9 +38,6 @@ function caseById(id: string) {
   return c;
 }
 
-function verdicts(results: readonly CaseResult[]): string[] {
-  return results.map((r) => `${r.id}: ${r.verdict}${r.verdict === 'passed' ? '' : ` — ${r.reason}`}`);
-}
 
 describe('reading suite against the reference meter', () => {
   it('ties every case to a requirement in the catalog', () => {
@@ -56,7 +48,7 @@ describe('reading suite against the reference meter', () => {
   it.each(['bus', 'mock-serial', 'memory'] as const)('passes every case over the %s transport', async (transport) => {
     const results = await runCases(referenceTargetProfile({ transport }));
     expect(results).toHaveLength(readingCases.length);
-    expect(verdicts(results)).toEqual(readingCases.map((c) => `${c.id}: passed`));
+    expect(verdictLines(results)).toEqual(readingCases.map((c) => `${c.id}: passed`));
   });
 });
 
@@ -90,7 +82,7 @@ describe('broken variants fail the matching case', () => {
       'reading.response-delay',
       'reading.read-declared-identifiers',
     ]);
-    expect(verdicts(results)).toEqual([
+    expect(verdictLines(results)).toEqual([
       'reading.read-declared-identifiers: passed',
       expect.stringMatching(/^reading\.response-delay: failed — .*600/),
     ]);
@@ -170,7 +162,7 @@ describe('one defect, one failed requirement', () => {
     const robustness = results[at]!;
     expect(robustness.verdict, robustness.reason).toBe('failed');
     expect(robustness.reason).toMatch(/^the meter stopped answering after a read of \w+ whose wrong checksum byte is 68H \(a spurious start character\)/);
-    expect(verdicts(results.slice(0, at))).toEqual(readingCases.slice(0, at).map((c) => `${c.id}: passed`));
+    expect(verdictLines(results.slice(0, at))).toEqual(readingCases.slice(0, at).map((c) => `${c.id}: passed`));
     for (const r of results.slice(at + 1)) {
       expect(r.verdict, `${r.id}: ${r.reason}`).toBe('inconclusive');
       expect(r.reason).toMatch(/^meter not answering since reading\.spurious-framing-bytes: /);
@@ -180,7 +172,7 @@ describe('one defect, one failed requirement', () => {
   it('the frames other cases send carry no spurious 68H/16H: the deaf meter survives every case but the robustness one', async () => {
     const ids = readingCases.map((c) => c.id).filter((id) => id !== 'reading.spurious-framing-bytes');
     const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'deaf-after-spurious-start' }] }), ids);
-    expect(verdicts(results)).toEqual(ids.map((id) => `${id}: passed`));
+    expect(verdictLines(results)).toEqual(ids.map((id) => `${id}: passed`));
   });
 
   it('a meter keeping its address in nameplate order: the failures name the byte order, the cases that need the address are inconclusive', async () => {
