@@ -15,6 +15,7 @@ import { fromCalendar, isValidCalendar } from '../../harness/core/calendar.ts';
 import {
   BROADCAST_ADDRESS,
   DICTIONARY,
+  UNDEFINED_IDENTIFIER,
   WILDCARD_ADDRESS,
   encodeFrame,
   encodeMessage,
@@ -33,6 +34,7 @@ import {
   baudChangeGate,
   bytesEqual,
   checkAbnormal,
+  checkErrorWord,
   describeBit,
   describeFeatureWord,
   describePassword,
@@ -79,6 +81,8 @@ const DEMAND_PERIOD_MS = 15 * 60_000;
 const METER_CLEAR_RESIDUE_KWH = 0.1;
 /** Meter clock tolerance for a freeze record (CLK-01: 10 s) plus its minute resolution (YYMMDDhhmm). */
 const DEFAULT_CLOCK_TOLERANCE_S = 10;
+/** Virtual time a simulated meter is given to make a daily freeze (a day and a minute past any midnight). */
+const FOLLOW_UP_WAIT_MS = 24 * 3_600_000 + 60_000;
 /** SEQ is one byte (PROTOCOLS.md 1.3, 12H). */
 const MAX_SEQ = 255;
 
@@ -146,6 +150,49 @@ async function meterInstant(t: Target): Promise<{ at: number; source: 'meter' | 
 function recordInstant(r: Record<string, number>): number | null {
   const fields = { year: r.year ?? 2000, month: r.month ?? 0, day: r.day ?? 0, hour: r.hour ?? 0, minute: r.minute ?? 0, second: r.second ?? 0 };
   return isValidCalendar(fields) ? fromCalendar(fields) : null;
+}
+
+/**
+ * Alarm limits in pairs (PROTOCOLS.md 1.9): level 1 must stay at or above level 2
+ * (REQUIREMENTS.md FEE-02: alarm amount 1 ≥ alarm amount 2, and a configuration breaking it is
+ * rejected). [first, second] of each pair.
+ */
+const ALARM_PAIRS: readonly (readonly [string, string])[] = [
+  ['04001001', '04001002'], // alarm amount 1 / 2
+  ['04000F01', '04000F02'], // alarm energy 1 / 2
+];
+
+/**
+ * A 14H of meter.writableIdentifier that breaks the alarm order (FEE-02) must be refused with
+ * "other error" alone and change nothing; a meter that takes it is put back with the right password.
+ * Logs and returns when the writable identifier is no alarm limit or its partner is not declared.
+ */
+async function refusedAlarmOrder(ctx: CheckContext, t: Target, password: Password, write: (di: string, payload: Uint8Array) => Promise<ProbeReply[]>): Promise<void> {
+  const di = t.profile.meter.writableIdentifier;
+  const pair = ALARM_PAIRS.find((p) => p.includes(di));
+  const partner = pair ? (pair[0] === di ? pair[1] : pair[0]) : undefined;
+  const format = numericFormat(di);
+  if (!pair || !partner || !isDeclared(t, partner) || !format) {
+    ctx.log(`refused-value check (FEE-02 alarm order) not run: meter.writableIdentifier ${di} is not an alarm limit with its partner declared (${ALARM_PAIRS.map((p) => p.join('/')).join(', ')})`);
+    return;
+  }
+  const other = (await readValue(t, meterAddress(t), partner)).value;
+  if (typeof other !== 'number') return void ctx.fail(`${partner} decodes to ${JSON.stringify(other)}, not a number`);
+  const step = 1 / 10 ** format.decimals;
+  // Level 1 one step below level 2, or level 2 one step above level 1.
+  const value = Math.round((pair[0] === di ? other - step : other + step) * 10 ** format.decimals) / 10 ** format.decimals;
+  if (value < 0 || value > format.max) {
+    ctx.log(`refused-value check (FEE-02 alarm order) not run: ${partner} = ${other} leaves no value of ${di} on the wrong side of it`);
+    return;
+  }
+  const before = await readPayload(t, di);
+  const what = `a write of ${di} = ${value} while ${partner} = ${other} (alarm level 1 below level 2, FEE-02)`;
+  checkErrorWord(ctx, await write(di, DICTIONARY.encodeValue(di, value)), FC.write, [OTHER], what);
+  await requireStillAlive(ctx, t, what);
+  const after = await readPayload(t, di);
+  if (!ctx.check(bytesEqual(after, before), `${di} changed from ${show(before)} to ${show(after)} after ${what}`)) {
+    await writeAcknowledged(ctx, t, di, before, password, `the write restoring ${di}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,6 +266,65 @@ const cases: Case[] = [
     },
   },
   {
+    id: 'programming.follow-up-without-read',
+    requirement: 'DLT645-28',
+    title: 'A 12H names its item itself: after an 11H of another item it gets that item\'s frame (or D2H 02H), never another item\'s bytes; an item the meter lacks gets D2H 02H',
+    applies: (t) => {
+      if (!t.profile.meter.capabilities.followUp) return 'meter.capabilities.followUp is false';
+      if (t.profile.meter.followUpIdentifiers.length === 0) return 'meter.followUpIdentifiers is empty';
+      return null;
+    },
+    async run(ctx, t) {
+      const address = meterAddress(t);
+      const [a, b] = t.profile.meter.followUpIdentifiers;
+      const di = a!;
+      await requireAlive(ctx, t, `a read of ${di}`);
+      /** Frame 1 of `x` as a read gives it: 11H, then 12H SEQ 1 straight after. */
+      const frameOne = async (x: string): Promise<Uint8Array | null> => {
+        const first = (await ask(t, address, { kind: 'readData', di: x, extra: new Uint8Array(0) }))[0]?.message;
+        if (first?.kind !== 'readDataResponse' || !first.hasFollowUp) return null;
+        const next = (await ask(t, address, { kind: 'readFollowUp', di: x, seq: 1 }))[0]?.message;
+        return next?.kind === 'readFollowUpResponse' ? next.payload : null;
+      };
+      let expected = await frameOne(di);
+      if (!expected) ctx.inconclusive(`${di} does not come as an 11H with follow-up and a 12H SEQ 1 (reading.follow-up judges that)`);
+      // The 11H in progress when the 12H comes: another follow-up item, else an ordinary one.
+      const other = b ?? ordinaryIdentifier(t);
+      let otherFrame = b ? await frameOne(b) : null;
+      if (otherFrame && bytesEqual(otherFrame, expected!) && t.virtualTime) {
+        // Both items hold the same bytes (no daily freeze yet): a 12H served from the wrong item
+        // would look right. A simulated meter is given a day of virtual time to freeze one.
+        ctx.log(`${di} and ${b} frame 1 hold the same bytes: waiting a day of virtual time for a freeze that tells them apart`);
+        await t.clock.sleep(FOLLOW_UP_WAIT_MS);
+        expected = (await frameOne(di)) ?? expected;
+        otherFrame = await frameOne(b!);
+      }
+      if (otherFrame && bytesEqual(otherFrame, expected!)) ctx.log(`${di} and ${other} frame 1 hold the same bytes: a 12H answered from ${other} cannot be told from one answered from ${di}`);
+      await ask(t, address, { kind: 'readData', di: other, extra: new Uint8Array(0) });
+      const what = `a 12H for ${di} SEQ 1 right after an 11H of ${other}`;
+      const replies = await ask(t, address, { kind: 'readFollowUp', di, seq: 1 });
+      const m = replies[0]?.message;
+      if (m?.kind === 'errorResponse') {
+        // A meter that keeps no read of the item in progress may refuse: "no requested data" alone.
+        checkErrorWord(ctx, replies, FC.followUp, [NO_DATA], what);
+      } else if (m?.kind !== 'readFollowUpResponse') {
+        ctx.check(false, `${what} was answered with ${describeReplies(replies)}, not 92H/B2H with frame 1 of ${di} (or D2H 02H)`);
+      } else {
+        ctx.check(m.di === di && m.seq === 1, `${what} was answered for ${m.di} SEQ ${m.seq}, not ${di} SEQ 1`);
+        ctx.check(
+          bytesEqual(m.payload, expected!),
+          `${what} carries ${show(m.payload)}, not frame 1 of ${di} (${show(expected!)})` + (otherFrame && bytesEqual(m.payload, otherFrame) ? `: those are the bytes of ${other}, the item of the last 11H` : ''),
+        );
+      }
+      await requireStillAlive(ctx, t, what);
+
+      const unknown = t.profile.meter.unsupportedIdentifier;
+      const what2 = `a 12H for ${unknown} (meter.unsupportedIdentifier) SEQ 1`;
+      checkErrorWord(ctx, await ask(t, address, { kind: 'readFollowUp', di: unknown, seq: 1 }), FC.followUp, [NO_DATA], what2);
+      await requireStillAlive(ctx, t, what2);
+    },
+  },
+  {
     id: 'programming.write-read-back',
     requirement: 'DLT645-20',
     title: 'A write (14H) with the right password is acknowledged with 94H, stored, read back and restored',
@@ -270,42 +376,89 @@ const cases: Case[] = [
         ask(t, address, { kind: 'writeData', di, password, operator: operator(t), payload });
       await requireAlive(ctx, t, 'the refused writes');
 
-      // An identifier the meter does not have.
-      const unknown = t.profile.meter.unsupportedIdentifier;
-      const unknownPayload = new Uint8Array(lookup(unknown)?.length ?? 4);
-      const what1 = `a write of ${unknown} (meter.unsupportedIdentifier)`;
-      checkAbnormal(ctx, await write(unknown, unknownPayload), FC.write, [NO_DATA], what1);
-      await requireStillAlive(ctx, t, what1);
+      // 1. An identifier the meter does not have: exactly 02H, never silence. The declared one,
+      // and, when that one is in the dictionary, one the dictionary lacks as well (a meter that
+      // looks the identifier up in its own table must still answer for one it has never heard of).
+      const unknowns = [t.profile.meter.unsupportedIdentifier];
+      if (lookup(unknowns[0]!) && !isDeclared(t, UNDEFINED_IDENTIFIER)) {
+        const read = await ask(t, address, { kind: 'readData', di: UNDEFINED_IDENTIFIER, extra: new Uint8Array(0) });
+        if (read[0]?.message?.kind === 'errorResponse') unknowns.push(UNDEFINED_IDENTIFIER);
+        else ctx.log(`${UNDEFINED_IDENTIFIER} (in no table of the standard) not written: a read of it was answered with ${describeReplies(read)}`);
+      }
+      for (const unknown of unknowns) {
+        const payload = new Uint8Array(lookup(unknown)?.length ?? 4);
+        const what = unknown === t.profile.meter.unsupportedIdentifier ? `a write of ${unknown} (meter.unsupportedIdentifier)` : `a write of ${unknown} (no identifier of the standard)`;
+        checkErrorWord(ctx, await write(unknown, payload), FC.write, [NO_DATA], what);
+        await requireStillAlive(ctx, t, what);
+      }
 
-      // A read-only identifier: an instantaneous value, so that a meter that wrongly accepts the
-      // write cannot damage a billing register; the payload is its own current value.
+      // 2. A read-only identifier: an instantaneous value, so that a meter that wrongly accepts the
+      // write cannot damage a billing register. Its own current value, then bytes that are no
+      // value at all: either way the refusal is "unauthorised" (or "no requested data", which the
+      // shipping firmware cited by DLT645-21 answers for every identifier it does not write), never
+      // "other error" — the identifier is not writable, whatever the value.
       const readOnly = t.profile.meter.identifiers.find((di) => {
         const def = lookup(di);
-        return def?.access === 'read' && def.category === 'instantaneous' && !def.members;
+        return def?.access === 'read' && def.category === 'instantaneous' && !def.members && (def.encoding ?? 'bcd') === 'bcd';
       });
       if (readOnly) {
         const current = await readPayload(t, readOnly);
-        const what2 = `a write of the read-only ${readOnly} (${lookup(readOnly)!.name})`;
-        checkAbnormal(ctx, await write(readOnly, current), FC.write, [UNAUTHORISED, NO_DATA], what2);
-        await requireStillAlive(ctx, t, what2);
+        const name = `the read-only ${readOnly} (${lookup(readOnly)!.name})`;
+        for (const [payload, how] of [
+          [current, 'its own value'],
+          [new Uint8Array(current.length).fill(0xaa), `${show(new Uint8Array(current.length).fill(0xaa))} (not BCD)`],
+        ] as const) {
+          const what = `a write of ${name} = ${how}`;
+          checkErrorWord(ctx, await write(readOnly, payload), FC.write, [UNAUTHORISED, NO_DATA], what);
+          await requireStillAlive(ctx, t, what);
+        }
       } else {
-        ctx.log('read-only refusal not checked: meter.identifiers declares no read-only instantaneous identifier');
+        ctx.log('read-only refusal not checked: meter.identifiers declares no read-only instantaneous BCD identifier');
       }
 
-      // A value that does not decode: AAH is no BCD digit pair (and not the FF..FF "absent" marker).
+      // 3. A value that does not decode: AAH is no BCD digit pair (and not the FF..FF "absent" marker).
       const di = t.profile.meter.writableIdentifier;
       const def = lookup(di);
       if (def && (def.encoding ?? 'bcd') === 'bcd' && !def.fields) {
         const before = await readPayload(t, di);
         const garbage = new Uint8Array(def.length).fill(0xaa);
         const what3 = `a write of ${di} = ${show(garbage)} (not BCD)`;
-        checkAbnormal(ctx, await write(di, garbage), FC.write, [OTHER], what3);
+        checkErrorWord(ctx, await write(di, garbage), FC.write, [OTHER], what3);
         await requireStillAlive(ctx, t, what3);
         const after = await readPayload(t, di);
         ctx.check(bytesEqual(after, before), `${di} changed from ${show(before)} to ${show(after)} after ${what3}`);
       } else {
         ctx.log(`undecodable-value refusal not checked: meter.writableIdentifier ${di} is not a BCD value`);
       }
+
+      // 4. A value that decodes but the meter must refuse: alarm level 1 below alarm level 2
+      // (REQUIREMENTS.md FEE-02: "reject a configuration where alarm 1 < alarm 2"). "Other error".
+      await refusedAlarmOrder(ctx, t, password, write);
+
+      // 5. Identifiers the dictionary marks writable that this meter may not write: each declared
+      // one (clock and meter.writableIdentifier aside) with its own current value, so that a meter
+      // that writes it changes nothing. Written: 94H and the value reads the same. Not written:
+      // the refusal names it like a read-only one (04H, or 02H), never "other error" (the value is
+      // the meter's own, so nothing is wrong with it).
+      const writable = t.profile.meter.identifiers.filter((x) => {
+        const d = lookup(x);
+        return x !== di && d?.access === 'readWrite' && d.category !== 'clock';
+      });
+      let refused = 0;
+      for (const x of writable) {
+        const own = await readPayload(t, x);
+        const what = `a write of ${x} (${lookup(x)!.name}) = its own value ${show(own)}`;
+        const replies = await write(x, own);
+        if (replyKind(replies) === 'writeDataResponse') {
+          const after = await readPayload(t, x);
+          ctx.check(bytesEqual(after, own), `${x} reads ${show(after)} after ${what} acknowledged with 94H`);
+          continue;
+        }
+        refused++;
+        checkErrorWord(ctx, replies, FC.write, [UNAUTHORISED, NO_DATA], what);
+        await requireStillAlive(ctx, t, what);
+      }
+      ctx.log(`${writable.length} declared writable identifiers written with their own value: ${writable.length - refused} accepted, ${refused} refused`);
     },
   },
   {

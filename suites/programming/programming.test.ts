@@ -143,6 +143,7 @@ describe('gating by the declaration', () => {
     });
     expect(Object.entries(reasons(allowed)).filter(([, x]) => x !== null)).toEqual([
       ['programming.follow-up-sequence-out-of-range', 'meter.followUpIdentifiers is empty'],
+      ['programming.follow-up-without-read', 'meter.followUpIdentifiers is empty'],
     ]);
   });
 
@@ -164,6 +165,7 @@ describe('gating by the declaration', () => {
       'programming.meter-clear': 'meter.capabilities.meterClear is false',
       'programming.event-clear': 'meter.capabilities.eventClear is false',
       'programming.follow-up-sequence-out-of-range': 'meter.followUpIdentifiers is empty',
+      'programming.follow-up-without-read': 'meter.followUpIdentifiers is empty',
       'programming.broadcast-freeze': 'meter.freezeIdentifiers.time 05010001 is not declared in meter.identifiers',
     });
   });

@@ -166,6 +166,25 @@ export function checkAbnormal(ctx: CheckContext, replies: readonly ProbeReply[],
   );
 }
 
+/**
+ * Like `checkAbnormal`, but the error word must be exactly one of `bits` alone (02H, not 03H or
+ * 06H): where a requirement names the reason for a refusal, a word with other bits set says
+ * something else as well. Returns true when it is.
+ */
+export function checkErrorWord(ctx: CheckContext, replies: readonly ProbeReply[], fc: number, bits: readonly ErrorWordBit[], what: string): boolean {
+  const words = bits.map((b) => 1 << ERROR_WORD_BITS.indexOf(b));
+  const expected = `the abnormal reply ${hex2(fc | 0xc0)}H with error word ${words.map((w, i) => `${hex2(w)}H (${describeBit(bits[i]!)})`).join(' or ')}`;
+  if (replies.length === 0) return ctx.check(false, `${what}: no reply, expected ${expected}`);
+  const r = replies[0]!;
+  const m = r.message;
+  if (m?.kind !== 'errorResponse') return ctx.check(false, `${what} was answered with ${describeReply(r)}, not ${expected}`);
+  if (!ctx.check(m.functionCode === fc, `${what} got an abnormal reply for function ${hex2(m.functionCode)}H, not ${hex2(fc)}H`)) return false;
+  return ctx.check(
+    words.includes(m.errorWord),
+    `${what} got error word ${hex2(m.errorWord)}H (${m.errors.map(describeBit).join(', ') || 'no bit set'}), expected ${words.map((w) => `${hex2(w)}H`).join(' or ')} alone`,
+  );
+}
+
 /** The kind of the first reply, or why there is none usable. */
 export function replyKind(replies: readonly ProbeReply[]): string {
   const r = replies[0];
