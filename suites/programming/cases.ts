@@ -11,7 +11,7 @@
  * line rate. Destructive commands run on a real meter only with the profile's opt-in
  * (`allowDestructive.*`); simulated targets always run them.
  */
-import { fromCalendar, isValidCalendar } from '../../harness/core/calendar.ts';
+import { formatCalendar, fromCalendar, isValidCalendar, toCalendar } from '../../harness/core/calendar.ts';
 import {
   BROADCAST_ADDRESS,
   DICTIONARY,
@@ -35,6 +35,7 @@ import {
   bytesEqual,
   checkAbnormal,
   checkErrorWord,
+  undeclaredRates,
   describeBit,
   describeFeatureWord,
   describePassword,
@@ -83,6 +84,8 @@ const METER_CLEAR_RESIDUE_KWH = 0.1;
 const DEFAULT_CLOCK_TOLERANCE_S = 10;
 /** Virtual time a simulated meter is given to make a daily freeze (a day and a minute past any midnight). */
 const FOLLOW_UP_WAIT_MS = 24 * 3_600_000 + 60_000;
+/** One past the ten password levels 04000C01..04000C0A (PROTOCOLS.md 1.9): an identifier no meter has. */
+const NO_SUCH_PASSWORD = '04000C0B';
 /** SEQ is one byte (PROTOCOLS.md 1.3, 12H). */
 const MAX_SEQ = 255;
 
@@ -325,6 +328,40 @@ const cases: Case[] = [
     },
   },
   {
+    id: 'programming.time-sync-own-address',
+    requirement: 'DLT645-09',
+    title: 'A time sync (08H) sent to the meter\'s own address gets no reply; the clock is set from it or left as it was',
+    applies: (t) =>
+      t.profile.meter.capabilities.broadcastTimeSync
+        ? requireDeclared(t, DATE_AND_WEEK, 'reading the clock') ?? requireDeclared(t, TIME_OF_DAY, 'reading the clock')
+        : 'meter.capabilities.broadcastTimeSync is false',
+    async run(ctx, t) {
+      const address = meterAddress(t);
+      const what = `a time sync (08H) to the meter's own address ${address}`;
+      await requireAlive(ctx, t, what);
+      const tolerance = (t.profile.limits?.clockToleranceS ?? DEFAULT_CLOCK_TOLERANCE_S) * 1000;
+      const before = await meterInstant(t);
+      const harnessBefore = t.clock.now();
+      // The harness time: a meter that takes the unicast 08H is set right, not wrong.
+      const sent = toCalendar(t.clock.now());
+      ctx.log(`08H to ${address} with ${formatCalendar(sent)} (UTC+8)`);
+      const replies = await probe(t, encodeMessage(address, { kind: 'broadcastTimeSync', time: sent }, { preamble: t.master.preamble }), silenceWindowMs(t));
+      ctx.check(replies.length === 0, `${what} was answered (${describeReplies(replies)}): 08H has no reply, normal or abnormal (PROTOCOLS.md 1.3)`);
+      await requireStillAlive(ctx, t, what);
+      const after = await meterInstant(t);
+      const now = t.clock.now();
+      const set = Math.abs(after.at - now) <= tolerance;
+      const kept = Math.abs(after.at - (before.at + (now - harnessBefore))) <= tolerance;
+      if (set && kept) ctx.log('the meter clock was already within tolerance of the harness clock: whether the 08H set it cannot be told');
+      else if (set) ctx.log(`the meter set its clock from ${what} (it was ${Math.round((before.at - harnessBefore) / 1000)} s off)`);
+      else if (kept) ctx.log(`the meter ignored ${what} (a non-standard use of 08H that some meters accept: vectors/dlt645.json frame 43)`);
+      ctx.check(
+        set || kept,
+        `after ${what} the meter clock is ${Math.round((after.at - now) / 1000)} s off the time sent and ${Math.round((after.at - before.at - (now - harnessBefore)) / 1000)} s off its own time: it was neither set nor left alone`,
+      );
+    },
+  },
+  {
     id: 'programming.write-read-back',
     requirement: 'DLT645-20',
     title: 'A write (14H) with the right password is acknowledged with 94H, stored, read back and restored',
@@ -526,7 +563,12 @@ const cases: Case[] = [
       const level = original.level;
       // 04000C01 names level 0 ... 04000C0A level 9 (PROTOCOLS.md 1.9; layout [BK]).
       const di = `04000C${(level + 1).toString(16).toUpperCase().padStart(2, '0')}`;
-      const fresh: Password = { level, value: [...original.value].map((c) => ((parseInt(c, 16) + 5) % 10).toString()).join('') };
+      // The new password differs in every digit and has hex letters A-F in its first two (a
+      // password is P0 P1 P2, six hex digits): a meter must take it as sent, whatever the case.
+      const fresh: Password = {
+        level,
+        value: [...original.value].map((c, i) => (i < 2 ? 'ABCDEF'[(parseInt(c, 16) + 1) % 6]! : ((parseInt(c, 16) + 5) % 10).toString())).join(''),
+      };
       let canWrite = t.profile.meter.capabilities.writeData && isDeclared(t, t.profile.meter.writableIdentifier);
       /** A write of the writable identifier's own value: harmless, and it shows whether `p` is accepted. */
       const worksFor = async (p: Password): Promise<boolean> => {
@@ -543,6 +585,14 @@ const cases: Case[] = [
         canWrite = false;
       }
       try {
+        // 0. A password identifier the meter lacks (04000C01..0A name levels 0..9): "no requested
+        // data" alone, even with the right old password.
+        const what0 = `an 18H for ${NO_SUCH_PASSWORD} (no password level) with the right old password`;
+        const lacking = await ask(t, address, { kind: 'changePassword', di: NO_SUCH_PASSWORD, oldPassword: original, newPassword: { level: 0x0a, value: fresh.value } });
+        checkErrorWord(ctx, lacking, FC.password, [NO_DATA], what0);
+        await requireStillAlive(ctx, t, what0);
+        if (canWrite) ctx.check(await worksFor(original), `the ${describePassword(original)} password no longer works after ${what0}`);
+
         // 1. Without the old password: refused, nothing changes.
         const wrong = wrongPassword(original);
         const what = `an 18H for ${di} with a wrong old password`;
@@ -639,6 +689,23 @@ const cases: Case[] = [
       await requireAlive(ctx, t, 'the baud-rate change');
       let lost = false;
       try {
+        // The line rate itself is always one the meter can take (it talks at it): 97H + Z, and it
+        // stays, whether meter.baudRates lists it or not.
+        const homeZ = featureWord(home);
+        const same = await ask(t, address, { kind: 'changeBaud', z: homeZ, baudRate: home });
+        const sm = same[0]?.message;
+        ctx.check(
+          sm?.kind === 'changeBaudResponse' && sm.z === homeZ,
+          `a 17H to the line rate ${describeRate(home)} was answered with ${describeReplies(same)}, not 97H + ${hex2(homeZ)}H`,
+        );
+        if (!(await answers(t))) {
+          const found = await recoverLineRate(t);
+          if (found === null) {
+            lost = true;
+            ctx.fail(`after a 17H to its own line rate the meter answers at no declared rate`);
+          }
+          ctx.check(false, `after a 17H to its own line rate ${home} bit/s the meter no longer answers at it (found at ${found} bit/s)`);
+        }
         for (const rate of switchRates(t)) {
           const ok = await ctx.step(`switch to ${rate} bit/s and back`, () => switchAndBack(ctx, t, rate));
           if (!ok) {
@@ -660,7 +727,7 @@ const cases: Case[] = [
   {
     id: 'programming.baud-rate-wrong-feature-word',
     requirement: 'DLT645-24',
-    title: 'A 17H whose feature word is not exactly one rate bit gets D7H "baud rate cannot be changed" and the rate stays',
+    title: 'A 17H to a rate the meter does not declare, or whose feature word is not exactly one rate bit, gets D7H "baud rate cannot be changed" and the rate stays',
     applies: (t) => baudChangeGate(t),
     async run(ctx, t) {
       const address = meterAddress(t);
@@ -674,6 +741,27 @@ const cases: Case[] = [
         words.set(bcd, `${hex2(bcd)}H: the BCD of ${rate} / 300, the 600888/dlt645 coding of ${rate} bit/s`);
       }
       await requireAlive(ctx, t, 'the wrong feature words');
+      // Valid feature words of rates the meter does not declare (meter.baudRates, the line rate):
+      // "baud rate cannot be changed" alone, and the meter stays at its rate.
+      for (const rate of undeclaredRates(t)) {
+        const z = featureWord(rate);
+        const what = `a 17H to ${describeRate(rate)}, a rate meter.baudRates does not declare`;
+        const replies = await ask(t, address, { kind: 'changeBaud', z, baudRate: rate });
+        checkErrorWord(ctx, replies, FC.baud, [BAUD], what);
+        if (replyKind(replies) === 'changeBaudResponse' && !(await answers(t))) {
+          // It took the rate: follow it there and send it home.
+          await t.setBaudRate!(rate);
+          const there = await answers(t);
+          if (there) await ask(t, address, { kind: 'changeBaud', z: featureWord(home), baudRate: home });
+          await t.setBaudRate!(home);
+          if (!(await answers(t))) {
+            const found = await recoverLineRate(t);
+            ctx.fail(`the meter stopped answering at ${home} bit/s after ${what}` + (there ? ` (it answered at ${rate} bit/s)` : '') + (found === null ? ' and answers at no declared rate' : ` (it was found at ${found} bit/s)`));
+          }
+          ctx.log(`after ${what} the meter answered at ${rate} bit/s and was sent back to ${home} bit/s`);
+        }
+        await requireStillAlive(ctx, t, what);
+      }
       for (const [z, why] of words) {
         const what = `a 17H with Z = ${why}`;
         const replies = await probe(t, encodeFrame({ address, control: FC.baud, data: Uint8Array.of(z), preamble: t.master.preamble }));
@@ -702,6 +790,16 @@ const cases: Case[] = [
       await requireAlive(ctx, t, 'the address write');
       let current = original;
       try {
+        // A 15H through the meter's own address, not the wildcard: ignored (no reply, no change).
+        const what0 = `a 15H with the new address ${moved} sent to the meter's own address ${original} (not AAAAAAAAAAAA)`;
+        const direct = await ask(t, original, { kind: 'writeAddress', newAddress: moved }, silenceWindowMs(t));
+        ctx.check(direct.length === 0, `${what0} was answered (${describeReplies(direct)}): 15H is taken only through AAAAAAAAAAAA`);
+        if (await answers(t, moved)) {
+          current = moved;
+          ctx.fail(`after ${what0} the meter answers at ${moved}: it took the new address`);
+        }
+        await requireStillAlive(ctx, t, what0);
+
         const replies = await writeAddress(moved);
         const r = replies[0];
         if (r?.message?.kind !== 'writeAddressResponse') {

@@ -113,7 +113,7 @@ describe('broken variants fail the matching case', () => {
 describe('gating by the declaration', () => {
   const meter = {
     address: '123456789012',
-    identifiers: ['00010000', '01010000', '03300000', '04001001', '05010001', '05010101'],
+    identifiers: ['00010000', '01010000', '03300000', '04000101', '04000102', '04001001', '05010001', '05010101'],
     passwords: { '02': '000000', '04': '123456' },
     baudRates: [2400, 9600],
     capabilities: { writeAddress: true, changePassword: true, clearMaxDemand: true, meterClear: true, eventClear: true },

@@ -237,6 +237,15 @@ export function switchRates(t: Target): number[] {
   return [...new Set(t.profile.meter.baudRates)].filter((b) => b !== home).sort((a, b) => a - b);
 }
 
+/** Rates with a feature word (PROTOCOLS.md 1.6) that the meter declares neither in meter.baudRates nor as its line rate. */
+export function undeclaredRates(t: Target): number[] {
+  const declared = new Set([t.profile.meter.line.baudRate, ...t.profile.meter.baudRates]);
+  return Object.keys(BAUD_FEATURE_WORD)
+    .map(Number)
+    .filter((b) => !declared.has(b))
+    .sort((a, b) => a - b);
+}
+
 /** Null when the 17H cases can run on this target, otherwise the reason naming the field. */
 export function baudChangeGate(t: Target): string | null {
   if (switchRates(t).length === 0) {
