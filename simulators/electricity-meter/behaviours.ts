@@ -464,7 +464,182 @@ export const BUILT_IN_BEHAVIOURS = {
       },
     }),
   }),
+  // ---- programming-suite variants for the error words and addressing the mutation run found unchecked
+  'write-unknown-silent': define({
+    description: 'Gives no reply to a 14H write of an identifier the data dictionary does not have.',
+    defect: 'A meter that looks a written identifier up in its table and drops the frame when it is not there: the master cannot tell a refusal from a lost frame (DLT645-21: D4H 02H).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Silent on writes of unknown identifiers.',
+      onRequest: (_ctx, request) =>
+        request.message?.kind === 'writeData' && answerable(request) && !DICTIONARY.lookup(request.message.di) ? { reply: null } : 'continue',
+    }),
+  }),
+  'write-refusals-other-error': define({
+    description: 'Refuses writes of declared read-only identifiers, and of writable ones it does not write, with "other error" (01H) instead of 04H/02H.',
+    defect: 'A meter with one catch-all error word, or one that checks the value before whether the identifier is writable at all: the refusal does not say why (DLT645-21).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Catch-all 01H for refused writes.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (m?.kind !== 'writeData' || !answerable(request) || !ctx.model.checkPassword(m.password, WEAKEST_WRITE_LEVEL)) return 'continue';
+        if (!ctx.profile.meter.identifiers.includes(m.di.toUpperCase())) return 'continue';
+        const reply = ctx.respond();
+        const word = abnormalWord(reply, 0x14);
+        return { reply: word === 0x04 || word === 0x02 ? abnormal(ctx, 0x14, 0x01) : reply };
+      },
+    }),
+  }),
+  'accept-refused-value': define({
+    description: 'Acknowledges with 94H a write whose value decodes but which the meter refuses (alarm amount 1 below alarm amount 2), storing nothing.',
+    defect: 'A meter that acknowledges before it validates: the master believes a configuration FEE-02 forbids was stored (DLT645-21).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Acknowledges refused values.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (m?.kind !== 'writeData' || !answerable(request)) return 'continue';
+        const reply = ctx.respond();
+        const decodes = DICTIONARY.decodeValue(m.di, m.payload).ok;
+        return { reply: abnormalWord(reply, 0x14) === 0x01 && decodes ? ctx.encodeReply({ kind: 'writeDataResponse' }) : reply };
+      },
+    }),
+  }),
+  'stale-follow-up': define({
+    description: 'Answers a 12H from the frames of the last 11H that had follow-up frames, whatever identifier the 12H names.',
+    defect: 'A meter that keeps one read in progress and ignores the DI of a 12H: a master that interleaves items gets another item\'s bytes under the DI it asked for (DLT645-28).',
+    params: noParams,
+    create: (_p, name) => {
+      let last: { di: string; parts: Uint8Array[] } | null = null;
+      return {
+        name,
+        description: 'Serves 12H from the last 11H.',
+        onRequest: (ctx, request) => {
+          const m = request.message;
+          if (!answerable(request)) return 'continue';
+          if (m?.kind === 'readData') {
+            const payload = ctx.server.valuePayload(m.di);
+            const lengths = (DICTIONARY.lookup(m.di)?.members ?? []).map((x) => DICTIONARY.lookup(x)?.length ?? 0);
+            if (payload && lengths.length > 1 && lengths.reduce((a, b) => a + b, 0) === payload.length) {
+              let offset = 0;
+              last = { di: m.di, parts: lengths.map((n) => payload.slice(offset, (offset += n))) };
+            }
+            return 'continue';
+          }
+          if (m?.kind !== 'readFollowUp' || !last || last.di === m.di || m.seq < 1 || m.seq >= last.parts.length) return 'continue';
+          return {
+            reply: ctx.encodeReply({ kind: 'readFollowUpResponse', di: m.di, payload: last.parts[m.seq]!, seq: m.seq, hasFollowUp: m.seq < last.parts.length - 1 }),
+          };
+        },
+      };
+    },
+  }),
+  'follow-up-unknown-silent': define({
+    description: 'Gives no reply to a 12H for an identifier it does not have.',
+    defect: 'A meter whose follow-up handler assumes a read in progress: a 12H for an item it lacks gets silence instead of D2H 02H (DLT645-28).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Silent on 12H for unknown identifiers.',
+      onRequest: (ctx, request) =>
+        request.message?.kind === 'readFollowUp' && answerable(request) && ctx.server.valuePayload(request.message.di) === null ? { reply: null } : 'continue',
+    }),
+  }),
+  'accept-undeclared-baud-rate': define({
+    description: 'Takes a 17H to any rate with a valid feature word (97H, then switches), declared in meter.baudRates or not.',
+    defect: 'A meter whose UART takes rates its maker does not support or declare: the master may switch it to a rate the bus cannot carry (DLT645-24: D7H 08H).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Any valid feature word accepted.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (m?.kind !== 'changeBaud' || !answerable(request)) return 'continue';
+        const rate = m.baudRate;
+        return { reply: ctx.encodeReply({ kind: 'changeBaudResponse', z: m.z, baudRate: rate }), afterReply: () => ctx.server.applyBaudRate(rate) };
+      },
+    }),
+  }),
+  'refuse-line-rate-change': define({
+    description: 'Refuses a 17H to the rate it already talks at with D7H 08H.',
+    defect: 'A meter that takes a 17H only to a rate other than its current one: a master that sets the rate it expects (after a power cycle, say) is refused (DLT645-24).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'No 17H to the current rate.',
+      onRequest: (ctx, request) =>
+        request.message?.kind === 'changeBaud' && answerable(request) && request.message.baudRate === ctx.server.baudRate ? { reply: abnormal(ctx, 0x17, 0x08) } : 'continue',
+    }),
+  }),
+  'change-password-unknown-as-unauthorised': define({
+    description: 'Refuses an 18H for an identifier that names no password level with 04H instead of 02H.',
+    defect: 'A meter that checks the old password against a level that does not exist and reports "password error": the master blames its password (DLT645-25).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: '04H for an 18H to no password level.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (m?.kind !== 'changePassword' || !answerable(request) || /^04000C(0[1-9]|0A)$/i.test(m.di)) return 'continue';
+        return { reply: abnormal(ctx, 0x18, 0x04) };
+      },
+    }),
+  }),
+  'bcd-passwords-only': define({
+    description: 'Refuses with 04H every 14H whose password has hex letters A-F, though 18H set it.',
+    defect: 'A meter that stores a password as sent but compares it as BCD digits (or in another letter case): after an 18H to a password with A-F its owner is locked out (DLT645-25).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Passwords with A-F never match.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        return m?.kind === 'writeData' && answerable(request) && /[A-F]/i.test(m.password.value) ? { reply: abnormal(ctx, 0x14, 0x04) } : 'continue';
+      },
+    }),
+  }),
+  'reply-to-unicast-time-sync': define({
+    description: 'Sets its clock from an 08H sent to its own address and answers it with 88H.',
+    defect: 'A meter that acknowledges a command the standard gives no reply: on a shared bus the reply collides with the next exchange (DLT645-09).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Answers unicast 08H.',
+      onRequest: (ctx, request) => {
+        if (request.message?.kind !== 'broadcastTimeSync' || request.addressing !== 'own' || !request.checksumValid) return 'continue';
+        ctx.respond();
+        return { reply: encodeFrame({ address: ctx.model.address, control: 0x88, data: new Uint8Array(0), preamble: ctx.profile.simulation.replyPreamble }) };
+      },
+    }),
+  }),
+  'write-address-any-address': define({
+    description: 'Takes a 15H write address sent to its own address, not only through AAAAAAAAAAAA, and answers 95H.',
+    defect: 'A meter whose address can be changed by any frame addressed to it: a master that mistypes a broadcast renumbers it (DLT645-23).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: '15H through the own address.',
+      onRequest: (ctx, request) => {
+        const m = request.message;
+        if (m?.kind !== 'writeAddress' || request.addressing !== 'own' || !request.checksumValid) return 'continue';
+        ctx.model.setAddress(m.newAddress);
+        return { reply: ctx.encodeReply({ kind: 'writeAddressResponse' }, m.newAddress) };
+      },
+    }),
+  }),
 } as const;
+
+/** The error word of an abnormal reply to `fc`, or null when `reply` is something else. */
+function abnormalWord(reply: Uint8Array | null, fc: number): number | null {
+  if (!reply) return null;
+  const r = decodeFrame(reply);
+  if (!r.ok || r.value.frame.control.raw !== (fc | 0xc0)) return null;
+  return r.value.frame.data[0] ?? null;
+}
 
 /** The weakest password level the reference accepts for a write (PROTOCOLS.md 1.3; the 'weak-password-level' defect uses it for clears). */
 const WEAKEST_WRITE_LEVEL = 4;

@@ -69,6 +69,19 @@ describe('broken variants fail the matching case', () => {
     ['weak-password-level', 'programming.password-levels', /19H maximum-demand clear with the level 04 password .* not the abnormal reply D9H with bit 2/],
     ['freeze-not-recorded', 'programming.broadcast-freeze', /05010001 still reads 00 00 00 00 00 after the broadcast freeze: no record was frozen/],
     ['reply-to-broadcast', 'programming.broadcast-freeze', /broadcast freeze was answered/],
+    // Error words and addressing the mutation run found unchecked (mutation/SURVIVORS.md).
+    ['write-unknown-silent', 'programming.write-refusals', /write of 0F0F0F0F \(no identifier of the standard\): no reply, expected the abnormal reply D4H with error word 02H/],
+    ['write-refusals-other-error', 'programming.write-refusals', /read-only 02010100 .* = AA AA \(not BCD\) got error word 01H .*expected 04H or 02H alone/],
+    ['write-refusals-other-error', 'programming.write-refusals', /write of 04000103 \(maximum demand period\) = its own value .* got error word 01H/],
+    ['accept-refused-value', 'programming.write-refusals', /write of 04001001 = 9\.99 while 04001002 = 10 \(alarm level 1 below level 2, FEE-02\) was answered with writeDataResponse/],
+    ['stale-follow-up', 'programming.follow-up-without-read', /12H for 0506FF01 SEQ 1 right after an 11H of 0506FF02 carries .*: those are the bytes of 0506FF02, the item of the last 11H/],
+    ['follow-up-unknown-silent', 'programming.follow-up-without-read', /12H for 03010000 \(meter\.unsupportedIdentifier\) SEQ 1: no reply, expected the abnormal reply D2H with error word 02H/],
+    ['accept-undeclared-baud-rate', 'programming.baud-rate-wrong-feature-word', /17H to 600 bit\/s \(Z = 02H\), a rate meter\.baudRates does not declare was answered with changeBaudResponse/],
+    ['refuse-line-rate-change', 'programming.change-baud-rate', /17H to the line rate 2400 bit\/s \(Z = 08H\) was answered with abnormal reply to 17H, error word 08H, not 97H \+ 08H/],
+    ['change-password-unknown-as-unauthorised', 'programming.change-password', /18H for 04000C0B \(no password level\) with the right old password got error word 04H .*expected 02H alone/],
+    ['bcd-passwords-only', 'programming.change-password', /write with the new level 04 password is refused after the 98H reply/],
+    ['reply-to-unicast-time-sync', 'programming.time-sync-own-address', /time sync \(08H\) to the meter's own address 123456789012 was answered/],
+    ['write-address-any-address', 'programming.write-address', /15H with the new address 123456789062 sent to the meter's own address 123456789012 \(not AAAAAAAAAAAA\) was answered/],
   ];
 
   it.each(table)('%s fails %s', async (behaviour, caseId, reason) => {
