@@ -244,6 +244,74 @@ const cases: Case[] = [
     },
   },
   {
+    id: 'programming.follow-up-without-read',
+    requirement: 'DLT645-28',
+    title: 'A 12H names its item itself: after an 11H of another item it gets that item\'s frame (or D2H 02H), never another item\'s bytes; an item the meter lacks gets D2H 02H',
+    applies: (t) => {
+      if (!t.profile.meter.capabilities.followUp) return 'meter.capabilities.followUp is false';
+      if (t.profile.meter.followUpIdentifiers.length === 0) return 'meter.followUpIdentifiers is empty';
+      return null;
+    },
+    async run(ctx, t) {
+      const address = meterAddress(t);
+      const [a, b] = t.profile.meter.followUpIdentifiers;
+      const di = a!;
+      await requireAlive(ctx, t, `a read of ${di}`);
+      /** Frame 1 of `x` as a read gives it: 11H, then 12H SEQ 1 straight after. */
+      const frameOne = async (x: string): Promise<Uint8Array | null> => {
+        const first = (await ask(t, address, { kind: 'readData', di: x, extra: new Uint8Array(0) }))[0]?.message;
+        if (first?.kind !== 'readDataResponse' || !first.hasFollowUp) return null;
+        const next = (await ask(t, address, { kind: 'readFollowUp', di: x, seq: 1 }))[0]?.message;
+        return next?.kind === 'readFollowUpResponse' ? next.payload : null;
+      };
+      /** Judges a reply to a 12H for `di` SEQ 1: frame 1 of `di` (`expected`), or D2H 02H alone. */
+      const judge = (replies: readonly ProbeReply[], expected: Uint8Array, what: string, otherFrame: Uint8Array | null): void => {
+        const m = replies[0]?.message;
+        if (m?.kind === 'errorResponse') {
+          // A meter that keeps no read of the item in progress may refuse: "no requested data" alone.
+          checkErrorWord(ctx, replies, FC.followUp, [NO_DATA], what);
+        } else if (m?.kind !== 'readFollowUpResponse') {
+          ctx.check(false, `${what} was answered with ${describeReplies(replies)}, not 92H/B2H with frame 1 of ${di} (or D2H 02H)`);
+        } else {
+          ctx.check(m.di === di && m.seq === 1, `${what} was answered for ${m.di} SEQ ${m.seq}, not ${di} SEQ 1`);
+          ctx.check(
+            bytesEqual(m.payload, expected),
+            `${what} carries ${show(m.payload)}, not frame 1 of ${di} (${show(expected)})` + (otherFrame && bytesEqual(m.payload, otherFrame) ? `: those are the bytes of ${other}, the item of the last 11H` : ''),
+          );
+        }
+      };
+      const other = b ?? ordinaryIdentifier(t);
+      // First a 12H before any 11H of the item in this case (on a meter just started, before any
+      // multi-frame read at all): the same answer is owed.
+      const cold = `a 12H for ${di} SEQ 1 with no 11H of ${di} before it`;
+      const coldReplies = await ask(t, address, { kind: 'readFollowUp', di, seq: 1 });
+      await requireStillAlive(ctx, t, cold);
+      let expected = await frameOne(di);
+      if (!expected) ctx.inconclusive(`${di} does not come as an 11H with follow-up and a 12H SEQ 1 (reading.follow-up judges that)`);
+      judge(coldReplies, expected!, cold, null);
+      // The 11H in progress when the 12H comes: another follow-up item, else an ordinary one.
+      let otherFrame = b ? await frameOne(b) : null;
+      if (otherFrame && bytesEqual(otherFrame, expected!) && t.virtualTime) {
+        // Both items hold the same bytes (no daily freeze yet): a 12H served from the wrong item
+        // would look right. A simulated meter is given a day of virtual time to freeze one.
+        ctx.log(`${di} and ${b} frame 1 hold the same bytes: waiting a day of virtual time for a freeze that tells them apart`);
+        await t.clock.sleep(FOLLOW_UP_WAIT_MS);
+        expected = (await frameOne(di)) ?? expected;
+        otherFrame = await frameOne(b!);
+      }
+      if (otherFrame && bytesEqual(otherFrame, expected!)) ctx.log(`${di} and ${other} frame 1 hold the same bytes: a 12H answered from ${other} cannot be told from one answered from ${di}`);
+      await ask(t, address, { kind: 'readData', di: other, extra: new Uint8Array(0) });
+      const what = `a 12H for ${di} SEQ 1 right after an 11H of ${other}`;
+      judge(await ask(t, address, { kind: 'readFollowUp', di, seq: 1 }), expected!, what, otherFrame);
+      await requireStillAlive(ctx, t, what);
+
+      const unknown = t.profile.meter.unsupportedIdentifier;
+      const what2 = `a 12H for ${unknown} (meter.unsupportedIdentifier) SEQ 1`;
+      checkErrorWord(ctx, await ask(t, address, { kind: 'readFollowUp', di: unknown, seq: 1 }), FC.followUp, [NO_DATA], what2);
+      await requireStillAlive(ctx, t, what2);
+    },
+  },
+  {
     id: 'programming.follow-up-sequence-out-of-range',
     requirement: 'DLT645-28',
     title: 'A 12H with a SEQ that names no frame of the item gets D2H "no requested data"',
@@ -266,65 +334,6 @@ const cases: Case[] = [
         checkAbnormal(ctx, await ask(t, address, { kind: 'readFollowUp', di, seq }), FC.followUp, [NO_DATA], what);
         await requireStillAlive(ctx, t, what);
       }
-    },
-  },
-  {
-    id: 'programming.follow-up-without-read',
-    requirement: 'DLT645-28',
-    title: 'A 12H names its item itself: after an 11H of another item it gets that item\'s frame (or D2H 02H), never another item\'s bytes; an item the meter lacks gets D2H 02H',
-    applies: (t) => {
-      if (!t.profile.meter.capabilities.followUp) return 'meter.capabilities.followUp is false';
-      if (t.profile.meter.followUpIdentifiers.length === 0) return 'meter.followUpIdentifiers is empty';
-      return null;
-    },
-    async run(ctx, t) {
-      const address = meterAddress(t);
-      const [a, b] = t.profile.meter.followUpIdentifiers;
-      const di = a!;
-      await requireAlive(ctx, t, `a read of ${di}`);
-      /** Frame 1 of `x` as a read gives it: 11H, then 12H SEQ 1 straight after. */
-      const frameOne = async (x: string): Promise<Uint8Array | null> => {
-        const first = (await ask(t, address, { kind: 'readData', di: x, extra: new Uint8Array(0) }))[0]?.message;
-        if (first?.kind !== 'readDataResponse' || !first.hasFollowUp) return null;
-        const next = (await ask(t, address, { kind: 'readFollowUp', di: x, seq: 1 }))[0]?.message;
-        return next?.kind === 'readFollowUpResponse' ? next.payload : null;
-      };
-      let expected = await frameOne(di);
-      if (!expected) ctx.inconclusive(`${di} does not come as an 11H with follow-up and a 12H SEQ 1 (reading.follow-up judges that)`);
-      // The 11H in progress when the 12H comes: another follow-up item, else an ordinary one.
-      const other = b ?? ordinaryIdentifier(t);
-      let otherFrame = b ? await frameOne(b) : null;
-      if (otherFrame && bytesEqual(otherFrame, expected!) && t.virtualTime) {
-        // Both items hold the same bytes (no daily freeze yet): a 12H served from the wrong item
-        // would look right. A simulated meter is given a day of virtual time to freeze one.
-        ctx.log(`${di} and ${b} frame 1 hold the same bytes: waiting a day of virtual time for a freeze that tells them apart`);
-        await t.clock.sleep(FOLLOW_UP_WAIT_MS);
-        expected = (await frameOne(di)) ?? expected;
-        otherFrame = await frameOne(b!);
-      }
-      if (otherFrame && bytesEqual(otherFrame, expected!)) ctx.log(`${di} and ${other} frame 1 hold the same bytes: a 12H answered from ${other} cannot be told from one answered from ${di}`);
-      await ask(t, address, { kind: 'readData', di: other, extra: new Uint8Array(0) });
-      const what = `a 12H for ${di} SEQ 1 right after an 11H of ${other}`;
-      const replies = await ask(t, address, { kind: 'readFollowUp', di, seq: 1 });
-      const m = replies[0]?.message;
-      if (m?.kind === 'errorResponse') {
-        // A meter that keeps no read of the item in progress may refuse: "no requested data" alone.
-        checkErrorWord(ctx, replies, FC.followUp, [NO_DATA], what);
-      } else if (m?.kind !== 'readFollowUpResponse') {
-        ctx.check(false, `${what} was answered with ${describeReplies(replies)}, not 92H/B2H with frame 1 of ${di} (or D2H 02H)`);
-      } else {
-        ctx.check(m.di === di && m.seq === 1, `${what} was answered for ${m.di} SEQ ${m.seq}, not ${di} SEQ 1`);
-        ctx.check(
-          bytesEqual(m.payload, expected!),
-          `${what} carries ${show(m.payload)}, not frame 1 of ${di} (${show(expected!)})` + (otherFrame && bytesEqual(m.payload, otherFrame) ? `: those are the bytes of ${other}, the item of the last 11H` : ''),
-        );
-      }
-      await requireStillAlive(ctx, t, what);
-
-      const unknown = t.profile.meter.unsupportedIdentifier;
-      const what2 = `a 12H for ${unknown} (meter.unsupportedIdentifier) SEQ 1`;
-      checkErrorWord(ctx, await ask(t, address, { kind: 'readFollowUp', di: unknown, seq: 1 }), FC.followUp, [NO_DATA], what2);
-      await requireStillAlive(ctx, t, what2);
     },
   },
   {

@@ -155,8 +155,8 @@ describe('gating by the declaration', () => {
       allowDestructive: { addressWrite: true, passwordChange: true, maxDemandClear: true, meterClear: true, eventClear: true },
     });
     expect(Object.entries(reasons(allowed)).filter(([, x]) => x !== null)).toEqual([
-      ['programming.follow-up-sequence-out-of-range', 'meter.followUpIdentifiers is empty'],
       ['programming.follow-up-without-read', 'meter.followUpIdentifiers is empty'],
+      ['programming.follow-up-sequence-out-of-range', 'meter.followUpIdentifiers is empty'],
     ]);
   });
 
