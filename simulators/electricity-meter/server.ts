@@ -48,7 +48,7 @@ import type { SeededRandom } from '../../harness/core/random.ts';
 import { toHex } from '../../harness/core/bytes.ts';
 import { FlushOnSilence, type DeliveryCause } from '../../harness/core/silence.ts';
 import { fromCalendar } from '../../harness/core/calendar.ts';
-import type { Link, LineSettings } from '../../harness/links/link.ts';
+import type { ChunkTiming, Link, LineSettings } from '../../harness/links/link.ts';
 import {
   Dlt645FrameScanner,
   MAX_INTER_BYTE_GAP_MS,
@@ -194,7 +194,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private consumed = 0;
   private followUp: PendingFollowUp | null = null;
   private currentBaud: number;
-  private readonly onData = (chunk: Uint8Array): void => this.receive(chunk);
+  private readonly onData = (chunk: Uint8Array, timing?: ChunkTiming): void => this.receive(chunk, timing);
   private readonly onClose = (): void => this.stop();
 
   constructor(options: Dlt645MeterServerOptions) {
@@ -284,7 +284,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     return this.historyBase + this.historyLength;
   }
 
-  private receive(chunk: Uint8Array): void {
+  private receive(chunk: Uint8Array, timing?: ChunkTiming): void {
     if (!this.running) return;
     if (!this.model.isPowered) {
       // No mains: the meter's UART is dead.
@@ -292,7 +292,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       return;
     }
     this.remember(chunk);
-    this.receiver.push(chunk);
+    this.receiver.push(chunk, timing);
   }
 
   /** Scanner events, from received bytes or from the flush after Tb of silence. */
