@@ -4,11 +4,16 @@
  * - DL/T 645 codec: decode (frame + message) and encode rates over the 65 real vector frames,
  *   the streaming scanner's throughput on a chunked byte stream, and dictionary value decoding.
  * - Hostile input: the scanner's CPU per byte on 68H and FEH floods at 16, 64 and 256 KiB.
- * - VirtualClock: the cost of a timer set + clear with 10, 1,000 and 100,000 timers pending.
+ * - VirtualClock: the cost of a timer set + clear with 10, 1,000 and 100,000 timers pending, and
+ *   timers fired per second by advance() and run() (sameInstant 'settle' and 'batch').
+ * - One RS-485 bus of 32 reference meters read by a master (bench/bus.ts): CPU per item, byte
+ *   and frame delivery.
  * - The reading suite: wall time of all cases against the reference meter on the simulated
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
  *
  * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
+ * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, clock, bus,
+ * suite) and writes no results.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -5,9 +5,11 @@
  *   { t: ISO-8601 from the clock, ms: epoch ms, link, dir: 'tx' | 'rx', hex: 'UPPER HEX', decode? }
  * 'tx' is what our side wrote, 'rx' what it received. The one-line `decode` comes from a
  * caller's `describe(bytes, dir)` (this layer knows no protocol). Chunks split frames anywhere
- * (one byte per chunk on the bus model in byte delivery), so a tap can coalesce same-direction chunks that
- * follow each other within `coalesceMs` into one record, and `coalesceCapture()` does the same
- * to recorded captures afterwards.
+ * (one byte per chunk on the bus model in byte delivery), so a tap can coalesce same-direction
+ * chunks that follow each other within `coalesceMs` into one record, and `coalesceCapture()`
+ * does the same to recorded captures afterwards. A chunk that carries its bytes' timing (a frame
+ * the bus delivers whole) is stamped with its first byte's arrival, so a capture holds the same
+ * records and instants whichever way the bus delivered.
  *
  * Captures are JSON Lines: `JsonlFileCaptureSink` writes them, `readCapture` reads and
  * validates them, `ScriptedPeer` replays one as the far end of a link.
