@@ -18,9 +18,10 @@
  *   characters interleaved in arrival order as on a real line), and the bytes that have already
  *   arrived are handed over early, as one chunk with their timing, whenever a receiver's view
  *   changes mid-frame: a node closes (transmitter or receiver), changes its line settings, or is
- *   attached. What frame delivery does NOT reproduce: a receiver's own timer that fires while a
- *   frame is on the wire sees the line as still silent (in byte mode it would have seen the
- *   first bytes); and when characters of two colliding writes arrive at the very same instant,
+ *   attached. What frame delivery does NOT reproduce: a receiver that acts while a frame is on
+ *   the wire (its own timer fires; a master flushes its receiver just before a retry that then
+ *   collides with a late reply) has not yet heard that frame's first bytes, which in byte mode it
+ *   would have; and when characters of two colliding writes arrive at the very same instant,
  *   their order may differ from byte mode's. Neither happens in the suites or the golden capture
  *   (all pass unchanged, byte for byte and instant for instant, in both modes).
  * - There is no carrier sense (a UART does not listen before talking): if two nodes transmit at
