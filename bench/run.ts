@@ -4,11 +4,16 @@
  * - DL/T 645 codec: decode (frame + message) and encode rates over the 65 real vector frames,
  *   the streaming scanner's throughput on a chunked byte stream, and dictionary value decoding.
  * - Hostile input: the scanner's CPU per byte on 68H and FEH floods at 16, 64 and 256 KiB.
- * - VirtualClock: the cost of a timer set + clear with 10, 1,000 and 100,000 timers pending.
+ * - VirtualClock: the cost of a timer set + clear with 10, 1,000 and 100,000 timers pending, and
+ *   timers fired per second by advance() and run() (sameInstant 'settle' and 'batch').
+ * - One RS-485 bus of 32 reference meters read by a master (bench/bus.ts): CPU per item, byte
+ *   and frame delivery.
  * - The reading suite: wall time of all cases against the reference meter on the simulated
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
  *
  * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
+ * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, clock, bus,
+ * suite) and writes no results.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -147,7 +152,47 @@ async function timerBenchmarks(): Promise<Row[]> {
     if (p50 === undefined) throw new Error('timer benchmark produced no result');
     rows.push({ name: `VirtualClock setTimeout + clearTimeout, ${pending.toLocaleString('en-US')} pending`, median: Math.round((p50 * 1e6) / 1000), unit: 'ns/pair', note: 'flat across sizes = O(log n) or better' });
   }
-  return rows;
+  return [...rows, ...(await firedBenchmarks())];
+}
+
+/**
+ * VirtualClock timers FIRED per second (median of 5): 20,000 timers at distinct instants and
+ * 20,000 at one instant, fired by advance() (auto-advance off), and a chain of 5,000 sleeps
+ * under run() (each timer's work sets the next timer, as a simulation does).
+ */
+async function firedBenchmarks(): Promise<Row[]> {
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const rate = async (count: number, once: () => Promise<void>): Promise<number> => {
+    const rates: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await once();
+      rates.push((count * 1000) / (performance.now() - t0));
+    }
+    return Math.round(median(rates));
+  };
+  const n = 20_000;
+  const fireAll = (sameInstant: boolean, mode: 'settle' | 'batch') => async (): Promise<void> => {
+    const clock = new VirtualClock({ start: 0, autoAdvance: false, sameInstant: mode });
+    let fired = 0;
+    for (let i = 0; i < n; i++) clock.setTimeout(() => fired++, sameInstant ? 1 : i + 1);
+    await clock.advance(n + 1);
+    if (fired !== n) throw new Error(`fired ${fired} of ${n}`);
+  };
+  const chain = 5_000;
+  const runChain = async (): Promise<void> => {
+    const clock = new VirtualClock({ start: 0 });
+    await clock.run(async () => {
+      for (let i = 0; i < chain; i++) await clock.sleep(1);
+    });
+    if (clock.now() !== chain) throw new Error('chain did not cover its time');
+  };
+  return [
+    { name: 'VirtualClock timers fired by advance(), distinct instants', median: await rate(n, fireAll(false, 'settle')), unit: 'timers/s', note: `${n.toLocaleString('en-US')} timers` },
+    { name: 'VirtualClock timers fired by advance(), one instant', median: await rate(n, fireAll(true, 'settle')), unit: 'timers/s', note: `${n.toLocaleString('en-US')} timers, sameInstant 'settle' (default)` },
+    { name: 'VirtualClock timers fired by advance(), one instant, batched', median: await rate(n, fireAll(true, 'batch')), unit: 'timers/s', note: `${n.toLocaleString('en-US')} timers, sameInstant 'batch'` },
+    { name: 'VirtualClock sleep chain under run()', median: await rate(chain, runChain), unit: 'timers/s', note: 'each timer sets the next' },
+  ];
 }
 
 async function suiteBenchmark(runs: number): Promise<Row[]> {
@@ -179,7 +224,19 @@ async function suiteBenchmark(runs: number): Promise<Row[]> {
 }
 
 const runs = Number(process.env.BENCH_SUITE_RUNS ?? 5);
-const rows = [...(await codecBenchmarks()), ...(await floodBenchmarks()), ...(await timerBenchmarks()), ...(await suiteBenchmark(runs))];
+/** Sections, in order; `npm run bench -- --only clock,bus` runs only those (results.json is then not written). */
+const sections: Record<string, () => Promise<Row[]>> = {
+  codec: codecBenchmarks,
+  flood: floodBenchmarks,
+  clock: timerBenchmarks,
+  bus: async () => (await import('./bus.ts')).busBenchmarks(),
+  suite: () => suiteBenchmark(runs),
+};
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',').filter(Boolean) : undefined;
+for (const name of only ?? []) if (!(name in sections)) throw new Error(`unknown bench section "${name}" (known: ${Object.keys(sections).join(', ')})`);
+const rows: Row[] = [];
+for (const [name, section] of Object.entries(sections)) if (!only || only.includes(name)) rows.push(...(await section()));
 const lines = ['| benchmark | median | unit | note |', '|---|---:|---|---|', ...rows.map((r) => `| ${r.name} | ${r.median.toLocaleString('en-US')} | ${r.unit} | ${r.note} |`)];
 process.stdout.write(`${lines.join('\n')}\n\nnode ${process.version}, ${new Date(new RealClock().now()).toISOString().slice(0, 10)}\n`);
-writeFileSync(resolve(here, 'results.json'), `${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);
+if (!only) writeFileSync(resolve(here, 'results.json'), `${JSON.stringify({ node: process.version, rows }, null, 2)}\n`);

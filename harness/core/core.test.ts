@@ -88,8 +88,8 @@ describe('VirtualClock', () => {
   });
 });
 
-describe('VirtualClock timer queue (heap with lazy cancellation)', () => {
-  it('fires exactly the live timers in (due, creation) order, whatever was set and cleared (fast-check, fixed seed)', async () => {
+describe('VirtualClock timer queue (heap, cancellation by handle)', () => {
+  it.each(['settle', 'batch'] as const)('fires exactly the live timers in (due, creation) order, whatever was set and cleared (fast-check, fixed seed, sameInstant %s)', async (sameInstant) => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('set' as const), ms: fc.integer({ min: 0, max: 50 }) }),
       fc.record({ kind: fc.constant('clear' as const), which: fc.nat() }),
@@ -97,7 +97,7 @@ describe('VirtualClock timer queue (heap with lazy cancellation)', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 300 }), async (ops) => {
-        const clock = new VirtualClock({ start: 0, autoAdvance: false });
+        const clock = new VirtualClock({ start: 0, autoAdvance: false, sameInstant });
         const fired: number[] = [];
         // The model: every timer ever set, with its due instant, creation order and state.
         const model: { n: number; due: number; handle: ReturnType<VirtualClock['setTimeout']>; live: boolean }[] = [];
@@ -129,6 +129,71 @@ describe('VirtualClock timer queue (heap with lazy cancellation)', () => {
       }),
       { seed: 20261129, numRuns: 200 },
     );
+  });
+
+  it('ignores a handle of another clock, and a second clear of the same timer', async () => {
+    const a = new VirtualClock({ start: 0, autoAdvance: false });
+    const b = new VirtualClock({ start: 0, autoAdvance: false });
+    const fired: string[] = [];
+    const ha = a.setTimeout(() => fired.push('a'), 10);
+    const hb = b.setTimeout(() => fired.push('b'), 10);
+    a.clearTimeout(hb);
+    b.clearTimeout({ id: ha.id });
+    b.clearTimeout(hb);
+    b.clearTimeout(hb);
+    expect([a.pendingTimers, b.pendingTimers]).toEqual([1, 0]);
+    await a.advance(10);
+    await b.advance(10);
+    expect(fired).toEqual(['a']);
+  });
+});
+
+describe('VirtualClock timers due at the same instant', () => {
+  /** Three timers at t=10; the first one's promise follow-up cancels the third. */
+  async function scenario(sameInstant: 'settle' | 'batch', drive: (clock: VirtualClock) => Promise<void>): Promise<string[]> {
+    const clock = new VirtualClock({ start: 0, autoAdvance: false, sameInstant });
+    const log: string[] = [];
+    let third: ReturnType<VirtualClock['setTimeout']> | undefined;
+    clock.setTimeout(() => {
+      log.push('1');
+      void Promise.resolve().then(() => {
+        log.push('1 settled');
+        clock.clearTimeout(third);
+      });
+    }, 10);
+    clock.setTimeout(() => log.push('2'), 10);
+    third = clock.setTimeout(() => log.push('3'), 10);
+    clock.setTimeout(() => log.push('4@11'), 11);
+    await drive(clock);
+    return log;
+  }
+
+  it("'settle' (default) lets each timer's work settle before the next timer at that instant fires", async () => {
+    expect(await scenario('settle', (c) => c.advance(20))).toEqual(['1', '1 settled', '2', '4@11']);
+    expect(await scenario('settle', (c) => c.run(() => c.sleep(20)))).toEqual(['1', '1 settled', '2', '4@11']);
+  });
+
+  it("'batch' fires every timer due at the instant back to back, then lets their work run, before the next instant", async () => {
+    expect(await scenario('batch', (c) => c.advance(20))).toEqual(['1', '2', '3', '1 settled', '4@11']);
+    expect(await scenario('batch', (c) => c.run(() => c.sleep(20)))).toEqual(['1', '2', '3', '1 settled', '4@11']);
+  });
+
+  it("'batch' on an auto-advancing clock: same order, and a timer that holds the clock ends the batch", async () => {
+    const clock = new VirtualClock({ start: 0, sameInstant: 'batch' });
+    const log: string[] = [];
+    let release: (() => void) | undefined;
+    clock.setTimeout(() => log.push('a'), 5);
+    clock.setTimeout(() => {
+      log.push('b holds');
+      release = clock.hold();
+    }, 5);
+    clock.setTimeout(() => log.push('c'), 5);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['a', 'b holds']);
+    release!();
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['a', 'b holds', 'c']);
+    expect(clock.now()).toBe(5);
   });
 });
 

@@ -72,6 +72,24 @@ describe('FlushOnSilence', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('with chunk timing, measures the silence from the chunk\'s last byte, not from its delivery', async () => {
+    const { clock, got, receiver } = rig();
+    await clock.advance(100);
+    // Three bytes, 5 ms apart, the last one arrived at 90: handed over at 100 (a bus hand-over).
+    receiver.push(Uint8Array.of(1, 2, 3), { firstByteAt: 80, characterTimeMs: 5 });
+    await clock.advance(489);
+    expect(got).toEqual([]);
+    await clock.advance(1);
+    expect(got).toEqual([{ at: 590, events: ['partial:3'], cause: 'silence' }]);
+    // A frame-sized chunk whose last byte arrives now: the same as the byte-by-byte case.
+    receiver.push(Uint8Array.of(4, 5), { firstByteAt: 585, characterTimeMs: 5 });
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(499);
+    expect(got).toHaveLength(1);
+    await clock.advance(1);
+    expect(got[1]).toEqual({ at: 1090, events: ['partial:2'], cause: 'silence' });
+  });
+
   it('rejects a silence that is not a positive number', () => {
     const clock = new VirtualClock();
     for (const silenceMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {

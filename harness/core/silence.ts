@@ -11,11 +11,31 @@
  * partial frame is pending: the scanner then reports the stalled candidate and rescans the bytes
  * after it, so a valid frame behind it is delivered.
  *
- * Cost: one timer at a time, re-armed only when it fires early, so a byte costs O(1) timer work
- * whatever the clock (cancelling and re-arming a timer on every byte is what a fleet cannot pay).
+ * Cost: one timer at a time, re-armed only when it fires early, so a chunk costs O(1) timer work
+ * whatever the clock (cancelling and re-arming a timer on every byte is what a fleet cannot pay);
+ * on a bus with frame delivery a chunk is a whole frame, so silence costs a timer per frame.
  * Time comes from the injected Clock.
  */
 import type { Clock, TimerHandle } from './clock.ts';
+
+/**
+ * When the bytes of a received chunk arrived, for links that model line time (the RS-485 bus
+ * delivers a whole frame as one chunk when its last byte arrives): byte k of the chunk arrived
+ * at `firstByteAt + k * characterTimeMs`. The Link 'data' event's optional second argument.
+ */
+export interface ChunkTiming {
+  /** Instant the chunk's first byte arrived (its stop bit ended), epoch ms. */
+  readonly firstByteAt: number;
+  /** Time one character occupies the line, ms. */
+  readonly characterTimeMs: number;
+}
+
+/**
+ * Instants computed from a chunk's timing and the clock's own sums of fractional character times
+ * can differ by float rounding (~1e-10 ms near 2026 epoch values); 1 ns is far below any gap
+ * that matters on a line, and keeps rounding from re-arming the silence timer for nothing.
+ */
+const TIME_TOLERANCE_MS = 1e-6;
 
 /** What `FlushOnSilence` needs of a protocol's streaming scanner. */
 export interface StreamScanner<E> {
@@ -63,16 +83,20 @@ export class FlushOnSilence<E> {
     return this.scanner.pending;
   }
 
-  /** Feeds bytes from the line; delivers what they complete and watches the silence after them. */
-  push(chunk: Uint8Array): void {
+  /**
+   * Feeds bytes from the line; delivers what they complete and watches the silence after them,
+   * measured from the chunk's last byte (`timing` when the link gives it, else now).
+   */
+  push(chunk: Uint8Array, timing?: ChunkTiming): void {
     if (chunk.length === 0) return;
-    this.lastByteAt = this.clock.now();
+    const now = this.clock.now();
+    this.lastByteAt = timing ? Math.min(now, timing.firstByteAt + (chunk.length - 1) * timing.characterTimeMs) : now;
     const events = this.scanner.push(chunk);
     if (events.length > 0) this.deliver(events, 'data');
     if (this.scanner.pending === 0) {
       this.cancel();
     } else if (this.timer === undefined) {
-      this.timer = this.clock.setTimeout(this.onTimer, this.silenceMs);
+      this.timer = this.clock.setTimeout(this.onTimer, timing ? this.lastByteAt + this.silenceMs - now : this.silenceMs);
     }
   }
 
@@ -101,7 +125,7 @@ export class FlushOnSilence<E> {
     this.timer = undefined;
     if (this.scanner.pending === 0) return;
     const silent = this.clock.now() - this.lastByteAt;
-    if (silent < this.silenceMs) {
+    if (silent < this.silenceMs - TIME_TOLERANCE_MS) {
       // Bytes came since the timer was set: wait for the rest of the silence.
       this.timer = this.clock.setTimeout(this.onTimer, this.silenceMs - silent);
       return;

@@ -10,18 +10,21 @@ const REQUEST = hex('68 12 90 78 56 34 12 68 11 04 33 33 34 33 B3 16');
 const TEN = hex('00 01 02 03 04 05 06 07 08 09');
 const LINE_9600: LineSettings = { ...DLT645_DEFAULT_LINE, baudRate: 9600 };
 
+/** Each byte a link hears with its arrival instant: from the chunk's timing when given, else the event's instant. */
 function arrivals(link: Link, clock: VirtualClock): { t: number; b: number }[] {
   const out: { t: number; b: number }[] = [];
-  link.on('data', (c) => {
-    for (const b of c) out.push({ t: clock.now(), b });
+  link.on('data', (c, timing) => {
+    c.forEach((b, k) => out.push({ t: timing ? timing.firstByteAt + k * timing.characterTimeMs : clock.now(), b }));
+    // The chunk's last byte has arrived by the instant of the event (at it, but for a hand-over).
+    if (timing) expect(timing.firstByteAt + (c.length - 1) * timing.characterTimeMs).toBeLessThanOrEqual(clock.now() + 1e-6);
   });
   return out;
 }
 
-describe('Rs485Bus timing', () => {
+describe.each(['byte', 'frame'] as const)('Rs485Bus timing (%s delivery)', (delivery) => {
   it('carries 10 bytes at 2400 8E1 in 10 x 11/2400 s = 45.833 ms, one byte per character time', async () => {
     const clock = new VirtualClock({ start: 0 });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const master = bus.attach('master');
     const meter = bus.attach('meter');
     const got = arrivals(meter, clock);
@@ -36,7 +39,7 @@ describe('Rs485Bus timing', () => {
 
   it('is 4 times faster at 9600 baud', async () => {
     const clock = new VirtualClock({ start: 0 });
-    const bus = new Rs485Bus({ clock, line: LINE_9600 });
+    const bus = new Rs485Bus({ clock, line: LINE_9600, delivery });
     const master = bus.attach('master');
     const got = arrivals(bus.attach('meter'), clock);
     await master.write(TEN);
@@ -46,7 +49,7 @@ describe('Rs485Bus timing', () => {
 
   it('queues a node\'s own writes back to back and tracks idleSince', async () => {
     const clock = new VirtualClock({ start: 1000 });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const master = bus.attach('master');
     const got = arrivals(bus.attach('meter'), clock);
     expect(bus.idleSince).toBe(1000);
@@ -62,7 +65,7 @@ describe('Rs485Bus timing', () => {
 
   it('delivers every byte to every other node, never back to the sender', async () => {
     const clock = new VirtualClock({ start: 0 });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const master = bus.attach('master');
     const m1 = bus.attach('meter-1');
     const m2 = bus.attach('meter-2');
@@ -82,7 +85,7 @@ describe('Rs485Bus timing', () => {
 
   it('a closed node stops hearing and its unsent bytes are dropped', async () => {
     const clock = new VirtualClock({ start: 0 });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const master = bus.attach('master');
     const meter = bus.attach('meter');
     const got = arrivals(meter, clock);
@@ -97,10 +100,10 @@ describe('Rs485Bus timing', () => {
   });
 });
 
-describe('Rs485Bus collisions', () => {
+describe.each(['byte', 'frame'] as const)('Rs485Bus collisions (%s delivery)', (delivery) => {
   it('corrupts overlapping characters (bitwise OR) and counts the collision', async () => {
     const clock = new VirtualClock({ start: 0 });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const a = bus.attach('a');
     const b = bus.attach('b');
     const c = bus.attach('listener');
@@ -120,7 +123,7 @@ describe('Rs485Bus collisions', () => {
   it('does not count back-to-back transmissions as a collision', async () => {
     const clock = new VirtualClock(); // epoch-sized times: fractional ms lose precision there
 
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const master = bus.attach('master');
     const meter = bus.attach('meter');
     meter.on('data', () => undefined);
@@ -133,7 +136,7 @@ describe('Rs485Bus collisions', () => {
 
   it('misaligned overlap corrupts every character it touches', async () => {
     const clock = new VirtualClock({ start: 0 });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const a = bus.attach('a');
     const b = bus.attach('b', { line: LINE_9600 }); // a fast node, colliding mid-character
     const c = bus.attach('c');
@@ -149,10 +152,10 @@ describe('Rs485Bus collisions', () => {
   });
 });
 
-describe('Rs485Bus line mismatch', () => {
+describe.each(['byte', 'frame'] as const)('Rs485Bus line mismatch (%s delivery)', (delivery) => {
   it('a node at another baud rate receives garbled bytes, one per character', async () => {
     const clock = new VirtualClock({ start: 0 });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const master = bus.attach('master');
     const changed = bus.attach('meter-after-baud-change', { line: LINE_9600 });
     const same = bus.attach('meter-2400');
@@ -165,7 +168,7 @@ describe('Rs485Bus line mismatch', () => {
     expect(bus.stats.garbledBytes).toBe(REQUEST.length);
     // Deterministic: a second run garbles identically.
     const clock2 = new VirtualClock({ start: 0 });
-    const bus2 = new Rs485Bus({ clock: clock2 });
+    const bus2 = new Rs485Bus({ clock: clock2, delivery });
     const m2 = bus2.attach('master');
     const got2 = arrivals(bus2.attach('x', { line: LINE_9600 }), clock2);
     await m2.write(REQUEST);
@@ -174,7 +177,7 @@ describe('Rs485Bus line mismatch', () => {
 
   it('after setLine the node understands the new rate', async () => {
     const clock = new VirtualClock({ start: 0 });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const master = bus.attach('master', { line: LINE_9600 });
     const meter = bus.attach('meter');
     const got = arrivals(meter, clock);
@@ -197,5 +200,164 @@ describe('Rs485Bus line mismatch', () => {
     expect(sampleCharacter(0x68, e, n)).toBe(0x68); // 0x68 has odd ones -> parity 1 -> looks like a stop bit
     expect(sampleCharacter(0x33, e, n)).toBe(0); // even ones -> parity 0 -> framing error
     expect(sampleCharacter(0x68, e, LINE_9600)).toBe(0); // a fast receiver sees a long start bit
+  });
+});
+
+/**
+ * One scenario run with byte and with frame delivery: every node must hear the same bytes at the
+ * same instants (from the chunk timing in frame mode); frame mode must need fewer events.
+ */
+async function bothModes(
+  scenario: (bus: Rs485Bus, clock: VirtualClock, hear: (link: Link) => { t: number; b: number }[]) => Promise<void>,
+): Promise<{ byte: { t: number; b: number }[][]; frame: { t: number; b: number }[][]; events: Record<'byte' | 'frame', number>; stats: Record<'byte' | 'frame', unknown> }> {
+  const heard = { byte: [] as { t: number; b: number }[][], frame: [] as { t: number; b: number }[][] };
+  const events = { byte: 0, frame: 0 };
+  const stats: Record<'byte' | 'frame', unknown> = { byte: undefined, frame: undefined };
+  for (const delivery of ['byte', 'frame'] as const) {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock, delivery });
+    await scenario(bus, clock, (link) => {
+      link.on('data', () => events[delivery]++);
+      const got = arrivals(link, clock);
+      heard[delivery].push(got);
+      return got;
+    });
+    stats[delivery] = { ...bus.stats };
+  }
+  return { ...heard, events, stats };
+}
+
+function expectSameArrivals(a: { t: number; b: number }[][], b: { t: number; b: number }[][]): void {
+  expect(a.map((x) => x.map((y) => y.b))).toEqual(b.map((x) => x.map((y) => y.b)));
+  a.forEach((x, i) => x.forEach((y, k) => expect(y.t).toBeCloseTo(b[i]![k]!.t, 6)));
+}
+
+describe('Rs485Bus frame delivery is byte delivery, one event per write', () => {
+  it('a request and a reply: same bytes at the same instants, 2 events instead of 36', async () => {
+    const r = await bothModes(async (bus, clock, hear) => {
+      const master = bus.attach('master');
+      const meter = bus.attach('meter');
+      hear(master);
+      hear(meter);
+      await master.write(REQUEST);
+      await clock.sleep(37); // Td
+      await meter.write(hex('68 12 90 78 56 34 12 68 91 08 33 33 34 33 33 33 43 33 C8 16'));
+    });
+    expectSameArrivals(r.frame, r.byte);
+    expect(r.events).toEqual({ byte: 36, frame: 2 });
+    expect(r.frame[0]![0]!.t).toBeCloseTo(16 * (11000 / 2400) + 37 + 11000 / 2400, 6);
+    expect(r.stats.frame).toEqual(r.stats.byte);
+  });
+
+  it('a write that starts exactly when another ends does not collide and both stay one event', async () => {
+    const r = await bothModes(async (bus, clock, hear) => {
+      const a = bus.attach('a');
+      const b = bus.attach('b');
+      hear(bus.attach('listener'));
+      const wa = a.write(TEN);
+      await clock.sleep(10 * characterTimeMs(DLT645_DEFAULT_LINE)); // the instant a's last byte arrives
+      await Promise.all([wa, b.write(hex('68 16'))]);
+    });
+    expectSameArrivals(r.frame, r.byte);
+    expect(r.events.frame).toBe(2);
+    expect(r.stats.frame).toMatchObject({ collisions: 0, collidedBytes: 0 });
+  });
+
+  it('overlapping writes go byte by byte: the same corrupted characters, interleaved as on the line', async () => {
+    const r = await bothModes(async (bus, clock, hear) => {
+      const a = bus.attach('a');
+      const b = bus.attach('b');
+      hear(bus.attach('listener'));
+      hear(a);
+      hear(b);
+      const wa = a.write(hex('01 02 04 08 10 20'));
+      await clock.sleep(characterTimeMs(DLT645_DEFAULT_LINE) * 2.5); // mid-character: misaligned overlap
+      await Promise.all([wa, b.write(hex('40 80 40'))]);
+    });
+    expectSameArrivals(r.frame, r.byte);
+    expect(r.stats.frame).toEqual(r.stats.byte);
+    expect(r.stats.frame).toMatchObject({ collisions: 1, collidedBytes: 7 });
+    // The listener hears a's first two characters clean, then corrupted ones from both writes.
+    expect(r.frame[0]!.slice(0, 2).map((x) => x.b)).toEqual([0x01, 0x02]);
+    expect(r.frame[0]!).toHaveLength(9);
+  });
+
+  it('a transmitter that closes mid-frame: the others hear what had arrived, at its instants', async () => {
+    const r = await bothModes(async (bus, clock, hear) => {
+      const master = bus.attach('master');
+      hear(bus.attach('meter'));
+      const w = master.write(TEN);
+      await clock.sleep(12); // two characters have arrived
+      await master.close();
+      await expect(w).rejects.toBeInstanceOf(LinkError);
+      await clock.sleep(100);
+    });
+    expectSameArrivals(r.frame, r.byte);
+    expect(r.frame[0]).toHaveLength(2);
+  });
+
+  it('a receiver that closes mid-frame heard what had arrived before it closed, the others hear it all', async () => {
+    const r = await bothModes(async (bus, clock, hear) => {
+      const master = bus.attach('master');
+      const leaving = bus.attach('leaving');
+      hear(leaving);
+      hear(bus.attach('staying'));
+      const w = master.write(TEN);
+      await clock.sleep(20); // four characters have arrived
+      await leaving.close();
+      await w;
+    });
+    expectSameArrivals(r.frame, r.byte);
+    expect(r.frame.map((x) => x.length)).toEqual([4, 10]);
+    expect(r.events.frame).toBe(3); // the hand-over on close to both, then the rest to the one still open
+  });
+
+  it('setLine mid-frame: characters before it are sampled with the old settings, after it with the new', async () => {
+    const r = await bothModes(async (bus, clock, hear) => {
+      const master = bus.attach('master');
+      const meter = bus.attach('meter');
+      hear(meter);
+      const w = master.write(REQUEST);
+      await clock.sleep(30); // six characters have arrived
+      meter.setLine(LINE_9600);
+      await w;
+    });
+    expectSameArrivals(r.frame, r.byte);
+    expect(r.frame[0]!.slice(0, 6).map((x) => x.b)).toEqual([...REQUEST.subarray(0, 6)]);
+    expect(r.frame[0]!.slice(6).map((x) => x.b)).not.toEqual([...REQUEST.subarray(6)]);
+    expect(r.stats.frame).toEqual(r.stats.byte);
+  });
+
+  it('a node attached mid-frame hears only the characters that arrive after it joined', async () => {
+    const r = await bothModes(async (bus, clock, hear) => {
+      const master = bus.attach('master');
+      hear(bus.attach('early'));
+      const w = master.write(TEN);
+      await clock.sleep(20);
+      hear(bus.attach('late'));
+      await w;
+    });
+    expectSameArrivals(r.frame, r.byte);
+    expect(r.frame.map((x) => x.map((y) => y.b))).toEqual([[...TEN], [...TEN.subarray(4)]]);
+  });
+
+  it("a node attached with delivery 'byte' makes every write go byte by byte while it is open", async () => {
+    const clock = new VirtualClock({ start: 0 });
+    const bus = new Rs485Bus({ clock }); // frame by default
+    expect(bus.delivery).toBe('frame');
+    const master = bus.attach('master');
+    const meter = bus.attach('meter');
+    let events = 0;
+    meter.on('data', () => events++);
+    await master.write(TEN);
+    expect(events).toBe(1);
+    const sniffer = bus.attach('sniffer', { delivery: 'byte' });
+    const sniffed = arrivals(sniffer, clock);
+    await master.write(TEN);
+    expect(events).toBe(11);
+    expect(sniffed).toHaveLength(10);
+    await sniffer.close();
+    await master.write(TEN);
+    expect(events).toBe(12);
   });
 });

@@ -2,26 +2,50 @@
  * RS-485 bus model: a half-duplex, multi-drop pair of wires carrying characters at their real
  * line rate, in the injected clock's time (ARCHITECTURE.md "Line time is modelled").
  *
- * - Every byte a node writes reaches every OTHER attached node, one byte per 'data' event. Byte
- *   k of a write that starts transmitting at `t0` arrives at `t0 + (k + 1) * charTime`, where
- *   charTime is the transmitter's `characterTimeMs` (2400 8E1: 11/2400 s = 4.583 ms). A node's
- *   own writes queue behind each other; `write()` resolves when its last byte is off the wire.
+ * - Every byte a node writes reaches every OTHER attached node. Byte k of a write that starts
+ *   transmitting at `t0` arrives at `t0 + (k + 1) * charTime`, where charTime is the
+ *   transmitter's `characterTimeMs` (2400 8E1: 11/2400 s = 4.583 ms). A node's own writes queue
+ *   behind each other; `write()` resolves when its last byte is off the wire.
+ * - Delivery (issue 7). 'frame' (the default): a write reaches each receiver as ONE 'data'
+ *   event at the instant its last byte arrives, with the timing of its bytes as the event's
+ *   second argument (`ChunkTiming`: byte k of the chunk arrived at firstByteAt + k *
+ *   characterTimeMs), so line time stays exact while a 20-byte frame costs one timer instead of
+ *   20. 'byte': one event per character at its arrival instant, the model as it was first built;
+ *   chosen per bus (`delivery`) or forced by any open node attached with `delivery: 'byte'` (a
+ *   fault injector or a sniffer that must act between two characters).
+ *   A frame-mode write falls back to the byte path when it must: when another node's write
+ *   overlaps it (a collision: both writes go byte by byte from then on, so receivers hear the
+ *   characters interleaved in arrival order as on a real line), and the bytes that have already
+ *   arrived are handed over early, as one chunk with their timing, whenever a receiver's view
+ *   changes mid-frame: a node closes (transmitter or receiver), changes its line settings, or is
+ *   attached. What frame delivery does NOT reproduce: a receiver that acts while a frame is on
+ *   the wire (its own timer fires; a master flushes its receiver just before a retry that then
+ *   collides with a late reply) has not yet heard that frame's first bytes, which in byte mode it
+ *   would have; and when characters of two colliding writes arrive at the very same instant,
+ *   their order may differ from byte mode's. Neither happens in the suites or the golden capture
+ *   (all pass unchanged, byte for byte and instant for instant, in both modes).
  * - There is no carrier sense (a UART does not listen before talking): if two nodes transmit at
  *   overlapping times, every pair of overlapping characters is corrupted - each is replaced by
  *   the bitwise OR of the characters it overlapped (bus contention; deterministic) - and
- *   `stats.collisions` counts the overlapping pairs of writes.
+ *   `stats.collisions` counts the overlapping pairs of writes. A write that starts exactly when
+ *   another ends (within 1 us) does not overlap it. Overlaps are known when the later write
+ *   starts, before any overlapped character has arrived, so delivery at the end sees them all.
  * - A node whose line settings differ from the transmitter's (a meter after a baud-rate change)
  *   receives what its UART would sample from the transmitter's waveform: with another baud rate
  *   or parity the bytes come out garbled. A character with a framing or parity error reads as
  *   00 (POSIX termios with INPCK and neither IGNPAR nor PARMRK). Each transmitted character is
  *   sampled on its own (idle line after it), so the receiver still gets one byte per character.
- *   A stop-bit difference alone is harmless, as on a real line.
+ *   A stop-bit difference alone is harmless, as on a real line. The receiver's settings at the
+ *   instant a character arrives apply (setLine mid-frame hands over what arrived before it).
  *
  * No real timers: every delivery is a timer on the injected clock.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { LinkError } from '../core/errors.ts';
-import { characterTimeMs, DLT645_DEFAULT_LINE, formatLine, LinkBase, sameLine, type LineSettings } from './link.ts';
+import { characterTimeMs, DLT645_DEFAULT_LINE, formatLine, LinkBase, sameLine, type ChunkTiming, type LineSettings } from './link.ts';
+
+/** How written bytes reach the other nodes (see the file header). */
+export type BusDelivery = 'frame' | 'byte';
 
 export interface Rs485BusOptions {
   readonly clock: Clock;
@@ -29,10 +53,18 @@ export interface Rs485BusOptions {
   readonly line?: LineSettings;
   /** Prefix of node link names (`${name}:${node}`). Default "bus". */
   readonly name?: string;
+  /** 'frame' (default): one event per write at its last byte's arrival; 'byte': one per character. */
+  readonly delivery?: BusDelivery;
+}
+
+export interface BusNodeOptions {
+  readonly line?: LineSettings;
+  /** 'byte' forces byte-by-byte delivery on the whole bus while this node is open. */
+  readonly delivery?: BusDelivery;
 }
 
 export interface BusStats {
-  /** Characters transmitted (counted when each is off the wire). */
+  /** Characters transmitted (counted when each is delivered). */
   bytes: number;
   /** Writes fully transmitted. */
   frames: number;
@@ -40,7 +72,7 @@ export interface BusStats {
   collisions: number;
   /** Characters corrupted by a collision. */
   collidedBytes: number;
-  /** Deliveries to a node whose line settings differ from the transmitter's. */
+  /** Deliveries of a character to a node whose line settings differ from the transmitter's. */
   garbledBytes: number;
 }
 
@@ -60,8 +92,12 @@ interface Transmission {
   readonly sent: Uint8Array;
   /** What the wire carries: `sent`, OR-ed with whatever overlapped it. */
   readonly onAir: Uint8Array;
-  readonly collided: boolean[];
+  /** Which characters a collision corrupted (allocated at the first collision). */
+  collided: boolean[] | undefined;
+  /** Characters delivered so far. */
   next: number;
+  /** True once this write goes character by character. */
+  byteMode: boolean;
   timer: TimerHandle | undefined;
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
@@ -74,26 +110,34 @@ function endOf(t: Transmission): number {
 export class Rs485Bus {
   readonly name: string;
   readonly line: LineSettings;
+  readonly delivery: BusDelivery;
   readonly stats: BusStats = { bytes: 0, frames: 0, collisions: 0, collidedBytes: 0, garbledBytes: 0 };
   private readonly clock: Clock;
   private readonly nodes: BusNode[] = [];
   private readonly active: Transmission[] = [];
   private lastIdle: number;
+  /** Open nodes attached with delivery 'byte'. */
+  private byteNodes = 0;
 
   constructor(opts: Rs485BusOptions) {
     this.clock = opts.clock;
     this.line = opts.line ?? DLT645_DEFAULT_LINE;
     this.name = opts.name ?? 'bus';
+    this.delivery = opts.delivery ?? 'frame';
     this.lastIdle = this.clock.now();
   }
 
   /** Connects a new node (a meter, the master's adapter, a sniffer that never writes). */
-  attach(name: string, opts: { line?: LineSettings } = {}): BusNode {
+  attach(name: string, opts: BusNodeOptions = {}): BusNode {
     if (this.nodes.some((n) => n.nodeName === name)) {
       throw new LinkError(`${this.name} already has a node named "${name}"`);
     }
-    const node = new BusNode(this, name, `${this.name}:${name}`, opts.line ?? this.line);
+    // Bytes already on their way were heard by the nodes attached before this one only.
+    this.handOverArrived();
+    const byte = opts.delivery === 'byte';
+    const node = new BusNode(this, name, `${this.name}:${name}`, opts.line ?? this.line, byte);
     this.nodes.push(node);
+    if (byte && this.byteNodes++ === 0) for (const t of this.active) this.toByteMode(t);
     return node;
   }
 
@@ -134,22 +178,33 @@ export class Rs485Bus {
       charMs,
       sent: new Uint8Array(bytes),
       onAir: new Uint8Array(bytes),
-      collided: new Array<boolean>(bytes.length).fill(false),
+      collided: undefined,
       next: 0,
+      byteMode: this.delivery === 'byte' || this.byteNodes > 0,
       timer: undefined,
       resolve,
       reject,
     };
     for (const u of this.active) {
-      if (u.node !== node) this.collide(t, u);
+      if (u.node !== node && this.collide(t, u)) {
+        // Receivers must hear both writes' characters interleaved, in arrival order.
+        this.toByteMode(u);
+        t.byteMode = true;
+      }
     }
     this.active.push(t);
-    this.scheduleNext(t);
+    this.schedule(t);
     return { start, end: endOf(t), done };
   }
 
-  /** @internal Drops a closing node's unsent characters. */
+  /** @internal Before `node` changes its line settings: what arrived so far was sampled with the old ones. */
+  lineChanging(): void {
+    this.handOverArrived();
+  }
+
+  /** @internal Drops a closing node's unsent characters; hands over what had arrived before. */
   abort(node: BusNode): void {
+    this.handOverArrived();
     for (const t of [...this.active]) {
       if (t.node !== node) continue;
       this.clock.clearTimeout(t.timer);
@@ -158,12 +213,14 @@ export class Rs485Bus {
     }
     const i = this.nodes.indexOf(node);
     if (i >= 0) this.nodes.splice(i, 1);
+    if (node.byteDelivery) this.byteNodes--;
   }
 
-  private collide(t: Transmission, u: Transmission): void {
+  /** Marks the overlapping characters of two writes; returns whether they overlap at all. */
+  private collide(t: Transmission, u: Transmission): boolean {
     const tEnd = endOf(t);
     const uEnd = endOf(u);
-    if (!(t.start < uEnd - EPSILON_MS && u.start < tEnd - EPSILON_MS)) return;
+    if (!(t.start < uEnd - EPSILON_MS && u.start < tEnd - EPSILON_MS)) return false;
     this.stats.collisions++;
     for (let i = 0; i < t.sent.length; i++) {
       const a0 = t.start + i * t.charMs;
@@ -174,47 +231,78 @@ export class Rs485Bus {
         const b0 = u.start + j * u.charMs;
         const b1 = b0 + u.charMs;
         if (!(a0 < b1 - EPSILON_MS && b0 < a1 - EPSILON_MS)) continue;
-        if (j < u.next) continue; // already off the wire (cannot happen for overlaps, kept for safety)
+        if (j < u.next) continue; // already delivered (cannot happen for overlaps, kept for safety)
         t.onAir[i]! |= u.sent[j]!;
         u.onAir[j]! |= t.sent[i]!;
         this.markCollided(t, i);
         this.markCollided(u, j);
       }
     }
+    return true;
   }
 
   private markCollided(t: Transmission, i: number): void {
+    t.collided ??= new Array<boolean>(t.sent.length).fill(false);
     if (t.collided[i]) return;
     t.collided[i] = true;
     this.stats.collidedBytes++;
   }
 
-  private scheduleNext(t: Transmission): void {
-    const due = t.start + (t.next + 1) * t.charMs;
+  /** Arms the next delivery: the next character's arrival (byte mode) or the last one's (frame mode). */
+  private schedule(t: Transmission): void {
+    const due = t.byteMode ? t.start + (t.next + 1) * t.charMs : endOf(t);
     t.timer = this.clock.setTimeout(() => this.deliver(t), due - this.clock.now());
+  }
+
+  /** Switches a frame-mode write to the byte path: what has arrived goes out now, the rest a character at a time. */
+  private toByteMode(t: Transmission): void {
+    if (t.byteMode) return;
+    t.byteMode = true;
+    this.handOver(t);
+    if (t.next >= t.sent.length) return; // everything arrived: its end timer finishes it
+    this.clock.clearTimeout(t.timer);
+    this.schedule(t);
+  }
+
+  /** Hands every frame-mode write's arrived characters to the receivers now (see the file header). */
+  private handOverArrived(): void {
+    for (const t of this.active) if (!t.byteMode) this.handOver(t);
+  }
+
+  /** Delivers the characters of `t` that have arrived by now and were not delivered yet. */
+  private handOver(t: Transmission): void {
+    const arrived = Math.min(t.sent.length, Math.floor((this.clock.now() + EPSILON_MS - t.start) / t.charMs));
+    if (arrived > t.next) this.send(t, t.next, arrived);
   }
 
   private deliver(t: Transmission): void {
     t.timer = undefined;
-    const k = t.next++;
-    const value = t.onAir[k]!;
-    this.stats.bytes++;
-    for (const r of [...this.nodes]) {
-      if (r === t.node || !r.isOpen) continue;
-      let v = value;
-      if (!sameLine(r.line, t.line)) {
-        v = sampleCharacter(value, t.line, r.line);
-        this.stats.garbledBytes++;
-      }
-      r.receive(v);
-    }
-    if (t.next < t.sent.length) {
-      this.scheduleNext(t);
+    const n = t.sent.length;
+    if (t.next < n) this.send(t, t.next, t.byteMode ? t.next + 1 : n);
+    if (t.next < n) {
+      this.schedule(t);
       return;
     }
     this.stats.frames++;
     this.finish(t);
     t.resolve();
+  }
+
+  /** Characters [from, to) of `t` to every other open node, each sampled with the receiver's line. */
+  private send(t: Transmission, from: number, to: number): void {
+    t.next = to;
+    const count = to - from;
+    this.stats.bytes += count;
+    const timing: ChunkTiming = { firstByteAt: t.start + (from + 1) * t.charMs, characterTimeMs: t.charMs };
+    for (const r of [...this.nodes]) {
+      if (r === t.node || !r.isOpen) continue;
+      const chunk = t.onAir.slice(from, to);
+      if (!sameLine(r.line, t.line)) {
+        for (let i = 0; i < count; i++) chunk[i] = sampleCharacter(chunk[i]!, t.line, r.line);
+        this.stats.garbledBytes += count;
+      }
+      r.receive(chunk, timing);
+    }
   }
 
   private finish(t: Transmission): void {
@@ -235,6 +323,8 @@ export class BusNode extends LinkBase {
     readonly nodeName: string,
     readonly name: string,
     line: LineSettings,
+    /** Attached with delivery 'byte'. */
+    readonly byteDelivery = false,
   ) {
     super();
     this.currentLine = line;
@@ -251,6 +341,11 @@ export class BusNode extends LinkBase {
 
   /** Changes this node's UART settings (e.g. a meter switching baud rate); applies to later writes and receptions. */
   setLine(line: LineSettings): void {
+    if (sameLine(line, this.currentLine)) {
+      this.currentLine = line;
+      return;
+    }
+    this.bus.lineChanging();
     this.currentLine = line;
   }
 
@@ -264,15 +359,16 @@ export class BusNode extends LinkBase {
 
   close(): Promise<void> {
     if (!this.open) return Promise.resolve();
-    this.open = false;
+    // Characters that arrived before the close are heard (abort hands them over first).
     this.bus.abort(this);
+    this.open = false;
     this.emit('close');
     return Promise.resolve();
   }
 
   /** @internal */
-  receive(byte: number): void {
-    if (this.open) this.emit('data', Uint8Array.of(byte));
+  receive(chunk: Uint8Array, timing: ChunkTiming): void {
+    if (this.open) this.emit('data', chunk, timing);
   }
 
   override toString(): string {

@@ -61,9 +61,9 @@ describe('CaptureTap', () => {
     expect(tap.isOpen).toBe(false);
   });
 
-  it('coalesces one-byte bus chunks into one record per frame (live and afterwards)', async () => {
+  async function busSession(delivery: 'byte' | 'frame'): Promise<{ raw: CaptureRecord[]; framed: CaptureRecord[] }> {
     const clock = new VirtualClock({ start: START });
-    const bus = new Rs485Bus({ clock });
+    const bus = new Rs485Bus({ clock, delivery });
     const raw = new MemoryCaptureSink();
     const framed = new MemoryCaptureSink();
     const meterNode = bus.attach('meter');
@@ -78,15 +78,33 @@ describe('CaptureTap', () => {
     await tap.write(REQUEST);
     await reply;
     await clock.sleep(50);
-    expect(raw.records.filter((r) => r.dir === 'rx')).toHaveLength(RESPONSE.length);
-    expect(framed.records.map((r) => [r.dir, r.hex, r.decode])).toEqual([
+    return { raw: raw.records, framed: framed.records };
+  }
+
+  it('coalesces one-byte bus chunks into one record per frame (live and afterwards)', async () => {
+    const { raw, framed } = await busSession('byte');
+    expect(raw.filter((r) => r.dir === 'rx')).toHaveLength(RESPONSE.length);
+    expect(framed.map((r) => [r.dir, r.hex, r.decode])).toEqual([
       ['tx', toHex(REQUEST), 'request 16 bytes'],
       ['rx', toHex(RESPONSE), 'response 20 bytes'],
     ]);
-    const after = coalesceCapture(raw.records, 20, describeFrame);
-    expect(after.map((r) => [r.dir, r.hex, r.decode])).toEqual(framed.records.map((r) => [r.dir, r.hex, r.decode]));
+    const after = coalesceCapture(raw, 20, describeFrame);
+    expect(after.map((r) => [r.dir, r.hex, r.decode])).toEqual(framed.map((r) => [r.dir, r.hex, r.decode]));
     // The first response byte ends 30 ms + 1 character after the request left the wire.
     expect(after[1]!.ms - START).toBeCloseTo((16 * 11 * 1000) / 2400 + 30 + (11 * 1000) / 2400, 3);
+  });
+
+  it('stamps a frame the bus delivers whole with its first byte\'s arrival: the same records as byte delivery', async () => {
+    const bytes = await busSession('byte');
+    const frames = await busSession('frame');
+    // Uncoalesced, the reply is one record, stamped when its first byte arrived.
+    expect(frames.raw.map((r) => [r.dir, r.hex])).toEqual([
+      ['tx', toHex(REQUEST)],
+      ['rx', toHex(RESPONSE)],
+    ]);
+    expect(frames.raw[1]!.ms).toBeCloseTo(bytes.raw.find((r) => r.dir === 'rx')!.ms, 6);
+    expect(frames.framed.map((r) => [r.t, r.dir, r.hex, r.decode])).toEqual(bytes.framed.map((r) => [r.t, r.dir, r.hex, r.decode]));
+    frames.framed.forEach((r, i) => expect(r.ms).toBeCloseTo(bytes.framed[i]!.ms, 6));
   });
 });
 

@@ -5,9 +5,11 @@
  *   { t: ISO-8601 from the clock, ms: epoch ms, link, dir: 'tx' | 'rx', hex: 'UPPER HEX', decode? }
  * 'tx' is what our side wrote, 'rx' what it received. The one-line `decode` comes from a
  * caller's `describe(bytes, dir)` (this layer knows no protocol). Chunks split frames anywhere
- * (one byte per chunk on the bus model), so a tap can coalesce same-direction chunks that
- * follow each other within `coalesceMs` into one record, and `coalesceCapture()` does the same
- * to recorded captures afterwards.
+ * (one byte per chunk on the bus model in byte delivery), so a tap can coalesce same-direction
+ * chunks that follow each other within `coalesceMs` into one record, and `coalesceCapture()`
+ * does the same to recorded captures afterwards. A chunk that carries its bytes' timing (a frame
+ * the bus delivers whole) is stamped with its first byte's arrival, so a capture holds the same
+ * records and instants whichever way the bus delivered.
  *
  * Captures are JSON Lines: `JsonlFileCaptureSink` writes them, `readCapture` reads and
  * validates them, `ScriptedPeer` replays one as the far end of a link.
@@ -18,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import { concatBytes, parseHex, toHex } from '../core/bytes.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { MeterLabError } from '../core/errors.ts';
-import { LinkBase, type Link } from './link.ts';
+import { LinkBase, type ChunkTiming, type Link } from './link.ts';
 import { copyBytes, emitErrorIfHeard } from './internal.ts';
 
 export type CaptureDirection = 'tx' | 'rx';
@@ -162,10 +164,11 @@ export class CaptureTap extends LinkBase {
     this.name = opts.name ?? opts.link.name;
     this.describe = opts.describe;
     this.coalesceMs = opts.coalesceMs ?? 0;
-    this.inner.on('data', (chunk) => {
+    this.inner.on('data', (chunk, timing) => {
       if (this.closed) return;
-      this.record('rx', chunk);
-      this.emit('data', chunk);
+      this.record('rx', chunk, timing);
+      if (timing) this.emit('data', chunk, timing);
+      else this.emit('data', chunk);
     });
     this.inner.on('error', (e) => emitErrorIfHeard(this, e));
     this.inner.on('close', () => {
@@ -199,22 +202,30 @@ export class CaptureTap extends LinkBase {
     this.emitRecord(p.dir, concatBytes(...p.parts), p.first);
   }
 
-  private record(dir: CaptureDirection, chunk: Uint8Array): void {
+  /**
+   * A chunk's record instant is its first byte's arrival: the chunk's `timing` when the link
+   * gives it (a frame delivered whole by the bus model), else now. Coalescing gaps are measured
+   * from the previous chunk's last byte, so a frame delivered whole is recorded exactly as the
+   * same frame delivered byte by byte.
+   */
+  private record(dir: CaptureDirection, chunk: Uint8Array, timing?: ChunkTiming): void {
+    const now = this.clock.now();
+    const first = timing ? timing.firstByteAt : now;
     if (this.coalesceMs <= 0) {
-      this.emitRecord(dir, chunk, this.clock.now());
+      this.emitRecord(dir, chunk, first);
       return;
     }
-    const now = this.clock.now();
+    const last = timing ? Math.min(now, timing.firstByteAt + (chunk.length - 1) * timing.characterTimeMs) : now;
     const p = this.pending;
-    if (p && (p.dir !== dir || now - p.last >= this.coalesceMs)) this.flush();
+    if (p && (p.dir !== dir || first - p.last >= this.coalesceMs)) this.flush();
     if (this.pending) {
       this.pending.parts.push(chunk);
-      this.pending.last = now;
+      this.pending.last = last;
       this.clock.clearTimeout(this.pending.timer);
     } else {
-      this.pending = { dir, first: now, last: now, parts: [chunk], timer: undefined };
+      this.pending = { dir, first, last, parts: [chunk], timer: undefined };
     }
-    this.pending.timer = this.clock.setTimeout(() => this.flush(), this.coalesceMs);
+    this.pending.timer = this.clock.setTimeout(() => this.flush(), timing ? last + this.coalesceMs - now : this.coalesceMs);
   }
 
   private emitRecord(dir: CaptureDirection, bytes: Uint8Array, ms: number): void {

@@ -6,7 +6,8 @@
  * - 'rx': chunks the wrapped link receives, on their way to our listeners.
  *
  * Probabilities apply per chunk. A chunk is whatever the wrapped link hands over: a whole frame
- * for most writes and TCP reads, a single byte on the RS-485 bus model. Order is kept in each
+ * for most writes and TCP reads and on the RS-485 bus model (frame delivery), a single byte on a
+ * bus node attached with `delivery: 'byte'` (for faults per character). Order is kept in each
  * direction (a delayed chunk holds back the ones after it). `injectOnce` scripts exactly one
  * fault on the next chunk in a direction (optionally the next chunk that matches).
  */

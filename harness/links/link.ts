@@ -4,14 +4,21 @@
  * so the same code runs against a simulator in virtual time and a real meter on a real port.
  *
  * Events:
- * - 'data'  (chunk: Uint8Array)  bytes received, in arrival order, possibly split anywhere
+ * - 'data'  (chunk: Uint8Array, timing?: ChunkTiming)  bytes received, in arrival order,
+ *           possibly split anywhere. `timing`, when the link knows it (the RS-485 bus model),
+ *           gives each byte's arrival instant: byte k arrived at firstByteAt + k *
+ *           characterTimeMs, the last one at the instant of the event. Without it, take every
+ *           byte of the chunk as arrived at the instant of the event.
  * - 'close' ()                   the link closed (by either side); no further events
  * - 'error' (error: Error)       a transport failure; a 'close' follows
  */
 import { EventEmitter } from 'node:events';
+import type { ChunkTiming } from '../core/silence.ts';
+
+export type { ChunkTiming } from '../core/silence.ts';
 
 export interface LinkEvents {
-  data: [chunk: Uint8Array];
+  data: [chunk: Uint8Array, timing?: ChunkTiming];
   close: [];
   error: [error: Error];
 }

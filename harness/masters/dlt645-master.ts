@@ -23,10 +23,12 @@
  *   before they are on the wire, so with `line` known the end of transmission is estimated as
  *   max(write resolved, write started + bytes × characterTimeMs(line)). Without `line` (an
  *   in-memory pair, no line time) it is the instant write() resolved.
- * - First reply byte. A chunk of n bytes is delivered when its last byte has been received; with
+ * - First reply byte. When the link gives the chunk's timing (the RS-485 bus model: a frame is
+ *   one chunk delivered when its last byte arrives, with each byte's arrival instant), byte j
+ *   started arriving one character time before its arrival, and Td equals the gap the meter left
+ *   exactly. Otherwise a chunk of n bytes is delivered when its last byte has been received; with
  *   `line` known, byte j of the chunk (0-based) is taken to have started arriving
- *   (n − j) character times before delivery. On the bus each byte is its own chunk, so the first
- *   byte started one character time before it was delivered and Td equals the gap the meter left.
+ *   (n − j) character times before delivery.
  *   On real serial hardware the host's receive latency (USB adapters buffer up to ~16 ms) makes
  *   the measured Td an upper bound: good for the 500 ms limit, lenient for the 20 ms one.
  * A reply that started before the current attempt's transmission ended (a late answer to the
@@ -43,7 +45,7 @@ import { withTimeout } from '../core/clock.ts';
 import { LinkError, TimeoutError, UsageError } from '../core/errors.ts';
 import { concatBytes, toHex } from '../core/bytes.ts';
 import { FlushOnSilence, type DeliveryCause } from '../core/silence.ts';
-import type { Link, LineSettings } from '../links/link.ts';
+import type { ChunkTiming, Link, LineSettings } from '../links/link.ts';
 import { characterTimeMs } from '../links/link.ts';
 import {
   BROADCAST_ADDRESS,
@@ -229,7 +231,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
   /** Frames that arrived with nobody waiting (most recent last, at most 100). */
   readonly unsolicited: ReceivedFrame[] = [];
 
-  private readonly onData = (chunk: Uint8Array): void => this.receive(chunk);
+  private readonly onData = (chunk: Uint8Array, timing?: ChunkTiming): void => this.receive(chunk, timing);
   private readonly onLinkClose = (): void => this.fail(new LinkError(`${this.link.name} closed`));
   private readonly onLinkError = (e: Error): void =>
     this.fail(e instanceof LinkError ? e : new LinkError(`${this.link.name}: ${e.message}`, { cause: e }));
@@ -668,20 +670,25 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     };
   }
 
-  private receive(chunk: Uint8Array): void {
+  private receive(chunk: Uint8Array, timing?: ChunkTiming): void {
     const at = this.clock.now();
     const n = chunk.length;
     if (n === 0) return;
     this.listener?.onBytes?.(chunk);
     // Arrival estimate of each byte (see "Timing"); indexed by stream offset, as the scanner's are.
+    // With the link's timing the start of byte j is known: its arrival minus one character time.
     for (let j = 0; j < n; j++) {
-      let start = this.line ? at - (n - j) * this.charMs : at;
+      let start = timing
+        ? timing.firstByteAt + (j - 1) * timing.characterTimeMs
+        : this.line
+          ? at - (n - j) * this.charMs
+          : at;
       if (start < this.lastByteStart) start = this.lastByteStart;
       this.lastByteStart = start;
       this.rxTimes.push(start);
       this.rxDelivered.push(at);
     }
-    this.receiver.push(chunk);
+    this.receiver.push(chunk, timing);
     // Keep arrival estimates for what the scanner may still hold (its buffer bound) and drop the rest.
     const keep = this.receiver.pending + 1;
     if (this.rxTimes.length > keep + 1024) {

@@ -159,7 +159,8 @@ async function openReference(
       hostLink = node;
       cleanup.push(() => bus.close());
       masterLine = line;
-      // A frame arrives one byte per event: merge bytes less than 3.5 character times apart.
+      // Merge chunks less than 3.5 character times apart (a frame comes whole, or byte by byte
+      // on a bus in byte delivery or around a collision): one record per frame either way.
       coalesceMs = 3.5 * characterTimeMs(line);
       switchBaud = async (baudRate) => node.setLine({ ...node.line, baudRate });
       lineSpeedEnforced = true;

@@ -473,3 +473,65 @@ describe('robustness (fast-check)', () => {
     expect(rig.logs.some((l) => l.includes('handler failed'))).toBe(false);
   });
 });
+
+describe('frames for another meter (issue 7: not scanned, not decoded)', () => {
+  const OTHER = '000000000001';
+  const frameFor = (address: string, m: Dlt645Message): Uint8Array => encodeMessage(address, m, { preamble: 4 });
+
+  it('answers exactly as when every frame is scanned, whatever mix of chunks arrives (fast-check)', async () => {
+    const valid = fc.constantFrom(
+      frameFor(OTHER, read('00010000')),
+      frameFor(ADDRESS, read('00010000')),
+      frameFor('AAAAAAAAAAAA', { kind: 'readAddress' }),
+      frameFor('AAAAAA789012', read('02010100')),
+      frameFor('999999999999', read('00010000')),
+      encodeFrame({ address: OTHER, control: 0x91, data: hex('33 33 34 33 33 33 43 33'), preamble: 4 }), // another meter's reply
+      encodeFrame({ address: OTHER, control: 0x01, data: hex('43 C3'), preamble: 2 }), // 1997 read to another meter (logged)
+    );
+    const input = fc.oneof(
+      valid,
+      valid.map((f) => Uint8Array.from(f, (b, i) => (i === f.length - 2 ? b ^ 0x01 : b))), // bad checksum
+      valid.chain((f) => fc.integer({ min: 1, max: f.length - 1 }).map((k) => [f.subarray(0, k), f.subarray(k)] as const)), // split
+      fc.uint8Array({ minLength: 1, maxLength: 24 }),
+    );
+    let fastChunks = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(input, { minLength: 1, maxLength: 8 }), async (inputs) => {
+        const fast = createRig();
+        const scanned = createRig();
+        scanned.meter.server.on('request', () => undefined); // a listener: every frame goes through the scanner
+        const pushes = { fast: 0, scanned: 0 };
+        (fast.meter.server as unknown as { receiver: { scanner: { push: (c: Uint8Array) => unknown } } }).receiver.scanner.push = ((orig) =>
+          function (this: unknown, c: Uint8Array) {
+            pushes.fast++;
+            return orig.call(this, c);
+          })(Dlt645FrameScanner.prototype.push);
+        for (const i of inputs) {
+          const chunks = i instanceof Uint8Array ? [i] : [...i];
+          for (const c of chunks) {
+            await fast.master.write(c);
+            await scanned.master.write(c);
+          }
+          await fast.clock.advance(700);
+          await scanned.clock.advance(700);
+          pushes.scanned += chunks.length;
+        }
+        const view = (r: ReturnType<typeof createRig>) => r.frames.map((f) => `${f.at} ${toHex(f.raw)}`);
+        expect(view(fast)).toEqual(view(scanned));
+        expect(fast.logs).toEqual(scanned.logs);
+        fastChunks += pushes.scanned - pushes.fast;
+      }),
+      { numRuns: 120, seed: 7 },
+    );
+    expect(fastChunks).toBeGreaterThan(20); // the fast path was taken, many times (44 with this seed)
+  });
+
+  it('a whole frame for another meter costs no scan and no timer; its own frame afterwards is answered', async () => {
+    const rig = createRig();
+    await rig.master.write(frameFor(OTHER, read('00010000')));
+    expect(rig.meter.server.pendingReplies).toBe(0);
+    expect(rig.clock.pendingTimers).toBe(0);
+    expect((rig.meter.server as unknown as { receiver: { pending: number } }).receiver.pending).toBe(0);
+    expect(await rig.request(read('00010000'))).toHaveLength(1);
+  });
+});

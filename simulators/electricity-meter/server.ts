@@ -46,9 +46,11 @@ import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
 import type { DecodeError } from '../../harness/core/errors.ts';
 import type { SeededRandom } from '../../harness/core/random.ts';
 import { toHex } from '../../harness/core/bytes.ts';
+import { isBcdByte } from '../../harness/core/bcd.ts';
+import { sum8 } from '../../harness/core/checksum.ts';
 import { FlushOnSilence, type DeliveryCause } from '../../harness/core/silence.ts';
 import { fromCalendar } from '../../harness/core/calendar.ts';
-import type { Link, LineSettings } from '../../harness/links/link.ts';
+import type { ChunkTiming, Link, LineSettings } from '../../harness/links/link.ts';
 import {
   Dlt645FrameScanner,
   MAX_INTER_BYTE_GAP_MS,
@@ -60,6 +62,15 @@ import {
   encodeMessage,
   errorWordBits,
   isBroadcast,
+  addressToWire,
+  editionOf,
+  CONTROL_DIRECTION_BIT,
+  DEFAULT_SCANNER_BUFFER_LENGTH,
+  END,
+  FRAME_OVERHEAD,
+  MAX_DATA_LENGTH_2007,
+  PREAMBLE_BYTE,
+  START,
   type Dlt645Frame,
   type Dlt645Message,
   type Dlt645ScanEvent,
@@ -194,7 +205,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private consumed = 0;
   private followUp: PendingFollowUp | null = null;
   private currentBaud: number;
-  private readonly onData = (chunk: Uint8Array): void => this.receive(chunk);
+  private readonly onData = (chunk: Uint8Array, timing?: ChunkTiming): void => this.receive(chunk, timing);
   private readonly onClose = (): void => this.stop();
 
   constructor(options: Dlt645MeterServerOptions) {
@@ -284,7 +295,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     return this.historyBase + this.historyLength;
   }
 
-  private receive(chunk: Uint8Array): void {
+  private receive(chunk: Uint8Array, timing?: ChunkTiming): void {
     if (!this.running) return;
     if (!this.model.isPowered) {
       // No mains: the meter's UART is dead.
@@ -292,7 +303,58 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       return;
     }
     this.remember(chunk);
-    this.receiver.push(chunk);
+    if (this.receiver.pending === 0 && this.isForeignFrame(chunk) && this.ignoresForeignFrames()) {
+      // A whole frame for another meter (the bus delivers frames whole): O(frame), never scanned
+      // or decoded, and no silence timer. The scanner would have reported exactly this frame,
+      // and the handler stays silent for it (see ignoresForeignFrames).
+      (this.receiver.scanner as Dlt645FrameScanner).skip(chunk.length); // built in the constructor
+      this.consumed = this.streamOffset;
+      return;
+    }
+    this.receiver.push(chunk, timing);
+  }
+
+  /** Wire bytes of the meter's own address, recomputed when it changes (15H). */
+  private ownWire: { address: string; wire: Uint8Array | null } | undefined;
+
+  /**
+   * True when `chunk` is exactly one well-formed frame (FE* 68 A0..A5 68 C L DATA CS 16, checksum
+   * right) whose address is plain BCD, neither this meter's nor broadcast 99..99, and which the
+   * handler ignores without a word: a reply, or a 2007-edition function (a 1997-only function
+   * is logged). Anything else (wildcards with AAH, junk, partial or bad frames) takes the scanner.
+   */
+  private isForeignFrame(chunk: Uint8Array): boolean {
+    const n = chunk.length;
+    if (n > DEFAULT_SCANNER_BUFFER_LENGTH) return false;
+    let head = 0;
+    while (head < n && chunk[head] === PREAMBLE_BYTE) head++;
+    if (n - head < FRAME_OVERHEAD || chunk[head] !== START || chunk[head + 7] !== START) return false;
+    const length = chunk[head + 9]!;
+    if (length > MAX_DATA_LENGTH_2007 || head + FRAME_OVERHEAD + length !== n || chunk[n - 1] !== END) return false;
+    if (sum8(chunk, head, n - 2) !== chunk[n - 2]) return false;
+    const address = this.model.address;
+    if (this.ownWire?.address !== address) {
+      let wire: Uint8Array | null = null;
+      try {
+        wire = addressToWire(address);
+      } catch {
+        wire = null;
+      }
+      this.ownWire = { address, wire };
+    }
+    const own = this.ownWire.wire;
+    if (!own) return false;
+    let same = true;
+    let broadcast = true;
+    for (let i = 0; i < 6; i++) {
+      const b = chunk[head + 1 + i]!;
+      if (!isBcdByte(b)) return false;
+      if (b !== own[i]) same = false;
+      if (b !== 0x99) broadcast = false;
+    }
+    if (same || broadcast) return false;
+    const control = chunk[head + 8]!;
+    return (control & CONTROL_DIRECTION_BIT) !== 0 || editionOf(control) === '2007';
   }
 
   /** Scanner events, from received bytes or from the flush after Tb of silence. */
@@ -303,14 +365,19 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     for (const ev of events) {
       if (ev.type === 'frame') {
         cursor = ev.decoded.end;
+        const { frame } = ev.decoded;
+        const addressing = this.addressingOf(frame.address);
+        // Another meter's request or reply: the conformant handler would stay silent without
+        // reading the message, so when nobody else may look at it, the message is never decoded.
+        if (addressing === 'other' && this.ignoresForeignFrames() && (frame.control.isResponse || frame.edition === '2007')) continue;
         const message = ev.message;
         this.dispatch({
           raw: ev.decoded.raw,
-          frame: ev.decoded.frame,
+          frame,
           message: message.ok ? message.value : null,
           messageError: message.ok ? null : message.error,
           checksumValid: true,
-          addressing: this.addressingOf(ev.decoded.frame.address),
+          addressing,
           receivedAt,
         });
       } else {
@@ -370,6 +437,17 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       addressing: this.addressingOf(r.value.frame.address),
       receivedAt,
     };
+  }
+
+  /**
+   * True when a well-formed frame for another address cannot change anything: no 'request'
+   * listener and no behaviour that sees requests (a behaviour may answer a foreign address, as
+   * 'nameplate-order-address' does). The handler itself ignores such frames (handle()).
+   */
+  private ignoresForeignFrames(): boolean {
+    if (this.listenerCount('request') > 0) return false;
+    for (const b of this.behaviours) if (b.onRequest) return false;
+    return true;
   }
 
   private addressingOf(address: string): Addressing {

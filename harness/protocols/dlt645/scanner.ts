@@ -26,7 +26,10 @@ export type Dlt645ScanEvent =
       readonly type: 'frame';
       /** `start`/`end` are stream offsets; `raw` includes the FE preamble. */
       readonly decoded: Dlt645DecodedFrame;
-      /** The application message, or why the data field does not fit its control code. */
+      /**
+       * The application message, or why the data field does not fit its control code. Decoded
+       * on first read: a receiver that finds the frame is for another address never pays for it.
+       */
       readonly message: Result<Dlt645Message, DecodeError>;
     }
   | {
@@ -114,6 +117,16 @@ export class Dlt645FrameScanner {
     return this.scan(true);
   }
 
+  /**
+   * Counts `n` bytes its owner consumed without scanning them (a whole frame it recognised as
+   * not for it, see the meter server): stream offsets move on as if they had been pushed and
+   * reported. Only while nothing is pending, where such bytes cannot join a partial frame.
+   */
+  skip(n: number): void {
+    if (this.pending !== 0) throw new MeterLabError('dlt645.scanner-skip', `skip() while ${this.pending} byte(s) are pending`);
+    this.base += n;
+  }
+
   /** Forgets buffered bytes without reporting them; stream offsets keep counting. */
   reset(): void {
     this.base += this.pending;
@@ -182,9 +195,8 @@ export class Dlt645FrameScanner {
       if (r.ok) {
         const { frame, start, end, raw } = r.value;
         const decoded: Dlt645DecodedFrame = { frame, start: this.base + start, end: this.base + end, raw };
-        const message = decodeMessage(frame, this.base + start + frame.preamble + HEADER_LENGTH);
         closeDiscard();
-        events.push({ type: 'frame', decoded, message });
+        events.push(frameEvent(decoded, this.base + start + frame.preamble + HEADER_LENGTH));
         pos = end;
         continue;
       }
@@ -239,6 +251,19 @@ export class Dlt645FrameScanner {
     }
     return { until: this.base + Math.min(needed, overflowAt), onNonPreamble };
   }
+}
+
+/** A frame event whose message is decoded on first read, once. */
+function frameEvent(decoded: Dlt645DecodedFrame, dataOffset: number): Dlt645ScanEvent {
+  let message: Result<Dlt645Message, DecodeError> | undefined;
+  return {
+    type: 'frame',
+    decoded,
+    get message(): Result<Dlt645Message, DecodeError> {
+      message ??= decodeMessage(decoded.frame, dataOffset);
+      return message;
+    },
+  };
 }
 
 function hasNonPreamble(chunk: Uint8Array): boolean {
