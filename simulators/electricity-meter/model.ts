@@ -25,6 +25,7 @@ import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
 import type { DataValue } from '../../harness/protocols/dlt645/dictionary-types.ts';
 import { encodeStatusWord3 } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { SimulatorProfile, SimulationSettings } from './profile.ts';
+import { checkMeterAddress, meterTypeOf, profileAtAddress, type CompiledLoadStep, type CompiledSlot, type MeterType } from './meter-type.ts';
 import { readModelValue, writeModelValue, servesIdentifier } from './values.ts';
 
 const MS_PER_HOUR = 3_600_000;
@@ -215,7 +216,15 @@ export interface MeterSnapshot {
 }
 
 export interface ElectricityMeterModelOptions {
-  readonly profile: SimulatorProfile;
+  /**
+   * A validated profile (its type is compiled once per profile object, meter-type.ts), or leave it
+   * out and give `type`. With both, `profile` is this meter's own profile and `type` its model's.
+   */
+  readonly profile?: SimulatorProfile;
+  /** The shared meter type (meter-type.ts): nothing of the profile is copied per meter. */
+  readonly type?: MeterType;
+  /** This meter's address, instead of the profile's (12 decimal digits). */
+  readonly address?: string;
   readonly clock: Clock;
   /** Diagnostics (relay operations, freezes); quiet by default. */
   readonly logger?: (message: string) => void;
@@ -234,19 +243,38 @@ const zeroEnergy = (): EnergyRegisters => ({
   reverseActive: zeroTariffs(),
   reactive: [zeroTariffs(), zeroTariffs(), zeroTariffs(), zeroTariffs()],
 });
-const zeroDemand = (): DemandSet => [
-  { kW: 0, at: null },
-  { kW: 0, at: null },
-  { kW: 0, at: null },
-  { kW: 0, at: null },
-  { kW: 0, at: null },
-];
+/**
+ * Demand sets are immutable (a new demand makes a new set), so every meter starts from this one
+ * shared zero set and freeze records keep the set they saw instead of a copy.
+ */
+const NO_DEMAND: DemandRecord = Object.freeze({ kW: 0, at: null });
+const ZERO_DEMAND = Object.freeze([NO_DEMAND, NO_DEMAND, NO_DEMAND, NO_DEMAND, NO_DEMAND]) as unknown as DemandSet;
+const zeroDemand = (): DemandSet => ZERO_DEMAND;
 const copyEnergy = (e: EnergyRegisters): EnergyRegisters => ({
   forwardActive: [...e.forwardActive],
   reverseActive: [...e.reverseActive],
   reactive: [[...e.reactive[0]], [...e.reactive[1]], [...e.reactive[2]], [...e.reactive[3]]],
 });
 const newLog = <T>(): EventLog<T> => ({ count: 0, records: [] });
+const newEventLogs = () => ({
+  powerDown: newLog<PowerDownRecord>(),
+  coverOpen: newLog<CoverOpenRecord>(),
+  trip: newLog<RelayEventRecord>(),
+  close: newLog<RelayEventRecord>(),
+  programming: newLog<ProgrammingRecord>(),
+  timeSet: newLog<TimeSetRecord>(),
+  meterClear: newLog<ClearRecord>(),
+  demandClear: newLog<ClearRecord>(),
+  eventClear: newLog<ClearRecord>(),
+});
+type EventLogs = ReturnType<typeof newEventLogs>;
+/** What `eventLogs` shows for a meter that never recorded an event (shared, frozen: reads only). */
+const NO_EVENTS: EventLogs = (() => {
+  const logs = newEventLogs();
+  for (const log of Object.values(logs)) Object.freeze(Object.freeze(log).records);
+  return Object.freeze(logs);
+})();
+const quiet = (): void => undefined;
 
 function sum(values: readonly number[]): number {
   let s = 0;
@@ -260,10 +288,6 @@ function pushRecord<T>(log: EventLog<T>, record: T, kept = EVENT_RECORDS_KEPT): 
   if (log.records.length > kept) log.records.length = kept;
 }
 
-function minutesOf(hhmm: string): number {
-  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-}
-
 /** Start of the local (UTC+8) day containing meter instant `m`. */
 function localDayStart(m: number): number {
   return Math.floor((m + LOCAL_OFFSET_MS) / MS_PER_DAY) * MS_PER_DAY - LOCAL_OFFSET_MS;
@@ -275,7 +299,12 @@ function floorMinute(m: number): number {
 }
 
 export class ElectricityMeterModel {
-  readonly profile: SimulatorProfile;
+  /** The profile given, or null: built from the type and `profileAddress` when first asked for. */
+  private profile_: SimulatorProfile | null;
+  /** The address this meter was created with (its profile's `meter.address`). */
+  private readonly profileAddress: string;
+  /** What every meter of this model shares (meter-type.ts). */
+  readonly type: MeterType;
   readonly clock: Clock;
   private readonly sim: SimulationSettings;
   private readonly log: (message: string) => void;
@@ -298,8 +327,11 @@ export class ElectricityMeterModel {
   customerNumber: string;
   /** Current RS-485 port baud rate (the server updates it after 17H; DI 04000703). */
   baudRate: number;
-  /** Password by level (0..9): 6 hex digits P2P1P0. */
-  private readonly passwords = new Map<number, string>();
+  /**
+   * Password by level (0..9): 6 hex digits P2P1P0. Null while they are the type's initial ones
+   * (copied on the first 18H change, so a fleet does not hold one map per meter).
+   */
+  private ownPasswords: Map<number, string> | null = null;
 
   // clock: meter = sim + offset + (sim - driftEpoch) * drift
   private offsetMs: number;
@@ -332,10 +364,10 @@ export class ElectricityMeterModel {
   closeAllowedAmountLimit = 0;
   /** FEE-07 trip delay (04001401, minutes on the wire). */
   tripDelayMs: number;
-  private readonly slots: readonly { readonly minute: number; readonly tariff: number }[];
+  private readonly slots: readonly CompiledSlot[];
 
   // load and physical state
-  private loadSteps: readonly { readonly minute: number; readonly kW: number }[];
+  private readonly loadSteps: readonly CompiledLoadStep[];
   private loadOverride: number | null = null;
   private draw: { kW: number; until: number } | null = null;
   private mainsOn = true;
@@ -362,33 +394,35 @@ export class ElectricityMeterModel {
   private readonly timedFreezes: FreezeRecord[] = [];
   private timedFreezePattern: FreezePattern | null = null;
 
-  // events
-  private readonly events = {
-    powerDown: newLog<PowerDownRecord>(),
-    coverOpen: newLog<CoverOpenRecord>(),
-    trip: newLog<RelayEventRecord>(),
-    close: newLog<RelayEventRecord>(),
-    programming: newLog<ProgrammingRecord>(),
-    timeSet: newLog<TimeSetRecord>(),
-    meterClear: newLog<ClearRecord>(),
-    demandClear: newLog<ClearRecord>(),
-    eventClear: newLog<ClearRecord>(),
-  };
+  // events: allocated on first use (most meters of a fleet never record one)
+  private eventLogs_: EventLogs | null = null;
+  private get events(): EventLogs {
+    return (this.eventLogs_ ??= newEventLogs());
+  }
 
   /** Harness instant up to which energy has been integrated. */
   private integratedTo: number;
 
   constructor(options: ElectricityMeterModelOptions) {
-    this.profile = options.profile;
+    const type = options.type ?? meterTypeOf(options.profile);
+    this.type = type;
+    const given = options.profile ?? type.profile;
+    if (options.address !== undefined && options.address !== given.meter.address) {
+      // Only the address differs from the profile: no profile object per meter until one is asked for.
+      this.profileAddress = checkMeterAddress(options.address);
+      this.profile_ = null;
+    } else {
+      this.profileAddress = given.meter.address;
+      this.profile_ = given;
+    }
     this.clock = options.clock;
-    this.sim = options.profile.simulation;
-    this.log = options.logger ?? (() => undefined);
-    const meter = options.profile.meter;
-    this.address = meter.address;
-    this.meterNumber = meter.address;
-    this.customerNumber = meter.address;
+    this.sim = given.simulation;
+    this.log = options.logger ?? quiet;
+    const meter = given.meter;
+    this.address = this.profileAddress;
+    this.meterNumber = this.profileAddress;
+    this.customerNumber = this.profileAddress;
     this.baudRate = meter.line.baudRate;
-    for (const [level, value] of Object.entries(meter.passwords)) this.passwords.set(parseInt(level, 16), value.toUpperCase());
 
     const now = this.clock.now();
     this.offsetMs = this.sim.clockOffsetMs;
@@ -417,9 +451,8 @@ export class ElectricityMeterModel {
     this.prices = [...this.sim.tariffs.prices];
     this.settlementDay = this.sim.settlement.day;
     this.settlementHour = this.sim.settlement.hour;
-    this.slots = this.sim.tariffs.timeSlots.map((s) => ({ minute: minutesOf(s.from), tariff: s.tariff }));
-    const kW = this.sim.load.kW;
-    this.loadSteps = typeof kW === 'number' ? [{ minute: 0, kW }] : kW.map((s) => ({ minute: minutesOf(s.from), kW: s.kW }));
+    this.slots = type.slots;
+    this.loadSteps = type.loadSteps;
 
     if (this.purchaseCount > 0) {
       // The purchases before the simulation began, summed up as one record.
@@ -433,6 +466,11 @@ export class ElectricityMeterModel {
       this.relayOpen = true;
       this.localLock = this.level >= 4 ? 'locked' : 'releasable';
     }
+  }
+
+  /** This meter's profile: the one given, or its type's with this meter's address (`meter.address`). */
+  get profile(): SimulatorProfile {
+    return (this.profile_ ??= profileAtAddress(this.type, this.profileAddress));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -662,10 +700,15 @@ export class ElectricityMeterModel {
   }
 
   /** Max demand (total and the tariff's) raised to `kW` when higher, stamped with the period start. */
-  private noteDemand(set: DemandSet, kW: number, tariff: number, periodStart: number): void {
+  private noteDemand(set: DemandSet, kW: number, tariff: number, periodStart: number): DemandSet {
+    const total = kW > set[0].kW;
+    const ofTariff = kW > set[tariff]!.kW;
+    if (!total && !ofTariff) return set;
     const at = floorMinute(periodStart);
-    if (kW > set[0].kW) set[0] = { kW, at };
-    if (kW > set[tariff]!.kW) set[tariff] = { kW, at };
+    const next = [...set] as DemandSet;
+    if (total) next[0] = { kW, at };
+    if (ofTariff) next[tariff] = { kW, at };
+    return next;
   }
 
   /** Starts measuring the demand period that contains meter instant `m`; it counts only if `m` is its start. */
@@ -684,8 +727,8 @@ export class ElectricityMeterModel {
       const tariff = this.tariffAt(b.start);
       // XX.XXXX kW on the wire: round away the float noise of summing integration steps.
       const kW = (kWh: number): number => Math.round((kWh / hours) * 1e4) / 1e4;
-      this.noteDemand(this.forwardDemand, kW(b.forwardKWh), tariff, b.start);
-      this.noteDemand(this.reverseDemand, kW(b.reverseKWh), tariff, b.start);
+      this.forwardDemand = this.noteDemand(this.forwardDemand, kW(b.forwardKWh), tariff, b.start);
+      this.reverseDemand = this.noteDemand(this.reverseDemand, kW(b.reverseKWh), tariff, b.start);
     }
     // Steps end on period boundaries, so m1 is the end (a drifting clock may overshoot it by < 1 ms).
     if (m1 < end + DEMAND_PERIOD_MS) this.demandBlock = { start: end, whole: true, forwardKWh: 0, reverseKWh: 0 };
@@ -729,8 +772,9 @@ export class ElectricityMeterModel {
     return {
       time,
       energy: copyEnergy(this.energy),
-      forwardDemand: this.forwardDemand.map((d) => ({ ...d })) as DemandSet,
-      reverseDemand: this.reverseDemand.map((d) => ({ ...d })) as DemandSet,
+      // Demand sets are never changed in place: the record can keep the current ones.
+      forwardDemand: this.forwardDemand,
+      reverseDemand: this.reverseDemand,
       powerKW: [kW, perPhase, phases === 3 ? perPhase : 0, phases === 3 ? perPhase : 0],
     };
   }
@@ -893,7 +937,7 @@ export class ElectricityMeterModel {
 
   /** True when `password` matches the stored password of its level and the level is strong enough (0 strongest). */
   checkPassword(password: Password, maxLevel: number): boolean {
-    const stored = this.passwords.get(password.level);
+    const stored = (this.ownPasswords ?? this.type.passwords).get(password.level);
     return stored !== undefined && password.level <= maxLevel && stored === password.value.toUpperCase();
   }
 
@@ -907,7 +951,8 @@ export class ElectricityMeterModel {
     const level = parseInt(m[1]!, 16) - 1;
     if (newPassword.level !== level) return { ok: false, error: 'invalid' };
     if (!skipPasswordCheck && !this.checkPassword(oldPassword, level)) return { ok: false, error: 'password' };
-    this.passwords.set(level, newPassword.value.toUpperCase());
+    this.ownPasswords ??= new Map(this.type.passwords);
+    this.ownPasswords.set(level, newPassword.value.toUpperCase());
     return { ok: true };
   }
 
@@ -1207,9 +1252,10 @@ export class ElectricityMeterModel {
     return { daily: this.dailyFreezes, settlements: this.settlements, instant: this.instantFreezes, timed: this.timedFreezes };
   }
 
+  /** The event logs (read them only: a meter that never recorded one shows a shared empty set). */
   get eventLogs(): MeterSnapshot['events'] {
     this.sync();
-    return this.events;
+    return this.eventLogs_ ?? NO_EVENTS;
   }
 
   get settings(): SimulationSettings {
@@ -1276,7 +1322,7 @@ export class ElectricityMeterModel {
       instantFreezes: [...this.instantFreezes],
       timedFreezes: [...this.timedFreezes],
       timedFreezePattern: this.timedFreezePattern,
-      events: structuredClone(this.events),
+      events: structuredClone(this.eventLogs_ ?? newEventLogs()),
     };
   }
 }
