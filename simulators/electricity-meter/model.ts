@@ -276,6 +276,26 @@ const NO_EVENTS: EventLogs = (() => {
 })();
 const quiet = (): void => undefined;
 
+interface FreezeLists {
+  readonly daily: FreezeRecord[];
+  readonly settlements: FreezeRecord[];
+  readonly instant: FreezeRecord[];
+  readonly timed: FreezeRecord[];
+}
+/** What `records` shows for a meter that never froze (shared, frozen: reads only). */
+const NO_FREEZES: FreezeLists = Object.freeze({
+  daily: Object.freeze([]) as unknown as FreezeRecord[],
+  settlements: Object.freeze([]) as unknown as FreezeRecord[],
+  instant: Object.freeze([]) as unknown as FreezeRecord[],
+  timed: Object.freeze([]) as unknown as FreezeRecord[],
+});
+
+/** Puts `record` first in `list`, keeping the most recent `kept`. */
+function unshiftKept(list: FreezeRecord[], record: FreezeRecord, kept: number): void {
+  list.unshift(record);
+  if (list.length > kept) list.length = kept;
+}
+
 function sum(values: readonly number[]): number {
   let s = 0;
   for (const v of values) s += v;
@@ -385,13 +405,14 @@ export class ElectricityMeterModel {
   private level = 0;
 
   /** Purchases, most recent first (0332/0333 records, last 10). */
-  private readonly purchases_: PurchaseRecord[] = [];
+  private purchases_: PurchaseRecord[] = [];
 
   // freezes
-  private readonly dailyFreezes: FreezeRecord[] = [];
-  private readonly settlements: FreezeRecord[] = [];
-  private readonly instantFreezes: FreezeRecord[] = [];
-  private readonly timedFreezes: FreezeRecord[] = [];
+  /** Daily, settlement, instantaneous and timed freezes, most recent first; allocated with the first one. */
+  private freezes_: FreezeLists | null = null;
+  private get freezes(): FreezeLists {
+    return (this.freezes_ ??= { daily: [], settlements: [], instant: [], timed: [] });
+  }
   private timedFreezePattern: FreezePattern | null = null;
 
   // events: allocated on first use (most meters of a fleet never record one)
@@ -456,7 +477,7 @@ export class ElectricityMeterModel {
 
     if (this.purchaseCount > 0) {
       // The purchases before the simulation began, summed up as one record.
-      this.purchases_.push({ time: this.meterNow(), countAfter: this.purchaseCount, amount: this.purchaseTotal, before: 0, after: this.balance, cumulative: this.purchaseTotal });
+      this.purchases_ = [{ time: this.meterNow(), countAfter: this.purchaseCount, amount: this.purchaseTotal, before: 0, after: this.balance, cumulative: this.purchaseTotal }];
     }
 
     // A meter that starts with a low balance starts in the matching state (no trip event: it was
@@ -740,22 +761,19 @@ export class ElectricityMeterModel {
     // Daily freeze at local midnight (keep the last 62).
     const midnight = localDayStart(m1);
     if (midnight > m0 && midnight <= m1) {
-      this.dailyFreezes.unshift(this.freezeRecord(midnight, s1));
-      if (this.dailyFreezes.length > DAILY_FREEZES_KEPT) this.dailyFreezes.length = DAILY_FREEZES_KEPT;
+      unshiftKept(this.freezes.daily, this.freezeRecord(midnight, s1), DAILY_FREEZES_KEPT);
     }
     // Monthly settlement: the energy and demand at that instant; demand restarts (keep 12).
     const settlement = this.nextSettlement(m0);
     if (settlement <= m1) {
-      this.settlements.unshift(this.freezeRecord(settlement, s1));
-      if (this.settlements.length > SETTLEMENTS_KEPT) this.settlements.length = SETTLEMENTS_KEPT;
+      unshiftKept(this.freezes.settlements, this.freezeRecord(settlement, s1), SETTLEMENTS_KEPT);
       this.forwardDemand = zeroDemand();
       this.reverseDemand = zeroDemand();
       this.restartDemandPeriod(settlement);
     }
     const timed = this.nextTimedFreeze(m0);
     if (timed !== null && timed <= m1) {
-      this.timedFreezes.unshift(this.freezeRecord(timed, s1));
-      if (this.timedFreezes.length > TIMED_FREEZES_KEPT) this.timedFreezes.length = TIMED_FREEZES_KEPT;
+      unshiftKept(this.freezes.timed, this.freezeRecord(timed, s1), TIMED_FREEZES_KEPT);
     }
     if (this.pendingTripAt !== null && this.pendingTripAt <= s1) {
       this.pendingTripAt = null;
@@ -1025,8 +1043,7 @@ export class ElectricityMeterModel {
     this.sync();
     const { minute, hour, day, month } = pattern;
     if (minute === 'any' && hour === 'any' && day === 'any' && month === 'any') {
-      this.instantFreezes.unshift(this.freezeRecord(this.meterNow(), this.clock.now()));
-      if (this.instantFreezes.length > INSTANT_FREEZES_KEPT) this.instantFreezes.length = INSTANT_FREEZES_KEPT;
+      unshiftKept(this.freezes.instant, this.freezeRecord(this.meterNow(), this.clock.now()), INSTANT_FREEZES_KEPT);
       return { ok: true };
     }
     const fixed = [minute, hour, day, month].map((f) => f !== 'any');
@@ -1053,10 +1070,7 @@ export class ElectricityMeterModel {
     this.forwardDemand = zeroDemand();
     this.reverseDemand = zeroDemand();
     this.restartDemandPeriod(this.meterNow());
-    this.dailyFreezes.length = 0;
-    this.settlements.length = 0;
-    this.instantFreezes.length = 0;
-    this.timedFreezes.length = 0;
+    this.freezes_ = null;
     for (const [name, log] of Object.entries(this.events)) {
       if (name === 'meterClear') continue;
       log.count = 0;
@@ -1249,7 +1263,8 @@ export class ElectricityMeterModel {
     readonly timed: readonly FreezeRecord[];
   } {
     this.sync();
-    return { daily: this.dailyFreezes, settlements: this.settlements, instant: this.instantFreezes, timed: this.timedFreezes };
+    const f = this.freezes_ ?? NO_FREEZES;
+    return { daily: f.daily, settlements: f.settlements, instant: f.instant, timed: f.timed };
   }
 
   /** The event logs (read them only: a meter that never recorded one shows a shared empty set). */
@@ -1317,10 +1332,10 @@ export class ElectricityMeterModel {
       statusWord3: this.statusWord3(),
       balance: this.balanceState,
       purchases: this.purchases,
-      dailyFreezes: [...this.dailyFreezes],
-      settlements: [...this.settlements],
-      instantFreezes: [...this.instantFreezes],
-      timedFreezes: [...this.timedFreezes],
+      dailyFreezes: [...(this.freezes_ ?? NO_FREEZES).daily],
+      settlements: [...(this.freezes_ ?? NO_FREEZES).settlements],
+      instantFreezes: [...(this.freezes_ ?? NO_FREEZES).instant],
+      timedFreezes: [...(this.freezes_ ?? NO_FREEZES).timed],
       timedFreezePattern: this.timedFreezePattern,
       events: structuredClone(this.eventLogs_ ?? newEventLogs()),
     };

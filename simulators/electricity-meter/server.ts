@@ -351,6 +351,14 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       }
     }
     this.consumed = cursor;
+    if (cursor >= this.streamOffset) this.forgetHistory();
+  }
+
+  /** Every received byte is accounted for: an idle meter holds no history buffer (a fleet has thousands). */
+  private forgetHistory(): void {
+    this.history = NO_BYTES;
+    this.historyBase = this.streamOffset;
+    this.historyLength = 0;
   }
 
   /** Appends to the history, keeping at least the last HISTORY_LENGTH bytes (amortised O(1) per byte). */
@@ -492,7 +500,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   private schedule(reply: Uint8Array, delayMs: number, request: IncomingRequest, afterReply: (() => void) | null): void {
     const handle = this.clock.setTimeout(() => {
-      this.timers?.delete(handle);
+      if (this.timers?.delete(handle) && this.timers.size === 0) this.timers = null; // idle meters hold no set
       if (!this.running || !this.link.isOpen || !this.model.isPowered) return;
       this.emit('reply', reply, request);
       this.link.write(reply).then(
