@@ -1,7 +1,7 @@
 /**
  * Memory and creation cost of simulated DL/T 645 meters (issue 7: under 4 KiB per meter).
  *
- *   node --expose-gc --import tsx bench/meter-memory.ts [--sizes 1000,10000,50000] [--api type,profile] [--breakdown]
+ *   node --expose-gc --import tsx bench/meter-memory.ts [--sizes 1000,10000,50000] [--api type,profile] [--days 1] [--breakdown]
  *
  * For each size N and each way of creating a meter (`--api`):
  * - `type`: one `compileMeterType(REFERENCE_METER_PROFILE)` shared by all N meters, each created
@@ -12,7 +12,10 @@
  *
  * N in-memory link pairs are made first (their cost is not the meter's), then N meters; each
  * meter is then read once (11H 00010000, forward active total; the reply is decoded and checked),
- * so the state a meter allocates lazily on its first request is counted too. Heap figures are
+ * so the state a meter allocates lazily on its first request is counted too. With `--days D`,
+ * the clock then jumps a day at a time (no timer runs: the model integrates on demand) and every
+ * meter is read again: a day's integration (96 demand periods, the midnight daily freeze) per
+ * meter and read, and what a day of records adds to a meter. Heap figures are
  * taken after two forced collections: `heapUsed` (V8 heap) plus `arrayBuffers` (typed-array
  * backing stores live outside the V8 heap), per meter. Creation time is the median over batches
  * of 100 meters. `--breakdown` measures the parts of one meter separately (10,000 of each).
@@ -48,8 +51,10 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '1000,10000,50000' },
     api: { type: 'string', default: 'type,profile' },
     breakdown: { type: 'boolean', default: false },
+    days: { type: 'string', default: '0' },
   },
 });
+const days = Number(values.days);
 const sizes = values.sizes.split(',').map((s) => Number(s.trim()));
 const apis = values.api.split(',').map((s) => s.trim()) as Api[];
 type Api = 'type' | 'profile' | 'same-profile';
@@ -80,6 +85,10 @@ interface SizeResult {
   readonly readBytes: number;
   readonly createMs: number;
   readonly readWallMs: number;
+  /** After `days` more days, each ending with a read of every meter. */
+  readonly dayBytes: number | null;
+  /** Wall time of one day's read of every meter (integration over the day included), per meter. */
+  readonly dayReadMs: number | null;
 }
 
 async function measure(api: Api, n: number): Promise<SizeResult> {
@@ -122,21 +131,40 @@ async function measure(api: Api, n: number): Promise<SizeResult> {
 
   const readStart = performance.now();
   const READ_BATCH = 1000;
-  for (let i = 0; i < n; i += READ_BATCH) {
-    const end = Math.min(n, i + READ_BATCH);
-    for (let j = i; j < end; j++) {
-      const request = encodeMessage(meters[j]!.model.address, { kind: 'readData', di: READ_DI, extra: new Uint8Array(0) }, { preamble: 4 });
-      void masters[j]!.write(request);
+  const readAll = async (): Promise<void> => {
+    for (let i = 0; i < n; i += READ_BATCH) {
+      const end = Math.min(n, i + READ_BATCH);
+      for (let j = i; j < end; j++) {
+        const request = encodeMessage(meters[j]!.model.address, { kind: 'readData', di: READ_DI, extra: new Uint8Array(0) }, { preamble: 4 });
+        void masters[j]!.write(request);
+      }
+      await clock.advance(1000);
     }
-    await clock.advance(1000);
-  }
+  };
+  await readAll();
   const readWallMs = performance.now() - readStart;
   if (replies !== n || bad !== 0) throw new Error(`${api} ${n}: ${replies} good replies and ${bad} bad ones from ${n} meters`);
   const read = used();
+  let dayBytes: number | null = null;
+  let dayReadMs: number | null = null;
+  if (days > 0) {
+    const dayWall: number[] = [];
+    for (let d = 0; d < days; d++) {
+      await clock.advance(24 * 3_600_000 - n); // the reads above took 1 s per batch of 1,000 meters
+      const t0 = performance.now();
+      await readAll();
+      dayWall.push((performance.now() - t0) / n);
+    }
+    if (replies !== n * (days + 1) || bad !== 0) throw new Error(`${api} ${n}: ${replies} good replies and ${bad} bad ones after ${days} days`);
+    const daily = meters[0]!.model.records.daily.length;
+    if (daily !== days) throw new Error(`meter 0 holds ${daily} daily freezes after ${days} days`);
+    dayBytes = (used() - before) / n;
+    dayReadMs = median(dayWall);
+  }
   // Keep everything alive until measured.
   if (meters.length !== n || masters.length !== n) throw new Error('unreachable');
   for (const m of meters) m.stop();
-  return { api, n, createdBytes: (created - before) / n, readBytes: (read - before) / n, createMs: median(perMeterMs), readWallMs };
+  return { api, n, createdBytes: (created - before) / n, readBytes: (read - before) / n, createMs: median(perMeterMs), readWallMs, dayBytes, dayReadMs };
 }
 
 /** Bytes per instance of what `make` returns, over `n` instances kept alive. */
@@ -172,12 +200,15 @@ function breakdown(): string[] {
   return ['| part (10,000 of each) | bytes each |', '|---|---:|', ...rows.map(([name, b]) => `| ${name} | ${Math.round(b).toLocaleString('en-US')} |`)];
 }
 
-const lines = ['| api | meters | heap/meter created | heap/meter after one read | create (median) | read wall |', '|---|---:|---:|---:|---:|---:|'];
+const dayHead = days > 0 ? ` heap/meter after ${days} day(s) | read after a day, per meter |` : '';
+const lines = [`| api | meters | heap/meter created | heap/meter after one read | create (median) | read wall |${dayHead}`, `|---|---:|---:|---:|---:|---:|${days > 0 ? '---:|---:|' : ''}`];
+const bytes = (b: number): string => `${Math.round(b).toLocaleString('en-US')} B`;
 for (const n of sizes) {
   for (const api of apis) {
     const r = await measure(api, n);
     lines.push(
-      `| ${r.api} | ${r.n.toLocaleString('en-US')} | ${Math.round(r.createdBytes).toLocaleString('en-US')} B | ${Math.round(r.readBytes).toLocaleString('en-US')} B | ${r.createMs.toFixed(3)} ms | ${Math.round(r.readWallMs).toLocaleString('en-US')} ms |`,
+      `| ${r.api} | ${r.n.toLocaleString('en-US')} | ${bytes(r.createdBytes)} | ${bytes(r.readBytes)} | ${r.createMs.toFixed(3)} ms | ${Math.round(r.readWallMs).toLocaleString('en-US')} ms |` +
+        (r.dayBytes !== null && r.dayReadMs !== null ? ` ${bytes(r.dayBytes)} | ${r.dayReadMs.toFixed(3)} ms |` : ''),
     );
     process.stderr.write(`${lines[lines.length - 1]}\n`);
   }

@@ -313,6 +313,24 @@ function localDayStart(m: number): number {
   return Math.floor((m + LOCAL_OFFSET_MS) / MS_PER_DAY) * MS_PER_DAY - LOCAL_OFFSET_MS;
 }
 
+/**
+ * Average power of a whole demand period holding `kWh`, as XX.XXXX kW on the wire: rounded, so
+ * the float noise of summing integration steps goes away. (A module function, not a closure made
+ * per period: under tsx each named closure costs an Object.defineProperty.)
+ */
+function periodDemandKW(kWh: number): number {
+  const hours = DEMAND_PERIOD_MS / MS_PER_HOUR;
+  return Math.round((kWh / hours) * 1e4) / 1e4;
+}
+
+/**
+ * The last settlement instant computed, shared by every meter: settlement instants depend only on
+ * the meter time and the settlement day and hour, and the meters of a fleet integrate through the
+ * same month, so one entry saves each integration step two calendar conversions.
+ * `at` is the first settlement instant strictly after `from` (so also after any m in [from, at)).
+ */
+const settlementCache = { from: Number.NaN, at: Number.NaN, day: 0, hour: 0 };
+
 /** Truncate to the minute (meter records carry YYMMDDhhmm). */
 function floorMinute(m: number): number {
   return Math.floor(m / 60_000) * 60_000;
@@ -634,6 +652,19 @@ export class ElectricityMeterModel {
 
   /** The first settlement instant strictly after m0. */
   private nextSettlement(m0: number): number {
+    const cache = settlementCache;
+    if (cache.day === this.settlementDay && cache.hour === this.settlementHour && m0 >= cache.from && m0 < cache.at) return cache.at;
+    const at = this.firstSettlementAfter(m0);
+    if (Number.isFinite(at)) {
+      cache.from = m0;
+      cache.at = at;
+      cache.day = this.settlementDay;
+      cache.hour = this.settlementHour;
+    }
+    return at;
+  }
+
+  private firstSettlementAfter(m0: number): number {
     const c = toCalendar(m0);
     let year = c.year;
     let month = c.month;
@@ -694,8 +725,9 @@ export class ElectricityMeterModel {
   /** Tariff 1..4 active at meter instant m. */
   tariffAt(m: number): number {
     const minute = Math.floor((m - localDayStart(m)) / 60_000);
-    let t = this.slots[0]!.tariff;
-    for (const s of this.slots) if (s.minute <= minute) t = s.tariff;
+    const slots = this.slots;
+    let t = slots[0]!.tariff;
+    for (let i = 0; i < slots.length; i++) if (slots[i]!.minute <= minute) t = slots[i]!.tariff;
     return t;
   }
 
@@ -732,10 +764,19 @@ export class ElectricityMeterModel {
     return next;
   }
 
+  /** A new demand period from `start` (reused in place: one period every 15 minutes of every meter). */
+  private startDemandBlock(start: number, whole: boolean): void {
+    const b = this.demandBlock;
+    b.start = start;
+    b.whole = whole;
+    b.forwardKWh = 0;
+    b.reverseKWh = 0;
+  }
+
   /** Starts measuring the demand period that contains meter instant `m`; it counts only if `m` is its start. */
   private restartDemandPeriod(m: number): void {
     const start = Math.floor(m / DEMAND_PERIOD_MS) * DEMAND_PERIOD_MS; // UTC+8 is a whole number of quarter hours
-    this.demandBlock = { start, whole: m === start, forwardKWh: 0, reverseKWh: 0 };
+    this.startDemandBlock(start, m === start);
   }
 
   /** At the end of a demand period: its average power is a demand (if the period was whole); the next one starts. */
@@ -744,15 +785,12 @@ export class ElectricityMeterModel {
     const end = b.start + DEMAND_PERIOD_MS;
     if (m1 < end) return;
     if (b.whole) {
-      const hours = DEMAND_PERIOD_MS / MS_PER_HOUR;
       const tariff = this.tariffAt(b.start);
-      // XX.XXXX kW on the wire: round away the float noise of summing integration steps.
-      const kW = (kWh: number): number => Math.round((kWh / hours) * 1e4) / 1e4;
-      this.forwardDemand = this.noteDemand(this.forwardDemand, kW(b.forwardKWh), tariff, b.start);
-      this.reverseDemand = this.noteDemand(this.reverseDemand, kW(b.reverseKWh), tariff, b.start);
+      this.forwardDemand = this.noteDemand(this.forwardDemand, periodDemandKW(b.forwardKWh), tariff, b.start);
+      this.reverseDemand = this.noteDemand(this.reverseDemand, periodDemandKW(b.reverseKWh), tariff, b.start);
     }
     // Steps end on period boundaries, so m1 is the end (a drifting clock may overshoot it by < 1 ms).
-    if (m1 < end + DEMAND_PERIOD_MS) this.demandBlock = { start: end, whole: true, forwardKWh: 0, reverseKWh: 0 };
+    if (m1 < end + DEMAND_PERIOD_MS) this.startDemandBlock(end, true);
     else this.restartDemandPeriod(m1);
   }
 
