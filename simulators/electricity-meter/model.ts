@@ -255,6 +255,19 @@ const copyEnergy = (e: EnergyRegisters): EnergyRegisters => ({
   reverseActive: [...e.reverseActive],
   reactive: [[...e.reactive[0]], [...e.reactive[1]], [...e.reactive[2]], [...e.reactive[3]]],
 });
+/** Tariff registers that are all exactly zero, shared by the freeze records of every meter (never written). */
+const ZERO_TARIFFS = Object.freeze([0, 0, 0, 0]) as unknown as TariffEnergy;
+const recordTariffs = (t: TariffEnergy): TariffEnergy =>
+  Object.is(t[0], 0) && Object.is(t[1], 0) && Object.is(t[2], 0) && Object.is(t[3], 0) ? ZERO_TARIFFS : [...t];
+/**
+ * The registers as a freeze record keeps them: a copy, with the all-zero tariff arrays (reverse
+ * energy and three reactive quadrants on most meters) shared: a daily freeze a day per meter.
+ */
+const recordEnergy = (e: EnergyRegisters): EnergyRegisters => ({
+  forwardActive: recordTariffs(e.forwardActive),
+  reverseActive: recordTariffs(e.reverseActive),
+  reactive: [recordTariffs(e.reactive[0]), recordTariffs(e.reactive[1]), recordTariffs(e.reactive[2]), recordTariffs(e.reactive[3])],
+});
 const newLog = <T>(): EventLog<T> => ({ count: 0, records: [] });
 const newEventLogs = () => ({
   powerDown: newLog<PowerDownRecord>(),
@@ -277,10 +290,10 @@ const NO_EVENTS: EventLogs = (() => {
 const quiet = (): void => undefined;
 
 interface FreezeLists {
-  readonly daily: FreezeRecord[];
-  readonly settlements: FreezeRecord[];
-  readonly instant: FreezeRecord[];
-  readonly timed: FreezeRecord[];
+  daily: FreezeRecord[];
+  settlements: FreezeRecord[];
+  instant: FreezeRecord[];
+  timed: FreezeRecord[];
 }
 /** What `records` shows for a meter that never froze (shared, frozen: reads only). */
 const NO_FREEZES: FreezeLists = Object.freeze({
@@ -290,8 +303,13 @@ const NO_FREEZES: FreezeLists = Object.freeze({
   timed: Object.freeze([]) as unknown as FreezeRecord[],
 });
 
-/** Puts `record` first in `list`, keeping the most recent `kept`. */
-function unshiftKept(list: FreezeRecord[], record: FreezeRecord, kept: number): void {
+/** Puts `record` first in list `kind`, keeping the most recent `kept` (a list is made with its first record). */
+function unshiftKept(lists: FreezeLists, kind: keyof FreezeLists, record: FreezeRecord, kept: number): void {
+  const list = lists[kind];
+  if (list.length === 0) {
+    lists[kind] = [record];
+    return;
+  }
   list.unshift(record);
   if (list.length > kept) list.length = kept;
 }
@@ -429,7 +447,7 @@ export class ElectricityMeterModel {
   /** Daily, settlement, instantaneous and timed freezes, most recent first; allocated with the first one. */
   private freezes_: FreezeLists | null = null;
   private get freezes(): FreezeLists {
-    return (this.freezes_ ??= { daily: [], settlements: [], instant: [], timed: [] });
+    return (this.freezes_ ??= { ...NO_FREEZES });
   }
   private timedFreezePattern: FreezePattern | null = null;
 
@@ -799,19 +817,19 @@ export class ElectricityMeterModel {
     // Daily freeze at local midnight (keep the last 62).
     const midnight = localDayStart(m1);
     if (midnight > m0 && midnight <= m1) {
-      unshiftKept(this.freezes.daily, this.freezeRecord(midnight, s1), DAILY_FREEZES_KEPT);
+      unshiftKept(this.freezes, 'daily', this.freezeRecord(midnight, s1), DAILY_FREEZES_KEPT);
     }
     // Monthly settlement: the energy and demand at that instant; demand restarts (keep 12).
     const settlement = this.nextSettlement(m0);
     if (settlement <= m1) {
-      unshiftKept(this.freezes.settlements, this.freezeRecord(settlement, s1), SETTLEMENTS_KEPT);
+      unshiftKept(this.freezes, 'settlements', this.freezeRecord(settlement, s1), SETTLEMENTS_KEPT);
       this.forwardDemand = zeroDemand();
       this.reverseDemand = zeroDemand();
       this.restartDemandPeriod(settlement);
     }
     const timed = this.nextTimedFreeze(m0);
     if (timed !== null && timed <= m1) {
-      unshiftKept(this.freezes.timed, this.freezeRecord(timed, s1), TIMED_FREEZES_KEPT);
+      unshiftKept(this.freezes, 'timed', this.freezeRecord(timed, s1), TIMED_FREEZES_KEPT);
     }
     if (this.pendingTripAt !== null && this.pendingTripAt <= s1) {
       this.pendingTripAt = null;
@@ -827,7 +845,7 @@ export class ElectricityMeterModel {
     const perPhase = phases === 3 ? kW / 3 : kW;
     return {
       time,
-      energy: copyEnergy(this.energy),
+      energy: recordEnergy(this.energy),
       // Demand sets are never changed in place: the record can keep the current ones.
       forwardDemand: this.forwardDemand,
       reverseDemand: this.reverseDemand,
@@ -1081,7 +1099,7 @@ export class ElectricityMeterModel {
     this.sync();
     const { minute, hour, day, month } = pattern;
     if (minute === 'any' && hour === 'any' && day === 'any' && month === 'any') {
-      unshiftKept(this.freezes.instant, this.freezeRecord(this.meterNow(), this.clock.now()), INSTANT_FREEZES_KEPT);
+      unshiftKept(this.freezes, 'instant', this.freezeRecord(this.meterNow(), this.clock.now()), INSTANT_FREEZES_KEPT);
       return { ok: true };
     }
     const fixed = [minute, hour, day, month].map((f) => f !== 'any');
