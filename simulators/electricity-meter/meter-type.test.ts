@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { concatBytes, toHex } from '../../harness/core/bytes.ts';
 import { VirtualClock } from '../../harness/core/clock.ts';
 import { ProfileError } from '../../harness/core/errors.ts';
+import { Rs485Bus } from '../../harness/links/bus.ts';
 import { createMemoryPair } from '../../harness/links/memory.ts';
 import type { Link } from '../../harness/links/link.ts';
 import { Dlt645FrameScanner, encodeMessage, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
+import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { Password } from '../../harness/protocols/dlt645/types.ts';
 import { compileMeterType, createElectricityMeter, ElectricityMeterModel, meterTypeOf, type ElectricityMeter } from './index.ts';
 import { REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
@@ -95,6 +97,36 @@ describe('meters of one type at their own addresses', () => {
     }
     expect(h.replies[0]!.length).toBe(requests.length);
     expect(h.replies[1]).toEqual(h.replies[0]);
+  });
+
+  it('serves a bus of meters of one type, each read at its own address and answered from it alone', async () => {
+    const clock = new VirtualClock({ start: T0, autoAdvance: false });
+    const bus = new Rs485Bus({ clock });
+    const master = bus.attach('master');
+    const meters = Array.from({ length: 8 }, (_, i) => createElectricityMeter({ type, address: address(i), link: bus.attach(`meter-${i}`), clock, seed: i }));
+    const scanner = new Dlt645FrameScanner();
+    const got: Dlt645Message[] = [];
+    const replyAddresses: string[] = [];
+    master.on('data', (chunk) => {
+      for (const ev of scanner.push(chunk)) {
+        if (ev.type === 'frame' && ev.message.ok) {
+          got.push(ev.message.value);
+          replyAddresses.push(ev.decoded.frame.address);
+        }
+      }
+    });
+    for (let i = 0; i < meters.length; i++) meters[i]!.backchannel.setLoad(i); // meter i draws i kW
+    await clock.advance(3_600_000);
+    for (const m of meters) m.backchannel.setLoad(0); // registers stay put while the master reads
+    for (let i = 0; i < meters.length; i++) {
+      void master.write(encodeMessage(address(i), read('00010000'), { preamble: 4 }));
+      await clock.advance(1000);
+    }
+    // Each meter answered with its own energy, 1000 kWh at the start plus i kWh, from its own address.
+    const values = got.map((m) => (m.kind === 'readDataResponse' ? DICTIONARY.decodeValue('00010000', m.payload) : null));
+    expect(values).toEqual(meters.map((_, i) => ({ ok: true, value: 1000 + i })));
+    expect(replyAddresses).toEqual(meters.map((_, i) => address(i)));
+    expect(bus.stats.collisions).toBe(0);
   });
 
   it('refuses an address that is not 12 decimal digits, and a type given twice', () => {
