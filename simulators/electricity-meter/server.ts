@@ -281,7 +281,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.link.off('close', this.onClose);
     if (this.timers) {
       for (const t of this.timers) this.clock.clearTimeout(t);
-      this.timers.clear();
+      this.timers = null;
     }
     this.resetReceiver();
   }
