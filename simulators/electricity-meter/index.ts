@@ -1,19 +1,28 @@
 /**
  * The simulated DL/T 645-2007 electricity meter: model (model.ts) + server (server.ts) +
- * behaviours (behaviours.ts), built from a profile (profile.ts).
+ * behaviours (behaviours.ts), built from a profile (profile.ts) compiled into a meter type
+ * (meter-type.ts) that all meters of the same model share.
  *
  *   const meter = createElectricityMeter({ profile: REFERENCE_METER_PROFILE, link, clock, seed: 1 });
  *   meter.backchannel.drawFor(3, 3_600_000); // the customer draws 3 kW for an hour
+ *
+ * A fleet: one type per model, one cheap meter per address (nothing of the profile is copied or
+ * validated again):
+ *
+ *   const type = compileMeterType(profileJson);
+ *   const meter = createElectricityMeter({ type, address: '000000000042', link, clock, seed: 42 });
  */
 import type { Clock } from '../../harness/core/clock.ts';
 import { SeededRandom } from '../../harness/core/random.ts';
 import type { Link } from '../../harness/links/link.ts';
 import { createBehaviour } from './behaviours.ts';
 import { ElectricityMeterModel, type MeterSnapshot } from './model.ts';
-import { loadSimulatorProfile, type SimulatorProfile } from './profile.ts';
+import type { SimulatorProfile } from './profile.ts';
 import { Dlt645MeterServer } from './server.ts';
+import { compileMeterType, type MeterType } from './meter-type.ts';
 
 export * from './profile.ts';
+export * from './meter-type.ts';
 export * from './model.ts';
 export * from './server.ts';
 export * from './behaviours.ts';
@@ -40,8 +49,17 @@ export interface ElectricityMeterBackchannel {
 }
 
 export interface CreateElectricityMeterOptions {
-  /** A validated profile, or raw JSON (validated here; a ProfileError names the bad field). */
-  readonly profile: SimulatorProfile | unknown;
+  /**
+   * A validated profile, raw JSON (validated here; a ProfileError names the bad field), or a
+   * MeterType. A profile `loadSimulatorProfile` returned is validated and compiled once for all
+   * the meters created from that object (meter-type.ts); raw JSON is validated on every call.
+   * Give either `profile` or `type`.
+   */
+  readonly profile?: SimulatorProfile | MeterType | unknown;
+  /** The shared meter type (`compileMeterType`): the cheap way to create many meters of one model. */
+  readonly type?: MeterType;
+  /** This meter's address (12 decimal digits) instead of the profile's; nothing else is copied. */
+  readonly address?: string;
   readonly link: Link;
   readonly clock: Clock;
   /** Seed of the meter's random stream (response-delay jitter). Default 1. */
@@ -52,7 +70,10 @@ export interface CreateElectricityMeterOptions {
 }
 
 export interface ElectricityMeter {
+  /** This meter's profile: its type's, with `meter.address` replaced when an `address` was given. */
   readonly profile: SimulatorProfile;
+  /** What this meter shares with every meter of its model. */
+  readonly type: MeterType;
   readonly model: ElectricityMeterModel;
   readonly server: Dlt645MeterServer;
   readonly backchannel: ElectricityMeterBackchannel;
@@ -61,36 +82,81 @@ export interface ElectricityMeter {
 }
 
 export function createElectricityMeter(options: CreateElectricityMeterOptions): ElectricityMeter {
-  const profile = loadSimulatorProfile(options.profile);
+  if (options.type !== undefined && options.profile !== undefined) {
+    throw new TypeError('createElectricityMeter: give either profile or type, not both');
+  }
+  const type = compileMeterType(options.type ?? options.profile);
   const { clock, link } = options;
-  const random = new SeededRandom(options.seed ?? 1).fork(`electricity-meter:${profile.meter.address}`);
   const logger = options.logger;
-  const model = new ElectricityMeterModel({ profile, clock, ...(logger ? { logger } : {}) });
+  const model = new ElectricityMeterModel({ type, clock, ...(options.address !== undefined ? { address: options.address } : {}), ...(logger ? { logger } : {}) });
+  // The model's address is still the one it was created with (its profile's meter.address).
+  const random = new SeededRandom(options.seed ?? 1).fork(`electricity-meter:${model.address}`);
   const server = new Dlt645MeterServer({
     link,
     model,
-    profile,
     clock,
     random,
     ...(logger ? { logger } : {}),
-    behaviours: profile.behaviours.map((b) => createBehaviour(b)),
-  });
-  server.on('baudRateChanged', (baud) => {
-    model.baudRate = baud;
+    behaviours: type.profile.behaviours.map((b) => createBehaviour(b)),
   });
   if (options.start !== false) server.start();
-  const backchannel: ElectricityMeterBackchannel = {
-    setLoad: (kW) => model.setLoad(kW),
-    drawFor: (kW, ms) => model.drawFor(kW, ms),
-    cutMains: () => model.cutMains(),
-    restoreMains: () => model.restoreMains(),
-    openCover: () => model.openCover(),
-    closeCover: () => model.closeCover(),
-    pressButton: () => model.pressButton(),
-    topUp: (amount) => model.topUp(amount),
-    setClockOffsetMs: (ms) => model.setClockOffsetMs(ms),
-    setClockDriftPpm: (ppm) => model.setClockDriftPpm(ppm),
-    snapshot: () => model.snapshot(),
-  };
-  return { profile, model, server, backchannel, stop: () => server.stop() };
+  return new SimulatedElectricityMeter(model, server);
+}
+
+/** Backchannel calls go straight to the model (one object per meter, no closures). */
+class ModelBackchannel implements ElectricityMeterBackchannel {
+  constructor(private readonly model: ElectricityMeterModel) {}
+  setLoad(kW: number | null): void {
+    this.model.setLoad(kW);
+  }
+  drawFor(kW: number, ms: number): void {
+    this.model.drawFor(kW, ms);
+  }
+  cutMains(): void {
+    this.model.cutMains();
+  }
+  restoreMains(): void {
+    this.model.restoreMains();
+  }
+  openCover(): void {
+    this.model.openCover();
+  }
+  closeCover(): void {
+    this.model.closeCover();
+  }
+  pressButton(): boolean {
+    return this.model.pressButton();
+  }
+  topUp(amount: number): boolean {
+    return this.model.topUp(amount);
+  }
+  setClockOffsetMs(ms: number): void {
+    this.model.setClockOffsetMs(ms);
+  }
+  setClockDriftPpm(ppm: number): void {
+    this.model.setClockDriftPpm(ppm);
+  }
+  snapshot(): MeterSnapshot {
+    return this.model.snapshot();
+  }
+}
+
+class SimulatedElectricityMeter implements ElectricityMeter {
+  private backchannel_: ElectricityMeterBackchannel | null = null;
+  constructor(
+    readonly model: ElectricityMeterModel,
+    readonly server: Dlt645MeterServer,
+  ) {}
+  get profile(): SimulatorProfile {
+    return this.model.profile;
+  }
+  get type(): MeterType {
+    return this.model.type;
+  }
+  get backchannel(): ElectricityMeterBackchannel {
+    return (this.backchannel_ ??= new ModelBackchannel(this.model));
+  }
+  stop(): void {
+    this.server.stop();
+  }
 }

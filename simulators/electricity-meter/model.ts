@@ -25,6 +25,7 @@ import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
 import type { DataValue } from '../../harness/protocols/dlt645/dictionary-types.ts';
 import { encodeStatusWord3 } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { SimulatorProfile, SimulationSettings } from './profile.ts';
+import { checkMeterAddress, meterTypeOf, profileAtAddress, type CompiledLoadStep, type CompiledSlot, type MeterType } from './meter-type.ts';
 import { readModelValue, writeModelValue, servesIdentifier } from './values.ts';
 
 const MS_PER_HOUR = 3_600_000;
@@ -215,7 +216,15 @@ export interface MeterSnapshot {
 }
 
 export interface ElectricityMeterModelOptions {
-  readonly profile: SimulatorProfile;
+  /**
+   * A validated profile (its type is compiled once per profile object, meter-type.ts), or leave it
+   * out and give `type`. With both, `profile` is this meter's own profile and `type` its model's.
+   */
+  readonly profile?: SimulatorProfile;
+  /** The shared meter type (meter-type.ts): nothing of the profile is copied per meter. */
+  readonly type?: MeterType;
+  /** This meter's address, instead of the profile's (12 decimal digits). */
+  readonly address?: string;
   readonly clock: Clock;
   /** Diagnostics (relay operations, freezes); quiet by default. */
   readonly logger?: (message: string) => void;
@@ -234,19 +243,76 @@ const zeroEnergy = (): EnergyRegisters => ({
   reverseActive: zeroTariffs(),
   reactive: [zeroTariffs(), zeroTariffs(), zeroTariffs(), zeroTariffs()],
 });
-const zeroDemand = (): DemandSet => [
-  { kW: 0, at: null },
-  { kW: 0, at: null },
-  { kW: 0, at: null },
-  { kW: 0, at: null },
-  { kW: 0, at: null },
-];
+/**
+ * Demand sets are immutable (a new demand makes a new set), so every meter starts from this one
+ * shared zero set and freeze records keep the set they saw instead of a copy.
+ */
+const NO_DEMAND: DemandRecord = Object.freeze({ kW: 0, at: null });
+const ZERO_DEMAND = Object.freeze([NO_DEMAND, NO_DEMAND, NO_DEMAND, NO_DEMAND, NO_DEMAND]) as unknown as DemandSet;
+const zeroDemand = (): DemandSet => ZERO_DEMAND;
 const copyEnergy = (e: EnergyRegisters): EnergyRegisters => ({
   forwardActive: [...e.forwardActive],
   reverseActive: [...e.reverseActive],
   reactive: [[...e.reactive[0]], [...e.reactive[1]], [...e.reactive[2]], [...e.reactive[3]]],
 });
+/** Tariff registers that are all exactly zero, shared by the freeze records of every meter (never written). */
+const ZERO_TARIFFS = Object.freeze([0, 0, 0, 0]) as unknown as TariffEnergy;
+const recordTariffs = (t: TariffEnergy): TariffEnergy =>
+  Object.is(t[0], 0) && Object.is(t[1], 0) && Object.is(t[2], 0) && Object.is(t[3], 0) ? ZERO_TARIFFS : [...t];
+/**
+ * The registers as a freeze record keeps them: a copy, with the all-zero tariff arrays (reverse
+ * energy and three reactive quadrants on most meters) shared: a daily freeze a day per meter.
+ */
+const recordEnergy = (e: EnergyRegisters): EnergyRegisters => ({
+  forwardActive: recordTariffs(e.forwardActive),
+  reverseActive: recordTariffs(e.reverseActive),
+  reactive: [recordTariffs(e.reactive[0]), recordTariffs(e.reactive[1]), recordTariffs(e.reactive[2]), recordTariffs(e.reactive[3])],
+});
 const newLog = <T>(): EventLog<T> => ({ count: 0, records: [] });
+const newEventLogs = () => ({
+  powerDown: newLog<PowerDownRecord>(),
+  coverOpen: newLog<CoverOpenRecord>(),
+  trip: newLog<RelayEventRecord>(),
+  close: newLog<RelayEventRecord>(),
+  programming: newLog<ProgrammingRecord>(),
+  timeSet: newLog<TimeSetRecord>(),
+  meterClear: newLog<ClearRecord>(),
+  demandClear: newLog<ClearRecord>(),
+  eventClear: newLog<ClearRecord>(),
+});
+type EventLogs = ReturnType<typeof newEventLogs>;
+/** What `eventLogs` shows for a meter that never recorded an event (shared, frozen: reads only). */
+const NO_EVENTS: EventLogs = (() => {
+  const logs = newEventLogs();
+  for (const log of Object.values(logs)) Object.freeze(Object.freeze(log).records);
+  return Object.freeze(logs);
+})();
+const quiet = (): void => undefined;
+
+interface FreezeLists {
+  daily: FreezeRecord[];
+  settlements: FreezeRecord[];
+  instant: FreezeRecord[];
+  timed: FreezeRecord[];
+}
+/** What `records` shows for a meter that never froze (shared, frozen: reads only). */
+const NO_FREEZES: FreezeLists = Object.freeze({
+  daily: Object.freeze([]) as unknown as FreezeRecord[],
+  settlements: Object.freeze([]) as unknown as FreezeRecord[],
+  instant: Object.freeze([]) as unknown as FreezeRecord[],
+  timed: Object.freeze([]) as unknown as FreezeRecord[],
+});
+
+/** Puts `record` first in list `kind`, keeping the most recent `kept` (a list is made with its first record). */
+function unshiftKept(lists: FreezeLists, kind: keyof FreezeLists, record: FreezeRecord, kept: number): void {
+  const list = lists[kind];
+  if (list.length === 0) {
+    lists[kind] = [record];
+    return;
+  }
+  list.unshift(record);
+  if (list.length > kept) list.length = kept;
+}
 
 function sum(values: readonly number[]): number {
   let s = 0;
@@ -260,14 +326,28 @@ function pushRecord<T>(log: EventLog<T>, record: T, kept = EVENT_RECORDS_KEPT): 
   if (log.records.length > kept) log.records.length = kept;
 }
 
-function minutesOf(hhmm: string): number {
-  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-}
-
 /** Start of the local (UTC+8) day containing meter instant `m`. */
 function localDayStart(m: number): number {
   return Math.floor((m + LOCAL_OFFSET_MS) / MS_PER_DAY) * MS_PER_DAY - LOCAL_OFFSET_MS;
 }
+
+/**
+ * Average power of a whole demand period holding `kWh`, as XX.XXXX kW on the wire: rounded, so
+ * the float noise of summing integration steps goes away. (A module function, not a closure made
+ * per period: under tsx each named closure costs an Object.defineProperty.)
+ */
+function periodDemandKW(kWh: number): number {
+  const hours = DEMAND_PERIOD_MS / MS_PER_HOUR;
+  return Math.round((kWh / hours) * 1e4) / 1e4;
+}
+
+/**
+ * The last settlement instant computed, shared by every meter: settlement instants depend only on
+ * the meter time and the settlement day and hour, and the meters of a fleet integrate through the
+ * same month, so one entry saves each integration step two calendar conversions.
+ * `at` is the first settlement instant strictly after `from` (so also after any m in [from, at)).
+ */
+const settlementCache = { from: Number.NaN, at: Number.NaN, day: 0, hour: 0 };
 
 /** Truncate to the minute (meter records carry YYMMDDhhmm). */
 function floorMinute(m: number): number {
@@ -275,7 +355,12 @@ function floorMinute(m: number): number {
 }
 
 export class ElectricityMeterModel {
-  readonly profile: SimulatorProfile;
+  /** The profile given, or null: built from the type and `profileAddress` when first asked for. */
+  private profile_: SimulatorProfile | null;
+  /** The address this meter was created with (its profile's `meter.address`). */
+  private readonly profileAddress: string;
+  /** What every meter of this model shares (meter-type.ts). */
+  readonly type: MeterType;
   readonly clock: Clock;
   private readonly sim: SimulationSettings;
   private readonly log: (message: string) => void;
@@ -298,8 +383,11 @@ export class ElectricityMeterModel {
   customerNumber: string;
   /** Current RS-485 port baud rate (the server updates it after 17H; DI 04000703). */
   baudRate: number;
-  /** Password by level (0..9): 6 hex digits P2P1P0. */
-  private readonly passwords = new Map<number, string>();
+  /**
+   * Password by level (0..9): 6 hex digits P2P1P0. Null while they are the type's initial ones
+   * (copied on the first 18H change, so a fleet does not hold one map per meter).
+   */
+  private ownPasswords: Map<number, string> | null = null;
 
   // clock: meter = sim + offset + (sim - driftEpoch) * drift
   private offsetMs: number;
@@ -332,10 +420,10 @@ export class ElectricityMeterModel {
   closeAllowedAmountLimit = 0;
   /** FEE-07 trip delay (04001401, minutes on the wire). */
   tripDelayMs: number;
-  private readonly slots: readonly { readonly minute: number; readonly tariff: number }[];
+  private readonly slots: readonly CompiledSlot[];
 
   // load and physical state
-  private loadSteps: readonly { readonly minute: number; readonly kW: number }[];
+  private readonly loadSteps: readonly CompiledLoadStep[];
   private loadOverride: number | null = null;
   private draw: { kW: number; until: number } | null = null;
   private mainsOn = true;
@@ -353,42 +441,45 @@ export class ElectricityMeterModel {
   private level = 0;
 
   /** Purchases, most recent first (0332/0333 records, last 10). */
-  private readonly purchases_: PurchaseRecord[] = [];
+  private purchases_: PurchaseRecord[] = [];
 
   // freezes
-  private readonly dailyFreezes: FreezeRecord[] = [];
-  private readonly settlements: FreezeRecord[] = [];
-  private readonly instantFreezes: FreezeRecord[] = [];
-  private readonly timedFreezes: FreezeRecord[] = [];
+  /** Daily, settlement, instantaneous and timed freezes, most recent first; allocated with the first one. */
+  private freezes_: FreezeLists | null = null;
+  private get freezes(): FreezeLists {
+    return (this.freezes_ ??= { ...NO_FREEZES });
+  }
   private timedFreezePattern: FreezePattern | null = null;
 
-  // events
-  private readonly events = {
-    powerDown: newLog<PowerDownRecord>(),
-    coverOpen: newLog<CoverOpenRecord>(),
-    trip: newLog<RelayEventRecord>(),
-    close: newLog<RelayEventRecord>(),
-    programming: newLog<ProgrammingRecord>(),
-    timeSet: newLog<TimeSetRecord>(),
-    meterClear: newLog<ClearRecord>(),
-    demandClear: newLog<ClearRecord>(),
-    eventClear: newLog<ClearRecord>(),
-  };
+  // events: allocated on first use (most meters of a fleet never record one)
+  private eventLogs_: EventLogs | null = null;
+  private get events(): EventLogs {
+    return (this.eventLogs_ ??= newEventLogs());
+  }
 
   /** Harness instant up to which energy has been integrated. */
   private integratedTo: number;
 
   constructor(options: ElectricityMeterModelOptions) {
-    this.profile = options.profile;
+    const type = options.type ?? meterTypeOf(options.profile);
+    this.type = type;
+    const given = options.profile ?? type.profile;
+    if (options.address !== undefined && options.address !== given.meter.address) {
+      // Only the address differs from the profile: no profile object per meter until one is asked for.
+      this.profileAddress = checkMeterAddress(options.address);
+      this.profile_ = null;
+    } else {
+      this.profileAddress = given.meter.address;
+      this.profile_ = given;
+    }
     this.clock = options.clock;
-    this.sim = options.profile.simulation;
-    this.log = options.logger ?? (() => undefined);
-    const meter = options.profile.meter;
-    this.address = meter.address;
-    this.meterNumber = meter.address;
-    this.customerNumber = meter.address;
+    this.sim = given.simulation;
+    this.log = options.logger ?? quiet;
+    const meter = given.meter;
+    this.address = this.profileAddress;
+    this.meterNumber = this.profileAddress;
+    this.customerNumber = this.profileAddress;
     this.baudRate = meter.line.baudRate;
-    for (const [level, value] of Object.entries(meter.passwords)) this.passwords.set(parseInt(level, 16), value.toUpperCase());
 
     const now = this.clock.now();
     this.offsetMs = this.sim.clockOffsetMs;
@@ -417,13 +508,12 @@ export class ElectricityMeterModel {
     this.prices = [...this.sim.tariffs.prices];
     this.settlementDay = this.sim.settlement.day;
     this.settlementHour = this.sim.settlement.hour;
-    this.slots = this.sim.tariffs.timeSlots.map((s) => ({ minute: minutesOf(s.from), tariff: s.tariff }));
-    const kW = this.sim.load.kW;
-    this.loadSteps = typeof kW === 'number' ? [{ minute: 0, kW }] : kW.map((s) => ({ minute: minutesOf(s.from), kW: s.kW }));
+    this.slots = type.slots;
+    this.loadSteps = type.loadSteps;
 
     if (this.purchaseCount > 0) {
       // The purchases before the simulation began, summed up as one record.
-      this.purchases_.push({ time: this.meterNow(), countAfter: this.purchaseCount, amount: this.purchaseTotal, before: 0, after: this.balance, cumulative: this.purchaseTotal });
+      this.purchases_ = [{ time: this.meterNow(), countAfter: this.purchaseCount, amount: this.purchaseTotal, before: 0, after: this.balance, cumulative: this.purchaseTotal }];
     }
 
     // A meter that starts with a low balance starts in the matching state (no trip event: it was
@@ -433,6 +523,11 @@ export class ElectricityMeterModel {
       this.relayOpen = true;
       this.localLock = this.level >= 4 ? 'locked' : 'releasable';
     }
+  }
+
+  /** This meter's profile: the one given, or its type's with this meter's address (`meter.address`). */
+  get profile(): SimulatorProfile {
+    return (this.profile_ ??= profileAtAddress(this.type, this.profileAddress));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -575,6 +670,19 @@ export class ElectricityMeterModel {
 
   /** The first settlement instant strictly after m0. */
   private nextSettlement(m0: number): number {
+    const cache = settlementCache;
+    if (cache.day === this.settlementDay && cache.hour === this.settlementHour && m0 >= cache.from && m0 < cache.at) return cache.at;
+    const at = this.firstSettlementAfter(m0);
+    if (Number.isFinite(at)) {
+      cache.from = m0;
+      cache.at = at;
+      cache.day = this.settlementDay;
+      cache.hour = this.settlementHour;
+    }
+    return at;
+  }
+
+  private firstSettlementAfter(m0: number): number {
     const c = toCalendar(m0);
     let year = c.year;
     let month = c.month;
@@ -635,8 +743,9 @@ export class ElectricityMeterModel {
   /** Tariff 1..4 active at meter instant m. */
   tariffAt(m: number): number {
     const minute = Math.floor((m - localDayStart(m)) / 60_000);
-    let t = this.slots[0]!.tariff;
-    for (const s of this.slots) if (s.minute <= minute) t = s.tariff;
+    const slots = this.slots;
+    let t = slots[0]!.tariff;
+    for (let i = 0; i < slots.length; i++) if (slots[i]!.minute <= minute) t = slots[i]!.tariff;
     return t;
   }
 
@@ -662,16 +771,30 @@ export class ElectricityMeterModel {
   }
 
   /** Max demand (total and the tariff's) raised to `kW` when higher, stamped with the period start. */
-  private noteDemand(set: DemandSet, kW: number, tariff: number, periodStart: number): void {
+  private noteDemand(set: DemandSet, kW: number, tariff: number, periodStart: number): DemandSet {
+    const total = kW > set[0].kW;
+    const ofTariff = kW > set[tariff]!.kW;
+    if (!total && !ofTariff) return set;
     const at = floorMinute(periodStart);
-    if (kW > set[0].kW) set[0] = { kW, at };
-    if (kW > set[tariff]!.kW) set[tariff] = { kW, at };
+    const next = [...set] as DemandSet;
+    if (total) next[0] = { kW, at };
+    if (ofTariff) next[tariff] = { kW, at };
+    return next;
+  }
+
+  /** A new demand period from `start` (reused in place: one period every 15 minutes of every meter). */
+  private startDemandBlock(start: number, whole: boolean): void {
+    const b = this.demandBlock;
+    b.start = start;
+    b.whole = whole;
+    b.forwardKWh = 0;
+    b.reverseKWh = 0;
   }
 
   /** Starts measuring the demand period that contains meter instant `m`; it counts only if `m` is its start. */
   private restartDemandPeriod(m: number): void {
     const start = Math.floor(m / DEMAND_PERIOD_MS) * DEMAND_PERIOD_MS; // UTC+8 is a whole number of quarter hours
-    this.demandBlock = { start, whole: m === start, forwardKWh: 0, reverseKWh: 0 };
+    this.startDemandBlock(start, m === start);
   }
 
   /** At the end of a demand period: its average power is a demand (if the period was whole); the next one starts. */
@@ -680,15 +803,12 @@ export class ElectricityMeterModel {
     const end = b.start + DEMAND_PERIOD_MS;
     if (m1 < end) return;
     if (b.whole) {
-      const hours = DEMAND_PERIOD_MS / MS_PER_HOUR;
       const tariff = this.tariffAt(b.start);
-      // XX.XXXX kW on the wire: round away the float noise of summing integration steps.
-      const kW = (kWh: number): number => Math.round((kWh / hours) * 1e4) / 1e4;
-      this.noteDemand(this.forwardDemand, kW(b.forwardKWh), tariff, b.start);
-      this.noteDemand(this.reverseDemand, kW(b.reverseKWh), tariff, b.start);
+      this.forwardDemand = this.noteDemand(this.forwardDemand, periodDemandKW(b.forwardKWh), tariff, b.start);
+      this.reverseDemand = this.noteDemand(this.reverseDemand, periodDemandKW(b.reverseKWh), tariff, b.start);
     }
     // Steps end on period boundaries, so m1 is the end (a drifting clock may overshoot it by < 1 ms).
-    if (m1 < end + DEMAND_PERIOD_MS) this.demandBlock = { start: end, whole: true, forwardKWh: 0, reverseKWh: 0 };
+    if (m1 < end + DEMAND_PERIOD_MS) this.startDemandBlock(end, true);
     else this.restartDemandPeriod(m1);
   }
 
@@ -697,22 +817,19 @@ export class ElectricityMeterModel {
     // Daily freeze at local midnight (keep the last 62).
     const midnight = localDayStart(m1);
     if (midnight > m0 && midnight <= m1) {
-      this.dailyFreezes.unshift(this.freezeRecord(midnight, s1));
-      if (this.dailyFreezes.length > DAILY_FREEZES_KEPT) this.dailyFreezes.length = DAILY_FREEZES_KEPT;
+      unshiftKept(this.freezes, 'daily', this.freezeRecord(midnight, s1), DAILY_FREEZES_KEPT);
     }
     // Monthly settlement: the energy and demand at that instant; demand restarts (keep 12).
     const settlement = this.nextSettlement(m0);
     if (settlement <= m1) {
-      this.settlements.unshift(this.freezeRecord(settlement, s1));
-      if (this.settlements.length > SETTLEMENTS_KEPT) this.settlements.length = SETTLEMENTS_KEPT;
+      unshiftKept(this.freezes, 'settlements', this.freezeRecord(settlement, s1), SETTLEMENTS_KEPT);
       this.forwardDemand = zeroDemand();
       this.reverseDemand = zeroDemand();
       this.restartDemandPeriod(settlement);
     }
     const timed = this.nextTimedFreeze(m0);
     if (timed !== null && timed <= m1) {
-      this.timedFreezes.unshift(this.freezeRecord(timed, s1));
-      if (this.timedFreezes.length > TIMED_FREEZES_KEPT) this.timedFreezes.length = TIMED_FREEZES_KEPT;
+      unshiftKept(this.freezes, 'timed', this.freezeRecord(timed, s1), TIMED_FREEZES_KEPT);
     }
     if (this.pendingTripAt !== null && this.pendingTripAt <= s1) {
       this.pendingTripAt = null;
@@ -728,9 +845,10 @@ export class ElectricityMeterModel {
     const perPhase = phases === 3 ? kW / 3 : kW;
     return {
       time,
-      energy: copyEnergy(this.energy),
-      forwardDemand: this.forwardDemand.map((d) => ({ ...d })) as DemandSet,
-      reverseDemand: this.reverseDemand.map((d) => ({ ...d })) as DemandSet,
+      energy: recordEnergy(this.energy),
+      // Demand sets are never changed in place: the record can keep the current ones.
+      forwardDemand: this.forwardDemand,
+      reverseDemand: this.reverseDemand,
       powerKW: [kW, perPhase, phases === 3 ? perPhase : 0, phases === 3 ? perPhase : 0],
     };
   }
@@ -893,7 +1011,7 @@ export class ElectricityMeterModel {
 
   /** True when `password` matches the stored password of its level and the level is strong enough (0 strongest). */
   checkPassword(password: Password, maxLevel: number): boolean {
-    const stored = this.passwords.get(password.level);
+    const stored = (this.ownPasswords ?? this.type.passwords).get(password.level);
     return stored !== undefined && password.level <= maxLevel && stored === password.value.toUpperCase();
   }
 
@@ -907,7 +1025,8 @@ export class ElectricityMeterModel {
     const level = parseInt(m[1]!, 16) - 1;
     if (newPassword.level !== level) return { ok: false, error: 'invalid' };
     if (!skipPasswordCheck && !this.checkPassword(oldPassword, level)) return { ok: false, error: 'password' };
-    this.passwords.set(level, newPassword.value.toUpperCase());
+    this.ownPasswords ??= new Map(this.type.passwords);
+    this.ownPasswords.set(level, newPassword.value.toUpperCase());
     return { ok: true };
   }
 
@@ -980,8 +1099,7 @@ export class ElectricityMeterModel {
     this.sync();
     const { minute, hour, day, month } = pattern;
     if (minute === 'any' && hour === 'any' && day === 'any' && month === 'any') {
-      this.instantFreezes.unshift(this.freezeRecord(this.meterNow(), this.clock.now()));
-      if (this.instantFreezes.length > INSTANT_FREEZES_KEPT) this.instantFreezes.length = INSTANT_FREEZES_KEPT;
+      unshiftKept(this.freezes, 'instant', this.freezeRecord(this.meterNow(), this.clock.now()), INSTANT_FREEZES_KEPT);
       return { ok: true };
     }
     const fixed = [minute, hour, day, month].map((f) => f !== 'any');
@@ -1008,10 +1126,7 @@ export class ElectricityMeterModel {
     this.forwardDemand = zeroDemand();
     this.reverseDemand = zeroDemand();
     this.restartDemandPeriod(this.meterNow());
-    this.dailyFreezes.length = 0;
-    this.settlements.length = 0;
-    this.instantFreezes.length = 0;
-    this.timedFreezes.length = 0;
+    this.freezes_ = null;
     for (const [name, log] of Object.entries(this.events)) {
       if (name === 'meterClear') continue;
       log.count = 0;
@@ -1204,12 +1319,14 @@ export class ElectricityMeterModel {
     readonly timed: readonly FreezeRecord[];
   } {
     this.sync();
-    return { daily: this.dailyFreezes, settlements: this.settlements, instant: this.instantFreezes, timed: this.timedFreezes };
+    const f = this.freezes_ ?? NO_FREEZES;
+    return { daily: f.daily, settlements: f.settlements, instant: f.instant, timed: f.timed };
   }
 
+  /** The event logs (read them only: a meter that never recorded one shows a shared empty set). */
   get eventLogs(): MeterSnapshot['events'] {
     this.sync();
-    return this.events;
+    return this.eventLogs_ ?? NO_EVENTS;
   }
 
   get settings(): SimulationSettings {
@@ -1271,12 +1388,12 @@ export class ElectricityMeterModel {
       statusWord3: this.statusWord3(),
       balance: this.balanceState,
       purchases: this.purchases,
-      dailyFreezes: [...this.dailyFreezes],
-      settlements: [...this.settlements],
-      instantFreezes: [...this.instantFreezes],
-      timedFreezes: [...this.timedFreezes],
+      dailyFreezes: [...(this.freezes_ ?? NO_FREEZES).daily],
+      settlements: [...(this.freezes_ ?? NO_FREEZES).settlements],
+      instantFreezes: [...(this.freezes_ ?? NO_FREEZES).instant],
+      timedFreezes: [...(this.freezes_ ?? NO_FREEZES).timed],
       timedFreezePattern: this.timedFreezePattern,
-      events: structuredClone(this.events),
+      events: structuredClone(this.eventLogs_ ?? newEventLogs()),
     };
   }
 }

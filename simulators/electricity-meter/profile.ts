@@ -219,13 +219,24 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   return out || '(profile)';
 }
 
+/** Profiles `loadSimulatorProfile` returned: meter-type.ts compiles each of them once. */
+const validatedProfiles = new WeakSet<object>();
+
+/** Whether `value` is a profile object `loadSimulatorProfile` returned (validated, with defaults). */
+export function isValidatedSimulatorProfile(value: unknown): value is SimulatorProfile {
+  return typeof value === 'object' && value !== null && validatedProfiles.has(value);
+}
+
 /**
  * Validates a parsed JSON value as a simulator profile. Throws ProfileError naming every bad
  * field: `simulator profile: simulation.responseDelayMs: Too big: expected number to be <=60000`.
  */
 export function loadSimulatorProfile(json: unknown, source = 'simulator profile'): SimulatorProfile {
   const r = SimulatorProfileSchema.safeParse(json);
-  if (r.success) return r.data;
+  if (r.success) {
+    validatedProfiles.add(r.data);
+    return r.data;
+  }
   const lines = r.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`);
   throw new ProfileError(`${source}: ${lines.join('; ')}`);
 }

@@ -78,6 +78,7 @@ import {
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { WRITE_MAX_LEVEL, type ElectricityMeterModel } from './model.ts';
 import type { SimulatorProfile } from './profile.ts';
+import { meterTypeOf, type MeterType } from './meter-type.ts';
 import type { BehaviourAnswer, MeterBehaviour } from './behaviours.ts';
 
 /** Error word ERR bits (PROTOCOLS.md 1.7). */
@@ -97,6 +98,13 @@ export const INTER_BYTE_TIMEOUT_MS = MAX_INTER_BYTE_GAP_MS;
 const DI_LENGTH = 4;
 /** Bytes of received stream kept to rebuild a frame whose checksum failed (answer-bad-checksum). */
 const HISTORY_LENGTH = 2048;
+/**
+ * First size of the history buffer, grown by doubling up to 2 × HISTORY_LENGTH: a request with
+ * its FE preamble is 16 to ~60 bytes, so most meters never hold more (issue 7: under 4 KiB a meter).
+ */
+const HISTORY_INITIAL_LENGTH = 64;
+const NO_BYTES = new Uint8Array(0);
+const quiet = (): void => undefined;
 
 /** How a request was addressed, seen from this meter. */
 export type Addressing = 'own' | 'wildcard' | 'broadcast' | 'other';
@@ -154,7 +162,10 @@ export interface ServerEvents {
 export interface Dlt645MeterServerOptions {
   readonly link: Link;
   readonly model: ElectricityMeterModel;
-  readonly profile: SimulatorProfile;
+  /** This meter's profile; default `model.profile`. */
+  readonly profile?: SimulatorProfile;
+  /** The shared meter type (identifier sets, password levels); default `model.type`. */
+  readonly type?: MeterType;
   readonly clock: Clock;
   readonly random: SeededRandom;
   /** Diagnostics: ignored frames and why, behaviour decisions. Quiet by default. */
@@ -188,44 +199,58 @@ function splitAtMembers(di: string, payload: Uint8Array): Uint8Array[] {
 export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   readonly link: Link;
   readonly model: ElectricityMeterModel;
-  readonly profile: SimulatorProfile;
+  /** The profile given to the constructor, if any (otherwise the model's). */
+  private readonly profileGiven: SimulatorProfile | undefined;
+  /** What every meter of this model shares: identifier sets, password levels (meter-type.ts). */
+  readonly type: MeterType;
   readonly clock: Clock;
   readonly random: SeededRandom;
   private readonly log: (message: string) => void;
   private readonly behaviours: MeterBehaviour[] = [];
   private readonly receiver: FlushOnSilence<Dlt645ScanEvent>;
   private running = false;
-  private readonly timers = new Set<TimerHandle>();
-  /** The last received bytes: history[0 .. historyLength) is stream offset historyBase onwards. */
-  private history = new Uint8Array(2 * HISTORY_LENGTH);
+  /** Replies waiting out their Td; allocated with the first one. */
+  private timers: Set<TimerHandle> | null = null;
+  /**
+   * The last received bytes: history[0 .. historyLength) is stream offset historyBase onwards.
+   * Empty until the first byte, then grown as needed up to 2 × HISTORY_LENGTH.
+   */
+  private history: Uint8Array = NO_BYTES;
   private historyLength = 0;
   private historyBase = 0;
-  private readonly identifiers: ReadonlySet<string>;
-  private readonly followUpIdentifiers: ReadonlySet<string>;
   private consumed = 0;
   private followUp: PendingFollowUp | null = null;
   private currentBaud: number;
-  private readonly onData = (chunk: Uint8Array, timing?: ChunkTiming): void => this.receive(chunk, timing);
-  private readonly onClose = (): void => this.stop();
+  // Bound methods rather than arrow-function fields: under tsx (esbuild keepNames) an arrow field is
+  // wrapped in __name(), which gives each closure its own property dictionary (~300 B a meter each).
+  private readonly onData: (chunk: Uint8Array, timing?: ChunkTiming) => void = this.receive.bind(this);
+  private readonly onClose: () => void = this.stop.bind(this);
 
   constructor(options: Dlt645MeterServerOptions) {
     super();
     this.link = options.link;
     this.model = options.model;
-    this.profile = options.profile;
+    this.profileGiven = options.profile;
+    this.type = options.type ?? (options.profile === undefined ? options.model.type : meterTypeOf(options.profile));
     this.clock = options.clock;
     this.random = options.random;
-    this.log = options.logger ?? (() => undefined);
-    this.currentBaud = options.profile.meter.line.baudRate;
-    this.identifiers = new Set(options.profile.meter.identifiers);
-    this.followUpIdentifiers = new Set(options.profile.meter.followUpIdentifiers);
+    this.log = options.logger ?? quiet;
+    this.currentBaud = this.type.profile.meter.line.baudRate;
     this.receiver = new FlushOnSilence({
       scanner: new Dlt645FrameScanner(),
       clock: this.clock,
       silenceMs: INTER_BYTE_TIMEOUT_MS,
-      deliver: (events, cause) => this.scanned(events, cause),
+      deliver: this.scanned.bind(this),
     });
     for (const b of options.behaviours ?? []) this.pushBehaviour(b);
+  }
+
+  /**
+   * This meter's profile (`meter.address` is the one it was created with). The server itself reads
+   * the type's profile: everything in it but the address is the same for every meter of the type.
+   */
+  get profile(): SimulatorProfile {
+    return this.profileGiven ?? this.model.profile;
   }
 
   /** Current line speed (changes after a successful 17H). */
@@ -265,8 +290,10 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.running = false;
     this.link.off('data', this.onData);
     this.link.off('close', this.onClose);
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
+    if (this.timers) {
+      for (const t of this.timers) this.clock.clearTimeout(t);
+      this.timers = null;
+    }
     this.resetReceiver();
   }
 
@@ -276,7 +303,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   /** Replies scheduled and not yet written (each waits out its Td): how far behind a flood the meter is. */
   get pendingReplies(): number {
-    return this.timers.size;
+    return this.timers?.size ?? 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -391,15 +418,35 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       }
     }
     this.consumed = cursor;
+    if (cursor >= this.streamOffset) this.forgetHistory();
+  }
+
+  /** Every received byte is accounted for: an idle meter holds no history buffer (a fleet has thousands). */
+  private forgetHistory(): void {
+    this.history = NO_BYTES;
+    this.historyBase = this.streamOffset;
+    this.historyLength = 0;
   }
 
   /** Appends to the history, keeping at least the last HISTORY_LENGTH bytes (amortised O(1) per byte). */
   private remember(chunk: Uint8Array): void {
     let bytes = chunk;
+    if (this.consumed >= this.streamOffset) {
+      // Every byte held has been accounted for by scanner events: none can be needed again
+      // (a bad-checksum frame is rebuilt from `consumed` on), so start over at the buffer's head.
+      this.historyBase = this.streamOffset;
+      this.historyLength = 0;
+    }
     if (bytes.length > HISTORY_LENGTH) {
       this.historyBase += this.historyLength + bytes.length - HISTORY_LENGTH;
       this.historyLength = 0;
       bytes = bytes.subarray(bytes.length - HISTORY_LENGTH);
+    }
+    const needed = this.historyLength + bytes.length;
+    if (needed > this.history.length && this.history.length < 2 * HISTORY_LENGTH) {
+      const grown = new Uint8Array(Math.min(2 * HISTORY_LENGTH, Math.max(needed, 2 * this.history.length, HISTORY_INITIAL_LENGTH)));
+      grown.set(this.history.subarray(0, this.historyLength));
+      this.history = grown;
     }
     if (this.historyLength + bytes.length > this.history.length) {
       const keep = HISTORY_LENGTH - bytes.length;
@@ -462,12 +509,15 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   private dispatch(request: IncomingRequest): void {
     this.emit('request', request);
+    const server = this;
     this.afterReply = null;
     let memo: { reply: Uint8Array | null } | null = null;
     const ctx: BehaviourContext = {
       server: this,
       model: this.model,
-      profile: this.profile,
+      get profile() {
+        return server.profile;
+      },
       clock: this.clock,
       random: this.random,
       request,
@@ -521,14 +571,14 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   /** Td drawn from the profile (a constant or [min, max] with the seeded generator). */
   responseDelay(): number {
-    const d = this.profile.simulation.responseDelayMs;
+    const d = this.type.profile.simulation.responseDelayMs;
     if (typeof d === 'number') return d;
     return this.random.int(Math.ceil(d[0]), Math.floor(d[1]));
   }
 
   private schedule(reply: Uint8Array, delayMs: number, request: IncomingRequest, afterReply: (() => void) | null): void {
     const handle = this.clock.setTimeout(() => {
-      this.timers.delete(handle);
+      if (this.timers?.delete(handle) && this.timers.size === 0) this.timers = null; // idle meters hold no set
       if (!this.running || !this.link.isOpen || !this.model.isPowered) return;
       this.emit('reply', reply, request);
       this.link.write(reply).then(
@@ -536,14 +586,14 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
         (e: unknown) => this.log(`reply not written: ${String(e)}`),
       );
     }, delayMs);
-    this.timers.add(handle);
+    (this.timers ??= new Set()).add(handle);
   }
 
   /** Work to do once the current reply is on the wire (17H baud change). */
   private afterReply: (() => void) | null = null;
 
   encodeReply(message: Dlt645Message, address: string = this.model.address): Uint8Array {
-    return encodeMessage(address, message, { preamble: this.profile.simulation.replyPreamble });
+    return encodeMessage(address, message, { preamble: this.type.profile.simulation.replyPreamble });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -572,7 +622,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     }
     if (addressing === 'other' && !options.acceptForeignAddress) return null;
     const fc = frame.control.functionCode;
-    const caps = this.profile.meter.capabilities;
+    const caps = this.type.profile.meter.capabilities;
     const message = request.message;
 
     if (addressing === 'broadcast') {
@@ -590,9 +640,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
     const pw = (password: { level: number; value: string }, maxLevel: number): boolean =>
       options.skipPasswordCheck === true || this.model.checkPassword(password, maxLevel);
-    const levels = this.profile.meter.passwordLevels;
-    const writeLevel = parseInt(levels.writeData, 16);
-    const clearLevel = parseInt(levels.clear, 16);
+    const writeLevel = this.type.writeLevel;
+    const clearLevel = this.type.clearLevel;
 
     switch (message.kind) {
       case 'broadcastTimeSync':
@@ -666,13 +715,13 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   /** A rate this meter switches to with 17H: one it declares (`meter.baudRates`), or its declared line rate. */
   private baudRateSupported(baudRate: number): boolean {
-    const meter = this.profile.meter;
+    const meter = this.type.profile.meter;
     return baudRate === meter.line.baudRate || meter.baudRates.includes(baudRate);
   }
 
   /** Function codes a meter accepts through the wildcard address (capabilities from the declaration). */
   private wildcardAllowed(fc: number): boolean {
-    const caps = this.profile.meter.capabilities;
+    const caps = this.type.profile.meter.capabilities;
     if (fc === FunctionCode.ReadAddress) return caps.readAddressWithWildcard;
     if (fc === FunctionCode.ReadData || fc === FunctionCode.ReadFollowUp) return caps.readWithWildcard;
     return true;
@@ -706,7 +755,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   /** Address the reply carries: own, or the request's wildcard under the 'echo-wildcard' quirk. */
   private replyAddress(request: IncomingRequest): string {
-    if (request.addressing === 'wildcard' && this.profile.simulation.wildcardReply === 'echo-wildcard') return request.frame.address;
+    if (request.addressing === 'wildcard' && this.type.profile.simulation.wildcardReply === 'echo-wildcard') return request.frame.address;
     return this.model.address;
   }
 
@@ -722,15 +771,15 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   /** Whether the declaration lists `di` and the model serves it. */
   private declared(di: string): boolean {
-    return this.identifiers.has(di);
+    return this.type.identifiers.has(di);
   }
 
   private get followUpSupported(): boolean {
-    return this.profile.simulation.supportsFollowUp ?? this.profile.meter.capabilities.followUp;
+    return this.type.followUpSupported;
   }
 
   private get maxPart(): number {
-    return this.profile.simulation.maxFrameDataLength;
+    return this.type.profile.simulation.maxFrameDataLength;
   }
 
   /** The encoded value of a declared, served identifier; null for "no requested data". */
@@ -748,7 +797,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
    * The first frame carries DI + part (≤ maxFrameDataLength), the others DI + part + SEQ.
    */
   private partsOf(di: string, payload: Uint8Array): Uint8Array[] {
-    const pieces = this.followUpSupported && this.followUpIdentifiers.has(di) ? splitAtMembers(di, payload) : [payload];
+    const pieces = this.followUpSupported && this.type.followUpIdentifiers.has(di) ? splitAtMembers(di, payload) : [payload];
     const parts: Uint8Array[] = [];
     for (const piece of pieces) {
       let offset = 0;
@@ -831,9 +880,11 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
    */
   applyBaudRate(baudRate: number): void {
     this.currentBaud = baudRate;
+    // DI 04000703 serves the model's rate (this was a per-meter 'baudRateChanged' listener in index.ts).
+    this.model.baudRate = baudRate;
     const link = this.link as Link & { setLine?: (line: LineSettings) => void; line?: LineSettings };
     if (typeof link.setLine === 'function') {
-      const line = link.line ?? this.profile.meter.line;
+      const line = link.line ?? this.type.profile.meter.line;
       link.setLine({ ...line, baudRate });
     }
     this.emit('baudRateChanged', baudRate);

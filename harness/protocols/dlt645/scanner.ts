@@ -54,9 +54,14 @@ export interface Dlt645FrameScannerOptions {
 export const DEFAULT_SCANNER_BUFFER_LENGTH = 1024;
 /** FE bytes kept when an endless FE run overflows the buffer: the 4 a master sends (PROTOCOLS.md 1.1). */
 const KEPT_PREAMBLE_ON_OVERFLOW = 4;
+/**
+ * The buffer when nothing is held: one shared empty array (never written: every scan makes a new
+ * buffer), so an idle scanner holds no buffer of its own (a fleet has one per simulated meter).
+ */
+const EMPTY = new Uint8Array(0);
 
 export class Dlt645FrameScanner {
-  private buffer = new Uint8Array(0);
+  private buffer: Uint8Array = EMPTY;
   /** Stream offset of buffer[0]. */
   private base = 0;
   /** Chunks pushed since the last scan, not yet joined to `buffer`. */
@@ -130,7 +135,7 @@ export class Dlt645FrameScanner {
   /** Forgets buffered bytes without reporting them; stream offsets keep counting. */
   reset(): void {
     this.base += this.pending;
-    this.buffer = new Uint8Array(0);
+    this.buffer = EMPTY;
     this.chunks = [];
     this.chunkBytes = 0;
     this.wait = null;
@@ -227,7 +232,7 @@ export class Dlt645FrameScanner {
     closeDiscard();
     // Only an unfinished candidate stops the loop before the end of a non-final scan.
     if (pos < n) this.wait = this.waitFor(buf, pos);
-    this.buffer = buf.slice(pos);
+    this.buffer = pos < n ? buf.slice(pos) : EMPTY;
     this.base += pos;
     return events;
   }
