@@ -192,7 +192,7 @@ describe('read engine', () => {
     expect(c.digest).not.toBe(a.digest);
   });
 
-  it('reads the energy a meter holds under the scenario's load profile and start instant', async () => {
+  it('reads the energy a meter holds under the load profile and start instant of the scenario', async () => {
     const s = scenario({ loadProfiles: [{ name: 'big', load: { kW: 30 } }], start: '2026-03-01T00:00:00+08:00' });
     const clock = new VirtualClock({ autoAdvance: false, start: s.startMs! });
     const bus = buildBus(s, 0, clock);
