@@ -125,7 +125,10 @@ export const FleetScenarioSchema = z
       })
       .strict()
       .superRefine((f, ctx) => {
-        const total = f.dead + (f.slow?.share ?? 0) + f.broken.reduce((a, b) => a + b.share, 0);
+        const shares = [f.dead, f.slow?.share ?? 0, ...f.broken.map((b) => b.share)];
+        // A share out of [0, 1] is reported on its own field already.
+        if (shares.some((x) => typeof x !== 'number' || !(x >= 0 && x <= 1))) return;
+        const total = shares.reduce((a, b) => a + b, 0);
         if (total > 1 + 1e-9) ctx.addIssue({ code: 'custom', path: [], message: `fault shares add up to ${total}, more than 1` });
       })
       .default({ dead: 0, broken: [] }),

@@ -1,0 +1,103 @@
+/**
+ * `meterlab simulate fleet` in a child process: a small fleet (2 buses × 3 meters) served on two
+ * loopback ports, each read with a Dlt645Master over a TCP link, as a vendor's master station
+ * would through TCP serial servers; and bad scenarios refused with one line before anything starts.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RealClock } from '../core/clock.ts';
+import { connectTcpLink } from '../links/tcp.ts';
+import { Dlt645Master } from '../masters/index.ts';
+import { connectTo, expectOneErrorLine, meterlab, startMeterlab, type RunningMeterlab } from './testing.ts';
+
+const clock = new RealClock();
+const running: RunningMeterlab[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    await r.exited;
+  }
+});
+
+function scenarioFile(json: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meterlab-fleet-'));
+  const path = join(dir, 'fleet.json');
+  writeFileSync(path, JSON.stringify(json));
+  return path;
+}
+
+describe('meterlab simulate fleet', () => {
+  it('serves each bus on its own port; a master reads a meter on each over TCP; a second client is refused; SIGTERM stops it', async () => {
+    const file = scenarioFile({
+      seed: 3,
+      meters: 6,
+      metersPerBus: 3,
+      models: [{ name: 'ref', profile: 'reference' }],
+      addresses: { mode: 'sequential', first: '000000001000' },
+      faults: { dead: 0 },
+    });
+    const sim = startMeterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '0']);
+    running.push(sim);
+    await sim.waitFor(/fleet of 6 meters on 2 bus\(es\) serving/);
+    const ports = [/bus00 serving on tcp 127\.0\.0\.1:(\d+): 3 meter\(s\) 000000001000 \.\. 000000001002 at 2400 8E1/, /bus01 serving on tcp 127\.0\.0\.1:(\d+): 3 meter\(s\) 000000001003 \.\. 000000001005/].map(
+      (re) => Number(re.exec(sim.stderr())?.[1]),
+    );
+    expect(ports.every((p) => p > 0), sim.stderr()).toBe(true);
+
+    for (const [bus, address] of [
+      [0, '000000001001'],
+      [1, '000000001005'],
+    ] as const) {
+      const link = await connectTcpLink({ host: '127.0.0.1', port: ports[bus]! });
+      const master = new Dlt645Master({ link, clock });
+      try {
+        const r = await master.readData(address, '00010000');
+        expect(r.address).toBe(address);
+        // The reference registers: 100 + 200 + 300 + 400 kWh and a little more since the fleet started.
+        expect(r.value).toBeGreaterThanOrEqual(1000);
+        expect(r.value).toBeLessThan(1001);
+        // A meter of the other bus is not on this one.
+        const other = bus === 0 ? '000000001005' : '000000001001';
+        await expect(master.readData(other, '00010000', { attempts: 1, timeoutMs: 1500 })).rejects.toThrow(/no reply/i);
+        if (bus === 0) {
+          const second = await connectTo(ports[0]!);
+          await sim.waitFor(/bus00 tcp 127\.0\.0\.1:\d+ refused: bus00 is serving 127\.0\.0\.1:\d+ \(one client at a time\)/);
+          second.destroy();
+        }
+      } finally {
+        master.dispose();
+        await link.close();
+      }
+    }
+    sim.child.kill('SIGTERM');
+    expect(await sim.exited).toBe(0);
+    expect(sim.stderr()).toContain('meterlab: fleet stopped (SIGTERM)');
+  }, 60_000);
+
+  it('a bad scenario: one line naming the field, exit 2, no port opened', async () => {
+    const file = scenarioFile({ seed: 3, meters: 6, metersPerBus: 3, models: [{ name: 'ref', profile: 'reference' }], faults: { dead: 1.5 } });
+    const r = await meterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '0']);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toMatch(/^meterlab: scenario .*fleet\.json: faults\.dead: Too big: expected number to be <=1$/);
+    expect(r.stderr).not.toContain('serving');
+  }, 30_000);
+
+  it('a missing scenario file or a model profile that does not exist: one line, exit 2', async () => {
+    const missing = await meterlab(['simulate', 'fleet', '--scenario', '/nonexistent/fleet.json']);
+    expect(missing.code).toBe(2);
+    expect(expectOneErrorLine(missing)).toBe('meterlab: scenario /nonexistent/fleet.json: no such file');
+    const file = scenarioFile({ seed: 3, meters: 6, models: [{ name: 'x', profile: 'x-meter.json' }] });
+    const r = await meterlab(['simulate', 'fleet', '--scenario', file]);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toMatch(/models\[0\]\.profile: no such file "x-meter\.json"/);
+  }, 30_000);
+
+  it('ports beyond 65535: one line, exit 2', async () => {
+    const file = scenarioFile({ seed: 3, meters: 96, models: [{ name: 'ref', profile: 'reference' }] });
+    const r = await meterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '65534']);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toBe('meterlab: --port-base 65534: 3 buses need ports 65534..65536, beyond 65535');
+  }, 30_000);
+});
