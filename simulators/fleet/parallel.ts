@@ -17,10 +17,12 @@ import { mergeBusResults, type BusReadResult, type FleetReadResult } from './rea
 import type { FleetScenario } from './scenario.ts';
 
 export interface FleetProgress {
-  /** Meters built so far (summed over workers that finished building). */
+  /** Meters built so far. */
   built: number;
   read: number;
   failed: number;
+  /** Sum of the workers' V8 heaps at their last reports (threads share the process RSS; this is theirs alone). */
+  heapUsedBytes: number;
 }
 
 export interface ParallelReadOptions {
@@ -68,8 +70,8 @@ function bootstrapUrl(): URL {
 export async function readFleetInWorkers(scenario: FleetScenario, identifiers: readonly string[], options: ParallelReadOptions = {}): Promise<ParallelReadResult> {
   const n = options.workers ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`workers must be a whole number ≥ 1, got ${n}`);
-  const progress: FleetProgress = { built: 0, read: 0, failed: 0 };
-  const perWorker = Array.from({ length: n }, () => ({ built: 0, read: 0, failed: 0 }));
+  const progress: FleetProgress = { built: 0, read: 0, failed: 0, heapUsedBytes: 0 };
+  const perWorker = Array.from({ length: n }, () => ({ built: 0, read: 0, failed: 0, heapUsed: 0 }));
   const url = bootstrapUrl();
   let killed = false;
   const workers: Worker[] = [];
@@ -85,10 +87,12 @@ export async function readFleetInWorkers(scenario: FleetScenario, identifiers: r
     runs.push(
       new Promise<BusReadResult[]>((resolve, reject) => {
         let done = false;
-        w.on('message', (m: { type: string; built?: number; read?: number; failed?: number; buses?: BusReadResult[]; message?: string }) => {
+        w.on('message', (m: { type: string; built?: number; read?: number; failed?: number; heapUsed?: number; buses?: BusReadResult[]; message?: string }) => {
           if (m.type === 'progress') {
             progress.built += (m.built ?? 0) - slot.built;
             slot.built = m.built ?? 0;
+            progress.heapUsedBytes += (m.heapUsed ?? 0) - slot.heapUsed;
+            slot.heapUsed = m.heapUsed ?? 0;
             progress.read += (m.read ?? 0) - slot.read;
             progress.failed += (m.failed ?? 0) - slot.failed;
             slot.read = m.read ?? 0;

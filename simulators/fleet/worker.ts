@@ -1,7 +1,8 @@
 /**
  * One partition of a fleet read in a worker thread (started by parallel.ts through a tsx
  * bootstrap). workerData: { scenario, buses, identifiers, progressMs }. Posts
- * `{ type: 'progress', built, read, failed }` (meters built, items read and failed so far) about
+ * `{ type: 'progress', built, read, failed, heapUsed }` (meters built, items read and failed so far,
+ * this thread's V8 heap) about
  * every progressMs of real time, and finally `{ type: 'result', buses: BusReadResult[] }`. A `{ type: 'stop' }` message
  * makes every bus stop before its next item (the result then says complete: false).
  */
@@ -33,11 +34,13 @@ port.on('message', (m: { type: string }) => {
 // Real time only paces the progress reports (process plumbing); simulated time is the partition's VirtualClock.
 const real = new RealClock();
 let ticker: TimerHandle | undefined;
-const tick = (): void => {
-  port.postMessage({ type: 'progress', built, read, failed });
-  ticker = real.setTimeout(tick, input.progressMs);
+const tick = (again = true): void => {
+  port.postMessage({ type: 'progress', built, read, failed, heapUsed: process.memoryUsage().heapUsed });
+  if (again) ticker = real.setTimeout(() => tick(), input.progressMs);
 };
-ticker = real.setTimeout(tick, input.progressMs);
+ticker = real.setTimeout(() => tick(), input.progressMs);
+const s = input.scenario;
+const partitionMeters = input.buses.reduce((a, b) => a + Math.min(s.metersPerBus, s.meters - b * s.metersPerBus), 0);
 
 try {
   const buses = await readPartition(input.scenario, input.buses, input.identifiers, {
@@ -48,6 +51,7 @@ try {
     },
     onBuilt: (meters) => {
       built += meters;
+      if (built === partitionMeters) tick(false); // the moment building ends, for the build time
     },
     // Building is synchronous per bus; a turn of the event loop now and then lets a stop message
     // and the progress ticker in.
@@ -57,7 +61,7 @@ try {
       lastTurn = real.now();
     },
   });
-  port.postMessage({ type: 'progress', built, read, failed });
+  tick(false);
   port.postMessage({ type: 'result', buses });
 } catch (e) {
   port.postMessage({ type: 'error', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
