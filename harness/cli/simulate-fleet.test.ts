@@ -94,6 +94,18 @@ describe('meterlab simulate fleet', () => {
     expect(expectOneErrorLine(r)).toMatch(/models\[0\]\.profile: no such file "x-meter\.json"/);
   }, 30_000);
 
+  it('a port already in use: one line naming it, exit 3', async () => {
+    const file = scenarioFile({ seed: 3, meters: 2, metersPerBus: 1, models: [{ name: 'ref', profile: 'reference' }] });
+    const first = startMeterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '0']);
+    running.push(first);
+    await first.waitFor(/fleet of 2 meters/);
+    const port = Number(/bus01 serving on tcp 127\.0\.0\.1:(\d+)/.exec(first.stderr())![1]);
+    // bus00 on port - 1 (free or not), bus01 on the port the first fleet holds.
+    const r = await meterlab(['simulate', 'fleet', '--scenario', file, '--port-base', String(port - 1)]);
+    expect(r.code).toBe(3);
+    expect(expectOneErrorLine(r)).toContain(`127.0.0.1:${port}`);
+  }, 30_000);
+
   it('ports beyond 65535: one line, exit 2', async () => {
     const file = scenarioFile({ seed: 3, meters: 96, models: [{ name: 'ref', profile: 'reference' }] });
     const r = await meterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '65534']);

@@ -35,6 +35,7 @@ import { RealClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import { ProfileError, UsageError } from '../core/errors.ts';
 import { formatLine, LinkBase, type Link } from '../links/link.ts';
 import type { TcpLink, TcpListener } from '../links/tcp.ts';
+import type { FleetBus } from '../../simulators/fleet/fleet.ts';
 import { decodeFrame, decodeMessage, describeFrame, DICTIONARY, HEADER_LENGTH } from '../protocols/dlt645/index.ts';
 import {
   createElectricityMeter,
@@ -521,28 +522,31 @@ export async function simulateFleetCommand(opts: SimulateFleetOptions, io: CliIo
 
   const { listenTcp } = await import('../links/tcp.ts');
   const listeners: TcpListener[] = [];
-  const built: { close(): Promise<void> }[] = [];
+  const built: FleetBus[] = [];
   const shutdown = async (): Promise<void> => {
     await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
     await Promise.all(built.map((b) => b.close().catch(() => undefined)));
   };
   try {
+    // Every bus is built before its port opens, so no client reaches a bus without meters.
+    for (let b = 0; b < buses; b++) built.push(buildBus(scenario, b, clock));
+    // Each port is served from the moment it opens (the bus is built), but none is announced
+    // before all are open: a port in use stops the fleet with one line.
+    const ready: string[] = [];
     for (let b = 0; b < buses; b++) {
-      listeners.push(await listenTcp({ host, port: base === 0 ? 0 : base + b, idleTimeoutMs: idleS * 1000, clock, name: busName(scenario, b) }));
-    }
-    for (let b = 0; b < buses; b++) {
-      const fleetBus = buildBus(scenario, b, clock);
-      built.push(fleetBus);
+      const listener = await listenTcp({ host, port: base === 0 ? 0 : base + b, idleTimeoutMs: idleS * 1000, clock, name: busName(scenario, b) });
+      listeners.push(listener);
+      const fleetBus = built[b]!;
       const name = fleetBus.plan.name;
-      const port = new TcpBusPort(fleetBus.adapter);
-      serveOneClientAtATime(listeners[b]!, { what: name, served: port, say: (line) => say(`${stamp()} ${name} ${line}`), sayError: say });
+      serveOneClientAtATime(listener, { what: name, served: new TcpBusPort(fleetBus.adapter), say: (line) => say(`${stamp()} ${name} ${line}`), sayError: say });
       const addresses = fleetBus.meters.map((m) => m.plan.address);
       const faulty = fleetBus.meters.filter((m) => m.plan.fault.kind !== 'none').length;
-      say(
-        `meterlab: ${name} serving on tcp ${host}:${listeners[b]!.port}: ${addresses.length} meter(s) ` +
+      ready.push(
+        `meterlab: ${name} serving on tcp ${host}:${listener.port}: ${addresses.length} meter(s) ` +
           `${addresses[0]}${addresses.length > 1 ? ` .. ${addresses.at(-1)}` : ''}${faulty > 0 ? `, ${faulty} faulty` : ''} at ${formatLine(scenario.line)}`,
       );
     }
+    for (const line of ready) say(line);
   } catch (e) {
     signal.dispose();
     await shutdown();
