@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RealClock } from '../core/clock.ts';
-import { connectTcpLink } from '../links/tcp.ts';
+import { Rs485Bus } from '../links/bus.ts';
+import { connectTcpLink, listenTcp } from '../links/tcp.ts';
 import { Dlt645Master } from '../masters/index.ts';
 import { connectTo, expectOneErrorLine, meterlab, startMeterlab, type RunningMeterlab } from './testing.ts';
+import { TcpBusPort } from './simulate.ts';
 
 const clock = new RealClock();
 const running: RunningMeterlab[] = [];
@@ -111,5 +113,32 @@ describe('meterlab simulate fleet', () => {
     const r = await meterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '65534']);
     expect(r.code).toBe(2);
     expect(expectOneErrorLine(r)).toBe('meterlab: --port-base 65534: 3 buses need ports 65534..65536, beyond 65535');
+  }, 30_000);
+});
+
+describe('TcpBusPort', () => {
+  it('stops reading from a client that floods the bus faster than the line carries it', async () => {
+    // 9600 8E1: about 873 bytes/s on the bus; the client sends 4 MiB at once.
+    const bus = new Rs485Bus({ clock, line: { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 } });
+    const adapter = bus.attach('adapter');
+    const heard: number[] = [];
+    bus.attach('meter').on('data', (b) => heard.push(...b));
+    const port = new TcpBusPort(adapter);
+    const listener = await listenTcp({ port: 0 });
+    listener.on('connection', (c) => port.attach(c));
+    const socket = await connectTo(listener.port);
+    try {
+      socket.write(Buffer.alloc(4 * 1024 * 1024, 0x68));
+      await clock.sleep(1000);
+      expect(heard.length).toBeGreaterThan(100); // the bus carries the bytes, at its own pace
+      expect(heard.length).toBeLessThan(2000);
+      // What the simulator took from the socket stays near the cap (1 KiB + one socket read), not 4 MiB.
+      expect(port.queuedBytes).toBeGreaterThan(0);
+      expect(port.queuedBytes).toBeLessThan(300 * 1024);
+    } finally {
+      socket.destroy();
+      await listener.close();
+      await bus.close();
+    }
   }, 30_000);
 });

@@ -474,6 +474,11 @@ export class TcpBusPort {
     return this.client?.remote ?? null;
   }
 
+  /** Bytes taken from clients and not yet off the bus. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
   attach(client: TcpLink): void {
     this.client = client;
     this.paused = false;

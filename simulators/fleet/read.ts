@@ -7,7 +7,7 @@
  * the least time one master could need for the same exchanges on that line.
  */
 import { VirtualClock, type Clock } from '../../harness/core/clock.ts';
-import { LinkError, TimeoutError } from '../../harness/core/errors.ts';
+import { TimeoutError } from '../../harness/core/errors.ts';
 import { toHex } from '../../harness/core/bytes.ts';
 import { characterTimeMs } from '../../harness/links/link.ts';
 import { Dlt645AbnormalReplyError, Dlt645Master, Dlt645NoReplyError, type Exchange } from '../../harness/masters/index.ts';
@@ -137,7 +137,8 @@ export async function readBus(fleetBus: FleetBus, identifiers: readonly string[]
           } else if (e instanceof Dlt645AbnormalReplyError) {
             result.failures.abnormal++;
             kind = 'abnormal';
-          } else if (e instanceof LinkError || e instanceof Error) {
+          } else if (e instanceof Error) {
+            // Dlt645ProtocolError (a reply the master cannot use), LinkError
             result.failures.other++;
             kind = e.name;
           } else {
