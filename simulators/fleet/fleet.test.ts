@@ -9,7 +9,7 @@ import { Dlt645Master } from '../../harness/masters/index.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from '../electricity-meter/reference-identifiers.ts';
 import { buildBus } from './fleet.ts';
 import { FIFTY_ITEM_DAY, FOUR_ITEMS } from './identifiers.ts';
-import { readFleetInWorkers } from './parallel.ts';
+import { FleetStoppedError, readFleetInWorkers } from './parallel.ts';
 import { busCount, meterAddress, partition, planBus, planMeter } from './plan.ts';
 import { mergeBusResults, readBus, readPartition, type BusReadResult } from './read.ts';
 import { loadFleetScenario, readFleetScenarioFile, type FleetScenarioInput } from './scenario.ts';
@@ -240,5 +240,15 @@ describe('worker threads', () => {
     expect(r.complete).toBe(false);
     expect(r.itemsRead).toBeLessThan(r.itemsPlanned);
     expect(r.buses.map((b) => b.bus)).toEqual([0, 1, 2, 3, 4]);
+  }, 60_000);
+
+  it('terminates workers that do not stop within the grace time and reports their last progress', async () => {
+    const s = loadFleetScenario({ seed: 5, meters: 10, metersPerBus: 2, models: REF });
+    const ac = new AbortController();
+    ac.abort();
+    // 1 ms is far less than a worker needs to start (loading tsx and the dictionary).
+    const error = await readFleetInWorkers(s, FOUR_ITEMS, { workers: 2, signal: ac.signal, graceMs: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FleetStoppedError);
+    expect((error as FleetStoppedError).progress).toMatchObject({ read: 0, failed: 0 });
   }, 60_000);
 });
