@@ -76,6 +76,18 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
       setExit(await simulateMeterCommand(opts, io));
     });
 
+  simulate
+    .command('fleet')
+    .description('serve a fleet of simulated DL/T 645 meters from a scenario file, one TCP port per RS-485 bus, until SIGINT/SIGTERM')
+    .requiredOption('--scenario <file>', 'fleet scenario (JSON; simulators/fleet/README.md)')
+    .option('--port-base <n>', 'bus b listens on port n + b; 0 = a free port per bus (default 8645)', intOption('--port-base', 0, 65535))
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--idle-timeout <s>', 'close a client after this many seconds without traffic; 0 = never (default 60)', intOption('--idle-timeout', 0, 86_400))
+    .action(async (opts: { scenario: string; portBase?: number; host?: string; idleTimeout?: number }) => {
+      const { simulateFleetCommand } = await import('./simulate.ts');
+      setExit(await simulateFleetCommand(opts, io));
+    });
+
   // ---- discover ----------------------------------------------------------------------------
   program
     .command('discover')

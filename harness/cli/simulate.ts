@@ -34,7 +34,8 @@ import { toHex } from '../core/bytes.ts';
 import { RealClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import { ProfileError, UsageError } from '../core/errors.ts';
 import { formatLine, LinkBase, type Link } from '../links/link.ts';
-import type { TcpLink } from '../links/tcp.ts';
+import type { TcpLink, TcpListener } from '../links/tcp.ts';
+import type { FleetBus } from '../../simulators/fleet/fleet.ts';
 import { decodeFrame, decodeMessage, describeFrame, DICTIONARY, HEADER_LENGTH } from '../protocols/dlt645/index.ts';
 import {
   createElectricityMeter,
@@ -293,6 +294,40 @@ export function stderrLog(stderr: CliIo['stderr']): { say(line: string): void; f
   };
 }
 
+/**
+ * The TCP client policy of a simulated device or bus (file header): one client at a time, a
+ * later one closed at once without a byte (stderr says who holds `what`), idle clients closed
+ * by the listener's idle timeout, listener errors reported as one line.
+ */
+export function serveOneClientAtATime(
+  listener: TcpListener,
+  opts: {
+    readonly what: string;
+    readonly served: { readonly holder: string | null; attach(client: TcpLink): void };
+    /** A client event line (the caller stamps it). */
+    readonly say: (line: string) => void;
+    /** A listener error, already one line starting "meterlab: ". */
+    readonly sayError: (line: string) => void;
+  },
+): void {
+  const { what, served, say, sayError } = opts;
+  listener.on('connection', (client) => {
+    const holder = served.holder;
+    if (holder !== null) {
+      say(`tcp ${client.remote} refused: ${what} is serving ${holder} (one client at a time); closed without a byte`);
+      void client.close();
+      return;
+    }
+    say(`tcp ${client.remote} connected`);
+    client.once('close', () => say(`tcp ${client.remote} disconnected`));
+    served.attach(client);
+  });
+  listener.on('idle', (client, ms) => {
+    if (client.remote === served.holder) say(`tcp ${client.remote} idle for ${ms / 1000} s: closing it (--idle-timeout)`);
+  });
+  listener.on('error', (e) => sayError(`meterlab: ${oneLine(e.message)}`));
+}
+
 function waitForSignal(): { promise: Promise<string>; dispose(): void } {
   let onSignal: (s: NodeJS.Signals) => void = () => undefined;
   const promise = new Promise<string>((resolve) => {
@@ -342,21 +377,7 @@ export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo
       const listener = await listenTcp({ host, port, idleTimeoutMs: idleS * 1000, clock });
       const served = new TcpMeterPort(`tcp:${host}:${listener.port}`, clock, (line) => say(`${stamp()} ${line}`));
       tcpPort = served;
-      listener.on('connection', (client) => {
-        const holder = served.holder;
-        if (holder !== null) {
-          say(`${stamp()} tcp ${client.remote} refused: the meter is serving ${holder} (one client at a time); closed without a byte`);
-          void client.close();
-          return;
-        }
-        say(`${stamp()} tcp ${client.remote} connected`);
-        client.once('close', () => say(`${stamp()} tcp ${client.remote} disconnected`));
-        served.attach(client);
-      });
-      listener.on('idle', (client, ms) => {
-        if (client.remote === served.holder) say(`${stamp()} tcp ${client.remote} idle for ${ms / 1000} s: closing it (--idle-timeout)`);
-      });
-      listener.on('error', (e) => say(`meterlab: ${oneLine(e.message)}`));
+      serveOneClientAtATime(listener, { what: 'the meter', served, say: (line) => say(`${stamp()} ${line}`), sayError: say });
       link = served;
       closeTransport = async () => {
         await served.close();
@@ -405,5 +426,143 @@ export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo
     return EXIT.environment;
   }
   say(`meterlab: meter ${address} stopped (${why.signal})`);
+  return EXIT.ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// meterlab simulate fleet
+// ---------------------------------------------------------------------------------------------
+
+export interface SimulateFleetOptions {
+  readonly scenario: string;
+  /** Bus b listens on portBase + b; 0 = a free port per bus (each printed in its ready line). Default DEFAULT_FLEET_PORT_BASE. */
+  readonly portBase?: number;
+  /** Default 127.0.0.1 (loopback only). */
+  readonly host?: string;
+  /** Seconds without traffic after which a client is closed; 0 = never. Default DEFAULT_IDLE_TIMEOUT_S. */
+  readonly idleTimeout?: number;
+}
+
+/** Default first port of `simulate fleet`: 8645 as in the examples ("645"), bus b on 8645 + b. */
+export const DEFAULT_FLEET_PORT_BASE = 8645;
+/**
+ * Bytes from a client not yet on the bus at which reading from the client pauses: at 2400 8E1 a
+ * bus carries about 218 bytes/s, so this is a few seconds of line time; TCP flow control then
+ * holds a flooding client back instead of the simulator buffering for it.
+ */
+const MAX_QUEUED_BUS_BYTES = 1024;
+
+/**
+ * The master's RS-485 adapter on one simulated bus, driven over TCP (what a TCP serial server
+ * does): bytes from the client are transmitted on the bus at its line rate; every byte the
+ * meters put on the bus goes to the client. One client at a time (serveOneClientAtATime).
+ */
+export class TcpBusPort {
+  private client: TcpLink | null = null;
+  private queued = 0;
+  private paused = false;
+
+  constructor(private readonly adapter: Link) {
+    adapter.on('data', (bytes) => {
+      const c = this.client;
+      if (c && c.isOpen) void c.write(bytes).catch(() => undefined);
+    });
+  }
+
+  /** `host:port` of the client being served, or null. */
+  get holder(): string | null {
+    return this.client?.remote ?? null;
+  }
+
+  /** Bytes taken from clients and not yet off the bus. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  attach(client: TcpLink): void {
+    this.client = client;
+    this.paused = false;
+    client.on('data', (chunk) => {
+      if (this.client !== client) return;
+      this.queued += chunk.length;
+      if (this.queued >= MAX_QUEUED_BUS_BYTES && !this.paused) {
+        this.paused = true;
+        client.pause();
+      }
+      // On the wire in order behind what is queued; a closed adapter (shutdown) just drops them.
+      void this.adapter
+        .write(chunk)
+        .catch(() => undefined)
+        .finally(() => {
+          this.queued -= chunk.length;
+          if (this.paused && this.queued < MAX_QUEUED_BUS_BYTES && this.client === client) {
+            this.paused = false;
+            client.resume();
+          }
+        });
+    });
+    client.once('close', () => {
+      if (this.client === client) this.client = null;
+    });
+  }
+}
+
+export async function simulateFleetCommand(opts: SimulateFleetOptions, io: CliIo, clock: Clock = new RealClock()): Promise<ExitCode> {
+  const { readFleetScenarioFile } = await import('../../simulators/fleet/scenario.ts');
+  const { busCount, busName } = await import('../../simulators/fleet/plan.ts');
+  const { buildBus } = await import('../../simulators/fleet/fleet.ts');
+  // Everything about the scenario is checked before a port is opened or a meter built.
+  const scenario = readFleetScenarioFile(opts.scenario);
+  const host = opts.host ?? '127.0.0.1';
+  const base = opts.portBase ?? DEFAULT_FLEET_PORT_BASE;
+  const buses = busCount(scenario);
+  if (base > 0 && base + buses - 1 > 65535) {
+    throw new UsageError(`--port-base ${base}: ${buses} buses need ports ${base}..${base + buses - 1}, beyond 65535`);
+  }
+  const idleS = opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S;
+  const log = stderrLog(io.stderr);
+  const say = (line: string): void => log.say(line);
+  const stamp = (): string => new Date(clock.now()).toISOString();
+  const signal = waitForSignal();
+
+  const { listenTcp } = await import('../links/tcp.ts');
+  const listeners: TcpListener[] = [];
+  const built: FleetBus[] = [];
+  const shutdown = async (): Promise<void> => {
+    await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
+    await Promise.all(built.map((b) => b.close().catch(() => undefined)));
+  };
+  try {
+    // Every bus is built before its port opens, so no client reaches a bus without meters.
+    for (let b = 0; b < buses; b++) built.push(buildBus(scenario, b, clock));
+    // Each port is served from the moment it opens (the bus is built), but none is announced
+    // before all are open: a port in use stops the fleet with one line.
+    const ready: string[] = [];
+    for (let b = 0; b < buses; b++) {
+      const listener = await listenTcp({ host, port: base === 0 ? 0 : base + b, idleTimeoutMs: idleS * 1000, clock, name: busName(scenario, b) });
+      listeners.push(listener);
+      const fleetBus = built[b]!;
+      const name = fleetBus.plan.name;
+      serveOneClientAtATime(listener, { what: name, served: new TcpBusPort(fleetBus.adapter), say: (line) => say(`${stamp()} ${name} ${line}`), sayError: say });
+      const addresses = fleetBus.meters.map((m) => m.plan.address);
+      const faulty = fleetBus.meters.filter((m) => m.plan.fault.kind !== 'none').length;
+      ready.push(
+        `meterlab: ${name} serving on tcp ${host}:${listener.port}: ${addresses.length} meter(s) ` +
+          `${addresses[0]}${addresses.length > 1 ? ` .. ${addresses.at(-1)}` : ''}${faulty > 0 ? `, ${faulty} faulty` : ''} at ${formatLine(scenario.line)}`,
+      );
+    }
+    for (const line of ready) say(line);
+  } catch (e) {
+    signal.dispose();
+    await shutdown();
+    throw e;
+  }
+  const idleText = idleS > 0 ? `idle timeout ${idleS} s` : 'no idle timeout';
+  say(`meterlab: fleet of ${scenario.meters} meters on ${buses} bus(es) serving (one client per bus at a time, ${idleText})`);
+
+  const why = await signal.promise;
+  signal.dispose();
+  await shutdown();
+  say(`meterlab: fleet stopped (${why})`);
   return EXIT.ok;
 }

@@ -1,0 +1,254 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ProfileError } from '../../harness/core/errors.ts';
+import { VirtualClock } from '../../harness/core/clock.ts';
+import { characterTimeMs } from '../../harness/links/link.ts';
+import { Dlt645Master } from '../../harness/masters/index.ts';
+import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from '../electricity-meter/reference-identifiers.ts';
+import { buildBus } from './fleet.ts';
+import { FIFTY_ITEM_DAY, FOUR_ITEMS } from './identifiers.ts';
+import { FleetStoppedError, readFleetInWorkers } from './parallel.ts';
+import { busCount, meterAddress, partition, planBus, planMeter } from './plan.ts';
+import { mergeBusResults, readBus, readPartition, type BusReadResult } from './read.ts';
+import { loadFleetScenario, readFleetScenarioFile, type FleetScenarioInput } from './scenario.ts';
+
+const REF = [{ name: 'ref', profile: 'reference' }];
+
+function scenario(extra: Partial<FleetScenarioInput> = {}) {
+  return loadFleetScenario({ seed: 7, meters: 6, metersPerBus: 3, models: REF, ...extra });
+}
+
+function errorOf(json: unknown): string {
+  try {
+    loadFleetScenario(json, { source: 'x.json' });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ProfileError);
+    return (e as Error).message;
+  }
+  throw new Error('the scenario was accepted');
+}
+
+describe('scenario', () => {
+  it('names the bad field in one message', () => {
+    expect(errorOf({ seed: 1, meters: 0, models: REF })).toMatch(/^scenario x\.json: meters: /);
+    expect(errorOf({ seed: 1, meters: 10, metersPerBus: 33, models: REF })).toMatch(/metersPerBus: .*32/);
+    expect(errorOf({ seed: 1, meters: 10, models: [] })).toMatch(/models: /);
+    expect(errorOf({ seed: 1, meters: 10, models: REF, colour: 'red' })).toMatch(/colour/);
+    expect(errorOf({ seed: 1, meters: 10, models: [...REF, ...REF] })).toMatch(/models\[1\]\.name: duplicate name "ref"/);
+    expect(errorOf({ seed: 1, meters: 10, models: REF, faults: { dead: 0.6, slow: { share: 0.5 } } })).toMatch(/faults: fault shares add up to 1\.1/);
+    expect(errorOf({ seed: 1, meters: 10, models: REF, faults: { broken: [{ share: 0.1, behaviour: { name: 'no-such' } }] } })).toMatch(
+      /faults\.broken\[0\]\.behaviour/,
+    );
+    expect(errorOf({ seed: 1, meters: 10, models: REF, loadProfiles: [{ name: 'a', load: { kW: [{ from: '01:00', kW: 1 }] } }] })).toMatch(
+      /loadProfiles\[0\]\.load\.kW\[0\]\.from: a daily load profile must start at 00:00/,
+    );
+    expect(errorOf({ seed: 1, meters: 10, models: [{ name: 'm', profile: 'no/such.json' }] })).toMatch(/models\[0\]\.profile: no such file "no\/such\.json"/);
+    expect(errorOf({ seed: 1, meters: 10, models: REF, addresses: { mode: 'sequential', first: '999999999995' } })).toMatch(/addresses\.first: .*broadcast/);
+  });
+
+  it('loads model profiles from files relative to the scenario and reports their bad fields', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-scenario-'));
+    writeFileSync(join(dir, 'bad-model.json'), JSON.stringify({ meter: { address: '1' } }));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ seed: 1, meters: 3, models: [{ name: 'b', profile: 'bad-model.json' }] }));
+    expect(() => readFleetScenarioFile(join(dir, 'bad.json'))).toThrow(/models\[0\]\.profile "bad-model\.json": meter\.address/);
+    writeFileSync(join(dir, 'broken.json'), '{"seed": 1,');
+    expect(() => readFleetScenarioFile(join(dir, 'broken.json'))).toThrow(/invalid JSON/);
+    expect(() => readFleetScenarioFile(join(dir, 'missing.json'))).toThrow(/missing\.json: no such file/);
+  });
+});
+
+describe('plan', () => {
+  it('is a pure function of the scenario and the meter index', () => {
+    const s = scenario({ meters: 40, metersPerBus: 8, faults: { dead: 0.2, broken: [{ share: 0.2, behaviour: { name: 'wrong-checksum' } }] } });
+    expect(planBus(s, 2)).toEqual(planBus(s, 2));
+    expect(planBus(s, 2).meters.map((m) => m.index)).toEqual([16, 17, 18, 19, 20, 21, 22, 23]);
+    expect(planBus(s, 2).meters[3]).toEqual(planMeter(s, 19));
+    const other = loadFleetScenario({ seed: 8, meters: 40, metersPerBus: 8, models: REF, faults: s.faults });
+    expect(planBus(other, 2).meters.map((m) => m.seed)).not.toEqual(planBus(s, 2).meters.map((m) => m.seed));
+  });
+
+  it('allocates sequential and scattered addresses, distinct and never the broadcast address', () => {
+    const seq = scenario({ addresses: { mode: 'sequential', first: '000000000998' } });
+    expect([0, 1, 2].map((k) => meterAddress(seq, k))).toEqual(['000000000998', '000000000999', '000000001000']);
+    const sc = scenario({ meters: 20_000, addresses: { mode: 'scattered' } });
+    const all = Array.from({ length: 20_000 }, (_, k) => meterAddress(sc, k));
+    expect(new Set(all).size).toBe(20_000);
+    for (const a of all) expect(a).toMatch(/^\d{12}$/);
+    expect(all).not.toContain('999999999999');
+  });
+
+  it('draws faults, models and load profiles in their shares', () => {
+    const s = loadFleetScenario({
+      seed: 3,
+      meters: 10_000,
+      models: [
+        { name: 'a', profile: 'reference', share: 3 },
+        { name: 'b', profile: 'reference', share: 1 },
+      ],
+      loadProfiles: [
+        { name: 'low', share: 1, load: { kW: 0.2 } },
+        { name: 'high', share: 1, load: { kW: 5 } },
+      ],
+      faults: { dead: 0.1, slow: { share: 0.05, delayMs: 700 }, broken: [{ share: 0.02, behaviour: { name: 'wrong-checksum' } }] },
+    });
+    const plans = Array.from({ length: 10_000 }, (_, k) => planMeter(s, k));
+    const count = (f: (p: (typeof plans)[number]) => boolean): number => plans.filter(f).length;
+    expect(count((p) => p.fault.kind === 'dead')).toBeGreaterThan(900);
+    expect(count((p) => p.fault.kind === 'dead')).toBeLessThan(1100);
+    expect(count((p) => p.fault.kind === 'slow')).toBeGreaterThan(420);
+    expect(count((p) => p.fault.kind === 'slow')).toBeLessThan(580);
+    expect(count((p) => p.fault.kind === 'broken')).toBeGreaterThan(150);
+    expect(count((p) => p.fault.kind === 'broken')).toBeLessThan(250);
+    expect(count((p) => p.model === 0)).toBeGreaterThan(7300);
+    expect(count((p) => p.model === 0)).toBeLessThan(7700);
+    expect(count((p) => p.load === 1)).toBeGreaterThan(4800);
+    expect(count((p) => p.load === 1)).toBeLessThan(5200);
+  });
+
+  it('partition(scenario, i, n) puts every bus in exactly one shard, contiguous and balanced', () => {
+    for (const meters of [1, 31, 32, 33, 1000, 200_000]) {
+      const s = { meters, metersPerBus: 32 };
+      for (const n of [1, 2, 3, 7, 64]) {
+        const shards = Array.from({ length: n }, (_, i) => partition(s, i + 1, n));
+        expect(shards.flat()).toEqual(Array.from({ length: busCount(s) }, (_, b) => b));
+        const sizes = shards.map((x) => x.length);
+        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        expect(partition(s, 1, n)).toEqual(shards[0]);
+      }
+    }
+    expect(() => partition({ meters: 10, metersPerBus: 32 }, 0, 2)).toThrow(RangeError);
+    expect(() => partition({ meters: 10, metersPerBus: 32 }, 3, 2)).toThrow(RangeError);
+    expect(() => partition({ meters: 10, metersPerBus: 32 }, 1, 0)).toThrow(RangeError);
+  });
+});
+
+describe('identifier lists', () => {
+  it('holds 4 and 50 distinct identifiers that the reference meter declares, none needing follow-up frames', () => {
+    const declared = new Set(REFERENCE_IDENTIFIERS);
+    for (const [list, n] of [
+      [FOUR_ITEMS, 4],
+      [FIFTY_ITEM_DAY, 50],
+    ] as const) {
+      expect(list.length).toBe(n);
+      expect(new Set(list).size).toBe(n);
+      for (const di of list) {
+        expect(declared.has(di), di).toBe(true);
+        expect(REFERENCE_FOLLOW_UP_IDENTIFIERS.includes(di), di).toBe(false);
+      }
+    }
+  });
+});
+
+describe('read engine', () => {
+  it('reads every item of a healthy bus in exactly its line time', async () => {
+    const s = scenario();
+    const clock = new VirtualClock({ autoAdvance: false });
+    const bus = buildBus(s, 1, clock);
+    expect(bus.meters.map((m) => m.plan.address)).toEqual(['000000000004', '000000000005', '000000000006']);
+    const r = await clock.run(readBus(bus, FOUR_ITEMS, clock));
+    await bus.close();
+    expect(r).toMatchObject({ bus: 1, meters: 3, itemsPlanned: 12, itemsRead: 12, itemsFailed: 0, exchanges: 12, attempts: 12, complete: true });
+    // One master, half duplex, nothing lost: the bus is busy exactly the characters it carried plus each Td.
+    const charMs = characterTimeMs(s.line);
+    expect(r.lineTimeMs).toBeGreaterThan(bus.bus.stats.bytes * charMs);
+    expect(r.lineTimeMs - bus.bus.stats.bytes * charMs).toBeCloseTo(12 * 60, 6); // 12 replies × Td 60 ms (reference profile)
+    expect(Math.abs(r.simulatedMs - r.lineTimeMs)).toBeLessThan(0.01);
+  });
+
+  it('counts dead, slow and broken meters and keeps line time below simulated time', async () => {
+    const s = loadFleetScenario({
+      seed: 11,
+      meters: 24,
+      metersPerBus: 8,
+      models: REF,
+      faults: { dead: 0.15, slow: { share: 0.15, delayMs: 900 }, broken: [{ share: 0.15, behaviour: { name: 'wrong-checksum' } }] },
+    });
+    const plans = [0, 1, 2].flatMap((b) => planBus(s, b).meters);
+    const dead = plans.filter((p) => p.fault.kind === 'dead' || p.fault.kind === 'broken').length;
+    const slow = plans.filter((p) => p.fault.kind === 'slow').length;
+    expect(dead).toBeGreaterThan(0);
+    expect(slow).toBeGreaterThan(0);
+    const result = mergeBusResults(await readPartition(s, [0, 1, 2], FOUR_ITEMS));
+    expect(result.itemsFailed).toBe(dead * 4);
+    expect(result.failures.noReply).toBe(dead * 4);
+    expect(result.itemsRead).toBe((24 - dead) * 4);
+    for (const b of result.buses) {
+      expect(b.simulatedMs).toBeGreaterThanOrEqual(b.lineTimeMs);
+      expect(b.attempts).toBe(b.exchanges + 2 * b.failures.noReply); // 3 attempts each (CON-05)
+    }
+    // A slow meter's Td (900 ms) is in the line-time bound.
+    const slowBus = result.buses.find((b) => planBus(s, b.bus).meters.some((m) => m.fault.kind === 'slow'))!;
+    expect(slowBus.lineTimeMs).toBeGreaterThan(4 * 900);
+  });
+
+  it('gives the same merged result for the same scenario and seed, another for another seed', async () => {
+    const s = scenario({ faults: { dead: 0.2 } });
+    const a = mergeBusResults(await readPartition(s, [0, 1], FOUR_ITEMS));
+    const b = mergeBusResults([...(await readPartition(s, [1], FOUR_ITEMS)), ...(await readPartition(s, [0], FOUR_ITEMS))]);
+    expect(b).toEqual(a);
+    const c = mergeBusResults(await readPartition(scenario({ seed: 8, faults: { dead: 0.2 } }), [0, 1], FOUR_ITEMS));
+    expect(c.digest).not.toBe(a.digest);
+  });
+
+  it('reads the energy a meter holds under the load profile and start instant of the scenario', async () => {
+    const s = scenario({ loadProfiles: [{ name: 'big', load: { kW: 30 } }], start: '2026-03-01T00:00:00+08:00' });
+    const clock = new VirtualClock({ autoAdvance: false, start: s.startMs! });
+    const bus = buildBus(s, 0, clock);
+    const master = new Dlt645Master({ link: bus.adapter, clock, line: s.line });
+    await clock.run(clock.sleep(3_600_000));
+    const r = await clock.run(master.readData(bus.meters[0]!.plan.address, '00010000'));
+    master.dispose();
+    await bus.close();
+    // Reference registers 100+200+300+400 kWh, then 30 kW for an hour.
+    expect(r.value).toBeCloseTo(1030, 1);
+  });
+
+  it('stops before the next item when asked, and says the result is not complete', async () => {
+    const s = scenario();
+    let items = 0;
+    const r = await readPartition(s, [0, 1], FOUR_ITEMS, { shouldStop: () => items >= 5, onItem: () => void items++ });
+    const m = mergeBusResults(r);
+    expect(m.complete).toBe(false);
+    expect(m.itemsRead).toBeLessThan(m.itemsPlanned);
+    expect(m.itemsRead).toBeGreaterThanOrEqual(5);
+  });
+
+  it('refuses a bus reported twice', () => {
+    const b = { bus: 0 } as BusReadResult;
+    expect(() => mergeBusResults([b, b])).toThrow(/twice/);
+  });
+});
+
+describe('worker threads', () => {
+  it('merges the same result whatever the number of workers', async () => {
+    const s = loadFleetScenario({ seed: 5, meters: 10, metersPerBus: 2, models: REF, faults: { dead: 0.2, slow: { share: 0.2 } } });
+    const inProcess = mergeBusResults(await readPartition(s, [0, 1, 2, 3, 4], FOUR_ITEMS));
+    for (const workers of [1, 2, 3]) {
+      const { workers: w, ...merged } = await readFleetInWorkers(s, FOUR_ITEMS, { workers });
+      expect(w).toBe(workers);
+      expect(merged).toEqual(inProcess);
+    }
+  }, 60_000);
+
+  it('stops the workers on abort and merges what they read', async () => {
+    const s = loadFleetScenario({ seed: 5, meters: 10, metersPerBus: 2, models: REF });
+    const ac = new AbortController();
+    ac.abort();
+    const r = await readFleetInWorkers(s, FOUR_ITEMS, { workers: 2, signal: ac.signal });
+    expect(r.complete).toBe(false);
+    expect(r.itemsRead).toBeLessThan(r.itemsPlanned);
+    expect(r.buses.map((b) => b.bus)).toEqual([0, 1, 2, 3, 4]);
+  }, 60_000);
+
+  it('terminates workers that do not stop within the grace time and reports their last progress', async () => {
+    const s = loadFleetScenario({ seed: 5, meters: 10, metersPerBus: 2, models: REF });
+    const ac = new AbortController();
+    ac.abort();
+    // 1 ms is far less than a worker needs to start (loading tsx and the dictionary).
+    const error = await readFleetInWorkers(s, FOUR_ITEMS, { workers: 2, signal: ac.signal, graceMs: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FleetStoppedError);
+    expect((error as FleetStoppedError).progress).toMatchObject({ read: 0, failed: 0 });
+  }, 60_000);
+});

@@ -1,0 +1,278 @@
+/**
+ * The fleet read engine: one DL/T 645 master (harness/masters) per bus reads a list of
+ * identifiers from every meter on its bus, meter after meter, item after item, as a
+ * concentrator's collection task does. All buses of a partition run at once on one
+ * VirtualClock. Per bus it counts items read and failed, the simulated time the bus took, and
+ * the line-time bound: the character times of every frame exchanged plus every reply delay Td,
+ * the least time one master could need for the same exchanges on that line.
+ */
+import { VirtualClock, type Clock } from '../../harness/core/clock.ts';
+import { TimeoutError } from '../../harness/core/errors.ts';
+import { toHex } from '../../harness/core/bytes.ts';
+import { characterTimeMs } from '../../harness/links/link.ts';
+import { Dlt645AbnormalReplyError, Dlt645Master, Dlt645NoReplyError, type Exchange } from '../../harness/masters/index.ts';
+import { buildBus, type FleetBus } from './fleet.ts';
+import { busName } from './plan.ts';
+import type { FleetScenario } from './scenario.ts';
+
+export interface FailureCounts {
+  /** Every attempt went unanswered (CON-05: 3 × 3000 ms). */
+  noReply: number;
+  /** The meter answered with an abnormal reply (error word). */
+  abnormal: number;
+  /** Anything else (a reply the master could not use, a link error). */
+  other: number;
+}
+
+export interface BusReadResult {
+  readonly bus: number;
+  readonly name: string;
+  readonly meters: number;
+  /** Items the bus was asked to read (meters × identifiers). */
+  readonly itemsPlanned: number;
+  itemsRead: number;
+  itemsFailed: number;
+  readonly failures: FailureCounts;
+  /** Request/reply exchanges (an item with follow-up frames has several) and attempts sent. */
+  exchanges: number;
+  attempts: number;
+  /** Simulated time from the start of the read to its end on this bus. */
+  simulatedMs: number;
+  /** Characters of every frame exchanged (requests of every attempt, replies, rejected and discarded bytes) × character time + Σ Td. */
+  lineTimeMs: number;
+  /** Timed-out attempts × the master's timeout (not line time: the master only waits). */
+  timeoutWaitMs: number;
+  /** FNV-1a (32-bit, hex) over every item's address, identifier and payload or failure, in read order. */
+  digest: string;
+  /** False when the read was stopped before every item was tried. */
+  complete: boolean;
+}
+
+export interface ReadBusOptions {
+  /** Checked before each item; true stops the bus (the result says complete: false). */
+  readonly shouldStop?: () => boolean;
+  /** Called after each item. */
+  readonly onItem?: (ok: boolean) => void;
+  /** Master reply timeout per attempt (default CON-05's 3000 ms). */
+  readonly timeoutMs?: number;
+  /** Master attempts (default CON-05's 3). */
+  readonly attempts?: number;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a, 32 bit, over a string's UTF-16 code units (all ASCII here). */
+export function fnv1a(text: string, hash = FNV_OFFSET): number {
+  let h = hash;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME) >>> 0;
+  return h;
+}
+
+function hex32(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+/** Reads `identifiers` from every meter of one built bus. The clock must be the bus's. */
+export async function readBus(fleetBus: FleetBus, identifiers: readonly string[], clock: Clock, options: ReadBusOptions = {}): Promise<BusReadResult> {
+  const line = fleetBus.bus.line;
+  const charMs = characterTimeMs(line);
+  const master = new Dlt645Master({
+    link: fleetBus.adapter,
+    clock,
+    line,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
+  });
+  const result: BusReadResult = {
+    bus: fleetBus.plan.index,
+    name: fleetBus.plan.name,
+    meters: fleetBus.meters.length,
+    itemsPlanned: fleetBus.meters.length * identifiers.length,
+    itemsRead: 0,
+    itemsFailed: 0,
+    failures: { noReply: 0, abnormal: 0, other: 0 },
+    exchanges: 0,
+    attempts: 0,
+    simulatedMs: 0,
+    lineTimeMs: 0,
+    timeoutWaitMs: 0,
+    digest: hex32(FNV_OFFSET),
+    complete: true,
+  };
+  let characters = 0;
+  let delays = 0;
+  master.on('exchange', (x: Exchange) => {
+    result.exchanges++;
+    result.attempts += x.attempts;
+    characters += x.request.length * x.attempts;
+    for (const a of x.attemptLog) if (a.outcome === 'timeout') result.timeoutWaitMs += master.timeoutMs;
+    if (x.reply) {
+      characters += x.reply.raw.length;
+      delays += x.responseDelayMs ?? 0;
+    }
+    for (const r of x.rejected) characters += r.raw.length;
+    for (const d of x.discarded) characters += d.bytes.length;
+  });
+  let digest = FNV_OFFSET;
+  const started = clock.now();
+  try {
+    outer: for (const m of fleetBus.meters) {
+      for (const di of identifiers) {
+        if (options.shouldStop?.()) {
+          result.complete = false;
+          break outer;
+        }
+        const address = m.plan.address;
+        let ok = false;
+        try {
+          const r = await master.readData(address, di);
+          digest = fnv1a(`${address} ${di} ${toHex(r.payload)}\n`, digest);
+          ok = true;
+        } catch (e) {
+          let kind: string;
+          if (e instanceof Dlt645NoReplyError || e instanceof TimeoutError) {
+            result.failures.noReply++;
+            kind = 'no-reply';
+          } else if (e instanceof Dlt645AbnormalReplyError) {
+            result.failures.abnormal++;
+            kind = 'abnormal';
+          } else if (e instanceof Error) {
+            // Dlt645ProtocolError (a reply the master cannot use), LinkError
+            result.failures.other++;
+            kind = e.name;
+          } else {
+            throw e;
+          }
+          digest = fnv1a(`${address} ${di} !${kind}\n`, digest);
+        }
+        if (ok) result.itemsRead++;
+        else result.itemsFailed++;
+        options.onItem?.(ok);
+      }
+    }
+  } finally {
+    master.dispose();
+  }
+  result.simulatedMs = clock.now() - started;
+  result.lineTimeMs = characters * charMs + delays;
+  result.digest = hex32(digest);
+  return result;
+}
+
+export interface ReadPartitionOptions extends ReadBusOptions {
+  /** Called after each bus is built, with its meter count (all buses are built before any read). */
+  readonly onBuilt?: (meters: number) => void;
+  /**
+   * Awaited after building each bus, so a caller can let other work in (a worker thread's stop
+   * message) while a large partition is built; `shouldStop` is checked after it.
+   */
+  readonly betweenBuses?: () => Promise<void>;
+}
+
+/**
+ * Builds the given buses on one new VirtualClock (starting at the scenario's start), reads
+ * `identifiers` from every meter on all of them at once, and returns one result per bus in the
+ * order of `buses`.
+ */
+export async function readPartition(
+  scenario: FleetScenario,
+  buses: readonly number[],
+  identifiers: readonly string[],
+  options: ReadPartitionOptions = {},
+): Promise<BusReadResult[]> {
+  const clock = new VirtualClock({ autoAdvance: false, ...(scenario.startMs !== undefined ? { start: scenario.startMs } : {}) });
+  const built: FleetBus[] = [];
+  try {
+    for (const b of buses) {
+      if (options.shouldStop?.()) break;
+      const fleetBus = buildBus(scenario, b, clock);
+      built.push(fleetBus);
+      options.onBuilt?.(fleetBus.meters.length);
+      await options.betweenBuses?.();
+    }
+    const read = await clock.run(Promise.all(built.map((b) => readBus(b, identifiers, clock, options))));
+    // Buses never built (stopped while building): nothing read, not complete.
+    for (const b of buses.slice(built.length)) read.push(unreadBus(scenario, b, identifiers.length));
+    return read;
+  } finally {
+    await Promise.all(built.map((b) => b.close()));
+  }
+}
+
+/** The result of a bus that was never built (a stop arrived first). */
+function unreadBus(scenario: FleetScenario, index: number, items: number): BusReadResult {
+  const meters = Math.min(scenario.metersPerBus, scenario.meters - index * scenario.metersPerBus);
+  return {
+    bus: index,
+    name: busName(scenario, index),
+    meters,
+    itemsPlanned: meters * items,
+    itemsRead: 0,
+    itemsFailed: 0,
+    failures: { noReply: 0, abnormal: 0, other: 0 },
+    exchanges: 0,
+    attempts: 0,
+    simulatedMs: 0,
+    lineTimeMs: 0,
+    timeoutWaitMs: 0,
+    digest: hex32(FNV_OFFSET),
+    complete: false,
+  };
+}
+
+export interface FleetReadResult {
+  readonly buses: readonly BusReadResult[];
+  readonly meters: number;
+  readonly itemsPlanned: number;
+  readonly itemsRead: number;
+  readonly itemsFailed: number;
+  readonly failures: FailureCounts;
+  /** Buses read in parallel: the fleet's simulated time is the slowest bus's. */
+  readonly simulatedMs: number;
+  /** The largest line-time bound of one bus (the bound on the fleet's simulated time). */
+  readonly lineTimeMs: number;
+  /** FNV-1a over the bus digests in bus order: equal digests = the same values read from the same meters. */
+  readonly digest: string;
+  readonly complete: boolean;
+}
+
+/** Merges per-bus results from any number of partitions, in bus order (deterministic). */
+export function mergeBusResults(results: readonly BusReadResult[]): FleetReadResult {
+  const buses = [...results].sort((a, b) => a.bus - b.bus);
+  for (let i = 1; i < buses.length; i++) {
+    if (buses[i]!.bus === buses[i - 1]!.bus) throw new Error(`bus ${buses[i]!.bus} reported twice`);
+  }
+  const failures: FailureCounts = { noReply: 0, abnormal: 0, other: 0 };
+  let meters = 0;
+  let planned = 0;
+  let read = 0;
+  let failed = 0;
+  let simulatedMs = 0;
+  let lineTimeMs = 0;
+  let digest = FNV_OFFSET;
+  for (const b of buses) {
+    meters += b.meters;
+    planned += b.itemsPlanned;
+    read += b.itemsRead;
+    failed += b.itemsFailed;
+    failures.noReply += b.failures.noReply;
+    failures.abnormal += b.failures.abnormal;
+    failures.other += b.failures.other;
+    simulatedMs = Math.max(simulatedMs, b.simulatedMs);
+    lineTimeMs = Math.max(lineTimeMs, b.lineTimeMs);
+    digest = fnv1a(`${b.bus}:${b.digest}\n`, digest);
+  }
+  return {
+    buses,
+    meters,
+    itemsPlanned: planned,
+    itemsRead: read,
+    itemsFailed: failed,
+    failures,
+    simulatedMs,
+    lineTimeMs,
+    digest: hex32(digest),
+    complete: buses.every((b) => b.complete),
+  };
+}
