@@ -7,7 +7,9 @@ import { VirtualClock } from '../../harness/core/clock.ts';
 import { characterTimeMs } from '../../harness/links/link.ts';
 import { Dlt645Master } from '../../harness/masters/index.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from '../electricity-meter/reference-identifiers.ts';
-import { buildBus } from './fleet.ts';
+import { Rs485Bus } from '../../harness/links/bus.ts';
+import { createElectricityMeter } from '../electricity-meter/index.ts';
+import { ADAPTER_NODE, buildBus, fleetMeterType, meterProfile, type FleetBus } from './fleet.ts';
 import { FIFTY_ITEM_DAY, FOUR_ITEMS } from './identifiers.ts';
 import { FleetStoppedError, readFleetInWorkers } from './parallel.ts';
 import { busCount, meterAddress, partition, planBus, planMeter } from './plan.ts';
@@ -155,6 +157,49 @@ describe('read engine', () => {
     expect(r.lineTimeMs).toBeGreaterThan(bus.bus.stats.bytes * charMs);
     expect(r.lineTimeMs - bus.bus.stats.bytes * charMs).toBeCloseTo(12 * 60, 6); // 12 replies × Td 60 ms (reference profile)
     expect(Math.abs(r.simulatedMs - r.lineTimeMs)).toBeLessThan(0.01);
+  });
+
+  it('builds meters from shared types that answer exactly as meters built from their own profiles', async () => {
+    const s = loadFleetScenario({
+      seed: 5,
+      meters: 16,
+      metersPerBus: 8,
+      models: REF,
+      loadProfiles: [
+        { name: 'night', share: 0.5, load: { kW: [{ from: '00:00', kW: 0.4 }, { from: '08:00', kW: 2.5 }] } },
+        { name: 'flat', share: 0.5, load: { kW: [{ from: '00:00', kW: 1.2 }] } },
+      ],
+      faults: { slow: { share: 0.2, delayMs: 700 }, broken: [{ share: 0.2, behaviour: { name: 'wrong-checksum' } }] },
+    });
+    const plans = planBus(s, 1).meters;
+    expect(new Set(plans.map((p) => p.fault.kind)).size).toBeGreaterThan(1);
+    expect(new Set(plans.map((p) => p.load)).size).toBe(2);
+    // Shared: one type per (model, load profile), the same object for every meter that has both.
+    const a = plans[0]!;
+    const b = plans.filter((p) => p.load === a.load)[1]!;
+    expect(fleetMeterType(s, a)).toBe(fleetMeterType(s, b));
+    expect(fleetMeterType(s, a)).not.toBe(fleetMeterType(s, plans.find((p) => p.load !== a.load)!));
+
+    const read = async (build: (clock: VirtualClock) => FleetBus) => {
+      const clock = new VirtualClock({ autoAdvance: false });
+      const fleetBus = build(clock);
+      await clock.advance(9 * 3_600_000); // registers grown under each load profile
+      const r = await clock.run(readBus(fleetBus, FOUR_ITEMS, clock));
+      await fleetBus.close();
+      return r;
+    };
+    const shared = await read((clock) => buildBus(s, 1, clock));
+    const ownProfiles = await read((clock) => {
+      const bus = new Rs485Bus({ clock, line: s.line, name: 'own' });
+      const adapter = bus.attach(ADAPTER_NODE, { line: s.line });
+      const meters = plans.map((plan) => {
+        const node = bus.attach(plan.address);
+        return { plan, node, meter: createElectricityMeter({ profile: meterProfile(s, plan), link: node, clock, seed: plan.seed }) };
+      });
+      return { plan: planBus(s, 1), bus, adapter, meters, close: () => bus.close() };
+    });
+    expect(shared.itemsFailed).toBeGreaterThan(0);
+    expect({ ...shared, name: '' }).toEqual({ ...ownProfiles, name: '' });
   });
 
   it('counts dead, slow and broken meters and keeps line time below simulated time', async () => {

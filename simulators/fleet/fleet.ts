@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../../harness/core/clock.ts';
 import { Rs485Bus, type BusNode } from '../../harness/links/bus.ts';
-import { createElectricityMeter, type BehaviourConfig, type ElectricityMeter, type SimulatorProfile } from '../electricity-meter/index.ts';
+import { compileMeterType, createBehaviour, createElectricityMeter, type BehaviourConfig, type MeterType, type ElectricityMeter, type SimulatorProfile } from '../electricity-meter/index.ts';
 import { planBus, type BusPlan, type MeterPlan } from './plan.ts';
 import type { FleetScenario } from './scenario.ts';
 
@@ -55,17 +55,41 @@ export function meterProfile(scenario: FleetScenario, plan: MeterPlan): Simulato
   } as SimulatorProfile;
 }
 
+/** Meter types of a scenario, one per (model, load profile) pair that occurs, compiled on first use. */
+const typesOf = new WeakMap<FleetScenario, Map<string, MeterType>>();
+
 /**
- * Creates one meter of the fleet on `node`.
- *
- * >>> SWITCH POINT (flyweight, issue 7; wip/fly) <<<
- * Today this goes through createElectricityMeter, which validates the whole profile again for
- * every meter (about 1.3 ms and 64 KiB each). Once a compiled, shared model with cheap per-meter
- * creation exists, this function is the one place to switch to it: compile each scenario model
- * once, then create each meter from it with its own address, load, extra behaviour and seed.
+ * The shared meter type (flyweight, issue 7) of a meter: its model's profile with the load profile
+ * the plan gives it, validated and compiled once for every meter of the scenario that has both.
+ * A scenario has a few models and load profiles, so a few types serve 200,000 meters.
+ */
+export function fleetMeterType(scenario: FleetScenario, plan: MeterPlan): MeterType {
+  let types = typesOf.get(scenario);
+  if (!types) {
+    types = new Map();
+    typesOf.set(scenario, types);
+  }
+  const key = `${plan.model}/${plan.load}`;
+  let type = types.get(key);
+  if (!type) {
+    const model = scenario.models[plan.model]!.profile;
+    const load = plan.load >= 0 ? scenario.loadProfiles![plan.load]!.load : model.simulation.load;
+    type = compileMeterType(load === model.simulation.load ? model : { ...model, simulation: { ...model.simulation, load } });
+    types.set(key, type);
+  }
+  return type;
+}
+
+/**
+ * Creates one meter of the fleet on `node`: a meter of its shared type at its own address (nothing
+ * of the profile copied or validated again), with its fault's behaviour pushed on top of the
+ * model's own stack - the same stack, replies and instants as a meter built from `meterProfile`.
  */
 export function createFleetMeter(scenario: FleetScenario, plan: MeterPlan, node: BusNode, clock: Clock): ElectricityMeter {
-  return createElectricityMeter({ profile: meterProfile(scenario, plan), link: node, clock, seed: plan.seed });
+  const meter = createElectricityMeter({ type: fleetMeterType(scenario, plan), address: plan.address, link: node, clock, seed: plan.seed });
+  const extra = faultBehaviour(plan);
+  if (extra) meter.server.pushBehaviour(createBehaviour(extra));
+  return meter;
 }
 
 /** Builds bus `index` of the scenario on `clock`: the meters and the master's adapter node. */
