@@ -164,6 +164,35 @@ export const BUILT_IN_BEHAVIOURS = {
       onRequest: (_ctx, request) => (request.message?.kind === 'readFollowUp' ? { reply: null } : 'continue'),
     }),
   }),
+  'exceeds-declaration': define({
+    description: 'Serves what its declaration turns off (default: wildcard reads, write, freeze, password change).',
+    defect:
+      'A meter whose declaration says less than it does: it answers 11H/12H/13H sent to AAAAAAAAAAAA, or accepts a 14H, 16H or 18H with the right password, though its profile declares the capability false (DLT645-12: behaviour matches the declaration).',
+    params: z
+      .object({
+        name: z.string(),
+        capabilities: z
+          .array(z.enum(['readWithWildcard', 'readAddressWithWildcard', 'writeData', 'freeze', 'changePassword']))
+          .min(1)
+          .default(['readWithWildcard', 'readAddressWithWildcard', 'writeData', 'freeze', 'changePassword']),
+      })
+      .strict(),
+    create: (p, name) => ({
+      name,
+      description: `Serves ${p.capabilities.join(', ')} whatever the declaration says.`,
+      onRequest: (ctx) => {
+        // The conformant handler, run with the listed capabilities switched on for this request only.
+        const caps = ctx.profile.meter.capabilities as Record<string, boolean>;
+        const saved = p.capabilities.map((c) => [c, caps[c]] as const);
+        for (const c of p.capabilities) caps[c] = true;
+        try {
+          return { reply: ctx.respond() };
+        } finally {
+          for (const [c, v] of saved) caps[c] = v!;
+        }
+      },
+    }),
+  }),
   'drop-every-nth': define({
     description: 'Drops every n-th reply (default 10).',
     defect: 'A flaky RS-485 transceiver or a busy meter CPU: one reply in n never leaves the meter (ROB-01 retries).',

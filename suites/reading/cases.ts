@@ -41,6 +41,7 @@ import {
 } from './probe.ts';
 
 type Case = ReadingCase;
+type ErrorBitName = Extract<Dlt645Message, { kind: 'errorResponse' }>['errors'][number];
 
 /** Identifier read by cases that need "any ordinary value": forward active total energy (PROTOCOLS.md 1.9). */
 const FORWARD_ACTIVE_TOTAL = '00010000';
@@ -221,6 +222,41 @@ async function waitOutsideHourGuard(t: Target): Promise<void> {
   const secondsIntoHour = c.minute * 60 + c.second;
   if (secondsIntoHour >= 3570) await t.clock.sleep((3600 - secondsIntoHour + 31) * 1000);
   else if (secondsIntoHour < 30) await t.clock.sleep((31 - secondsIntoHour) * 1000);
+}
+
+
+/** The password the declaration gives for `level` or a stronger one (a smaller PA), strongest-but-nearest first. */
+function passwordFor(t: Target, level: string): { level: number; value: string } | undefined {
+  const want = parseInt(level, 16);
+  const entries = Object.entries(t.profile.meter.passwords)
+    .map(([l, v]) => ({ level: parseInt(l, 16), value: v.toUpperCase() }))
+    .filter((p) => p.level <= want)
+    .sort((a, b) => b.level - a.level);
+  return entries[0];
+}
+
+/**
+ * A request the declaration says the meter does not serve: it must be refused with the abnormal
+ * reply of `fc` (and error bit `bit` when given), never carried out. `what` names the request.
+ */
+async function expectRefusal(ctx: CheckContext, t: Target, bytes: Uint8Array, fc: number, what: string, field: string, bit?: { name: ErrorBitName; label: string }): Promise<void> {
+  const replies = await probe(t, bytes);
+  const fcName = `${fc.toString(16).toUpperCase()}H`;
+  if (replies.length === 0) {
+    ctx.check(false, `${what} got no reply: with ${field} false it must be refused with the abnormal reply ${(fc | 0xc0).toString(16).toUpperCase()}H`);
+    return;
+  }
+  const m = replies[0]!.message;
+  if (m?.kind !== 'errorResponse') {
+    ctx.check(false, `${what} was answered with ${describeReply(replies[0]!)} though ${field} is false: the meter does what its declaration says it does not (declare the capability, or refuse it)`);
+    return;
+  }
+  ctx.check(m.functionCode === fc, `${what}: abnormal reply is for function ${m.functionCode.toString(16).toUpperCase()}H, not ${fcName}`);
+  if (bit) {
+    ctx.check(m.errors.includes(bit.name), `${what}: error word ${m.errorWord.toString(16).padStart(2, '0').toUpperCase()}H lacks ${bit.label} (has: ${m.errors.join(', ') || 'none'})`);
+  } else {
+    ctx.log(`${what}: refused with error word ${m.errorWord.toString(16).padStart(2, '0').toUpperCase()}H`);
+  }
 }
 
 
@@ -640,6 +676,62 @@ const cases: Case[] = [
           }
         }
       }
+    },
+  },
+  {
+    id: 'reading.undeclared-refused',
+    requirement: 'DLT645-12',
+    title: 'What the declaration turns off is refused: wildcard reads get silence; 14H, 16H and 18H get their abnormal reply',
+    applies: (t) => {
+      const caps = t.profile.meter.capabilities;
+      const off = (['readWithWildcard', 'readAddressWithWildcard', 'writeData', 'freeze', 'changePassword'] as const).filter((c) => !caps[c]);
+      return off.length > 0 ? null : 'meter.capabilities declares readWithWildcard, readAddressWithWildcard, writeData, freeze and changePassword all true';
+    },
+    async run(ctx, t) {
+      const caps = t.profile.meter.capabilities;
+      const address = meterAddress(t);
+      const di = ordinaryIdentifier(t);
+      const preamble = { preamble: t.master.preamble };
+      if (!caps.readWithWildcard) {
+        // PROTOCOLS.md 1.4: a wildcard request is served only by a meter that supports it; one that declares it does not stays silent.
+        await expectNoReply(ctx, t, encodeMessage(WILDCARD_ADDRESS, { kind: 'readData', di, extra: new Uint8Array(0) }, preamble), `a read of ${di} sent to AAAAAAAAAAAA (meter.capabilities.readWithWildcard false)`);
+        await expectNoReply(ctx, t, encodeMessage(WILDCARD_ADDRESS, { kind: 'readFollowUp', di, seq: 1 }, preamble), `a follow-up read (12H) of ${di} sent to AAAAAAAAAAAA (meter.capabilities.readWithWildcard false)`);
+      }
+      if (!caps.readAddressWithWildcard) {
+        await expectNoReply(ctx, t, encodeMessage(WILDCARD_ADDRESS, { kind: 'readAddress' }, preamble), 'a read address (13H) sent to AAAAAAAAAAAA (meter.capabilities.readAddressWithWildcard false)');
+      }
+      const unauthorised = { name: 'passwordErrorOrUnauthorised' as const, label: 'bit 2 "password error / unauthorised"' };
+      if (!caps.writeData) {
+        // The right password and the value the meter holds: a meter that wrongly accepts it changes nothing.
+        const wdi = t.profile.meter.writableIdentifier;
+        const password = passwordFor(t, t.profile.meter.passwordLevels.writeData);
+        if (!t.profile.meter.identifiers.includes(wdi)) ctx.log(`14H probe skipped: meter.writableIdentifier ${wdi} is not declared, so its value cannot be read to write it back`);
+        else if (!password) ctx.log(`14H probe skipped: meter.passwords has no password of level ${t.profile.meter.passwordLevels.writeData} or stronger`);
+        else {
+          const before = (await t.master.readData(address, wdi)).payload;
+          const write: Dlt645Message = { kind: 'writeData', di: wdi, password, operator: t.profile.meter.operatorCode, payload: before };
+          await expectRefusal(ctx, t, encodeMessage(address, write, preamble), 0x14, `a write (14H) of ${wdi} with the level-${password.level.toString(16).padStart(2, '0')} password`, 'meter.capabilities.writeData', unauthorised);
+        }
+      }
+      if (!caps.freeze) {
+        const freeze: Dlt645Message = { kind: 'freeze', minute: 'any', hour: 'any', day: 'any', month: 'any' };
+        await expectRefusal(ctx, t, encodeMessage(address, freeze, preamble), 0x16, 'a freeze (16H)', 'meter.capabilities.freeze');
+      }
+      if (!caps.changePassword) {
+        // The right old password and the same one as the new: a meter that wrongly accepts it changes nothing.
+        const declared = Object.entries(t.profile.meter.passwords).sort(([a], [b]) => a.localeCompare(b))[0];
+        if (!declared) ctx.log('18H probe skipped: meter.passwords declares none');
+        else {
+          const level = parseInt(declared[0], 16);
+          const password = { level, value: declared[1].toUpperCase() };
+          // 04000C01 names level 0 ... 04000C0A level 9 (PROTOCOLS.md 1.9).
+          const pdi = `04000C${(level + 1).toString(16).toUpperCase().padStart(2, '0')}`;
+          const change: Dlt645Message = { kind: 'changePassword', di: pdi, oldPassword: password, newPassword: password };
+          await expectRefusal(ctx, t, encodeMessage(address, change, preamble), 0x18, `a password change (18H) of ${pdi} with the right old password`, 'meter.capabilities.changePassword', unauthorised);
+        }
+      }
+      // The meter still answers after the last refusal (a refusal is no reason to stop).
+      await readValue(t, address, di);
     },
   },
 ];

@@ -5,6 +5,7 @@
  * - each deliberately broken variant fails the case that names its defect — that is how we know
  *   a case can catch the defect at all.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import {
   type TargetProfile,
 } from '../../harness/targets/index.ts';
 import { runCase, runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
+import { programmingCases } from '../programming/cases.ts';
 import { getRequirement } from '../requirements/catalog.ts';
 import { readingCases } from './cases.ts';
 
@@ -48,7 +50,77 @@ describe('reading suite against the reference meter', () => {
   it.each(['bus', 'mock-serial', 'memory'] as const)('passes every case over the %s transport', async (transport) => {
     const results = await runCases(referenceTargetProfile({ transport }));
     expect(results).toHaveLength(readingCases.length);
-    expect(verdictLines(results)).toEqual(readingCases.map((c) => `${c.id}: passed`));
+    expect(verdictLines(results)).toEqual(readingCases.map((c) => (c.id === UNDECLARED ? REFERENCE_DECLARES_ALL : `${c.id}: passed`)));
+  });
+});
+
+/** The case that checks what a declaration turns off: not applicable to the reference, which declares everything. */
+const UNDECLARED = 'reading.undeclared-refused';
+const REFERENCE_DECLARES_ALL = `${UNDECLARED}: notApplicable — meter.capabilities declares readWithWildcard, readAddressWithWildcard, writeData, freeze and changePassword all true`;
+
+/** reference-minimal.json, with `behaviours` stacked on its simulator when given. */
+function minimalProfile(behaviours: { name: string; [p: string]: unknown }[] = []): TargetProfile {
+  const file = resolve(PROFILES, 'reference-minimal.json');
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { connection: Record<string, unknown> };
+  return parseTargetProfile({ ...json, connection: { ...json.connection, behaviours } }, { source: file, baseDir: PROFILES });
+}
+
+describe('a second conformant declaration: reference-minimal.json (what the mutation kill test also runs)', () => {
+  // Wildcard reads, follow-up, write, freeze, password change and event clear off; 16-byte frames;
+  // Td drawn in 30..450 ms; 02010100 served by the model but not declared (its unsupportedIdentifier).
+  const gated: Record<string, string> = {
+    'reading.read-address-wildcard': 'meter.capabilities.readAddressWithWildcard is false',
+    'reading.read-with-wildcard': 'meter.capabilities.readWithWildcard is false',
+    'reading.freeze': 'meter.capabilities.freeze is false',
+    'reading.follow-up': 'meter.capabilities.followUp is false',
+    'reading.wrong-password': 'meter.capabilities.writeData is false',
+  };
+
+  it('passes every reading case; the ones its declaration gates are not applicable and say which field', async () => {
+    const results = await runCases(minimalProfile());
+    expect(verdictLines(results)).toEqual(readingCases.map((c) => (gated[c.id] ? `${c.id}: notApplicable — ${gated[c.id]}` : `${c.id}: passed`)));
+  });
+
+  it('passes every programming case (passed or not applicable)', async () => {
+    const target = await openTarget(minimalProfile(), { describe: false });
+    try {
+      const results = await runCasesOn(programmingCases, target);
+      for (const r of results) expect(['passed', 'notApplicable'], `${r.id}: ${r.reason}`).toContain(r.verdict);
+      expect(results.filter((r) => r.verdict === 'passed').map((r) => r.id)).toEqual(
+        expect.arrayContaining(['programming.malformed-data-field', 'programming.write-address', 'programming.change-baud-rate', 'programming.meter-clear']),
+      );
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('the simulator honours the declaration: the refusals are really checked (not skipped)', async () => {
+    const [r] = await runCases(minimalProfile(), [UNDECLARED]);
+    expect(r!.verdict, r!.reason).toBe('passed');
+    const frames = r!.evidence.find((e) => e.name === 'frames')!.body as string;
+    // 11H, 12H and 13H to AAAAAAAAAAAA, then the 14H, 16H and 18H refused with D4H, D6H, D8H.
+    for (const line of [/ tx .*68 AA AA AA AA AA AA 68 11 /, / tx .*68 AA AA AA AA AA AA 68 12 /, / tx .*68 AA AA AA AA AA AA 68 13 /, / rx .*68 D4 /, / rx .*68 D6 /, / rx .*68 D8 /]) {
+      expect(frames).toMatch(line);
+    }
+  });
+
+  // [capability the meter serves though its declaration turns it off, what the reason must say]
+  it.each([
+    ['readWithWildcard', /a read of 00010000 sent to AAAAAAAAAAAA \(meter\.capabilities\.readWithWildcard false\) was answered/],
+    ['readAddressWithWildcard', /a read address \(13H\) sent to AAAAAAAAAAAA \(meter\.capabilities\.readAddressWithWildcard false\) was answered/],
+    ['writeData', /a write \(14H\) of 04001001 with the level-04 password was answered with writeDataResponse .* though meter\.capabilities\.writeData is false/],
+    ['freeze', /a freeze \(16H\) was answered with freezeResponse .* though meter\.capabilities\.freeze is false/],
+    ['changePassword', /a password change \(18H\) of 04000C03 with the right old password was answered with changePasswordResponse .* though meter\.capabilities\.changePassword is false/],
+  ])('a meter serving %s though declared off fails reading.undeclared-refused', async (capability, reason) => {
+    const [r] = await runCases(minimalProfile([{ name: 'exceeds-declaration', capabilities: [capability] }]), [UNDECLARED]);
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(reason);
+  });
+
+  it('a meter answering an identifier it serves but does not declare fails reading.unsupported-identifier', async () => {
+    const [r] = await runCases(minimalProfile([{ name: 'unsupported-as-zero' }]), ['reading.unsupported-identifier']);
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(/02010100 \(meter\.unsupportedIdentifier\) was answered with data/);
   });
 });
 
@@ -164,13 +236,14 @@ describe('one defect, one failed requirement', () => {
     expect(robustness.reason).toMatch(/^the meter stopped answering after a read of \w+ whose wrong checksum byte is 68H \(a spurious start character\)/);
     expect(verdictLines(results.slice(0, at))).toEqual(readingCases.slice(0, at).map((c) => `${c.id}: passed`));
     for (const r of results.slice(at + 1)) {
+      if (r.id === UNDECLARED) continue; // not applicable to the reference's declaration
       expect(r.verdict, `${r.id}: ${r.reason}`).toBe('inconclusive');
       expect(r.reason).toMatch(/^meter not answering since reading\.spurious-framing-bytes: /);
     }
   });
 
   it('the frames other cases send carry no spurious 68H/16H: the deaf meter survives every case but the robustness one', async () => {
-    const ids = readingCases.map((c) => c.id).filter((id) => id !== 'reading.spurious-framing-bytes');
+    const ids = readingCases.map((c) => c.id).filter((id) => id !== 'reading.spurious-framing-bytes' && id !== UNDECLARED);
     const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'deaf-after-spurious-start' }] }), ids);
     expect(verdictLines(results)).toEqual(ids.map((id) => `${id}: passed`));
   });
@@ -181,7 +254,7 @@ describe('one defect, one failed requirement', () => {
     const failed = results.filter((r) => r.verdict === 'failed');
     expect(failed.map((r) => r.id)).toEqual(['reading.reply-frame-format', 'reading.read-address-wildcard', 'reading.read-with-wildcard']);
     for (const r of failed) expect(r.reason, r.id).toMatch(byteOrder);
-    for (const r of results.filter((x) => x.verdict !== 'failed')) {
+    for (const r of results.filter((x) => x.verdict !== 'failed' && x.id !== UNDECLARED)) {
       expect(r.verdict, `${r.id}: ${r.reason}`).toBe('inconclusive');
       expect(r.reason).toMatch(/^the meter does not answer at its declared address 123456789012 \(it answers as 129078563412\)/);
       expect(r.reason).toMatch(byteOrder);
