@@ -58,6 +58,8 @@ export const DEFAULT_CLOCK_TOLERANCE_S = 10;
 const RESPONSE_DELAY_SAMPLES = 5;
 /** Unanswered reads in a row after which read-declared-identifiers checks the meter is still there. */
 const SILENT_READS_BEFORE_CHECK = 3;
+/** Identifiers named in the reason when several came in follow-up frames undeclared (the rest are counted). */
+const SPLIT_SHOWN = 5;
 
 function meterAddress(t: Target): string {
   return t.profile.meter.address;
@@ -301,6 +303,9 @@ const cases: Case[] = [
       let read = 0;
       let silentInARow = 0;
       const ids = t.profile.meter.identifiers;
+      const followUp = new Set(t.profile.meter.followUpIdentifiers);
+      /** Identifiers not declared for follow-up that came in several frames. */
+      const split: string[] = [];
       for (const [i, di] of ids.entries()) {
         if (silentInARow === SILENT_READS_BEFORE_CHECK) {
           // Several reads in a row unanswered: a meter that died must not cost every remaining read's retries.
@@ -320,6 +325,14 @@ const cases: Case[] = [
         try {
           const r = await t.master.readData(meterAddress(t), di);
           payload = r.payload;
+          // meter.followUpIdentifiers lists the identifiers whose reply needs follow-up frames: any
+          // other one comes in one 91H frame, without the follow-up bit D5 (B1H).
+          if (!followUp.has(di)) {
+            const first = r.exchanges[0]?.reply?.frame;
+            if (r.exchanges.length !== 1 || first?.control.hasFollowUp === true) {
+              split.push(`${di} (${def.name}) in ${r.exchanges.length} frame(s)${first?.control.hasFollowUp ? ', the first with the follow-up bit D5 (B1H)' : ''}`);
+            }
+          }
         } catch (e) {
           ctx.check(false, `${di} (${def.name}): ${(e as Error).message}`);
           silentInARow = e instanceof TimeoutError ? silentInARow + 1 : 0;
@@ -333,6 +346,10 @@ const cases: Case[] = [
           continue;
         }
         for (const p of plausibilityProblems(di, decoded.value)) ctx.check(false, `${di} (${def.name}): ${p}`);
+      }
+      if (split.length > 0) {
+        const shown = split.slice(0, SPLIT_SHOWN).join('; ') + (split.length > SPLIT_SHOWN ? `; and ${split.length - SPLIT_SHOWN} more` : '');
+        ctx.check(false, `${split.length} identifier(s) not in meter.followUpIdentifiers came in several frames: ${shown} (declare there the identifiers that need follow-up frames)`);
       }
       ctx.measure('identifiers read', read, 'count', { min: t.profile.meter.identifiers.length });
     },

@@ -176,6 +176,21 @@ describe('broken variants fail the matching case', () => {
   });
 });
 
+describe('follow-up frames only where the declaration lists them', () => {
+  it('a block that comes in several frames (B1H) though meter.followUpIdentifiers does not list it fails reading.read-declared-identifiers', async () => {
+    // The simulator splits 0506FF01 at its members (its own declaration lists it); the target
+    // profile declares it without follow-up: what a meter that splits an unlisted block looks like.
+    const ref = referenceTargetProfile();
+    const profile = { ...ref, meter: { ...ref.meter, identifiers: ['00010000', '0506FF01', '0001FF00'], followUpIdentifiers: [] } };
+    const [r] = await runCases(profile, ['reading.read-declared-identifiers']);
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(
+      /^1 identifier\(s\) not in meter\.followUpIdentifiers came in several frames: 0506FF01 \(daily freeze data block, last 1st daily freeze\) in 3 frame\(s\), the first with the follow-up bit D5 \(B1H\) \(declare there/,
+    );
+    expect(r!.reason).not.toMatch(/0001FF00/);
+  });
+});
+
 describe('a meter that does not answer earns no pass', () => {
   const allowed = new Set(['inconclusive', 'notApplicable']);
 
