@@ -193,6 +193,21 @@ export const BUILT_IN_BEHAVIOURS = {
       },
     }),
   }),
+  'answer-replies': define({
+    description: 'Answers a frame with the direction bit D7 set (a reply) whose data field it cannot decode, with an abnormal reply.',
+    defect:
+      'A meter that ignores the direction bit: a reply frame (another slave\'s, or an echo) addressed to it is treated as a request, and a malformed one gets an abnormal reply, colliding on the bus (PROTOCOLS.md 1.3 D7; DLT645-07).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Treats reply frames as requests.',
+      onRequest: (ctx, request) => {
+        if (!request.frame.control.isResponse || request.addressing !== 'own' || !request.checksumValid || request.message !== null) return 'continue';
+        const functionCode = request.frame.control.functionCode;
+        return { reply: ctx.encodeReply({ kind: 'errorResponse', functionCode, errorWord: 0x01, errors: errorWordBits(0x01) }) };
+      },
+    }),
+  }),
   'drop-every-nth': define({
     description: 'Drops every n-th reply (default 10).',
     defect: 'A flaky RS-485 transceiver or a busy meter CPU: one reply in n never leaves the meter (ROB-01 retries).',

@@ -18,6 +18,7 @@ import {
   WILDCARD_ADDRESS,
   byteOrderHint,
   decodeFrame,
+  encodeFrame,
   encodeMessage,
   lookup,
   decodeValue,
@@ -140,6 +141,19 @@ function truncatedRead(t: Target): { di: string; frame: Uint8Array } {
   };
   const all = readRequests(t).map((r) => ({ di: r.di, frame: build(r.frame) }));
   return all.find((r) => noSpuriousFraming(r.frame)) ?? all[0]!;
+}
+
+/**
+ * A frame with the direction bit D7 set (C = 91H, as another slave's read reply) addressed to the
+ * meter, whose data field is too short for a 91H (2 bytes, no DI), free of spurious framing bytes:
+ * a meter must never answer a reply, even one it cannot decode (PROTOCOLS.md 1.3 D7).
+ */
+function replyDirectionFrame(t: Target): Uint8Array {
+  for (let k = 0; k < 256; k++) {
+    const frame = encodeFrame({ address: meterAddress(t), control: 0x91, data: Uint8Array.of(0x00, k), preamble: t.master.preamble });
+    if (noSpuriousFraming(frame)) return frame;
+  }
+  return encodeFrame({ address: meterAddress(t), control: 0x91, data: Uint8Array.of(0x00, 0x00), preamble: t.master.preamble });
 }
 
 /** A read with a wrong checksum equal to `cs` (68H or 16H): a frame whose right checksum is something else. */
@@ -567,7 +581,7 @@ const cases: Case[] = [
   {
     id: 'reading.bad-frames-ignored',
     requirement: 'DLT645-07',
-    title: 'Frames with a bad checksum, another address or a truncated body get no reply',
+    title: 'Frames with a bad checksum, another address, a truncated body or the reply direction bit get no reply',
     async run(ctx, t) {
       const address = meterAddress(t);
       // Each probe is preceded by an answered read and followed by one (DLT645-07: the meter still
@@ -581,6 +595,8 @@ const cases: Case[] = [
       // Truncated body: L says 4 but only 3 data bytes follow; CS recomputed over what is sent.
       const truncated = truncatedRead(t);
       await expectNoReply(ctx, t, truncated.frame, `a read of ${truncated.di} whose body is one byte shorter than L`);
+      // A reply (D7 = 1) to the meter's address with an undecodable data field: not a request at all.
+      await expectNoReply(ctx, t, replyDirectionFrame(t), 'a frame with the direction bit D7 set (C = 91H) and a 2-byte data field, addressed to the meter');
     },
   },
   {
