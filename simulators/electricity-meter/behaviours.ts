@@ -208,6 +208,22 @@ export const BUILT_IN_BEHAVIOURS = {
       },
     }),
   }),
+  'comms-on-battery': define({
+    description: 'Keeps its RS-485 port running through a mains cut: a pending reply still goes out, a partial frame survives the cut.',
+    defect:
+      'A simulated meter whose UART ignores the mains: a reply is sent with no supply and a request split by a power cut is pieced together (what the reading suite\'s power-loss case must notice; the reference meter loses both).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'The RS-485 port has power whatever the mains do.',
+      onAttach: (server) => {
+        server.model.faults.commsWithoutMains = true;
+      },
+      onDetach: (server) => {
+        server.model.faults.commsWithoutMains = false;
+      },
+    }),
+  }),
   'drop-every-nth': define({
     description: 'Drops every n-th reply (default 10).',
     defect: 'A flaky RS-485 transceiver or a busy meter CPU: one reply in n never leaves the meter (ROB-01 retries).',

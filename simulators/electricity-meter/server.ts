@@ -192,6 +192,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private readonly identifiers: ReadonlySet<string>;
   private readonly followUpIdentifiers: ReadonlySet<string>;
   private consumed = 0;
+  /** `model.commsPowerLosses` when the last byte arrived. */
+  private powerLossesSeen: number;
   private followUp: PendingFollowUp | null = null;
   private currentBaud: number;
   private readonly onData = (chunk: Uint8Array): void => this.receive(chunk);
@@ -201,6 +203,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     super();
     this.link = options.link;
     this.model = options.model;
+    this.powerLossesSeen = options.model.commsPowerLosses;
     this.profile = options.profile;
     this.clock = options.clock;
     this.random = options.random;
@@ -286,10 +289,15 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   private receive(chunk: Uint8Array): void {
     if (!this.running) return;
-    if (!this.model.isPowered) {
+    if (!this.model.commsPowered) {
       // No mains: the meter's UART is dead.
       this.resetReceiver();
       return;
+    }
+    if (this.model.commsPowerLosses !== this.powerLossesSeen) {
+      // The UART lost power since the last byte: what it had of a frame is gone.
+      this.powerLossesSeen = this.model.commsPowerLosses;
+      this.resetReceiver();
     }
     this.remember(chunk);
     this.receiver.push(chunk);
@@ -451,7 +459,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private schedule(reply: Uint8Array, delayMs: number, request: IncomingRequest, afterReply: (() => void) | null): void {
     const handle = this.clock.setTimeout(() => {
       this.timers.delete(handle);
-      if (!this.running || !this.link.isOpen || !this.model.isPowered) return;
+      if (!this.running || !this.link.isOpen || !this.model.commsPowered) return;
       this.emit('reply', reply, request);
       this.link.write(reply).then(
         () => afterReply?.(),

@@ -38,6 +38,7 @@ import {
   readValue,
   replyAddressOf,
   requireDeclared,
+  silenceWindowMs,
   type ReadingCase,
 } from './probe.ts';
 
@@ -275,6 +276,44 @@ async function expectRefusal(ctx: CheckContext, t: Target, bytes: Uint8Array, fc
   }
 }
 
+
+/** How long the mains stay off in the power-loss case: well inside Tb (500 ms, PROTOCOLS.md 1.1), so a frame split by it would still be one frame to a UART that kept power. */
+const OUTAGE_MS = 100;
+/** Margin after the last request byte before the mains are cut: below Td min (20 ms, PROTOCOLS.md 1.1), so the reply is still waiting. */
+const CUT_MARGIN_MS = 5;
+
+/** Transmission time of `n` bytes on the master's line (11 bits a character at 8E1), 0 where no line is modelled. */
+function transmissionMs(t: Target, n: number): number {
+  const line = t.master.line;
+  if (!line) return 0;
+  const bits = 1 + line.dataBits + (line.parity === 'none' ? 0 : 1) + line.stopBits;
+  return (n * bits * 1000) / line.baudRate;
+}
+
+/** Writes `bytes` and waits until their last byte has reached the meter (the line time, counted from the start of the write). */
+async function writeWhole(t: Target, bytes: Uint8Array): Promise<void> {
+  const start = t.clock.now();
+  await t.link.write(bytes);
+  const left = start + transmissionMs(t, bytes.length) - t.clock.now();
+  if (left > 0) await t.clock.sleep(left);
+}
+
+/** Runs `act`, then listens until `listenMs` after it ended; returns every byte the meter sent meanwhile. */
+async function bytesDuring(t: Target, act: () => Promise<void>, listenMs: number): Promise<Uint8Array> {
+  const received: Uint8Array[] = [];
+  const onData = (chunk: Uint8Array): void => {
+    received.push(chunk);
+  };
+  await t.master.idle();
+  t.link.on('data', onData);
+  try {
+    await act();
+    await t.clock.sleep(listenMs);
+  } finally {
+    t.link.off('data', onData);
+  }
+  return concatBytes(...received);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -765,6 +804,67 @@ const cases: Case[] = [
       }
       // The meter still answers after the last refusal (a refusal is no reason to stop).
       await readValue(t, address, di);
+    },
+  },
+  {
+    id: 'reading.power-loss',
+    requirement: 'DLT645-07',
+    title: 'Mains cut: a reply waiting out Td is never sent, a request split by the cut or sent during it is not answered, and the meter answers once the mains return',
+    applies: (t) =>
+      t.backchannel
+        ? null
+        : 'needs the target backchannel to cut the meter\'s mains (a simulated meter); MeterLab does not switch a real meter\'s supply',
+    async run(ctx, t) {
+      const bc = t.backchannel!;
+      const address = meterAddress(t);
+      const di = ordinaryIdentifier(t);
+      const request = encodeMessage(address, { kind: 'readData', di, extra: new Uint8Array(0) }, { preamble: t.master.preamble });
+      const hex = (b: Uint8Array): string => (b.length > 0 ? toHex(b) : '');
+      await readValue(t, address, di); // the meter answers before
+      try {
+        // 1. The whole request reaches the meter, the mains go while its reply waits out Td (>= 20 ms).
+        const pending = await bytesDuring(
+          t,
+          async () => {
+            await writeWhole(t, request);
+            await t.clock.sleep(CUT_MARGIN_MS);
+            bc.cutMains();
+          },
+          silenceWindowMs(t),
+        );
+        bc.restoreMains();
+        ctx.check(pending.length === 0, `a read of ${di} whose reply was waiting out Td when the mains were cut was answered without mains: ${hex(pending)}`);
+        await readValue(t, address, di).catch((e: Error) => ctx.fail(`the meter stopped answering after its mains returned: ${e.message}`));
+        // 2. Half the request, the mains off for ${OUTAGE_MS} ms, then the other half (within Tb): the first half died with the UART.
+        const cut = Math.floor(request.length / 2);
+        const spliced = await bytesDuring(
+          t,
+          async () => {
+            await writeWhole(t, request.subarray(0, cut));
+            bc.cutMains();
+            await t.clock.sleep(OUTAGE_MS);
+            bc.restoreMains();
+            await writeWhole(t, request.subarray(cut));
+          },
+          silenceWindowMs(t),
+        );
+        ctx.check(spliced.length === 0, `a read of ${di} whose first ${cut} bytes arrived before a ${OUTAGE_MS} ms mains cut and the rest after it was answered: ${hex(spliced)}`);
+        // 3. A whole request sent while the mains are off, the mains back just after its last byte (before any Td ends): nobody heard it.
+        const unheard = await bytesDuring(
+          t,
+          async () => {
+            bc.cutMains();
+            await writeWhole(t, request);
+            await t.clock.sleep(CUT_MARGIN_MS);
+            bc.restoreMains();
+          },
+          silenceWindowMs(t),
+        );
+        ctx.check(unheard.length === 0, `a read of ${di} sent while the mains were off (restored ${CUT_MARGIN_MS} ms after its last byte) was answered: ${hex(unheard)}`);
+      } finally {
+        bc.restoreMains();
+      }
+      await readValue(t, address, di).catch((e: Error) => ctx.fail(`the meter stopped answering after its mains returned: ${e.message}`));
     },
   },
 ];

@@ -135,6 +135,7 @@ describe('broken variants fail the matching case', () => {
     ['ignore-follow-up', 'reading.follow-up', /follow-up|SEQ|frames/i],
     ['reply-to-broadcast', 'reading.broadcast-not-answered', /broadcast .* was answered/],
     ['answer-bad-checksum', 'reading.bad-frames-ignored', /wrong checksum [0-9A-F]{2}H was answered/],
+    ['comms-on-battery', 'reading.power-loss', /^a read of 00010000 whose reply was waiting out Td when the mains were cut was answered without mains: FE FE FE FE 68 .*; a read of 00010000 whose first \d+ bytes arrived before a 100 ms mains cut and the rest after it was answered: FE FE FE FE 68 .*; a read of 00010000 sent while the mains were off \(restored 5 ms after its last byte\) was answered: FE FE FE FE 68 /],
     ['answer-replies', 'reading.bad-frames-ignored', /^a frame with the direction bit D7 set \(C = 91H\) and a 2-byte data field, addressed to the meter was answered: abnormal reply to 11H, error word 01H$/],
     ['unsupported-as-zero', 'reading.unsupported-identifier', /not the abnormal reply D1H: if the meter does support 03010000, set meter\.unsupportedIdentifier in the target profile/],
     ['clock-not-set', 'reading.read-declared-identifiers', /04000101 \(date and weekday\): 04000101 is not a calendar date/],
