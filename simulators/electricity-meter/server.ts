@@ -660,7 +660,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   }
 
   private get maxPart(): number {
-    return this.profile.simulation.maxFrameDataLength;
+    return this.profile.simulation.maxFrameDataLength ?? this.profile.meter.maxFrameDataLength;
   }
 
   /** The encoded value of a declared, served identifier; null for "no requested data". */

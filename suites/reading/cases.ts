@@ -222,6 +222,17 @@ function firstNumber(v: DataValue | undefined): number | undefined {
   return undefined;
 }
 
+/** "SEQ k: L = n" for each frame of a read whose data field exceeds the declared meter.maxFrameDataLength. */
+function oversizedFrames(t: Target, exchanges: readonly { reply?: { frame: { data: Uint8Array } } | undefined }[]): string[] {
+  const max = t.profile.meter.maxFrameDataLength;
+  const out: string[] = [];
+  exchanges.forEach((x, i) => {
+    const n = x.reply?.frame.data.length;
+    if (n !== undefined && n > max) out.push(`${i === 0 ? 'first frame' : `SEQ ${i}`}: L = ${n}`);
+  });
+  return out;
+}
+
 /** Reads date (04000101) and time (04000102) and returns the meter's instant, or a failure reason. */
 async function readMeterInstant(ctx: CheckContext, t: Target): Promise<number> {
   const date = await readValue(t, meterAddress(t), DATE_AND_WEEK);
@@ -359,6 +370,8 @@ const cases: Case[] = [
       const followUp = new Set(t.profile.meter.followUpIdentifiers);
       /** Identifiers not declared for follow-up that came in several frames. */
       const split: string[] = [];
+      /** Identifiers with a frame longer than the declared meter.maxFrameDataLength. */
+      const oversized: string[] = [];
       for (const [i, di] of ids.entries()) {
         if (silentInARow === SILENT_READS_BEFORE_CHECK) {
           // Several reads in a row unanswered: a meter that died must not cost every remaining read's retries.
@@ -380,6 +393,8 @@ const cases: Case[] = [
           payload = r.payload;
           // meter.followUpIdentifiers lists the identifiers whose reply needs follow-up frames: any
           // other one comes in one 91H frame, without the follow-up bit D5 (B1H).
+          const over = oversizedFrames(t, r.exchanges);
+          if (over.length > 0) oversized.push(`${di} (${over.join(', ')})`);
           if (!followUp.has(di)) {
             const first = r.exchanges[0]?.reply?.frame;
             if (r.exchanges.length !== 1 || first?.control.hasFollowUp === true) {
@@ -399,6 +414,10 @@ const cases: Case[] = [
           continue;
         }
         for (const p of plausibilityProblems(di, decoded.value)) ctx.check(false, `${di} (${def.name}): ${p}`);
+      }
+      if (oversized.length > 0) {
+        const shown = oversized.slice(0, SPLIT_SHOWN).join('; ') + (oversized.length > SPLIT_SHOWN ? `; and ${oversized.length - SPLIT_SHOWN} more` : '');
+        ctx.check(false, `${oversized.length} identifier(s) came in frames whose data field exceeds meter.maxFrameDataLength ${t.profile.meter.maxFrameDataLength}: ${shown}`);
       }
       if (split.length > 0) {
         const shown = split.slice(0, SPLIT_SHOWN).join('; ') + (split.length > SPLIT_SHOWN ? `; and ${split.length - SPLIT_SHOWN} more` : '');
@@ -549,6 +568,7 @@ const cases: Case[] = [
         ctx.check(first?.control.hasFollowUp === true, `${di}: the first reply does not set the follow-up bit D5`);
         const seqs = result.exchanges.slice(1).map((x) => (x.reply?.message.kind === 'readFollowUpResponse' ? x.reply.message.seq : -1));
         seqs.forEach((s, i) => ctx.check(s === i + 1, `${di}: follow-up reply ${i + 1} carries SEQ ${s}, expected ${i + 1}`));
+        for (const o of oversizedFrames(t, result.exchanges)) ctx.check(false, `${di}: ${o}, above meter.maxFrameDataLength ${t.profile.meter.maxFrameDataLength}`);
         const def = lookup(di);
         if (def) {
           const decoded = decodeValue(di, result.payload);

@@ -58,11 +58,20 @@ describe('reading suite against the reference meter', () => {
 const UNDECLARED = 'reading.undeclared-refused';
 const REFERENCE_DECLARES_ALL = `${UNDECLARED}: notApplicable — meter.capabilities declares readWithWildcard, readAddressWithWildcard, writeData, freeze and changePassword all true`;
 
-/** reference-minimal.json, with `behaviours` stacked on its simulator when given. */
-function minimalProfile(behaviours: { name: string; [p: string]: unknown }[] = []): TargetProfile {
-  const file = resolve(PROFILES, 'reference-minimal.json');
-  const json = JSON.parse(readFileSync(file, 'utf8')) as { connection: Record<string, unknown> };
+type Behaviours = { name: string; [p: string]: unknown }[];
+type ProfileJson = { connection: { simulator: { simulation: Record<string, unknown> } } & Record<string, unknown> };
+
+/** A checked-in profile, with `behaviours` stacked on its simulator and `edit` applied to its JSON when given. */
+function checkedInProfile(name: string, behaviours: Behaviours = [], edit: (json: ProfileJson) => void = () => undefined): TargetProfile {
+  const file = resolve(PROFILES, name);
+  const json = JSON.parse(readFileSync(file, 'utf8')) as ProfileJson;
+  edit(json);
   return parseTargetProfile({ ...json, connection: { ...json.connection, behaviours } }, { source: file, baseDir: PROFILES });
+}
+
+/** reference-minimal.json, with `behaviours` stacked on its simulator when given. */
+function minimalProfile(behaviours: Behaviours = []): TargetProfile {
+  return checkedInProfile('reference-minimal.json', behaviours);
 }
 
 describe('a second conformant declaration: reference-minimal.json (what the mutation kill test also runs)', () => {
@@ -175,6 +184,45 @@ describe('broken variants fail the matching case', () => {
   ])('profile %s fails %s', async (file, caseId) => {
     const [result] = await runCases(loadTargetProfile(resolve(PROFILES, file)), [caseId]);
     expect(result!.verdict, result!.reason).toBe('failed');
+  });
+});
+
+describe('a third conformant declaration: reference-small-frames.json (meter.maxFrameDataLength 16; also in the kill test)', () => {
+  it('passes every reading and programming case (read address through the wildcard is not applicable)', async () => {
+    const profile = checkedInProfile('reference-small-frames.json');
+    expect(verdictLines(await runCases(profile))).toEqual(
+      readingCases.map((c) =>
+        c.id === 'reading.read-address-wildcard' ? `${c.id}: notApplicable — meter.capabilities.readAddressWithWildcard is false` : `${c.id}: passed`,
+      ),
+    );
+    const target = await openTarget(profile, { describe: false });
+    try {
+      const results = await runCasesOn(programmingCases, target);
+      expect(verdictLines(results).filter((l) => !l.endsWith(': passed'))).toEqual([]);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('the long values really come in follow-up frames of at most 16 data bytes', async () => {
+    const target = await openTarget(checkedInProfile('reference-small-frames.json'), { describe: false });
+    try {
+      const r = await target.master.readData('112233445566', '03300001');
+      expect(r.exchanges.length).toBeGreaterThan(4);
+      for (const x of r.exchanges) expect(x.reply!.frame.data.length).toBeLessThanOrEqual(16);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('a meter sending frames longer than it declares (40 data bytes, 16 declared) fails read-declared-identifiers and follow-up', async () => {
+    const profile = checkedInProfile('reference-small-frames.json', [], (json) => {
+      json.connection.simulator.simulation.maxFrameDataLength = 40;
+    });
+    const results = await runCases(profile, ['reading.read-declared-identifiers', 'reading.follow-up']);
+    expect(results.map((r) => r.verdict)).toEqual(['failed', 'failed']);
+    expect(results[0]!.reason).toMatch(/^\d+ identifier\(s\) came in frames whose data field exceeds meter\.maxFrameDataLength 16: 03300001 \(SEQ 2: L = 40\); 0506FF01 \(SEQ 1: L = 25, SEQ 2: L = 25\)$/);
+    expect(results[1]!.reason).toMatch(/0506FF01: SEQ 1: L = \d\d, above meter\.maxFrameDataLength 16/);
   });
 });
 
