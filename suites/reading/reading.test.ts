@@ -126,6 +126,27 @@ describe('a second conformant declaration: reference-minimal.json (what the muta
     expect(r!.reason).toMatch(reason);
   });
 
+  it('on a real meter (seen as a serial target) only the wildcard refusals are judged: a capability declared false is no claim of refusal', async () => {
+    // A meter doing 14H, 16H and 18H though its profile says false (discover's draft does that) is not failed ...
+    const lenient = await openTarget(minimalProfile([{ name: 'exceeds-declaration', capabilities: ['writeData', 'freeze', 'changePassword'] }]), { describe: false });
+    try {
+      const r = await runCase(caseById(UNDECLARED), { ...lenient, kind: 'serial' } as Target);
+      expect(r.verdict, r.reason).toBe('passed');
+      expect(r.evidence.find((e) => e.name === 'frames')!.body).not.toMatch(/ rx .*68 (94|96|98|D4|D6|D8) /);
+    } finally {
+      await lenient.close();
+    }
+    // ... one answering the wildcard it declares it does not is.
+    const strict = await openTarget(minimalProfile([{ name: 'exceeds-declaration', capabilities: ['readAddressWithWildcard'] }]), { describe: false });
+    try {
+      const r = await runCase(caseById(UNDECLARED), { ...strict, kind: 'serial' } as Target);
+      expect(r.verdict, r.reason).toBe('failed');
+      expect(r.reason).toMatch(/^a read address \(13H\) sent to AAAAAAAAAAAA .* was answered/);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('a meter answering an identifier it serves but does not declare fails reading.unsupported-identifier', async () => {
     const [r] = await runCases(minimalProfile([{ name: 'unsupported-as-zero' }]), ['reading.unsupported-identifier']);
     expect(r!.verdict, r!.reason).toBe('failed');
