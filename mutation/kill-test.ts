@@ -1,9 +1,13 @@
 /**
- * The kill test of `npm run mutation`: every conformance suite against the built-in reference,
- * its cases run directly through the framework's runCase (what `meterlab run --target reference`
- * runs, without vitest's start-up, so a mutant costs about 2 s instead of 8). Exit 0 only when
- * every case passed or was not applicable: a failed, errored or inconclusive verdict kills the
- * mutant. Exit 2 when a suite folder exists that this file does not run (add it to SUITES).
+ * The kill test of `npm run mutation`: every conformance suite against the built-in reference and
+ * against two more conformant declarations of the same simulator, so the code that honours a
+ * declaration the reference does not have is under test too: suites/profiles/reference-minimal.json
+ * (wildcard reads, follow-up, write, freeze, password change and event clear off, a Td range, an
+ * identifier served but not declared) and reference-small-frames.json (meter.maxFrameDataLength
+ * 16: blocks and records in follow-up frames; read address through the wildcard off). Cases are
+ * run directly through the framework's runCase (what `meterlab run --target <profile>` runs,
+ * without vitest's start-up: about 3 s of CPU a mutant). Exit 0 only when every case passed or was
+ * not applicable: a failed, errored or inconclusive verdict kills the mutant. Exit 2 when a suite folder exists that this file does not run (add it to SUITES).
  */
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,6 +17,8 @@ import { programmingCases } from '../suites/programming/cases.ts';
 import { readingCases } from '../suites/reading/cases.ts';
 
 const SUITES = { reading: readingCases, programming: programmingCases } as const;
+/** The declarations every suite runs against: the built-in reference, then two more of the same simulator. */
+const PROFILES = ['reference', ...['reference-minimal.json', 'reference-small-frames.json'].map((f) => resolve(import.meta.dirname, '../suites/profiles', f))] as const;
 
 const suitesDir = resolve(import.meta.dirname, '../suites');
 const present = readdirSync(suitesDir, { withFileTypes: true })
@@ -25,14 +31,17 @@ if (missing.length > 0) {
 }
 
 const bad: string[] = [];
-for (const [suite, cases] of Object.entries(SUITES)) {
-  const target = await openTarget(await loadTargetProfile('reference'));
-  try {
-    for (const r of await runCases<Target>(cases, target)) {
-      if (r.verdict !== 'passed' && r.verdict !== 'notApplicable') bad.push(`${suite}/${r.id} ${r.verdict}: ${r.reason}`);
+for (const file of PROFILES) {
+  const profile = await loadTargetProfile(file);
+  for (const [suite, cases] of Object.entries(SUITES)) {
+    const target = await openTarget(profile);
+    try {
+      for (const r of await runCases<Target>(cases, target)) {
+        if (r.verdict !== 'passed' && r.verdict !== 'notApplicable') bad.push(`${profile.name}: ${suite}/${r.id} ${r.verdict}: ${r.reason}`);
+      }
+    } finally {
+      await target.close();
     }
-  } finally {
-    await target.close();
   }
 }
 if (bad.length > 0) {

@@ -164,6 +164,60 @@ export const BUILT_IN_BEHAVIOURS = {
       onRequest: (_ctx, request) => (request.message?.kind === 'readFollowUp' ? { reply: null } : 'continue'),
     }),
   }),
+  'exceeds-declaration': define({
+    description: 'Serves what its declaration turns off (default: wildcard reads, write, freeze, password change).',
+    defect:
+      'A meter whose declaration says less than it does: it answers 11H/12H/13H sent to AAAAAAAAAAAA, or accepts a 14H, 16H or 18H with the right password, though its profile declares the capability false (DLT645-12: behaviour matches the declaration).',
+    params: z
+      .object({
+        name: z.string(),
+        capabilities: z
+          .array(z.enum(['readWithWildcard', 'readAddressWithWildcard', 'writeData', 'freeze', 'changePassword']))
+          .min(1)
+          .default(['readWithWildcard', 'readAddressWithWildcard', 'writeData', 'freeze', 'changePassword']),
+      })
+      .strict(),
+    create: (p, name) => ({
+      name,
+      description: `Serves ${p.capabilities.join(', ')} whatever the declaration says.`,
+      onRequest: (ctx) => {
+        // The conformant handler, run with the listed capabilities switched on for this request only
+        // (the meter type every meter of the model shares is left as it is).
+        return { reply: ctx.respond({ capabilities: Object.fromEntries(p.capabilities.map((c) => [c, true])) }) };
+      },
+    }),
+  }),
+  'answer-replies': define({
+    description: 'Answers a frame with the direction bit D7 set (a reply) whose data field it cannot decode, with an abnormal reply.',
+    defect:
+      'A meter that ignores the direction bit: a reply frame (another slave\'s, or an echo) addressed to it is treated as a request, and a malformed one gets an abnormal reply, colliding on the bus (PROTOCOLS.md 1.3 D7; DLT645-07).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Treats reply frames as requests.',
+      onRequest: (ctx, request) => {
+        if (!request.frame.control.isResponse || request.addressing !== 'own' || !request.checksumValid || request.message !== null) return 'continue';
+        const functionCode = request.frame.control.functionCode;
+        return { reply: ctx.encodeReply({ kind: 'errorResponse', functionCode, errorWord: 0x01, errors: errorWordBits(0x01) }) };
+      },
+    }),
+  }),
+  'comms-on-battery': define({
+    description: 'Keeps its RS-485 port running through a mains cut: a pending reply still goes out, a partial frame survives the cut.',
+    defect:
+      'A simulated meter whose UART ignores the mains: a reply is sent with no supply and a request split by a power cut is pieced together (what the reading suite\'s power-loss case must notice; the reference meter loses both).',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'The RS-485 port has power whatever the mains do.',
+      onAttach: (server) => {
+        server.model.faults.commsWithoutMains = true;
+      },
+      onDetach: (server) => {
+        server.model.faults.commsWithoutMains = false;
+      },
+    }),
+  }),
   'drop-every-nth': define({
     description: 'Drops every n-th reply (default 10).',
     defect: 'A flaky RS-485 transceiver or a busy meter CPU: one reply in n never leaves the meter (ROB-01 retries).',

@@ -374,6 +374,8 @@ export class ElectricityMeterModel {
     relayStuck: false,
     /** Violates KP-01: trip commands execute even in keep-power (保电). */
     ignoreKeepPower: false,
+    /** The RS-485 port keeps running on a battery while the mains are off (replies and partial frames survive a cut). */
+    commsWithoutMains: false,
   };
 
   // identity and security
@@ -1184,6 +1186,7 @@ export class ElectricityMeterModel {
     this.sync();
     if (!this.mainsOn) return;
     this.mainsOn = false;
+    if (!this.faults.commsWithoutMains) this.commsLosses++;
     pushRecord(this.events.powerDown, { start: this.meterNow(), end: null });
   }
 
@@ -1198,6 +1201,20 @@ export class ElectricityMeterModel {
   get isPowered(): boolean {
     return this.mainsOn;
   }
+
+  /** Whether the RS-485 port has power: the mains, or a battery under the `commsWithoutMains` fault. */
+  get commsPowered(): boolean {
+    return this.mainsOn || this.faults.commsWithoutMains;
+  }
+
+  /**
+   * Times the RS-485 port lost power (mains cuts, unless `commsWithoutMains`): the server forgets a
+   * partial frame when this changed since its last byte, even if no byte arrived during the cut.
+   */
+  get commsPowerLosses(): number {
+    return this.commsLosses;
+  }
+  private commsLosses = 0;
 
   openCover(): void {
     this.sync();

@@ -176,9 +176,10 @@ export const SimulationSchema = z
     replyPreamble: z.number().int().min(0).max(8).default(4),
     /**
      * Largest data field L of one reply; a longer item is split into follow-up frames (B1, then 12H).
-     * 200 for 2007 (PROTOCOLS.md 1.2, [BK]). L is one byte, so at most 255.
+     * Absent: the declaration's `meter.maxFrameDataLength` (default 200 for 2007, PROTOCOLS.md 1.2,
+     * [BK]). L is one byte, so at most 255.
      */
-    maxFrameDataLength: z.number().int().min(16).max(255).default(200),
+    maxFrameDataLength: z.number().int().min(16).max(255).optional(),
     /** 'own-address' is conformant (PROTOCOLS.md 1.4); 'echo-wildcard' reproduces the 600888 peer. */
     wildcardReply: z.enum(['own-address', 'echo-wildcard']).default('own-address'),
     /** Serve long items with follow-up frames. Absent: follows `meter.capabilities.followUp`. */

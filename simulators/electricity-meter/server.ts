@@ -51,6 +51,10 @@ import { sum8 } from '../../harness/core/checksum.ts';
 import { FlushOnSilence, type DeliveryCause } from '../../harness/core/silence.ts';
 import { fromCalendar } from '../../harness/core/calendar.ts';
 import type { ChunkTiming, Link, LineSettings } from '../../harness/links/link.ts';
+import type { MeterDeclaration } from '../../harness/protocols/dlt645/declaration.ts';
+
+/** The capabilities a DL/T 645 declaration gives (`meter.capabilities`). */
+type Capabilities = MeterDeclaration['capabilities'];
 import {
   Dlt645FrameScanner,
   MAX_INTER_BYTE_GAP_MS,
@@ -133,6 +137,11 @@ export interface RespondOptions {
   readonly acceptForeignAddress?: boolean;
   /** Accept any password. */
   readonly skipPasswordCheck?: boolean;
+  /**
+   * Capabilities switched on or off for this request only, over the declaration's (a meter that
+   * serves more or less than it declares). The shared meter type is never changed.
+   */
+  readonly capabilities?: Partial<Capabilities>;
 }
 
 export interface BehaviourContext {
@@ -219,6 +228,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private historyLength = 0;
   private historyBase = 0;
   private consumed = 0;
+  /** `model.commsPowerLosses` when the last byte arrived. */
+  private powerLossesSeen: number;
   private followUp: PendingFollowUp | null = null;
   private currentBaud: number;
   // Bound methods rather than arrow-function fields: under tsx (esbuild keepNames) an arrow field is
@@ -232,6 +243,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.model = options.model;
     this.profileGiven = options.profile;
     this.type = options.type ?? (options.profile === undefined ? options.model.type : meterTypeOf(options.profile));
+    this.powerLossesSeen = options.model.commsPowerLosses;
     this.clock = options.clock;
     this.random = options.random;
     this.log = options.logger ?? quiet;
@@ -324,10 +336,15 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   private receive(chunk: Uint8Array, timing?: ChunkTiming): void {
     if (!this.running) return;
-    if (!this.model.isPowered) {
+    if (!this.model.commsPowered) {
       // No mains: the meter's UART is dead.
       this.resetReceiver();
       return;
+    }
+    if (this.model.commsPowerLosses !== this.powerLossesSeen) {
+      // The UART lost power since the last byte: what it had of a frame is gone.
+      this.powerLossesSeen = this.model.commsPowerLosses;
+      this.resetReceiver();
     }
     this.remember(chunk);
     if (this.receiver.pending === 0 && this.isForeignFrame(chunk) && this.ignoresForeignFrames()) {
@@ -579,7 +596,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private schedule(reply: Uint8Array, delayMs: number, request: IncomingRequest, afterReply: (() => void) | null): void {
     const handle = this.clock.setTimeout(() => {
       if (this.timers?.delete(handle) && this.timers.size === 0) this.timers = null; // idle meters hold no set
-      if (!this.running || !this.link.isOpen || !this.model.isPowered) return;
+      if (!this.running || !this.link.isOpen || !this.model.commsPowered) return;
       this.emit('reply', reply, request);
       this.link.write(reply).then(
         () => afterReply?.(),
@@ -622,7 +639,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     }
     if (addressing === 'other' && !options.acceptForeignAddress) return null;
     const fc = frame.control.functionCode;
-    const caps = this.type.profile.meter.capabilities;
+    const declared = this.type.profile.meter.capabilities;
+    const caps = options.capabilities ? { ...declared, ...options.capabilities } : declared;
     const message = request.message;
 
     if (addressing === 'broadcast') {
@@ -634,7 +652,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
         return message.kind === 'freeze' ? this.reply({ kind: 'freezeResponse' }, request) : null;
       }
     }
-    if (addressing === 'wildcard' && !this.wildcardAllowed(fc)) return null;
+    if (addressing === 'wildcard' && !wildcardAllowed(fc, caps)) return null;
 
     if (message === null) return this.malformed(request);
 
@@ -719,14 +737,6 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     return baudRate === meter.line.baudRate || meter.baudRates.includes(baudRate);
   }
 
-  /** Function codes a meter accepts through the wildcard address (capabilities from the declaration). */
-  private wildcardAllowed(fc: number): boolean {
-    const caps = this.type.profile.meter.capabilities;
-    if (fc === FunctionCode.ReadAddress) return caps.readAddressWithWildcard;
-    if (fc === FunctionCode.ReadData || fc === FunctionCode.ReadFollowUp) return caps.readWithWildcard;
-    return true;
-  }
-
   /** A well-formed frame with a malformed data field. */
   private malformed(request: IncomingRequest): Uint8Array | null {
     const fc = request.frame.control.functionCode;
@@ -779,7 +789,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   }
 
   private get maxPart(): number {
-    return this.type.profile.simulation.maxFrameDataLength;
+    return this.type.profile.simulation.maxFrameDataLength ?? this.type.profile.meter.maxFrameDataLength;
   }
 
   /** The encoded value of a declared, served identifier; null for "no requested data". */
@@ -889,4 +899,11 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     }
     this.emit('baudRateChanged', baudRate);
   }
+}
+
+/** Whether a meter with these capabilities accepts function code `fc` through the wildcard address. */
+function wildcardAllowed(fc: number, caps: Capabilities): boolean {
+  if (fc === FunctionCode.ReadAddress) return caps.readAddressWithWildcard;
+  if (fc === FunctionCode.ReadData || fc === FunctionCode.ReadFollowUp) return caps.readWithWildcard;
+  return true;
 }

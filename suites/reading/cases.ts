@@ -18,6 +18,7 @@ import {
   WILDCARD_ADDRESS,
   byteOrderHint,
   decodeFrame,
+  encodeFrame,
   encodeMessage,
   lookup,
   decodeValue,
@@ -37,10 +38,12 @@ import {
   readValue,
   replyAddressOf,
   requireDeclared,
+  silenceWindowMs,
   type ReadingCase,
 } from './probe.ts';
 
 type Case = ReadingCase;
+type ErrorBitName = Extract<Dlt645Message, { kind: 'errorResponse' }>['errors'][number];
 
 /** Identifier read by cases that need "any ordinary value": forward active total energy (PROTOCOLS.md 1.9). */
 const FORWARD_ACTIVE_TOTAL = '00010000';
@@ -57,6 +60,8 @@ export const DEFAULT_CLOCK_TOLERANCE_S = 10;
 const RESPONSE_DELAY_SAMPLES = 5;
 /** Unanswered reads in a row after which read-declared-identifiers checks the meter is still there. */
 const SILENT_READS_BEFORE_CHECK = 3;
+/** Identifiers named in the reason when several came in follow-up frames undeclared (the rest are counted). */
+const SPLIT_SHOWN = 5;
 
 function meterAddress(t: Target): string {
   return t.profile.meter.address;
@@ -139,6 +144,19 @@ function truncatedRead(t: Target): { di: string; frame: Uint8Array } {
   return all.find((r) => noSpuriousFraming(r.frame)) ?? all[0]!;
 }
 
+/**
+ * A frame with the direction bit D7 set (C = 91H, as another slave's read reply) addressed to the
+ * meter, whose data field is too short for a 91H (2 bytes, no DI), free of spurious framing bytes:
+ * a meter must never answer a reply, even one it cannot decode (PROTOCOLS.md 1.3 D7).
+ */
+function replyDirectionFrame(t: Target): Uint8Array {
+  for (let k = 0; k < 256; k++) {
+    const frame = encodeFrame({ address: meterAddress(t), control: 0x91, data: Uint8Array.of(0x00, k), preamble: t.master.preamble });
+    if (noSpuriousFraming(frame)) return frame;
+  }
+  return encodeFrame({ address: meterAddress(t), control: 0x91, data: Uint8Array.of(0x00, 0x00), preamble: t.master.preamble });
+}
+
 /** A read with a wrong checksum equal to `cs` (68H or 16H): a frame whose right checksum is something else. */
 function readWithChecksum(t: Target, cs: number): { di: string; frame: Uint8Array } | undefined {
   for (const r of readRequests(t)) {
@@ -204,6 +222,17 @@ function firstNumber(v: DataValue | undefined): number | undefined {
   return undefined;
 }
 
+/** "SEQ k: L = n" for each frame of a read whose data field exceeds the declared meter.maxFrameDataLength. */
+function oversizedFrames(t: Target, exchanges: readonly { reply?: { frame: { data: Uint8Array } } | undefined }[]): string[] {
+  const max = t.profile.meter.maxFrameDataLength;
+  const out: string[] = [];
+  exchanges.forEach((x, i) => {
+    const n = x.reply?.frame.data.length;
+    if (n !== undefined && n > max) out.push(`${i === 0 ? 'first frame' : `SEQ ${i}`}: L = ${n}`);
+  });
+  return out;
+}
+
 /** Reads date (04000101) and time (04000102) and returns the meter's instant, or a failure reason. */
 async function readMeterInstant(ctx: CheckContext, t: Target): Promise<number> {
   const date = await readValue(t, meterAddress(t), DATE_AND_WEEK);
@@ -223,6 +252,79 @@ async function waitOutsideHourGuard(t: Target): Promise<void> {
   else if (secondsIntoHour < 30) await t.clock.sleep((31 - secondsIntoHour) * 1000);
 }
 
+
+/** The password the declaration gives for `level` or a stronger one (a smaller PA), strongest-but-nearest first. */
+function passwordFor(t: Target, level: string): { level: number; value: string } | undefined {
+  const want = parseInt(level, 16);
+  const entries = Object.entries(t.profile.meter.passwords)
+    .map(([l, v]) => ({ level: parseInt(l, 16), value: v.toUpperCase() }))
+    .filter((p) => p.level <= want)
+    .sort((a, b) => b.level - a.level);
+  return entries[0];
+}
+
+/**
+ * A request the declaration says the meter does not serve: it must be refused with the abnormal
+ * reply of `fc` (and error bit `bit` when given), never carried out. `what` names the request.
+ */
+async function expectRefusal(ctx: CheckContext, t: Target, bytes: Uint8Array, fc: number, what: string, field: string, bit?: { name: ErrorBitName; label: string }): Promise<void> {
+  const replies = await probe(t, bytes);
+  const fcName = `${fc.toString(16).toUpperCase()}H`;
+  if (replies.length === 0) {
+    ctx.check(false, `${what} got no reply: with ${field} false it must be refused with the abnormal reply ${(fc | 0xc0).toString(16).toUpperCase()}H`);
+    return;
+  }
+  const m = replies[0]!.message;
+  if (m?.kind !== 'errorResponse') {
+    ctx.check(false, `${what} was answered with ${describeReply(replies[0]!)} though ${field} is false: the meter does what its declaration says it does not (declare the capability, or refuse it)`);
+    return;
+  }
+  ctx.check(m.functionCode === fc, `${what}: abnormal reply is for function ${m.functionCode.toString(16).toUpperCase()}H, not ${fcName}`);
+  if (bit) {
+    ctx.check(m.errors.includes(bit.name), `${what}: error word ${m.errorWord.toString(16).padStart(2, '0').toUpperCase()}H lacks ${bit.label} (has: ${m.errors.join(', ') || 'none'})`);
+  } else {
+    ctx.log(`${what}: refused with error word ${m.errorWord.toString(16).padStart(2, '0').toUpperCase()}H`);
+  }
+}
+
+
+/** How long the mains stay off in the power-loss case: well inside Tb (500 ms, PROTOCOLS.md 1.1), so a frame split by it would still be one frame to a UART that kept power. */
+const OUTAGE_MS = 100;
+/** Margin after the last request byte before the mains are cut: below Td min (20 ms, PROTOCOLS.md 1.1), so the reply is still waiting. */
+const CUT_MARGIN_MS = 5;
+
+/** Transmission time of `n` bytes on the master's line (11 bits a character at 8E1), 0 where no line is modelled. */
+function transmissionMs(t: Target, n: number): number {
+  const line = t.master.line;
+  if (!line) return 0;
+  const bits = 1 + line.dataBits + (line.parity === 'none' ? 0 : 1) + line.stopBits;
+  return (n * bits * 1000) / line.baudRate;
+}
+
+/** Writes `bytes` and waits until their last byte has reached the meter (the line time, counted from the start of the write). */
+async function writeWhole(t: Target, bytes: Uint8Array): Promise<void> {
+  const start = t.clock.now();
+  await t.link.write(bytes);
+  const left = start + transmissionMs(t, bytes.length) - t.clock.now();
+  if (left > 0) await t.clock.sleep(left);
+}
+
+/** Runs `act`, then listens until `listenMs` after it ended; returns every byte the meter sent meanwhile. */
+async function bytesDuring(t: Target, act: () => Promise<void>, listenMs: number): Promise<Uint8Array> {
+  const received: Uint8Array[] = [];
+  const onData = (chunk: Uint8Array): void => {
+    received.push(chunk);
+  };
+  await t.master.idle();
+  t.link.on('data', onData);
+  try {
+    await act();
+    await t.clock.sleep(listenMs);
+  } finally {
+    t.link.off('data', onData);
+  }
+  return concatBytes(...received);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -265,6 +367,11 @@ const cases: Case[] = [
       let read = 0;
       let silentInARow = 0;
       const ids = t.profile.meter.identifiers;
+      const followUp = new Set(t.profile.meter.followUpIdentifiers);
+      /** Identifiers not declared for follow-up that came in several frames. */
+      const split: string[] = [];
+      /** Identifiers with a frame longer than the declared meter.maxFrameDataLength. */
+      const oversized: string[] = [];
       for (const [i, di] of ids.entries()) {
         if (silentInARow === SILENT_READS_BEFORE_CHECK) {
           // Several reads in a row unanswered: a meter that died must not cost every remaining read's retries.
@@ -284,6 +391,16 @@ const cases: Case[] = [
         try {
           const r = await t.master.readData(meterAddress(t), di);
           payload = r.payload;
+          // meter.followUpIdentifiers lists the identifiers whose reply needs follow-up frames: any
+          // other one comes in one 91H frame, without the follow-up bit D5 (B1H).
+          const over = oversizedFrames(t, r.exchanges);
+          if (over.length > 0) oversized.push(`${di} (${over.join(', ')})`);
+          if (!followUp.has(di)) {
+            const first = r.exchanges[0]?.reply?.frame;
+            if (r.exchanges.length !== 1 || first?.control.hasFollowUp === true) {
+              split.push(`${di} (${def.name}) in ${r.exchanges.length} frame(s)${first?.control.hasFollowUp ? ', the first with the follow-up bit D5 (B1H)' : ''}`);
+            }
+          }
         } catch (e) {
           ctx.check(false, `${di} (${def.name}): ${(e as Error).message}`);
           silentInARow = e instanceof TimeoutError ? silentInARow + 1 : 0;
@@ -297,6 +414,14 @@ const cases: Case[] = [
           continue;
         }
         for (const p of plausibilityProblems(di, decoded.value)) ctx.check(false, `${di} (${def.name}): ${p}`);
+      }
+      if (oversized.length > 0) {
+        const shown = oversized.slice(0, SPLIT_SHOWN).join('; ') + (oversized.length > SPLIT_SHOWN ? `; and ${oversized.length - SPLIT_SHOWN} more` : '');
+        ctx.check(false, `${oversized.length} identifier(s) came in frames whose data field exceeds meter.maxFrameDataLength ${t.profile.meter.maxFrameDataLength}: ${shown}`);
+      }
+      if (split.length > 0) {
+        const shown = split.slice(0, SPLIT_SHOWN).join('; ') + (split.length > SPLIT_SHOWN ? `; and ${split.length - SPLIT_SHOWN} more` : '');
+        ctx.check(false, `${split.length} identifier(s) not in meter.followUpIdentifiers came in several frames: ${shown} (declare there the identifiers that need follow-up frames)`);
       }
       ctx.measure('identifiers read', read, 'count', { min: t.profile.meter.identifiers.length });
     },
@@ -443,6 +568,7 @@ const cases: Case[] = [
         ctx.check(first?.control.hasFollowUp === true, `${di}: the first reply does not set the follow-up bit D5`);
         const seqs = result.exchanges.slice(1).map((x) => (x.reply?.message.kind === 'readFollowUpResponse' ? x.reply.message.seq : -1));
         seqs.forEach((s, i) => ctx.check(s === i + 1, `${di}: follow-up reply ${i + 1} carries SEQ ${s}, expected ${i + 1}`));
+        for (const o of oversizedFrames(t, result.exchanges)) ctx.check(false, `${di}: ${o}, above meter.maxFrameDataLength ${t.profile.meter.maxFrameDataLength}`);
         const def = lookup(di);
         if (def) {
           const decoded = decodeValue(di, result.payload);
@@ -514,7 +640,7 @@ const cases: Case[] = [
   {
     id: 'reading.bad-frames-ignored',
     requirement: 'DLT645-07',
-    title: 'Frames with a bad checksum, another address or a truncated body get no reply',
+    title: 'Frames with a bad checksum, another address, a truncated body or the reply direction bit get no reply',
     async run(ctx, t) {
       const address = meterAddress(t);
       // Each probe is preceded by an answered read and followed by one (DLT645-07: the meter still
@@ -528,6 +654,8 @@ const cases: Case[] = [
       // Truncated body: L says 4 but only 3 data bytes follow; CS recomputed over what is sent.
       const truncated = truncatedRead(t);
       await expectNoReply(ctx, t, truncated.frame, `a read of ${truncated.di} whose body is one byte shorter than L`);
+      // A reply (D7 = 1) to the meter's address with an undecodable data field: not a request at all.
+      await expectNoReply(ctx, t, replyDirectionFrame(t), 'a frame with the direction bit D7 set (C = 91H) and a 2-byte data field, addressed to the meter');
     },
   },
   {
@@ -640,6 +768,138 @@ const cases: Case[] = [
           }
         }
       }
+    },
+  },
+  {
+    id: 'reading.undeclared-refused',
+    requirement: 'DLT645-12',
+    title: 'What the declaration turns off is refused: wildcard reads get silence; on a simulated meter, 14H, 16H and 18H get their abnormal reply',
+    applies: (t) => {
+      const caps = t.profile.meter.capabilities;
+      if (t.kind !== 'reference') {
+        if (!caps.readWithWildcard || !caps.readAddressWithWildcard) return null;
+        return 'meter.capabilities declares readWithWildcard and readAddressWithWildcard true (on a real meter writeData, freeze or changePassword false means "not claimed", not "refused")';
+      }
+      const off = (['readWithWildcard', 'readAddressWithWildcard', 'writeData', 'freeze', 'changePassword'] as const).filter((c) => !caps[c]);
+      return off.length > 0 ? null : 'meter.capabilities declares readWithWildcard, readAddressWithWildcard, writeData, freeze and changePassword all true';
+    },
+    async run(ctx, t) {
+      const caps = t.profile.meter.capabilities;
+      const address = meterAddress(t);
+      const di = ordinaryIdentifier(t);
+      const preamble = { preamble: t.master.preamble };
+      // Through the wildcard only this meter's answer counts (its address, or the same in nameplate
+      // byte order, or the wildcard echoed): another meter on the bus may answer and is not judged.
+      const own = (r: { address?: string }): boolean =>
+        r.address === undefined || r.address === address || r.address === WILDCARD_ADDRESS || byteOrderHint(r.address, address) !== '';
+      if (!caps.readWithWildcard) {
+        // PROTOCOLS.md 1.4: a wildcard request is served only by a meter that supports it; one that declares it does not stays silent.
+        await expectNoReply(ctx, t, encodeMessage(WILDCARD_ADDRESS, { kind: 'readData', di, extra: new Uint8Array(0) }, preamble), `a read of ${di} sent to AAAAAAAAAAAA (meter.capabilities.readWithWildcard false)`, own);
+        await expectNoReply(ctx, t, encodeMessage(WILDCARD_ADDRESS, { kind: 'readFollowUp', di, seq: 1 }, preamble), `a follow-up read (12H) of ${di} sent to AAAAAAAAAAAA (meter.capabilities.readWithWildcard false)`, own);
+      }
+      if (!caps.readAddressWithWildcard) {
+        await expectNoReply(ctx, t, encodeMessage(WILDCARD_ADDRESS, { kind: 'readAddress' }, preamble), 'a read address (13H) sent to AAAAAAAAAAAA (meter.capabilities.readAddressWithWildcard false)', own);
+      }
+      if (t.kind !== 'reference') {
+        // On a real meter a capability declared false means "not claimed": discover's draft leaves
+        // writeData and freeze false because it only reads, and changePassword defaults to false.
+        // A meter that does more than its profile claims is not failed for it.
+        ctx.log('14H/16H/18H refusals not checked: on a real meter a capability declared false means "not claimed", not "refused" (checked on simulated targets, whose declaration is the simulator\'s own)');
+        return;
+      }
+      const unauthorised = { name: 'passwordErrorOrUnauthorised' as const, label: 'bit 2 "password error / unauthorised"' };
+      if (!caps.writeData) {
+        // The right password and the value the meter holds: a meter that wrongly accepts it changes nothing.
+        const wdi = t.profile.meter.writableIdentifier;
+        const password = passwordFor(t, t.profile.meter.passwordLevels.writeData);
+        if (!t.profile.meter.identifiers.includes(wdi)) ctx.log(`14H probe skipped: meter.writableIdentifier ${wdi} is not declared, so its value cannot be read to write it back`);
+        else if (!password) ctx.log(`14H probe skipped: meter.passwords has no password of level ${t.profile.meter.passwordLevels.writeData} or stronger`);
+        else {
+          const before = (await t.master.readData(address, wdi)).payload;
+          const write: Dlt645Message = { kind: 'writeData', di: wdi, password, operator: t.profile.meter.operatorCode, payload: before };
+          await expectRefusal(ctx, t, encodeMessage(address, write, preamble), 0x14, `a write (14H) of ${wdi} with the level-${password.level.toString(16).padStart(2, '0')} password`, 'meter.capabilities.writeData', unauthorised);
+        }
+      }
+      if (!caps.freeze) {
+        const freeze: Dlt645Message = { kind: 'freeze', minute: 'any', hour: 'any', day: 'any', month: 'any' };
+        await expectRefusal(ctx, t, encodeMessage(address, freeze, preamble), 0x16, 'a freeze (16H)', 'meter.capabilities.freeze');
+      }
+      if (!caps.changePassword) {
+        // The right old password and the same one as the new: a meter that wrongly accepts it changes nothing.
+        const declared = Object.entries(t.profile.meter.passwords).sort(([a], [b]) => a.localeCompare(b))[0];
+        if (!declared) ctx.log('18H probe skipped: meter.passwords declares none');
+        else {
+          const level = parseInt(declared[0], 16);
+          const password = { level, value: declared[1].toUpperCase() };
+          // 04000C01 names level 0 ... 04000C0A level 9 (PROTOCOLS.md 1.9).
+          const pdi = `04000C${(level + 1).toString(16).toUpperCase().padStart(2, '0')}`;
+          const change: Dlt645Message = { kind: 'changePassword', di: pdi, oldPassword: password, newPassword: password };
+          await expectRefusal(ctx, t, encodeMessage(address, change, preamble), 0x18, `a password change (18H) of ${pdi} with the right old password`, 'meter.capabilities.changePassword', unauthorised);
+        }
+      }
+      // The meter still answers after the last refusal (a refusal is no reason to stop).
+      await readValue(t, address, di);
+    },
+  },
+  {
+    id: 'reading.power-loss',
+    requirement: 'DLT645-07',
+    title: 'Mains cut: a reply waiting out Td is never sent, a request split by the cut or sent during it is not answered, and the meter answers once the mains return',
+    applies: (t) =>
+      t.backchannel
+        ? null
+        : 'needs the target backchannel to cut the meter\'s mains (a simulated meter); MeterLab does not switch a real meter\'s supply',
+    async run(ctx, t) {
+      const bc = t.backchannel!;
+      const address = meterAddress(t);
+      const di = ordinaryIdentifier(t);
+      const request = encodeMessage(address, { kind: 'readData', di, extra: new Uint8Array(0) }, { preamble: t.master.preamble });
+      const hex = (b: Uint8Array): string => (b.length > 0 ? toHex(b) : '');
+      await readValue(t, address, di); // the meter answers before
+      try {
+        // 1. The whole request reaches the meter, the mains go while its reply waits out Td (>= 20 ms).
+        const pending = await bytesDuring(
+          t,
+          async () => {
+            await writeWhole(t, request);
+            await t.clock.sleep(CUT_MARGIN_MS);
+            bc.cutMains();
+          },
+          silenceWindowMs(t),
+        );
+        bc.restoreMains();
+        ctx.check(pending.length === 0, `a read of ${di} whose reply was waiting out Td when the mains were cut was answered without mains: ${hex(pending)}`);
+        await readValue(t, address, di).catch((e: Error) => ctx.fail(`the meter stopped answering after its mains returned: ${e.message}`));
+        // 2. Half the request, the mains off for ${OUTAGE_MS} ms, then the other half (within Tb): the first half died with the UART.
+        const cut = Math.floor(request.length / 2);
+        const spliced = await bytesDuring(
+          t,
+          async () => {
+            await writeWhole(t, request.subarray(0, cut));
+            bc.cutMains();
+            await t.clock.sleep(OUTAGE_MS);
+            bc.restoreMains();
+            await writeWhole(t, request.subarray(cut));
+          },
+          silenceWindowMs(t),
+        );
+        ctx.check(spliced.length === 0, `a read of ${di} whose first ${cut} bytes arrived before a ${OUTAGE_MS} ms mains cut and the rest after it was answered: ${hex(spliced)}`);
+        // 3. A whole request sent while the mains are off, the mains back just after its last byte (before any Td ends): nobody heard it.
+        const unheard = await bytesDuring(
+          t,
+          async () => {
+            bc.cutMains();
+            await writeWhole(t, request);
+            await t.clock.sleep(CUT_MARGIN_MS);
+            bc.restoreMains();
+          },
+          silenceWindowMs(t),
+        );
+        ctx.check(unheard.length === 0, `a read of ${di} sent while the mains were off (restored ${CUT_MARGIN_MS} ms after its last byte) was answered: ${hex(unheard)}`);
+      } finally {
+        bc.restoreMains();
+      }
+      await readValue(t, address, di).catch((e: Error) => ctx.fail(`the meter stopped answering after its mains returned: ${e.message}`));
     },
   },
 ];

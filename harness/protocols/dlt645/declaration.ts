@@ -106,6 +106,12 @@ export const MeterDeclarationSchema = z
       .object({ time: di2007.default('05010001'), energy: di2007.default('05010101') })
       .strict()
       .prefault({}),
+    /**
+     * Largest data field L of one reply (DI, value part and SEQ included); a longer value comes in
+     * follow-up frames. Default 200, the 2007 limit (PROTOCOLS.md 1.2, [BK]); L is one byte. The
+     * reading suite checks every reply against it; at least 16 so that any single value fits.
+     */
+    maxFrameDataLength: z.number().int().min(16).max(255).default(200),
     /** Identifier the write test may change harmlessly (must be readWrite in the dictionary). Default alarm amount 1. */
     writableIdentifier: di2007.default('04001001'),
   })
