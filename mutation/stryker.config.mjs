@@ -38,7 +38,7 @@ function methodRange(file, name) {
  */
 export const SERVER_EXCLUDED = [
   { from: '  private readonly behaviours: MeterBehaviour[] = [];', why: 'behaviour stack' },
-  { from: '  private readonly onClose = ', why: 'lifecycle: link closed, nothing more on the wire' },
+  { from: '  private readonly onClose: () => void = ', why: 'lifecycle: link closed, nothing more on the wire' },
   { from: '    for (const b of options.behaviours ?? [])', why: 'behaviour stack' },
   { from: '  /** Current line speed (changes after a successful 17H). */', to: '  }', why: 'accessor (tests, CLI)' },
   { from: '  /** Behaviours, bottom first. */', to: '  }', why: 'behaviour stack' },
