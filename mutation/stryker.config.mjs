@@ -57,6 +57,18 @@ export const SERVER_EXCLUDED = [
   { from: '    for (let i = this.behaviours.length - 1; i >= 0 && reply; i--) {', to: '    }', why: 'behaviour stack (onReply)' },
   { from: "      if (message?.kind === 'broadcastTimeSync' || message?.kind === 'freeze') {", to: '      }', why: 'RespondOptions.answerBroadcast (answer-broadcast behaviour)' },
   { from: '        if (options.skipPasswordCheck) {', to: '        }', why: 'RespondOptions.skipPasswordCheck (behaviours)' },
+  // Fleet performance paths (issue 7): they decide only whether work is skipped that would end in
+  // silence anyway, so a mutant can change cost but not the wire; a mutant that skips a frame the
+  // meter must answer is caught by the property test in server.test.ts ("answers exactly as when every
+  // frame is scanned, whatever mix of chunks arrives"), which compares every reply, instant and log
+  // line with a meter that scans every frame.
+  { from: '    if (this.receiver.pending === 0 && this.isForeignFrame(chunk) && this.ignoresForeignFrames()) {', to: '    }', why: 'fleet fast path: a whole frame for another meter skipped unscanned (issue 7)' },
+  { from: "  /** Wire bytes of the meter's own address, recomputed when it changes (15H). */", to: '  }', why: 'fleet fast path: isForeignFrame (issue 7)' },
+  { from: "        if (addressing === 'other' && this.ignoresForeignFrames() && (frame.control.isResponse", why: 'fleet fast path: a foreign frame not dispatched; handle() ignores it anyway (issue 7)' },
+  { from: '  private ignoresForeignFrames(): boolean {', to: '  }', why: 'fleet fast path (issue 7)' },
+  { from: '    if (cursor >= this.streamOffset) this.forgetHistory();', why: 'receive history (bad-checksum rebuild): released when idle, memory only (issue 7)' },
+  { from: '  /** Every received byte is accounted for: an idle meter holds no history buffer', to: '  }', why: 'receive history (bad-checksum rebuild), memory only (issue 7)' },
+  { from: '  get profile(): SimulatorProfile {', to: '  }', why: 'accessor (behaviour context, CLI, tests); the server reads its meter type' },
   { from: '  private replyAddress(request: IncomingRequest): string {', to: '  }', why: "echo-wildcard quirk (broken variant); without it the reply carries the own address" },
 ];
 
