@@ -30,6 +30,21 @@ describe('the reference profile', () => {
     expect(REFERENCE_METER_PROFILE.meter.capabilities).toMatchObject({ remoteControl: true, followUp: true, freeze: true });
   });
 
+  it('declares its switching side as the simulation behaves (issue 8)', () => {
+    const { meter, simulation } = REFERENCE_METER_PROFILE;
+    expect(meter.capabilities).toMatchObject({ remoteControl: true, keepPower: true, localCostControl: true });
+    expect(meter.capabilities.localCostControl).toBe(simulation.meterType !== 'non-prepaid' && simulation.costControl === 'local');
+    expect(meter.relay.type).toBe(simulation.relay.kind);
+    expect(meter.relay.tripDelayMs).toBe(simulation.relay.tripDelayMs);
+    expect(meter.relay.closeNeedsButton).toBe(simulation.relay.kind === 'internal');
+    expect(meter.remoteControl.commands).toEqual(['1A', '1B', '1C', '2A', '2B', '3A', '3B']);
+    expect(meter.passwords[meter.passwordLevels.remoteControl]).toBeDefined();
+    // status words, relay events and the prepaid registers the switching suite reads
+    for (const di of ['04000501', '04000503', '04000507', '1D000001', '1D000101', '1E000001', '1E000101', '00900200', '00900201', '04001001', '04001002']) {
+      expect(meter.identifiers, di).toContain(di);
+    }
+  });
+
   it('every declared identifier reads, encodes with the dictionary and decodes back, in a fresh and a used meter', async () => {
     const clock = new VirtualClock({ start: T0, autoAdvance: false });
     const model = new ElectricityMeterModel({ profile: REFERENCE_METER_PROFILE, clock });
