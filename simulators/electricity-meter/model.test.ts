@@ -4,7 +4,7 @@ import { fromCalendar } from '../../harness/core/calendar.ts';
 import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
 import { ElectricityMeterModel } from './model.ts';
 import { loadSimulatorProfile } from './profile.ts';
-import { REFERENCE_METER_PROFILE_INPUT } from './profile.ts';
+import { EXTERNAL_RELAY_METER_PROFILE_INPUT, REFERENCE_METER_PROFILE_INPUT } from './profile.ts';
 import { profileWith } from './test-support.ts';
 
 const REF_CAPS = REFERENCE_METER_PROFILE_INPUT.meter.capabilities;
@@ -575,6 +575,19 @@ describe('1CH checks and the relay model of issue 8 (FEE-06/07/09/11, KP-01..04)
     expect(model.readValue('00900200')).toBe(10);
     expect(model.relay).toMatchObject({ open: true, closeAllowed: true, localLock: 'none' });
     expect(model.pressButton()).toBe(true);
+  });
+
+  it('the external-relay reference: trip after 3 s, close-allowed closes at once, 3AH unsupported, no local balance trip', async () => {
+    const clock = new VirtualClock({ start: local(2026, 3, 2, 13), autoAdvance: false });
+    const model = new ElectricityMeterModel({ profile: loadSimulatorProfile(EXTERNAL_RELAY_METER_PROFILE_INPUT), clock });
+    expect(model.remoteControl(Trip, op, future)).toEqual({ ok: true });
+    expect(model.statusWord3() & 0xd0).toBe(0xc0);
+    await clock.advance(3000);
+    expect(model.statusWord3() & 0xd0).toBe(0x50);
+    expect(model.remoteControl(CloseAllowed, op, future)).toEqual({ ok: true });
+    expect(model.relay.open).toBe(false);
+    expect(model.remoteControl(KeepPower, op, future)).toEqual({ ok: false, error: 'unsupported' });
+    expect(model.localCostControl).toBe(false);
   });
 
   describe('fault switches of the broken variants', () => {

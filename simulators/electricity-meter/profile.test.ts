@@ -4,7 +4,7 @@ import { VirtualClock } from '../../harness/core/clock.ts';
 import { ProfileError } from '../../harness/core/errors.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { ElectricityMeterModel } from './model.ts';
-import { REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
+import { EXTERNAL_RELAY_METER_PROFILE_INPUT, REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
 import { profileWith, T0 } from './test-support.ts';
 import { servedIdentifiers } from './values.ts';
@@ -28,6 +28,16 @@ describe('the reference profile', () => {
     expect(REFERENCE_IDENTIFIERS).not.toContain(REFERENCE_METER_PROFILE.meter.unsupportedIdentifier);
     expect(REFERENCE_IDENTIFIERS).toContain(REFERENCE_METER_PROFILE.meter.writableIdentifier);
     expect(REFERENCE_METER_PROFILE.meter.capabilities).toMatchObject({ remoteControl: true, followUp: true, freeze: true });
+  });
+
+  it('profiles/external-relay-meter.json is EXTERNAL_RELAY_METER_PROFILE_INPUT, and declares its switching side as it behaves', () => {
+    const ext: unknown = JSON.parse(readFileSync(new URL('./profiles/external-relay-meter.json', import.meta.url), 'utf8'));
+    expect(ext, REGENERATE).toEqual(JSON.parse(JSON.stringify(EXTERNAL_RELAY_METER_PROFILE_INPUT)));
+    const { meter, simulation } = loadSimulatorProfile(ext);
+    expect(meter.capabilities).toMatchObject({ remoteControl: true, keepPower: false, localCostControl: false });
+    expect(simulation.costControl).toBe('remote');
+    expect(meter.relay).toMatchObject({ type: simulation.relay.kind, tripDelayMs: simulation.relay.tripDelayMs, closeNeedsButton: false });
+    expect(meter.relay.largeCurrentProtection).toBeUndefined();
   });
 
   it('declares its switching side as the simulation behaves (issue 8)', () => {

@@ -333,3 +333,28 @@ export const REFERENCE_METER_PROFILE_INPUT = {
 } satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };
 
 export const REFERENCE_METER_PROFILE: SimulatorProfile = loadSimulatorProfile(REFERENCE_METER_PROFILE_INPUT, 'REFERENCE_METER_PROFILE');
+
+/** Trip delay of the external-relay reference (FEE-07): 3 s, so status word 3 shows the trip command before the relay opens. */
+export const EXTERNAL_RELAY_TRIP_DELAY_MS = 3000;
+
+/**
+ * A second conformant switching declaration (profiles/external-relay-meter.json): the reference
+ * meter with an external relay (close-allowed closes at once, FEE-11), a 3 s trip delay with the
+ * pre-trip alarm, remote cost control (no local balance trips, FEE-01), no keep-power (N1 1A 1B 1C
+ * 2A 2B only) and no trip protection.
+ */
+export const EXTERNAL_RELAY_METER_PROFILE_INPUT = {
+  ...REFERENCE_METER_PROFILE_INPUT,
+  description: 'MeterLab reference meter, switching variant: external relay, 3 s trip delay, remote cost control, no keep-power (conformant)',
+  meter: {
+    ...REFERENCE_METER_PROFILE_INPUT.meter,
+    capabilities: { ...REFERENCE_METER_PROFILE_INPUT.meter.capabilities, keepPower: false, localCostControl: false },
+    remoteControl: { ...REFERENCE_METER_PROFILE_INPUT.meter.remoteControl, commands: ['1A', '1B', '1C', '2A', '2B'] },
+    relay: { type: 'external', tripDelayMs: EXTERNAL_RELAY_TRIP_DELAY_MS, preTripAlarm: true, closeNeedsButton: false, keepsStateAcrossPowerCycle: true },
+  },
+  simulation: {
+    ...REFERENCE_METER_PROFILE_INPUT.simulation,
+    costControl: 'remote',
+    relay: { kind: 'external', tripDelayMs: EXTERNAL_RELAY_TRIP_DELAY_MS },
+  },
+} satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };
