@@ -7,7 +7,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { ProfileError } from '../core/errors.ts';
 import { applyJsonEdits, expectThat, fuzzTarget, jsonEditArbitrary, mutatedText, SPECIAL_TEXT } from '../core/fuzz-support.ts';
@@ -24,12 +24,22 @@ export const SMALL_SIMULATOR_PROFILE = {
   meter: { ...REFERENCE_METER_PROFILE_INPUT.meter, identifiers: REFERENCE_METER_PROFILE_INPUT.meter.identifiers.slice(0, 12), followUpIdentifiers: [] },
 };
 
+/**
+ * A checked-in profile whose `connection.simulator` is a path relative to suites/profiles, with
+ * that path made absolute: the fuzz targets write documents to a scratch folder elsewhere.
+ */
+function withAbsoluteSimulator(doc: unknown): unknown {
+  const c = (doc as { connection?: { simulator?: unknown } }).connection;
+  if (typeof c?.simulator !== 'string') return doc;
+  return { ...(doc as object), connection: { ...c, simulator: resolve(PROFILES_DIR, c.simulator) } };
+}
+
 /** The checked-in target profiles, plus a reference target with an inline simulator and every behaviour. */
 export const BASE_TARGET_PROFILES: readonly unknown[] = [
   ...readdirSync(PROFILES_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(join(PROFILES_DIR, f), 'utf8')) as unknown),
+    .map((f) => withAbsoluteSimulator(JSON.parse(readFileSync(join(PROFILES_DIR, f), 'utf8')) as unknown)),
   {
     name: 'inline-simulator',
     connection: { type: 'reference', transport: 'memory', simulator: SMALL_SIMULATOR_PROFILE, behaviours: BUILT_IN_BEHAVIOUR_NAMES.map((name) => ({ name })), seed: 7 },

@@ -214,3 +214,71 @@ describe('the stack', () => {
     expect(rig.logs.filter((l) => l.includes('behaviour bug failed'))).toHaveLength(2);
   });
 });
+
+describe('switching broken variants (issue 8): each differs from the reference first at the step it breaks', () => {
+  const until = { year: 2027, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
+  const expired = { year: 2026, month: 3, day: 1, hour: 0, minute: 0, second: 0 };
+  const cmd = (command: number, validUntil: typeof until | null = until): Dlt645Message => ({ ...trip, command, validUntil }) as Dlt645Message;
+  const { Trip, CloseAllowed, KeepPower, KeepPowerRelease } = RemoteControlCommand;
+
+  /** Runs one script against a reference with a 3 s trip delay plus `behaviours`; one observation per step. */
+  async function trace(...behaviours: { name: string; [k: string]: unknown }[]): Promise<string[]> {
+    const rig = createRig(profileWith({ simulation: { relay: { kind: 'internal', tripDelayMs: 3000 } }, behaviours }));
+    const out: string[] = [];
+    const observe = (label: string, reply: Dlt645Message | null): void => {
+      const word = (rig.meter.model.readValue('04000503') as number) & 0x10d0;
+      const answer = reply === null ? 'none' : reply.kind === 'errorResponse' ? `ERR ${reply.errorWord}` : reply.kind;
+      out.push(`${label}: ${answer}, sw3 ${word.toString(16)}, relay ${rig.meter.backchannel.snapshot().relay.open ? 'open' : 'closed'}`);
+    };
+    observe('1 trip', await rig.ask(cmd(Trip)));
+    await rig.clock.advance(3000);
+    observe('2 after the delay', null);
+    observe('3 close-allowed', await rig.ask(cmd(CloseAllowed)));
+    rig.meter.backchannel.pressButton();
+    observe('4 key pressed', null);
+    observe('5 expired trip', await rig.ask(cmd(Trip, expired)));
+    observe('6 keep-power', await rig.ask(cmd(KeepPower)));
+    observe('7 trip under keep-power', await rig.ask(cmd(Trip)));
+    await rig.clock.advance(3000);
+    observe('8 keep-power release', await rig.ask(cmd(KeepPowerRelease)));
+    return out;
+  }
+
+  it('the reference: the script as PROTOCOLS.md 1.5/1.8, FEE-07/11 and KP-01 say', async () => {
+    expect(await trace()).toEqual([
+      '1 trip: remoteControlResponse, sw3 c0, relay closed',
+      '2 after the delay: none, sw3 50, relay open',
+      '3 close-allowed: remoteControlResponse, sw3 10, relay open',
+      '4 key pressed: none, sw3 0, relay closed',
+      '5 expired trip: ERR 1, sw3 0, relay closed',
+      '6 keep-power: remoteControlResponse, sw3 1000, relay closed',
+      '7 trip under keep-power: ERR 1, sw3 1000, relay closed',
+      '8 keep-power release: remoteControlResponse, sw3 0, relay closed',
+    ]);
+  });
+
+  it.each([
+    ['relay-stuck', {}, '2 after the delay: none, sw3 40, relay closed'],
+    ['control-acknowledged-ignored', {}, '1 trip: remoteControlResponse, sw3 0, relay closed'],
+    ['status-word-3-lies', {}, '2 after the delay: none, sw3 40, relay open'],
+    ['status-word-3-lies', { mode: 'command-as-state' }, '1 trip: remoteControlResponse, sw3 d0, relay closed'],
+    ['close-without-button', {}, '3 close-allowed: remoteControlResponse, sw3 0, relay closed'],
+    ['expired-command-executed', {}, '5 expired trip: remoteControlResponse, sw3 c0, relay closed'],
+    ['keep-power-ignored', {}, '6 keep-power: remoteControlResponse, sw3 0, relay closed'],
+    ['trip-despite-keep-power', {}, '7 trip under keep-power: remoteControlResponse, sw3 10c0, relay closed'],
+  ])('%s %j', async (name, params, firstDifference) => {
+    const reference = await trace();
+    const broken = await trace({ name, ...params });
+    const at = broken.findIndex((line, i) => line !== reference[i]);
+    expect(broken[at]).toBe(firstDifference);
+    expect(broken.slice(0, at)).toEqual(reference.slice(0, at));
+  });
+
+  it('each is selectable by name from a profile and validated', () => {
+    for (const name of ['relay-stuck', 'keep-power-ignored', 'expired-command-executed', 'status-word-3-lies', 'close-without-button', 'control-acknowledged-ignored']) {
+      expect(BUILT_IN_BEHAVIOUR_NAMES).toContain(name);
+      expect(createBehaviour({ name }).defect).toMatch(/./);
+    }
+    expect(() => createBehaviour({ name: 'status-word-3-lies', mode: 'sometimes' })).toThrow();
+  });
+});

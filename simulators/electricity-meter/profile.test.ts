@@ -4,7 +4,7 @@ import { VirtualClock } from '../../harness/core/clock.ts';
 import { ProfileError } from '../../harness/core/errors.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { ElectricityMeterModel } from './model.ts';
-import { REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
+import { EXTERNAL_RELAY_METER_PROFILE_INPUT, REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
 import { profileWith, T0 } from './test-support.ts';
 import { servedIdentifiers } from './values.ts';
@@ -28,6 +28,31 @@ describe('the reference profile', () => {
     expect(REFERENCE_IDENTIFIERS).not.toContain(REFERENCE_METER_PROFILE.meter.unsupportedIdentifier);
     expect(REFERENCE_IDENTIFIERS).toContain(REFERENCE_METER_PROFILE.meter.writableIdentifier);
     expect(REFERENCE_METER_PROFILE.meter.capabilities).toMatchObject({ remoteControl: true, followUp: true, freeze: true });
+  });
+
+  it('profiles/external-relay-meter.json is EXTERNAL_RELAY_METER_PROFILE_INPUT, and declares its switching side as it behaves', () => {
+    const ext: unknown = JSON.parse(readFileSync(new URL('./profiles/external-relay-meter.json', import.meta.url), 'utf8'));
+    expect(ext, REGENERATE).toEqual(JSON.parse(JSON.stringify(EXTERNAL_RELAY_METER_PROFILE_INPUT)));
+    const { meter, simulation } = loadSimulatorProfile(ext);
+    expect(meter.capabilities).toMatchObject({ remoteControl: true, keepPower: false, localCostControl: false });
+    expect(simulation.costControl).toBe('remote');
+    expect(meter.relay).toMatchObject({ type: simulation.relay.kind, tripDelayMs: simulation.relay.tripDelayMs, closeNeedsButton: false });
+    expect(meter.relay.largeCurrentProtection).toBeUndefined();
+  });
+
+  it('declares its switching side as the simulation behaves (issue 8)', () => {
+    const { meter, simulation } = REFERENCE_METER_PROFILE;
+    expect(meter.capabilities).toMatchObject({ remoteControl: true, keepPower: true, localCostControl: true });
+    expect(meter.capabilities.localCostControl).toBe(simulation.meterType !== 'non-prepaid' && simulation.costControl === 'local');
+    expect(meter.relay.type).toBe(simulation.relay.kind);
+    expect(meter.relay.tripDelayMs).toBe(simulation.relay.tripDelayMs);
+    expect(meter.relay.closeNeedsButton).toBe(simulation.relay.kind === 'internal');
+    expect(meter.remoteControl.commands).toEqual(['1A', '1B', '1C', '2A', '2B', '3A', '3B']);
+    expect(meter.passwords[meter.passwordLevels.remoteControl]).toBeDefined();
+    // status words, relay events and the prepaid registers the switching suite reads
+    for (const di of ['04000501', '04000503', '04000507', '1D000001', '1D000101', '1E000001', '1E000101', '00900200', '00900201', '04001001', '04001002']) {
+      expect(meter.identifiers, di).toContain(di);
+    }
   });
 
   it('every declared identifier reads, encodes with the dictionary and decodes back, in a fresh and a used meter', async () => {
