@@ -459,6 +459,17 @@ export const REQUIREMENTS: readonly Requirement[] = [
     confidence: 'L',
     origin: 'PROTOCOLS.md',
   }),
+  R({
+    id: 'DLT645-33',
+    title: 'Relay state across a power cycle',
+    statement:
+      'A meter whose relay was tripped by a 1CH command keeps it open, and status word 3 keeps reporting the trip command (bit6) and the open relay (bit4), after the mains go and come back: a power cut does not reconnect a customer.',
+    threshold: 'status word 3 bit4 = 1 and bit6 = 1 after the mains return; the relay still open',
+    source: 'PROTOCOLS.md 1.8 (bits 4 and 6); REQUIREMENTS.md FEE-12 (the relay state is re-asserted while command and actual state differ) [BK]',
+    confidence: 'L',
+    notes: 'No retrieved source states it for power cycles; a meter may declare meter.relay.keepsStateAcrossPowerCycle false.',
+    origin: 'PROTOCOLS.md',
+  }),
 ];
 
 const BY_ID = new Map(REQUIREMENTS.map((r) => [r.id, r]));

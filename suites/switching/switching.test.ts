@@ -1,0 +1,174 @@
+/**
+ * The switching suite judged against known devices:
+ * - the reference meter passes every case (over the RS-485 bus model and an in-memory pair) and is
+ *   left as it was found: relay closed, no trip command, keep-power and alarm off;
+ * - each deliberately broken variant fails the case that names its defect, with a reason that says
+ *   what went wrong and the frames attached;
+ * - a meter declared without remote control gets not-applicable verdicts naming the field, and one
+ *   that claims 1CH it does not have fails the declaration-consistency case;
+ * - on a real meter (no backchannel) the steps that need a person end inconclusive, never passed.
+ */
+import { describe, expect, it } from 'vitest';
+import { openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
+import { REFERENCE_METER_PROFILE_INPUT } from '../../simulators/electricity-meter/index.ts';
+import { runCase, runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
+import { getRequirement } from '../requirements/catalog.ts';
+import { switchingCases } from './cases.ts';
+
+async function runCases(profile: TargetProfile, ids?: readonly string[]): Promise<CaseResult[]> {
+  const target = await openTarget(profile, { describe: false });
+  try {
+    return await runCasesOn(switchingCases, target, ids);
+  } finally {
+    await target.close();
+  }
+}
+
+const byId = (id: string) => switchingCases.find((c) => c.id === id)!;
+
+/** The reference simulator with its meter declaration changed (deep enough for capabilities and relay). */
+function referenceWith(meter: Record<string, unknown>, declared?: Record<string, unknown>): TargetProfile {
+  const base = structuredClone(REFERENCE_METER_PROFILE_INPUT) as unknown as { meter: Record<string, unknown> };
+  const simulator = { ...base, meter: { ...base.meter, ...meter } };
+  return parseTargetProfile({
+    name: 'reference-variant',
+    connection: { type: 'reference', transport: 'bus', simulator },
+    ...(declared ? { meter: { ...base.meter, ...declared } } : {}),
+  });
+}
+
+describe('switching suite against the reference meter', () => {
+  it('ties every case to a requirement in the catalog', () => {
+    for (const c of switchingCases) expect(() => getRequirement(c.requirement), c.id).not.toThrow();
+    expect(new Set(switchingCases.map((c) => c.id)).size).toBe(switchingCases.length);
+  });
+
+  it.each(['bus', 'memory'] as const)('passes every case over the %s transport', async (transport) => {
+    const results = await runCases(referenceTargetProfile({ transport }));
+    expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
+  });
+
+  it('measures the time from each command to the relay state the meter reports, against its limit', async () => {
+    const [trip] = await runCases(referenceTargetProfile(), ['switching.trip']);
+    const m = trip!.measurements.find((x) => x.name.startsWith('time from 9CH to 1AH trip to relay open'));
+    expect(m, JSON.stringify(trip!.measurements)).toBeDefined();
+    // The reference trips 3 s after the command (REFERENCE_TRIP_DELAY_MS); the limit adds 5 s.
+    expect(m!.ok).toBe(true);
+    expect(m!.limit).toMatch(/8000/);
+    expect(m!.value).toBeGreaterThanOrEqual(3000);
+    expect(m!.value).toBeLessThanOrEqual(8000);
+  });
+
+  it('leaves the meter as it found it: relay closed, no trip command, keep-power and alarm off', async () => {
+    const target = await openTarget(referenceTargetProfile(), { describe: false });
+    try {
+      for (const c of switchingCases) {
+        const r = await runCase(c, target);
+        expect(r.verdict, `${c.id}: ${r.reason}`).toBe('passed');
+        const relay = target.backchannel!.snapshot().relay;
+        expect({ id: c.id, open: relay.open, commandTrip: relay.commandTrip, keepPower: relay.keepPower, remoteAlarm: relay.remoteAlarm }).toEqual({
+          id: c.id,
+          open: false,
+          commandTrip: false,
+          keepPower: false,
+          remoteAlarm: false,
+        });
+      }
+    } finally {
+      await target.close();
+    }
+  });
+});
+
+describe('broken variants fail the matching case', () => {
+  // [behaviour stacked on the reference meter, the case that must fail, what its reason must say]
+  const table: [string, string, RegExp][] = [
+    ['refuse-trip', 'switching.trip', /status word 3 still reports the relay closed .* after 9CH to 1CH 1AH \(trip\) \(limit 8 s\)/],
+    ['trip-despite-keep-power', 'switching.trip-refused-in-keep-power', /1CH 1AH \(trip\) under keep-power was accepted \(9CH\), expected the abnormal reply DCH with error word 01H/],
+    ['accept-wrong-password', 'switching.wrong-password', /1CH 1AH \(trip\) with a wrong level 02 password was accepted \(9CH\), expected the abnormal reply DCH with error word 04H/],
+  ];
+
+  it.each(table)('%s fails %s', async (behaviour, caseId, reason) => {
+    const [result] = await runCases(referenceTargetProfile({ behaviours: [{ name: behaviour }] }), [caseId]);
+    expect(result, `case ${caseId} did not run`).toBeDefined();
+    expect(result!.verdict, result!.reason).toBe('failed');
+    expect(result!.reason).toMatch(reason);
+    expect(result!.evidence.some((e) => e.name === 'frames'), 'frames are attached as evidence').toBe(true);
+  });
+
+  it('a dead meter passes nothing: every applicable case is inconclusive', async () => {
+    const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'silent' }] }));
+    for (const r of results) {
+      expect(r.verdict, r.id).toBe('inconclusive');
+      expect(r.reason).toMatch(/meter not answering since .*no reply/);
+    }
+  });
+});
+
+describe('gating by the declaration', () => {
+  it('a meter declared without remote control (it answers 1CH with an error): not applicable, naming the field; the consistency case passes', async () => {
+    const results = await runCases(referenceWith({ capabilities: { ...REFERENCE_METER_PROFILE_INPUT.meter.capabilities, remoteControl: false, keepPower: false } }));
+    for (const r of results) {
+      if (r.id === 'switching.declaration-consistency') {
+        expect(r.verdict, r.reason).toBe('passed');
+        continue;
+      }
+      expect(r.verdict, r.id).toBe('notApplicable');
+      expect(r.reason).toMatch(/^meter\.capabilities\.remoteControl is false/);
+    }
+  });
+
+  it('a meter that claims remote control it does not have fails the consistency case and the trip', async () => {
+    const results = await runCases(
+      referenceWith({ capabilities: { ...REFERENCE_METER_PROFILE_INPUT.meter.capabilities, remoteControl: false, keepPower: false } }, {}),
+      ['switching.declaration-consistency', 'switching.trip'],
+    );
+    expect(results.map((r) => r.verdict)).toEqual(['failed', 'failed']);
+    expect(results[0]!.reason).toMatch(/1CH 2BH \(alarm release\) .* a command the meter declares .* was answered with abnormal reply to 1CH, error word 04H, not the normal reply 9CH/);
+  });
+
+  it('a meter without keep-power or a trip delay skips those cases, naming the field', () => {
+    const t = {
+      kind: 'serial',
+      profile: parseTargetProfile({
+        name: 'vendor',
+        connection: { type: 'serial', path: '/dev/ttyUSB0' },
+        meter: {
+          address: '123456789012',
+          identifiers: ['00010000', '04000503'],
+          passwords: { '02': '000000' },
+          capabilities: { remoteControl: true },
+          remoteControl: { commands: ['1A', '1C', '2A', '2B'] },
+        },
+      }),
+    } as unknown as Target;
+    const r = Object.fromEntries(switchingCases.map((c) => [c.id, c.applies?.(t) ?? null]));
+    expect(r).toMatchObject({
+      'switching.trip': null,
+      'switching.direct-close': null,
+      'switching.alarm': null,
+      'switching.close-allowed': 'meter.remoteControl.commands does not list 1B (close allowed)',
+      'switching.keep-power': 'meter.remoteControl.commands does not list 3A (keep-power), 3B (keep-power release)',
+      'switching.keep-power-cancels-pending-trip': 'meter.remoteControl.commands does not list 3A (keep-power), 3B (keep-power release)',
+      'switching.unsupported-command': null,
+    });
+  });
+
+  it('a real meter without 1C cannot be tripped by the suite: the reason names the fields', () => {
+    const t = {
+      kind: 'serial',
+      profile: parseTargetProfile({
+        name: 'vendor',
+        connection: { type: 'serial', path: '/dev/ttyUSB0' },
+        meter: {
+          address: '123456789012',
+          identifiers: ['00010000', '04000503'],
+          passwords: { '02': '000000' },
+          capabilities: { remoteControl: true },
+          remoteControl: { commands: ['1A', '1B'] },
+        },
+      }),
+    } as unknown as Target;
+    expect(byId('switching.trip').applies!(t)).toMatch(/meter\.remoteControl\.commands lists no 1C .* meter\.relay\.closeNeedsButton is true/);
+  });
+});
