@@ -80,6 +80,8 @@ export function draftTargetProfile(d: Discovery, options: DraftProfileOptions): 
         followUp: d.capabilities.followUp,
         writeData: false,
         remoteControl: false,
+        keepPower: false,
+        localCostControl: false,
       },
       passwords: {},
       operatorCode: '00000000',
@@ -113,7 +115,11 @@ export function draftTargetProfile(d: Discovery, options: DraftProfileOptions): 
           ? `meter.writableIdentifier must be one the meter answers and may change harmlessly (readable and writable here: ${list(writable)})`
           : 'the meter answered no identifier the dictionary marks writable'),
   );
-  review.push('capabilities.remoteControl is false: set it true only if the meter accepts plain-text 1CH trip/close (not for ESAM-encrypted meters)');
+  review.push(
+    'capabilities.remoteControl is false: set it true only if the meter accepts plain-text 1CH trip/close (not for ESAM-encrypted meters), ' +
+      'then declare meter.remoteControl.commands, meter.passwordLevels.remoteControl and meter.relay (type internal/external, tripDelayMs)',
+  );
+  review.push('capabilities.keepPower and capabilities.localCostControl are false: discover does not probe 保电 (1CH 3A/3B) or a local prepaid balance');
   if (d.line === undefined) {
     review.push(
       `meter.line is the default ${formatLine(line)}: behind a TCP serial server the line is the server's business; set meter.line to the server's RS-485 port setting`,

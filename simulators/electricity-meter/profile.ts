@@ -246,6 +246,14 @@ export function loadSimulatorProfile(json: unknown, source = 'simulator profile'
 // The reference meter: our built-in conformant implementation (it must pass every suite).
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Reference trip delay (FEE-07): 0, the trip executes at once (the usual factory setting of the
+ * NNNN-minute parameter, [BK]). Profiles with a delay exercise the pre-trip phase.
+ */
+export const REFERENCE_TRIP_DELAY_MS = 0;
+/** Reference large-current trip-protection threshold (FEE-09), A per phase: our choice (a 60 A direct meter). */
+export const REFERENCE_TRIP_PROTECT_THRESHOLD_A = 60;
+
 export const REFERENCE_METER_PROFILE_INPUT = {
   description: 'MeterLab reference DL/T 645-2007 three-phase money-prepaid meter (conformant)',
   meter: {
@@ -263,6 +271,8 @@ export const REFERENCE_METER_PROFILE_INPUT = {
       followUp: true,
       writeData: true,
       remoteControl: true,
+      keepPower: true,
+      localCostControl: true,
       writeAddress: true,
       changePassword: true,
       clearMaxDemand: true,
@@ -270,7 +280,20 @@ export const REFERENCE_METER_PROFILE_INPUT = {
       eventClear: true,
     },
     passwords: { '02': '000000', '04': '123456' },
-    passwordLevels: { writeData: '04', clear: '02' },
+    passwordLevels: { writeData: '04', clear: '02', remoteControl: '02' },
+    remoteControl: {
+      commands: ['1A', '1B', '1C', '2A', '2B', '3A', '3B'],
+      acceptsZeroValidUntil: false,
+      errors: { expired: '01', keepPowerTrip: '01', unsupportedCommand: '01' },
+    },
+    relay: {
+      type: 'internal',
+      tripDelayMs: REFERENCE_TRIP_DELAY_MS,
+      preTripAlarm: true,
+      closeNeedsButton: true,
+      largeCurrentProtection: { thresholdA: REFERENCE_TRIP_PROTECT_THRESHOLD_A, maxDeferMs: 24 * 3600_000 },
+      keepsStateAcrossPowerCycle: true,
+    },
     baudRates: [1200, 2400, 4800, 9600],
     operatorCode: '00000000',
     writableIdentifier: '04001001',
@@ -299,7 +322,7 @@ export const REFERENCE_METER_PROFILE_INPUT = {
       overdraftEnergyLimitKWh: 0,
       hoardingLimit: 0,
     },
-    relay: { kind: 'internal', tripDelayMs: 0 },
+    relay: { kind: 'internal', tripDelayMs: REFERENCE_TRIP_DELAY_MS },
     settlement: { day: 1, hour: 0 },
     responseDelayMs: 60,
     replyPreamble: 4,

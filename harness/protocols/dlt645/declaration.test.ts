@@ -37,12 +37,36 @@ describe('MeterDeclarationSchema', () => {
   it('programming fields: nothing destructive by default, password levels 04/02, no 17H rates', () => {
     const d = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'] });
     expect(d.capabilities).toMatchObject({ writeAddress: false, changePassword: false, clearMaxDemand: false, meterClear: false, eventClear: false });
-    expect(d.passwordLevels).toEqual({ writeData: '04', clear: '02' });
+    expect(d.passwordLevels).toEqual({ writeData: '04', clear: '02', remoteControl: '02' });
     expect(d.baudRates).toEqual([]);
     expect(MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'], baudRates: [1200, 9600] }).baudRates).toEqual([1200, 9600]);
   });
 
+  it('switching fields (issue 8): off by default, an internal relay needs the button, an external one does not', () => {
+    const d = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'] });
+    expect(d.capabilities).toMatchObject({ remoteControl: false, keepPower: false, localCostControl: false });
+    expect(d.relay).toEqual({ type: 'internal', tripDelayMs: 0, preTripAlarm: false, closeNeedsButton: true, keepsStateAcrossPowerCycle: true });
+    expect(d.remoteControl).toEqual({
+      commands: ['1A', '1B', '1C', '2A', '2B', '3A', '3B'],
+      acceptsZeroValidUntil: false,
+      errors: { expired: '01', keepPowerTrip: '01', unsupportedCommand: '01' },
+    });
+    const ext = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'], relay: { type: 'external', tripDelayMs: [60_000, 120_000] } });
+    expect(ext.relay).toMatchObject({ type: 'external', closeNeedsButton: false, tripDelayMs: [60_000, 120_000] });
+    const errs = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'], remoteControl: { errors: { expired: 'c1' } } });
+    expect(errs.remoteControl.errors.expired).toBe('C1');
+  });
+
   it.each([
+    [{ address: '123456789012', identifiers: ['00010000'], capabilities: { keepPower: true } }, /needs capabilities.remoteControl/],
+    [
+      { address: '123456789012', identifiers: ['00010000'], capabilities: { remoteControl: true, keepPower: true }, remoteControl: { commands: ['1A', '1B', '3A'] } },
+      /needs 1CH 3B in remoteControl.commands/,
+    ],
+    [{ address: '123456789012', identifiers: ['00010000'], remoteControl: { commands: ['1D'] } }, /commands/],
+    [{ address: '123456789012', identifiers: ['00010000'], remoteControl: { errors: { expired: '00' } } }, /names at least one bit/],
+    [{ address: '123456789012', identifiers: ['00010000'], relay: { tripDelayMs: [5, 1] } }, /min ≤ max/],
+    [{ address: '123456789012', identifiers: ['00010000'], relay: { type: 'breaker' } }, /type/],
     [{ address: '123456789012', identifiers: ['00010000'], baudRates: [4000] }, /a 17H baud rate is one of 600, 1200, 2400, 4800, 9600, 19200/],
     [{ address: '123456789012', identifiers: ['00010000'], passwordLevels: { writeData: '4' } }, /a password level is two digits/],
     [{ address: '12345678901', identifiers: ['00010000'] }, /address must be 12 decimal digits/],

@@ -17,6 +17,99 @@ const di2007 = z
 /** A password level PA as two hex digits, "00" (strongest) to "09" (PROTOCOLS.md 1.3, 1.9 04000C01..0A). */
 const passwordLevel = z.string().regex(/^0[0-9]$/, 'a password level is two digits "00" to "09"');
 
+/** An error word ERR as two hex digits (PROTOCOLS.md 1.7), e.g. "01" other error, "04" password / unauthorised. */
+const errorWord = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{2}$/, 'an error word is two hex digits, e.g. "01" (bit 0 other error, PROTOCOLS.md 1.7)')
+  .transform((s) => s.toUpperCase())
+  .refine((s) => s !== '00', 'an error word names at least one bit');
+
+/**
+ * 1CH N1 command codes (PROTOCOLS.md 1.5, REQUIREMENTS FEE-06): 1A trip, 1B close allowed (合闸允许),
+ * 1C direct close (直接合闸), 2A/2B alarm on/off, 3A/3B keep-power (保电) on/off. 2A/2B and 3A/3B are
+ * [BK]; 1C is confirmed only by public code (FEE-06 rates the 2013 direct close L).
+ */
+export const REMOTE_CONTROL_COMMANDS = ['1A', '1B', '1C', '2A', '2B', '3A', '3B'] as const;
+export type RemoteControlCommandCode = (typeof REMOTE_CONTROL_COMMANDS)[number];
+
+/** Milliseconds, or [min, max] when the meter's own figure is only known to lie in a range. */
+const msOrRange = z
+  .union([z.number().int().min(0), z.tuple([z.number().int().min(0), z.number().int().min(0)])])
+  .refine((d) => typeof d === 'number' || d[0] <= d[1], { message: '[min, max] needs min ≤ max' });
+
+/**
+ * How the meter's load switch behaves (FEE-07, FEE-09, FEE-11, KP-03). Only meaningful with
+ * `capabilities.remoteControl` or `capabilities.localCostControl`.
+ */
+export const RelayDeclarationSchema = z
+  .object({
+    /**
+     * FEE-11 / KP-03: 'internal' = the switch is inside the meter (close-allowed waits for the
+     * customer's key); 'external' = the meter drives an outside breaker and close-allowed closes at once.
+     */
+    type: z.enum(['internal', 'external']).default('internal'),
+    /**
+     * FEE-07 trip delay (跳闸延时, the meter's NNNN-minute parameter): from an accepted 1A trip to
+     * the relay opening, ms; [min, max] when only a range is known. During it status word 3 shows
+     * the trip command (bit 6) with the relay still closed (bit 4 = 0). Default 0: at once.
+     */
+    tripDelayMs: msOrRange.default(0),
+    /**
+     * FEE-07 / FEE-10: status word 3 bit 7 (pre-trip alarm, PROTOCOLS.md 1.8) is set while a trip
+     * waits out its delay. Default false (a meter with no trip delay has no pre-trip phase).
+     */
+    preTripAlarm: z.boolean().default(false),
+    /**
+     * FEE-11: after 1B close-allowed the relay closes only when the customer holds the key (3 s).
+     * Absent: true for an internal relay, false for an external one (which closes at once).
+     */
+    closeNeedsButton: z.boolean().optional(),
+    /**
+     * FEE-09 large-current trip protection (internal relays): a trip falling due while the phase
+     * current exceeds `thresholdA` is deferred until the current drops or `maxDeferMs` passes
+     * (Relay_Remote.c: 24 h). Absent: the meter declares no such protection.
+     */
+    largeCurrentProtection: z
+      .object({
+        thresholdA: z.number().positive(),
+        maxDeferMs: z.number().int().min(0).default(24 * 3600_000),
+      })
+      .strict()
+      .optional(),
+    /** FEE-12 / power cycle: the relay (and the trip command) survive a mains cut. Default true. */
+    keepsStateAcrossPowerCycle: z.boolean().default(true),
+  })
+  .strict()
+  .transform((r) => ({ ...r, closeNeedsButton: r.closeNeedsButton ?? r.type === 'internal' }));
+
+/**
+ * What the meter does with 1CH (PROTOCOLS.md 1.5). Only read when `capabilities.remoteControl`.
+ * The error words of the refusals other than a wrong password are [BK] (PROTOCOLS.md 1.7 names no
+ * dedicated bit): profile options, default "01" (bit 0, other error).
+ */
+export const RemoteControlDeclarationSchema = z
+  .object({
+    /** N1 codes the meter accepts; any other one is refused with `errors.unsupportedCommand`. */
+    commands: z.array(z.enum(REMOTE_CONTROL_COMMANDS)).default([...REMOTE_CONTROL_COMMANDS]),
+    /**
+     * Whether an all-zero valid-until N3..N8 (seen in field frames, PROTOCOLS.md 1.5) is taken as
+     * "no deadline". [BK]: default false, refused as malformed with `errors.expired`.
+     */
+    acceptsZeroValidUntil: z.boolean().default(false),
+    errors: z
+      .object({
+        /** FEE-06: valid-until in the past, or malformed. [BK] word; default bit 0. */
+        expired: errorWord.default('01'),
+        /** KP-01: a trip while keep-power is on ("trip failed, meter in 保电"). [BK] word; default bit 0. */
+        keepPowerTrip: errorWord.default('01'),
+        /** An N1 code outside `commands`. [BK] word; default bit 0. */
+        unsupportedCommand: errorWord.default('01'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const LineSettingsSchema = z
   .object({
     baudRate: z.number().int().positive().default(2400),
@@ -56,8 +149,24 @@ export const MeterDeclarationSchema = z
         followUp: z.boolean().default(true),
         /** Accepts 14H write data with a level-02/04 password. */
         writeData: z.boolean().default(true),
-        /** Accepts 1CH remote control (trip/close) in plain text (PROTOCOLS.md 1.5: ESAM meters may not). */
+        /**
+         * Accepts 1CH remote control (trip/close) in plain text (PROTOCOLS.md 1.5: ESAM meters may not).
+         * Which N1 codes: `remoteControl.commands`; the switch itself: `relay`.
+         */
         remoteControl: z.boolean().default(false),
+        /**
+         * Keep-power (保电) with 1CH 3A/3B (REQUIREMENTS KP-01..KP-04): no trip while on, release
+         * leaves the relay alone, keep-power while tripped restores supply, cancels a pending trip.
+         * Needs `remoteControl` and 3A/3B in `remoteControl.commands`.
+         */
+        keepPower: z.boolean().default(false),
+        /**
+         * Local cost control (本地费控, REQUIREMENTS FEE-01..FEE-03): the meter keeps the balance
+         * (00900200 / 00900201), alarms at alarm limits 1 and 2 (04001001/02), trips when exhausted
+         * and allows close only once a top-up makes the balance positive. False: remote cost control
+         * or no prepayment (the meter only measures and actuates).
+         */
+        localCostControl: z.boolean().default(false),
         /** Accepts 15H write address through AAAAAAAAAAAA (PROTOCOLS.md 1.3, layout [BK]); many meters also need the programming key. */
         writeAddress: z.boolean().default(false),
         /** Accepts 18H change password with the old password (PROTOCOLS.md 1.3, layout [BK]). */
@@ -79,7 +188,12 @@ export const MeterDeclarationSchema = z
      * (19H/1AH/1BH) with 02. The programming suite uses `passwords[level]` for each command.
      */
     passwordLevels: z
-      .object({ writeData: passwordLevel.default('04'), clear: passwordLevel.default('02') })
+      .object({
+        writeData: passwordLevel.default('04'),
+        clear: passwordLevel.default('02'),
+        /** 1CH (PROTOCOLS.md 1.5: PA 00 and 02 seen in the field). [BK] default 02. */
+        remoteControl: passwordLevel.default('02'),
+      })
       .strict()
       .prefault({}),
     /**
@@ -94,6 +208,10 @@ export const MeterDeclarationSchema = z
           .refine((b) => Object.hasOwn(BAUD_FEATURE_WORD, b), 'a 17H baud rate is one of 600, 1200, 2400, 4800, 9600, 19200 (PROTOCOLS.md 1.6)'),
       )
       .default([]),
+    /** 1CH details (PROTOCOLS.md 1.5); read only with `capabilities.remoteControl`. */
+    remoteControl: RemoteControlDeclarationSchema.prefault({}),
+    /** The load switch (FEE-07, FEE-09, FEE-11, KP-03). */
+    relay: RelayDeclarationSchema.prefault({}),
     /** Operator code C3..C0, 8 hex digits. */
     operatorCode: z.string().regex(/^[0-9A-Fa-f]{8}$/).default('00000000'),
     /**
@@ -120,6 +238,16 @@ export const MeterDeclarationSchema = z
     for (const di of d.followUpIdentifiers) {
       if (!d.identifiers.includes(di)) {
         ctx.addIssue({ code: 'custom', path: ['followUpIdentifiers'], message: `${di} is declared for follow-up but not in identifiers` });
+      }
+    }
+    if (d.capabilities.keepPower && !d.capabilities.remoteControl) {
+      ctx.addIssue({ code: 'custom', path: ['capabilities', 'keepPower'], message: 'keep-power is set with 1CH 3A/3B: it needs capabilities.remoteControl' });
+    }
+    if (d.capabilities.keepPower && d.capabilities.remoteControl) {
+      for (const c of ['3A', '3B'] as const) {
+        if (!d.remoteControl.commands.includes(c)) {
+          ctx.addIssue({ code: 'custom', path: ['remoteControl', 'commands'], message: `capabilities.keepPower needs 1CH ${c} in remoteControl.commands` });
+        }
       }
     }
     if (d.identifiers.includes(d.unsupportedIdentifier)) {
