@@ -142,7 +142,7 @@ const cases: SwitchingCase[] = [
         return;
       }
       const code = (['2B', '3B', '1C', '1B'] as const).find((c) => supports(t, c));
-      if (!code) ctx.notApplicable('meter.remoteControl.commands lists no command that leaves a closed meter as it is (2B, 3B, 1C or 1B)');
+      if (!code) return ctx.notApplicable('meter.remoteControl.commands lists no command that leaves a closed meter as it is (2B, 3B, 1C or 1B)');
       const what = `${describeCommand(code)} with the ${describePassword(password)} password (meter.passwordLevels.remoteControl)`;
       const replies = await sendControl(t, N1[code], password);
       checkAccepted(ctx, replies, `${what}, a command the meter declares (meter.capabilities.remoteControl, meter.remoteControl.commands)`);
@@ -196,7 +196,7 @@ const cases: SwitchingCase[] = [
       await expectStatus(ctx, t, { relayCommand: 'close' }, `right after 9CH to ${describeCommand('1B')}`);
       await t.clock.sleep(RELAY_SETTLE_MS);
       await expectStatus(ctx, t, { relay: 'open' }, `${RELAY_SETTLE_MS / 1000} s after ${describeCommand('1B')} with nobody at the key (meter.relay.closeNeedsButton: the relay must wait for the customer, FEE-11)`);
-      if (!t.backchannel) ctx.inconclusive(needsPerson('closing after 1BH (hold the meter key for 3 s, FEE-11)'));
+      if (!t.backchannel) return ctx.inconclusive(needsPerson('closing after 1BH (hold the meter key for 3 s, FEE-11)'));
       const pressedAt = t.clock.now();
       t.backchannel.pressButton();
       await waitForRelay(ctx, t, 'closed', pressedAt, RELAY_SETTLE_MS, 'time from the close key to relay closed (status word 3 bit4)', 'the customer held the close key');
@@ -261,7 +261,7 @@ const cases: SwitchingCase[] = [
       } else {
         await t.clock.sleep(RELAY_SETTLE_MS);
         await expectStatus(ctx, t, { relay: 'open', keepPower: true }, `${RELAY_SETTLE_MS / 1000} s after ${describeCommand('3A')} on a tripped meter with nobody at the key (KP-03: an internal relay goes to close allowed)`);
-        if (!t.backchannel) ctx.inconclusive(needsPerson('closing after keep-power on a tripped meter (hold the meter key for 3 s, KP-03)'));
+        if (!t.backchannel) return ctx.inconclusive(needsPerson('closing after keep-power on a tripped meter (hold the meter key for 3 s, KP-03)'));
         const pressedAt = t.clock.now();
         t.backchannel.pressButton();
         await waitForRelay(ctx, t, 'closed', pressedAt, RELAY_SETTLE_MS, 'time from the close key under keep-power to relay closed (status word 3 bit4)', 'the customer held the close key under keep-power');
@@ -364,7 +364,7 @@ const cases: SwitchingCase[] = [
     applies: (t) =>
       commandGate(t, '1A') ?? wayBackGate(t) ?? (t.profile.meter.relay.keepsStateAcrossPowerCycle ? null : 'meter.relay.keepsStateAcrossPowerCycle is false'),
     async run(ctx, t, password) {
-      if (!t.backchannel) ctx.inconclusive(needsPerson('cutting and restoring the mains of a tripped meter'));
+      if (!t.backchannel) return ctx.inconclusive(needsPerson('cutting and restoring the mains of a tripped meter'));
       await tripFirst(ctx, t, password);
       t.backchannel.cutMains();
       await t.clock.sleep(MAINS_OFF_MS);
