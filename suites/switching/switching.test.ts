@@ -10,7 +10,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
-import { REFERENCE_METER_PROFILE_INPUT } from '../../simulators/electricity-meter/index.ts';
 import { runCase, runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
 import { getRequirement } from '../requirements/catalog.ts';
 import { switchingCases } from './cases.ts';
@@ -26,15 +25,48 @@ async function runCases(profile: TargetProfile, ids?: readonly string[]): Promis
 
 const byId = (id: string) => switchingCases.find((c) => c.id === id)!;
 
-/** The reference simulator with its meter declaration changed (deep enough for capabilities and relay). */
-function referenceWith(meter: Record<string, unknown>, declared?: Record<string, unknown>): TargetProfile {
-  const base = structuredClone(REFERENCE_METER_PROFILE_INPUT) as unknown as { meter: Record<string, unknown> };
-  const simulator = { ...base, meter: { ...base.meter, ...meter } };
+function tripDelayOf(p: TargetProfile): number {
+  const d = p.meter.relay.tripDelayMs;
+  return typeof d === 'number' ? d : d[1];
+}
+
+/** Profile JSON, edited freely and validated again by parseTargetProfile. */
+type Json = Record<string, any>;
+
+/** The reference simulator's profile as JSON (validated again when a variant is parsed). */
+function referenceSimulatorJson(): Json {
+  const c = referenceTargetProfile().connection;
+  if (c.type !== 'reference') throw new Error('the reference target has no simulator');
+  return structuredClone(c.simulator) as Json;
+}
+
+/**
+ * The reference simulator changed by `edit` (its `meter` is what it declares and does), and
+ * optionally a different declaration by the target (`declare` edits a copy of the simulator's own).
+ */
+function referenceWith(edit: (sim: Json) => void, declare?: (meter: Json) => void, behaviours: string[] = []): TargetProfile {
+  const simulator = referenceSimulatorJson();
+  edit(simulator);
+  let meter: Json | undefined;
+  if (declare) {
+    meter = structuredClone(simulator.meter) as Json;
+    declare(meter);
+  }
   return parseTargetProfile({
     name: 'reference-variant',
-    connection: { type: 'reference', transport: 'bus', simulator },
-    ...(declared ? { meter: { ...base.meter, ...declared } } : {}),
+    connection: { type: 'reference', transport: 'bus', simulator, behaviours: behaviours.map((name) => ({ name })) },
+    ...(meter ? { meter } : {}),
   });
+}
+
+/** Trip delay of the variants that exercise it (FEE-07, KP-04): 3 s, declared and simulated. */
+const TRIP_DELAY_MS = 3000;
+function withTripDelay(sim: Json): void {
+  sim.meter.relay = { ...sim.meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: true };
+  sim.simulation.relay = { ...sim.simulation.relay, tripDelayMs: TRIP_DELAY_MS };
+}
+function withoutRemoteControl(sim: Json): void {
+  sim.meter.capabilities = { ...sim.meter.capabilities, remoteControl: false, keepPower: false };
 }
 
 describe('switching suite against the reference meter', () => {
@@ -44,23 +76,36 @@ describe('switching suite against the reference meter', () => {
   });
 
   it.each(['bus', 'memory'] as const)('passes every case over the %s transport', async (transport) => {
-    const results = await runCases(referenceTargetProfile({ transport }));
+    const profile = referenceTargetProfile({ transport });
+    const results = await runCases(profile);
+    const noDelay = tripDelayOf(profile) === 0;
+    expect(verdictLines(results)).toEqual(
+      switchingCases.map((c) =>
+        noDelay && c.id === 'switching.keep-power-cancels-pending-trip'
+          ? `${c.id}: notApplicable — meter.relay.tripDelayMs is 0: a trip is carried out at once, there is no pending trip to cancel`
+          : `${c.id}: passed`,
+      ),
+    );
+  });
+
+  it('passes every case with a 3 s trip delay and pre-trip alarm (declared and simulated)', async () => {
+    const results = await runCases(referenceWith(withTripDelay));
     expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
   });
 
   it('measures the time from each command to the relay state the meter reports, against its limit', async () => {
-    const [trip] = await runCases(referenceTargetProfile(), ['switching.trip']);
+    const [trip] = await runCases(referenceWith(withTripDelay), ['switching.trip']);
     const m = trip!.measurements.find((x) => x.name.startsWith('time from 9CH to 1AH trip to relay open'));
     expect(m, JSON.stringify(trip!.measurements)).toBeDefined();
-    // The reference trips 3 s after the command (REFERENCE_TRIP_DELAY_MS); the limit adds 5 s.
+    // The meter trips 3 s after the command; the limit adds 5 s (FEE-12 sensing + one read).
     expect(m!.ok).toBe(true);
     expect(m!.limit).toMatch(/8000/);
-    expect(m!.value).toBeGreaterThanOrEqual(3000);
-    expect(m!.value).toBeLessThanOrEqual(8000);
+    expect(m!.value).toBeGreaterThanOrEqual(TRIP_DELAY_MS);
+    expect(m!.value).toBeLessThanOrEqual(TRIP_DELAY_MS + 5000);
   });
 
   it('leaves the meter as it found it: relay closed, no trip command, keep-power and alarm off', async () => {
-    const target = await openTarget(referenceTargetProfile(), { describe: false });
+    const target = await openTarget(referenceWith(withTripDelay), { describe: false });
     try {
       for (const c of switchingCases) {
         const r = await runCase(c, target);
@@ -89,7 +134,7 @@ describe('broken variants fail the matching case', () => {
   ];
 
   it.each(table)('%s fails %s', async (behaviour, caseId, reason) => {
-    const [result] = await runCases(referenceTargetProfile({ behaviours: [{ name: behaviour }] }), [caseId]);
+    const [result] = await runCases(referenceWith(withTripDelay, undefined, [behaviour]), [caseId]);
     expect(result, `case ${caseId} did not run`).toBeDefined();
     expect(result!.verdict, result!.reason).toBe('failed');
     expect(result!.reason).toMatch(reason);
@@ -98,16 +143,38 @@ describe('broken variants fail the matching case', () => {
 
   it('a dead meter passes nothing: every applicable case is inconclusive', async () => {
     const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'silent' }] }));
-    for (const r of results) {
+    for (const r of results.filter((x) => x.verdict !== 'notApplicable')) {
       expect(r.verdict, r.id).toBe('inconclusive');
       expect(r.reason).toMatch(/meter not answering since .*no reply/);
     }
   });
 });
 
+describe('steps that need a person at a real meter', () => {
+  /** The reference meter seen as real hardware: no backchannel to press the key or cut the mains. */
+  function asRealMeter(t: Target): Target {
+    return new Proxy(t, { get: (target, prop) => (prop === 'backchannel' || prop === 'simulator' ? undefined : (Reflect.get(target, prop, target) as unknown)) });
+  }
+
+  it('end inconclusive, naming the step, never passed; the meter is closed again with 1CH', async () => {
+    const target = await openTarget(referenceWith(withTripDelay), { describe: false });
+    try {
+      const real = asRealMeter(target);
+      for (const id of ['switching.close-allowed', 'switching.keep-power-while-tripped', 'switching.relay-across-power-cycle']) {
+        const r = await runCase(byId(id), real);
+        expect(r.verdict, `${id}: ${r.reason}`).toBe('inconclusive');
+        expect(r.reason).toMatch(/needs a person at the meter; MeterLab has no operator confirmation in the target profile/);
+        expect(target.backchannel!.snapshot().relay.open, id).toBe(false);
+      }
+    } finally {
+      await target.close();
+    }
+  });
+});
+
 describe('gating by the declaration', () => {
   it('a meter declared without remote control (it answers 1CH with an error): not applicable, naming the field; the consistency case passes', async () => {
-    const results = await runCases(referenceWith({ capabilities: { ...REFERENCE_METER_PROFILE_INPUT.meter.capabilities, remoteControl: false, keepPower: false } }));
+    const results = await runCases(referenceWith(withoutRemoteControl));
     for (const r of results) {
       if (r.id === 'switching.declaration-consistency') {
         expect(r.verdict, r.reason).toBe('passed');
@@ -120,7 +187,9 @@ describe('gating by the declaration', () => {
 
   it('a meter that claims remote control it does not have fails the consistency case and the trip', async () => {
     const results = await runCases(
-      referenceWith({ capabilities: { ...REFERENCE_METER_PROFILE_INPUT.meter.capabilities, remoteControl: false, keepPower: false } }, {}),
+      referenceWith(withoutRemoteControl, (meter) => {
+        meter.capabilities = { ...meter.capabilities, remoteControl: true, keepPower: true };
+      }),
       ['switching.declaration-consistency', 'switching.trip'],
     );
     expect(results.map((r) => r.verdict)).toEqual(['failed', 'failed']);
