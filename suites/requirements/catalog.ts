@@ -102,6 +102,25 @@ export const REQUIREMENTS: readonly Requirement[] = [
     origin: 'REQUIREMENTS.md',
   }),
   R({
+    id: 'FEE-02',
+    title: 'Alarm levels',
+    statement:
+      'Alarm amount 1 ≥ alarm amount 2. Balance ≤ alarm 1 → sound or light alarm. Balance ≤ alarm 2 → trip (local meter); inserting a card or holding a key for 3 s restores supply. Balance ≤ 0 with a non-zero overdraft threshold → key hold restores supply. Overdraft ≤ threshold → trip that cannot be released until top-up. Reject a configuration where alarm 1 < alarm 2.',
+    threshold: 'trip at balance ≤ alarm 2; no release by key once the overdraft is exhausted',
+    source: 'http://zone.zj.cn/Announcement/Cost-control-table-related-knowledge.html ; http://xdsedu.cn/DetailJs.php?tid=552',
+    confidence: 'H',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'FEE-03',
+    title: 'Top-up clears overdraft first',
+    statement: 'On a valid top-up the overdraft is deducted first. Closing the relay is allowed only when the remaining balance is >0.',
+    threshold: 'close allowed only with remaining balance > 0',
+    source: 'zone.zj.cn (FEE-02); http://www.yxsaving.com/xinwenzhongxin/gongsixinwen/228.html',
+    confidence: 'H',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
     id: 'FEE-06',
     title: '645 remote-control command codes',
     statement:

@@ -63,6 +63,22 @@ function needsPerson(step: string): string {
 
 /** Mains off long enough for a meter to lose its supply (several seconds of the meter's hold-up time, [BK]). */
 const MAINS_OFF_MS = 10_000;
+/** Remaining amount 剩余金额 (yuan), DL/T 645-2007 appendix A. */
+const REMAINING_AMOUNT = '00900200';
+/** Load that runs a local meter's balance down in virtual time, kW: below the reference's large-current protection (60 A a phase at 220 V). */
+const LOCAL_LOAD_KW = 20;
+/** How often the balance run-down looks at the relay (virtual time). */
+const LOCAL_POLL_MS = 30 * 60_000;
+/** Longest run-down before the case gives up (virtual time). */
+const LOCAL_RUN_DOWN_LIMIT_MS = 14 * 24 * 3_600_000;
+/** A top-up that makes any exhausted balance positive again (yuan). */
+const LOCAL_TOP_UP = 100;
+
+async function readAmount(t: Target): Promise<number> {
+  const { value } = await readValue(t, t.profile.meter.address, REMAINING_AMOUNT);
+  return typeof value === 'number' ? value : NaN;
+}
+
 /** A 1CH N1 that PROTOCOLS.md 1.5 gives no meaning: every meter must refuse it. */
 const UNDEFINED_N1 = 0x55;
 
@@ -355,6 +371,65 @@ const cases: SwitchingCase[] = [
       checkRefused(ctx, await sendControl(t, UNDEFINED_N1, password), expected, what, field);
       await t.clock.sleep(tripDelay(t).max + RELAY_SETTLE_MS);
       await expectStatus(ctx, t, { relay: before.sw3.relay, relayCommand: before.sw3.relayCommand, keepPower: before.sw3.keepPower, preTripAlarm: before.sw3.preTripAlarm }, 'after the refused commands');
+    },
+  },
+  {
+    id: 'switching.local-cost-control',
+    requirement: 'FEE-03',
+    title: 'A local cost-control meter trips as its balance runs out, cannot be closed (key or 1BH) while it is exhausted, and closes once a top-up makes it positive',
+    applies: (t) =>
+      (t.profile.meter.capabilities.localCostControl ? null : 'meter.capabilities.localCostControl is false') ??
+      commandGate(t, '1B') ??
+      (isDeclared(t, REMAINING_AMOUNT) ? null : `remaining amount ${REMAINING_AMOUNT} is not declared in meter.identifiers`),
+    async run(ctx, t, password) {
+      if (!t.backchannel) return ctx.inconclusive(needsPerson('running the balance down and topping it up (a purchase card or an ESAM top-up, which MeterLab does not drive)'));
+      const bc = t.backchannel;
+      const start = await readAmount(t);
+      try {
+        bc.setLoad(LOCAL_LOAD_KW);
+        // Run the balance down; a trip at alarm level 2 is released by the key (FEE-02) until the balance is gone.
+        const from = t.clock.now();
+        let exhausted = false;
+        let keyReleases = 0;
+        while (t.clock.now() - from < LOCAL_RUN_DOWN_LIMIT_MS) {
+          await t.clock.sleep(LOCAL_POLL_MS);
+          const s = await readStatus(t);
+          if (s.sw3.relay !== 'open') continue;
+          const amount = await readAmount(t);
+          if (amount > 0) {
+            keyReleases++;
+            bc.pressButton();
+            continue;
+          }
+          exhausted = true;
+          break;
+        }
+        if (!exhausted) {
+          return ctx.fail(`the relay was not open with the balance exhausted after ${(LOCAL_RUN_DOWN_LIMIT_MS / 3_600_000).toFixed(0)} h at ${LOCAL_LOAD_KW} kW (remaining amount ${await readAmount(t)} yuan, from ${start}; ${keyReleases} key release(s) at alarm level 2)`);
+        }
+        ctx.log(`balance ran out after ${((t.clock.now() - from) / 3_600_000).toFixed(1)} h at ${LOCAL_LOAD_KW} kW; ${keyReleases} key release(s) on the way`);
+        bc.setLoad(null);
+        await expectStatus(ctx, t, { relay: 'open' }, 'with the balance exhausted');
+        bc.pressButton();
+        await t.clock.sleep(RELAY_SETTLE_MS);
+        await expectStatus(ctx, t, { relay: 'open' }, `${RELAY_SETTLE_MS / 1000} s after the close key with the balance exhausted (FEE-02: no release until a top-up)`);
+        const replies = await sendControl(t, N1['1B'], password);
+        ctx.log(`${describeCommand('1B')} with the balance exhausted: ${replies[0]?.message?.kind ?? 'no reply'}`);
+        bc.pressButton();
+        await t.clock.sleep(RELAY_SETTLE_MS);
+        await expectStatus(ctx, t, { relay: 'open' }, `after ${describeCommand('1B')} and the close key with the balance exhausted (FEE-03: close only with a balance > 0)`);
+        if (!ctx.check(bc.topUp(LOCAL_TOP_UP), `the simulator refused a top-up of ${LOCAL_TOP_UP} yuan`)) return;
+        const after = await readAmount(t);
+        ctx.check(after > 0, `remaining amount ${REMAINING_AMOUNT} reads ${after} yuan after a top-up of ${LOCAL_TOP_UP} yuan, expected above 0 (FEE-03: the overdraft is deducted first)`);
+        const toppedAt = t.clock.now();
+        if (t.profile.meter.relay.closeNeedsButton) bc.pressButton();
+        await waitForRelay(ctx, t, 'closed', toppedAt, RELAY_SETTLE_MS, 'time from the top-up to relay closed (status word 3 bit4)', `a top-up of ${LOCAL_TOP_UP} yuan${t.profile.meter.relay.closeNeedsButton ? ' and the close key' : ''}`);
+      } finally {
+        bc.setLoad(null);
+        // Give the meter its balance back for the cases after this one.
+        const now = await readAmount(t).catch(() => start);
+        if (now < start) bc.topUp(Math.round((start - now) * 100) / 100 + 1);
+      }
     },
   },
   {

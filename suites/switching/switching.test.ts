@@ -93,6 +93,19 @@ describe('switching suite against the reference meter', () => {
     expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
   });
 
+  it('passes every case with an external relay (close allowed and keep-power close at once)', async () => {
+    const results = await runCases(
+      referenceWith((sim) => {
+        withTripDelay(sim);
+        sim.meter.relay = { ...sim.meter.relay, type: 'external', closeNeedsButton: false };
+        sim.simulation.relay = { ...sim.simulation.relay, kind: 'external' };
+      }),
+    );
+    expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
+    const close = results.find((r) => r.id === 'switching.close-allowed')!;
+    expect(close.measurements.map((m) => m.name)).toEqual(['time from 9CH to 1BH close allowed to relay closed (status word 3 bit4)']);
+  });
+
   it('measures the time from each command to the relay state the meter reports, against its limit', async () => {
     const [trip] = await runCases(referenceWith(withTripDelay), ['switching.trip']);
     const m = trip!.measurements.find((x) => x.name.startsWith('time from 9CH to 1AH trip to relay open'));
