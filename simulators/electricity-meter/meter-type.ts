@@ -47,6 +47,8 @@ export interface MeterType {
   readonly writeLevel: number;
   /** Password level 19H/1AH/1BH need (`meter.passwordLevels.clear`, parsed). */
   readonly clearLevel: number;
+  /** Password level 1CH needs (`meter.passwordLevels.remoteControl`, parsed). */
+  readonly remoteControlLevel: number;
   /** Initial passwords by level (0..9), upper-case hex. A meter copies them only when one changes (18H). */
   readonly passwords: ReadonlyMap<number, string>;
   /** Daily time-slot table (`simulation.tariffs.timeSlots`). */
@@ -97,6 +99,7 @@ export function compileMeterType(profile: unknown, source = 'simulator profile')
     followUpSupported: simulation.supportsFollowUp ?? meter.capabilities.followUp,
     writeLevel: parseInt(meter.passwordLevels.writeData, 16),
     clearLevel: parseInt(meter.passwordLevels.clear, 16),
+    remoteControlLevel: parseInt(meter.passwordLevels.remoteControl, 16),
     passwords,
     slots: Object.freeze(simulation.tariffs.timeSlots.map((s) => Object.freeze({ minute: minutesOf(s.from), tariff: s.tariff }))),
     loadSteps: Object.freeze(

@@ -347,8 +347,9 @@ describe('prepaid balance (FEE-02, FEE-03, FEE-04)', () => {
     await clock.advance(25 * MINUTE);
     model.pressButton();
     await clock.advance(HOUR);
-    expect(model.topUp(4)).toBe(true); // -6 + 4 = -2: still in the overdraft → key allowed
-    expect(model.relay).toMatchObject({ open: true, localLock: 'releasable' });
+    expect(model.topUp(4)).toBe(true); // -6 + 4 = -2: the overdraft is paid back first, the balance is not > 0
+    expect(model.relay).toMatchObject({ open: true, localLock: 'locked' });
+    expect(model.pressButton()).toBe(false); // FEE-03: no close until the balance is positive
     expect(model.topUp(50)).toBe(true);
     expect(model.relay).toMatchObject({ open: true, localLock: 'none', closeAllowed: true });
     expect(model.pressButton()).toBe(true);

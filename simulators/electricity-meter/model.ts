@@ -166,6 +166,12 @@ export interface RelayState {
   readonly closeAllowed: boolean;
   /** A trip command waiting for its trip delay (FEE-07), meter-independent harness time (ms). */
   readonly pendingTripAt: number | null;
+  /**
+   * FEE-09 trip protection: a trip fell due while the phase current exceeded the declared threshold
+   * (`meter.relay.largeCurrentProtection`); the relay opens when the current drops or at this
+   * harness instant (ms). Null: no deferred trip.
+   */
+  readonly tripProtectUntil: number | null;
   /** Status word 3 bit 12: keep-power (保电). */
   readonly keepPower: boolean;
   /** Alarm commanded by the master (2AH, until 2BH). */
@@ -231,9 +237,8 @@ export interface ElectricityMeterModelOptions {
 }
 
 /**
- * Weakest password level that may send 1CH control ("02" and "04" in the reference) and that
- * `writeValue` accepts. The server takes the levels for 14H and 19H/1AH/1BH from the
- * declaration (`meter.passwordLevels`).
+ * Weakest password level `writeValue` accepts (direct model use). The server takes the levels for
+ * 14H, 19H/1AH/1BH and 1CH from the declaration (`meter.passwordLevels`).
  */
 export const WRITE_MAX_LEVEL = 4;
 
@@ -376,6 +381,17 @@ export class ElectricityMeterModel {
     ignoreKeepPower: false,
     /** The RS-485 port keeps running on a battery while the mains are off (replies and partial frames survive a cut). */
     commsWithoutMains: false,
+    /** Violates FEE-06: 1CH valid-until is not checked (an expired or malformed command executes). */
+    ignoreValidUntil: false,
+    /** Violates FEE-11: close-allowed (1B) closes an internal relay at once, without the customer's key. */
+    closeWithoutButton: false,
+    /** 1CH is acknowledged (9CH) after its checks but nothing happens: no relay, alarm or keep-power change. */
+    ignoreRemoteControl: false,
+    /**
+     * Status word 3 lies about the relay (PROTOCOLS.md 1.8): 'always-closed' reports bit 4 = 0
+     * whatever the relay; 'command-as-state' reports the command (bit 6) as the actual state (bit 4).
+     */
+    statusWord3Lies: 'none' as 'none' | 'always-closed' | 'command-as-state',
   };
 
   // identity and security
@@ -437,6 +453,9 @@ export class ElectricityMeterModel {
   private closeAllowed = false;
   private pendingTripAt: number | null = null;
   private pendingTripOperator = '00000000';
+  /** FEE-09: a trip deferred by a large current, until this harness instant (or the current drops). */
+  private tripProtectUntil: number | null = null;
+  private tripProtect: { cause: RelayEventRecord['cause']; operator: string } | null = null;
   private keepPower = false;
   private remoteAlarm = false;
   private localLock: 'none' | 'releasable' | 'locked' = 'none';
@@ -621,6 +640,7 @@ export class ElectricityMeterModel {
       s1 = Math.min(s1, Math.max(s0 + 1, this.simTimeFor(meterDue)));
       if (this.draw && this.draw.until > s0) s1 = Math.min(s1, this.draw.until);
       if (this.pendingTripAt !== null && this.pendingTripAt > s0) s1 = Math.min(s1, this.pendingTripAt);
+      if (this.tripProtectUntil !== null && this.tripProtectUntil > s0) s1 = Math.min(s1, this.tripProtectUntil);
       const kW = this.powerAt(s0, m0);
       const tariff = this.tariffAt(m0);
       let threshold: number | null = null;
@@ -833,11 +853,14 @@ export class ElectricityMeterModel {
     if (timed !== null && timed <= m1) {
       unshiftKept(this.freezes, 'timed', this.freezeRecord(timed, s1), TIMED_FREEZES_KEPT);
     }
-    if (this.pendingTripAt !== null && this.pendingTripAt <= s1) {
+    // A relay is driven only with the mains on (FEE-12: an internal relay needs > 0.75 Un): a trip
+    // falling due during a cut executes when the mains return.
+    if (this.pendingTripAt !== null && this.pendingTripAt <= s1 && this.mainsOn) {
       this.pendingTripAt = null;
-      if (this.commandTrip && (!this.keepPower || this.faults.ignoreKeepPower)) this.openRelay('remote', this.pendingTripOperator, m1);
+      if (this.commandTrip && (!this.keepPower || this.faults.ignoreKeepPower)) this.tripFallsDue('remote', this.pendingTripOperator, m1, s1);
     }
     if (this.draw && this.draw.until <= s1) this.draw = null;
+    this.checkTripProtect(s1, m1);
     this.updateLevel(m1);
   }
 
@@ -903,15 +926,17 @@ export class ElectricityMeterModel {
         // Entering level 2 or 3 trips (the key restores supply); entering 4 locks until a top-up.
         this.localLock = lock;
         this.closeAllowed = false;
-        this.openRelay('local', LOCAL_OPERATOR, m);
+        this.tripFallsDue('local', LOCAL_OPERATOR, m, this.clock.now());
         this.log(`local prepaid trip at balance ${this.balance.toFixed(2)} (level ${level})`);
       }
     } else {
       // Balance went up (top-up): FEE-03 closing is allowed only with a positive balance.
       if (level <= 1 && this.localLock !== 'none') {
         this.localLock = 'none';
+        if (this.tripProtect?.cause === 'local') this.cancelTripProtect();
         if (this.relayOpen && !this.commandTrip) this.allowClose(m, LOCAL_OPERATOR, 'local');
-      } else if (level <= 3 && this.localLock === 'locked') {
+      } else if (level <= 2 && this.localLock === 'locked') {
+        // FEE-03: out of the lock only with a positive balance (level 3 is still ≤ 0).
         this.localLock = 'releasable';
       }
     }
@@ -919,6 +944,48 @@ export class ElectricityMeterModel {
 
   // -------------------------------------------------------------------------------------------
   // Relay (FEE-06, FEE-07, FEE-11, KP-01..04)
+
+  /** Phase current (A) the installation draws at harness instant s with the relay closed. */
+  private phaseCurrentAt(s: number, m: number): number {
+    const load = this.sim.load;
+    if (!this.mainsOn || load.voltageV <= 0) return 0;
+    const kW = Math.abs(this.demandAt(s, m));
+    return (kW * 1000) / (load.phases === 3 ? 3 : 1) / (load.voltageV * load.powerFactor);
+  }
+
+  /**
+   * A trip falls due (remote after its delay, or local prepaid). FEE-09: an internal relay whose
+   * phase current exceeds the declared threshold defers it (trip-protect) until the current drops
+   * or the protection time runs out; otherwise the relay opens now.
+   */
+  private tripFallsDue(cause: RelayEventRecord['cause'], operator: string, m: number, s: number): void {
+    const protection = this.meter.relay.largeCurrentProtection;
+    if (protection && this.sim.relay.kind === 'internal' && !this.relayOpen && this.phaseCurrentAt(s, m) > protection.thresholdA) {
+      this.tripProtect = { cause, operator };
+      this.tripProtectUntil = s + protection.maxDeferMs;
+      this.log(`trip deferred: ${this.phaseCurrentAt(s, m).toFixed(1)} A > ${protection.thresholdA} A (FEE-09)`);
+      return;
+    }
+    this.openRelay(cause, operator, m);
+  }
+
+  /** FEE-09: executes a deferred trip once the current has dropped or the protection time is over. */
+  private checkTripProtect(s: number, m: number): void {
+    const p = this.tripProtect;
+    if (!p || this.tripProtectUntil === null) return;
+    const threshold = this.meter.relay.largeCurrentProtection?.thresholdA ?? 0;
+    if (s < this.tripProtectUntil && this.phaseCurrentAt(s, m) > threshold) return;
+    if (!this.mainsOn) return;
+    this.tripProtect = null;
+    this.tripProtectUntil = null;
+    this.openRelay(p.cause, p.operator, m);
+  }
+
+  /** Drops a deferred trip (a close, keep-power, or a top-up cancels what was due). */
+  private cancelTripProtect(): void {
+    this.tripProtect = null;
+    this.tripProtectUntil = null;
+  }
 
   private openRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
     if (this.relayOpen || this.faults.relayStuck) return;
@@ -938,44 +1005,59 @@ export class ElectricityMeterModel {
   /** 合闸允许: an external relay closes at once, an internal one waits for the key (FEE-11). */
   private allowClose(m: number, operator: string, cause: RelayEventRecord['cause']): void {
     if (!this.relayOpen) return;
-    if (this.sim.relay.kind === 'external') this.closeRelay(cause, operator, m);
+    if (this.sim.relay.kind === 'external' || this.faults.closeWithoutButton) this.closeRelay(cause, operator, m);
     else this.closeAllowed = true;
+  }
+
+  /** The meter's declaration (`meter`): the 1CH commands it accepts, its relay. */
+  private get meter(): SimulatorProfile['meter'] {
+    return this.type.profile.meter;
   }
 
   /**
    * 1CH remote control (PROTOCOLS.md 1.5, FEE-06). The caller has already checked the password.
-   * - expired validUntil (before the meter clock) → 'expired'; an all-zero validUntil (null) is
-   *   accepted, as field meters do (PROTOCOLS.md 1.5 vectors)
+   * Refusals, in this order:
+   * - an N1 the declaration does not list (`meter.remoteControl.commands`) → 'unsupported'
+   * - valid-until before the meter clock, or all zero (null) when the declaration does not accept
+   *   that (`meter.remoteControl.acceptsZeroValidUntil`, [BK]) → 'expired'
    * - trip under keep-power → 'keep-power' (KP-01)
    */
   remoteControl(command: number, operator: string, validUntil: FrameDateTime | null): CommandResult {
     this.sync();
     const m = this.meterNow();
-    if (validUntil !== null && fromCalendar(validUntil) < m) return { ok: false, error: 'expired' };
+    const code = command.toString(16).toUpperCase().padStart(2, '0');
+    if (!(this.meter.remoteControl.commands as readonly string[]).includes(code)) return { ok: false, error: 'unsupported' };
+    if (!this.faults.ignoreValidUntil) {
+      if (validUntil === null ? !this.meter.remoteControl.acceptsZeroValidUntil : fromCalendar(validUntil) < m) return { ok: false, error: 'expired' };
+    }
+    if (command === RemoteControlCommand.Trip && this.keepPower && !this.faults.ignoreKeepPower) return { ok: false, error: 'keep-power' };
+    if (this.faults.ignoreRemoteControl) return { ok: true };
     const now = this.clock.now();
     switch (command) {
       case RemoteControlCommand.Trip: {
-        if (this.keepPower && !this.faults.ignoreKeepPower) return { ok: false, error: 'keep-power' };
         this.commandTrip = true;
         this.closeAllowed = false;
         const delay = this.tripDelayMs;
         if (delay > 0 && !this.relayOpen) {
-          this.pendingTripAt = now + delay;
+          // FEE-07: bit 6 now, bit 7 (pre-trip alarm) during the delay, bit 4 when it opens.
+          if (this.pendingTripAt === null) this.pendingTripAt = now + delay;
           this.pendingTripOperator = operator;
-        } else {
-          this.openRelay('remote', operator, m);
+        } else if (this.tripProtect === null) {
+          this.tripFallsDue('remote', operator, m, now);
         }
         return { ok: true };
       }
       case RemoteControlCommand.CloseAllowed:
         this.commandTrip = false;
         this.pendingTripAt = null;
+        if (this.tripProtect?.cause === 'remote') this.cancelTripProtect();
         if (this.localLock !== 'locked') this.allowClose(m, operator, 'remote');
         return { ok: true };
       case RemoteControlCommand.DirectClose:
         // Forced reconnect (FEE-18) overrides the balance check.
         this.commandTrip = false;
         this.pendingTripAt = null;
+        this.cancelTripProtect();
         this.localLock = 'none';
         this.closeRelay('forced', operator, m);
         return { ok: true };
@@ -989,6 +1071,7 @@ export class ElectricityMeterModel {
         this.keepPower = true;
         // KP-04: a pending trip is cancelled; KP-01: no trip from any cause while kept.
         this.pendingTripAt = null;
+        this.cancelTripProtect();
         this.commandTrip = false;
         this.localLock = 'none';
         // KP-03: already tripped → internal relay to close-allowed, external closes at once.
@@ -1000,7 +1083,7 @@ export class ElectricityMeterModel {
         if (this.localCostControl && this.level >= 2) {
           this.localLock = this.level >= 4 ? 'locked' : 'releasable';
           this.closeAllowed = false;
-          this.openRelay('local', LOCAL_OPERATOR, m);
+          this.tripFallsDue('local', LOCAL_OPERATOR, m, now);
         }
         return { ok: true };
       default:
@@ -1173,12 +1256,14 @@ export class ElectricityMeterModel {
   setLoad(kW: number | null): void {
     this.sync();
     this.loadOverride = kW;
+    this.checkTripProtect(this.clock.now(), this.meterNow());
   }
 
   /** The customer draws `kW` for `ms` of simulated time starting now (then the previous load resumes). No timer. */
   drawFor(kW: number, ms: number): void {
     this.sync();
     this.draw = { kW, until: this.clock.now() + Math.max(0, ms) };
+    this.checkTripProtect(this.clock.now(), this.meterNow());
   }
 
   /** Mains supply fails: no energy, the server stays silent, a power-down event opens. */
@@ -1196,6 +1281,13 @@ export class ElectricityMeterModel {
     this.mainsOn = true;
     const last = this.events.powerDown.records[0];
     if (last && last.end === null) this.events.powerDown.records[0] = { ...last, end: this.meterNow() };
+    // The relay kept its state through the cut; a trip that fell due meanwhile executes now.
+    const now = this.clock.now();
+    if (this.pendingTripAt !== null && this.pendingTripAt <= now) {
+      this.pendingTripAt = null;
+      if (this.commandTrip && (!this.keepPower || this.faults.ignoreKeepPower)) this.tripFallsDue('remote', this.pendingTripOperator, this.meterNow(), now);
+    }
+    this.checkTripProtect(now, this.meterNow());
   }
 
   get isPowered(): boolean {
@@ -1237,7 +1329,8 @@ export class ElectricityMeterModel {
    */
   pressButton(): boolean {
     this.sync();
-    if (!this.relayOpen || this.commandTrip) return false;
+    // Without mains the meter's display and key are dead.
+    if (!this.mainsOn || !this.relayOpen || this.commandTrip) return false;
     const m = this.meterNow();
     if (this.localLock === 'locked' && !this.keepPower) return false;
     if (this.closeAllowed || this.localLock === 'releasable') {
@@ -1294,6 +1387,7 @@ export class ElectricityMeterModel {
       commandTrip: this.commandTrip,
       closeAllowed: this.closeAllowed,
       pendingTripAt: this.pendingTripAt,
+      tripProtectUntil: this.tripProtectUntil,
       keepPower: this.keepPower,
       remoteAlarm: this.remoteAlarm,
       localLock: this.localLock,
@@ -1303,7 +1397,7 @@ export class ElectricityMeterModel {
   /** Status word 3 bit 7 "pre-trip alarm": commanded alarm, low balance (local), or a trip waiting for its delay. */
   get alarm(): boolean {
     this.sync();
-    return this.remoteAlarm || this.pendingTripAt !== null || (this.localCostControl && this.level >= 1 && !this.keepPower);
+    return this.remoteAlarm || this.pendingTripAt !== null || this.tripProtect !== null || (this.localCostControl && this.level >= 1 && !this.keepPower);
   }
 
   get balanceState(): MeterSnapshot['balance'] {
@@ -1360,8 +1454,10 @@ export class ElectricityMeterModel {
     this.sync();
     const meterType = this.sim.meterType === 'energy-prepaid' ? 'energyPrepaid' : this.sim.meterType === 'money-prepaid' ? 'moneyPrepaid' : 'nonPrepaid';
     const prepaid = this.sim.meterType !== 'non-prepaid';
+    const lie = this.faults.statusWord3Lies;
+    const reportedOpen = lie === 'always-closed' ? false : lie === 'command-as-state' ? this.commandTrip : this.relayOpen;
     return encodeStatusWord3({
-      relay: this.relayOpen ? 'open' : 'closed',
+      relay: reportedOpen ? 'open' : 'closed',
       relayCommand: this.commandTrip ? 'trip' : 'close',
       preTripAlarm: this.alarm,
       meterType,

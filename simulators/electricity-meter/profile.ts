@@ -283,7 +283,7 @@ export const REFERENCE_METER_PROFILE_INPUT = {
     passwordLevels: { writeData: '04', clear: '02', remoteControl: '02' },
     remoteControl: {
       commands: ['1A', '1B', '1C', '2A', '2B', '3A', '3B'],
-      acceptsZeroValidUntil: false,
+      acceptsZeroValidUntil: true,
       errors: { expired: '01', keepPowerTrip: '01', unsupportedCommand: '01' },
     },
     relay: {

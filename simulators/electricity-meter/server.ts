@@ -21,8 +21,11 @@
  *   (08H, 13H, 15H have no abnormal reply).
  *
  * [BK] decisions (hypotheses to check against the standard text):
- * - Expired 1CH valid-until, and a trip refused under keep-power (KP-01): DCH + 01H (other error);
- *   a wrong password or a meter that refuses plain 1CH (capability remoteControl false): DCH + 04H.
+ * - 1CH: a wrong password, one weaker than `meter.passwordLevels.remoteControl` (reference 02), or
+ *   a meter that refuses plain 1CH (capability remoteControl false): DCH + 04H. An N1 outside
+ *   `meter.remoteControl.commands`, an expired or malformed valid-until (an all-zero one unless
+ *   `acceptsZeroValidUntil`), and a trip under keep-power (KP-01): DCH + the word the declaration
+ *   gives (`meter.remoteControl.errors`, default 01H other error).
  * - 14H to an unknown identifier, or one the declaration does not list (write-only ones such as
  *   passwords excepted): D4H + 02H; to a read-only DI: D4H + 04H; a payload that does not decode
  *   or a value the meter refuses: D4H + 01H.
@@ -80,7 +83,7 @@ import {
   type Dlt645ScanEvent,
 } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
-import { WRITE_MAX_LEVEL, type ElectricityMeterModel } from './model.ts';
+import type { ElectricityMeterModel } from './model.ts';
 import type { SimulatorProfile } from './profile.ts';
 import { meterTypeOf, type MeterType } from './meter-type.ts';
 import type { BehaviourAnswer, MeterBehaviour } from './behaviours.ts';
@@ -92,6 +95,19 @@ export const ErrorWord = {
   PasswordOrUnauthorised: 0x04,
   BaudRateNotChangeable: 0x08,
 } as const;
+
+/**
+ * A 16-byte 1CH whose valid-until N3..N8 does not decode (not BCD, no such date), read with the
+ * valid-until left out (null), so the handler can check password and command before refusing it.
+ * Null for any other malformed 1CH (wrong length).
+ */
+function remoteControlWithoutTime(frame: Dlt645Frame): Extract<Dlt645Message, { kind: 'remoteControl' }> | null {
+  if (frame.data.length !== 16) return null;
+  const data = frame.data.slice();
+  data.fill(0, 10, 16);
+  const m = decodeMessage({ ...frame, data });
+  return m.ok && m.value.kind === 'remoteControl' ? m.value : null;
+}
 
 /**
  * Inter-byte limit Tb (PROTOCOLS.md 1.1): after this much silence a partial frame is abandoned and
@@ -654,7 +670,14 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     }
     if (addressing === 'wildcard' && !wildcardAllowed(fc, caps)) return null;
 
-    if (message === null) return this.malformed(request);
+    if (message === null) {
+      if (fc === FunctionCode.RemoteControl) {
+        const m = remoteControlWithoutTime(frame);
+        // 16 bytes whose valid-until is no date: refused like an expired command (FEE-06).
+        if (m) return this.remoteControl(m, true, request, caps, (password, maxLevel) => options.skipPasswordCheck === true || this.model.checkPassword(password, maxLevel));
+      }
+      return this.malformed(request);
+    }
 
     const pw = (password: { level: number; value: string }, maxLevel: number): boolean =>
       options.skipPasswordCheck === true || this.model.checkPassword(password, maxLevel);
@@ -715,12 +738,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
         const r = this.model.eventClear(message.di, message.operator);
         return r.ok ? this.reply({ kind: 'eventClearResponse' }, request) : this.error(fc, ErrorWord.NoRequestedData, request);
       }
-      case 'remoteControl': {
-        if (!caps.remoteControl) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
-        if (!pw(message.password, WRITE_MAX_LEVEL)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
-        const r = this.model.remoteControl(message.command, message.operator, message.validUntil);
-        return r.ok ? this.reply({ kind: 'remoteControlResponse' }, request) : this.error(fc, ErrorWord.OtherError, request);
-      }
+      case 'remoteControl':
+        return this.remoteControl(message, false, request, caps, pw);
       case 'multiFunctionOutput':
         // 0 = clock second pulse, 1 = demand period, 2 = time-slot switch [BK].
         if (message.output > 2) return this.error(fc, ErrorWord.OtherError, request);
@@ -729,6 +748,34 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
         // Replies, 1997 messages and function codes the standard does not define: silence.
         return null;
     }
+  }
+
+  /**
+   * 1CH (PROTOCOLS.md 1.5). Checks in this order, each with its error word (1.7):
+   * capability `remoteControl` off → 04H; a password weaker than `meter.passwordLevels.remoteControl`
+   * or wrong → 04H; an N1 outside `meter.remoteControl.commands` → `errors.unsupportedCommand`;
+   * valid-until expired, malformed (`badTime`) or all zero when not accepted → `errors.expired`;
+   * trip under keep-power (KP-01) → `errors.keepPowerTrip`. The last three words are [BK]
+   * (declaration options, default 01H). Success: 9CH with L = 0.
+   */
+  private remoteControl(
+    message: Extract<Dlt645Message, { kind: 'remoteControl' }>,
+    badTime: boolean,
+    request: IncomingRequest,
+    caps: Capabilities,
+    pw: (password: { level: number; value: string }, maxLevel: number) => boolean,
+  ): Uint8Array | null {
+    const fc = FunctionCode.RemoteControl;
+    if (!caps.remoteControl) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+    if (!pw(message.password, this.type.remoteControlLevel)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+    const words = this.type.profile.meter.remoteControl.errors;
+    const code = message.command.toString(16).toUpperCase().padStart(2, '0');
+    if (!(this.type.profile.meter.remoteControl.commands as readonly string[]).includes(code)) return this.error(fc, parseInt(words.unsupportedCommand, 16), request);
+    if (badTime && !this.model.faults.ignoreValidUntil) return this.error(fc, parseInt(words.expired, 16), request);
+    const r = this.model.remoteControl(message.command, message.operator, message.validUntil);
+    if (r.ok) return this.reply({ kind: 'remoteControlResponse' }, request);
+    const word = r.error === 'expired' ? words.expired : r.error === 'keep-power' ? words.keepPowerTrip : r.error === 'unsupported' ? words.unsupportedCommand : '01';
+    return this.error(fc, parseInt(word, 16), request);
   }
 
   /** A rate this meter switches to with 17H: one it declares (`meter.baudRates`), or its declared line rate. */

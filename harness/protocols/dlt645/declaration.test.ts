@@ -48,7 +48,7 @@ describe('MeterDeclarationSchema', () => {
     expect(d.relay).toEqual({ type: 'internal', tripDelayMs: 0, preTripAlarm: false, closeNeedsButton: true, keepsStateAcrossPowerCycle: true });
     expect(d.remoteControl).toEqual({
       commands: ['1A', '1B', '1C', '2A', '2B', '3A', '3B'],
-      acceptsZeroValidUntil: false,
+      acceptsZeroValidUntil: true,
       errors: { expired: '01', keepPowerTrip: '01', unsupportedCommand: '01' },
     });
     const ext = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'], relay: { type: 'external', tripDelayMs: [60_000, 120_000] } });

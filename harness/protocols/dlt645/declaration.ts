@@ -92,10 +92,11 @@ export const RemoteControlDeclarationSchema = z
     /** N1 codes the meter accepts; any other one is refused with `errors.unsupportedCommand`. */
     commands: z.array(z.enum(REMOTE_CONTROL_COMMANDS)).default([...REMOTE_CONTROL_COMMANDS]),
     /**
-     * Whether an all-zero valid-until N3..N8 (seen in field frames, PROTOCOLS.md 1.5) is taken as
-     * "no deadline". [BK]: default false, refused as malformed with `errors.expired`.
+     * Whether an all-zero valid-until N3..N8 is taken as "no deadline": several field frames carry
+     * one (PROTOCOLS.md 1.5), so meters evidently accept it. [BK] default true; false refuses it
+     * with `errors.expired`.
      */
-    acceptsZeroValidUntil: z.boolean().default(false),
+    acceptsZeroValidUntil: z.boolean().default(true),
     errors: z
       .object({
         /** FEE-06: valid-until in the past, or malformed. [BK] word; default bit 0. */
