@@ -313,9 +313,9 @@ const cases: SwitchingCase[] = [
       await command(ctx, t, password, '3A', ' during the trip delay');
       const elapsed = t.clock.now() - at;
       const delay = tripDelay(t);
-      if (elapsed >= delay.min) ctx.inconclusive(`3AH was answered ${elapsed} ms after the trip, not inside the declared trip delay of ${delay.min} ms (meter.relay.tripDelayMs): nothing to cancel`);
+      if (elapsed >= delay.min) ctx.inconclusive(`3AH was answered ${Math.round(elapsed)} ms after the trip, not inside the declared trip delay of ${delay.min} ms (meter.relay.tripDelayMs): nothing to cancel`);
       await t.clock.sleep(Math.max(0, at + delay.max + RELAY_SETTLE_MS - t.clock.now()));
-      await expectStatus(ctx, t, { relay: 'closed', keepPower: true }, `${((delay.max + RELAY_SETTLE_MS) / 1000).toFixed(1)} s after ${describeCommand('1A')}, keep-power sent ${elapsed} ms into its ${delay.min / 1000} s trip delay (KP-04)`);
+      await expectStatus(ctx, t, { relay: 'closed', keepPower: true }, `${((delay.max + RELAY_SETTLE_MS) / 1000).toFixed(1)} s after ${describeCommand('1A')}, keep-power sent ${Math.round(elapsed)} ms into its ${delay.min / 1000} s trip delay (KP-04)`);
     },
   },
   {

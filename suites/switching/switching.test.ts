@@ -44,7 +44,7 @@ function referenceSimulatorJson(): Json {
  * The reference simulator changed by `edit` (its `meter` is what it declares and does), and
  * optionally a different declaration by the target (`declare` edits a copy of the simulator's own).
  */
-function referenceWith(edit: (sim: Json) => void, declare?: (meter: Json) => void, behaviours: string[] = []): TargetProfile {
+function referenceWith(edit: (sim: Json) => void, declare?: (meter: Json) => void, behaviours: { name: string }[] = []): TargetProfile {
   const simulator = referenceSimulatorJson();
   edit(simulator);
   let meter: Json | undefined;
@@ -54,7 +54,7 @@ function referenceWith(edit: (sim: Json) => void, declare?: (meter: Json) => voi
   }
   return parseTargetProfile({
     name: 'reference-variant',
-    connection: { type: 'reference', transport: 'bus', simulator, behaviours: behaviours.map((name) => ({ name })) },
+    connection: { type: 'reference', transport: 'bus', simulator, behaviours },
     ...(meter ? { meter } : {}),
   });
 }
@@ -139,14 +139,27 @@ describe('switching suite against the reference meter', () => {
 });
 
 describe('broken variants fail the matching case', () => {
-  // [behaviour stacked on the reference meter, the case that must fail, what its reason must say]
-  const table: [string, string, RegExp][] = [
-    ['refuse-trip', 'switching.trip', /status word 3 still reports the relay closed .* after 9CH to 1CH 1AH \(trip\) \(limit 8 s\)/],
-    ['trip-despite-keep-power', 'switching.trip-refused-in-keep-power', /1CH 1AH \(trip\) under keep-power was accepted \(9CH\), expected the abnormal reply DCH with error word 01H/],
-    ['accept-wrong-password', 'switching.wrong-password', /1CH 1AH \(trip\) with a wrong level 02 password was accepted \(9CH\), expected the abnormal reply DCH with error word 04H/],
+  // [behaviour stacked on the reference meter (with a 3 s trip delay), the case that must fail, what its reason must say]
+  type Behaviour = { name: string; [param: string]: unknown };
+  const table: [Behaviour, string, RegExp][] = [
+    [{ name: 'relay-stuck' }, 'switching.trip', /status word 3 still reports the relay closed \d+\.\d s after 9CH to 1CH 1AH \(trip\) \(limit 8 s\)/],
+    [{ name: 'relay-stuck' }, 'switching.trip', /the trip count 1D000001 went from 0 to 0 over one trip, expected 1/],
+    [{ name: 'keep-power-ignored' }, 'switching.keep-power', /after 1CH 3AH \(keep-power\) reports keep-power false \(bit12\), expected true/],
+    [{ name: 'keep-power-ignored' }, 'switching.trip-refused-in-keep-power', /1CH 1AH \(trip\) under keep-power was accepted \(9CH\), expected the abnormal reply DCH with error word 01H/],
+    [{ name: 'trip-despite-keep-power' }, 'switching.trip-refused-in-keep-power', /1CH 1AH \(trip\) under keep-power was accepted \(9CH\).*reports the relay open \(bit4\), expected closed/],
+    [{ name: 'expired-command-executed' }, 'switching.expired-command', /1CH 1AH \(trip\) valid until \d{4}-\d\d-\d\d \d\d:\d\d \(a day ago\) was accepted \(9CH\), expected the abnormal reply DCH with error word 01H/],
+    [{ name: 'expired-command-executed' }, 'switching.expired-command', /valid-until month 13 \(no date\) was accepted \(9CH\)/],
+    [{ name: 'status-word-3-lies', mode: 'always-closed' }, 'switching.trip', /reports the relay closed \(bit4\) while the meter's relay is open \(simulator\): the status word does not tell the truth/],
+    [{ name: 'status-word-3-lies', mode: 'command-as-state' }, 'switching.trip', /right after 9CH to 1CH 1AH \(trip\) reports the relay open \(bit4\) while the meter's relay is closed \(simulator\): the status word does not tell the truth/],
+    [{ name: 'close-without-button' }, 'switching.close-allowed', /5 s after 1CH 1BH \(close allowed\) with nobody at the key .* reports the relay closed \(bit4\), expected open/],
+    [{ name: 'close-without-button' }, 'switching.keep-power-while-tripped', /5 s after 1CH 3AH \(keep-power\) on a tripped meter with nobody at the key .* reports the relay closed \(bit4\), expected open/],
+    [{ name: 'control-acknowledged-ignored' }, 'switching.trip', /right after 9CH to 1CH 1AH \(trip\) reports the relay command close \(bit6\), expected trip/],
+    [{ name: 'control-acknowledged-ignored' }, 'switching.alarm', /after 1CH 2AH \(alarm\) reports the pre-trip alarm false \(bit7\), expected true/],
+    [{ name: 'control-acknowledged-ignored' }, 'switching.keep-power', /after 1CH 3AH \(keep-power\) reports keep-power false \(bit12\), expected true/],
+    [{ name: 'accept-wrong-password' }, 'switching.wrong-password', /1CH 1AH \(trip\) with a wrong level 02 password was accepted \(9CH\), expected the abnormal reply DCH with error word 04H/],
   ];
 
-  it.each(table)('%s fails %s', async (behaviour, caseId, reason) => {
+  it.each(table)('%o fails %s', async (behaviour, caseId, reason) => {
     const [result] = await runCases(referenceWith(withTripDelay, undefined, [behaviour]), [caseId]);
     expect(result, `case ${caseId} did not run`).toBeDefined();
     expect(result!.verdict, result!.reason).toBe('failed');
@@ -155,7 +168,7 @@ describe('broken variants fail the matching case', () => {
   });
 
   it('a dead meter passes nothing: every applicable case is inconclusive', async () => {
-    const results = await runCases(referenceTargetProfile({ behaviours: [{ name: 'silent' }] }));
+    const results = await runCases(referenceWith(withTripDelay, undefined, [{ name: 'silent' }]));
     for (const r of results.filter((x) => x.verdict !== 'notApplicable')) {
       expect(r.verdict, r.id).toBe('inconclusive');
       expect(r.reason).toMatch(/meter not answering since .*no reply/);
@@ -207,6 +220,24 @@ describe('gating by the declaration', () => {
     );
     expect(results.map((r) => r.verdict)).toEqual(['failed', 'failed']);
     expect(results[0]!.reason).toMatch(/1CH 2BH \(alarm release\) .* a command the meter declares .* was answered with abnormal reply to 1CH, error word 04H, not the normal reply 9CH/);
+  });
+
+  it('a meter that claims keep-power it does not have fails the keep-power case', async () => {
+    const [r] = await runCases(
+      referenceWith(
+        (sim) => {
+          sim.meter.capabilities = { ...sim.meter.capabilities, keepPower: false };
+          sim.meter.remoteControl = { ...sim.meter.remoteControl, commands: ['1A', '1B', '1C', '2A', '2B'] };
+        },
+        (meter) => {
+          meter.capabilities = { ...meter.capabilities, keepPower: true };
+          meter.remoteControl = { ...meter.remoteControl, commands: ['1A', '1B', '1C', '2A', '2B', '3A', '3B'] };
+        },
+      ),
+      ['switching.keep-power'],
+    );
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(/1CH 3AH \(keep-power\) was answered with abnormal reply to 1CH, error word 01H, not the normal reply 9CH/);
   });
 
   it('a meter without keep-power or a trip delay skips those cases, naming the field', () => {
