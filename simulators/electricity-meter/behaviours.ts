@@ -685,7 +685,79 @@ export const BUILT_IN_BEHAVIOURS = {
       },
     }),
   }),
+  // --- remote switching (issue 8): each breaks one rule the switching suite checks ---------------
+  'relay-stuck': define({
+    description:
+      'Accepts every 1CH command (9CH) and reports it in status word 3 bit 6, but the relay never moves (open or closed). ' +
+      'The same defect as refuse-trip, under the name the switching suite uses.',
+    defect: 'Welded contacts or a dead relay drive (ROB-11, FEE-12): the command is acknowledged, the supply is not cut or restored; status word 3 bit 4 stays as it was.',
+    params: noParams,
+    create: faultSwitch('The relay does not move.', (model, on) => {
+      model.faults.relayStuck = on;
+    }),
+  }),
+  'keep-power-ignored': define({
+    description:
+      'Answers 3AH keep-power with 9CH but never enters keep-power: status word 3 bit 12 stays 0, a later trip is executed, ' +
+      'a pending trip is not cancelled, a tripped relay is not restored. (trip-despite-keep-power instead sets bit 12 and trips anyway.)',
+    defect: 'Keep-power (保电) command dropped: a protected customer is cut (violates KP-01, KP-03, KP-04).',
+    params: noParams,
+    create: faultSwitch('Keep-power acknowledged, never entered.', (model, on) => {
+      model.faults.keepPowerCommandIgnored = on;
+    }),
+  }),
+  'expired-command-executed': define({
+    description: 'Does not check the 1CH valid-until: an expired (or malformed, or all-zero) command is executed with 9CH.',
+    defect: 'A replayed or stale trip command cuts a customer long after the master gave up on it (violates FEE-06: an expired deadline must be refused).',
+    params: noParams,
+    create: faultSwitch('Executes expired 1CH commands.', (model, on) => {
+      model.faults.ignoreValidUntil = on;
+    }),
+  }),
+  'status-word-3-lies': define({
+    description:
+      'Status word 3 (04000503) misreports the relay: mode "always-closed" (default) keeps bit 4 at 0 whatever the relay; ' +
+      'mode "command-as-state" reports the command (bit 6) as the actual state (bit 4), e.g. "open" during the trip delay.',
+    defect: 'Firmware that reports the commanded instead of the sensed relay state (PROTOCOLS.md 1.8, FEE-07/FEE-12): the master believes a trip or close that did not happen.',
+    params: z.object({ name: z.string(), mode: z.enum(['always-closed', 'command-as-state']).default('always-closed') }).strict(),
+    create: (p, name) => ({
+      name,
+      description: `Status word 3 bit 4 lies (${p.mode}).`,
+      onAttach: (server) => {
+        server.model.faults.statusWord3Lies = p.mode;
+      },
+      onDetach: (server) => {
+        server.model.faults.statusWord3Lies = 'none';
+      },
+    }),
+  }),
+  'close-without-button': define({
+    description: 'On 1BH close-allowed an internal relay closes at once, without the customer holding the key.',
+    defect: 'Close-allowed treated as direct close (violates FEE-11): supply returns to an installation nobody is watching.',
+    params: noParams,
+    create: faultSwitch('Close-allowed closes at once.', (model, on) => {
+      model.faults.closeWithoutButton = on;
+    }),
+  }),
+  'control-acknowledged-ignored': define({
+    description: 'Answers every 1CH that passes its checks with 9CH, then does nothing: no trip, close, alarm or keep-power change.',
+    defect: 'A meter whose control task drops the command after the reply (FEE-19 "meter" layer): the reply alone says success; only status word 3 and the relay tell.',
+    params: noParams,
+    create: faultSwitch('1CH acknowledged, nothing happens.', (model, on) => {
+      model.faults.ignoreRemoteControl = on;
+    }),
+  }),
 } as const;
+
+/** A behaviour that only flips one model fault switch while attached. */
+function faultSwitch(description: string, set: (model: Dlt645MeterServer['model'], on: boolean) => void): (params: unknown, name: string) => MeterBehaviour {
+  return (_params, name) => ({
+    name,
+    description,
+    onAttach: (server) => set(server.model, true),
+    onDetach: (server) => set(server.model, false),
+  });
+}
 
 /** The error word of an abnormal reply to `fc`, or null when `reply` is something else. */
 function abnormalWord(reply: Uint8Array | null, fc: number): number | null {

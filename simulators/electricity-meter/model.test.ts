@@ -4,7 +4,10 @@ import { fromCalendar } from '../../harness/core/calendar.ts';
 import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
 import { ElectricityMeterModel } from './model.ts';
 import { loadSimulatorProfile } from './profile.ts';
+import { REFERENCE_METER_PROFILE_INPUT } from './profile.ts';
 import { profileWith } from './test-support.ts';
+
+const REF_CAPS = REFERENCE_METER_PROFILE_INPUT.meter.capabilities;
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -432,5 +435,193 @@ describe('other backchannel events and clears', () => {
     expect(model.changePassword('04000C05', { level: 2, value: '000000' }, { level: 4, value: '654321' })).toEqual({ ok: true });
     expect(model.checkPassword({ level: 4, value: '654321' }, 4)).toBe(true);
     expect(model.checkPassword({ level: 4, value: '654321' }, 2)).toBe(false); // too weak for a clear
+  });
+});
+
+describe('1CH checks and the relay model of issue 8 (FEE-06/07/09/11, KP-01..04)', () => {
+  const op = '55667788';
+  const future = { year: 2027, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
+  const past = { year: 2026, month: 3, day: 1, hour: 23, minute: 59, second: 59 };
+
+  it('refuses an N1 the declaration does not list, and acts on none of it', () => {
+    const { model } = meter({ ...NON_PREPAID }, undefined, { remoteControl: { commands: ['1A', '1B', '1C'] }, capabilities: { ...REF_CAPS, keepPower: false } });
+    expect(model.remoteControl(KeepPower, op, future)).toEqual({ ok: false, error: 'unsupported' });
+    expect(model.remoteControl(Alarm, op, future)).toEqual({ ok: false, error: 'unsupported' });
+    expect(model.relay).toMatchObject({ keepPower: false, remoteAlarm: false });
+    expect(model.remoteControl(Trip, op, future)).toEqual({ ok: true });
+  });
+
+  it('refuses an expired valid-until, and an all-zero one when the declaration does not accept it', () => {
+    const { model } = meter({ ...NON_PREPAID }, local(2026, 3, 2), { remoteControl: { acceptsZeroValidUntil: false } });
+    expect(model.remoteControl(Trip, op, past)).toEqual({ ok: false, error: 'expired' });
+    expect(model.remoteControl(Trip, op, null)).toEqual({ ok: false, error: 'expired' });
+    expect(model.relay).toMatchObject({ open: false, commandTrip: false });
+    expect(model.remoteControl(Trip, op, future)).toEqual({ ok: true });
+    expect(model.relay.open).toBe(true);
+  });
+
+  it('a trip with delay: status word 3 shows the command (bit 6) and the pre-trip alarm (bit 7) before the relay opens (bit 4)', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, relay: { tripDelayMs: 3000 } });
+    model.remoteControl(Trip, op, future);
+    expect(model.statusWord3() & 0xd0).toBe(0xc0);
+    await clock.advance(2999);
+    expect(model.statusWord3() & 0xd0).toBe(0xc0);
+    await clock.advance(1);
+    expect(model.statusWord3() & 0xd0).toBe(0x50);
+    expect(model.readValue('1D000001')).toBe(1);
+    expect(model.readValue('1D000101')).toMatchObject({ time: { second: 3 }, operator: op });
+  });
+
+  it('a second trip during the delay does not restart it; close-allowed during the delay cancels it', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, relay: { tripDelayMs: 3000 } });
+    model.remoteControl(Trip, op, future);
+    await clock.advance(2000);
+    model.remoteControl(Trip, op, future);
+    await clock.advance(1000);
+    expect(model.relay.open).toBe(true);
+    model.remoteControl(DirectClose, op, future);
+    model.remoteControl(Trip, op, future);
+    await clock.advance(1000);
+    model.remoteControl(CloseAllowed, op, future);
+    await clock.advance(10_000);
+    expect(model.relay).toMatchObject({ open: false, commandTrip: false, pendingTripAt: null });
+    expect(model.statusWord3() & 0xd0).toBe(0);
+  });
+
+  it('FEE-09: a trip under a large current waits until the current drops', async () => {
+    // 60 kW on three phases at 220 V, pf 0.95: 95.7 A a phase, over the reference's 60 A.
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 60 } });
+    model.remoteControl(Trip, op, future);
+    expect(model.relay).toMatchObject({ open: false, commandTrip: true });
+    expect(model.relay.tripProtectUntil).toBe(clock.now() + 24 * HOUR);
+    expect(model.statusWord3() & 0xd0).toBe(0xc0);
+    await clock.advance(10 * MINUTE);
+    expect(model.relay.open).toBe(false);
+    model.setLoad(5); // 8 A
+    expect(model.relay).toMatchObject({ open: true, tripProtectUntil: null });
+    expect(model.statusWord3() & 0xd0).toBe(0x50);
+  });
+
+  it('FEE-09: the deferred trip executes when the protection time runs out, even under load', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID, load: { kW: 60 } }, undefined, {
+      relay: { type: 'internal', largeCurrentProtection: { thresholdA: 60, maxDeferMs: 30 * MINUTE } },
+    });
+    model.remoteControl(Trip, op, future);
+    await clock.advance(30 * MINUTE - 1);
+    expect(model.relay.open).toBe(false);
+    await clock.advance(1);
+    expect(model.relay.open).toBe(true);
+    expect(model.readValue('1D000001')).toBe(1);
+  });
+
+  it('FEE-09: no protection declared, or an external relay: the trip executes at once', () => {
+    const none = meter({ ...NON_PREPAID, load: { kW: 60 } }, undefined, { relay: { type: 'internal' } }).model;
+    none.remoteControl(Trip, op, future);
+    expect(none.relay.open).toBe(true);
+    const external = meter({ ...NON_PREPAID, load: { kW: 60 }, relay: { kind: 'external' } }).model;
+    external.remoteControl(Trip, op, future);
+    expect(external.relay.open).toBe(true);
+  });
+
+  it('keeps the relay state across a mains cut; a trip falling due during the cut executes on restore; the key is dead without mains', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID });
+    model.remoteControl(Trip, op, future);
+    model.cutMains();
+    await clock.advance(HOUR);
+    model.restoreMains();
+    expect(model.relay).toMatchObject({ open: true, commandTrip: true });
+    model.remoteControl(CloseAllowed, op, future);
+    model.cutMains();
+    expect(model.pressButton()).toBe(false);
+    model.restoreMains();
+    expect(model.relay).toMatchObject({ open: true, closeAllowed: true });
+    expect(model.pressButton()).toBe(true);
+
+    const delayed = meter({ ...NON_PREPAID, relay: { tripDelayMs: 5 * MINUTE } });
+    delayed.model.remoteControl(Trip, op, future);
+    delayed.model.cutMains();
+    await delayed.clock.advance(10 * MINUTE);
+    expect(delayed.model.relay.open).toBe(false);
+    delayed.model.restoreMains();
+    expect(delayed.model.relay.open).toBe(true);
+  });
+
+  it('records trips and closes with time, operator and counts (1D00xxxx / 1E00xxxx)', async () => {
+    const { clock, model } = meter({ ...NON_PREPAID }, local(2026, 3, 2, 13));
+    model.remoteControl(Trip, '00000001', future);
+    await clock.advance(MINUTE);
+    model.remoteControl(DirectClose, '00000002', future);
+    await clock.advance(MINUTE);
+    model.remoteControl(Trip, '00000003', future);
+    expect(model.readValue('1D000001')).toBe(2);
+    expect(model.readValue('1E000001')).toBe(1);
+    expect(model.readValue('1D000101')).toMatchObject({ operator: '00000003', time: { hour: 13, minute: 2 } });
+    expect(model.readValue('1D000102')).toMatchObject({ operator: '00000001', time: { hour: 13, minute: 0 } });
+    expect(model.readValue('1E000101')).toMatchObject({ operator: '00000002', time: { hour: 13, minute: 1 } });
+  });
+
+  it('local cost control: exhausted → locked; a top-up to a positive balance allows close, the key closes (FEE-02, FEE-03)', async () => {
+    const { clock, model } = meter(
+      { meterType: 'money-prepaid', costControl: 'local', registers: { remainingAmount: 2 }, prepaid: { alarmAmount1: 1, alarmAmount2: 0, overdraftAmountLimit: 0 } },
+      local(2026, 3, 2, 13), // flat tariff T3, 0.6 yuan/kWh
+    );
+    await clock.advance(4 * HOUR); // 1 kW: 2.4 yuan > 2
+    expect(model.relay).toMatchObject({ open: true, localLock: 'locked' });
+    expect(model.readValue('00900200')).toBe(0);
+    expect(model.remoteControl(CloseAllowed, op, future)).toEqual({ ok: true });
+    expect(model.relay.closeAllowed).toBe(false); // FEE-03: not while the balance is 0
+    expect(model.pressButton()).toBe(false);
+    expect(model.topUp(10)).toBe(true);
+    expect(model.readValue('00900200')).toBe(10);
+    expect(model.relay).toMatchObject({ open: true, closeAllowed: true, localLock: 'none' });
+    expect(model.pressButton()).toBe(true);
+  });
+
+  describe('fault switches of the broken variants', () => {
+    it('ignoreValidUntil executes an expired command', () => {
+      const { model } = meter({ ...NON_PREPAID });
+      model.faults.ignoreValidUntil = true;
+      expect(model.remoteControl(Trip, op, past)).toEqual({ ok: true });
+      expect(model.relay.open).toBe(true);
+    });
+
+    it('closeWithoutButton closes an internal relay on close-allowed', () => {
+      const { model } = meter({ ...NON_PREPAID });
+      model.faults.closeWithoutButton = true;
+      model.remoteControl(Trip, op, future);
+      model.remoteControl(CloseAllowed, op, future);
+      expect(model.relay.open).toBe(false);
+    });
+
+    it('ignoreRemoteControl acknowledges and does nothing, but still refuses what the checks refuse', () => {
+      const { model } = meter({ ...NON_PREPAID });
+      model.faults.ignoreRemoteControl = true;
+      expect(model.remoteControl(Trip, op, future)).toEqual({ ok: true });
+      expect(model.remoteControl(KeepPower, op, future)).toEqual({ ok: true });
+      expect(model.relay).toMatchObject({ open: false, commandTrip: false, keepPower: false });
+      expect(model.remoteControl(Trip, op, past)).toEqual({ ok: false, error: 'expired' });
+    });
+
+    it('statusWord3Lies: always-closed hides an open relay; command-as-state shows open during the trip delay', () => {
+      const a = meter({ ...NON_PREPAID }).model;
+      a.faults.statusWord3Lies = 'always-closed';
+      a.remoteControl(Trip, op, future);
+      expect(a.relay.open).toBe(true);
+      expect(a.statusWord3() & 0x50).toBe(0x40);
+      const b = meter({ ...NON_PREPAID, relay: { tripDelayMs: 3000 } }).model;
+      b.faults.statusWord3Lies = 'command-as-state';
+      b.remoteControl(Trip, op, future);
+      expect(b.relay.open).toBe(false);
+      expect(b.statusWord3() & 0x50).toBe(0x50);
+    });
+
+    it('keepPowerCommandIgnored: 3AH acknowledged, no bit 12, a trip is executed', () => {
+      const { model } = meter({ ...NON_PREPAID });
+      model.faults.keepPowerCommandIgnored = true;
+      expect(model.remoteControl(KeepPower, op, future)).toEqual({ ok: true });
+      expect(model.statusWord3() & 0x1000).toBe(0);
+      expect(model.remoteControl(Trip, op, future)).toEqual({ ok: true });
+      expect(model.relay.open).toBe(true);
+    });
   });
 });

@@ -381,6 +381,8 @@ export class ElectricityMeterModel {
     ignoreKeepPower: false,
     /** The RS-485 port keeps running on a battery while the mains are off (replies and partial frames survive a cut). */
     commsWithoutMains: false,
+    /** Violates KP-01..KP-04: 3AH keep-power is acknowledged but never entered (bit 12 stays 0). */
+    keepPowerCommandIgnored: false,
     /** Violates FEE-06: 1CH valid-until is not checked (an expired or malformed command executes). */
     ignoreValidUntil: false,
     /** Violates FEE-11: close-allowed (1B) closes an internal relay at once, without the customer's key. */
@@ -1068,6 +1070,7 @@ export class ElectricityMeterModel {
         this.remoteAlarm = false;
         return { ok: true };
       case RemoteControlCommand.KeepPower:
+        if (this.faults.keepPowerCommandIgnored) return { ok: true };
         this.keepPower = true;
         // KP-04: a pending trip is cancelled; KP-01: no trip from any cause while kept.
         this.pendingTripAt = null;

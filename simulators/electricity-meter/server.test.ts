@@ -390,6 +390,66 @@ describe('other control codes', () => {
     expect(await rig.ask(control(RemoteControlCommand.Trip))).toMatchObject(err(0x1c, 0x04));
   });
 
+  it('1CH needs the declared password level: the reference takes 02, a valid level-04 password is refused with 04H', async () => {
+    const rig = createRig();
+    expect(await rig.ask(control(RemoteControlCommand.Trip, L04))).toMatchObject(err(0x1c, 0x04));
+    expect(rig.meter.model.relay.commandTrip).toBe(false);
+    const weaker = createRig(profileWith({ meter: { passwordLevels: { writeData: '04', clear: '02', remoteControl: '04' } } }));
+    expect(await weaker.ask(control(RemoteControlCommand.Trip, L04))).toEqual({ kind: 'remoteControlResponse' });
+  });
+
+  it('1CH refusals carry the error words the declaration gives (unsupported N1, expired, keep-power trip)', async () => {
+    const rig = createRig(
+      profileWith({
+        meter: {
+          capabilities: { ...REFERENCE_METER_PROFILE.meter.capabilities, keepPower: true },
+          remoteControl: { commands: ['1A', '1B', '1C', '3A', '3B'], errors: { expired: '41', keepPowerTrip: '81', unsupportedCommand: '04' } },
+        },
+      }),
+    );
+    const expired = { year: 2026, month: 3, day: 2, hour: 9, minute: 0, second: 0 };
+    expect(await rig.ask(control(RemoteControlCommand.Alarm))).toMatchObject(err(0x1c, 0x04));
+    expect(await rig.ask(control(RemoteControlCommand.Trip, L02, expired))).toMatchObject(err(0x1c, 0x41));
+    expect(await rig.ask(control(RemoteControlCommand.KeepPower))).toEqual({ kind: 'remoteControlResponse' });
+    expect(await rig.ask(control(RemoteControlCommand.Trip))).toMatchObject(err(0x1c, 0x81));
+    expect(rig.meter.model.relay).toMatchObject({ open: false, commandTrip: false, remoteAlarm: false, keepPower: true });
+  });
+
+  it('1CH with a malformed valid-until is refused like an expired one (after the password check); an all-zero one per the declaration', async () => {
+    const rig = createRig();
+    // PA=02 P0..P2=000000 | operator | N1=1A N2=00 | N3..N8 not BCD (encodeFrame adds 33H).
+    const data = hex('02 00 00 00 CD AB 00 00 1A 00 AA AA AA AA AA AA');
+    const [reply] = await rig.send(encodeFrame({ address: ADDRESS, control: 0x1c, data, preamble: 4 }));
+    expect(reply!.message).toMatchObject(err(0x1c, 0x01));
+    const wrongPassword = hex('02 11 11 11 CD AB 00 00 1A 00 AA AA AA AA AA AA');
+    const [r2] = await rig.send(encodeFrame({ address: ADDRESS, control: 0x1c, data: wrongPassword, preamble: 4 }));
+    expect(r2!.message).toMatchObject(err(0x1c, 0x04));
+    expect(rig.meter.model.relay.commandTrip).toBe(false);
+    const strict = createRig(profileWith({ meter: { remoteControl: { acceptsZeroValidUntil: false } } }));
+    expect(await strict.ask(control(RemoteControlCommand.Trip, L02, null))).toMatchObject(err(0x1c, 0x01));
+    expect(strict.meter.model.relay.commandTrip).toBe(false);
+  });
+
+  it('1CH trip then close-allowed then the customer key: relay events readable through 1D000001 / 1E000001', async () => {
+    const rig = createRig();
+    const until = { year: 2026, month: 3, day: 3, hour: 0, minute: 0, second: 0 };
+    expect(await rig.ask(control(RemoteControlCommand.Trip, L02, until))).toEqual({ kind: 'remoteControlResponse' });
+    expect(await rig.ask(control(RemoteControlCommand.CloseAllowed, L02, until))).toEqual({ kind: 'remoteControlResponse' });
+    const value = async (di: string): Promise<unknown> => {
+      const m = await rig.ask(read(di));
+      expect(m.kind).toBe('readDataResponse');
+      const r = DICTIONARY.decodeValue(di, (m as { payload: Uint8Array }).payload);
+      expect(r.ok).toBe(true);
+      return r.ok ? r.value : undefined;
+    };
+    expect(((await value('04000503')) as number) & 0x50).toBe(0x10); // command close, relay still open (waits for the key)
+    expect(rig.meter.backchannel.pressButton()).toBe(true);
+    expect(((await value('04000503')) as number) & 0x50).toBe(0);
+    expect(await value('1D000001')).toBe(1);
+    expect(await value('1E000001')).toBe(1);
+    expect(await value('1D000101')).toMatchObject({ operator: OP });
+  });
+
   it('1DH multi-function output: 9DH + the output type', async () => {
     const rig = createRig();
     expect(await rig.ask({ kind: 'multiFunctionOutput', output: 1 })).toEqual({ kind: 'multiFunctionOutputResponse', output: 1 });
