@@ -63,6 +63,8 @@ function needsPerson(step: string): string {
 
 /** Mains off long enough for a meter to lose its supply (several seconds of the meter's hold-up time, [BK]). */
 const MAINS_OFF_MS = 10_000;
+/** The last trip record 上1次跳闸记录 (time, operator code, energy; DL/T 645-2007 appendix A, FEE-07). */
+const LAST_TRIP_RECORD = '1D000101';
 /** Remaining amount 剩余金额 (yuan), DL/T 645-2007 appendix A. */
 const REMAINING_AMOUNT = '00900200';
 /** Load that runs a local meter's balance down in virtual time, kW: below the reference's large-current protection (60 A a phase at 220 V). */
@@ -193,6 +195,15 @@ const cases: SwitchingCase[] = [
         const after = await readCount(t, TRIP_COUNT);
         ctx.check(after === countBefore + 1, `the trip count ${TRIP_COUNT} went from ${countBefore} to ${after} over one trip, expected ${countBefore + 1}`);
       } else ctx.log(`trip count not checked: ${TRIP_COUNT} is not declared in meter.identifiers`);
+      if (isDeclared(t, LAST_TRIP_RECORD)) {
+        // FEE-07: the last trips are recorded with time and operator code.
+        const { value } = await readValue(t, t.profile.meter.address, LAST_TRIP_RECORD);
+        const operator = (value as { operator?: unknown } | null)?.operator;
+        ctx.check(
+          typeof operator === 'string' && operator.toUpperCase() === t.profile.meter.operatorCode.toUpperCase(),
+          `the last trip record ${LAST_TRIP_RECORD} names operator ${String(operator)}, not the operator code ${t.profile.meter.operatorCode} the 1AH carried (meter.operatorCode)`,
+        );
+      } else ctx.log(`trip record not checked: ${LAST_TRIP_RECORD} is not declared in meter.identifiers`);
     },
   },
   {
