@@ -106,6 +106,34 @@ describe('switching suite against the reference meter', () => {
     expect(close.measurements.map((m) => m.name)).toEqual(['time from 9CH to 1BH close allowed to relay closed (status word 3 bit4)']);
   });
 
+  it('passes with the trip delay declared as a range [2 s, 4 s] around the meter\'s 3 s', async () => {
+    const results = await runCases(
+      referenceWith(withTripDelay, (meter) => {
+        meter.relay = { ...meter.relay, tripDelayMs: [2000, 4000] };
+      }),
+      ['switching.trip', 'switching.keep-power-cancels-pending-trip'],
+    );
+    expect(verdictLines(results)).toEqual(['switching.trip: passed', 'switching.keep-power-cancels-pending-trip: passed']);
+    expect(results[0]!.measurements[0]!.limit).toMatch(/9000/);
+  });
+
+  it('a meter that trips at once although it declares a 3 s trip delay fails the trip case', async () => {
+    const [r] = await runCases(
+      referenceWith(
+        (sim) => {
+          sim.meter.relay = { ...sim.meter.relay, tripDelayMs: 0 };
+          sim.simulation.relay = { ...sim.simulation.relay, tripDelayMs: 0 };
+        },
+        (meter) => {
+          meter.relay = { ...meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: true };
+        },
+      ),
+      ['switching.trip'],
+    );
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(/reports the relay open before the declared trip delay of 3 s \(meter\.relay\.tripDelayMs\)/);
+  });
+
   it('measures the time from each command to the relay state the meter reports, against its limit', async () => {
     const [trip] = await runCases(referenceWith(withTripDelay), ['switching.trip']);
     const m = trip!.measurements.find((x) => x.name.startsWith('time from 9CH to 1AH trip to relay open'));
