@@ -15,8 +15,9 @@ import { loadTargetProfile, openTarget, type Target } from '../harness/targets/i
 import { runCases } from '../suites/framework/case.ts';
 import { programmingCases } from '../suites/programming/cases.ts';
 import { readingCases } from '../suites/reading/cases.ts';
+import { switchingCases } from '../suites/switching/cases.ts';
 
-const SUITES = { reading: readingCases, programming: programmingCases } as const;
+const SUITES = { reading: readingCases, programming: programmingCases, switching: switchingCases } as const;
 /** The declarations every suite runs against: the built-in reference, then two more of the same simulator. */
 const PROFILES = ['reference', ...['reference-minimal.json', 'reference-small-frames.json'].map((f) => resolve(import.meta.dirname, '../suites/profiles', f))] as const;
 

@@ -102,6 +102,25 @@ export const REQUIREMENTS: readonly Requirement[] = [
     origin: 'REQUIREMENTS.md',
   }),
   R({
+    id: 'FEE-02',
+    title: 'Alarm levels',
+    statement:
+      'Alarm amount 1 ≥ alarm amount 2. Balance ≤ alarm 1 → sound or light alarm. Balance ≤ alarm 2 → trip (local meter); inserting a card or holding a key for 3 s restores supply. Balance ≤ 0 with a non-zero overdraft threshold → key hold restores supply. Overdraft ≤ threshold → trip that cannot be released until top-up. Reject a configuration where alarm 1 < alarm 2.',
+    threshold: 'trip at balance ≤ alarm 2; no release by key once the overdraft is exhausted',
+    source: 'http://zone.zj.cn/Announcement/Cost-control-table-related-knowledge.html ; http://xdsedu.cn/DetailJs.php?tid=552',
+    confidence: 'H',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'FEE-03',
+    title: 'Top-up clears overdraft first',
+    statement: 'On a valid top-up the overdraft is deducted first. Closing the relay is allowed only when the remaining balance is >0.',
+    threshold: 'close allowed only with remaining balance > 0',
+    source: 'zone.zj.cn (FEE-02); http://www.yxsaving.com/xinwenzhongxin/gongsixinwen/228.html',
+    confidence: 'H',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
     id: 'FEE-06',
     title: '645 remote-control command codes',
     statement:
@@ -113,6 +132,28 @@ export const REQUIREMENTS: readonly Requirement[] = [
     origin: 'REQUIREMENTS.md',
   }),
   R({
+    id: 'FEE-07',
+    title: 'Trip execution and records',
+    statement:
+      'On a trip command the meter sets status word 3 bit6 (relay command state), shows "拉闸" flashing, and turns the backlight on; it executes after the configured trip delay (跳闸延时, NNNN minutes), then sets status word 3 bit4 (actual relay state); it records the total trip count and the last 10 trips (time, operator code, energy registers).',
+    threshold: 'bit6 at once; bit4 after the trip delay; trip count +1',
+    source: 'http://m.cpooo.com/shop/company/121361256597/news/7493308.html',
+    confidence: 'M',
+    notes:
+      'MeterLab judges the reported relay state within the trip delay + 5 s: FEE-12 says the actual state is judged after about 3–4 s of consistent sensing, plus one status-word read at 2400 bit/s.',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'FEE-11',
+    title: 'Allow-close (合闸允许) semantics',
+    statement:
+      'In the allow-close state an internal-relay meter closes only after a display key is held 3 s, or on a direct-close command. An external-relay meter maps allow-close to an immediate close.',
+    threshold: 'internal relay: no close before the 3 s key hold; external relay: immediate close',
+    source: 'float12/WorkProjectsSVN:schoolMeter/HPLC/program/app/Module/PrePay/GuoWang698/Relay_Remote.c (`KeyDown3sTimer`); http://gaojiufeng.cn/?id=2833579',
+    confidence: 'H',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
     id: 'KP-01',
     title: 'No trip while 保电',
     statement:
@@ -120,6 +161,33 @@ export const REQUIREMENTS: readonly Requirement[] = [
     source: 'http://gaojiufeng.cn/?id=2833579 ; Relay_Remote.c (`R_ERR_OFF_PROTECT`)',
     confidence: 'H',
     notes: 'Relay_Remote.c = float12/WorkProjectsSVN:schoolMeter/HPLC/program/app/Module/PrePay/GuoWang698/Relay_Remote.c (FEE-09).',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'KP-02',
+    title: 'Release leaves the relay alone',
+    statement:
+      'Releasing 保电 only clears the 保电 state; it does not change the relay state. Afterwards a remote meter needs a new trip command, while a local meter decides from its balance.',
+    source: 'http://gaojiufeng.cn/?id=2833579',
+    confidence: 'H',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'KP-03',
+    title: '保电 while tripped',
+    statement:
+      'If the meter is already tripped when 保电 arrives: an internal relay goes to allow-close with the trip LED flashing (close by 3 s key hold or direct close); an external relay closes immediately. In 698.45, 8001 method 127 "forbids all trip outputs and restores already-tripped relays".',
+    source: `http://gaojiufeng.cn/?id=2833579 ; NUC97X \`…SETInit_6000_Project2xx_USER0xx.c\` (InitData_8001_127)`,
+    confidence: 'H',
+    notes: NUC97X,
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'KP-04',
+    title: '保电 cancels a pending trip',
+    statement: '保电 received during the pre-trip delay cancels the trip, and the meter keeps supplying.',
+    source: 'http://gaojiufeng.cn/?id=2833579',
+    confidence: 'H',
     origin: 'REQUIREMENTS.md',
   }),
   R({
@@ -367,6 +435,58 @@ export const REQUIREMENTS: readonly Requirement[] = [
     source: 'PROTOCOLS.md 1.3 (12H: DI + SEQ; SEQ = 01 for the first follow-up frame [vec]), 1.7 (ERR bit1)',
     confidence: 'L',
     notes: 'Numbering beyond the first follow-up frame, the error bit for a SEQ out of range, and how a meter answers a 12H for an item other than the last 11H are [BK].',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-29',
+    title: 'Remote control (1CH) reply and relay report',
+    statement:
+      'A plain 1CH remote-control request (PA P0-P2 | C0-C3 | N1 | N2 | N3..N8 valid-until, 16 bytes) that the meter carries out is answered with 9CH and no data (L = 0); one it refuses with DCH and an error word. After it, status word 3 (DI 04000503) reports the relay truthfully: bit6 the last relay command (0 close, 1 trip), bit4 the actual relay state (0 closed, 1 open), bit7 the pre-trip alarm, bit12 keep-power (保电).',
+    threshold: 'reply 9CH L = 0 or DCH + ERR; status word 3 bits 4/6/7/12 match the relay',
+    source: 'PROTOCOLS.md 1.5 (payload; success reply 9CH L = 0 [vec]), 1.7 (ERR), 1.8 (status word 3 bits; bit12 from the 2013 amendments, one source)',
+    confidence: 'M',
+    notes: 'Meters built to the 2013 State Grid specs may require ESAM-encrypted control data (PA 98H/99H + ciphertext + MAC); the suite sends plain 1CH only to meters that declare capabilities.remoteControl.',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-30',
+    title: 'Direct close (1CH N1 = 1CH)',
+    statement: 'A 1CH with N1 = 1CH (直接合闸) closes the relay at once, without the customer\'s key, whatever the relay type; status word 3 then reports bit6 = 0 (close) and bit4 = 0 (closed).',
+    threshold: 'relay closed within 5 s of the 9CH reply',
+    source: 'PROTOCOLS.md 1.5 (N1 table: 1C direct close; unattributed public code "直接合闸"); REQUIREMENTS.md FEE-11 (direct close releases allow-close)',
+    confidence: 'L',
+    notes: 'REQUIREMENTS.md FEE-06 notes that the 1CH code of the 2013 revision was not confirmed by any retrieved source.',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-31',
+    title: 'Alarm and alarm release (1CH N1 = 2AH / 2BH)',
+    statement: 'A 1CH with N1 = 2AH (alarm) sets the alarm the meter reports in status word 3 bit7 without moving the relay; N1 = 2BH (alarm release) clears it, again without moving the relay.',
+    threshold: 'bit7 set after 2AH, clear after 2BH; bit4 and bit6 unchanged',
+    source: 'PROTOCOLS.md 1.5 (N1 2A/2B [BK]), 1.8 (bit7 pre-trip alarm); REQUIREMENTS.md FEE-06 (2AH alarm, 2BH alarm release)',
+    confidence: 'L',
+    notes: 'Which status bit a commanded alarm sets is [BK]: bit7 is named "pre-trip alarm".',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-32',
+    title: 'Remote control the meter does not offer',
+    statement:
+      'A 1CH command the meter does not carry out (a meter that takes no plain 1CH, or an N1 it does not implement) is refused with DCH and changes nothing: relay, keep-power and alarm stay as they were. A meter that declares plain 1CH remote control carries it out (9CH); one that declares it does not refuses it.',
+    threshold: 'DCH + ERR, nothing changed; declared support answered 9CH',
+    source: 'PROTOCOLS.md 1.5 (plain 1CH accepted only by meters or configurations that allow it [BK]), 1.7 (ERR bit2 unauthorised)',
+    confidence: 'L',
+    origin: 'PROTOCOLS.md',
+  }),
+  R({
+    id: 'DLT645-33',
+    title: 'Relay state across a power cycle',
+    statement:
+      'A meter whose relay was tripped by a 1CH command keeps it open, and status word 3 keeps reporting the trip command (bit6) and the open relay (bit4), after the mains go and come back: a power cut does not reconnect a customer.',
+    threshold: 'status word 3 bit4 = 1 and bit6 = 1 after the mains return; the relay still open',
+    source: 'PROTOCOLS.md 1.8 (bits 4 and 6); REQUIREMENTS.md FEE-12 (the relay state is re-asserted while command and actual state differ) [BK]',
+    confidence: 'L',
+    notes: 'No retrieved source states it for power cycles; a meter may declare meter.relay.keepsStateAcrossPowerCycle false.',
     origin: 'PROTOCOLS.md',
   }),
 ];
