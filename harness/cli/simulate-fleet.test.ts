@@ -122,7 +122,9 @@ describe('TcpBusPort', () => {
     const bus = new Rs485Bus({ clock, line: { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 } });
     const adapter = bus.attach('adapter');
     const heard: number[] = [];
-    bus.attach('meter').on('data', (b) => heard.push(...b));
+    // Byte delivery: the test counts bytes as they come off the wire; with frame delivery a 1 KiB
+    // write of the port would arrive whole after 1.2 s, past the end of this test's second.
+    bus.attach('meter', { delivery: 'byte' }).on('data', (b) => heard.push(...b));
     const port = new TcpBusPort(adapter);
     const listener = await listenTcp({ port: 0 });
     listener.on('connection', (c) => port.attach(c));
