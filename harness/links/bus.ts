@@ -42,7 +42,7 @@
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { LinkError } from '../core/errors.ts';
-import { characterTimeMs, DLT645_DEFAULT_LINE, formatLine, LinkBase, sameLine, type ChunkTiming, type LineSettings } from './link.ts';
+import { characterTimeMs, DLT645_DEFAULT_LINE, formatLine, LinkBase, sameLine, type ChunkTiming, type LineSettings, type ReceiveFilter } from './link.ts';
 
 /** How written bytes reach the other nodes (see the file header). */
 export type BusDelivery = 'frame' | 'byte';
@@ -74,6 +74,8 @@ export interface BusStats {
   collidedBytes: number;
   /** Deliveries of a character to a node whose line settings differ from the transmitter's. */
   garbledBytes: number;
+  /** Chunks not handed to a node whose receive filter said it ignores them (link.ts ReceiveFilter). */
+  withheld: number;
 }
 
 /**
@@ -111,9 +113,10 @@ export class Rs485Bus {
   readonly name: string;
   readonly line: LineSettings;
   readonly delivery: BusDelivery;
-  readonly stats: BusStats = { bytes: 0, frames: 0, collisions: 0, collidedBytes: 0, garbledBytes: 0 };
+  readonly stats: BusStats = { bytes: 0, frames: 0, collisions: 0, collidedBytes: 0, garbledBytes: 0, withheld: 0 };
   private readonly clock: Clock;
-  private readonly nodes: BusNode[] = [];
+  /** Attached nodes; replaced, never changed in place, so a delivery can walk it while nodes come and go. */
+  private nodes: readonly BusNode[] = [];
   private readonly active: Transmission[] = [];
   private lastIdle: number;
   /** Open nodes attached with delivery 'byte'. */
@@ -136,7 +139,7 @@ export class Rs485Bus {
     this.handOverArrived();
     const byte = opts.delivery === 'byte';
     const node = new BusNode(this, name, `${this.name}:${name}`, opts.line ?? this.line, byte);
-    this.nodes.push(node);
+    this.nodes = [...this.nodes, node];
     if (byte && this.byteNodes++ === 0) for (const t of this.active) this.toByteMode(t);
     return node;
   }
@@ -211,8 +214,7 @@ export class Rs485Bus {
       this.finish(t);
       t.reject(new LinkError(`${node.name} closed while transmitting`));
     }
-    const i = this.nodes.indexOf(node);
-    if (i >= 0) this.nodes.splice(i, 1);
+    this.nodes = this.nodes.filter((n) => n !== node);
     if (node.byteDelivery) this.byteNodes--;
   }
 
@@ -288,16 +290,39 @@ export class Rs485Bus {
     t.resolve();
   }
 
-  /** Characters [from, to) of `t` to every other open node, each sampled with the receiver's line. */
+  /**
+   * Characters [from, to) of `t` to every other open node, each sampled with the receiver's line.
+   * Receivers on the transmitter's line share one copy of the characters (a 'data' chunk is
+   * read-only, link.ts): a frame heard by the 31 other nodes of a full bus is one allocation,
+   * not 31 (issue 7). A receiver on another line gets its own garbled copy.
+   */
   private send(t: Transmission, from: number, to: number): void {
     t.next = to;
     const count = to - from;
     this.stats.bytes += count;
     const timing: ChunkTiming = { firstByteAt: t.start + (from + 1) * t.charMs, characterTimeMs: t.charMs };
-    for (const r of [...this.nodes]) {
+    let shared: Uint8Array | undefined;
+    let classifiedBy: ReceiveFilter['classify'] | undefined;
+    let key: number | undefined;
+    for (const r of this.nodes) {
       if (r === t.node || !r.isOpen) continue;
-      const chunk = t.onAir.slice(from, to);
-      if (!sameLine(r.line, t.line)) {
+      let chunk: Uint8Array;
+      if (sameLine(r.line, t.line)) {
+        chunk = shared ??= t.onAir.slice(from, to);
+        const f = r.receiveFilter;
+        if (f !== undefined) {
+          // The receiver ignores chunks classified as another key (link.ts ReceiveFilter).
+          if (f.classify !== classifiedBy) {
+            classifiedBy = f.classify;
+            key = classifiedBy(chunk);
+          }
+          if (key !== undefined && key !== f.key) {
+            this.stats.withheld++;
+            continue;
+          }
+        }
+      } else {
+        chunk = t.onAir.slice(from, to);
         for (let i = 0; i < count; i++) chunk[i] = sampleCharacter(chunk[i]!, t.line, r.line);
         this.stats.garbledBytes += count;
       }
@@ -332,6 +357,14 @@ export class BusNode extends LinkBase {
 
   get isOpen(): boolean {
     return this.open;
+  }
+
+  /** @internal The receiver's filter, read by the bus when it delivers (link.ts ReceiveFilter). */
+  receiveFilter: ReceiveFilter | undefined = undefined;
+
+  /** Lets the bus withhold whole chunks the receiver ignores (link.ts ReceiveFilter; FilteringLink). */
+  setReceiveFilter(filter: ReceiveFilter | undefined): void {
+    this.receiveFilter = filter;
   }
 
   /** This node's UART settings. */
