@@ -117,6 +117,13 @@ export interface Dlt645MasterOptions {
   /** Data dictionary for decoding read values. Default: the DL/T 645 dictionary. */
   readonly dictionary?: Dlt645Dictionary;
   readonly logger?: MasterLogger;
+  /**
+   * Capture the caller's stack when a request starts, so a Dlt645NoReplyError names the line
+   * that asked (STYLE.md). Default true. An engine that only counts failures and never shows a
+   * stack (the fleet read, simulators/fleet) sets false: a capture per request was about 4% of a
+   * fleet bus's CPU. The errors are the same apart from their stack.
+   */
+  readonly callSites?: boolean;
 }
 
 export interface RequestOptions {
@@ -208,6 +215,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
   readonly timeoutMs: number;
   readonly attempts: number;
   readonly preamble: number;
+  private readonly callSites: boolean;
   readonly broadcastSettleMs: number;
   readonly dictionary: Dlt645Dictionary;
   private readonly logger: MasterLogger | undefined;
@@ -242,6 +250,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
     this.attempts = positiveInt(options.attempts ?? DEFAULT_ATTEMPTS, 'attempts');
     this.preamble = nonNegativeInt(options.preamble ?? DEFAULT_PREAMBLE, 'preamble');
+    this.callSites = options.callSites ?? true;
     this.currentLine = options.line;
     this.broadcastSettleMs = nonNegative(options.broadcastSettleMs ?? DEFAULT_BROADCAST_SETTLE_MS, 'broadcastSettleMs');
     this.dictionary = options.dictionary ?? DICTIONARY;
@@ -310,7 +319,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
    * attempt timed out, or with a LinkError when the link fails.
    */
   request(address: string, message: Dlt645Message, options: RequestOptions = {}): Promise<Exchange> {
-    return this.enqueueRequest(address, message, options, captureCallSite(this.request));
+    return this.enqueueRequest(address, message, options, this.callSite(this.request));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -322,7 +331,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
    * Dlt645NoReplyError (naming the SEQ for a follow-up) when a reply never comes.
    */
   async readData(address: string, di: string, options: Omit<RequestOptions, 'expect'> = {}): Promise<ReadDataResult> {
-    const callSite = captureCallSite(this.readData);
+    const callSite = this.callSite(this.readData);
     const id = di.toUpperCase();
     const first = await this.enqueueRequest(address, { kind: 'readData', di: id, extra: new Uint8Array(0) }, options, callSite);
     const reply = this.normalReply(first, 'readDataResponse');
@@ -358,7 +367,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
 
   /** Reads the communication address with 13H (default to the wildcard AA..AA, one meter on the bus). */
   async readAddress(address: string = WILDCARD_ADDRESS, options: Omit<RequestOptions, 'expect'> = {}): Promise<string> {
-    const callSite = captureCallSite(this.readAddress);
+    const callSite = this.callSite(this.readAddress);
     const x = await this.enqueueRequest(address, { kind: 'readAddress' }, options, callSite);
     const reply = this.normalReply(x, 'readAddressResponse');
     return reply.address;
@@ -374,13 +383,13 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
       BROADCAST_ADDRESS,
       { kind: 'broadcastTimeSync', time: { year, month, day, hour, minute, second } },
       { expect: 'none', listenMs: options.settleMs ?? this.broadcastSettleMs },
-      captureCallSite(this.broadcastTimeSync),
+      this.callSite(this.broadcastTimeSync),
     );
   }
 
   /** Freeze 16H. To the broadcast address no reply is expected; otherwise throws on an abnormal reply. */
   async freeze(address: string, pattern: FreezePattern = {}, options: Omit<RequestOptions, 'expect'> = {}): Promise<Exchange> {
-    const callSite = captureCallSite(this.freeze);
+    const callSite = this.callSite(this.freeze);
     const message: Dlt645Message = {
       kind: 'freeze',
       minute: pattern.minute ?? 'any',
@@ -405,7 +414,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     operator: string,
     options: Omit<RequestOptions, 'expect'> = {},
   ): Promise<Exchange> {
-    const callSite = captureCallSite(this.writeData);
+    const callSite = this.callSite(this.writeData);
     const message: Dlt645Message = { kind: 'writeData', di: di.toUpperCase(), password, operator, payload };
     const x = await this.enqueueRequest(address, message, options, callSite);
     this.normalReply(x, 'writeDataResponse');
@@ -414,7 +423,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
 
   /** Remote control 1CH (trip / close / alarm / keep-power, PROTOCOLS.md 1.5). Throws on an abnormal reply. */
   async remoteControl(address: string, control: RemoteControlOptions, options: Omit<RequestOptions, 'expect'> = {}): Promise<Exchange> {
-    const callSite = captureCallSite(this.remoteControl);
+    const callSite = this.callSite(this.remoteControl);
     const message: Dlt645Message = {
       kind: 'remoteControl',
       password: control.password,
@@ -439,6 +448,11 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
 
   // -------------------------------------------------------------------------------------------
   // Internals
+
+  /** The caller's stack now (options.callSites), or no stack. */
+  private callSite(above: (...args: never[]) => unknown): CallSite {
+    return this.callSites ? captureCallSite(above) : NO_CALL_SITE;
+  }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(() => {
@@ -906,6 +920,8 @@ class ReplyWait<T> {
 }
 
 type CallSite = { stack?: string };
+
+const NO_CALL_SITE: CallSite = Object.freeze({});
 
 /** Captures the caller's stack now (the line that started the wait, STYLE.md). */
 function captureCallSite(above: (...args: never[]) => unknown): CallSite {

@@ -228,7 +228,7 @@ describe('read engine', () => {
     expect(slowBus.lineTimeMs).toBeGreaterThan(4 * 900);
   });
 
-  it('reads every bus on the partition\'s shared clock (sameInstant batch) exactly as alone on its own default clock', async () => {
+  it('reads every bus on a group\'s shared clock (sameInstant batch), in groups of any size, exactly as alone on its own default clock', async () => {
     const s = loadFleetScenario({
       seed: 11,
       meters: 24,
@@ -238,6 +238,8 @@ describe('read engine', () => {
       faults: { dead: 0.15, slow: { share: 0.15, delayMs: 900 }, broken: [{ share: 0.15, behaviour: { name: 'wrong-checksum' } }] },
     });
     const together = await readPartition(s, [0, 1, 2], FOUR_ITEMS);
+    // In groups of two buses, each group on its own clock: the same.
+    expect(await readPartition(s, [0, 1, 2], FOUR_ITEMS, { busesAtOnce: 2 })).toEqual(together);
     for (const b of [0, 1, 2]) {
       const clock = new VirtualClock({ autoAdvance: false, start: s.startMs! });
       const bus = buildBus(s, b, clock);
