@@ -144,6 +144,14 @@ export class Dlt645FrameScanner {
   /** Joins the pushed chunks to the buffer. */
   private join(): Uint8Array {
     if (this.chunkBytes === 0) return this.buffer;
+    if (this.buffer.length === 0 && this.chunks.length === 1) {
+      // The usual case (a whole frame in one chunk): the pushed copy is the buffer.
+      const only = this.chunks[0]!;
+      this.chunks = [];
+      this.chunkBytes = 0;
+      this.buffer = only;
+      return only;
+    }
     const next = new Uint8Array(this.buffer.length + this.chunkBytes);
     next.set(this.buffer, 0);
     let at = this.buffer.length;
