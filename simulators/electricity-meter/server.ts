@@ -241,6 +241,44 @@ function onRemoveListener(this: Dlt645MeterServer, event: string | symbol): void
   if (event === 'request') this.refreshFilter();
 }
 
+/**
+ * What behaviours see of one request (BehaviourContext). A class rather than an object literal
+ * of closures: one object per request, no closure (each of which tsx's keepNames would also wrap
+ * in a __name call) - the meter's reply path is run for every item a fleet reads (issue 7).
+ */
+class RequestContext implements BehaviourContext {
+  private memo: { reply: Uint8Array | null } | null = null;
+  constructor(
+    readonly server: Dlt645MeterServer,
+    readonly request: IncomingRequest,
+  ) {}
+
+  get model(): ElectricityMeterModel {
+    return this.server.model;
+  }
+
+  get profile(): SimulatorProfile {
+    return this.server.profile;
+  }
+
+  get clock(): Clock {
+    return this.server.clock;
+  }
+
+  get random(): SeededRandom {
+    return this.server.random;
+  }
+
+  respond(options?: RespondOptions): Uint8Array | null {
+    this.memo ??= { reply: this.server.safeHandle(this.request, options ?? {}) };
+    return this.memo.reply;
+  }
+
+  encodeReply(message: Dlt645Message, address?: string): Uint8Array {
+    return this.server.encodeReply(message, address);
+  }
+}
+
 export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   readonly link: Link;
   readonly model: ElectricityMeterModel;
@@ -599,25 +637,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   private dispatch(request: IncomingRequest): void {
     this.emit('request', request);
-    const server = this;
     this.afterReply = null;
-    let memo: { reply: Uint8Array | null } | null = null;
-    const ctx: BehaviourContext = {
-      server: this,
-      model: this.model,
-      get profile() {
-        return server.profile;
-      },
-      clock: this.clock,
-      random: this.random,
-      request,
-      respond: (options?: RespondOptions) => {
-        if (!memo) memo = { reply: this.safeHandle(request, options ?? {}) };
-        return memo.reply;
-      },
-      encodeReply: (message, address) => this.encodeReply(message, address),
-    };
-
+    const ctx = new RequestContext(this, request);
     let reply: Uint8Array | null = null;
     let delayMs: number | undefined;
     let decided = false;
@@ -689,7 +710,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   // -------------------------------------------------------------------------------------------
   // The conformant handler
 
-  private safeHandle(request: IncomingRequest, options: RespondOptions): Uint8Array | null {
+  /** @internal The conformant handling, for RequestContext.respond (never throws). */
+  safeHandle(request: IncomingRequest, options: RespondOptions): Uint8Array | null {
     try {
       return this.handle(request, options);
     } catch (e) {
