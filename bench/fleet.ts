@@ -3,7 +3,7 @@
  * DL/T 645 master per bus reading 4 items from each meter, and a "50-item day", buses
  * partitioned over worker threads (simulators/fleet). Run: `npm run bench:fleet -- [options]`.
  *
- *   --sizes 1000,10000          fleet sizes (default 100,1000: a few minutes on today's engine)
+ *   --sizes 1000,10000          fleet sizes (default 100,1000: under a minute)
  *   --items 4,50                identifier lists (default both)
  *   --workers N                 worker threads (default 2: this machine's cores)
  *   --repeats R                 runs per size and list; the table shows medians (default 3 for

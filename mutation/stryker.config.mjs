@@ -34,7 +34,8 @@ function methodRange(file, name) {
  * through the target's backchannel, cutMains.) A block mutant that spans an excluded span (e.g. a
  * whole method body emptied) is left out with it: Stryker mutates only what one range holds. Each span is found by the text its first line
  * starts with (and, for a multi-line span, the first later line equal to `to`), so an edit elsewhere
- * does not shift it; a span that is not found, or found twice, stops the run.
+ * does not shift it; a span that is not found, or found twice (unless `all: true` says every match
+ * is meant), stops the run.
  */
 export const SERVER_EXCLUDED = [
   { from: '  private readonly behaviours: MeterBehaviour[] = [];', why: 'behaviour stack' },
@@ -49,10 +50,13 @@ export const SERVER_EXCLUDED = [
   { from: '  get isRunning(): boolean {', to: '  }', why: 'accessor (transports, tests)' },
   { from: '  /** Replies scheduled and not yet written', to: '  }', why: 'accessor (TCP transport back-pressure)' },
   { from: '  private get streamOffset(): number {', to: '  }', why: 'receive history (bad-checksum rebuild)' },
-  { from: '      } else {', to: '      }', why: 'bad-checksum rebuild (answer-bad-checksum behaviour); the reference ignores the discarded bytes' },
+  { from: '      } else { // bytes the scanner discarded', to: '      }', why: 'bad-checksum rebuild (answer-bad-checksum behaviour); the reference ignores the discarded bytes' },
   { from: '  /** Appends to the history, keeping at least', to: '  }', why: 'receive history (bad-checksum rebuild)' },
   { from: '  private rebuildBadChecksumFrame(', to: '  }', why: 'bad-checksum rebuild (answer-bad-checksum behaviour)' },
-  { from: '      encodeReply: (message, address) => this.encodeReply(message, address),', why: 'behaviour context' },
+  { from: '    return this.server.encodeReply(message, address);', why: 'behaviour context' },
+  { from: '  get model(): ElectricityMeterModel {', to: '  }', why: 'behaviour context' },
+  { from: '  get clock(): Clock {', to: '  }', why: 'behaviour context' },
+  { from: '  get random(): SeededRandom {', to: '  }', why: 'behaviour context' },
   { from: '    for (let i = this.behaviours.length - 1; i >= 0 && !decided; i--) {', to: '    }', why: 'behaviour stack (onRequest)' },
   { from: '    for (let i = this.behaviours.length - 1; i >= 0 && reply; i--) {', to: '    }', why: 'behaviour stack (onReply)' },
   { from: "      if (message?.kind === 'broadcastTimeSync' || message?.kind === 'freeze') {", to: '      }', why: 'RespondOptions.answerBroadcast (answer-broadcast behaviour)' },
@@ -63,25 +67,37 @@ export const SERVER_EXCLUDED = [
   // frame is scanned, whatever mix of chunks arrives"), which compares every reply, instant and log
   // line with a meter that scans every frame.
   { from: '    if (this.receiver.pending === 0 && this.isForeignFrame(chunk) && this.ignoresForeignFrames()) {', to: '    }', why: 'fleet fast path: a whole frame for another meter skipped unscanned (issue 7)' },
-  { from: "  /** Wire bytes of the meter's own address, recomputed when it changes (15H). */", to: '  }', why: 'fleet fast path: isForeignFrame (issue 7)' },
+  { from: "  /** frameKey() of the meter's own address", to: '  }', why: 'fleet fast path: the own address as a receive-filter key (issue 7)' },
+  { from: '   * True when `chunk` is exactly one well-formed frame for another address', to: '  }', why: 'fleet fast path: isForeignFrame (issue 7)' },
+  { from: "   * Keeps the link's receive filter", to: '  }', why: 'fleet fast path: the bus receive filter withholds only frames receive() would skip (issue 7; fast-check test in server.test.ts)' },
+  { from: '/** The six address bytes A0..A5 at', to: '}', why: 'fleet fast path: receive-filter key (issue 7)' },
+  { from: 'export function foreignFrameKey(', to: '}', why: 'fleet fast path: which whole frames a meter ignores unscanned (issue 7)' },
+  { from: '/** newListener of a meter server on a filtering link', to: '}', why: 'fleet fast path: receive filter off for request listeners (issue 7)' },
+  { from: '/** removeListener of a meter server on a filtering link', to: '}', why: 'fleet fast path (issue 7)' },
+  { from: '    this.filtering = isFilteringLink(this.link);', to: '    }', why: 'fleet fast path: receive filter set-up (issue 7)' },
+  { from: '  dropFilter(): void {', to: '  }', why: 'fleet fast path (issue 7)' },
+  { from: '  refreshFilter(): void {', to: '  }', why: 'fleet fast path (issue 7)' },
   { from: "        if (addressing === 'other' && this.ignoresForeignFrames() && (frame.control.isResponse", why: 'fleet fast path: a foreign frame not dispatched; handle() ignores it anyway (issue 7)' },
   { from: '  private ignoresForeignFrames(): boolean {', to: '  }', why: 'fleet fast path (issue 7)' },
   { from: '    if (cursor >= this.streamOffset) this.forgetHistory();', why: 'receive history (bad-checksum rebuild): released when idle, memory only (issue 7)' },
   { from: '  /** Every received byte is accounted for: an idle meter holds no history buffer', to: '  }', why: 'receive history (bad-checksum rebuild), memory only (issue 7)' },
-  { from: '  get profile(): SimulatorProfile {', to: '  }', why: 'accessor (behaviour context, CLI, tests); the server reads its meter type' },
+  { from: '  get profile(): SimulatorProfile {', to: '  }', all: true, why: 'accessors (behaviour context, CLI, tests); the server reads its meter type' },
   { from: '  private replyAddress(request: IncomingRequest): string {', to: '  }', why: "echo-wildcard quirk (broken variant); without it the reply carries the own address" },
 ];
 
 /** `file` as line ranges without the `excluded` spans (Stryker mutates a mutant only when one range holds all of it). */
 function without(file, excluded) {
   const lines = readFileSync(file, 'utf8').split('\n');
-  const spans = excluded.map(({ from, to }) => {
+  const spans = excluded.flatMap(({ from, to, all }) => {
     const starts = lines.flatMap((l, i) => (l.startsWith(from) ? [i] : []));
-    if (starts.length !== 1) throw new Error(`mutation config: ${starts.length} lines of ${file} start with ${JSON.stringify(from)} (want 1)`);
-    const start = starts[0];
-    const end = to === undefined ? start : lines.findIndex((l, i) => i > start && l === to);
-    if (end < 0) throw new Error(`mutation config: no ${JSON.stringify(to)} after ${JSON.stringify(from)} in ${file}`);
-    return [start + 1, end + 1];
+    if (starts.length === 0 || (starts.length > 1 && !all)) {
+      throw new Error(`mutation config: ${starts.length} lines of ${file} start with ${JSON.stringify(from)} (want ${all ? 'at least ' : ''}1)`);
+    }
+    return starts.map((start) => {
+      const end = to === undefined ? start : lines.findIndex((l, i) => i > start && l === to);
+      if (end < 0) throw new Error(`mutation config: no ${JSON.stringify(to)} after ${JSON.stringify(from)} in ${file}`);
+      return [start + 1, end + 1];
+    });
   });
   spans.sort((a, b) => a[0] - b[0]);
   const ranges = [];

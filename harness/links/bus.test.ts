@@ -361,3 +361,60 @@ describe('Rs485Bus frame delivery is byte delivery, one event per write', () => 
     expect(events).toBe(12);
   });
 });
+
+describe('Rs485Bus receive filters (link.ts ReceiveFilter)', () => {
+  // Classifies a chunk by its first byte, and only chunks of 2 bytes or more (else: everyone).
+  const classify = (chunk: Uint8Array): number | undefined => (chunk.length >= 2 ? chunk[0] : undefined);
+
+  it('withholds a whole chunk classified as another key, on the transmitter line only, and shares one classification', async () => {
+    const clock = new VirtualClock({ autoAdvance: false });
+    const bus = new Rs485Bus({ clock });
+    const tx = bus.attach('tx');
+    const a = bus.attach('a');
+    const b = bus.attach('b');
+    const slow = bus.attach('slow', { line: LINE_9600 });
+    const plain = bus.attach('plain');
+    let calls = 0;
+    const counted = (chunk: Uint8Array): number | undefined => (calls++, classify(chunk));
+    a.setReceiveFilter({ classify: counted, key: 1 });
+    b.setReceiveFilter({ classify: counted, key: 2 });
+    slow.setReceiveFilter({ classify: counted, key: 2 });
+    const heard = { a: [] as string[], b: [] as string[], slow: [] as number[], plain: [] as string[] };
+    a.on('data', (c) => heard.a.push(toHex(c)));
+    b.on('data', (c) => heard.b.push(toHex(c)));
+    slow.on('data', (c) => heard.slow.push(c.length));
+    plain.on('data', (c) => heard.plain.push(toHex(c)));
+    void tx.write(hex('01 AA'));
+    void tx.write(hex('02 BB'));
+    void tx.write(hex('01'));
+    void tx.write(hex('07 CC'));
+    await clock.advance(1000);
+    expect(heard.a).toEqual(['01 AA', '01']);
+    expect(heard.b).toEqual(['02 BB', '01']);
+    // Another line: hears (garbled) every chunk, filter or not.
+    expect(heard.slow).toEqual([2, 2, 1, 2]);
+    expect(heard.plain).toEqual(['01 AA', '02 BB', '01', '07 CC']);
+    expect(bus.stats.withheld).toBe(4); // 01 AA to b, 02 BB to a, 07 CC to a and b
+    expect(calls).toBe(4); // once per chunk for a and b together
+    // Cleared: hears everything again.
+    a.setReceiveFilter(undefined);
+    void tx.write(hex('02 DD'));
+    await clock.advance(1000);
+    expect(heard.a.at(-1)).toBe('02 DD');
+  });
+
+  it('hands every receiver on the transmitter line the same read-only chunk', async () => {
+    const clock = new VirtualClock({ autoAdvance: false });
+    const bus = new Rs485Bus({ clock });
+    const tx = bus.attach('tx');
+    const chunks: Uint8Array[] = [];
+    for (const n of ['a', 'b']) bus.attach(n).on('data', (c) => chunks.push(c));
+    const sent = hex('01 02 03');
+    void tx.write(sent);
+    sent[0] = 0xff; // the writer's buffer is copied at write()
+    await clock.advance(1000);
+    expect(chunks).toHaveLength(2);
+    expect(chunks[0]).toBe(chunks[1]);
+    expect(toHex(chunks[0]!)).toBe('01 02 03');
+  });
+});

@@ -42,7 +42,7 @@
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { LinkError } from '../core/errors.ts';
-import { characterTimeMs, DLT645_DEFAULT_LINE, formatLine, LinkBase, sameLine, type ChunkTiming, type LineSettings } from './link.ts';
+import { characterTimeMs, DLT645_DEFAULT_LINE, formatLine, LinkBase, sameLine, type ChunkTiming, type LineSettings, type ReceiveFilter } from './link.ts';
 
 /** How written bytes reach the other nodes (see the file header). */
 export type BusDelivery = 'frame' | 'byte';
@@ -74,6 +74,8 @@ export interface BusStats {
   collidedBytes: number;
   /** Deliveries of a character to a node whose line settings differ from the transmitter's. */
   garbledBytes: number;
+  /** Chunks not handed to a node whose receive filter said it ignores them (link.ts ReceiveFilter). */
+  withheld: number;
 }
 
 /**
@@ -83,6 +85,22 @@ export interface BusStats {
  */
 const EPSILON_MS = 1e-3;
 
+/** A transmitter's delivery plans, for the line it transmitted with. */
+interface DeliveryPlans {
+  readonly line: LineSettings;
+  /** The one classify function of every filtering node (undefined: none filters; null: several differ, no plans). */
+  readonly classify: ReceiveFilter['classify'] | undefined | null;
+  /** By classification (-1: undefined). */
+  readonly byKey: Map<number, DeliveryPlan>;
+}
+
+interface DeliveryPlan {
+  /** Nodes that hear the chunk, in attachment order. */
+  readonly to: readonly BusNode[];
+  /** Nodes whose receive filter lets the bus withhold it. */
+  readonly withheld: number;
+}
+
 interface Transmission {
   readonly node: BusNode;
   readonly line: LineSettings;
@@ -90,8 +108,8 @@ interface Transmission {
   readonly charMs: number;
   /** What the transmitter drives. */
   readonly sent: Uint8Array;
-  /** What the wire carries: `sent`, OR-ed with whatever overlapped it. */
-  readonly onAir: Uint8Array;
+  /** What the wire carries: `sent` itself until a collision, then a copy OR-ed with whatever overlapped it. */
+  onAir: Uint8Array;
   /** Which characters a collision corrupted (allocated at the first collision). */
   collided: boolean[] | undefined;
   /** Characters delivered so far. */
@@ -111,13 +129,20 @@ export class Rs485Bus {
   readonly name: string;
   readonly line: LineSettings;
   readonly delivery: BusDelivery;
-  readonly stats: BusStats = { bytes: 0, frames: 0, collisions: 0, collidedBytes: 0, garbledBytes: 0 };
+  readonly stats: BusStats = { bytes: 0, frames: 0, collisions: 0, collidedBytes: 0, garbledBytes: 0, withheld: 0 };
   private readonly clock: Clock;
-  private readonly nodes: BusNode[] = [];
+  /** Attached nodes; replaced, never changed in place, so a delivery can walk it while nodes come and go. */
+  private nodes: readonly BusNode[] = [];
   private readonly active: Transmission[] = [];
   private lastIdle: number;
   /** Open nodes attached with delivery 'byte'. */
   private byteNodes = 0;
+  /**
+   * Who hears a write, worked out once per (transmitter, classification) and kept until the
+   * nodes, their lines or their receive filters change (then cleared): on a full bus a frame
+   * is then handed to the one or two nodes that hear it without visiting the other 31.
+   */
+  private readonly plans = new Map<BusNode, DeliveryPlans>();
 
   constructor(opts: Rs485BusOptions) {
     this.clock = opts.clock;
@@ -136,7 +161,8 @@ export class Rs485Bus {
     this.handOverArrived();
     const byte = opts.delivery === 'byte';
     const node = new BusNode(this, name, `${this.name}:${name}`, opts.line ?? this.line, byte);
-    this.nodes.push(node);
+    this.nodes = [...this.nodes, node];
+    this.plans.clear();
     if (byte && this.byteNodes++ === 0) for (const t of this.active) this.toByteMode(t);
     return node;
   }
@@ -165,6 +191,7 @@ export class Rs485Bus {
   transmit(node: BusNode, bytes: Uint8Array, notBefore: number): { start: number; end: number; done: Promise<void> } {
     const charMs = characterTimeMs(node.line);
     const start = Math.max(this.clock.now(), notBefore);
+    const sent = new Uint8Array(bytes);
     let resolve!: () => void;
     let reject!: (e: Error) => void;
     const done = new Promise<void>((res, rej) => {
@@ -176,8 +203,8 @@ export class Rs485Bus {
       line: node.line,
       start,
       charMs,
-      sent: new Uint8Array(bytes),
-      onAir: new Uint8Array(bytes),
+      sent,
+      onAir: sent,
       collided: undefined,
       next: 0,
       byteMode: this.delivery === 'byte' || this.byteNodes > 0,
@@ -200,6 +227,7 @@ export class Rs485Bus {
   /** @internal Before `node` changes its line settings: what arrived so far was sampled with the old ones. */
   lineChanging(): void {
     this.handOverArrived();
+    this.plans.clear();
   }
 
   /** @internal Drops a closing node's unsent characters; hands over what had arrived before. */
@@ -211,8 +239,8 @@ export class Rs485Bus {
       this.finish(t);
       t.reject(new LinkError(`${node.name} closed while transmitting`));
     }
-    const i = this.nodes.indexOf(node);
-    if (i >= 0) this.nodes.splice(i, 1);
+    this.nodes = this.nodes.filter((n) => n !== node);
+    this.plans.clear();
     if (node.byteDelivery) this.byteNodes--;
   }
 
@@ -232,6 +260,8 @@ export class Rs485Bus {
         const b1 = b0 + u.charMs;
         if (!(a0 < b1 - EPSILON_MS && b0 < a1 - EPSILON_MS)) continue;
         if (j < u.next) continue; // already delivered (cannot happen for overlaps, kept for safety)
+        if (t.onAir === t.sent) t.onAir = t.sent.slice();
+        if (u.onAir === u.sent) u.onAir = u.sent.slice();
         t.onAir[i]! |= u.sent[j]!;
         u.onAir[j]! |= t.sent[i]!;
         this.markCollided(t, i);
@@ -288,21 +318,91 @@ export class Rs485Bus {
     t.resolve();
   }
 
-  /** Characters [from, to) of `t` to every other open node, each sampled with the receiver's line. */
+  /**
+   * Characters [from, to) of `t` to every other open node, each sampled with the receiver's line.
+   * Receivers on the transmitter's line share one copy of the characters (a 'data' chunk is
+   * read-only, link.ts): a frame heard by the 31 other nodes of a full bus is one allocation,
+   * not 31 (issue 7). A receiver on another line gets its own garbled copy.
+   */
   private send(t: Transmission, from: number, to: number): void {
     t.next = to;
     const count = to - from;
     this.stats.bytes += count;
     const timing: ChunkTiming = { firstByteAt: t.start + (from + 1) * t.charMs, characterTimeMs: t.charMs };
-    for (const r of [...this.nodes]) {
-      if (r === t.node || !r.isOpen) continue;
-      const chunk = t.onAir.slice(from, to);
+    const shared = t.onAir.slice(from, to);
+    const plans = this.plansOf(t.node, t.line);
+    let plan: DeliveryPlan;
+    if (plans.classify === null) {
+      plan = this.planFor(t.node, t.line, shared);
+    } else {
+      const key = plans.classify === undefined ? undefined : plans.classify(shared);
+      let known = plans.byKey.get(key ?? -1);
+      if (known === undefined) {
+        known = this.planFor(t.node, t.line, shared, plans.classify, key);
+        plans.byKey.set(key ?? -1, known);
+      }
+      plan = known;
+    }
+    this.stats.withheld += plan.withheld;
+    for (const r of plan.to) {
+      if (!r.isOpen) continue;
+      let chunk = shared;
       if (!sameLine(r.line, t.line)) {
+        chunk = t.onAir.slice(from, to);
         for (let i = 0; i < count; i++) chunk[i] = sampleCharacter(chunk[i]!, t.line, r.line);
         this.stats.garbledBytes += count;
       }
       r.receive(chunk, timing);
     }
+  }
+
+  private plansOf(node: BusNode, line: LineSettings): DeliveryPlans {
+    const known = this.plans.get(node);
+    if (known !== undefined && known.line === line) return known;
+    let classify: ReceiveFilter['classify'] | undefined | null = undefined;
+    for (const r of this.nodes) {
+      const f = r.receiveFilter;
+      if (f === undefined || r === node) continue;
+      if (classify === undefined) classify = f.classify;
+      else if (classify !== f.classify) classify = null;
+    }
+    const plans: DeliveryPlans = { line, classify, byKey: new Map() };
+    this.plans.set(node, plans);
+    return plans;
+  }
+
+  /** Who hears `chunk` written by `node` with `line`: every other open node but those whose filter excludes it. */
+  private planFor(
+    node: BusNode,
+    line: LineSettings,
+    chunk: Uint8Array,
+    classifiedBy?: ReceiveFilter['classify'] | null,
+    key?: number,
+  ): DeliveryPlan {
+    const to: BusNode[] = [];
+    let withheld = 0;
+    for (const r of this.nodes) {
+      if (r === node || !r.isOpen) continue;
+      const f = r.receiveFilter;
+      if (f !== undefined && sameLine(r.line, line)) {
+        // The receiver ignores chunks classified as another key (link.ts ReceiveFilter).
+        if (f.classify !== classifiedBy) {
+          classifiedBy = f.classify;
+          key = classifiedBy(chunk);
+        }
+        if (key !== undefined && key !== f.key) {
+          withheld++;
+          continue;
+        }
+      }
+      to.push(r);
+    }
+    return { to, withheld };
+  }
+
+  /** @internal A node's receive filter changed: delivery plans are out of date. */
+  filterChanged(): void {
+    this.plans.clear();
   }
 
   private finish(t: Transmission): void {
@@ -332,6 +432,16 @@ export class BusNode extends LinkBase {
 
   get isOpen(): boolean {
     return this.open;
+  }
+
+  /** @internal The receiver's filter, read by the bus when it delivers (link.ts ReceiveFilter). */
+  receiveFilter: ReceiveFilter | undefined = undefined;
+
+  /** Lets the bus withhold whole chunks the receiver ignores (link.ts ReceiveFilter; FilteringLink). */
+  setReceiveFilter(filter: ReceiveFilter | undefined): void {
+    if (filter === this.receiveFilter) return;
+    this.receiveFilter = filter;
+    this.bus.filterChanged();
   }
 
   /** This node's UART settings. */

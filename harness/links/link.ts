@@ -8,7 +8,9 @@
  *           possibly split anywhere. `timing`, when the link knows it (the RS-485 bus model),
  *           gives each byte's arrival instant: byte k arrived at firstByteAt + k *
  *           characterTimeMs, the last one at the instant of the event. Without it, take every
- *           byte of the chunk as arrived at the instant of the event.
+ *           byte of the chunk as arrived at the instant of the event. A chunk is read-only:
+ *           one chunk may be handed to several listeners or links (the bus gives every node on
+ *           the transmitter's line the same one), as Node streams do; copy it to change it.
  * - 'close' ()                   the link closed (by either side); no further events
  * - 'error' (error: Error)       a transport failure; a 'close' follows
  */
@@ -33,6 +35,30 @@ export interface Link {
   on<K extends keyof LinkEvents>(event: K, listener: (...args: LinkEvents[K]) => void): this;
   off<K extends keyof LinkEvents>(event: K, listener: (...args: LinkEvents[K]) => void): this;
   once<K extends keyof LinkEvents>(event: K, listener: (...args: LinkEvents[K]) => void): this;
+}
+
+/**
+ * A receiver's statement about chunks it ignores (issue 7), for links that deliver one chunk to
+ * many receivers (the RS-485 bus). `classify` maps a chunk to a number, or undefined for "anyone
+ * may need it"; it must be a pure function of the bytes, and receivers that classify alike share
+ * the same function object, so a link classifies a chunk once for all of them. A receiver that
+ * sets `{ classify, key }` says: a chunk (as one 'data' event, on the transmitter's line) whose
+ * classification is a number other than `key` changes nothing for me in my present state. The
+ * link MAY then withhold it; the receiver still handles it correctly if it comes. The receiver
+ * clears or changes the filter before its state or key changes.
+ */
+export interface ReceiveFilter {
+  readonly classify: (chunk: Uint8Array) => number | undefined;
+  readonly key: number;
+}
+
+/** A link that can withhold chunks its receiver declared it ignores (see ReceiveFilter). */
+export interface FilteringLink extends Link {
+  setReceiveFilter(filter: ReceiveFilter | undefined): void;
+}
+
+export function isFilteringLink(link: Link): link is FilteringLink {
+  return typeof (link as Partial<FilteringLink>).setReceiveFilter === 'function';
 }
 
 /** Convenience base class: an EventEmitter typed with LinkEvents. */

@@ -54,7 +54,7 @@ function reply(address: string, message: Dlt645Message): Uint8Array {
 
 const energy = Uint8Array.of(0x56, 0x34, 0x12, 0x00); // 1234.56 kWh, XXXXXX.XX LE BCD
 
-function setup(handler: Handler, delayMs = 60, options: { attempts?: number; timeoutMs?: number } = {}) {
+function setup(handler: Handler, delayMs = 60, options: { attempts?: number; timeoutMs?: number; callSites?: boolean } = {}) {
   const clock = new VirtualClock();
   const bus = new Rs485Bus({ clock, line: DLT645_DEFAULT_LINE });
   const meterLink = bus.attach('meter');
@@ -159,6 +159,18 @@ describe('Dlt645Master timeouts and retries (CON-05)', () => {
     expect(err.message).toMatch(/no reply to readData DI 00010000 from 123456789012 after 3 attempt\(s\) of 3000 ms/);
     expect(err.stack).toContain('dlt645-master.test.ts');
     // Each attempt: 20 bytes on the wire + 3000 ms of silence.
+    expect(clock.now() - t0).toBeCloseTo(3 * (20 * CHAR_MS + 3000), 2);
+  });
+
+  it('with callSites false: the same error, attempts and instants, without the caller in its stack', async () => {
+    const { master, clock } = setup(() => null, 60, { callSites: false });
+    const t0 = clock.now();
+    const e = await master.readData(METER, '00010000').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Dlt645NoReplyError);
+    const err = e as Dlt645NoReplyError;
+    expect(err.exchange.attemptLog.map((a) => a.outcome)).toEqual(['timeout', 'timeout', 'timeout']);
+    expect(err.message).toMatch(/no reply to readData DI 00010000 from 123456789012 after 3 attempt\(s\) of 3000 ms/);
+    expect(err.stack).not.toContain('dlt645-master.test.ts');
     expect(clock.now() - t0).toBeCloseTo(3 * (20 * CHAR_MS + 3000), 2);
   });
 

@@ -397,7 +397,24 @@ export class ElectricityMeterModel {
   };
 
   // identity and security
-  address: string;
+  private address_ = '';
+  /**
+   * @internal Called after the communication address changes (15H, or any assignment): the meter
+   * server keeps its bus receive filter on the current address (server.ts).
+   */
+  onAddressChange: (() => void) | undefined = undefined;
+
+  /** Communication address (A0..A5 as 12 digits). */
+  get address(): string {
+    return this.address_;
+  }
+
+  set address(address: string) {
+    if (address === this.address_) return;
+    this.address_ = address;
+    this.onAddressChange?.();
+  }
+
   meterNumber: string;
   /** 0400040E customer number. */
   customerNumber: string;

@@ -595,3 +595,96 @@ describe('frames for another meter (issue 7: not scanned, not decoded)', () => {
     expect(await rig.request(read('00010000'))).toHaveLength(1);
   });
 });
+
+describe('on a bus that withholds frames for other meters (issue 7: receive filter)', () => {
+  const OTHER = '000000000001';
+  const frameFor = (address: string, m: Dlt645Message): Uint8Array => encodeMessage(address, m, { preamble: 4 });
+  const busRig = (listener: boolean) => {
+    const clock = new VirtualClock({ start: T0, autoAdvance: false });
+    const bus = new Rs485Bus({ clock });
+    const masterNode = bus.attach('master');
+    const logs: string[] = [];
+    const meter = createElectricityMeter({ profile: REFERENCE_METER_PROFILE, link: bus.attach('meter'), clock, seed: 7, logger: (m) => logs.push(m) });
+    if (listener) meter.server.on('request', () => undefined); // a listener: the meter hears every frame
+    const frames: string[] = [];
+    const scanner = new Dlt645FrameScanner();
+    masterNode.on('data', (chunk) => {
+      for (const ev of scanner.push(chunk)) if (ev.type === 'frame') frames.push(`${clock.now()} ${toHex(ev.decoded.raw)}`);
+    });
+    const send = async (address: string, m: Dlt645Message): Promise<void> => {
+      void masterNode.write(frameFor(address, m));
+      await clock.advance(1000);
+    };
+    return { clock, bus, masterNode, meter, logs, frames, send };
+  };
+
+  it('answers exactly as a meter that hears every frame, whatever mix of chunks arrives (fast-check)', async () => {
+    const valid = fc.constantFrom(
+      frameFor(OTHER, read('00010000')),
+      frameFor(ADDRESS, read('00010000')),
+      frameFor('AAAAAAAAAAAA', { kind: 'readAddress' }),
+      frameFor('999999999999', read('00010000')),
+      encodeFrame({ address: OTHER, control: 0x91, data: hex('33 33 34 33 33 33 43 33'), preamble: 4 }), // another meter's reply
+      encodeFrame({ address: OTHER, control: 0x01, data: hex('43 C3'), preamble: 2 }), // 1997 read to another meter (logged)
+    );
+    const input = fc.oneof(
+      valid,
+      valid.map((f) => Uint8Array.from(f, (b, i) => (i === f.length - 2 ? b ^ 0x01 : b))), // bad checksum
+      valid.chain((f) => fc.integer({ min: 1, max: f.length - 1 }).map((k) => [f.subarray(0, k), f.subarray(k)] as const)), // split
+      fc.uint8Array({ minLength: 1, maxLength: 24 }),
+    );
+    let withheld = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(input, { minLength: 1, maxLength: 8 }), async (inputs) => {
+        const filtered = busRig(false);
+        const hearsAll = busRig(true);
+        for (const i of inputs) {
+          for (const r of [filtered, hearsAll]) {
+            for (const c of i instanceof Uint8Array ? [i] : i) void r.masterNode.write(c);
+            await r.clock.advance(1000);
+          }
+        }
+        expect(filtered.frames).toEqual(hearsAll.frames);
+        expect(filtered.logs).toEqual(hearsAll.logs);
+        expect(hearsAll.bus.stats.withheld).toBe(0);
+        withheld += filtered.bus.stats.withheld;
+      }),
+      { numRuns: 120, seed: 7 },
+    );
+    expect(withheld).toBeGreaterThan(20); // frames were withheld, many times
+  });
+
+  it('follows the meter: a request listener added and removed, a behaviour pushed, a new address (15H)', async () => {
+    const r = busRig(false);
+    await r.send(OTHER, read('00010000'));
+    expect(r.bus.stats.withheld).toBe(1);
+    const seen: string[] = [];
+    const listener = (q: { frame: { address: string } }): void => void seen.push(q.frame.address);
+    r.meter.server.on('request', listener);
+    await r.send(OTHER, read('00010000'));
+    expect(seen).toEqual([OTHER]);
+    expect(r.bus.stats.withheld).toBe(1);
+    r.meter.server.off('request', listener);
+    await r.send(OTHER, read('00010000'));
+    expect(r.bus.stats.withheld).toBe(2);
+    // A behaviour that sees requests (it may answer a foreign address): every frame reaches the meter.
+    const asked: string[] = [];
+    r.meter.server.pushBehaviour({ name: 'spy', description: 'records the addresses it is asked about', onRequest: (_ctx, q) => (asked.push(q.frame.address), 'continue') });
+    await r.send(OTHER, read('00010000'));
+    expect(asked).toEqual([OTHER]);
+    expect(r.meter.server.removeBehaviour('spy')).toBe(true);
+    await r.send(OTHER, read('00010000'));
+    expect(r.bus.stats.withheld).toBe(3);
+    await r.send('AAAAAAAAAAAA', { kind: 'writeAddress', newAddress: '000000000042' });
+    expect(r.frames).toHaveLength(1);
+    await r.send('000000000042', read('00010000'));
+    expect(r.frames).toHaveLength(2);
+    await r.send(ADDRESS, read('00010000')); // the old address is now another meter's
+    expect(r.frames).toHaveLength(2);
+    expect(r.bus.stats.withheld).toBe(4);
+    // Assigned directly (not through 15H): the filter follows too.
+    r.meter.model.address = ADDRESS;
+    await r.send(ADDRESS, read('00010000'));
+    expect(r.frames).toHaveLength(3);
+  });
+});

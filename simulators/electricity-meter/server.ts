@@ -53,7 +53,7 @@ import { isBcdByte } from '../../harness/core/bcd.ts';
 import { sum8 } from '../../harness/core/checksum.ts';
 import { FlushOnSilence, type DeliveryCause } from '../../harness/core/silence.ts';
 import { fromCalendar } from '../../harness/core/calendar.ts';
-import type { ChunkTiming, Link, LineSettings } from '../../harness/links/link.ts';
+import { isFilteringLink, type ChunkTiming, type FilteringLink, type Link, type LineSettings } from '../../harness/links/link.ts';
 import type { MeterDeclaration } from '../../harness/protocols/dlt645/declaration.ts';
 
 /** The capabilities a DL/T 645 declaration gives (`meter.capabilities`). */
@@ -221,6 +221,89 @@ function splitAtMembers(di: string, payload: Uint8Array): Uint8Array[] {
   return out;
 }
 
+/** The six address bytes A0..A5 at `at` as one number (A5 most significant): a receive-filter key. */
+function addressKey(bytes: Uint8Array, at: number): number {
+  let key = 0;
+  for (let i = 5; i >= 0; i--) key = key * 256 + bytes[at + i]!;
+  return key;
+}
+
+/**
+ * The receive-filter key (link.ts ReceiveFilter) of a chunk a meter not so addressed ignores
+ * without a word: exactly one well-formed frame (FE* 68 A0..A5 68 C L DATA CS 16, checksum right)
+ * whose address is plain BCD and not broadcast 99..99, and which is a reply or a 2007-edition
+ * function (a 1997-only function is logged). Its key is addressKey of its address; any other
+ * chunk is undefined (every meter must see it). One function shared by every meter, so a bus
+ * classifies a frame once for all of them.
+ */
+export function foreignFrameKey(chunk: Uint8Array): number | undefined {
+  const n = chunk.length;
+  if (n > DEFAULT_SCANNER_BUFFER_LENGTH) return undefined;
+  let head = 0;
+  while (head < n && chunk[head] === PREAMBLE_BYTE) head++;
+  if (n - head < FRAME_OVERHEAD || chunk[head] !== START || chunk[head + 7] !== START) return undefined;
+  const length = chunk[head + 9]!;
+  if (length > MAX_DATA_LENGTH_2007 || head + FRAME_OVERHEAD + length !== n || chunk[n - 1] !== END) return undefined;
+  const control = chunk[head + 8]!;
+  if ((control & CONTROL_DIRECTION_BIT) === 0 && editionOf(control) !== '2007') return undefined;
+  if (sum8(chunk, head, n - 2) !== chunk[n - 2]) return undefined;
+  let broadcast = true;
+  for (let i = 1; i <= 6; i++) {
+    const b = chunk[head + i]!;
+    if (!isBcdByte(b)) return undefined;
+    if (b !== 0x99) broadcast = false;
+  }
+  return broadcast ? undefined : addressKey(chunk, head + 1);
+}
+
+/** newListener of a meter server on a filtering link (see updateFilter): fires before the listener is added. */
+function onNewListener(this: Dlt645MeterServer, event: string | symbol): void {
+  if (event === 'request') this.dropFilter();
+}
+
+/** removeListener of a meter server on a filtering link: fires after the listener is gone. */
+function onRemoveListener(this: Dlt645MeterServer, event: string | symbol): void {
+  if (event === 'request') this.refreshFilter();
+}
+
+/**
+ * What behaviours see of one request (BehaviourContext). A class rather than an object literal
+ * of closures: one object per request, no closure (each of which tsx's keepNames would also wrap
+ * in a __name call) - the meter's reply path is run for every item a fleet reads (issue 7).
+ */
+class RequestContext implements BehaviourContext {
+  private memo: { reply: Uint8Array | null } | null = null;
+  constructor(
+    readonly server: Dlt645MeterServer,
+    readonly request: IncomingRequest,
+  ) {}
+
+  get model(): ElectricityMeterModel {
+    return this.server.model;
+  }
+
+  get profile(): SimulatorProfile {
+    return this.server.profile;
+  }
+
+  get clock(): Clock {
+    return this.server.clock;
+  }
+
+  get random(): SeededRandom {
+    return this.server.random;
+  }
+
+  respond(options?: RespondOptions): Uint8Array | null {
+    this.memo ??= { reply: this.server.safeHandle(this.request, options ?? {}) };
+    return this.memo.reply;
+  }
+
+  encodeReply(message: Dlt645Message, address?: string): Uint8Array {
+    return this.server.encodeReply(message, address);
+  }
+}
+
 export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   readonly link: Link;
   readonly model: ElectricityMeterModel;
@@ -252,6 +335,10 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   // wrapped in __name(), which gives each closure its own property dictionary (~300 B a meter each).
   private readonly onData: (chunk: Uint8Array, timing?: ChunkTiming) => void = this.receive.bind(this);
   private readonly onClose: () => void = this.stop.bind(this);
+  /** The link takes a receive filter (a bus node); see updateFilter. */
+  private readonly filtering: boolean;
+  /** The key of the filter set on the link, undefined while none is. */
+  private filterKey: number | undefined = undefined;
 
   constructor(options: Dlt645MeterServerOptions) {
     super();
@@ -270,7 +357,25 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       silenceMs: INTER_BYTE_TIMEOUT_MS,
       deliver: this.scanned.bind(this),
     });
+    this.filtering = isFilteringLink(this.link);
+    if (this.filtering) {
+      // A 'request' listener sees foreign frames: the filter must be off before it is added.
+      // One shared function for every meter (this = the server), so no closure per meter.
+      const plain = this as EventEmitter;
+      plain.on('newListener', onNewListener);
+      plain.on('removeListener', onRemoveListener);
+      const previous = this.model.onAddressChange;
+      const mine = this.updateFilter.bind(this);
+      this.model.onAddressChange = previous ? () => (previous(), mine()) : mine;
+    }
     for (const b of options.behaviours ?? []) this.pushBehaviour(b);
+  }
+
+  /** @internal Turns the receive filter off now (a 'request' listener is about to be added). */
+  dropFilter(): void {
+    if (this.filterKey === undefined) return;
+    this.filterKey = undefined;
+    (this.link as FilteringLink).setReceiveFilter(undefined);
   }
 
   /**
@@ -294,6 +399,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   /** Pushes a behaviour on top of the stack: it is consulted before every other. */
   pushBehaviour(behaviour: MeterBehaviour): void {
     this.behaviours.push(behaviour);
+    this.updateFilter();
     behaviour.onAttach?.(this);
   }
 
@@ -302,6 +408,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     const i = this.behaviours.findIndex((b) => b === behaviour || b.name === behaviour);
     if (i < 0) return false;
     const [removed] = this.behaviours.splice(i, 1);
+    this.updateFilter();
     removed!.onDetach?.(this);
     return true;
   }
@@ -311,6 +418,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.running = true;
     this.link.on('data', this.onData);
     this.link.on('close', this.onClose);
+    this.updateFilter();
   }
 
   stop(): void {
@@ -323,6 +431,11 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       this.timers = null;
     }
     this.resetReceiver();
+  }
+
+  /** @internal Sets the receive filter to what the meter's state allows now. */
+  refreshFilter(): void {
+    this.updateFilter();
   }
 
   get isRunning(): boolean {
@@ -344,6 +457,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   resetReceiver(): void {
     this.receiver.reset();
     this.consumed = this.streamOffset;
+    this.updateFilter();
   }
 
   private get streamOffset(): number {
@@ -362,59 +476,72 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       this.powerLossesSeen = this.model.commsPowerLosses;
       this.resetReceiver();
     }
-    this.remember(chunk);
     if (this.receiver.pending === 0 && this.isForeignFrame(chunk) && this.ignoresForeignFrames()) {
       // A whole frame for another meter (the bus delivers frames whole): O(frame), never scanned
       // or decoded, and no silence timer. The scanner would have reported exactly this frame,
       // and the handler stays silent for it (see ignoresForeignFrames).
+      if (this.consumed >= this.streamOffset) {
+        // Every byte held is accounted for, so none can be needed again: the frame only moves
+        // the stream offsets on (nothing copied; an idle meter holds no history buffer).
+        this.historyBase = this.streamOffset + chunk.length;
+        this.historyLength = 0;
+        this.history = NO_BYTES;
+      } else {
+        this.remember(chunk);
+      }
       (this.receiver.scanner as Dlt645FrameScanner).skip(chunk.length); // built in the constructor
       this.consumed = this.streamOffset;
+      this.updateFilter();
       return;
     }
+    this.remember(chunk);
     this.receiver.push(chunk, timing);
+    this.updateFilter();
   }
 
-  /** Wire bytes of the meter's own address, recomputed when it changes (15H). */
-  private ownWire: { address: string; wire: Uint8Array | null } | undefined;
+  /** frameKey() of the meter's own address, recomputed when it changes (15H); undefined if it has no wire form. */
+  private own: { address: string; key: number | undefined } | undefined;
+
+  private ownKey(): number | undefined {
+    const address = this.model.address;
+    if (this.own?.address !== address) {
+      let key: number | undefined;
+      try {
+        key = addressKey(addressToWire(address), 0);
+      } catch {
+        key = undefined;
+      }
+      this.own = { address, key };
+    }
+    return this.own.key;
+  }
 
   /**
-   * True when `chunk` is exactly one well-formed frame (FE* 68 A0..A5 68 C L DATA CS 16, checksum
-   * right) whose address is plain BCD, neither this meter's nor broadcast 99..99, and which the
-   * handler ignores without a word: a reply, or a 2007-edition function (a 1997-only function
-   * is logged). Anything else (wildcards with AAH, junk, partial or bad frames) takes the scanner.
+   * True when `chunk` is exactly one well-formed frame for another address that the handler
+   * ignores without a word (foreignFrameKey). Anything else (wildcards with AAH, broadcast,
+   * junk, partial or bad frames) takes the scanner.
    */
   private isForeignFrame(chunk: Uint8Array): boolean {
-    const n = chunk.length;
-    if (n > DEFAULT_SCANNER_BUFFER_LENGTH) return false;
-    let head = 0;
-    while (head < n && chunk[head] === PREAMBLE_BYTE) head++;
-    if (n - head < FRAME_OVERHEAD || chunk[head] !== START || chunk[head + 7] !== START) return false;
-    const length = chunk[head + 9]!;
-    if (length > MAX_DATA_LENGTH_2007 || head + FRAME_OVERHEAD + length !== n || chunk[n - 1] !== END) return false;
-    if (sum8(chunk, head, n - 2) !== chunk[n - 2]) return false;
-    const address = this.model.address;
-    if (this.ownWire?.address !== address) {
-      let wire: Uint8Array | null = null;
-      try {
-        wire = addressToWire(address);
-      } catch {
-        wire = null;
-      }
-      this.ownWire = { address, wire };
-    }
-    const own = this.ownWire.wire;
-    if (!own) return false;
-    let same = true;
-    let broadcast = true;
-    for (let i = 0; i < 6; i++) {
-      const b = chunk[head + 1 + i]!;
-      if (!isBcdByte(b)) return false;
-      if (b !== own[i]) same = false;
-      if (b !== 0x99) broadcast = false;
-    }
-    if (same || broadcast) return false;
-    const control = chunk[head + 8]!;
-    return (control & CONTROL_DIRECTION_BIT) !== 0 || editionOf(control) === '2007';
+    const key = foreignFrameKey(chunk);
+    if (key === undefined) return false;
+    const own = this.ownKey();
+    return own !== undefined && key !== own;
+  }
+
+  /**
+   * Keeps the link's receive filter (link.ts ReceiveFilter) true to the meter's state: while the
+   * meter is running, holds no unfinished bytes and ignores foreign frames, a bus may withhold
+   * every frame foreignFrameKey gives another address's key, which receive() would skip anyway
+   * (it only moved this meter's private stream offsets on). So a frame on a full bus reaches the
+   * addressed meter, not all 32 (issue 7). Called after everything that changes that state.
+   */
+  private updateFilter(): void {
+    if (!this.filtering) return;
+    const key =
+      this.running && this.receiver.pending === 0 && this.consumed >= this.streamOffset && this.ignoresForeignFrames() ? this.ownKey() : undefined;
+    if (key === this.filterKey) return;
+    this.filterKey = key;
+    (this.link as FilteringLink).setReceiveFilter(key === undefined ? undefined : { classify: foreignFrameKey, key });
   }
 
   /** Scanner events, from received bytes or from the flush after Tb of silence. */
@@ -440,7 +567,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
           addressing,
           receivedAt,
         });
-      } else {
+      } else { // bytes the scanner discarded
         const start = cursor;
         cursor += ev.bytes.length;
         this.log(`discarded ${ev.bytes.length} byte(s): ${ev.error.code} ${ev.error.message}`);
@@ -452,6 +579,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     }
     this.consumed = cursor;
     if (cursor >= this.streamOffset) this.forgetHistory();
+    this.updateFilter();
   }
 
   /** Every received byte is accounted for: an idle meter holds no history buffer (a fleet has thousands). */
@@ -542,25 +670,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   private dispatch(request: IncomingRequest): void {
     this.emit('request', request);
-    const server = this;
     this.afterReply = null;
-    let memo: { reply: Uint8Array | null } | null = null;
-    const ctx: BehaviourContext = {
-      server: this,
-      model: this.model,
-      get profile() {
-        return server.profile;
-      },
-      clock: this.clock,
-      random: this.random,
-      request,
-      respond: (options?: RespondOptions) => {
-        if (!memo) memo = { reply: this.safeHandle(request, options ?? {}) };
-        return memo.reply;
-      },
-      encodeReply: (message, address) => this.encodeReply(message, address),
-    };
-
+    const ctx = new RequestContext(this, request);
     let reply: Uint8Array | null = null;
     let delayMs: number | undefined;
     let decided = false;
@@ -632,7 +743,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   // -------------------------------------------------------------------------------------------
   // The conformant handler
 
-  private safeHandle(request: IncomingRequest, options: RespondOptions): Uint8Array | null {
+  /** @internal The conformant handling, for RequestContext.respond (never throws). */
+  safeHandle(request: IncomingRequest, options: RespondOptions): Uint8Array | null {
     try {
       return this.handle(request, options);
     } catch (e) {

@@ -228,6 +228,27 @@ describe('read engine', () => {
     expect(slowBus.lineTimeMs).toBeGreaterThan(4 * 900);
   });
 
+  it('reads every bus on a group\'s shared clock (sameInstant batch), in groups of any size, exactly as alone on its own default clock', async () => {
+    const s = loadFleetScenario({
+      seed: 11,
+      meters: 24,
+      metersPerBus: 8,
+      models: REF,
+      start: '2026-03-01T00:00:00+08:00',
+      faults: { dead: 0.15, slow: { share: 0.15, delayMs: 900 }, broken: [{ share: 0.15, behaviour: { name: 'wrong-checksum' } }] },
+    });
+    const together = await readPartition(s, [0, 1, 2], FOUR_ITEMS);
+    // In groups of two buses, each group on its own clock: the same.
+    expect(await readPartition(s, [0, 1, 2], FOUR_ITEMS, { busesAtOnce: 2 })).toEqual(together);
+    for (const b of [0, 1, 2]) {
+      const clock = new VirtualClock({ autoAdvance: false, start: s.startMs! });
+      const bus = buildBus(s, b, clock);
+      const alone = await clock.run(readBus(bus, FOUR_ITEMS, clock));
+      await bus.close();
+      expect(together[b]).toEqual(alone);
+    }
+  });
+
   it('gives the same merged result for the same scenario and seed, another for another seed', async () => {
     const s = scenario({ faults: { dead: 0.2 } });
     const a = mergeBusResults(await readPartition(s, [0, 1], FOUR_ITEMS));

@@ -39,6 +39,23 @@ export interface ParallelReadOptions {
    * terminated; the read then rejects with FleetStoppedError carrying the last progress. Default 10 s.
    */
   readonly graceMs?: number;
+  /**
+   * Old-generation limit of each worker's V8 heap, in MiB, from its partition's meter count
+   * (default workerOldGenerationMb). V8 collects harder as the heap nears it; a partition whose
+   * live objects exceed it fails (the worker reports an out-of-memory error).
+   */
+  readonly oldGenerationMb?: (meters: number) => number;
+}
+
+/**
+ * Without a limit V8 lets a worker's old generation grow to about four times what is live before
+ * a full collection (objects of exchanges that outlived two scavenges pile up), which made 200,000
+ * meters take 3.1 GiB of RSS (issue 7: at most 2 GB). A fleet meter with its bus node holds about
+ * 3.3 KiB once read (bench/meter-memory.ts, and in-process after a read): 5 KiB a meter plus 256
+ * MiB for the code, the dictionary and the in-flight exchanges leaves half again as much headroom.
+ */
+export function workerOldGenerationMb(meters: number): number {
+  return 256 + Math.ceil((meters * 5) / 1024);
 }
 
 /** Workers did not stop within the grace time and were terminated: only progress counts are known. */
@@ -66,6 +83,19 @@ function bootstrapUrl(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(text)}`);
 }
 
+/**
+ * V8 young generation of each worker (3 × its semi-space: 192 MB = 64 MB semi-spaces; Node's
+ * default semi-space is 16 MB). A fleet read allocates some 25 KB of short-lived objects per item
+ * (frames, messages, promises); with larger semi-spaces fewer of them survive a scavenge, and
+ * scavenges are fewer: about 15% less CPU per item at 10,000 meters (bench/README.md), for
+ * at most 2 × 64 MB more resident memory per worker.
+ */
+export const WORKER_YOUNG_GENERATION_MB = 192;
+
+function partitionMeters(s: FleetScenario, buses: readonly number[]): number {
+  return buses.reduce((a, b) => a + Math.min(s.metersPerBus, s.meters - b * s.metersPerBus), 0);
+}
+
 /** Reads `identifiers` from every meter of the fleet, `workers` partitions in parallel. */
 export async function readFleetInWorkers(scenario: FleetScenario, identifiers: readonly string[], options: ParallelReadOptions = {}): Promise<ParallelReadResult> {
   const n = options.workers ?? 1;
@@ -81,6 +111,10 @@ export async function readFleetInWorkers(scenario: FleetScenario, identifiers: r
     if (buses.length === 0) continue;
     const w = new Worker(url, {
       workerData: { scenario, buses, identifiers: [...identifiers], progressMs: options.progressMs ?? 1000 },
+      resourceLimits: {
+        maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+        maxOldGenerationSizeMb: (options.oldGenerationMb ?? workerOldGenerationMb)(partitionMeters(scenario, buses)),
+      },
     });
     workers.push(w);
     const slot = perWorker[i - 1]!;

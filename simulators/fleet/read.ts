@@ -81,6 +81,8 @@ export async function readBus(fleetBus: FleetBus, identifiers: readonly string[]
     link: fleetBus.adapter,
     clock,
     line,
+    // Failures are counted, never shown with a stack: no stack capture per request.
+    callSites: false,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
   });
@@ -168,12 +170,27 @@ export interface ReadPartitionOptions extends ReadBusOptions {
    * message) while a large partition is built; `shouldStop` is checked after it.
    */
   readonly betweenBuses?: () => Promise<void>;
+  /** Buses read at once, each group on its own clock (default BUSES_AT_ONCE; see readPartition). */
+  readonly busesAtOnce?: number;
 }
 
 /**
- * Builds the given buses on one new VirtualClock (starting at the scenario's start), reads
- * `identifiers` from every meter on all of them at once, and returns one result per bus in the
- * order of `buses`.
+ * Buses of a partition read at once (one clock each group). Enough for lockstep batching to
+ * collapse a group's events at one instant into one event-loop turn; few enough that the objects
+ * of one exchange (request, reply, promises, timers) still die young: with every bus of a large
+ * partition on one clock, an exchange lived, in real time, as long as every other bus's step, so
+ * its objects were promoted out of V8's young generation and the cost per item grew with the
+ * partition (issue 7's "constant within 1.5x"). Measured in bench/README.md.
+ */
+export const BUSES_AT_ONCE = 16;
+
+/**
+ * Builds the given buses (every meter of them exists before the first read), each group of
+ * `busesAtOnce` buses on its own new VirtualClock starting at the scenario's start, and reads
+ * `identifiers` from every meter: group after group, all buses of a group at once. Buses are
+ * independent simulations (one master each, no shared wire), so a bus reads the same in any
+ * group as alone on its own clock (test), and the simulated time of the fleet is its slowest
+ * bus's. Returns one result per bus in the order of `buses`.
  */
 export async function readPartition(
   scenario: FleetScenario,
@@ -181,17 +198,33 @@ export async function readPartition(
   identifiers: readonly string[],
   options: ReadPartitionOptions = {},
 ): Promise<BusReadResult[]> {
-  const clock = new VirtualClock({ autoAdvance: false, ...(scenario.startMs !== undefined ? { start: scenario.startMs } : {}) });
+  const atOnce = options.busesAtOnce ?? BUSES_AT_ONCE;
+  if (!(Number.isInteger(atOnce) && atOnce > 0)) throw new RangeError(`busesAtOnce must be a positive integer, got ${String(atOnce)}`);
+  // The buses of a group are independent simulations on one clock: every timer due at one
+  // instant (buses with the same timing run in lockstep) fires in one event-loop turn
+  // (sameInstant 'batch'). Test: each bus reads the same as alone on its own default clock.
+  const newClock = (): VirtualClock =>
+    new VirtualClock({ autoAdvance: false, sameInstant: 'batch', ...(scenario.startMs !== undefined ? { start: scenario.startMs } : {}) });
+  const groups: { clock: VirtualClock; buses: FleetBus[] }[] = [];
   const built: FleetBus[] = [];
   try {
     for (const b of buses) {
       if (options.shouldStop?.()) break;
-      const fleetBus = buildBus(scenario, b, clock);
+      let group = groups.at(-1);
+      if (group === undefined || group.buses.length === atOnce) {
+        group = { clock: newClock(), buses: [] };
+        groups.push(group);
+      }
+      const fleetBus = buildBus(scenario, b, group.clock);
+      group.buses.push(fleetBus);
       built.push(fleetBus);
       options.onBuilt?.(fleetBus.meters.length);
       await options.betweenBuses?.();
     }
-    const read = await clock.run(Promise.all(built.map((b) => readBus(b, identifiers, clock, options))));
+    const read: BusReadResult[] = [];
+    for (const { clock, buses: group } of groups) {
+      read.push(...(await clock.run(Promise.all(group.map((b) => readBus(b, identifiers, clock, options))))));
+    }
     // Buses never built (stopped while building): nothing read, not complete.
     for (const b of buses.slice(built.length)) read.push(unreadBus(scenario, b, identifiers.length));
     return read;

@@ -473,15 +473,17 @@ export interface EncodeMessageOptions {
 }
 
 /** Control code and plain data field (before +33H) of a message. Throws EncodeError for bad values. */
+/** A request's control code and data (module functions, not closures per call: encodeMessageData runs per frame). */
+function req(functionCode: number, ...parts: Uint8Array[]): { control: number; data: Uint8Array } {
+  return { control: makeControl({ functionCode }), data: concatBytes(...parts) };
+}
+
+/** A reply's control code and data. */
+function rsp(functionCode: number, hasFollowUp: boolean, ...parts: Uint8Array[]): { control: number; data: Uint8Array } {
+  return { control: makeControl({ functionCode, isResponse: true, hasFollowUp }), data: concatBytes(...parts) };
+}
+
 export function encodeMessageData(message: Dlt645Message): { control: number; data: Uint8Array } {
-  const req = (functionCode: number, ...parts: Uint8Array[]): { control: number; data: Uint8Array } => ({
-    control: makeControl({ functionCode }),
-    data: concatBytes(...parts),
-  });
-  const rsp = (functionCode: number, hasFollowUp: boolean, ...parts: Uint8Array[]): { control: number; data: Uint8Array } => ({
-    control: makeControl({ functionCode, isResponse: true, hasFollowUp }),
-    data: concatBytes(...parts),
-  });
   const m = message;
   switch (m.kind) {
     case 'broadcastTimeSync':

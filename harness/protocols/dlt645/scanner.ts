@@ -144,6 +144,14 @@ export class Dlt645FrameScanner {
   /** Joins the pushed chunks to the buffer. */
   private join(): Uint8Array {
     if (this.chunkBytes === 0) return this.buffer;
+    if (this.buffer.length === 0 && this.chunks.length === 1) {
+      // The usual case (a whole frame in one chunk): the pushed copy is the buffer.
+      const only = this.chunks[0]!;
+      this.chunks = [];
+      this.chunkBytes = 0;
+      this.buffer = only;
+      return only;
+    }
     const next = new Uint8Array(this.buffer.length + this.chunkBytes);
     next.set(this.buffer, 0);
     let at = this.buffer.length;
@@ -158,83 +166,57 @@ export class Dlt645FrameScanner {
   }
 
   private scan(final: boolean): Dlt645ScanEvent[] {
-    const events: Dlt645ScanEvent[] = [];
     const buf = this.join();
     const n = buf.length;
     this.wait = null;
-    let pos = 0;
-    /**
-     * End of the bytes the last broken candidate claimed (its 68H .. its 16H, as far as known).
-     * Discards inside it (junk, or the candidates found by rescanning it) join that candidate's
-     * discarded event, so one broken frame is reported once, with its first reason.
-     */
-    let brokenUntil = -1;
-    /**
-     * The discarded event being built: consecutive discards inside one broken candidate are
-     * contiguous, so the event is kept as a span and its bytes are copied once, when it closes.
-     * (Copying the growing event at every merge made a flood of 68H cost O(n²).)
-     */
-    let open: { from: number; to: number; error: DecodeError } | null = null;
-    const closeDiscard = (): void => {
-      if (open === null) return;
-      events.push({ type: 'discarded', bytes: buf.slice(open.from, open.to), error: open.error });
-      open = null;
-    };
-    const discard = (to: number, error: DecodeError, claimedEnd?: number): void => {
-      if (open !== null && pos < brokenUntil) {
-        open.to = to;
-      } else {
-        closeDiscard();
-        open = { from: pos, to, error };
-      }
-      if (claimedEnd !== undefined) brokenUntil = Math.max(brokenUntil, claimedEnd);
-      pos = to;
-    };
-    while (pos < n) {
-      const candidate = nextCandidate(buf, pos);
-      if (candidate > pos) {
-        discard(candidate, decodeError('dlt645.start', `${candidate - pos} byte(s) before a start character 68H`, this.base + pos));
+    // The scan's state in one object, and discard/closeDiscard module functions over it: no
+    // closures per scan (each also wrapped by tsx's keepNames), which runs for every frame.
+    const run: ScanRun = { events: [], buf, pos: 0, brokenUntil: -1, open: null };
+    while (run.pos < n) {
+      const candidate = nextCandidate(buf, run.pos);
+      if (candidate > run.pos) {
+        discard(run, candidate, decodeError('dlt645.start', `${candidate - run.pos} byte(s) before a start character 68H`, this.base + run.pos));
         continue;
       }
-      const r = decodeFrame(buf, pos, { maxDataLength: this.maxDataLength });
+      const r = decodeFrame(buf, run.pos, { maxDataLength: this.maxDataLength });
       if (r.ok) {
         const { frame, start, end, raw } = r.value;
         const decoded: Dlt645DecodedFrame = { frame, start: this.base + start, end: this.base + end, raw };
-        closeDiscard();
-        events.push(frameEvent(decoded, this.base + start + frame.preamble + HEADER_LENGTH));
-        pos = end;
+        closeDiscard(run);
+        run.events.push(frameEvent(decoded, this.base + start + frame.preamble + HEADER_LENGTH));
+        run.pos = end;
         continue;
       }
       let error: DecodeError = { ...r.error, offset: this.base + r.error.offset };
       if (r.error.code === 'dlt645.truncated' && !final) {
-        if (n - pos <= this.maxBufferLength) break; // wait for more bytes
+        if (n - run.pos <= this.maxBufferLength) break; // wait for more bytes
         error = decodeError(
           'dlt645.overflow',
-          `an unfinished frame candidate of ${n - pos} bytes exceeds the ${this.maxBufferLength}-byte receive buffer`,
-          this.base + pos,
+          `an unfinished frame candidate of ${n - run.pos} bytes exceeds the ${this.maxBufferLength}-byte receive buffer`,
+          this.base + run.pos,
         );
       }
-      const head = firstStart(buf, pos);
+      const head = firstStart(buf, run.pos);
       if (head < 0) {
         // Only FE bytes up to the end: a preamble whose frame never came (flush) or an endless run.
-        discard(final ? n : n - KEPT_PREAMBLE_ON_OVERFLOW, error);
+        discard(run, final ? n : n - KEPT_PREAMBLE_ON_OVERFLOW, error);
         if (!final) break;
         continue;
       }
-      if (error.code === 'dlt645.overflow' && head - pos > KEPT_PREAMBLE_ON_OVERFLOW) {
+      if (error.code === 'dlt645.overflow' && head - run.pos > KEPT_PREAMBLE_ON_OVERFLOW) {
         // An overlong preamble before a real 68H: drop the surplus FE bytes, keep the frame.
-        discard(head - KEPT_PREAMBLE_ON_OVERFLOW, error);
+        discard(run, head - KEPT_PREAMBLE_ON_OVERFLOW, error);
         continue;
       }
       // Drop the broken candidate only up to the next possible start after its own 68H.
-      discard(nextCandidate(buf, head + 1), error, claimedEnd(buf, head, r.error));
+      discard(run, nextCandidate(buf, head + 1), error, claimedEnd(buf, head, r.error));
     }
-    closeDiscard();
+    closeDiscard(run);
     // Only an unfinished candidate stops the loop before the end of a non-final scan.
-    if (pos < n) this.wait = this.waitFor(buf, pos);
-    this.buffer = pos < n ? buf.slice(pos) : EMPTY;
-    this.base += pos;
-    return events;
+    if (run.pos < n) this.wait = this.waitFor(buf, run.pos);
+    this.buffer = run.pos < n ? buf.slice(run.pos) : EMPTY;
+    this.base += run.pos;
+    return run.events;
   }
 
   /** What the unfinished candidate at `pos` needs before a rescan can decide anything (see `wait`). */
@@ -256,6 +238,42 @@ export class Dlt645FrameScanner {
     }
     return { until: this.base + Math.min(needed, overflowAt), onNonPreamble };
   }
+}
+
+interface ScanRun {
+  readonly events: Dlt645ScanEvent[];
+  readonly buf: Uint8Array;
+  pos: number;
+  /**
+   * End of the bytes the last broken candidate claimed (its 68H .. its 16H, as far as known).
+   * Discards inside it (junk, or the candidates found by rescanning it) join that candidate's
+   * discarded event, so one broken frame is reported once, with its first reason.
+   */
+  brokenUntil: number;
+  /**
+   * The discarded event being built: consecutive discards inside one broken candidate are
+   * contiguous, so the event is kept as a span and its bytes are copied once, when it closes.
+   * (Copying the growing event at every merge made a flood of 68H cost O(n²).)
+   */
+  open: { from: number; to: number; error: DecodeError } | null;
+}
+
+function closeDiscard(run: ScanRun): void {
+  if (run.open === null) return;
+  run.events.push({ type: 'discarded', bytes: run.buf.slice(run.open.from, run.open.to), error: run.open.error });
+  run.open = null;
+}
+
+/** Discards run.pos .. to (joining the open event inside a broken candidate) and moves on to `to`. */
+function discard(run: ScanRun, to: number, error: DecodeError, claimedEnd?: number): void {
+  if (run.open !== null && run.pos < run.brokenUntil) {
+    run.open.to = to;
+  } else {
+    closeDiscard(run);
+    run.open = { from: run.pos, to, error };
+  }
+  if (claimedEnd !== undefined) run.brokenUntil = Math.max(run.brokenUntil, claimedEnd);
+  run.pos = to;
 }
 
 /** A frame event whose message is decoded on first read, once. */
