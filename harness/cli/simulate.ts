@@ -299,6 +299,14 @@ export function stderrLog(stderr: CliIo['stderr']): { say(line: string): void; f
  * later one closed at once without a byte (stderr says who holds `what`), idle clients closed
  * by the listener's idle timeout, listener errors reported as one line.
  */
+/**
+ * How long a newcomer waits for the current client to go before it is refused (real time). A
+ * client that closes and reconnects at once (the pre-flight, then the suite; a master station's
+ * retry) sends its FIN before the new SYN, but the simulator may read the new connection first:
+ * without a grace it would refuse a client that is, in fact, alone.
+ */
+export const HANDOVER_GRACE_MS = 500;
+
 export function serveOneClientAtATime(
   listener: TcpListener,
   opts: {
@@ -308,19 +316,49 @@ export function serveOneClientAtATime(
     readonly say: (line: string) => void;
     /** A listener error, already one line starting "meterlab: ". */
     readonly sayError: (line: string) => void;
+    /** Real time, for the hand-over grace. Default a RealClock. */
+    readonly clock?: Clock;
   },
 ): void {
   const { what, served, say, sayError } = opts;
+  const clock = opts.clock ?? new RealClock();
+  /** Newcomers waiting for the current client to go, oldest first. */
+  const waiting: { client: TcpLink; timer: TimerHandle }[] = [];
+  const admit = (client: TcpLink): void => {
+    say(`tcp ${client.remote} connected`);
+    served.attach(client);
+    // After attach: the served port's own 'close' listener lets go of the client first.
+    client.once('close', () => {
+      say(`tcp ${client.remote} disconnected`);
+      // The holder is gone: the oldest newcomer still connected takes its place.
+      while (waiting.length > 0 && served.holder === null) {
+        const next = waiting.shift()!;
+        clock.clearTimeout(next.timer);
+        if (next.client.isOpen) admit(next.client);
+      }
+    });
+  };
+  const refuse = (client: TcpLink, holder: string): void => {
+    say(`tcp ${client.remote} refused: ${what} is serving ${holder} (one client at a time); closed without a byte`);
+    void client.close();
+  };
   listener.on('connection', (client) => {
-    const holder = served.holder;
-    if (holder !== null) {
-      say(`tcp ${client.remote} refused: ${what} is serving ${holder} (one client at a time); closed without a byte`);
-      void client.close();
+    if (served.holder === null) {
+      admit(client);
       return;
     }
-    say(`tcp ${client.remote} connected`);
-    client.once('close', () => say(`tcp ${client.remote} disconnected`));
-    served.attach(client);
+    const entry = {
+      client,
+      timer: clock.setTimeout(() => {
+        const i = waiting.indexOf(entry);
+        if (i >= 0) waiting.splice(i, 1);
+        if (!client.isOpen) return; // it gave up waiting
+        const holder = served.holder;
+        if (holder === null) admit(client);
+        else refuse(client, holder);
+      }, HANDOVER_GRACE_MS),
+    };
+    waiting.push(entry);
   });
   listener.on('idle', (client, ms) => {
     if (client.remote === served.holder) say(`tcp ${client.remote} idle for ${ms / 1000} s: closing it (--idle-timeout)`);
@@ -377,7 +415,7 @@ export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo
       const listener = await listenTcp({ host, port, idleTimeoutMs: idleS * 1000, clock });
       const served = new TcpMeterPort(`tcp:${host}:${listener.port}`, clock, (line) => say(`${stamp()} ${line}`));
       tcpPort = served;
-      serveOneClientAtATime(listener, { what: 'the meter', served, say: (line) => say(`${stamp()} ${line}`), sayError: say });
+      serveOneClientAtATime(listener, { what: 'the meter', served, clock, say: (line) => say(`${stamp()} ${line}`), sayError: say });
       link = served;
       closeTransport = async () => {
         await served.close();
