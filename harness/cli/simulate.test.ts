@@ -66,6 +66,21 @@ describe('meterlab simulate meter --tcp', () => {
     expect(sim.stderr()).toContain('meterlab: meter 123456789012 stopped (SIGTERM)');
   });
 
+  it('serves a newcomer when the current client leaves within the hand-over grace (a close and an immediate reconnect)', async () => {
+    const sim = start(['--tcp', '127.0.0.1:0', '--address', '123456789012']);
+    const port = Number(/ tcp 127\.0\.0\.1:(\d+) /.exec(await sim.waitFor(/serving on/))![1]);
+    const first = await connectTo(port);
+    expect(decode(await exchange(first, READ_00010000)).ok).toBe(true);
+    // The next client is already connected when the first one goes, as when the simulator reads a
+    // new connection before the old one's FIN: it waits for the first to leave, then is served.
+    const second = await connectTo(port);
+    first.destroy();
+    const reply = decode(await exchange(second, READ_00010000));
+    expect(reply.ok).toBe(true);
+    expect(sim.stderr()).not.toMatch(/refused/);
+    second.destroy();
+  });
+
   it('a port already in use: one line, exit 3', async () => {
     const first = start(['--tcp', '127.0.0.1:0', '--address', '123456789012']);
     const port = / tcp 127\.0\.0\.1:(\d+) /.exec(await first.waitFor(/serving on/))![1]!;
