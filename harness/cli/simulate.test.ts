@@ -73,9 +73,11 @@ describe('meterlab simulate meter --tcp', () => {
     expect(decode(await exchange(first, READ_00010000)).ok).toBe(true);
     // The next client is already connected when the first one goes, as when the simulator reads a
     // new connection before the old one's FIN: it waits for the first to leave, then is served.
+    // Its request is sent before the first one leaves: it must wait (unread), not be dropped.
     const second = await connectTo(port);
+    const replied = exchange(second, READ_00010000);
     first.destroy();
-    const reply = decode(await exchange(second, READ_00010000));
+    const reply = decode(await replied);
     expect(reply.ok).toBe(true);
     expect(sim.stderr()).not.toMatch(/refused/);
     second.destroy();

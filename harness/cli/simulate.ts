@@ -324,9 +324,11 @@ export function serveOneClientAtATime(
   const clock = opts.clock ?? new RealClock();
   /** Newcomers waiting for the current client to go, oldest first. */
   const waiting: { client: TcpLink; timer: TimerHandle }[] = [];
-  const admit = (client: TcpLink): void => {
+  const admit = (client: TcpLink, waited = false): void => {
     say(`tcp ${client.remote} connected`);
     served.attach(client);
+    // A newcomer stopped reading while it waited: what it sent meanwhile is read now, by the meter.
+    if (waited) client.resume();
     // After attach: the served port's own 'close' listener lets go of the client first.
     client.once('close', () => {
       say(`tcp ${client.remote} disconnected`);
@@ -334,7 +336,7 @@ export function serveOneClientAtATime(
       while (waiting.length > 0 && served.holder === null) {
         const next = waiting.shift()!;
         clock.clearTimeout(next.timer);
-        if (next.client.isOpen) admit(next.client);
+        if (next.client.isOpen) admit(next.client, true);
       }
     });
   };
@@ -347,6 +349,8 @@ export function serveOneClientAtATime(
       admit(client);
       return;
     }
+    // Not read until admitted: a request sent while waiting must reach the meter, not be dropped.
+    client.pause();
     const entry = {
       client,
       timer: clock.setTimeout(() => {
@@ -354,7 +358,7 @@ export function serveOneClientAtATime(
         if (i >= 0) waiting.splice(i, 1);
         if (!client.isOpen) return; // it gave up waiting
         const holder = served.holder;
-        if (holder === null) admit(client);
+        if (holder === null) admit(client, true);
         else refuse(client, holder);
       }, HANDOVER_GRACE_MS),
     };
