@@ -86,22 +86,7 @@ export async function readBus(fleetBus: FleetBus, identifiers: readonly string[]
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
   });
-  const result: BusReadResult = {
-    bus: fleetBus.plan.index,
-    name: fleetBus.plan.name,
-    meters: fleetBus.meters.length,
-    itemsPlanned: fleetBus.meters.length * identifiers.length,
-    itemsRead: 0,
-    itemsFailed: 0,
-    failures: { noReply: 0, abnormal: 0, other: 0 },
-    exchanges: 0,
-    attempts: 0,
-    simulatedMs: 0,
-    lineTimeMs: 0,
-    timeoutWaitMs: 0,
-    digest: hex32(FNV_OFFSET),
-    complete: true,
-  };
+  const result = emptyBusResult(fleetBus.plan.index, fleetBus.plan.name, fleetBus.meters.length, identifiers.length, true);
   let characters = 0;
   let delays = 0;
   master.on('exchange', (x: Exchange) => {
@@ -236,9 +221,14 @@ export async function readPartition(
 /** The result of a bus that was never built (a stop arrived first). */
 function unreadBus(scenario: FleetScenario, index: number, items: number): BusReadResult {
   const meters = Math.min(scenario.metersPerBus, scenario.meters - index * scenario.metersPerBus);
+  return emptyBusResult(index, busName(scenario, index), meters, items, false);
+}
+
+/** A bus result before its first item: nothing read, every counter at zero. */
+function emptyBusResult(bus: number, name: string, meters: number, items: number, complete: boolean): BusReadResult {
   return {
-    bus: index,
-    name: busName(scenario, index),
+    bus,
+    name,
     meters,
     itemsPlanned: meters * items,
     itemsRead: 0,
@@ -250,7 +240,7 @@ function unreadBus(scenario: FleetScenario, index: number, items: number): BusRe
     lineTimeMs: 0,
     timeoutWaitMs: 0,
     digest: hex32(FNV_OFFSET),
-    complete: false,
+    complete,
   };
 }
 
