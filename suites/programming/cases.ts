@@ -200,6 +200,13 @@ async function refusedAlarmOrder(ctx: CheckContext, t: Target, password: Passwor
 
 // ---------------------------------------------------------------------------------------------
 
+/** Gate of the 12H cases: follow-up frames declared, and at least one item that needs them. */
+function needsFollowUpItems(t: Target): string | null {
+  if (!t.profile.meter.capabilities.followUp) return 'meter.capabilities.followUp is false';
+  if (t.profile.meter.followUpIdentifiers.length === 0) return 'meter.followUpIdentifiers is empty';
+  return null;
+}
+
 const cases: Case[] = [
   {
     id: 'programming.malformed-data-field',
@@ -247,11 +254,7 @@ const cases: Case[] = [
     id: 'programming.follow-up-without-read',
     requirement: 'DLT645-28',
     title: 'A 12H names its item itself: after an 11H of another item it gets that item\'s frame (or D2H 02H), never another item\'s bytes; an item the meter lacks gets D2H 02H',
-    applies: (t) => {
-      if (!t.profile.meter.capabilities.followUp) return 'meter.capabilities.followUp is false';
-      if (t.profile.meter.followUpIdentifiers.length === 0) return 'meter.followUpIdentifiers is empty';
-      return null;
-    },
+    applies: needsFollowUpItems,
     async run(ctx, t) {
       const address = meterAddress(t);
       const [a, b] = t.profile.meter.followUpIdentifiers;
@@ -315,11 +318,7 @@ const cases: Case[] = [
     id: 'programming.follow-up-sequence-out-of-range',
     requirement: 'DLT645-28',
     title: 'A 12H with a SEQ that names no frame of the item gets D2H "no requested data"',
-    applies: (t) => {
-      if (!t.profile.meter.capabilities.followUp) return 'meter.capabilities.followUp is false';
-      if (t.profile.meter.followUpIdentifiers.length === 0) return 'meter.followUpIdentifiers is empty';
-      return null;
-    },
+    applies: needsFollowUpItems,
     async run(ctx, t) {
       const address = meterAddress(t);
       const di = t.profile.meter.followUpIdentifiers[0]!;
