@@ -534,12 +534,24 @@ describe('robustness (fast-check)', () => {
   });
 });
 
+// Issue 7's receive fast paths: frames for another meter, and what a receiver may get of them.
+const OTHER = '000000000001';
+const frameFor = (address: string, m: Dlt645Message): Uint8Array => encodeMessage(address, m, { preamble: 4 });
+/** Chunks a receiver may get: the frames whole, with a bad checksum, split in two, or junk. */
+const chunkMix = (...frames: Uint8Array[]) => {
+  const valid = fc.constantFrom(...frames);
+  return fc.oneof(
+    valid,
+    valid.map((f) => Uint8Array.from(f, (b, i) => (i === f.length - 2 ? b ^ 0x01 : b))), // bad checksum
+    valid.chain((f) => fc.integer({ min: 1, max: f.length - 1 }).map((k) => [f.subarray(0, k), f.subarray(k)] as const)), // split
+    fc.uint8Array({ minLength: 1, maxLength: 24 }),
+  );
+};
+
 describe('frames for another meter (issue 7: not scanned, not decoded)', () => {
-  const OTHER = '000000000001';
-  const frameFor = (address: string, m: Dlt645Message): Uint8Array => encodeMessage(address, m, { preamble: 4 });
 
   it('answers exactly as when every frame is scanned, whatever mix of chunks arrives (fast-check)', async () => {
-    const valid = fc.constantFrom(
+    const input = chunkMix(
       frameFor(OTHER, read('00010000')),
       frameFor(ADDRESS, read('00010000')),
       frameFor('AAAAAAAAAAAA', { kind: 'readAddress' }),
@@ -547,12 +559,6 @@ describe('frames for another meter (issue 7: not scanned, not decoded)', () => {
       frameFor('999999999999', read('00010000')),
       encodeFrame({ address: OTHER, control: 0x91, data: hex('33 33 34 33 33 33 43 33'), preamble: 4 }), // another meter's reply
       encodeFrame({ address: OTHER, control: 0x01, data: hex('43 C3'), preamble: 2 }), // 1997 read to another meter (logged)
-    );
-    const input = fc.oneof(
-      valid,
-      valid.map((f) => Uint8Array.from(f, (b, i) => (i === f.length - 2 ? b ^ 0x01 : b))), // bad checksum
-      valid.chain((f) => fc.integer({ min: 1, max: f.length - 1 }).map((k) => [f.subarray(0, k), f.subarray(k)] as const)), // split
-      fc.uint8Array({ minLength: 1, maxLength: 24 }),
     );
     let fastChunks = 0;
     await fc.assert(
@@ -597,8 +603,6 @@ describe('frames for another meter (issue 7: not scanned, not decoded)', () => {
 });
 
 describe('on a bus that withholds frames for other meters (issue 7: receive filter)', () => {
-  const OTHER = '000000000001';
-  const frameFor = (address: string, m: Dlt645Message): Uint8Array => encodeMessage(address, m, { preamble: 4 });
   const busRig = (listener: boolean) => {
     const clock = new VirtualClock({ start: T0, autoAdvance: false });
     const bus = new Rs485Bus({ clock });
@@ -619,19 +623,13 @@ describe('on a bus that withholds frames for other meters (issue 7: receive filt
   };
 
   it('answers exactly as a meter that hears every frame, whatever mix of chunks arrives (fast-check)', async () => {
-    const valid = fc.constantFrom(
+    const input = chunkMix(
       frameFor(OTHER, read('00010000')),
       frameFor(ADDRESS, read('00010000')),
       frameFor('AAAAAAAAAAAA', { kind: 'readAddress' }),
       frameFor('999999999999', read('00010000')),
       encodeFrame({ address: OTHER, control: 0x91, data: hex('33 33 34 33 33 33 43 33'), preamble: 4 }), // another meter's reply
       encodeFrame({ address: OTHER, control: 0x01, data: hex('43 C3'), preamble: 2 }), // 1997 read to another meter (logged)
-    );
-    const input = fc.oneof(
-      valid,
-      valid.map((f) => Uint8Array.from(f, (b, i) => (i === f.length - 2 ? b ^ 0x01 : b))), // bad checksum
-      valid.chain((f) => fc.integer({ min: 1, max: f.length - 1 }).map((k) => [f.subarray(0, k), f.subarray(k)] as const)), // split
-      fc.uint8Array({ minLength: 1, maxLength: 24 }),
     );
     let withheld = 0;
     await fc.assert(
