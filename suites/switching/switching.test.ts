@@ -268,8 +268,9 @@ describe('gating by the declaration', () => {
     expect(r!.reason).toMatch(/1CH 3AH \(keep-power\) was answered with abnormal reply to 1CH, error word 01H, not the normal reply 9CH/);
   });
 
-  it('a meter without keep-power or a trip delay skips those cases, naming the field', () => {
-    const t = {
+  /** A vendor's meter on a serial port (no backchannel) declaring remote control with these N1 commands. */
+  const vendorSerialTarget = (commands: string[]): Target =>
+    ({
       kind: 'serial',
       profile: parseTargetProfile({
         name: 'vendor',
@@ -279,10 +280,13 @@ describe('gating by the declaration', () => {
           identifiers: ['00010000', '04000503'],
           passwords: { '02': '000000' },
           capabilities: { remoteControl: true },
-          remoteControl: { commands: ['1A', '1C', '2A', '2B'] },
+          remoteControl: { commands },
         },
       }),
-    } as unknown as Target;
+    }) as unknown as Target;
+
+  it('a meter without keep-power or a trip delay skips those cases, naming the field', () => {
+    const t = vendorSerialTarget(['1A', '1C', '2A', '2B']);
     const r = Object.fromEntries(switchingCases.map((c) => [c.id, c.applies?.(t) ?? null]));
     expect(r).toMatchObject({
       'switching.trip': null,
@@ -296,20 +300,7 @@ describe('gating by the declaration', () => {
   });
 
   it('a real meter without 1C cannot be tripped by the suite: the reason names the fields', () => {
-    const t = {
-      kind: 'serial',
-      profile: parseTargetProfile({
-        name: 'vendor',
-        connection: { type: 'serial', path: '/dev/ttyUSB0' },
-        meter: {
-          address: '123456789012',
-          identifiers: ['00010000', '04000503'],
-          passwords: { '02': '000000' },
-          capabilities: { remoteControl: true },
-          remoteControl: { commands: ['1A', '1B'] },
-        },
-      }),
-    } as unknown as Target;
+    const t = vendorSerialTarget(['1A', '1B']);
     expect(byId('switching.trip').applies!(t)).toMatch(/meter\.remoteControl\.commands lists no 1C .* meter\.relay\.closeNeedsButton is true/);
   });
 });
