@@ -42,16 +42,22 @@ function faultBehaviour(plan: MeterPlan): BehaviourConfig | undefined {
   }
 }
 
+/** The model's profile with the load profile the plan gives the meter (the model itself when it keeps its own). */
+function modelWithLoad(scenario: FleetScenario, plan: MeterPlan): SimulatorProfile {
+  const model = scenario.models[plan.model]!.profile;
+  if (plan.load < 0) return model;
+  const load = scenario.loadProfiles![plan.load]!.load;
+  return { ...model, simulation: { ...model.simulation, load } } as SimulatorProfile;
+}
+
 /** The model's profile with this meter's address, load and fault (not yet validated). */
 export function meterProfile(scenario: FleetScenario, plan: MeterPlan): SimulatorProfile {
-  const model = scenario.models[plan.model]!.profile;
+  const profile = modelWithLoad(scenario, plan);
   const extra = faultBehaviour(plan);
-  const load = plan.load >= 0 ? scenario.loadProfiles![plan.load]!.load : model.simulation.load;
   return {
-    ...model,
-    meter: { ...model.meter, address: plan.address },
-    simulation: load === model.simulation.load ? model.simulation : { ...model.simulation, load },
-    behaviours: extra ? [...model.behaviours, extra] : model.behaviours,
+    ...profile,
+    meter: { ...profile.meter, address: plan.address },
+    behaviours: extra ? [...profile.behaviours, extra] : profile.behaviours,
   } as SimulatorProfile;
 }
 
@@ -72,9 +78,7 @@ export function fleetMeterType(scenario: FleetScenario, plan: MeterPlan): MeterT
   const key = `${plan.model}/${plan.load}`;
   let type = types.get(key);
   if (!type) {
-    const model = scenario.models[plan.model]!.profile;
-    const load = plan.load >= 0 ? scenario.loadProfiles![plan.load]!.load : model.simulation.load;
-    type = compileMeterType(load === model.simulation.load ? model : { ...model, simulation: { ...model.simulation, load } });
+    type = compileMeterType(modelWithLoad(scenario, plan));
     types.set(key, type);
   }
   return type;
