@@ -23,7 +23,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as allure from 'allure-js-commons';
-import { afterAll, beforeAll, describe, test } from 'vitest';
+import { afterAll, beforeAll, describe, recordArtifact, test, type TestArtifactBase } from 'vitest';
 import { RealClock, type TimerHandle } from '../../harness/core/clock.ts';
 import { getRequirement, requirementAnchor, type Requirement } from '../requirements/catalog.ts';
 import { errorMessage, runCase, type CaseObserver, type CaseResult, type ConformanceCase } from './case.ts';
@@ -96,6 +96,7 @@ export function defineConformanceSuite<T>(suiteName: string, cases: readonly Con
 
     for (const c of cases) {
       test(c.title, async (ctx) => {
+        await flushEarlierResults(ctx.task);
         // Provisional outcome: if vitest's timeout stops the case, the report still names it.
         ctx.task.meta.meterlab = {
           suite: suiteName,
@@ -164,6 +165,27 @@ export function defineConformanceSuite<T>(suiteName: string, cases: readonly Con
       }, NO_RUNNER_TIMEOUT);
     }
   });
+}
+
+declare module 'vitest' {
+  interface TestArtifactRegistry {
+    'meterlab:case-started': TestArtifactBase & { type: 'meterlab:case-started' };
+  }
+}
+
+/**
+ * Sends the earlier cases' results to the main process before this case runs.
+ *
+ * vitest's worker sends task results on a 100 ms throttle (@vitest/runner `updateTask`) that
+ * compares Date.now() with the last send but arms its timer from the event loop's cached time;
+ * after a busy loop turn the timer fires "early", finds nothing to do, and stays armed in name
+ * only, so results queued after it wait for the next update. When this case then hangs, the
+ * previous case's verdict line never appears (seen in CI: no progress line for 60 s). Recording
+ * an artifact flushes the pending updates first (`finishSendTasksUpdate`), a public API that
+ * reporters ignore for this type.
+ */
+async function flushEarlierResults(task: Parameters<typeof recordArtifact>[0]): Promise<void> {
+  await recordArtifact(task, { type: 'meterlab:case-started' });
 }
 
 function allureObserver(): CaseObserver {
