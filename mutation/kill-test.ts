@@ -4,7 +4,8 @@
  * declaration the reference does not have is under test too: suites/profiles/reference-minimal.json
  * (wildcard reads, follow-up, write, freeze, password change and event clear off, a Td range, an
  * identifier served but not declared) and reference-small-frames.json (meter.maxFrameDataLength
- * 16: blocks and records in follow-up frames; read address through the wildcard off). Cases are
+ * 16: blocks and records in follow-up frames; read address through the wildcard off), and the
+ * reference again over byte-by-byte bus delivery (reference-byte-delivery.json). Cases are
  * run directly through the framework's runCase (what `meterlab run --target <profile>` runs,
  * without vitest's start-up: about 3 s of CPU a mutant). Exit 0 only when every case passed or was
  * not applicable: a failed, errored or inconclusive verdict kills the mutant. Exit 2 when a suite folder exists that this file does not run (add it to SUITES).
@@ -18,8 +19,15 @@ import { readingCases } from '../suites/reading/cases.ts';
 import { switchingCases } from '../suites/switching/cases.ts';
 
 const SUITES = { reading: readingCases, programming: programmingCases, switching: switchingCases } as const;
-/** The declarations every suite runs against: the built-in reference, then two more of the same simulator. */
-const PROFILES = ['reference', ...['reference-minimal.json', 'reference-small-frames.json'].map((f) => resolve(import.meta.dirname, '../suites/profiles', f))] as const;
+/**
+ * The declarations every suite runs against: the built-in reference, two more of the same
+ * simulator, and the reference over byte-by-byte bus delivery (the meter's byte-level receive
+ * path: a frame for another address is then parsed and judged by its address, not skipped whole).
+ */
+const PROFILES = [
+  'reference',
+  ...['reference-minimal.json', 'reference-small-frames.json', 'reference-byte-delivery.json'].map((f) => resolve(import.meta.dirname, '../suites/profiles', f)),
+] as const;
 
 const suitesDir = resolve(import.meta.dirname, '../suites');
 const present = readdirSync(suitesDir, { withFileTypes: true })

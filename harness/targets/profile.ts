@@ -42,6 +42,12 @@ const ReferenceConnectionSchema = z
     type: z.literal('reference'),
     /** How the master reaches the simulator: a paced RS-485 bus model, the serialport mock binding, or an in-memory pair. */
     transport: z.enum(['bus', 'mock-serial', 'memory']).default('bus'),
+    /**
+     * On the bus transport, how the bus hands bytes to the meter: 'frame' (default: a frame as one
+     * event when its last byte arrives) or 'byte' (every byte on its own, as a USB adapter or a
+     * serial server may hand them over: the meter's byte-level receive path is exercised).
+     */
+    delivery: z.enum(['frame', 'byte']).optional(),
     /** Simulator profile: a path (relative to this file) or an inline object. Default: the reference meter. */
     simulator: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     /** Behaviours stacked on top of the simulator's own (broken variants). */
@@ -159,6 +165,8 @@ export type AllowDestructive = z.output<typeof AllowDestructiveSchema>;
 export interface ReferenceConnection {
   readonly type: 'reference';
   readonly transport: 'bus' | 'mock-serial' | 'memory';
+  /** Bus delivery (transport 'bus' only): 'frame' unless the profile says 'byte'. */
+  readonly delivery: 'frame' | 'byte';
   /** The simulator profile with the target's behaviours already stacked on its own. */
   readonly simulator: SimulatorProfile;
   /** The behaviours the target profile added (also inside `simulator.behaviours`). */
@@ -235,6 +243,7 @@ export function referenceTargetProfile(overrides: Partial<Omit<ReferenceConnecti
       connection: {
         type: 'reference',
         transport: overrides.transport ?? 'bus',
+        ...(overrides.delivery !== undefined ? { delivery: overrides.delivery } : {}),
         behaviours: overrides.behaviours ?? [],
         seed: overrides.seed ?? 1,
         clockOffsetMs: overrides.clockOffsetMs ?? REFERENCE_CLOCK_OFFSET_MS,
@@ -261,6 +270,9 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
   switch (doc.connection.type) {
     case 'reference': {
       const c = doc.connection;
+      if (c.delivery !== undefined && c.transport !== 'bus') {
+        throw new ProfileError(`${label}: connection.delivery: applies to transport "bus" only (this profile's transport is "${c.transport}")`);
+      }
       const base = loadSimulator(c.simulator, baseDir, label);
       // Validate the target's own behaviours first, so error paths index the target's list.
       if (c.behaviours.length > 0) {
@@ -286,6 +298,7 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
       connection = {
         type: 'reference',
         transport: c.transport,
+        delivery: c.delivery ?? 'frame',
         simulator,
         behaviours: c.behaviours,
         seed: c.seed,

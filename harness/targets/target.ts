@@ -153,7 +153,7 @@ async function openReference(
   let lineSpeedEnforced = false;
   switch (c.transport) {
     case 'bus': {
-      const bus = new Rs485Bus({ clock, line, name: 'rs485' });
+      const bus = new Rs485Bus({ clock, line, name: 'rs485', delivery: c.delivery });
       deviceLink = bus.attach(`meter-${c.simulator.meter.address}`);
       const node = bus.attach('master');
       hostLink = node;

@@ -112,6 +112,15 @@ describe('loadSimulatorProfile errors name the field', () => {
     expect(fails(profileWith({ meter: { followUpIdentifiers: ['03010000'] } }))).toMatch(/meter\.followUpIdentifiers/);
   });
 
+  it('refuses a declared identifier the simulator does not serve, naming it and its index', () => {
+    // 03010000 (event records) is in the dictionary but the model does not serve it.
+    expect(servedIdentifiers(DICTIONARY.all())).not.toContain('03010000');
+    expect(fails(profileWith({ meter: { identifiers: ['00010000', '03010000'], followUpIdentifiers: [] } }))).toMatch(
+      /meter\.identifiers\[1\]: 03010000 is declared readable but the simulator does not serve it/,
+    );
+    expect(loadSimulatorProfile(profileWith({ meter: { identifiers: ['00010000', '00020000', '04000401'], followUpIdentifiers: [] } })).meter.identifiers).toEqual(['00010000', '00020000', '04000401']);
+  });
+
   it('reports unknown behaviours and bad behaviour parameters', () => {
     expect(fails(profileWith({ behaviours: [{ name: 'teleport' }] }))).toMatch(/behaviours\[0\]\.name: unknown behaviour "teleport" \(known: wrong-checksum/);
     expect(fails(profileWith({ behaviours: [{ name: 'silent' }, { name: 'late-reply', delayMs: 'slow' }] }))).toMatch(/behaviours\[1\]\.delayMs/);

@@ -13,6 +13,7 @@ import { MeterDeclarationSchema, type MeterDeclarationInput } from '../../harnes
 import { validateBehaviourConfig, type BehaviourConfig } from './behaviours.ts';
 /** Identifiers the reference meter declares; kept in sync with the model by profile.test.ts. */
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
+import { isServedIdentifier } from './values.ts';
 
 /** "hh:mm" in meter local time (UTC+8). */
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected "hh:mm" (00:00 to 23:59)');
@@ -204,7 +205,20 @@ export const SimulatorProfileSchema = z
     /** Faulty behaviours stacked on the conformant server, bottom first (behaviours.ts). */
     behaviours: z.array(BehaviourEntrySchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    // A declared identifier the simulator cannot serve would be refused on the wire: a profile
+    // mistake, not a meter to simulate (broken variants are behaviours).
+    p.meter.identifiers.forEach((di, i) => {
+      if (!isServedIdentifier(di)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['meter', 'identifiers', i],
+          message: `${di} is declared readable but the simulator does not serve it (simulators/README.md: reference-identifiers.ts lists every identifier it serves)`,
+        });
+      }
+    });
+  });
 
 export type SimulatorProfile = z.output<typeof SimulatorProfileSchema>;
 export type SimulatorProfileInput = z.input<typeof SimulatorProfileSchema>;

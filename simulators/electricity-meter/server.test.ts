@@ -230,6 +230,26 @@ describe('12H follow-up (PROTOCOLS.md 1.3)', () => {
     expect(rig.meter.model.readValue('0506FF01')).toMatchObject([{ year: 2026, month: 3, day: 3, hour: 0, minute: 0 }, [1014, 104, 202, 307, 401], [0, 0, 0, 0, 0]]);
   });
 
+  it('sends a record declared for follow-up field by field (03300001: time 6, operator 4, ten identifiers 40)', async () => {
+    // Where a meter cuts a long value is not fixed by the standard (PROTOCOLS.md 1.3), so no suite
+    // checks it: this test pins the simulator's cut (mutation/stryker.config.mjs leaves
+    // splitAtMembers out of the suites' kill test for that reason).
+    const rig = createRig(profileWith({ meter: { followUpIdentifiers: ['03300001', '0001FF00'] } }));
+    const lengths = async (di: string): Promise<number[]> => {
+      const first = (await rig.ask(read(di))) as { payload: Uint8Array; hasFollowUp: boolean };
+      const out = [first.payload.length];
+      for (let seq = 1, more = first.hasFollowUp; more; seq++) {
+        const m = (await rig.ask({ kind: 'readFollowUp', di, seq })) as { payload: Uint8Array; hasFollowUp: boolean };
+        out.push(m.payload.length);
+        more = m.hasFollowUp;
+      }
+      return out;
+    };
+    expect(await lengths('03300001')).toEqual([6, 4, 40]);
+    expect(await lengths('0001FF00')).toEqual([4, 4, 4, 4, 4]); // a block: one member a frame
+    expect(await lengths('0002FF00')).toEqual([DICTIONARY.lookup('0002FF00')!.length]); // not declared for follow-up: whole
+  });
+
   it('cuts a reply longer than maxFrameDataLength into frames (B1, B2 …, 92) carrying SEQ', async () => {
     const rig = createRig(profileWith({ simulation: { maxFrameDataLength: 16 } }));
     const [first] = await rig.request(read('0001FF00')); // 20-byte block: 12 + 11 … bytes per frame

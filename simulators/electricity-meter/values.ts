@@ -452,6 +452,11 @@ export function servesIdentifier(_model: ElectricityMeterModel, di: string): boo
   return resolve(di) !== undefined;
 }
 
+/** Whether the simulator serves `di` at all (what a profile may declare readable). */
+export function isServedIdentifier(di: string): boolean {
+  return resolve(di.toUpperCase()) !== undefined;
+}
+
 /** Every 2007 identifier of the dictionary the model serves, in dictionary order. */
 export function servedIdentifiers(all: readonly { di: string; edition: string }[]): string[] {
   return all.filter((d) => d.edition === '2007' && resolve(d.di) !== undefined).map((d) => d.di);

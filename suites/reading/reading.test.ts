@@ -247,6 +247,29 @@ describe('a third conformant declaration: reference-small-frames.json (meter.max
   });
 });
 
+describe('the reference over byte-by-byte bus delivery: reference-byte-delivery.json (also in the kill test)', () => {
+  it('passes every reading and programming case with the meter parsing byte by byte', async () => {
+    const profile = checkedInProfile('reference-byte-delivery.json');
+    expect(profile.connection).toMatchObject({ type: 'reference', transport: 'bus', delivery: 'byte' });
+    // As for the built-in reference: everything passes but the refusals its declaration has none of.
+    expect(verdictLines(await runCases(profile)).filter((l) => !l.endsWith(': passed'))).toEqual([
+      'reading.undeclared-refused: notApplicable — meter.capabilities declares readWithWildcard, readAddressWithWildcard, writeData, freeze and changePassword all true',
+    ]);
+    const target = await openTarget(profile, { describe: false });
+    try {
+      expect(verdictLines(await runCasesOn(programmingCases, target)).filter((l) => !l.endsWith(': passed'))).toEqual([]);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('delivery is refused on a transport that is not the bus, naming the field', () => {
+    expect(() => parseTargetProfile({ name: 'x', connection: { type: 'reference', transport: 'memory', delivery: 'byte' } }, { source: 'x.json' })).toThrow(
+      'target profile x.json: connection.delivery: applies to transport "bus" only (this profile\'s transport is "memory")',
+    );
+  });
+});
+
 describe('follow-up frames only where the declaration lists them', () => {
   it('a block that comes in several frames (B1H) though meter.followUpIdentifiers does not list it fails reading.read-declared-identifiers', async () => {
     // The simulator splits 0506FF01 at its members (its own declaration lists it); the target
