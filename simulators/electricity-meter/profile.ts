@@ -311,6 +311,7 @@ export const REFERENCE_METER_PROFILE_INPUT = {
     baudRates: [1200, 2400, 4800, 9600],
     operatorCode: '00000000',
     writableIdentifier: '04001001',
+    multiFunctionOutputs: ['00', '01', '02'],
   },
   simulation: {
     clockOffsetMs: 0,

@@ -853,8 +853,9 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       case 'remoteControl':
         return this.remoteControl(message, false, request, caps, pw);
       case 'multiFunctionOutput':
-        // 0 = clock second pulse, 1 = demand period, 2 = time-slot switch [BK].
-        if (message.output > 2) return this.error(fc, ErrorWord.OtherError, request);
+        // The declared output types (meter.multiFunctionOutputs) are switched to and echoed in the
+        // 9DH reply; any other is refused with "other error" [BK: PROTOCOLS.md 1.3 gives only the frame].
+        if (!this.type.profile.meter.multiFunctionOutputs.includes(toHex(Uint8Array.of(message.output)))) return this.error(fc, ErrorWord.OtherError, request);
         return this.reply({ kind: 'multiFunctionOutputResponse', output: message.output }, request);
       default:
         // Replies, 1997 messages and function codes the standard does not define: silence.

@@ -89,7 +89,19 @@ const NO_SUCH_PASSWORD = '04000C0B';
 /** SEQ is one byte (PROTOCOLS.md 1.3, 12H). */
 const MAX_SEQ = 255;
 
-const FC = { read: 0x11, followUp: 0x12, readAddress: 0x13, write: 0x14, freeze: 0x16, baud: 0x17, password: 0x18, demandClear: 0x19, meterClear: 0x1a, eventClear: 0x1b } as const;
+const FC = {
+  read: 0x11,
+  followUp: 0x12,
+  readAddress: 0x13,
+  write: 0x14,
+  freeze: 0x16,
+  baud: 0x17,
+  password: 0x18,
+  demandClear: 0x19,
+  meterClear: 0x1a,
+  eventClear: 0x1b,
+  multiFunctionOutput: 0x1d,
+} as const;
 
 const OTHER: ErrorWordBit = 'otherError';
 const NO_DATA: ErrorWordBit = 'noRequestedData';
@@ -926,6 +938,31 @@ const cases: Case[] = [
       if (!ctx.check(replyKind(replies) === 'meterClearResponse', `a 1AH with the ${describePassword(password)} password was answered with ${describeReplies(replies)}, not 9AH`)) return;
       const after = await energy();
       ctx.measure(`${FORWARD_ACTIVE_TOTAL} after the 9AH reply`, after, 'kWh', { max: METER_CLEAR_RESIDUE_KWH });
+    },
+  },
+  {
+    id: 'programming.multi-function-output',
+    requirement: 'DLT645-34',
+    title: 'Multi-function terminal output (1DH): each declared output type answered 9DH, an undeclared one refused with DDH',
+    applies: (t) => (t.profile.meter.multiFunctionOutputs.length > 0 ? null : 'meter.multiFunctionOutputs is empty'),
+    async run(ctx, t) {
+      const address = meterAddress(t);
+      const declared = t.profile.meter.multiFunctionOutputs.map((h) => parseInt(h, 16));
+      await requireAlive(ctx, t, 'the 1DH requests');
+      for (const output of declared) {
+        const what = `a 1DH to output type ${hex2(output)}H (declared in meter.multiFunctionOutputs)`;
+        const replies = await ask(t, address, { kind: 'multiFunctionOutput', output });
+        const m = replies[0]?.message;
+        if (!ctx.check(m?.kind === 'multiFunctionOutputResponse', `${what} was answered with ${describeReplies(replies)}, not 9DH`)) continue;
+        if (m?.kind === 'multiFunctionOutputResponse' && m.output !== null) {
+          ctx.check(m.output === output, `${what} was answered 9DH with output type ${hex2(m.output)}H`);
+        }
+      }
+      // The lowest output type the meter does not declare: 03H for the three types of the source.
+      const undeclared = [...Array(256).keys()].find((o) => !declared.includes(o))!;
+      const what = `a 1DH to output type ${hex2(undeclared)}H (not in meter.multiFunctionOutputs)`;
+      checkAbnormal(ctx, await ask(t, address, { kind: 'multiFunctionOutput', output: undeclared }), FC.multiFunctionOutput, [OTHER, NO_DATA, UNAUTHORISED], what);
+      await requireStillAlive(ctx, t, what);
     },
   },
 ];

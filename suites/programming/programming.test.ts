@@ -92,6 +92,22 @@ describe('broken variants fail the matching case', () => {
     expect(result!.evidence.some((e) => e.name === 'frames'), 'frames are attached as evidence').toBe(true);
   });
 
+  it('1DH: a declared output type the meter refuses, or an undeclared one it accepts, fails programming.multi-function-output', async () => {
+    const ref = referenceTargetProfile();
+    const declaring = (outputs: string[]) => ({ ...ref, meter: { ...ref.meter, multiFunctionOutputs: outputs } });
+    const [passes] = await runCases(ref, ['programming.multi-function-output']);
+    expect(passes!.verdict, passes!.reason).toBe('passed');
+    // The simulator switches to 00..02 only: 03 declared but refused.
+    const [refused] = await runCases(declaring(['00', '01', '02', '03']), ['programming.multi-function-output']);
+    expect(refused!.verdict).toBe('failed');
+    expect(refused!.reason).toMatch(/1DH to output type 03H \(declared in meter\.multiFunctionOutputs\) was answered with abnormal reply to 1DH, error word 01H.*, not 9DH/);
+    // Declared 00 only: the meter also takes 01, which its declaration says it lacks.
+    const [accepted] = await runCases(declaring(['00']), ['programming.multi-function-output']);
+    expect(accepted!.verdict).toBe('failed');
+    expect(accepted!.reason).toMatch(/1DH to output type 01H \(not in meter\.multiFunctionOutputs\) was answered with multiFunctionOutputResponse.*not the abnormal reply DDH/);
+    expect(accepted!.evidence.some((e) => e.name === 'frames')).toBe(true);
+  });
+
   it('a meter that never applies a 17H rate is still found and brought home for the next cases', async () => {
     const target = await openTarget(referenceTargetProfile({ behaviours: [{ name: 'bcd-baud-feature-words' }] }), { describe: false });
     try {
@@ -157,6 +173,7 @@ describe('gating by the declaration', () => {
     expect(Object.entries(reasons(allowed)).filter(([, x]) => x !== null)).toEqual([
       ['programming.follow-up-without-read', 'meter.followUpIdentifiers is empty'],
       ['programming.follow-up-sequence-out-of-range', 'meter.followUpIdentifiers is empty'],
+      ['programming.multi-function-output', 'meter.multiFunctionOutputs is empty'],
     ]);
   });
 

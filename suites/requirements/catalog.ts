@@ -489,6 +489,18 @@ export const REQUIREMENTS: readonly Requirement[] = [
     notes: 'No retrieved source states it for power cycles; a meter may declare meter.relay.keepsStateAcrossPowerCycle false.',
     origin: 'PROTOCOLS.md',
   }),
+  R({
+    id: 'DLT645-34',
+    title: 'Multi-function terminal output control (1DH)',
+    statement:
+      'A 1DH request carries one byte, the output type the meter switches its multi-function terminal to: 00 clock second pulse, 01 demand period, 02 time-slot switch. A meter answers a type it supports with 9DH (no data, or the type echoed) and refuses any other type with DDH and an error word; it never answers a 1DH with silence or with another function code.',
+    threshold: 'C = 9DH for each type the meter declares (meter.multiFunctionOutputs), data empty or the type echoed; C = DDH with error bit 0, 1 or 2 for a type it does not declare',
+    source:
+      'PROTOCOLS.md 1.3 (1DH: 1-byte output type, replies 9DH / DDH) [BK]; unattributed public meter-bench code (a DL/T 645-2007 library building 1DH with pulse type 0 clock second pulse, 1 demand period, 2 time-slot switch; a firmware enum SECOUT / DEMANDOUT / TARIFFOUT; another bench adding 03/04 harmonic pulses)',
+    confidence: 'L',
+    notes: 'The reply data (empty or the echoed type) and the error word of a refusal are not confirmed against the standard text: the case accepts either reply form and any of error bits 0 (other), 1 (no data) and 2 (unauthorised).',
+    origin: 'PROTOCOLS.md',
+  }),
 ];
 
 const BY_ID = new Map(REQUIREMENTS.map((r) => [r.id, r]));

@@ -233,6 +233,15 @@ export const MeterDeclarationSchema = z
     maxFrameDataLength: z.number().int().min(16).max(255).default(200),
     /** Identifier the write test may change harmlessly (must be readWrite in the dictionary). Default alarm amount 1. */
     writableIdentifier: di2007.default('04001001'),
+    /**
+     * Output types the meter switches its multi-function terminal to with 1DH (one byte, PROTOCOLS.md
+     * 1.3 [BK]): "00" clock second pulse, "01" demand period, "02" time-slot switch (public meter
+     * bench code builds 1DH with exactly these three; one bench adds 03/04 harmonic pulses). Empty
+     * (default): the meter's 1DH is not tested.
+     */
+    multiFunctionOutputs: z
+      .array(z.string().regex(/^[0-9A-Fa-f]{2}$/, 'an output type is one byte in hex, e.g. "00"').transform((s) => s.toUpperCase()))
+      .default([]),
   })
   .strict()
   .superRefine((d, ctx) => {
