@@ -112,6 +112,19 @@ describe('loadSimulatorProfile errors name the field', () => {
     expect(fails(profileWith({ meter: { followUpIdentifiers: ['03010000'] } }))).toMatch(/meter\.followUpIdentifiers/);
   });
 
+  it('refuses a declared value longer than one reply when follow-up frames are off', () => {
+    // 0506FF01 (daily freeze block): DI 4 + 45 bytes, more than 16; 00010000 (4 bytes) fits.
+    const small = { identifiers: ['00010000', '0506FF01'], followUpIdentifiers: [], maxFrameDataLength: 16 };
+    // (The reference simulation sets its own maxFrameDataLength 200: set it to the declared 16.)
+    expect(fails(profileWith({ meter: { ...small, capabilities: { ...REFERENCE_METER_PROFILE.meter.capabilities, followUp: false } }, simulation: { maxFrameDataLength: 16 } }))).toMatch(
+      /meter\.identifiers\[1\]: 0506FF01 needs 49 data bytes \(DI \+ value\), more than one reply carries \(16\), and follow-up frames are off/,
+    );
+    expect(fails(profileWith({ meter: small, simulation: { supportsFollowUp: false, maxFrameDataLength: 16 } }))).toMatch(/meter\.identifiers\[1\]: 0506FF01 needs 49 data bytes/);
+    // With follow-up on, or frames large enough, the same declaration loads.
+    expect(loadSimulatorProfile(profileWith({ meter: small, simulation: { maxFrameDataLength: 16 } })).meter.identifiers).toHaveLength(2);
+    expect(loadSimulatorProfile(profileWith({ meter: small, simulation: { supportsFollowUp: false, maxFrameDataLength: 49 } })).meter.identifiers).toHaveLength(2);
+  });
+
   it('refuses a declared identifier the simulator does not serve, naming it and its index', () => {
     // 03010000 (event records) is in the dictionary but the model does not serve it.
     expect(servedIdentifiers(DICTIONARY.all())).not.toContain('03010000');

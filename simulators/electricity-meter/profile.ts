@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { ProfileError } from '../../harness/core/errors.ts';
 import { MeterDeclarationSchema, type MeterDeclarationInput } from '../../harness/protocols/dlt645/declaration.ts';
+import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { validateBehaviourConfig, type BehaviourConfig } from './behaviours.ts';
 /** Identifiers the reference meter declares; kept in sync with the model by profile.test.ts. */
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
@@ -196,6 +197,9 @@ const BehaviourEntrySchema = z
   })
   .transform((entry) => entry as BehaviourConfig);
 
+/** DI3..DI0 at the head of every read reply's data field (PROTOCOLS.md 1.3). */
+const DI_LENGTH = 4;
+
 export const SimulatorProfileSchema = z
   .object({
     /** Free text shown in logs and reports. */
@@ -209,12 +213,24 @@ export const SimulatorProfileSchema = z
   .superRefine((p, ctx) => {
     // A declared identifier the simulator cannot serve would be refused on the wire: a profile
     // mistake, not a meter to simulate (broken variants are behaviours).
+    // Without follow-up frames every declared value must fit in one reply: DI (4 bytes) + value.
+    const followUp = p.simulation.supportsFollowUp ?? p.meter.capabilities.followUp;
+    const maxData = p.simulation.maxFrameDataLength ?? p.meter.maxFrameDataLength;
     p.meter.identifiers.forEach((di, i) => {
       if (!isServedIdentifier(di)) {
         ctx.addIssue({
           code: 'custom',
           path: ['meter', 'identifiers', i],
           message: `${di} is declared readable but the simulator does not serve it (simulators/README.md: reference-identifiers.ts lists every identifier it serves)`,
+        });
+        return;
+      }
+      const length = DI_LENGTH + (DICTIONARY.lookup(di)?.length ?? 0);
+      if (!followUp && length > maxData) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['meter', 'identifiers', i],
+          message: `${di} needs ${length} data bytes (DI + value), more than one reply carries (${maxData}), and follow-up frames are off (capabilities.followUp / simulation.supportsFollowUp)`,
         });
       }
     });
