@@ -1041,14 +1041,22 @@ export class ElectricityMeterModel {
    *   that (`meter.remoteControl.acceptsZeroValidUntil`, [BK]) → 'expired'
    * - trip under keep-power → 'keep-power' (KP-01)
    */
+  /**
+   * True when a 1CH valid until `validUntil` is refused as expired (FEE-06): a time before the meter
+   * clock, or all zero (null) when the declaration does not accept that. Never under the
+   * `ignoreValidUntil` fault.
+   */
+  validUntilRefused(validUntil: FrameDateTime | null): boolean {
+    if (this.faults.ignoreValidUntil) return false;
+    return validUntil === null ? !this.meter.remoteControl.acceptsZeroValidUntil : fromCalendar(validUntil) < this.meterNow();
+  }
+
   remoteControl(command: number, operator: string, validUntil: FrameDateTime | null): CommandResult {
     this.sync();
     const m = this.meterNow();
     const code = command.toString(16).toUpperCase().padStart(2, '0');
     if (!(this.meter.remoteControl.commands as readonly string[]).includes(code)) return { ok: false, error: 'unsupported' };
-    if (!this.faults.ignoreValidUntil) {
-      if (validUntil === null ? !this.meter.remoteControl.acceptsZeroValidUntil : fromCalendar(validUntil) < m) return { ok: false, error: 'expired' };
-    }
+    if (this.validUntilRefused(validUntil)) return { ok: false, error: 'expired' };
     if (command === RemoteControlCommand.Trip && this.keepPower && !this.faults.ignoreKeepPower) return { ok: false, error: 'keep-power' };
     if (this.faults.ignoreRemoteControl) return { ok: true };
     const now = this.clock.now();

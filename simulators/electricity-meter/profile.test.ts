@@ -4,7 +4,7 @@ import { VirtualClock } from '../../harness/core/clock.ts';
 import { ProfileError } from '../../harness/core/errors.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { ElectricityMeterModel } from './model.ts';
-import { EXTERNAL_RELAY_METER_PROFILE_INPUT, REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
+import { DISTINCT_ERRORS_METER_PROFILE_INPUT, EXTERNAL_RELAY_METER_PROFILE_INPUT, REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
 import { profileWith, T0 } from './test-support.ts';
 import { servedIdentifiers } from './values.ts';
@@ -38,6 +38,15 @@ describe('the reference profile', () => {
     expect(simulation.costControl).toBe('remote');
     expect(meter.relay).toMatchObject({ type: simulation.relay.kind, tripDelayMs: simulation.relay.tripDelayMs, closeNeedsButton: false });
     expect(meter.relay.largeCurrentProtection).toBeUndefined();
+  });
+
+  it('profiles/distinct-errors-meter.json is DISTINCT_ERRORS_METER_PROFILE_INPUT: three different 1CH refusal words, none 01H or 04H', () => {
+    const json: unknown = JSON.parse(readFileSync(new URL('./profiles/distinct-errors-meter.json', import.meta.url), 'utf8'));
+    expect(json, REGENERATE).toEqual(JSON.parse(JSON.stringify(DISTINCT_ERRORS_METER_PROFILE_INPUT)));
+    const { remoteControl } = loadSimulatorProfile(json).meter;
+    const words = Object.values(remoteControl.errors);
+    expect(new Set([...words, '01', '04']).size).toBe(5);
+    expect(remoteControl).toMatchObject({ acceptsZeroValidUntil: false, passwordBeforeValidUntil: false });
   });
 
   it('declares its switching side as the simulation behaves (issue 8)', () => {

@@ -358,3 +358,34 @@ export const EXTERNAL_RELAY_METER_PROFILE_INPUT = {
     relay: { kind: 'external', tripDelayMs: EXTERNAL_RELAY_TRIP_DELAY_MS },
   },
 } satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };
+
+/**
+ * 1CH refusal words of the distinct-errors declaration: three different words, none the default
+ * 01H nor the password word 04H, so a meter (or a mutant of the simulator) that answers one refusal
+ * with another's word is caught. The words themselves are [BK] (PROTOCOLS.md 1.7 names no bit for
+ * these refusals): 10H for an expired command echoes bit4 "time label invalid" (时间标签无效) of the
+ * 2-byte control error status in the Wisdom firmware (float12/WorkProjectsSVN, Relay_Remote.c
+ * api_SetRelayRelayErrStatus); 20H and 02H are our choice.
+ */
+export const DISTINCT_REMOTE_CONTROL_ERRORS = { expired: '10', keepPowerTrip: '20', unsupportedCommand: '02' } as const;
+
+/**
+ * A third conformant switching declaration (profiles/distinct-errors-meter.json): the reference
+ * meter declaring distinct 1CH refusal words (DISTINCT_REMOTE_CONTROL_ERRORS), an all-zero
+ * valid-until refused (`acceptsZeroValidUntil` false), the valid-until checked before the password
+ * (`passwordBeforeValidUntil` false) and no 1CH direct close (1B close-allowed and the key are the
+ * way back), so every [BK] 1CH option is exercised the other way round from the reference.
+ */
+export const DISTINCT_ERRORS_METER_PROFILE_INPUT = {
+  ...REFERENCE_METER_PROFILE_INPUT,
+  description: 'MeterLab reference meter, switching variant: distinct 1CH refusal words, all-zero valid-until refused, valid-until checked before the password, no direct close (conformant)',
+  meter: {
+    ...REFERENCE_METER_PROFILE_INPUT.meter,
+    remoteControl: {
+      commands: ['1A', '1B', '2A', '2B', '3A', '3B'],
+      acceptsZeroValidUntil: false,
+      passwordBeforeValidUntil: false,
+      errors: { ...DISTINCT_REMOTE_CONTROL_ERRORS },
+    },
+  },
+} satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };

@@ -344,7 +344,7 @@ const cases: SwitchingCase[] = [
   {
     id: 'switching.expired-command',
     requirement: 'FEE-06',
-    title: 'A 1CH 1AH trip whose valid-until has passed, or names no date, is refused with the declared error word and the relay stays closed',
+    title: 'A 1CH 1AH trip whose valid-until has passed, or names no date, is refused with the declared error word (with a wrong password too: the word of the declared check order) and the relay stays closed',
     applies: (t) => commandGate(t, '1A') ?? wayBackGate(t),
     async run(ctx, t, password) {
       const word = t.profile.meter.remoteControl.errors.expired;
@@ -359,6 +359,16 @@ const cases: SwitchingCase[] = [
         const zero = `${describeCommand('1A')} with an all-zero valid-until (meter.remoteControl.acceptsZeroValidUntil is false)`;
         checkRefused(ctx, await sendControl(t, N1['1A'], password, { validUntil: null }), expected, zero, field);
       } else ctx.log('all-zero valid-until not sent: meter.remoteControl.acceptsZeroValidUntil is true (the meter takes it as no deadline)');
+      // Both faults at once: which refusal wins is the declared order ([BK]; meter.remoteControl.passwordBeforeValidUntil).
+      const wrong = wrongPassword(password);
+      const passwordFirst = t.profile.meter.remoteControl.passwordBeforeValidUntil;
+      const [bothWord, bothField] = passwordFirst
+        ? [0x04, 'FEE-06: SERR bit2; meter.remoteControl.passwordBeforeValidUntil is true: the password is checked first']
+        : [expected, `${field}; meter.remoteControl.passwordBeforeValidUntil is false: the valid-until is checked first`];
+      const wrongMalformed = `${describeCommand('1A')} with a wrong ${describePassword(password)} password and valid-until month 13`;
+      checkRefused(ctx, await sendMalformedValidUntil(t, N1['1A'], password, { password: wrong }), bothWord, wrongMalformed, bothField);
+      const wrongExpired = `${describeCommand('1A')} with a wrong ${describePassword(password)} password, valid until a day ago`;
+      checkRefused(ctx, await sendControl(t, N1['1A'], password, { password: wrong, validUntil: past }), bothWord, wrongExpired, bothField);
       await relayStayedClosed(ctx, t, 'the refused trips');
     },
   },

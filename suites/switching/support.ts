@@ -166,8 +166,8 @@ export async function sendControl(t: Target, n1: number, password: Password, opt
  * A 1CH whose valid-until names no date (month 13): built from a valid request with N7 (MM)
  * replaced, since the codec refuses to encode an impossible date.
  */
-export async function sendMalformedValidUntil(t: Target, n1: number, password: Password): Promise<ProbeReply[]> {
-  const { control, data } = encodeMessageData(controlMessage(t, n1, password));
+export async function sendMalformedValidUntil(t: Target, n1: number, password: Password, options: Pick<ControlOptions, 'password'> = {}): Promise<ProbeReply[]> {
+  const { control, data } = encodeMessageData(controlMessage(t, n1, password, options));
   const patched = Uint8Array.from(data);
   // N3..N8 = ss mm hh DD MM YY at bytes 10..15 (PROTOCOLS.md 1.5): MM is byte 14, BCD.
   patched[14] = 0x13;

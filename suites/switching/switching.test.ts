@@ -9,7 +9,8 @@
  * - on a real meter (no backchannel) the steps that need a person end inconclusive, never passed.
  */
 import { describe, expect, it } from 'vitest';
-import { openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
+import { resolve } from 'node:path';
+import { loadTargetProfile, openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
 import { runCase, runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
 import { getRequirement } from '../requirements/catalog.ts';
 import { switchingCases } from './cases.ts';
@@ -24,6 +25,7 @@ async function runCases(profile: TargetProfile, ids?: readonly string[]): Promis
 }
 
 const byId = (id: string) => switchingCases.find((c) => c.id === id)!;
+const profileFile = (f: string): string => resolve(import.meta.dirname, '../profiles', f);
 
 function tripDelayOf(p: TargetProfile): number {
   const d = p.meter.relay.tripDelayMs;
@@ -104,6 +106,19 @@ describe('switching suite against the reference meter', () => {
     expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
     const close = results.find((r) => r.id === 'switching.close-allowed')!;
     expect(close.measurements.map((m) => m.name)).toEqual(['time from 9CH to 1BH close allowed to relay closed (status word 3 bit4)']);
+  });
+
+  it('passes every applicable case with distinct 1CH refusal words, the valid-until checked first and no direct close (reference-distinct-errors.json)', async () => {
+    const results = await runCases(await loadTargetProfile(profileFile('reference-distinct-errors.json')));
+    expect(verdictLines(results)).toEqual(
+      switchingCases.map((c) =>
+        c.id === 'switching.direct-close'
+          ? `${c.id}: notApplicable — meter.remoteControl.commands does not list 1C (direct close)`
+          : c.id === 'switching.keep-power-cancels-pending-trip'
+            ? `${c.id}: notApplicable — meter.relay.tripDelayMs is 0: a trip is carried out at once, there is no pending trip to cancel`
+            : `${c.id}: passed`,
+      ),
+    );
   });
 
   it('passes with the trip delay declared as a range [2 s, 4 s] around the meter\'s 3 s', async () => {
@@ -193,6 +208,38 @@ describe('broken variants fail the matching case', () => {
     expect(result!.verdict, result!.reason).toBe('failed');
     expect(result!.reason).toMatch(reason);
     expect(result!.evidence.some((e) => e.name === 'frames'), 'frames are attached as evidence').toBe(true);
+  });
+
+  it('a meter declaring distinct refusal words that answers every refusal with 01H fails each refusal case, naming the field', async () => {
+    const results = await runCases(
+      referenceWith(
+        () => {},
+        (meter) => {
+          meter.remoteControl = { ...meter.remoteControl, errors: { expired: '10', keepPowerTrip: '20', unsupportedCommand: '02' } };
+        },
+      ),
+      ['switching.trip-refused-in-keep-power', 'switching.expired-command', 'switching.unsupported-command'],
+    );
+    expect(results.map((r) => r.verdict)).toEqual(['failed', 'failed', 'failed']);
+    expect(results[0]!.reason).toMatch(/under keep-power got error word 01H \(bit 0 "other error"\), expected 20H alone \(meter\.remoteControl\.errors\.keepPowerTrip = "20"\)/);
+    expect(results[1]!.reason).toMatch(/\(a day ago\) got error word 01H .*expected 10H alone \(meter\.remoteControl\.errors\.expired = "10"\)/);
+    expect(results[2]!.reason).toMatch(/N1 = 55H .* got error word 01H .*expected 02H alone \(meter\.remoteControl\.errors\.unsupportedCommand = "02"\)/);
+  });
+
+  it('a meter that checks the valid-until before the password, declared the other way round, fails the expired-command case', async () => {
+    const [r] = await runCases(
+      referenceWith(
+        (sim) => {
+          sim.meter.remoteControl = { ...sim.meter.remoteControl, passwordBeforeValidUntil: false };
+        },
+        (meter) => {
+          meter.remoteControl = { ...meter.remoteControl, passwordBeforeValidUntil: true };
+        },
+      ),
+      ['switching.expired-command'],
+    );
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(/with a wrong level 02 password and valid-until month 13 got error word 01H .*expected 04H alone .*passwordBeforeValidUntil is true: the password is checked first/);
   });
 
   it('a dead meter passes nothing: every applicable case is inconclusive', async () => {

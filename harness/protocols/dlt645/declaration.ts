@@ -97,6 +97,15 @@ export const RemoteControlDeclarationSchema = z
      * with `errors.expired`.
      */
     acceptsZeroValidUntil: z.boolean().default(true),
+    /**
+     * Which refusal wins when a 1CH carries both a wrong password and an expired or malformed
+     * valid-until. [BK]: PROTOCOLS.md and REQUIREMENTS.md give no order. The one public firmware
+     * seen (Wisdom 645 handler api_ProcRemoteRelayCommand645, float12/WorkProjectsSVN) checks the
+     * password level before the valid-until. true (default): the password first, so such a command
+     * gets 04H; false: the valid-until first (before the password and the N1), so it gets
+     * `errors.expired`.
+     */
+    passwordBeforeValidUntil: z.boolean().default(true),
     errors: z
       .object({
         /** FEE-06: valid-until in the past, or malformed. [BK] word; default bit 0. */
