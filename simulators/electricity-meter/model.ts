@@ -1021,10 +1021,13 @@ export class ElectricityMeterModel {
     this.log(`relay closed (${cause})`);
   }
 
-  /** 合闸允许: an external relay closes at once, an internal one waits for the key (FEE-11). */
+  /**
+   * 合闸允许: a relay declared to need the key (`meter.relay.closeNeedsButton`, default for an internal
+   * relay) waits for it; one that does not (an external relay) closes at once (FEE-11).
+   */
   private allowClose(m: number, operator: string, cause: RelayEventRecord['cause']): void {
     if (!this.relayOpen) return;
-    if (this.sim.relay.kind === 'external' || this.faults.closeWithoutButton) this.closeRelay(cause, operator, m);
+    if (!this.meter.relay.closeNeedsButton || this.faults.closeWithoutButton) this.closeRelay(cause, operator, m);
     else this.closeAllowed = true;
   }
 
@@ -1425,7 +1428,9 @@ export class ElectricityMeterModel {
   /** Status word 3 bit 7 "pre-trip alarm": commanded alarm, low balance (local), or a trip waiting for its delay. */
   get alarm(): boolean {
     this.sync();
-    return this.remoteAlarm || this.pendingTripAt !== null || this.tripProtect !== null || (this.localCostControl && this.level >= 1 && !this.keepPower);
+    // A trip waiting out its delay or its trip protection shows as the pre-trip alarm only when the meter declares one (meter.relay.preTripAlarm).
+    const preTrip = this.meter.relay.preTripAlarm && (this.pendingTripAt !== null || this.tripProtect !== null);
+    return this.remoteAlarm || preTrip || (this.localCostControl && this.level >= 1 && !this.keepPower);
   }
 
   get balanceState(): MeterSnapshot['balance'] {

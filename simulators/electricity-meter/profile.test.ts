@@ -127,6 +127,28 @@ describe('loadSimulatorProfile errors name the field', () => {
     expect(fails(profileWith({ behaviours: [{ name: 'drop-every-nth', every: 3 }] }))).toMatch(/behaviours\[0\]/);
   });
 
+  it('refuses a simulated relay its declaration contradicts, naming both fields, in one ProfileError', () => {
+    const base = structuredClone(REFERENCE_METER_PROFILE_INPUT) as Record<string, any>;
+    base.meter.relay = { ...base.meter.relay, tripDelayMs: [2000, 4000] };
+    base.simulation.relay = { kind: 'external', tripDelayMs: 5000 };
+    let error: unknown;
+    try {
+      loadSimulatorProfile(base, 'sim.json');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ProfileError);
+    const m = (error as Error).message;
+    expect(m).toMatch(/^sim\.json: /);
+    expect(m).toContain('simulation.relay.kind: "external" contradicts meter.relay.type "internal"');
+    expect(m).toContain('simulation.relay.tripDelayMs: 5000 ms is outside meter.relay.tripDelayMs [2000, 4000] ms');
+    // Within the range it is the simulation's choice; left out, the declaration decides.
+    base.simulation.relay = { tripDelayMs: 2500 };
+    expect(loadSimulatorProfile(base).simulation.relay).toEqual({ kind: 'internal', tripDelayMs: 2500 });
+    base.simulation.relay = {};
+    expect(loadSimulatorProfile(base).simulation.relay).toEqual({ kind: 'internal', tripDelayMs: 3000 });
+  });
+
   it('names the source in the message', () => {
     expect(() => loadSimulatorProfile({}, 'profiles/x.json')).toThrow(/^profiles\/x\.json: meter: /);
   });

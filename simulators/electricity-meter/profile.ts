@@ -147,15 +147,24 @@ export const SimulationSchema = z
         }
       })
       .default({ alarmAmount1: 20, alarmAmount2: 10, overdraftAmountLimit: 0, alarmEnergy1KWh: 20, alarmEnergy2KWh: 10, overdraftEnergyLimitKWh: 0, hoardingLimit: 0 }),
+    /**
+     * The simulated relay, within what the meter declares (`meter.relay`): each field may only
+     * choose inside the declaration, and is taken from it when left out (a contradiction is a
+     * ProfileError naming both fields).
+     */
     relay: z
       .object({
-        /** FEE-11 / KP-03: an internal relay closes on a key press after close-allowed; an external one at once. */
-        kind: z.enum(['internal', 'external']).default('internal'),
-        /** FEE-07 trip delay: a trip command sets the command bit at once and opens the relay after this. */
-        tripDelayMs: z.number().int().min(0).default(0),
+        /** FEE-11 / KP-03: must equal `meter.relay.type`. Absent: the declared type. */
+        kind: z.enum(['internal', 'external']).optional(),
+        /**
+         * FEE-07 trip delay, ms: a trip command sets the command bit at once and opens the relay after
+         * this. Must lie within `meter.relay.tripDelayMs` (a number, or [min, max]). Absent: the
+         * declared delay (the middle of a declared range, rounded).
+         */
+        tripDelayMs: z.number().int().min(0).optional(),
       })
       .strict()
-      .default({ kind: 'internal', tripDelayMs: 0 }),
+      .default({}),
     /** Monthly settlement instant (DI 04000B01 DDhh): day 1..28, hour 0..23. Default the 1st at 00:00. */
     settlement: z
       .object({ day: z.number().int().min(1).max(28).default(1), hour: z.number().int().min(0).max(23).default(0) })
@@ -195,6 +204,19 @@ const BehaviourEntrySchema = z
   })
   .transform((entry) => entry as BehaviourConfig);
 
+type RelayDeclaration = z.output<typeof MeterDeclarationSchema>['relay'];
+
+/** The declared trip delay as [min, max], ms. */
+function declaredTripDelay(relay: RelayDeclaration): readonly [number, number] {
+  const d = relay.tripDelayMs;
+  return typeof d === 'number' ? [d, d] : d;
+}
+
+function describeDelay(relay: RelayDeclaration): string {
+  const [min, max] = declaredTripDelay(relay);
+  return min === max ? `${min} ms` : `[${min}, ${max}] ms`;
+}
+
 export const SimulatorProfileSchema = z
   .object({
     /** Free text shown in logs and reports. */
@@ -204,11 +226,40 @@ export const SimulatorProfileSchema = z
     /** Faulty behaviours stacked on the conformant server, bottom first (behaviours.ts). */
     behaviours: z.array(BehaviourEntrySchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    // The simulated relay may only choose within what the meter declares (issue 8).
+    const declared = p.meter.relay;
+    const sim = p.simulation.relay;
+    if (sim.kind !== undefined && sim.kind !== declared.type) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simulation', 'relay', 'kind'],
+        message: `"${sim.kind}" contradicts meter.relay.type "${declared.type}": the simulated relay must be the declared one (leave simulation.relay.kind out to use the declaration)`,
+      });
+    }
+    const [min, max] = declaredTripDelay(declared);
+    if (sim.tripDelayMs !== undefined && (sim.tripDelayMs < min || sim.tripDelayMs > max)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simulation', 'relay', 'tripDelayMs'],
+        message: `${sim.tripDelayMs} ms is outside meter.relay.tripDelayMs ${describeDelay(declared)}: the simulated trip delay may only choose within the declared one (leave simulation.relay.tripDelayMs out to use the declaration)`,
+      });
+    }
+  })
+  .transform((p) => {
+    const [min, max] = declaredTripDelay(p.meter.relay);
+    const relay = {
+      kind: p.simulation.relay.kind ?? p.meter.relay.type,
+      tripDelayMs: p.simulation.relay.tripDelayMs ?? Math.round((min + max) / 2),
+    };
+    return { ...p, simulation: { ...p.simulation, relay } };
+  });
 
 export type SimulatorProfile = z.output<typeof SimulatorProfileSchema>;
 export type SimulatorProfileInput = z.input<typeof SimulatorProfileSchema>;
-export type SimulationSettings = z.output<typeof SimulationSchema>;
+/** The simulation settings of a validated profile (the relay resolved against the declaration). */
+export type SimulationSettings = SimulatorProfile['simulation'];
 
 /** `simulation.load.steps[2].from` style path of a zod issue. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
@@ -322,7 +373,7 @@ export const REFERENCE_METER_PROFILE_INPUT = {
       overdraftEnergyLimitKWh: 0,
       hoardingLimit: 0,
     },
-    relay: { kind: 'internal', tripDelayMs: REFERENCE_TRIP_DELAY_MS },
+    // simulation.relay left out: the simulated relay is the declared one (meter.relay).
     settlement: { day: 1, hour: 0 },
     responseDelayMs: 60,
     replyPreamble: 4,
@@ -355,7 +406,6 @@ export const EXTERNAL_RELAY_METER_PROFILE_INPUT = {
   simulation: {
     ...REFERENCE_METER_PROFILE_INPUT.simulation,
     costControl: 'remote',
-    relay: { kind: 'external', tripDelayMs: EXTERNAL_RELAY_TRIP_DELAY_MS },
   },
 } satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };
 
