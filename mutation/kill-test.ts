@@ -6,7 +6,8 @@
  * identifier served but not declared) and reference-small-frames.json (meter.maxFrameDataLength
  * 16: blocks and records in follow-up frames; read address through the wildcard off); then the
  * switching suite alone against the switching declarations (reference-distinct-errors.json: three
- * different 1CH refusal words, the [BK] 1CH options the other way round). Cases are
+ * different 1CH refusal words, the [BK] 1CH options the other way round; reference-trip-delay.json:
+ * a 3 s trip delay with the pre-trip alarm). Cases are
  * run directly through the framework's runCase (what `meterlab run --target <profile>` runs,
  * without vitest's start-up: about 3 s of CPU a mutant). Exit 0 only when every case passed or was
  * not applicable: a failed, errored or inconclusive verdict kills the mutant. Exit 2 when a suite folder exists that this file does not run (add it to SUITES).
@@ -34,6 +35,8 @@ const PROFILES: readonly { readonly file: string; readonly suites: readonly Suit
   { file: profileFile('reference-small-frames.json'), suites: ALL },
   // Three different 1CH refusal words, all-zero valid-until refused, valid-until checked before the password.
   { file: profileFile('reference-distinct-errors.json'), suites: ['switching'] },
+  // A 3 s trip delay with the pre-trip alarm: the trip-delay path and KP-04 (keep-power cancels a pending trip).
+  { file: profileFile('reference-trip-delay.json'), suites: ['switching'] },
 ];
 
 const suitesDir = resolve(import.meta.dirname, '../suites');

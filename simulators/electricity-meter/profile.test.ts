@@ -4,7 +4,14 @@ import { VirtualClock } from '../../harness/core/clock.ts';
 import { ProfileError } from '../../harness/core/errors.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { ElectricityMeterModel } from './model.ts';
-import { DISTINCT_ERRORS_METER_PROFILE_INPUT, EXTERNAL_RELAY_METER_PROFILE_INPUT, REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
+import {
+  DISTINCT_ERRORS_METER_PROFILE_INPUT,
+  EXTERNAL_RELAY_METER_PROFILE_INPUT,
+  REFERENCE_METER_PROFILE,
+  REFERENCE_METER_PROFILE_INPUT,
+  TRIP_DELAY_METER_PROFILE_INPUT,
+  loadSimulatorProfile,
+} from './profile.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
 import { profileWith, T0 } from './test-support.ts';
 import { servedIdentifiers } from './values.ts';
@@ -47,6 +54,14 @@ describe('the reference profile', () => {
     const words = Object.values(remoteControl.errors);
     expect(new Set([...words, '01', '04']).size).toBe(5);
     expect(remoteControl).toMatchObject({ acceptsZeroValidUntil: false, passwordBeforeValidUntil: false });
+  });
+
+  it('profiles/trip-delay-meter.json is TRIP_DELAY_METER_PROFILE_INPUT: a 3 s trip delay with the pre-trip alarm, simulated as declared', () => {
+    const json: unknown = JSON.parse(readFileSync(new URL('./profiles/trip-delay-meter.json', import.meta.url), 'utf8'));
+    expect(json, REGENERATE).toEqual(JSON.parse(JSON.stringify(TRIP_DELAY_METER_PROFILE_INPUT)));
+    const { meter, simulation } = loadSimulatorProfile(json);
+    expect(meter.relay).toMatchObject({ type: 'internal', tripDelayMs: 3000, preTripAlarm: true });
+    expect(simulation.relay).toEqual({ kind: 'internal', tripDelayMs: 3000 });
   });
 
   it('declares its switching side as the simulation behaves (issue 8)', () => {

@@ -439,3 +439,21 @@ export const DISTINCT_ERRORS_METER_PROFILE_INPUT = {
     },
   },
 } satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };
+
+/** Trip delay of the trip-delay reference (FEE-07): 3 s, in virtual time, so the pre-trip phase is exercised without slowing the suite. */
+export const TRIP_DELAY_REFERENCE_MS = 3000;
+
+/**
+ * A fourth conformant switching declaration (profiles/trip-delay-meter.json): the reference meter
+ * with a 3 s trip delay and the pre-trip alarm (status word 3 bit 7 while a trip waits), so the
+ * trip-delay path, the pre-trip alarm (FEE-07) and keep-power cancelling a pending trip (KP-04)
+ * are exercised; everything else as the reference.
+ */
+export const TRIP_DELAY_METER_PROFILE_INPUT = {
+  ...REFERENCE_METER_PROFILE_INPUT,
+  description: 'MeterLab reference meter, switching variant: 3 s trip delay with the pre-trip alarm (conformant)',
+  meter: {
+    ...REFERENCE_METER_PROFILE_INPUT.meter,
+    relay: { ...REFERENCE_METER_PROFILE_INPUT.meter.relay, tripDelayMs: TRIP_DELAY_REFERENCE_MS, preTripAlarm: true },
+  },
+} satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };

@@ -35,11 +35,17 @@ function tripDelayOf(p: TargetProfile): number {
 /** Profile JSON, edited freely and validated again by parseTargetProfile. */
 type Json = Record<string, any>;
 
-/** The reference simulator's profile as JSON (validated again when a variant is parsed). */
+/**
+ * The reference simulator's profile as JSON (validated again when a variant is parsed), with the
+ * simulated relay left to its declaration (`meter.relay`), so an edit of the declared relay is
+ * simulated as declared.
+ */
 function referenceSimulatorJson(): Json {
   const c = referenceTargetProfile().connection;
   if (c.type !== 'reference') throw new Error('the reference target has no simulator');
-  return structuredClone(c.simulator) as Json;
+  const json = structuredClone(c.simulator) as Json;
+  delete json.simulation.relay;
+  return json;
 }
 
 /**
@@ -65,7 +71,6 @@ function referenceWith(edit: (sim: Json) => void, declare?: (meter: Json) => voi
 const TRIP_DELAY_MS = 3000;
 function withTripDelay(sim: Json): void {
   sim.meter.relay = { ...sim.meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: true };
-  sim.simulation.relay = { ...sim.simulation.relay, tripDelayMs: TRIP_DELAY_MS };
 }
 function withoutRemoteControl(sim: Json): void {
   sim.meter.capabilities = { ...sim.meter.capabilities, remoteControl: false, keepPower: false };
@@ -95,12 +100,34 @@ describe('switching suite against the reference meter', () => {
     expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
   });
 
+  it('passes every case, KP-04 included, against suites/profiles/reference-trip-delay.json (3 s trip delay, pre-trip alarm)', async () => {
+    const profile = await loadTargetProfile(profileFile('reference-trip-delay.json'));
+    expect(profile.meter.relay).toMatchObject({ tripDelayMs: 3000, preTripAlarm: true });
+    const results = await runCases(profile);
+    expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
+  });
+
+  it('a meter that declares the pre-trip alarm but does not show it during the trip delay fails the trip case', async () => {
+    const [r] = await runCases(
+      referenceWith(
+        (sim) => {
+          sim.meter.relay = { ...sim.meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: false };
+        },
+        (meter) => {
+          meter.relay = { ...meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: true };
+        },
+      ),
+      ['switching.trip'],
+    );
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(/right after 9CH to 1CH 1AH \(trip\) reports the pre-trip alarm false \(bit7\), expected true/);
+  });
+
   it('passes every case with an external relay (close allowed and keep-power close at once)', async () => {
     const results = await runCases(
       referenceWith((sim) => {
         withTripDelay(sim);
         sim.meter.relay = { ...sim.meter.relay, type: 'external', closeNeedsButton: false };
-        sim.simulation.relay = { ...sim.simulation.relay, kind: 'external' };
       }),
     );
     expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
@@ -137,7 +164,6 @@ describe('switching suite against the reference meter', () => {
       referenceWith(
         (sim) => {
           sim.meter.relay = { ...sim.meter.relay, tripDelayMs: 0 };
-          sim.simulation.relay = { ...sim.simulation.relay, tripDelayMs: 0 };
         },
         (meter) => {
           meter.relay = { ...meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: true };
