@@ -394,6 +394,10 @@ export class ElectricityMeterModel {
      * whatever the relay; 'command-as-state' reports the command (bit 6) as the actual state (bit 4).
      */
     statusWord3Lies: 'none' as 'none' | 'always-closed' | 'command-as-state',
+    /** Violates FEE-07: trip and close records carry this operator code instead of the one the command carried (null: the right one). */
+    recordedOperator: null as string | null,
+    /** Violates FEE-02/FEE-03: 1BH close-allowed (and then the key) closes a relay locked by an exhausted balance. */
+    closeAllowedDespiteExhaustedBalance: false,
   };
 
   // identity and security
@@ -1009,7 +1013,7 @@ export class ElectricityMeterModel {
   private openRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
     if (this.relayOpen || this.faults.relayStuck) return;
     this.relayOpen = true;
-    pushRecord(this.events.trip, { time: m, operator, energy: copyEnergy(this.energy), cause });
+    pushRecord(this.events.trip, { time: m, operator: this.faults.recordedOperator ?? operator, energy: copyEnergy(this.energy), cause });
     this.log(`relay open (${cause})`);
   }
 
@@ -1017,7 +1021,7 @@ export class ElectricityMeterModel {
     this.closeAllowed = false;
     if (!this.relayOpen || this.faults.relayStuck) return;
     this.relayOpen = false;
-    pushRecord(this.events.close, { time: m, operator, energy: copyEnergy(this.energy), cause });
+    pushRecord(this.events.close, { time: m, operator: this.faults.recordedOperator ?? operator, energy: copyEnergy(this.energy), cause });
     this.log(`relay closed (${cause})`);
   }
 
@@ -1081,7 +1085,7 @@ export class ElectricityMeterModel {
         this.commandTrip = false;
         this.pendingTripAt = null;
         if (this.tripProtect?.cause === 'remote') this.cancelTripProtect();
-        if (this.localLock !== 'locked') this.allowClose(m, operator, 'remote');
+        if (this.localLock !== 'locked' || this.faults.closeAllowedDespiteExhaustedBalance) this.allowClose(m, operator, 'remote');
         return { ok: true };
       case RemoteControlCommand.DirectClose:
         // Forced reconnect (FEE-18) overrides the balance check.
@@ -1363,7 +1367,7 @@ export class ElectricityMeterModel {
     // Without mains the meter's display and key are dead.
     if (!this.mainsOn || !this.relayOpen || this.commandTrip) return false;
     const m = this.meterNow();
-    if (this.localLock === 'locked' && !this.keepPower) return false;
+    if (this.localLock === 'locked' && !this.keepPower && !(this.faults.closeAllowedDespiteExhaustedBalance && this.closeAllowed)) return false;
     if (this.closeAllowed || this.localLock === 'releasable') {
       this.localLock = 'none';
       this.closeRelay('local', LOCAL_OPERATOR, m);

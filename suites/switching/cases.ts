@@ -27,10 +27,13 @@ import {
   atBase,
   checkAccepted,
   checkRefused,
+  checkReplyShape,
+  checkStatusTruth,
   commandGate,
   controlPassword,
   declaredErrorWord,
   describeCommand,
+  type Expected,
   describeStatus,
   expectStatus,
   keepPowerGate,
@@ -65,6 +68,8 @@ function needsPerson(step: string): string {
 const MAINS_OFF_MS = 10_000;
 /** The last trip record 上1次跳闸记录 (time, operator code, energy; DL/T 645-2007 appendix A, FEE-07). */
 const LAST_TRIP_RECORD = '1D000101';
+/** The last close record 上1次合闸记录 (time, operator code, energy; DL/T 645-2007 appendix A). */
+const LAST_CLOSE_RECORD = '1E000101';
 /** Remaining amount 剩余金额 (yuan), DL/T 645-2007 appendix A. */
 const REMAINING_AMOUNT = '00900200';
 /** Load that runs a local meter's balance down in virtual time, kW: below the reference's large-current protection (60 A a phase at 220 V). */
@@ -135,6 +140,21 @@ async function relayStayedClosed(ctx: CheckContext, t: Target, after: string): P
   await expectStatus(ctx, t, { relay: 'closed', relayCommand: 'close' }, `${((tripDelay(t).max + RELAY_SETTLE_MS) / 1000).toFixed(1)} s after ${after}`);
 }
 
+/**
+ * FEE-07: the last trip (close) record names the operator code the command carried
+ * (`meter.operatorCode`); logged and skipped when the record is not declared.
+ */
+async function checkRecordOperator(ctx: CheckContext, t: Target, di: string, kind: 'trip' | 'close', command: string): Promise<void> {
+  if (!isDeclared(t, di)) return ctx.log(`${kind} record not checked: ${di} is not declared in meter.identifiers`);
+  const { value } = await readValue(t, t.profile.meter.address, di);
+  const operator = (value as { operator?: unknown } | null)?.operator;
+  const declared = t.profile.meter.operatorCode.toUpperCase();
+  ctx.check(
+    typeof operator === 'string' && operator.toUpperCase() === declared,
+    `the last ${kind} record ${di} names operator ${String(operator)}, not the operator code ${declared} the ${command} carried (meter.operatorCode)`,
+  );
+}
+
 async function readCount(t: Target, di: string): Promise<number | null> {
   if (!isDeclared(t, di)) return null;
   const { value } = await readValue(t, t.profile.meter.address, di);
@@ -168,6 +188,46 @@ const cases: SwitchingCase[] = [
     },
   },
   {
+    id: 'switching.reply-and-status-word',
+    requirement: 'DLT645-29',
+    title: '1CH replies have the standard shape (9CH with L = 0, DCH with the error word alone) and status word 3 bits 4/6/7/12 follow each declared command',
+    applies: (t) => commandGate(t),
+    async run(ctx, t, password) {
+      // Each declared command in an order that ends back at the base state (1C or 1B closes what 1A opened; the wrapper restores the rest).
+      const steps: { code: RemoteControlCommandCode; expect: Expected; when?: () => boolean }[] = [
+        { code: '2A', expect: { preTripAlarm: true, relay: 'closed', relayCommand: 'close' } },
+        { code: '2B', expect: { relay: 'closed', relayCommand: 'close' } },
+        { code: '3A', expect: { keepPower: true, relay: 'closed', relayCommand: 'close' }, when: () => t.profile.meter.capabilities.keepPower },
+        { code: '3B', expect: { keepPower: false, relay: 'closed', relayCommand: 'close' }, when: () => t.profile.meter.capabilities.keepPower },
+        { code: '1A', expect: { relayCommand: 'trip' }, when: () => wayBackGate(t) === null },
+      ];
+      const alarmBefore = (await readStatus(t)).sw3.preTripAlarm;
+      let sent = 0;
+      for (const step of steps) {
+        if (!supports(t, step.code) || (step.when && !step.when())) continue;
+        const what = describeCommand(step.code);
+        const replies = await sendControl(t, N1[step.code], password);
+        const at = t.clock.now();
+        sent++;
+        if (!checkReplyShape(ctx, replies[0], true, what)) continue;
+        // 2BH clears bit7 only when nothing else (a low balance, a pending trip) holds it.
+        const expected: Expected = step.code === '2B' && !alarmBefore ? { ...step.expect, preTripAlarm: false } : step.expect;
+        const s = await expectStatus(ctx, t, expected, `after ${what}`);
+        checkStatusTruth(ctx, t, s, `after ${what}`);
+        if (step.code === '1A') {
+          const opened = await waitForRelay(ctx, t, 'open', at, tripDelay(t).max + RELAY_SETTLE_MS, 'time from 9CH to 1AH trip to relay open (status word 3 bit4)', `9CH to ${what}`);
+          // Whether or not bit4 ever said open, the status word must say what the relay is.
+          const after = opened ? await expectStatus(ctx, t, { relay: 'open', relayCommand: 'trip' }, 'after the trip') : await readStatus(t);
+          checkStatusTruth(ctx, t, after, 'after the trip');
+        }
+      }
+      if (sent === 0) ctx.log('no declared command could be sent without leaving the meter tripped: only the refusal is checked');
+      const refused = await sendControl(t, UNDEFINED_N1, password);
+      checkReplyShape(ctx, refused[0], false, `a 1CH with N1 = ${UNDEFINED_N1.toString(16).toUpperCase()}H (no command of PROTOCOLS.md 1.5)`);
+      checkStatusTruth(ctx, t, await readStatus(t), 'after the refused command');
+    },
+  },
+  {
     id: 'switching.trip',
     requirement: 'FEE-07',
     title: '1CH 1AH trip: 9CH, status word 3 bit6 at once, bit4 (relay open) after the declared trip delay, the trip counted',
@@ -195,15 +255,7 @@ const cases: SwitchingCase[] = [
         const after = await readCount(t, TRIP_COUNT);
         ctx.check(after === countBefore + 1, `the trip count ${TRIP_COUNT} went from ${countBefore} to ${after} over one trip, expected ${countBefore + 1}`);
       } else ctx.log(`trip count not checked: ${TRIP_COUNT} is not declared in meter.identifiers`);
-      if (isDeclared(t, LAST_TRIP_RECORD)) {
-        // FEE-07: the last trips are recorded with time and operator code.
-        const { value } = await readValue(t, t.profile.meter.address, LAST_TRIP_RECORD);
-        const operator = (value as { operator?: unknown } | null)?.operator;
-        ctx.check(
-          typeof operator === 'string' && operator.toUpperCase() === t.profile.meter.operatorCode.toUpperCase(),
-          `the last trip record ${LAST_TRIP_RECORD} names operator ${String(operator)}, not the operator code ${t.profile.meter.operatorCode} the 1AH carried (meter.operatorCode)`,
-        );
-      } else ctx.log(`trip record not checked: ${LAST_TRIP_RECORD} is not declared in meter.identifiers`);
+      await checkRecordOperator(ctx, t, LAST_TRIP_RECORD, 'trip', describeCommand('1A'));
     },
   },
   {
@@ -240,6 +292,7 @@ const cases: SwitchingCase[] = [
       const at = await command(ctx, t, password, '1C', ' after a trip');
       await waitForRelay(ctx, t, 'closed', at, RELAY_SETTLE_MS, 'time from 9CH to 1CH direct close to relay closed (status word 3 bit4)', `9CH to ${describeCommand('1C')}`);
       await expectStatus(ctx, t, { relay: 'closed', relayCommand: 'close' }, `after ${describeCommand('1C')}`);
+      await checkRecordOperator(ctx, t, LAST_CLOSE_RECORD, 'close', describeCommand('1C'));
     },
   },
   {

@@ -226,6 +226,16 @@ describe('broken variants fail the matching case', () => {
     [{ name: 'control-acknowledged-ignored' }, 'switching.alarm', /after 1CH 2AH \(alarm\) reports the pre-trip alarm false \(bit7\), expected true/],
     [{ name: 'control-acknowledged-ignored' }, 'switching.keep-power', /after 1CH 3AH \(keep-power\) reports keep-power false \(bit12\), expected true/],
     [{ name: 'accept-wrong-password' }, 'switching.wrong-password', /1CH 1AH \(trip\) with a wrong level 02 password was accepted \(9CH\), expected the abnormal reply DCH with error word 04H/],
+    [{ name: 'wrong-operator-in-records' }, 'switching.trip', /the last trip record 1D000101 names operator FFFFFFFF, not the operator code 00000000 the 1CH 1AH \(trip\) carried \(meter\.operatorCode\)/],
+    [{ name: 'wrong-operator-in-records', operator: '12345678' }, 'switching.direct-close', /the last close record 1E000101 names operator 12345678, not the operator code 00000000 the 1CH 1CH \(direct close\) carried/],
+    [
+      { name: 'close-allowed-despite-exhausted-balance' },
+      'switching.local-cost-control',
+      /after 1CH 1BH \(close allowed\) and the close key with the balance exhausted \(FEE-03: close only with a balance > 0\) reports the relay closed \(bit4\), expected open/,
+    ],
+    [{ name: 'control-reply-with-data' }, 'switching.reply-and-status-word', /1CH 2AH \(alarm\): the reply has C = 9CH, L = 2, expected C = 9CH, L = 0 \(the normal reply carries no data\)/],
+    [{ name: 'status-word-3-lies' }, 'switching.reply-and-status-word', /status word 3 after the trip does not tell the truth \(simulator\): bit4 says the relay is closed, the relay is open/],
+    [{ name: 'control-acknowledged-ignored' }, 'switching.reply-and-status-word', /after 1CH 2AH \(alarm\) reports the pre-trip alarm false \(bit7\), expected true/],
   ];
 
   it.each(table)('%o fails %s', async (behaviour, caseId, reason) => {
