@@ -786,6 +786,14 @@ export const BUILT_IN_BEHAVIOURS = {
       },
     }),
   }),
+  'pre-trip-no-restore': define({
+    description: 'Carries out a pre-trip (FEE-10, meter.remoteControl.preTrip) as a plain trip: the relay opens and is never restored when the restore time ends.',
+    defect: 'A pre-trip that never ends: the customer stays cut although the master asked only for a timed cut (violates FEE-10: pre-trip 1 re-closes, pre-trip 2 allows close, when the timer ends).',
+    params: noParams,
+    create: faultSwitch('Pre-trip without restore.', (model, on) => {
+      model.faults.preTripNoRestore = on;
+    }),
+  }),
   'control-acknowledged-ignored': define({
     description: 'Answers every 1CH that passes its checks with 9CH, then does nothing: no trip, close, alarm or keep-power change.',
     defect: 'A meter whose control task drops the command after the reply (FEE-19 "meter" layer): the reply alone says success; only status word 3 and the relay tell.',

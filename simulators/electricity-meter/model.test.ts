@@ -488,6 +488,25 @@ describe('1CH checks and the relay model of issue 8 (FEE-06/07/09/11, KP-01..04)
     expect(ranged.model.relay.open).toBe(true);
   });
 
+  it('FEE-10 pre-trip: 1DH re-closes after N2 × 5 min, 1EH goes to close allowed (the key closes), N2 = 0 takes 300 s; refused on a tripped relay and under keep-power', async () => {
+    const { clock, model } = meter(NON_PREPAID);
+    expect(model.remoteControl(0x1d, op, future, 2).ok).toBe(true);
+    expect(model.statusWord3() & 0x50).toBe(0x50); // command trip, relay open
+    await clock.advance(10 * MINUTE - 1);
+    expect(model.relay.open).toBe(true);
+    await clock.advance(1);
+    expect(model.statusWord3() & 0x50).toBe(0);
+    expect(model.remoteControl(0x1e, op, future, 0).ok).toBe(true);
+    await clock.advance(300_000);
+    expect(model.statusWord3() & 0x50).toBe(0x10); // close allowed: command close, relay still open
+    expect(model.pressButton()).toBe(true);
+    model.remoteControl(Trip, op, future);
+    expect(model.remoteControl(0x1d, op, future, 1)).toEqual({ ok: false, error: 'invalid' });
+    model.remoteControl(DirectClose, op, future);
+    model.remoteControl(KeepPower, op, future);
+    expect(model.remoteControl(0x1d, op, future, 1)).toEqual({ ok: false, error: 'keep-power' });
+  });
+
   it('close-allowed follows meter.relay.closeNeedsButton: an internal relay declared without the key closes at once', () => {
     const { model } = meter(NON_PREPAID, local(2026, 3, 2), { relay: { type: 'internal', closeNeedsButton: false } });
     model.remoteControl(Trip, op, future);

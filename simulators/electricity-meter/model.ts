@@ -398,6 +398,8 @@ export class ElectricityMeterModel {
     recordedOperator: null as string | null,
     /** Violates FEE-02/FEE-03: 1BH close-allowed (and then the key) closes a relay locked by an exhausted balance. */
     closeAllowedDespiteExhaustedBalance: false,
+    /** Violates FEE-10: a pre-trip is carried out as a plain trip; the relay is never restored when its time ends. */
+    preTripNoRestore: false,
   };
 
   // identity and security
@@ -476,6 +478,8 @@ export class ElectricityMeterModel {
   private closeAllowed = false;
   private pendingTripAt: number | null = null;
   private pendingTripOperator = '00000000';
+  /** FEE-10: a pre-trip in progress (relay open until `restoreAt`, harness time), or null. */
+  private preTrip: { kind: 1 | 2; restoreAt: number; operator: string } | null = null;
   /** FEE-09: a trip deferred by a large current, until this harness instant (or the current drops). */
   private tripProtectUntil: number | null = null;
   private tripProtect: { cause: RelayEventRecord['cause']; operator: string } | null = null;
@@ -663,6 +667,7 @@ export class ElectricityMeterModel {
       s1 = Math.min(s1, Math.max(s0 + 1, this.simTimeFor(meterDue)));
       if (this.draw && this.draw.until > s0) s1 = Math.min(s1, this.draw.until);
       if (this.pendingTripAt !== null && this.pendingTripAt > s0) s1 = Math.min(s1, this.pendingTripAt);
+      if (this.preTrip !== null && this.preTrip.restoreAt > s0) s1 = Math.min(s1, this.preTrip.restoreAt);
       if (this.tripProtectUntil !== null && this.tripProtectUntil > s0) s1 = Math.min(s1, this.tripProtectUntil);
       const kW = this.powerAt(s0, m0);
       const tariff = this.tariffAt(m0);
@@ -882,6 +887,7 @@ export class ElectricityMeterModel {
       this.pendingTripAt = null;
       if (this.commandTrip && (!this.keepPower || this.faults.ignoreKeepPower)) this.tripFallsDue('remote', this.pendingTripOperator, m1, s1);
     }
+    if (this.preTrip !== null && this.preTrip.restoreAt <= s1 && this.mainsOn) this.endPreTrip(m1);
     if (this.draw && this.draw.until <= s1) this.draw = null;
     this.checkTripProtect(s1, m1);
     this.updateLevel(m1);
@@ -1004,6 +1010,21 @@ export class ElectricityMeterModel {
     this.openRelay(p.cause, p.operator, m);
   }
 
+  /**
+   * FEE-10: the restore time of a pre-trip has run out: pre-trip 1 re-closes the relay by itself,
+   * pre-trip 2 goes to close allowed (an internal relay then waits for the key, an external one closes).
+   */
+  private endPreTrip(m: number): void {
+    const p = this.preTrip;
+    if (!p) return;
+    this.preTrip = null;
+    if (this.faults.preTripNoRestore) return;
+    this.commandTrip = false;
+    this.cancelTripProtect();
+    if (p.kind === 1) this.closeRelay('remote', p.operator, m);
+    else this.allowClose(m, p.operator, 'remote');
+  }
+
   /** Drops a deferred trip (a close, keep-power, or a top-up cancels what was due). */
   private cancelTripProtect(): void {
     this.tripProtect = null;
@@ -1058,15 +1079,33 @@ export class ElectricityMeterModel {
     return validUntil === null ? !this.meter.remoteControl.acceptsZeroValidUntil : fromCalendar(validUntil) < this.meterNow();
   }
 
-  remoteControl(command: number, operator: string, validUntil: FrameDateTime | null): CommandResult {
+  remoteControl(command: number, operator: string, validUntil: FrameDateTime | null, n2 = 0): CommandResult {
     this.sync();
     const m = this.meterNow();
     const code = command.toString(16).toUpperCase().padStart(2, '0');
-    if (!(this.meter.remoteControl.commands as readonly string[]).includes(code)) return { ok: false, error: 'unsupported' };
+    const preTrip = this.meter.remoteControl.preTrip;
+    const preTripKind = preTrip?.restoreClose === code ? 1 : preTrip?.restoreAllow === code ? 2 : null;
+    if (!(this.meter.remoteControl.commands as readonly string[]).includes(code) && preTripKind === null) return { ok: false, error: 'unsupported' };
     if (this.validUntilRefused(validUntil)) return { ok: false, error: 'expired' };
-    if (command === RemoteControlCommand.Trip && this.keepPower && !this.faults.ignoreKeepPower) return { ok: false, error: 'keep-power' };
+    const tripping = command === RemoteControlCommand.Trip || preTripKind !== null;
+    if (tripping && this.keepPower && !this.faults.ignoreKeepPower) return { ok: false, error: 'keep-power' };
     if (this.faults.ignoreRemoteControl) return { ok: true };
     const now = this.clock.now();
+    if (preTrip && preTripKind !== null) {
+      // FEE-10 (Wisdom Relay_Remote.c): refused on a relay already open for another reason; trips at
+      // once (the restore time replaces the trip delay); restores after N2 × unit (0: the default).
+      if (this.relayOpen && this.preTrip === null) return { ok: false, error: 'invalid' };
+      const restoreMs = n2 === 0 ? preTrip.defaultRestoreMs : n2 * preTrip.n2UnitMs;
+      this.commandTrip = true;
+      this.closeAllowed = false;
+      this.pendingTripAt = null;
+      this.preTrip = { kind: preTripKind, restoreAt: now + restoreMs, operator };
+      if (!this.relayOpen && this.tripProtect === null) this.tripFallsDue('remote', operator, m, now);
+      return { ok: true };
+    }
+    // A trip, a close or keep-power ends a pre-trip in progress (after a trip the relay stays open for good).
+    const { Trip, CloseAllowed, DirectClose, KeepPower } = RemoteControlCommand;
+    if (command === Trip || command === CloseAllowed || command === DirectClose || command === KeepPower) this.preTrip = null;
     switch (command) {
       case RemoteControlCommand.Trip: {
         this.commandTrip = true;
@@ -1322,6 +1361,7 @@ export class ElectricityMeterModel {
       this.pendingTripAt = null;
       if (this.commandTrip && (!this.keepPower || this.faults.ignoreKeepPower)) this.tripFallsDue('remote', this.pendingTripOperator, this.meterNow(), now);
     }
+    if (this.preTrip !== null && this.preTrip.restoreAt <= now) this.endPreTrip(this.meterNow());
     this.checkTripProtect(now, this.meterNow());
   }
 

@@ -335,6 +335,8 @@ export const REFERENCE_METER_PROFILE_INPUT = {
     remoteControl: {
       commands: ['1A', '1B', '1C', '2A', '2B', '3A', '3B'],
       acceptsZeroValidUntil: true,
+      // FEE-10 pre-trip with auto-restore: N1 1D / 1E, restore time N2 × 5 min (Wisdom 645 handler, [src]).
+      preTrip: { restoreClose: '1D', restoreAllow: '1E', n2UnitMs: 5 * 60_000, defaultRestoreMs: 300_000 },
       errors: { expired: '01', keepPowerTrip: '01', unsupportedCommand: '01' },
     },
     relay: {

@@ -887,9 +887,11 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     if (!declared.passwordBeforeValidUntil && timeRefused) return this.error(fc, parseInt(words.expired, 16), request);
     if (!pw(message.password, this.type.remoteControlLevel)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
     const code = message.command.toString(16).toUpperCase().padStart(2, '0');
-    if (!(declared.commands as readonly string[]).includes(code)) return this.error(fc, parseInt(words.unsupportedCommand, 16), request);
+    const preTrip = declared.preTrip !== undefined && (code === declared.preTrip.restoreClose || code === declared.preTrip.restoreAllow);
+    if (!(declared.commands as readonly string[]).includes(code) && !preTrip) return this.error(fc, parseInt(words.unsupportedCommand, 16), request);
     if (badTime && timeRefused) return this.error(fc, parseInt(words.expired, 16), request);
-    const r = this.model.remoteControl(message.command, message.operator, message.validUntil);
+    // N2 carries the restore time of a pre-trip (FEE-10); reserved otherwise (PROTOCOLS.md 1.5).
+    const r = this.model.remoteControl(message.command, message.operator, message.validUntil, message.reserved);
     if (r.ok) return this.reply({ kind: 'remoteControlResponse' }, request);
     const word = r.error === 'expired' ? words.expired : r.error === 'keep-power' ? words.keepPowerTrip : r.error === 'unsupported' ? words.unsupportedCommand : '01';
     return this.error(fc, parseInt(word, 16), request);

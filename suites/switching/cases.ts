@@ -56,6 +56,8 @@ interface SwitchingCase {
   readonly requirement: string;
   readonly title: string;
   applies?(t: Target): string | null;
+  /** Time the case needs beyond the usual switching budget (a long restore time). */
+  extraBudgetMs?(t: Target): number;
   run(ctx: CheckContext, t: Target, password: Password): Promise<void>;
 }
 
@@ -86,6 +88,12 @@ async function readAmount(t: Target): Promise<number> {
   return typeof value === 'number' ? value : NaN;
 }
 
+/**
+ * N2 of the pre-trip probes: two units of the declared restore time (FEE-10; 2 × 5 min by default),
+ * so a meter that ignores N2 and restores after its 300 s default is told apart.
+ */
+const PRE_TRIP_N2 = 2;
+
 /** A 1CH N1 that PROTOCOLS.md 1.5 gives no meaning: every meter must refuse it. */
 const UNDEFINED_N1 = 0x55;
 
@@ -100,7 +108,7 @@ function switchingCase(c: SwitchingCase): ReadingCase {
       const pw = controlPassword(t);
       return typeof pw === 'string' ? pw : null;
     },
-    timeoutMs: (t) => switchingBudgetMs(t),
+    timeoutMs: (t) => switchingBudgetMs(t) + (c.extraBudgetMs?.(t) ?? 0),
     async run(ctx, t) {
       const password = controlPassword(t) as Password;
       await requireAlive(ctx, t, `the first 1CH of ${c.id}`);
@@ -503,6 +511,47 @@ const cases: SwitchingCase[] = [
         // Give the meter its balance back for the cases after this one.
         const now = await readAmount(t).catch(() => start);
         if (now < start) bc.topUp(Math.round((start - now) * 100) / 100 + 1);
+      }
+    },
+  },
+  {
+    id: 'switching.pre-trip-auto-restore',
+    requirement: 'FEE-10',
+    title: 'Pre-trip 1 and pre-trip 2 (declared N1, restore time in N2): the relay opens at once and stays open until the restore time; then pre-trip 1 re-closes by itself, pre-trip 2 allows close',
+    applies: (t) =>
+      commandGate(t) ??
+      (t.profile.meter.remoteControl.preTrip ? null : 'meter.remoteControl.preTrip is not declared: the meter offers no pre-trip with auto-restore (FEE-10)') ??
+      wayBackGate(t),
+    extraBudgetMs: (t) => 2 * PRE_TRIP_N2 * (t.profile.meter.remoteControl.preTrip?.n2UnitMs ?? 0),
+    async run(ctx, t, password) {
+      const p = t.profile.meter.remoteControl.preTrip!;
+      const restoreMs = PRE_TRIP_N2 * p.n2UnitMs;
+      const steps = [
+        { kind: 1, code: p.restoreClose },
+        { kind: 2, code: p.restoreAllow },
+      ] as const;
+      for (const { kind, code } of steps) {
+        const what = `1CH ${code}H (pre-trip ${kind}, N2 = ${PRE_TRIP_N2}: restore after ${restoreMs / 1000} s, meter.remoteControl.preTrip)`;
+        const replies = await sendControl(t, parseInt(code, 16), password, { n2: PRE_TRIP_N2 });
+        const at = t.clock.now();
+        if (!checkAccepted(ctx, replies, what)) return ctx.fail(`${what} was not carried out, so the rest of the case cannot be judged`);
+        if (!(await waitForRelay(ctx, t, 'open', at, RELAY_SETTLE_MS, `time from 9CH to pre-trip ${kind} to relay open (status word 3 bit4)`, `9CH to ${what}`))) return;
+        await expectStatus(ctx, t, { relay: 'open', relayCommand: 'trip' }, `after ${what}`);
+        const before = restoreMs - RELAY_SETTLE_MS;
+        await t.clock.sleep(Math.max(0, at + before - t.clock.now()));
+        await expectStatus(ctx, t, { relay: 'open', relayCommand: 'trip' }, `${before / 1000} s after ${what}, before its restore time`);
+        const needsKey = kind === 2 && t.profile.meter.relay.closeNeedsButton;
+        if (!needsKey) {
+          await waitForRelay(ctx, t, 'closed', at, restoreMs + RELAY_SETTLE_MS, `time from 9CH to pre-trip ${kind} to relay closed again (status word 3 bit4)`, `9CH to ${what}`, restoreMs);
+          await expectStatus(ctx, t, { relay: 'closed', relayCommand: 'close' }, `after the restore time of ${what}`);
+          continue;
+        }
+        await t.clock.sleep(Math.max(0, at + restoreMs + RELAY_SETTLE_MS - t.clock.now()));
+        await expectStatus(ctx, t, { relay: 'open', relayCommand: 'close' }, `${(restoreMs + RELAY_SETTLE_MS) / 1000} s after ${what} with nobody at the key (pre-trip 2 ends in close allowed, FEE-10)`);
+        if (!t.backchannel) return ctx.inconclusive(needsPerson('closing after pre-trip 2 (hold the meter key for 3 s, FEE-10/FEE-11)'));
+        const pressedAt = t.clock.now();
+        t.backchannel.pressButton();
+        await waitForRelay(ctx, t, 'closed', pressedAt, RELAY_SETTLE_MS, 'time from the close key after pre-trip 2 to relay closed (status word 3 bit4)', 'the customer held the close key after pre-trip 2');
       }
     },
   },

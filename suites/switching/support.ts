@@ -143,6 +143,8 @@ export function validUntil(t: Target, offsetMs = VALID_UNTIL_MARGIN_MS): FrameDa
 export interface ControlOptions {
   readonly password?: Password;
   readonly validUntil?: FrameDateTime | null;
+  /** N2 (reserved in PROTOCOLS.md 1.5; the restore time of a pre-trip, FEE-10). Default 0. */
+  readonly n2?: number;
 }
 
 /** The 1CH message for `n1` with the declared password and operator code, valid until a day ahead. */
@@ -152,7 +154,7 @@ export function controlMessage(t: Target, n1: number, password: Password, option
     password: options.password ?? password,
     operator: t.profile.meter.operatorCode,
     command: n1,
-    reserved: 0,
+    reserved: options.n2 ?? 0,
     validUntil: options.validUntil === undefined ? validUntil(t) : options.validUntil,
   };
 }

@@ -141,7 +141,9 @@ describe('switching suite against the reference meter', () => {
       switchingCases.map((c) =>
         c.id === 'switching.direct-close'
           ? `${c.id}: notApplicable — meter.remoteControl.commands does not list 1C (direct close)`
-          : c.id === 'switching.keep-power-cancels-pending-trip'
+          : c.id === 'switching.pre-trip-auto-restore'
+            ? `${c.id}: notApplicable — meter.remoteControl.preTrip is not declared: the meter offers no pre-trip with auto-restore (FEE-10)`
+            : c.id === 'switching.keep-power-cancels-pending-trip'
             ? `${c.id}: notApplicable — meter.relay.tripDelayMs is 0: a trip is carried out at once, there is no pending trip to cancel`
             : `${c.id}: passed`,
       ),
@@ -233,6 +235,7 @@ describe('broken variants fail the matching case', () => {
       'switching.local-cost-control',
       /after 1CH 1BH \(close allowed\) and the close key with the balance exhausted \(FEE-03: close only with a balance > 0\) reports the relay closed \(bit4\), expected open/,
     ],
+    [{ name: 'pre-trip-no-restore' }, 'switching.pre-trip-auto-restore', /status word 3 still reports the relay open 60\d\.\d s after 9CH to 1CH 1DH \(pre-trip 1, N2 = 2: restore after 600 s, meter\.remoteControl\.preTrip\) \(limit 605 s\)/],
     [{ name: 'control-reply-with-data' }, 'switching.reply-and-status-word', /1CH 2AH \(alarm\): the reply has C = 9CH, L = 2, expected C = 9CH, L = 0 \(the normal reply carries no data\)/],
     [{ name: 'status-word-3-lies' }, 'switching.reply-and-status-word', /status word 3 after the trip does not tell the truth \(simulator\): bit4 says the relay is closed, the relay is open/],
     [{ name: 'control-acknowledged-ignored' }, 'switching.reply-and-status-word', /after 1CH 2AH \(alarm\) reports the pre-trip alarm false \(bit7\), expected true/],
