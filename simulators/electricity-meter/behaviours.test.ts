@@ -275,10 +275,29 @@ describe('switching broken variants (issue 8): each differs from the reference f
   });
 
   it('each is selectable by name from a profile and validated', () => {
-    for (const name of ['relay-stuck', 'keep-power-ignored', 'expired-command-executed', 'status-word-3-lies', 'close-without-button', 'control-acknowledged-ignored']) {
+    for (const name of [
+      'relay-stuck',
+      'keep-power-ignored',
+      'expired-command-executed',
+      'status-word-3-lies',
+      'close-without-button',
+      'control-acknowledged-ignored',
+      'wrong-operator-in-records',
+      'close-allowed-despite-exhausted-balance',
+      'control-reply-with-data',
+    ]) {
       expect(BUILT_IN_BEHAVIOUR_NAMES).toContain(name);
       expect(createBehaviour({ name }).defect).toMatch(/./);
     }
     expect(() => createBehaviour({ name: 'status-word-3-lies', mode: 'sometimes' })).toThrow();
+    expect(() => createBehaviour({ name: 'wrong-operator-in-records', operator: 'XYZ' })).toThrow();
+  });
+
+  it('wrong-operator-in-records records its operator code; control-reply-with-data answers 9CH with two data bytes', async () => {
+    const rig = createRig(profileWith({ behaviours: [{ name: 'wrong-operator-in-records', operator: '12345678' }, { name: 'control-reply-with-data' }] }));
+    const [reply] = await rig.request(cmd(Trip));
+    expect(reply!.frame.control.raw).toBe(0x9c);
+    expect(reply!.frame.data.length).toBe(2);
+    expect(rig.meter.model.readValue('1D000101')).toMatchObject({ operator: '12345678' });
   });
 });

@@ -739,6 +739,61 @@ export const BUILT_IN_BEHAVIOURS = {
       model.faults.closeWithoutButton = on;
     }),
   }),
+  'wrong-operator-in-records': define({
+    description:
+      'Records a fixed operator code (param `operator`, default FFFFFFFF) in its trip and close records (1D0001xx, 1E0001xx) instead of the one the 1CH carried.',
+    defect:
+      'The operator code of a remote trip or close is lost, so the records cannot say who cut a customer (violates FEE-07: the last trips are recorded with time and operator code). ' +
+      'The Wisdom 645 handler leaves it unprocessed ("操作者代码未处理", float12/WorkProjectsSVN).',
+    params: z
+      .object({ name: z.string(), operator: z.string().regex(/^[0-9A-Fa-f]{8}$/, 'an operator code is 8 hex digits C3..C0').default('FFFFFFFF') })
+      .strict(),
+    create: (p, name) => ({
+      name,
+      description: `Trip and close records name operator ${p.operator.toUpperCase()}.`,
+      onAttach: (server) => {
+        server.model.faults.recordedOperator = p.operator.toUpperCase();
+      },
+      onDetach: (server) => {
+        server.model.faults.recordedOperator = null;
+      },
+    }),
+  }),
+  'close-allowed-despite-exhausted-balance': define({
+    description:
+      'A local cost-control meter whose balance is exhausted (locked until a top-up) takes 1BH close-allowed: an internal relay then closes on the key, an external one at once.',
+    defect: 'Supply restored with no credit left (violates FEE-02: an exhausted overdraft cannot be released until a top-up; FEE-03: close only with a balance > 0).',
+    params: noParams,
+    create: faultSwitch('1BH releases a relay locked by an exhausted balance.', (model, on) => {
+      model.faults.closeAllowedDespiteExhaustedBalance = on;
+    }),
+  }),
+  'control-reply-with-data': define({
+    description: 'Answers an accepted 1CH with 9CH carrying two data bytes (an execution status word) instead of L = 0.',
+    defect:
+      'A meter built to a later amendment that reports a control execution status in the normal reply (the Wisdom 645 handler copies a 2-byte status into it): ' +
+      'a DL/T 645-2007 master expects L = 0 (PROTOCOLS.md 1.5: success reply 9CH with L = 0 [vec]) and may reject it.',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: '9CH replies carry two status bytes.',
+      onReply: (_ctx, reply) => {
+        if (replyControl(reply) !== 0x9c) return reply;
+        const r = decodeFrame(reply);
+        if (!r.ok) return reply;
+        const f = r.value.frame;
+        return encodeFrame({ address: f.address, control: f.control.raw, data: Uint8Array.of(0x00, 0x01), preamble: f.preamble });
+      },
+    }),
+  }),
+  'pre-trip-no-restore': define({
+    description: 'Carries out a pre-trip (FEE-10, meter.remoteControl.preTrip) as a plain trip: the relay opens and is never restored when the restore time ends.',
+    defect: 'A pre-trip that never ends: the customer stays cut although the master asked only for a timed cut (violates FEE-10: pre-trip 1 re-closes, pre-trip 2 allows close, when the timer ends).',
+    params: noParams,
+    create: faultSwitch('Pre-trip without restore.', (model, on) => {
+      model.faults.preTripNoRestore = on;
+    }),
+  }),
   'control-acknowledged-ignored': define({
     description: 'Answers every 1CH that passes its checks with 9CH, then does nothing: no trip, close, alarm or keep-power change.',
     defect: 'A meter whose control task drops the command after the reply (FEE-19 "meter" layer): the reply alone says success; only status word 3 and the relay tell.',

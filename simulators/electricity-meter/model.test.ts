@@ -472,6 +472,49 @@ describe('1CH checks and the relay model of issue 8 (FEE-06/07/09/11, KP-01..04)
     expect(model.readValue('1D000101')).toMatchObject({ time: { second: 3 }, operator: op });
   });
 
+  it('the declaration rules the relay: no pre-trip alarm unless meter.relay.preTripAlarm; the declared trip delay when the simulation names none', async () => {
+    const relay = { type: 'internal', tripDelayMs: 3000, preTripAlarm: false, closeNeedsButton: true };
+    const { clock, model } = meter(NON_PREPAID, local(2026, 3, 2), { relay });
+    model.remoteControl(Trip, op, future);
+    expect(model.statusWord3() & 0xd0).toBe(0x40); // command trip, relay closed, no bit 7
+    await clock.advance(3000);
+    expect(model.statusWord3() & 0xd0).toBe(0x50);
+    // A declared range: the simulated meter trips in the middle of it.
+    const ranged = meter(NON_PREPAID, local(2026, 3, 2), { relay: { ...relay, tripDelayMs: [2000, 4000] } });
+    ranged.model.remoteControl(Trip, op, future);
+    await ranged.clock.advance(2999);
+    expect(ranged.model.relay.open).toBe(false);
+    await ranged.clock.advance(1);
+    expect(ranged.model.relay.open).toBe(true);
+  });
+
+  it('FEE-10 pre-trip: 1DH re-closes after N2 × 5 min, 1EH goes to close allowed (the key closes), N2 = 0 takes 300 s; refused on a tripped relay and under keep-power', async () => {
+    const { clock, model } = meter(NON_PREPAID);
+    expect(model.remoteControl(0x1d, op, future, 2).ok).toBe(true);
+    expect(model.statusWord3() & 0x50).toBe(0x50); // command trip, relay open
+    await clock.advance(10 * MINUTE - 1);
+    expect(model.relay.open).toBe(true);
+    await clock.advance(1);
+    expect(model.statusWord3() & 0x50).toBe(0);
+    expect(model.remoteControl(0x1e, op, future, 0).ok).toBe(true);
+    await clock.advance(300_000);
+    expect(model.statusWord3() & 0x50).toBe(0x10); // close allowed: command close, relay still open
+    expect(model.pressButton()).toBe(true);
+    model.remoteControl(Trip, op, future);
+    expect(model.remoteControl(0x1d, op, future, 1)).toEqual({ ok: false, error: 'invalid' });
+    model.remoteControl(DirectClose, op, future);
+    model.remoteControl(KeepPower, op, future);
+    expect(model.remoteControl(0x1d, op, future, 1)).toEqual({ ok: false, error: 'keep-power' });
+  });
+
+  it('close-allowed follows meter.relay.closeNeedsButton: an internal relay declared without the key closes at once', () => {
+    const { model } = meter(NON_PREPAID, local(2026, 3, 2), { relay: { type: 'internal', closeNeedsButton: false } });
+    model.remoteControl(Trip, op, future);
+    expect(model.relay.open).toBe(true);
+    model.remoteControl(CloseAllowed, op, future);
+    expect(model.relay.open).toBe(false);
+  });
+
   it('a second trip during the delay does not restart it; close-allowed during the delay cancels it', async () => {
     const { clock, model } = meter({ ...NON_PREPAID, relay: { tripDelayMs: 3000 } });
     model.remoteControl(Trip, op, future);

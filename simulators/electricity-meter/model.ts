@@ -394,6 +394,12 @@ export class ElectricityMeterModel {
      * whatever the relay; 'command-as-state' reports the command (bit 6) as the actual state (bit 4).
      */
     statusWord3Lies: 'none' as 'none' | 'always-closed' | 'command-as-state',
+    /** Violates FEE-07: trip and close records carry this operator code instead of the one the command carried (null: the right one). */
+    recordedOperator: null as string | null,
+    /** Violates FEE-02/FEE-03: 1BH close-allowed (and then the key) closes a relay locked by an exhausted balance. */
+    closeAllowedDespiteExhaustedBalance: false,
+    /** Violates FEE-10: a pre-trip is carried out as a plain trip; the relay is never restored when its time ends. */
+    preTripNoRestore: false,
   };
 
   // identity and security
@@ -472,6 +478,8 @@ export class ElectricityMeterModel {
   private closeAllowed = false;
   private pendingTripAt: number | null = null;
   private pendingTripOperator = '00000000';
+  /** FEE-10: a pre-trip in progress (relay open until `restoreAt`, harness time), or null. */
+  private preTrip: { kind: 1 | 2; restoreAt: number; operator: string } | null = null;
   /** FEE-09: a trip deferred by a large current, until this harness instant (or the current drops). */
   private tripProtectUntil: number | null = null;
   private tripProtect: { cause: RelayEventRecord['cause']; operator: string } | null = null;
@@ -659,6 +667,7 @@ export class ElectricityMeterModel {
       s1 = Math.min(s1, Math.max(s0 + 1, this.simTimeFor(meterDue)));
       if (this.draw && this.draw.until > s0) s1 = Math.min(s1, this.draw.until);
       if (this.pendingTripAt !== null && this.pendingTripAt > s0) s1 = Math.min(s1, this.pendingTripAt);
+      if (this.preTrip !== null && this.preTrip.restoreAt > s0) s1 = Math.min(s1, this.preTrip.restoreAt);
       if (this.tripProtectUntil !== null && this.tripProtectUntil > s0) s1 = Math.min(s1, this.tripProtectUntil);
       const kW = this.powerAt(s0, m0);
       const tariff = this.tariffAt(m0);
@@ -878,6 +887,7 @@ export class ElectricityMeterModel {
       this.pendingTripAt = null;
       if (this.commandTrip && (!this.keepPower || this.faults.ignoreKeepPower)) this.tripFallsDue('remote', this.pendingTripOperator, m1, s1);
     }
+    if (this.preTrip !== null && this.preTrip.restoreAt <= s1 && this.mainsOn) this.endPreTrip(m1);
     if (this.draw && this.draw.until <= s1) this.draw = null;
     this.checkTripProtect(s1, m1);
     this.updateLevel(m1);
@@ -1000,6 +1010,21 @@ export class ElectricityMeterModel {
     this.openRelay(p.cause, p.operator, m);
   }
 
+  /**
+   * FEE-10: the restore time of a pre-trip has run out: pre-trip 1 re-closes the relay by itself,
+   * pre-trip 2 goes to close allowed (an internal relay then waits for the key, an external one closes).
+   */
+  private endPreTrip(m: number): void {
+    const p = this.preTrip;
+    if (!p) return;
+    this.preTrip = null;
+    if (this.faults.preTripNoRestore) return;
+    this.commandTrip = false;
+    this.cancelTripProtect();
+    if (p.kind === 1) this.closeRelay('remote', p.operator, m);
+    else this.allowClose(m, p.operator, 'remote');
+  }
+
   /** Drops a deferred trip (a close, keep-power, or a top-up cancels what was due). */
   private cancelTripProtect(): void {
     this.tripProtect = null;
@@ -1009,7 +1034,7 @@ export class ElectricityMeterModel {
   private openRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
     if (this.relayOpen || this.faults.relayStuck) return;
     this.relayOpen = true;
-    pushRecord(this.events.trip, { time: m, operator, energy: copyEnergy(this.energy), cause });
+    pushRecord(this.events.trip, { time: m, operator: this.faults.recordedOperator ?? operator, energy: copyEnergy(this.energy), cause });
     this.log(`relay open (${cause})`);
   }
 
@@ -1017,14 +1042,17 @@ export class ElectricityMeterModel {
     this.closeAllowed = false;
     if (!this.relayOpen || this.faults.relayStuck) return;
     this.relayOpen = false;
-    pushRecord(this.events.close, { time: m, operator, energy: copyEnergy(this.energy), cause });
+    pushRecord(this.events.close, { time: m, operator: this.faults.recordedOperator ?? operator, energy: copyEnergy(this.energy), cause });
     this.log(`relay closed (${cause})`);
   }
 
-  /** 合闸允许: an external relay closes at once, an internal one waits for the key (FEE-11). */
+  /**
+   * 合闸允许: a relay declared to need the key (`meter.relay.closeNeedsButton`, default for an internal
+   * relay) waits for it; one that does not (an external relay) closes at once (FEE-11).
+   */
   private allowClose(m: number, operator: string, cause: RelayEventRecord['cause']): void {
     if (!this.relayOpen) return;
-    if (this.sim.relay.kind === 'external' || this.faults.closeWithoutButton) this.closeRelay(cause, operator, m);
+    if (!this.meter.relay.closeNeedsButton || this.faults.closeWithoutButton) this.closeRelay(cause, operator, m);
     else this.closeAllowed = true;
   }
 
@@ -1041,17 +1069,43 @@ export class ElectricityMeterModel {
    *   that (`meter.remoteControl.acceptsZeroValidUntil`, [BK]) → 'expired'
    * - trip under keep-power → 'keep-power' (KP-01)
    */
-  remoteControl(command: number, operator: string, validUntil: FrameDateTime | null): CommandResult {
+  /**
+   * True when a 1CH valid until `validUntil` is refused as expired (FEE-06): a time before the meter
+   * clock, or all zero (null) when the declaration does not accept that. Never under the
+   * `ignoreValidUntil` fault.
+   */
+  validUntilRefused(validUntil: FrameDateTime | null): boolean {
+    if (this.faults.ignoreValidUntil) return false;
+    return validUntil === null ? !this.meter.remoteControl.acceptsZeroValidUntil : fromCalendar(validUntil) < this.meterNow();
+  }
+
+  remoteControl(command: number, operator: string, validUntil: FrameDateTime | null, n2 = 0): CommandResult {
     this.sync();
     const m = this.meterNow();
     const code = command.toString(16).toUpperCase().padStart(2, '0');
-    if (!(this.meter.remoteControl.commands as readonly string[]).includes(code)) return { ok: false, error: 'unsupported' };
-    if (!this.faults.ignoreValidUntil) {
-      if (validUntil === null ? !this.meter.remoteControl.acceptsZeroValidUntil : fromCalendar(validUntil) < m) return { ok: false, error: 'expired' };
-    }
-    if (command === RemoteControlCommand.Trip && this.keepPower && !this.faults.ignoreKeepPower) return { ok: false, error: 'keep-power' };
+    const preTrip = this.meter.remoteControl.preTrip;
+    const preTripKind = preTrip?.restoreClose === code ? 1 : preTrip?.restoreAllow === code ? 2 : null;
+    if (!(this.meter.remoteControl.commands as readonly string[]).includes(code) && preTripKind === null) return { ok: false, error: 'unsupported' };
+    if (this.validUntilRefused(validUntil)) return { ok: false, error: 'expired' };
+    const tripping = command === RemoteControlCommand.Trip || preTripKind !== null;
+    if (tripping && this.keepPower && !this.faults.ignoreKeepPower) return { ok: false, error: 'keep-power' };
     if (this.faults.ignoreRemoteControl) return { ok: true };
     const now = this.clock.now();
+    if (preTrip && preTripKind !== null) {
+      // FEE-10 (Wisdom Relay_Remote.c): refused on a relay already open for another reason; trips at
+      // once (the restore time replaces the trip delay); restores after N2 × unit (0: the default).
+      if (this.relayOpen && this.preTrip === null) return { ok: false, error: 'invalid' };
+      const restoreMs = n2 === 0 ? preTrip.defaultRestoreMs : n2 * preTrip.n2UnitMs;
+      this.commandTrip = true;
+      this.closeAllowed = false;
+      this.pendingTripAt = null;
+      this.preTrip = { kind: preTripKind, restoreAt: now + restoreMs, operator };
+      if (!this.relayOpen && this.tripProtect === null) this.tripFallsDue('remote', operator, m, now);
+      return { ok: true };
+    }
+    // A trip, a close or keep-power ends a pre-trip in progress (after a trip the relay stays open for good).
+    const { Trip, CloseAllowed, DirectClose, KeepPower } = RemoteControlCommand;
+    if (command === Trip || command === CloseAllowed || command === DirectClose || command === KeepPower) this.preTrip = null;
     switch (command) {
       case RemoteControlCommand.Trip: {
         this.commandTrip = true;
@@ -1070,7 +1124,7 @@ export class ElectricityMeterModel {
         this.commandTrip = false;
         this.pendingTripAt = null;
         if (this.tripProtect?.cause === 'remote') this.cancelTripProtect();
-        if (this.localLock !== 'locked') this.allowClose(m, operator, 'remote');
+        if (this.localLock !== 'locked' || this.faults.closeAllowedDespiteExhaustedBalance) this.allowClose(m, operator, 'remote');
         return { ok: true };
       case RemoteControlCommand.DirectClose:
         // Forced reconnect (FEE-18) overrides the balance check.
@@ -1307,6 +1361,7 @@ export class ElectricityMeterModel {
       this.pendingTripAt = null;
       if (this.commandTrip && (!this.keepPower || this.faults.ignoreKeepPower)) this.tripFallsDue('remote', this.pendingTripOperator, this.meterNow(), now);
     }
+    if (this.preTrip !== null && this.preTrip.restoreAt <= now) this.endPreTrip(this.meterNow());
     this.checkTripProtect(now, this.meterNow());
   }
 
@@ -1352,7 +1407,7 @@ export class ElectricityMeterModel {
     // Without mains the meter's display and key are dead.
     if (!this.mainsOn || !this.relayOpen || this.commandTrip) return false;
     const m = this.meterNow();
-    if (this.localLock === 'locked' && !this.keepPower) return false;
+    if (this.localLock === 'locked' && !this.keepPower && !(this.faults.closeAllowedDespiteExhaustedBalance && this.closeAllowed)) return false;
     if (this.closeAllowed || this.localLock === 'releasable') {
       this.localLock = 'none';
       this.closeRelay('local', LOCAL_OPERATOR, m);
@@ -1417,7 +1472,9 @@ export class ElectricityMeterModel {
   /** Status word 3 bit 7 "pre-trip alarm": commanded alarm, low balance (local), or a trip waiting for its delay. */
   get alarm(): boolean {
     this.sync();
-    return this.remoteAlarm || this.pendingTripAt !== null || this.tripProtect !== null || (this.localCostControl && this.level >= 1 && !this.keepPower);
+    // A trip waiting out its delay or its trip protection shows as the pre-trip alarm only when the meter declares one (meter.relay.preTripAlarm).
+    const preTrip = this.meter.relay.preTripAlarm && (this.pendingTripAt !== null || this.tripProtect !== null);
+    return this.remoteAlarm || preTrip || (this.localCostControl && this.level >= 1 && !this.keepPower);
   }
 
   get balanceState(): MeterSnapshot['balance'] {

@@ -4,7 +4,14 @@ import { VirtualClock } from '../../harness/core/clock.ts';
 import { ProfileError } from '../../harness/core/errors.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { ElectricityMeterModel } from './model.ts';
-import { EXTERNAL_RELAY_METER_PROFILE_INPUT, REFERENCE_METER_PROFILE, REFERENCE_METER_PROFILE_INPUT, loadSimulatorProfile } from './profile.ts';
+import {
+  DISTINCT_ERRORS_METER_PROFILE_INPUT,
+  EXTERNAL_RELAY_METER_PROFILE_INPUT,
+  REFERENCE_METER_PROFILE,
+  REFERENCE_METER_PROFILE_INPUT,
+  TRIP_DELAY_METER_PROFILE_INPUT,
+  loadSimulatorProfile,
+} from './profile.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
 import { profileWith, T0 } from './test-support.ts';
 import { servedIdentifiers } from './values.ts';
@@ -38,6 +45,23 @@ describe('the reference profile', () => {
     expect(simulation.costControl).toBe('remote');
     expect(meter.relay).toMatchObject({ type: simulation.relay.kind, tripDelayMs: simulation.relay.tripDelayMs, closeNeedsButton: false });
     expect(meter.relay.largeCurrentProtection).toBeUndefined();
+  });
+
+  it('profiles/distinct-errors-meter.json is DISTINCT_ERRORS_METER_PROFILE_INPUT: three different 1CH refusal words, none 01H or 04H', () => {
+    const json: unknown = JSON.parse(readFileSync(new URL('./profiles/distinct-errors-meter.json', import.meta.url), 'utf8'));
+    expect(json, REGENERATE).toEqual(JSON.parse(JSON.stringify(DISTINCT_ERRORS_METER_PROFILE_INPUT)));
+    const { remoteControl } = loadSimulatorProfile(json).meter;
+    const words = Object.values(remoteControl.errors);
+    expect(new Set([...words, '01', '04']).size).toBe(5);
+    expect(remoteControl).toMatchObject({ acceptsZeroValidUntil: false, passwordBeforeValidUntil: false });
+  });
+
+  it('profiles/trip-delay-meter.json is TRIP_DELAY_METER_PROFILE_INPUT: a 3 s trip delay with the pre-trip alarm, simulated as declared', () => {
+    const json: unknown = JSON.parse(readFileSync(new URL('./profiles/trip-delay-meter.json', import.meta.url), 'utf8'));
+    expect(json, REGENERATE).toEqual(JSON.parse(JSON.stringify(TRIP_DELAY_METER_PROFILE_INPUT)));
+    const { meter, simulation } = loadSimulatorProfile(json);
+    expect(meter.relay).toMatchObject({ type: 'internal', tripDelayMs: 3000, preTripAlarm: true });
+    expect(simulation.relay).toEqual({ kind: 'internal', tripDelayMs: 3000 });
   });
 
   it('declares its switching side as the simulation behaves (issue 8)', () => {
@@ -138,6 +162,28 @@ describe('loadSimulatorProfile errors name the field', () => {
     expect(fails(profileWith({ behaviours: [{ name: 'teleport' }] }))).toMatch(/behaviours\[0\]\.name: unknown behaviour "teleport" \(known: wrong-checksum/);
     expect(fails(profileWith({ behaviours: [{ name: 'silent' }, { name: 'late-reply', delayMs: 'slow' }] }))).toMatch(/behaviours\[1\]\.delayMs/);
     expect(fails(profileWith({ behaviours: [{ name: 'drop-every-nth', every: 3 }] }))).toMatch(/behaviours\[0\]/);
+  });
+
+  it('refuses a simulated relay its declaration contradicts, naming both fields, in one ProfileError', () => {
+    const base = structuredClone(REFERENCE_METER_PROFILE_INPUT) as Record<string, any>;
+    base.meter.relay = { ...base.meter.relay, tripDelayMs: [2000, 4000] };
+    base.simulation.relay = { kind: 'external', tripDelayMs: 5000 };
+    let error: unknown;
+    try {
+      loadSimulatorProfile(base, 'sim.json');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ProfileError);
+    const m = (error as Error).message;
+    expect(m).toMatch(/^sim\.json: /);
+    expect(m).toContain('simulation.relay.kind: "external" contradicts meter.relay.type "internal"');
+    expect(m).toContain('simulation.relay.tripDelayMs: 5000 ms is outside meter.relay.tripDelayMs [2000, 4000] ms');
+    // Within the range it is the simulation's choice; left out, the declaration decides.
+    base.simulation.relay = { tripDelayMs: 2500 };
+    expect(loadSimulatorProfile(base).simulation.relay).toEqual({ kind: 'internal', tripDelayMs: 2500 });
+    base.simulation.relay = {};
+    expect(loadSimulatorProfile(base).simulation.relay).toEqual({ kind: 'internal', tripDelayMs: 3000 });
   });
 
   it('names the source in the message', () => {

@@ -149,15 +149,24 @@ export const SimulationSchema = z
         }
       })
       .default({ alarmAmount1: 20, alarmAmount2: 10, overdraftAmountLimit: 0, alarmEnergy1KWh: 20, alarmEnergy2KWh: 10, overdraftEnergyLimitKWh: 0, hoardingLimit: 0 }),
+    /**
+     * The simulated relay, within what the meter declares (`meter.relay`): each field may only
+     * choose inside the declaration, and is taken from it when left out (a contradiction is a
+     * ProfileError naming both fields).
+     */
     relay: z
       .object({
-        /** FEE-11 / KP-03: an internal relay closes on a key press after close-allowed; an external one at once. */
-        kind: z.enum(['internal', 'external']).default('internal'),
-        /** FEE-07 trip delay: a trip command sets the command bit at once and opens the relay after this. */
-        tripDelayMs: z.number().int().min(0).default(0),
+        /** FEE-11 / KP-03: must equal `meter.relay.type`. Absent: the declared type. */
+        kind: z.enum(['internal', 'external']).optional(),
+        /**
+         * FEE-07 trip delay, ms: a trip command sets the command bit at once and opens the relay after
+         * this. Must lie within `meter.relay.tripDelayMs` (a number, or [min, max]). Absent: the
+         * declared delay (the middle of a declared range, rounded).
+         */
+        tripDelayMs: z.number().int().min(0).optional(),
       })
       .strict()
-      .default({ kind: 'internal', tripDelayMs: 0 }),
+      .default({}),
     /** Monthly settlement instant (DI 04000B01 DDhh): day 1..28, hour 0..23. Default the 1st at 00:00. */
     settlement: z
       .object({ day: z.number().int().min(1).max(28).default(1), hour: z.number().int().min(0).max(23).default(0) })
@@ -200,6 +209,19 @@ const BehaviourEntrySchema = z
 /** DI3..DI0 at the head of every read reply's data field (PROTOCOLS.md 1.3). */
 const DI_LENGTH = 4;
 
+type RelayDeclaration = z.output<typeof MeterDeclarationSchema>['relay'];
+
+/** The declared trip delay as [min, max], ms. */
+function declaredTripDelay(relay: RelayDeclaration): readonly [number, number] {
+  const d = relay.tripDelayMs;
+  return typeof d === 'number' ? [d, d] : d;
+}
+
+function describeDelay(relay: RelayDeclaration): string {
+  const [min, max] = declaredTripDelay(relay);
+  return min === max ? `${min} ms` : `[${min}, ${max}] ms`;
+}
+
 export const SimulatorProfileSchema = z
   .object({
     /** Free text shown in logs and reports. */
@@ -234,11 +256,38 @@ export const SimulatorProfileSchema = z
         });
       }
     });
+    // The simulated relay may only choose within what the meter declares (issue 8).
+    const declared = p.meter.relay;
+    const sim = p.simulation.relay;
+    if (sim.kind !== undefined && sim.kind !== declared.type) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simulation', 'relay', 'kind'],
+        message: `"${sim.kind}" contradicts meter.relay.type "${declared.type}": the simulated relay must be the declared one (leave simulation.relay.kind out to use the declaration)`,
+      });
+    }
+    const [min, max] = declaredTripDelay(declared);
+    if (sim.tripDelayMs !== undefined && (sim.tripDelayMs < min || sim.tripDelayMs > max)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simulation', 'relay', 'tripDelayMs'],
+        message: `${sim.tripDelayMs} ms is outside meter.relay.tripDelayMs ${describeDelay(declared)}: the simulated trip delay may only choose within the declared one (leave simulation.relay.tripDelayMs out to use the declaration)`,
+      });
+    }
+  })
+  .transform((p) => {
+    const [min, max] = declaredTripDelay(p.meter.relay);
+    const relay = {
+      kind: p.simulation.relay.kind ?? p.meter.relay.type,
+      tripDelayMs: p.simulation.relay.tripDelayMs ?? Math.round((min + max) / 2),
+    };
+    return { ...p, simulation: { ...p.simulation, relay } };
   });
 
 export type SimulatorProfile = z.output<typeof SimulatorProfileSchema>;
 export type SimulatorProfileInput = z.input<typeof SimulatorProfileSchema>;
-export type SimulationSettings = z.output<typeof SimulationSchema>;
+/** The simulation settings of a validated profile (the relay resolved against the declaration). */
+export type SimulationSettings = SimulatorProfile['simulation'];
 
 /** `simulation.load.steps[2].from` style path of a zod issue. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
@@ -314,6 +363,8 @@ export const REFERENCE_METER_PROFILE_INPUT = {
     remoteControl: {
       commands: ['1A', '1B', '1C', '2A', '2B', '3A', '3B'],
       acceptsZeroValidUntil: true,
+      // FEE-10 pre-trip with auto-restore: N1 1D / 1E, restore time N2 × 5 min (Wisdom 645 handler, [src]).
+      preTrip: { restoreClose: '1D', restoreAllow: '1E', n2UnitMs: 5 * 60_000, defaultRestoreMs: 300_000 },
       errors: { expired: '01', keepPowerTrip: '01', unsupportedCommand: '01' },
     },
     relay: {
@@ -353,7 +404,7 @@ export const REFERENCE_METER_PROFILE_INPUT = {
       overdraftEnergyLimitKWh: 0,
       hoardingLimit: 0,
     },
-    relay: { kind: 'internal', tripDelayMs: REFERENCE_TRIP_DELAY_MS },
+    // simulation.relay left out: the simulated relay is the declared one (meter.relay).
     settlement: { day: 1, hour: 0 },
     responseDelayMs: 60,
     replyPreamble: 4,
@@ -386,6 +437,54 @@ export const EXTERNAL_RELAY_METER_PROFILE_INPUT = {
   simulation: {
     ...REFERENCE_METER_PROFILE_INPUT.simulation,
     costControl: 'remote',
-    relay: { kind: 'external', tripDelayMs: EXTERNAL_RELAY_TRIP_DELAY_MS },
+  },
+} satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };
+
+/**
+ * 1CH refusal words of the distinct-errors declaration: three different words, none the default
+ * 01H nor the password word 04H, so a meter (or a mutant of the simulator) that answers one refusal
+ * with another's word is caught. The words themselves are [BK] (PROTOCOLS.md 1.7 names no bit for
+ * these refusals): 10H for an expired command echoes bit4 "time label invalid" (时间标签无效) of the
+ * 2-byte control error status in the Wisdom firmware (float12/WorkProjectsSVN, Relay_Remote.c
+ * api_SetRelayRelayErrStatus); 20H and 02H are our choice.
+ */
+export const DISTINCT_REMOTE_CONTROL_ERRORS = { expired: '10', keepPowerTrip: '20', unsupportedCommand: '02' } as const;
+
+/**
+ * A third conformant switching declaration (profiles/distinct-errors-meter.json): the reference
+ * meter declaring distinct 1CH refusal words (DISTINCT_REMOTE_CONTROL_ERRORS), an all-zero
+ * valid-until refused (`acceptsZeroValidUntil` false), the valid-until checked before the password
+ * (`passwordBeforeValidUntil` false) and no 1CH direct close (1B close-allowed and the key are the
+ * way back), so every [BK] 1CH option is exercised the other way round from the reference.
+ */
+export const DISTINCT_ERRORS_METER_PROFILE_INPUT = {
+  ...REFERENCE_METER_PROFILE_INPUT,
+  description: 'MeterLab reference meter, switching variant: distinct 1CH refusal words, all-zero valid-until refused, valid-until checked before the password, no direct close (conformant)',
+  meter: {
+    ...REFERENCE_METER_PROFILE_INPUT.meter,
+    remoteControl: {
+      commands: ['1A', '1B', '2A', '2B', '3A', '3B'],
+      acceptsZeroValidUntil: false,
+      passwordBeforeValidUntil: false,
+      errors: { ...DISTINCT_REMOTE_CONTROL_ERRORS },
+    },
+  },
+} satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };
+
+/** Trip delay of the trip-delay reference (FEE-07): 3 s, in virtual time, so the pre-trip phase is exercised without slowing the suite. */
+export const TRIP_DELAY_REFERENCE_MS = 3000;
+
+/**
+ * A fourth conformant switching declaration (profiles/trip-delay-meter.json): the reference meter
+ * with a 3 s trip delay and the pre-trip alarm (status word 3 bit 7 while a trip waits), so the
+ * trip-delay path, the pre-trip alarm (FEE-07) and keep-power cancelling a pending trip (KP-04)
+ * are exercised; everything else as the reference.
+ */
+export const TRIP_DELAY_METER_PROFILE_INPUT = {
+  ...REFERENCE_METER_PROFILE_INPUT,
+  description: 'MeterLab reference meter, switching variant: 3 s trip delay with the pre-trip alarm (conformant)',
+  meter: {
+    ...REFERENCE_METER_PROFILE_INPUT.meter,
+    relay: { ...REFERENCE_METER_PROFILE_INPUT.meter.relay, tripDelayMs: TRIP_DELAY_REFERENCE_MS, preTripAlarm: true },
   },
 } satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };

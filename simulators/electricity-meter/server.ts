@@ -869,7 +869,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
    * or wrong → 04H; an N1 outside `meter.remoteControl.commands` → `errors.unsupportedCommand`;
    * valid-until expired, malformed (`badTime`) or all zero when not accepted → `errors.expired`;
    * trip under keep-power (KP-01) → `errors.keepPowerTrip`. The last three words are [BK]
-   * (declaration options, default 01H). Success: 9CH with L = 0.
+   * (declaration options, default 01H). With `meter.remoteControl.passwordBeforeValidUntil` false
+   * ([BK] order) the valid-until is checked right after the capability. Success: 9CH with L = 0.
    */
   private remoteControl(
     message: Extract<Dlt645Message, { kind: 'remoteControl' }>,
@@ -880,12 +881,18 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   ): Uint8Array | null {
     const fc = FunctionCode.RemoteControl;
     if (!caps.remoteControl) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
+    const declared = this.type.profile.meter.remoteControl;
+    const words = declared.errors;
+    const timeRefused = badTime ? !this.model.faults.ignoreValidUntil : this.model.validUntilRefused(message.validUntil);
+    // [BK] order (meter.remoteControl.passwordBeforeValidUntil): the valid-until before the password and the N1.
+    if (!declared.passwordBeforeValidUntil && timeRefused) return this.error(fc, parseInt(words.expired, 16), request);
     if (!pw(message.password, this.type.remoteControlLevel)) return this.error(fc, ErrorWord.PasswordOrUnauthorised, request);
-    const words = this.type.profile.meter.remoteControl.errors;
     const code = message.command.toString(16).toUpperCase().padStart(2, '0');
-    if (!(this.type.profile.meter.remoteControl.commands as readonly string[]).includes(code)) return this.error(fc, parseInt(words.unsupportedCommand, 16), request);
-    if (badTime && !this.model.faults.ignoreValidUntil) return this.error(fc, parseInt(words.expired, 16), request);
-    const r = this.model.remoteControl(message.command, message.operator, message.validUntil);
+    const preTrip = declared.preTrip !== undefined && (code === declared.preTrip.restoreClose || code === declared.preTrip.restoreAllow);
+    if (!(declared.commands as readonly string[]).includes(code) && !preTrip) return this.error(fc, parseInt(words.unsupportedCommand, 16), request);
+    if (badTime && timeRefused) return this.error(fc, parseInt(words.expired, 16), request);
+    // N2 carries the restore time of a pre-trip (FEE-10); reserved otherwise (PROTOCOLS.md 1.5).
+    const r = this.model.remoteControl(message.command, message.operator, message.validUntil, message.reserved);
     if (r.ok) return this.reply({ kind: 'remoteControlResponse' }, request);
     const word = r.error === 'expired' ? words.expired : r.error === 'keep-power' ? words.keepPowerTrip : r.error === 'unsupported' ? words.unsupportedCommand : '01';
     return this.error(fc, parseInt(word, 16), request);

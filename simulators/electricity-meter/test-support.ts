@@ -39,16 +39,31 @@ export interface Rig {
   logs: string[];
 }
 
-/** The reference profile with overrides merged one level deep into meter / simulation. */
+/**
+ * The reference profile with overrides merged one level deep into meter / simulation. A
+ * `simulation.relay` given without `meter.relay` is declared too (type, trip delay, the key for an
+ * internal relay only): the profile refuses a simulated relay its declaration contradicts.
+ */
 export function profileWith(overrides: {
   meter?: Partial<SimulatorProfileInput['meter']>;
   simulation?: Record<string, unknown>;
   behaviours?: SimulatorProfileInput['behaviours'];
 } = {}): SimulatorProfileInput {
   const base = structuredClone(REFERENCE_METER_PROFILE_INPUT) as SimulatorProfileInput;
+  const meter = { ...base.meter, ...overrides.meter };
+  const simRelay = overrides.simulation?.relay as { kind?: 'internal' | 'external'; tripDelayMs?: number } | undefined;
+  if (simRelay && overrides.meter?.relay === undefined) {
+    const type = simRelay.kind ?? base.meter.relay?.type ?? 'internal';
+    meter.relay = {
+      ...base.meter.relay,
+      type,
+      ...(simRelay.tripDelayMs !== undefined ? { tripDelayMs: simRelay.tripDelayMs } : {}),
+      closeNeedsButton: type === 'internal',
+    };
+  }
   return {
     ...base,
-    meter: { ...base.meter, ...overrides.meter },
+    meter,
     simulation: { ...(base.simulation as Record<string, unknown>), ...overrides.simulation },
     behaviours: overrides.behaviours ?? base.behaviours ?? [],
   } as SimulatorProfileInput;

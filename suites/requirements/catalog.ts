@@ -144,6 +144,17 @@ export const REQUIREMENTS: readonly Requirement[] = [
     origin: 'REQUIREMENTS.md',
   }),
   R({
+    id: 'FEE-10',
+    title: 'Pre-trip with auto-restore',
+    statement: '"Pre-trip 1" re-closes automatically when its timer ends. "Pre-trip 2" goes to allow-close when its timer ends. The default restore time is 300 s when unset.',
+    threshold: 'relay open until the restore time; then pre-trip 1 closed, pre-trip 2 close allowed (within 5 s); 300 s when unset',
+    source: 'float12/WorkProjectsSVN:schoolMeter/HPLC/program/app/Module/PrePay/GuoWang698/Relay_Remote.c',
+    confidence: 'M',
+    notes:
+      'DL/T 645 codes from one vendor only: the Wisdom 645 1CH handler api_ProcRemoteRelayCommand645 (float12/WorkProjectsSVN, stored file id 10897964161, path not recorded) maps N1 1DH to pre-trip 1 and 1EH to pre-trip 2 and takes the restore time from N2 in units of 5 min (N2 = 0 refused there). MeterLab makes them a declaration (meter.remoteControl.preTrip), not a rule.',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
     id: 'FEE-11',
     title: 'Allow-close (合闸允许) semantics',
     statement:

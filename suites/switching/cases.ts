@@ -27,10 +27,13 @@ import {
   atBase,
   checkAccepted,
   checkRefused,
+  checkReplyShape,
+  checkStatusTruth,
   commandGate,
   controlPassword,
   declaredErrorWord,
   describeCommand,
+  type Expected,
   describeStatus,
   expectStatus,
   keepPowerGate,
@@ -53,6 +56,8 @@ interface SwitchingCase {
   readonly requirement: string;
   readonly title: string;
   applies?(t: Target): string | null;
+  /** Time the case needs beyond the usual switching budget (a long restore time). */
+  extraBudgetMs?(t: Target): number;
   run(ctx: CheckContext, t: Target, password: Password): Promise<void>;
 }
 
@@ -65,6 +70,8 @@ function needsPerson(step: string): string {
 const MAINS_OFF_MS = 10_000;
 /** The last trip record 上1次跳闸记录 (time, operator code, energy; DL/T 645-2007 appendix A, FEE-07). */
 const LAST_TRIP_RECORD = '1D000101';
+/** The last close record 上1次合闸记录 (time, operator code, energy; DL/T 645-2007 appendix A). */
+const LAST_CLOSE_RECORD = '1E000101';
 /** Remaining amount 剩余金额 (yuan), DL/T 645-2007 appendix A. */
 const REMAINING_AMOUNT = '00900200';
 /** Load that runs a local meter's balance down in virtual time, kW: below the reference's large-current protection (60 A a phase at 220 V). */
@@ -81,6 +88,12 @@ async function readAmount(t: Target): Promise<number> {
   return typeof value === 'number' ? value : NaN;
 }
 
+/**
+ * N2 of the pre-trip probes: two units of the declared restore time (FEE-10; 2 × 5 min by default),
+ * so a meter that ignores N2 and restores after its 300 s default is told apart.
+ */
+const PRE_TRIP_N2 = 2;
+
 /** A 1CH N1 that PROTOCOLS.md 1.5 gives no meaning: every meter must refuse it. */
 const UNDEFINED_N1 = 0x55;
 
@@ -95,7 +108,7 @@ function switchingCase(c: SwitchingCase): ReadingCase {
       const pw = controlPassword(t);
       return typeof pw === 'string' ? pw : null;
     },
-    timeoutMs: (t) => switchingBudgetMs(t),
+    timeoutMs: (t) => switchingBudgetMs(t) + (c.extraBudgetMs?.(t) ?? 0),
     async run(ctx, t) {
       const password = controlPassword(t) as Password;
       await requireAlive(ctx, t, `the first 1CH of ${c.id}`);
@@ -135,6 +148,21 @@ async function relayStayedClosed(ctx: CheckContext, t: Target, after: string): P
   await expectStatus(ctx, t, { relay: 'closed', relayCommand: 'close' }, `${((tripDelay(t).max + RELAY_SETTLE_MS) / 1000).toFixed(1)} s after ${after}`);
 }
 
+/**
+ * FEE-07: the last trip (close) record names the operator code the command carried
+ * (`meter.operatorCode`); logged and skipped when the record is not declared.
+ */
+async function checkRecordOperator(ctx: CheckContext, t: Target, di: string, kind: 'trip' | 'close', command: string): Promise<void> {
+  if (!isDeclared(t, di)) return ctx.log(`${kind} record not checked: ${di} is not declared in meter.identifiers`);
+  const { value } = await readValue(t, t.profile.meter.address, di);
+  const operator = (value as { operator?: unknown } | null)?.operator;
+  const declared = t.profile.meter.operatorCode.toUpperCase();
+  ctx.check(
+    typeof operator === 'string' && operator.toUpperCase() === declared,
+    `the last ${kind} record ${di} names operator ${String(operator)}, not the operator code ${declared} the ${command} carried (meter.operatorCode)`,
+  );
+}
+
 async function readCount(t: Target, di: string): Promise<number | null> {
   if (!isDeclared(t, di)) return null;
   const { value } = await readValue(t, t.profile.meter.address, di);
@@ -168,6 +196,46 @@ const cases: SwitchingCase[] = [
     },
   },
   {
+    id: 'switching.reply-and-status-word',
+    requirement: 'DLT645-29',
+    title: '1CH replies have the standard shape (9CH with L = 0, DCH with the error word alone) and status word 3 bits 4/6/7/12 follow each declared command',
+    applies: (t) => commandGate(t),
+    async run(ctx, t, password) {
+      // Each declared command in an order that ends back at the base state (1C or 1B closes what 1A opened; the wrapper restores the rest).
+      const steps: { code: RemoteControlCommandCode; expect: Expected; when?: () => boolean }[] = [
+        { code: '2A', expect: { preTripAlarm: true, relay: 'closed', relayCommand: 'close' } },
+        { code: '2B', expect: { relay: 'closed', relayCommand: 'close' } },
+        { code: '3A', expect: { keepPower: true, relay: 'closed', relayCommand: 'close' }, when: () => t.profile.meter.capabilities.keepPower },
+        { code: '3B', expect: { keepPower: false, relay: 'closed', relayCommand: 'close' }, when: () => t.profile.meter.capabilities.keepPower },
+        { code: '1A', expect: { relayCommand: 'trip' }, when: () => wayBackGate(t) === null },
+      ];
+      const alarmBefore = (await readStatus(t)).sw3.preTripAlarm;
+      let sent = 0;
+      for (const step of steps) {
+        if (!supports(t, step.code) || (step.when && !step.when())) continue;
+        const what = describeCommand(step.code);
+        const replies = await sendControl(t, N1[step.code], password);
+        const at = t.clock.now();
+        sent++;
+        if (!checkReplyShape(ctx, replies[0], true, what)) continue;
+        // 2BH clears bit7 only when nothing else (a low balance, a pending trip) holds it.
+        const expected: Expected = step.code === '2B' && !alarmBefore ? { ...step.expect, preTripAlarm: false } : step.expect;
+        const s = await expectStatus(ctx, t, expected, `after ${what}`);
+        checkStatusTruth(ctx, t, s, `after ${what}`);
+        if (step.code === '1A') {
+          const opened = await waitForRelay(ctx, t, 'open', at, tripDelay(t).max + RELAY_SETTLE_MS, 'time from 9CH to 1AH trip to relay open (status word 3 bit4)', `9CH to ${what}`);
+          // Whether or not bit4 ever said open, the status word must say what the relay is.
+          const after = opened ? await expectStatus(ctx, t, { relay: 'open', relayCommand: 'trip' }, 'after the trip') : await readStatus(t);
+          checkStatusTruth(ctx, t, after, 'after the trip');
+        }
+      }
+      if (sent === 0) ctx.log('no declared command could be sent without leaving the meter tripped: only the refusal is checked');
+      const refused = await sendControl(t, UNDEFINED_N1, password);
+      checkReplyShape(ctx, refused[0], false, `a 1CH with N1 = ${UNDEFINED_N1.toString(16).toUpperCase()}H (no command of PROTOCOLS.md 1.5)`);
+      checkStatusTruth(ctx, t, await readStatus(t), 'after the refused command');
+    },
+  },
+  {
     id: 'switching.trip',
     requirement: 'FEE-07',
     title: '1CH 1AH trip: 9CH, status word 3 bit6 at once, bit4 (relay open) after the declared trip delay, the trip counted',
@@ -195,15 +263,7 @@ const cases: SwitchingCase[] = [
         const after = await readCount(t, TRIP_COUNT);
         ctx.check(after === countBefore + 1, `the trip count ${TRIP_COUNT} went from ${countBefore} to ${after} over one trip, expected ${countBefore + 1}`);
       } else ctx.log(`trip count not checked: ${TRIP_COUNT} is not declared in meter.identifiers`);
-      if (isDeclared(t, LAST_TRIP_RECORD)) {
-        // FEE-07: the last trips are recorded with time and operator code.
-        const { value } = await readValue(t, t.profile.meter.address, LAST_TRIP_RECORD);
-        const operator = (value as { operator?: unknown } | null)?.operator;
-        ctx.check(
-          typeof operator === 'string' && operator.toUpperCase() === t.profile.meter.operatorCode.toUpperCase(),
-          `the last trip record ${LAST_TRIP_RECORD} names operator ${String(operator)}, not the operator code ${t.profile.meter.operatorCode} the 1AH carried (meter.operatorCode)`,
-        );
-      } else ctx.log(`trip record not checked: ${LAST_TRIP_RECORD} is not declared in meter.identifiers`);
+      await checkRecordOperator(ctx, t, LAST_TRIP_RECORD, 'trip', describeCommand('1A'));
     },
   },
   {
@@ -240,6 +300,7 @@ const cases: SwitchingCase[] = [
       const at = await command(ctx, t, password, '1C', ' after a trip');
       await waitForRelay(ctx, t, 'closed', at, RELAY_SETTLE_MS, 'time from 9CH to 1CH direct close to relay closed (status word 3 bit4)', `9CH to ${describeCommand('1C')}`);
       await expectStatus(ctx, t, { relay: 'closed', relayCommand: 'close' }, `after ${describeCommand('1C')}`);
+      await checkRecordOperator(ctx, t, LAST_CLOSE_RECORD, 'close', describeCommand('1C'));
     },
   },
   {
@@ -344,7 +405,7 @@ const cases: SwitchingCase[] = [
   {
     id: 'switching.expired-command',
     requirement: 'FEE-06',
-    title: 'A 1CH 1AH trip whose valid-until has passed, or names no date, is refused with the declared error word and the relay stays closed',
+    title: 'A 1CH 1AH trip whose valid-until has passed, or names no date, is refused with the declared error word (with a wrong password too: the word of the declared check order) and the relay stays closed',
     applies: (t) => commandGate(t, '1A') ?? wayBackGate(t),
     async run(ctx, t, password) {
       const word = t.profile.meter.remoteControl.errors.expired;
@@ -359,6 +420,16 @@ const cases: SwitchingCase[] = [
         const zero = `${describeCommand('1A')} with an all-zero valid-until (meter.remoteControl.acceptsZeroValidUntil is false)`;
         checkRefused(ctx, await sendControl(t, N1['1A'], password, { validUntil: null }), expected, zero, field);
       } else ctx.log('all-zero valid-until not sent: meter.remoteControl.acceptsZeroValidUntil is true (the meter takes it as no deadline)');
+      // Both faults at once: which refusal wins is the declared order ([BK]; meter.remoteControl.passwordBeforeValidUntil).
+      const wrong = wrongPassword(password);
+      const passwordFirst = t.profile.meter.remoteControl.passwordBeforeValidUntil;
+      const [bothWord, bothField] = passwordFirst
+        ? [0x04, 'FEE-06: SERR bit2; meter.remoteControl.passwordBeforeValidUntil is true: the password is checked first']
+        : [expected, `${field}; meter.remoteControl.passwordBeforeValidUntil is false: the valid-until is checked first`];
+      const wrongMalformed = `${describeCommand('1A')} with a wrong ${describePassword(password)} password and valid-until month 13`;
+      checkRefused(ctx, await sendMalformedValidUntil(t, N1['1A'], password, { password: wrong }), bothWord, wrongMalformed, bothField);
+      const wrongExpired = `${describeCommand('1A')} with a wrong ${describePassword(password)} password, valid until a day ago`;
+      checkRefused(ctx, await sendControl(t, N1['1A'], password, { password: wrong, validUntil: past }), bothWord, wrongExpired, bothField);
       await relayStayedClosed(ctx, t, 'the refused trips');
     },
   },
@@ -440,6 +511,47 @@ const cases: SwitchingCase[] = [
         // Give the meter its balance back for the cases after this one.
         const now = await readAmount(t).catch(() => start);
         if (now < start) bc.topUp(Math.round((start - now) * 100) / 100 + 1);
+      }
+    },
+  },
+  {
+    id: 'switching.pre-trip-auto-restore',
+    requirement: 'FEE-10',
+    title: 'Pre-trip 1 and pre-trip 2 (declared N1, restore time in N2): the relay opens at once and stays open until the restore time; then pre-trip 1 re-closes by itself, pre-trip 2 allows close',
+    applies: (t) =>
+      commandGate(t) ??
+      (t.profile.meter.remoteControl.preTrip ? null : 'meter.remoteControl.preTrip is not declared: the meter offers no pre-trip with auto-restore (FEE-10)') ??
+      wayBackGate(t),
+    extraBudgetMs: (t) => 2 * PRE_TRIP_N2 * (t.profile.meter.remoteControl.preTrip?.n2UnitMs ?? 0),
+    async run(ctx, t, password) {
+      const p = t.profile.meter.remoteControl.preTrip!;
+      const restoreMs = PRE_TRIP_N2 * p.n2UnitMs;
+      const steps = [
+        { kind: 1, code: p.restoreClose },
+        { kind: 2, code: p.restoreAllow },
+      ] as const;
+      for (const { kind, code } of steps) {
+        const what = `1CH ${code}H (pre-trip ${kind}, N2 = ${PRE_TRIP_N2}: restore after ${restoreMs / 1000} s, meter.remoteControl.preTrip)`;
+        const replies = await sendControl(t, parseInt(code, 16), password, { n2: PRE_TRIP_N2 });
+        const at = t.clock.now();
+        if (!checkAccepted(ctx, replies, what)) return ctx.fail(`${what} was not carried out, so the rest of the case cannot be judged`);
+        if (!(await waitForRelay(ctx, t, 'open', at, RELAY_SETTLE_MS, `time from 9CH to pre-trip ${kind} to relay open (status word 3 bit4)`, `9CH to ${what}`))) return;
+        await expectStatus(ctx, t, { relay: 'open', relayCommand: 'trip' }, `after ${what}`);
+        const before = restoreMs - RELAY_SETTLE_MS;
+        await t.clock.sleep(Math.max(0, at + before - t.clock.now()));
+        await expectStatus(ctx, t, { relay: 'open', relayCommand: 'trip' }, `${before / 1000} s after ${what}, before its restore time`);
+        const needsKey = kind === 2 && t.profile.meter.relay.closeNeedsButton;
+        if (!needsKey) {
+          await waitForRelay(ctx, t, 'closed', at, restoreMs + RELAY_SETTLE_MS, `time from 9CH to pre-trip ${kind} to relay closed again (status word 3 bit4)`, `9CH to ${what}`, restoreMs);
+          await expectStatus(ctx, t, { relay: 'closed', relayCommand: 'close' }, `after the restore time of ${what}`);
+          continue;
+        }
+        await t.clock.sleep(Math.max(0, at + restoreMs + RELAY_SETTLE_MS - t.clock.now()));
+        await expectStatus(ctx, t, { relay: 'open', relayCommand: 'close' }, `${(restoreMs + RELAY_SETTLE_MS) / 1000} s after ${what} with nobody at the key (pre-trip 2 ends in close allowed, FEE-10)`);
+        if (!t.backchannel) return ctx.inconclusive(needsPerson('closing after pre-trip 2 (hold the meter key for 3 s, FEE-10/FEE-11)'));
+        const pressedAt = t.clock.now();
+        t.backchannel.pressButton();
+        await waitForRelay(ctx, t, 'closed', pressedAt, RELAY_SETTLE_MS, 'time from the close key after pre-trip 2 to relay closed (status word 3 bit4)', 'the customer held the close key after pre-trip 2');
       }
     },
   },

@@ -143,6 +143,8 @@ export function validUntil(t: Target, offsetMs = VALID_UNTIL_MARGIN_MS): FrameDa
 export interface ControlOptions {
   readonly password?: Password;
   readonly validUntil?: FrameDateTime | null;
+  /** N2 (reserved in PROTOCOLS.md 1.5; the restore time of a pre-trip, FEE-10). Default 0. */
+  readonly n2?: number;
 }
 
 /** The 1CH message for `n1` with the declared password and operator code, valid until a day ahead. */
@@ -152,7 +154,7 @@ export function controlMessage(t: Target, n1: number, password: Password, option
     password: options.password ?? password,
     operator: t.profile.meter.operatorCode,
     command: n1,
-    reserved: 0,
+    reserved: options.n2 ?? 0,
     validUntil: options.validUntil === undefined ? validUntil(t) : options.validUntil,
   };
 }
@@ -166,12 +168,51 @@ export async function sendControl(t: Target, n1: number, password: Password, opt
  * A 1CH whose valid-until names no date (month 13): built from a valid request with N7 (MM)
  * replaced, since the codec refuses to encode an impossible date.
  */
-export async function sendMalformedValidUntil(t: Target, n1: number, password: Password): Promise<ProbeReply[]> {
-  const { control, data } = encodeMessageData(controlMessage(t, n1, password));
+export async function sendMalformedValidUntil(t: Target, n1: number, password: Password, options: Pick<ControlOptions, 'password'> = {}): Promise<ProbeReply[]> {
+  const { control, data } = encodeMessageData(controlMessage(t, n1, password, options));
   const patched = Uint8Array.from(data);
   // N3..N8 = ss mm hh DD MM YY at bytes 10..15 (PROTOCOLS.md 1.5): MM is byte 14, BCD.
   patched[14] = 0x13;
   return probe(t, encodeFrame({ address: meterAddress(t), control, data: patched, preamble: t.master.preamble }));
+}
+
+/** Control code C and data length L of a reply frame as received (FE wake-up bytes skipped), or null when no frame starts. */
+export function frameShape(r: ProbeReply): { control: number; length: number } | null {
+  let i = 0;
+  while (i < r.raw.length && r.raw[i] === 0xfe) i++;
+  // 68H A0..A5 68H C L (PROTOCOLS.md 1.2): C at +8, L at +9 from the first 68H.
+  if (r.raw[i] !== 0x68 || r.raw.length < i + 10) return null;
+  return { control: r.raw[i + 8]!, length: r.raw[i + 9]! };
+}
+
+/**
+ * DLT645-29: checks the bytes of a 1CH reply as received: the normal reply is C = 9CH with L = 0, an
+ * abnormal one C = DCH with L = 1 (the error word). True when the shape is right.
+ */
+export function checkReplyShape(ctx: CheckContext, r: ProbeReply | undefined, normal: boolean, what: string): boolean {
+  const want = normal ? 'C = 9CH, L = 0 (the normal reply carries no data)' : 'C = DCH, L = 1 (the abnormal reply carries the error word alone)';
+  if (!r) return ctx.check(false, `${what}: no reply, expected a frame with ${want}`);
+  const shape = frameShape(r);
+  if (!shape) return ctx.check(false, `${what}: the reply ${describeReply(r)} holds no DL/T 645 frame, expected ${want}`);
+  const [c, l] = normal ? [0x9c, 0] : [0xdc, 1];
+  return ctx.check(
+    shape.control === c && shape.length === l,
+    `${what}: the reply has C = ${hex2(shape.control)}H, L = ${shape.length}, expected ${want} (PROTOCOLS.md 1.5, 1.7)`,
+  );
+}
+
+/**
+ * On a simulated target, checks that status word 3 bits 4, 6 and 12 (relay, relay command,
+ * keep-power) say what the simulator's relay is (DLT645-29); on a real meter nothing to compare.
+ */
+export function checkStatusTruth(ctx: CheckContext, t: Target, s: RelayReport, when: string): void {
+  const sim = actualRelay(t);
+  if (!sim) return;
+  const lies: string[] = [];
+  if ((s.sw3.relay === 'open') !== sim.open) lies.push(`bit4 says the relay is ${s.sw3.relay}, the relay is ${sim.open ? 'open' : 'closed'}`);
+  if ((s.sw3.relayCommand === 'trip') !== sim.commandTrip) lies.push(`bit6 says command ${s.sw3.relayCommand}, the meter holds command ${sim.commandTrip ? 'trip' : 'close'}`);
+  if (s.sw3.keepPower !== sim.keepPower) lies.push(`bit12 says keep-power ${s.sw3.keepPower ? 'on' : 'off'}, the meter's keep-power is ${sim.keepPower ? 'on' : 'off'}`);
+  ctx.check(lies.length === 0, `status word 3 ${when} does not tell the truth (simulator): ${lies.join('; ')}: ${describeStatus(s)}`);
 }
 
 /** True when the reply is the normal 9CH; otherwise a failed check naming what came back. */

@@ -9,7 +9,8 @@
  * - on a real meter (no backchannel) the steps that need a person end inconclusive, never passed.
  */
 import { describe, expect, it } from 'vitest';
-import { openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
+import { resolve } from 'node:path';
+import { loadTargetProfile, openTarget, parseTargetProfile, referenceTargetProfile, type Target, type TargetProfile } from '../../harness/targets/index.ts';
 import { runCase, runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
 import { getRequirement } from '../requirements/catalog.ts';
 import { switchingCases } from './cases.ts';
@@ -24,6 +25,7 @@ async function runCases(profile: TargetProfile, ids?: readonly string[]): Promis
 }
 
 const byId = (id: string) => switchingCases.find((c) => c.id === id)!;
+const profileFile = (f: string): string => resolve(import.meta.dirname, '../profiles', f);
 
 function tripDelayOf(p: TargetProfile): number {
   const d = p.meter.relay.tripDelayMs;
@@ -33,11 +35,17 @@ function tripDelayOf(p: TargetProfile): number {
 /** Profile JSON, edited freely and validated again by parseTargetProfile. */
 type Json = Record<string, any>;
 
-/** The reference simulator's profile as JSON (validated again when a variant is parsed). */
+/**
+ * The reference simulator's profile as JSON (validated again when a variant is parsed), with the
+ * simulated relay left to its declaration (`meter.relay`), so an edit of the declared relay is
+ * simulated as declared.
+ */
 function referenceSimulatorJson(): Json {
   const c = referenceTargetProfile().connection;
   if (c.type !== 'reference') throw new Error('the reference target has no simulator');
-  return structuredClone(c.simulator) as Json;
+  const json = structuredClone(c.simulator) as Json;
+  delete json.simulation.relay;
+  return json;
 }
 
 /**
@@ -63,7 +71,6 @@ function referenceWith(edit: (sim: Json) => void, declare?: (meter: Json) => voi
 const TRIP_DELAY_MS = 3000;
 function withTripDelay(sim: Json): void {
   sim.meter.relay = { ...sim.meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: true };
-  sim.simulation.relay = { ...sim.simulation.relay, tripDelayMs: TRIP_DELAY_MS };
 }
 function withoutRemoteControl(sim: Json): void {
   sim.meter.capabilities = { ...sim.meter.capabilities, remoteControl: false, keepPower: false };
@@ -93,17 +100,54 @@ describe('switching suite against the reference meter', () => {
     expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
   });
 
+  it('passes every case, KP-04 included, against suites/profiles/reference-trip-delay.json (3 s trip delay, pre-trip alarm)', async () => {
+    const profile = await loadTargetProfile(profileFile('reference-trip-delay.json'));
+    expect(profile.meter.relay).toMatchObject({ tripDelayMs: 3000, preTripAlarm: true });
+    const results = await runCases(profile);
+    expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
+  });
+
+  it('a meter that declares the pre-trip alarm but does not show it during the trip delay fails the trip case', async () => {
+    const [r] = await runCases(
+      referenceWith(
+        (sim) => {
+          sim.meter.relay = { ...sim.meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: false };
+        },
+        (meter) => {
+          meter.relay = { ...meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: true };
+        },
+      ),
+      ['switching.trip'],
+    );
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(/right after 9CH to 1CH 1AH \(trip\) reports the pre-trip alarm false \(bit7\), expected true/);
+  });
+
   it('passes every case with an external relay (close allowed and keep-power close at once)', async () => {
     const results = await runCases(
       referenceWith((sim) => {
         withTripDelay(sim);
         sim.meter.relay = { ...sim.meter.relay, type: 'external', closeNeedsButton: false };
-        sim.simulation.relay = { ...sim.simulation.relay, kind: 'external' };
       }),
     );
     expect(verdictLines(results)).toEqual(switchingCases.map((c) => `${c.id}: passed`));
     const close = results.find((r) => r.id === 'switching.close-allowed')!;
     expect(close.measurements.map((m) => m.name)).toEqual(['time from 9CH to 1BH close allowed to relay closed (status word 3 bit4)']);
+  });
+
+  it('passes every applicable case with distinct 1CH refusal words, the valid-until checked first and no direct close (reference-distinct-errors.json)', async () => {
+    const results = await runCases(await loadTargetProfile(profileFile('reference-distinct-errors.json')));
+    expect(verdictLines(results)).toEqual(
+      switchingCases.map((c) =>
+        c.id === 'switching.direct-close'
+          ? `${c.id}: notApplicable — meter.remoteControl.commands does not list 1C (direct close)`
+          : c.id === 'switching.pre-trip-auto-restore'
+            ? `${c.id}: notApplicable — meter.remoteControl.preTrip is not declared: the meter offers no pre-trip with auto-restore (FEE-10)`
+            : c.id === 'switching.keep-power-cancels-pending-trip'
+            ? `${c.id}: notApplicable — meter.relay.tripDelayMs is 0: a trip is carried out at once, there is no pending trip to cancel`
+            : `${c.id}: passed`,
+      ),
+    );
   });
 
   it('passes with the trip delay declared as a range [2 s, 4 s] around the meter\'s 3 s', async () => {
@@ -122,7 +166,6 @@ describe('switching suite against the reference meter', () => {
       referenceWith(
         (sim) => {
           sim.meter.relay = { ...sim.meter.relay, tripDelayMs: 0 };
-          sim.simulation.relay = { ...sim.simulation.relay, tripDelayMs: 0 };
         },
         (meter) => {
           meter.relay = { ...meter.relay, tripDelayMs: TRIP_DELAY_MS, preTripAlarm: true };
@@ -185,6 +228,17 @@ describe('broken variants fail the matching case', () => {
     [{ name: 'control-acknowledged-ignored' }, 'switching.alarm', /after 1CH 2AH \(alarm\) reports the pre-trip alarm false \(bit7\), expected true/],
     [{ name: 'control-acknowledged-ignored' }, 'switching.keep-power', /after 1CH 3AH \(keep-power\) reports keep-power false \(bit12\), expected true/],
     [{ name: 'accept-wrong-password' }, 'switching.wrong-password', /1CH 1AH \(trip\) with a wrong level 02 password was accepted \(9CH\), expected the abnormal reply DCH with error word 04H/],
+    [{ name: 'wrong-operator-in-records' }, 'switching.trip', /the last trip record 1D000101 names operator FFFFFFFF, not the operator code 00000000 the 1CH 1AH \(trip\) carried \(meter\.operatorCode\)/],
+    [{ name: 'wrong-operator-in-records', operator: '12345678' }, 'switching.direct-close', /the last close record 1E000101 names operator 12345678, not the operator code 00000000 the 1CH 1CH \(direct close\) carried/],
+    [
+      { name: 'close-allowed-despite-exhausted-balance' },
+      'switching.local-cost-control',
+      /after 1CH 1BH \(close allowed\) and the close key with the balance exhausted \(FEE-03: close only with a balance > 0\) reports the relay closed \(bit4\), expected open/,
+    ],
+    [{ name: 'pre-trip-no-restore' }, 'switching.pre-trip-auto-restore', /status word 3 still reports the relay open 60\d\.\d s after 9CH to 1CH 1DH \(pre-trip 1, N2 = 2: restore after 600 s, meter\.remoteControl\.preTrip\) \(limit 605 s\)/],
+    [{ name: 'control-reply-with-data' }, 'switching.reply-and-status-word', /1CH 2AH \(alarm\): the reply has C = 9CH, L = 2, expected C = 9CH, L = 0 \(the normal reply carries no data\)/],
+    [{ name: 'status-word-3-lies' }, 'switching.reply-and-status-word', /status word 3 after the trip does not tell the truth \(simulator\): bit4 says the relay is closed, the relay is open/],
+    [{ name: 'control-acknowledged-ignored' }, 'switching.reply-and-status-word', /after 1CH 2AH \(alarm\) reports the pre-trip alarm false \(bit7\), expected true/],
   ];
 
   it.each(table)('%o fails %s', async (behaviour, caseId, reason) => {
@@ -193,6 +247,38 @@ describe('broken variants fail the matching case', () => {
     expect(result!.verdict, result!.reason).toBe('failed');
     expect(result!.reason).toMatch(reason);
     expect(result!.evidence.some((e) => e.name === 'frames'), 'frames are attached as evidence').toBe(true);
+  });
+
+  it('a meter declaring distinct refusal words that answers every refusal with 01H fails each refusal case, naming the field', async () => {
+    const results = await runCases(
+      referenceWith(
+        () => {},
+        (meter) => {
+          meter.remoteControl = { ...meter.remoteControl, errors: { expired: '10', keepPowerTrip: '20', unsupportedCommand: '02' } };
+        },
+      ),
+      ['switching.trip-refused-in-keep-power', 'switching.expired-command', 'switching.unsupported-command'],
+    );
+    expect(results.map((r) => r.verdict)).toEqual(['failed', 'failed', 'failed']);
+    expect(results[0]!.reason).toMatch(/under keep-power got error word 01H \(bit 0 "other error"\), expected 20H alone \(meter\.remoteControl\.errors\.keepPowerTrip = "20"\)/);
+    expect(results[1]!.reason).toMatch(/\(a day ago\) got error word 01H .*expected 10H alone \(meter\.remoteControl\.errors\.expired = "10"\)/);
+    expect(results[2]!.reason).toMatch(/N1 = 55H .* got error word 01H .*expected 02H alone \(meter\.remoteControl\.errors\.unsupportedCommand = "02"\)/);
+  });
+
+  it('a meter that checks the valid-until before the password, declared the other way round, fails the expired-command case', async () => {
+    const [r] = await runCases(
+      referenceWith(
+        (sim) => {
+          sim.meter.remoteControl = { ...sim.meter.remoteControl, passwordBeforeValidUntil: false };
+        },
+        (meter) => {
+          meter.remoteControl = { ...meter.remoteControl, passwordBeforeValidUntil: true };
+        },
+      ),
+      ['switching.expired-command'],
+    );
+    expect(r!.verdict, r!.reason).toBe('failed');
+    expect(r!.reason).toMatch(/with a wrong level 02 password and valid-until month 13 got error word 01H .*expected 04H alone .*passwordBeforeValidUntil is true: the password is checked first/);
   });
 
   it('a dead meter passes nothing: every applicable case is inconclusive', async () => {

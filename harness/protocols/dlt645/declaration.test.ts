@@ -49,6 +49,7 @@ describe('MeterDeclarationSchema', () => {
     expect(d.remoteControl).toEqual({
       commands: ['1A', '1B', '1C', '2A', '2B', '3A', '3B'],
       acceptsZeroValidUntil: true,
+      passwordBeforeValidUntil: true,
       errors: { expired: '01', keepPowerTrip: '01', unsupportedCommand: '01' },
     });
     const ext = MeterDeclarationSchema.parse({ address: '123456789012', identifiers: ['00010000'], relay: { type: 'external', tripDelayMs: [60_000, 120_000] } });

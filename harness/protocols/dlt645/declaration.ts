@@ -32,6 +32,12 @@ const errorWord = z
 export const REMOTE_CONTROL_COMMANDS = ['1A', '1B', '1C', '2A', '2B', '3A', '3B'] as const;
 export type RemoteControlCommandCode = (typeof REMOTE_CONTROL_COMMANDS)[number];
 
+/** A 1CH N1 code as two hex digits, e.g. "1D". */
+const n1Code = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{2}$/, 'an N1 code is two hex digits, e.g. "1D"')
+  .transform((s) => s.toUpperCase());
+
 /** Milliseconds, or [min, max] when the meter's own figure is only known to lie in a range. */
 const msOrRange = z
   .union([z.number().int().min(0), z.tuple([z.number().int().min(0), z.number().int().min(0)])])
@@ -97,6 +103,35 @@ export const RemoteControlDeclarationSchema = z
      * with `errors.expired`.
      */
     acceptsZeroValidUntil: z.boolean().default(true),
+    /**
+     * Which refusal wins when a 1CH carries both a wrong password and an expired or malformed
+     * valid-until. [BK]: PROTOCOLS.md and REQUIREMENTS.md give no order. The one public firmware
+     * seen (Wisdom 645 handler api_ProcRemoteRelayCommand645, float12/WorkProjectsSVN) checks the
+     * password level before the valid-until. true (default): the password first, so such a command
+     * gets 04H; false: the valid-until first (before the password and the N1), so it gets
+     * `errors.expired`.
+     */
+    passwordBeforeValidUntil: z.boolean().default(true),
+    /**
+     * FEE-10 pre-trip with auto-restore (预跳闸). Absent: the meter offers none. The N1 codes and the
+     * N2 time are from one vendor's 645 handler (Wisdom, float12/WorkProjectsSVN,
+     * api_ProcRemoteRelayCommand645: CtrlCmd645 = 1A 1B 1C 1D 1E 3A 3B … 2A 2B; restore time = N2 × 5
+     * min), not from the standard's text: [src], one source, configurable.
+     */
+    preTrip: z
+      .object({
+        /** N1 of pre-trip 1: trips at once, re-closes by itself when the restore time ends. Default 1D. */
+        restoreClose: n1Code.default('1D'),
+        /** N1 of pre-trip 2: trips at once, goes to close allowed when the restore time ends (an external relay closes). Default 1E. */
+        restoreAllow: n1Code.default('1E'),
+        /** The restore time is N2 × this, ms. Default 5 min (the Wisdom handler: N2 × 5 minutes). */
+        n2UnitMs: z.number().int().positive().default(5 * 60_000),
+        /** Restore time when N2 = 0, ms: FEE-10 "300 s when unset" (the Wisdom relay task's default). */
+        defaultRestoreMs: z.number().int().positive().default(300_000),
+      })
+      .strict()
+      .refine((p) => p.restoreClose !== p.restoreAllow, { message: 'pre-trip 1 and pre-trip 2 need different N1 codes' })
+      .optional(),
     errors: z
       .object({
         /** FEE-06: valid-until in the past, or malformed. [BK] word; default bit 0. */

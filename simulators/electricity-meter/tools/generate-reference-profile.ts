@@ -1,7 +1,8 @@
 /**
  * Regenerates reference-identifiers.ts (every 2007 identifier the model serves) and
- * profiles/reference-meter.json (REFERENCE_METER_PROFILE_INPUT) and profiles/external-relay-meter.json
- * (EXTERNAL_RELAY_METER_PROFILE_INPUT) after a change to the model or
+ * profiles/reference-meter.json (REFERENCE_METER_PROFILE_INPUT), profiles/external-relay-meter.json
+ * (EXTERNAL_RELAY_METER_PROFILE_INPUT), profiles/distinct-errors-meter.json
+ * (DISTINCT_ERRORS_METER_PROFILE_INPUT) and profiles/trip-delay-meter.json (TRIP_DELAY_METER_PROFILE_INPUT) after a change to the model or
  * the dictionary:  npx tsx simulators/electricity-meter/tools/generate-reference-profile.ts
  * profile.test.ts fails while either file is out of date.
  */
@@ -34,7 +35,9 @@ writeFileSync(
     listing('REFERENCE_FOLLOW_UP_IDENTIFIERS', 'Sent member by member with follow-up frames (12H): the daily-freeze all-data blocks.', followUp),
 );
 // The profile module imports the list just written: load it afterwards.
-const { REFERENCE_METER_PROFILE_INPUT, EXTERNAL_RELAY_METER_PROFILE_INPUT } = await import('../profile.ts');
+const { REFERENCE_METER_PROFILE_INPUT, EXTERNAL_RELAY_METER_PROFILE_INPUT, DISTINCT_ERRORS_METER_PROFILE_INPUT, TRIP_DELAY_METER_PROFILE_INPUT } = await import('../profile.ts');
 writeFileSync(here('../profiles/reference-meter.json'), `${JSON.stringify(REFERENCE_METER_PROFILE_INPUT, null, 2)}\n`);
 writeFileSync(here('../profiles/external-relay-meter.json'), `${JSON.stringify(EXTERNAL_RELAY_METER_PROFILE_INPUT, null, 2)}\n`);
+writeFileSync(here('../profiles/distinct-errors-meter.json'), `${JSON.stringify(DISTINCT_ERRORS_METER_PROFILE_INPUT, null, 2)}\n`);
+writeFileSync(here('../profiles/trip-delay-meter.json'), `${JSON.stringify(TRIP_DELAY_METER_PROFILE_INPUT, null, 2)}\n`);
 console.log(`reference meter: ${ids.length} identifiers, ${followUp.length} with follow-up`);
