@@ -97,6 +97,14 @@ export class Cjt188FrameScanner {
   /** Feeds received bytes; returns the frames completed and the bytes discarded, in stream order. */
   push(chunk: Uint8Array): Cjt188ScanEvent[] {
     if (chunk.length === 0) return [];
+    const at = this.offset;
+    if (this.waitUntil > at + chunk.length) {
+      // A 68H in the chunk opens a candidate that may complete before the leading one: decide
+      // again once its L is known (the look-ahead, see the file header).
+      for (let i = 0; i < chunk.length; i++) {
+        if (chunk[i] === START) this.waitUntil = Math.min(this.waitUntil, at + i + LENGTH_OFFSET + 1);
+      }
+    }
     const next = new Uint8Array(this.buffer.length + chunk.length);
     next.set(this.buffer, 0);
     next.set(chunk, this.buffer.length);
