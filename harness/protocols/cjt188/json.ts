@@ -74,7 +74,7 @@ export function frameToJson(decoded: Cjt188DecodedFrame, message: Result<Cjt188M
   const def = lookup(m.di);
   return {
     ...base,
-    message: toJsonValue(m) as { kind: string },
+    message: { kind: m.kind, ...(toJsonValue(m) as object) },
     ...(def ? { item: { di: def.di, name: def.name, nameZh: def.nameZh, direction: def.direction } } : {}),
   };
 }
