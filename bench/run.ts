@@ -163,6 +163,7 @@ async function cjt188Benchmarks(): Promise<Row[]> {
     }
   }
   const flood = new Uint8Array(16 * 1024).fill(0x68);
+  const feFlood = new Uint8Array(256 * 1024).fill(0xfe);
   const bench = new Bench({ time: 1000, warmupTime: 200 });
   bench
     .add('decode', () => {
@@ -184,6 +185,11 @@ async function cjt188Benchmarks(): Promise<Row[]> {
       const s = new cjt188.Cjt188FrameScanner();
       for (let i = 0; i < flood.length; i++) s.push(flood.subarray(i, i + 1));
       s.flush();
+    })
+    .add('fe-byte', () => {
+      const s = new cjt188.Cjt188FrameScanner();
+      for (let i = 0; i < feFlood.length; i++) s.push(feFlood.subarray(i, i + 1));
+      s.flush();
     });
   await bench.run();
   const medianMs = (name: string): number => {
@@ -199,6 +205,7 @@ async function cjt188Benchmarks(): Promise<Row[]> {
     { name: 'CJ/T 188 streaming scanner', median: perSecond(streamFrames, medianMs('scan')), unit: 'frames/s', note: `${streamBytes} bytes in 1..32-byte chunks` },
     { name: 'CJ/T 188 scanner on a 68H flood, 16 KiB, one push', median: Math.round((medianMs('flood-whole') * 1e6) / flood.length), unit: 'ns/byte', note: 'every byte a candidate' },
     { name: 'CJ/T 188 scanner on a 68H flood, 16 KiB, one byte per push', median: Math.round((medianMs('flood-byte') * 1e6) / flood.length), unit: 'ns/byte', note: 'look-ahead bounded by the 1 KiB buffer' },
+    { name: 'CJ/T 188 scanner on a FEH flood, 256 KiB, one byte per push', median: Math.round((medianMs('fe-byte') * 1e6) / feFlood.length), unit: 'ns/byte', note: 'an endless preamble waits for a non-FE byte' },
   ];
 }
 

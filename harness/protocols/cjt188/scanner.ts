@@ -68,6 +68,11 @@ export class Cjt188FrameScanner {
   private base = 0;
   /** Stream offset before which no rescan can decide anything (see scan). */
   private waitUntil = 0;
+  /** The pending bytes are FE only: any other byte decides (their 68H, or junk), so the next scan waits for one. */
+  private waitOnNonPreamble = false;
+  /** Chunks pushed since the last scan, not yet joined to `buffer` (joining on every push made a long wait quadratic). */
+  private chunks: Uint8Array[] = [];
+  private chunkBytes = 0;
   /** Stream offset up to which the look-ahead has decoded every candidate that was complete. */
   private checkedUpTo = 0;
   private readonly maxBufferLength: number;
@@ -86,12 +91,12 @@ export class Cjt188FrameScanner {
 
   /** Stream offset of the next byte to be pushed. */
   get offset(): number {
-    return this.base + this.buffer.length;
+    return this.base + this.buffer.length + this.chunkBytes;
   }
 
   /** Bytes held back waiting for the rest of a frame. */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.chunkBytes;
   }
 
   /** Feeds received bytes; returns the frames completed and the bytes discarded, in stream order. */
@@ -105,11 +110,9 @@ export class Cjt188FrameScanner {
         if (chunk[i] === START) this.waitUntil = Math.min(this.waitUntil, at + i + LENGTH_OFFSET + 1);
       }
     }
-    const next = new Uint8Array(this.buffer.length + chunk.length);
-    next.set(this.buffer, 0);
-    next.set(chunk, this.buffer.length);
-    this.buffer = next;
-    if (this.offset < this.waitUntil) return [];
+    this.chunks.push(chunk.slice());
+    this.chunkBytes += chunk.length;
+    if (this.offset < this.waitUntil && !(this.waitOnNonPreamble && chunk.some((b) => b !== PREAMBLE_BYTE))) return [];
     return this.scan(false);
   }
 
@@ -120,14 +123,17 @@ export class Cjt188FrameScanner {
 
   /** Forgets buffered bytes without reporting them; stream offsets keep counting. */
   reset(): void {
-    this.base += this.buffer.length;
+    this.base += this.pending;
     this.buffer = EMPTY;
+    this.chunks = [];
+    this.chunkBytes = 0;
     this.waitUntil = 0;
+    this.waitOnNonPreamble = false;
     this.checkedUpTo = this.base;
   }
 
   private scan(final: boolean): Cjt188ScanEvent[] {
-    const buf = this.buffer;
+    const buf = this.join();
     const n = buf.length;
     const events: Cjt188ScanEvent[] = [];
     let open: { from: number; to: number; error: DecodeError } | null = null;
@@ -144,6 +150,7 @@ export class Cjt188FrameScanner {
     };
     let pos = 0;
     this.waitUntil = 0;
+    this.waitOnNonPreamble = false;
     while (pos < n) {
       const candidate = nextCandidate(buf, pos);
       if (candidate > pos) {
@@ -171,6 +178,7 @@ export class Cjt188FrameScanner {
         }
         if (n - pos <= this.maxBufferLength) {
           this.waitUntil = this.base + this.decisionPoint(buf, pos, head);
+          this.waitOnNonPreamble = head < 0;
           break;
         }
         error = decodeError('cjt188.overflow', `an unfinished frame candidate of ${n - pos} bytes exceeds the ${this.maxBufferLength}-byte receive buffer`, this.base + pos);
@@ -178,7 +186,8 @@ export class Cjt188FrameScanner {
           // An endless FE run: keep the last few, they may be the preamble of a frame to come.
           discard(pos, n - KEPT_PREAMBLE_ON_OVERFLOW, error);
           pos = n - KEPT_PREAMBLE_ON_OVERFLOW;
-          this.waitUntil = this.base + n + 1;
+          this.waitUntil = this.base + pos + this.maxBufferLength + 1;
+          this.waitOnNonPreamble = true;
           break;
         }
         if (head - pos > KEPT_PREAMBLE_ON_OVERFLOW) {
@@ -227,7 +236,7 @@ export class Cjt188FrameScanner {
   private decisionPoint(buf: Uint8Array, pos: number, head: number): number {
     const n = buf.length;
     const overflowAt = pos + this.maxBufferLength + 1;
-    if (head < 0) return Math.min(n + 1, overflowAt); // FE up to the end: the next byte decides
+    if (head < 0) return overflowAt; // FE up to the end: a non-FE byte decides (waitOnNonPreamble), or the bound
     let soonest = overflowAt;
     for (let i = head; i < n; i++) {
       if (buf[i] !== START) continue;
@@ -237,6 +246,22 @@ export class Cjt188FrameScanner {
     // The address check needs A0..A6 byte by byte: decide at the next byte while they arrive.
     if (head + LENGTH_OFFSET >= n) soonest = Math.min(soonest, n + 1);
     return soonest;
+  }
+
+  /** Joins the pushed chunks to the buffer. */
+  private join(): Uint8Array {
+    if (this.chunkBytes === 0) return this.buffer;
+    const next = new Uint8Array(this.buffer.length + this.chunkBytes);
+    next.set(this.buffer, 0);
+    let at = this.buffer.length;
+    for (const c of this.chunks) {
+      next.set(c, at);
+      at += c.length;
+    }
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.buffer = next;
+    return next;
   }
 
   private frameEvent(d: Cjt188DecodedFrame): Cjt188ScanEvent {
