@@ -97,7 +97,7 @@ export function encodeStatus(
   status: { readonly valve: ValveState; readonly batteryLow: boolean; readonly raw?: string; readonly layout?: StatusLayout },
   layout: StatusLayout = status.layout ?? 'standard',
 ): Uint8Array {
-  const rawBytes = status.raw === undefined ? Uint8Array.of(0, 0) : hexBytes(status.raw, 2, 'ST');
+  const rawBytes = status.raw === undefined ? Uint8Array.of(0, 0) : stBytes(status.raw);
   const v = VALVE_STATES.indexOf(status.valve);
   if (v < 0) throw new EncodeError(`valve state must be one of ${VALVE_STATES.join(', ')}, got ${JSON.stringify(status.valve)}`);
   const bits = STATUS_BITS[layout];
@@ -106,6 +106,22 @@ export function encodeStatus(
   word = (word & ~(3 << bits.valveShift)) | (v << bits.valveShift);
   word = (word & ~(1 << bits.batteryBit)) | ((status.batteryLow ? 1 : 0) << bits.batteryBit);
   return Uint8Array.of(word & 0xff, (word >> 8) & 0xff);
+}
+
+/** ST0 ST1 of "21 84" (the form decodeStatus writes, parsed without a regular expression), else any hex of 2 bytes. */
+function stBytes(raw: string): Uint8Array {
+  if (typeof raw === 'string' && raw.length === 5 && raw[2] === ' ') {
+    const v = [0, 1, 3, 4].map((i) => hexValue(raw.charCodeAt(i)));
+    if (v.every((d) => d >= 0)) return Uint8Array.of((v[0]! << 4) | v[1]!, (v[2]! << 4) | v[3]!);
+  }
+  return hexBytes(raw, 2, 'ST');
+}
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 70) return code - 55;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
 }
 
 // =============================================================================================

@@ -7,7 +7,6 @@
  * on wire bytes: it returns a `DecodeError` with a stable code and the absolute offset of the
  * problem. Encoding invalid arguments throws `EncodeError`.
  */
-import { toHex } from '../../core/bytes.ts';
 import { isBcdByte } from '../../core/bcd.ts';
 import { sum8 } from '../../core/checksum.ts';
 import { decodeError, EncodeError, type DecodeError } from '../../core/errors.ts';
@@ -64,22 +63,39 @@ export function makeControl(functionCode: number, isResponse = false, isAbnormal
  * with `bcdOnly` (the default) each must be two decimal digits or AA. Throws EncodeError.
  */
 export function addressToWire(address: string, bcdOnly = true): Uint8Array {
-  const a = typeof address === 'string' ? address.toUpperCase() : '';
-  const pattern = bcdOnly ? /^(?:[0-9]{2}|AA){7}$/ : /^[0-9A-F]{14}$/;
-  if (!pattern.test(a)) {
+  const out = new Uint8Array(ADDRESS_LENGTH);
+  let valid = typeof address === 'string' && address.length === 2 * ADDRESS_LENGTH;
+  for (let i = 0; valid && i < ADDRESS_LENGTH; i++) {
+    const hi = hexDigit(address.charCodeAt(12 - 2 * i));
+    const lo = hexDigit(address.charCodeAt(13 - 2 * i));
+    const b = (hi << 4) | lo;
+    valid = hi >= 0 && lo >= 0 && (!bcdOnly || isBcdByte(b) || b === WILDCARD_BYTE);
+    out[i] = b;
+  }
+  if (!valid) {
     throw new EncodeError(
       `CJ/T 188 address must be 14 characters, each byte ${bcdOnly ? 'two decimal digits or AA' : 'two hex digits'} (e.g. "78330011223344"), got ${JSON.stringify(address)}`,
     );
   }
-  const out = new Uint8Array(ADDRESS_LENGTH);
-  for (let i = 0; i < ADDRESS_LENGTH; i++) out[i] = parseInt(a.slice(12 - 2 * i, 14 - 2 * i), 16);
   return out;
+}
+
+/** Value of one hex digit character code (either case), or -1. */
+export function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 70) return code - 55;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
 }
 
 /** Inverse of `addressToWire` (any bytes: the frame check decides what is allowed). */
 export function wireToAddress(bytes: Uint8Array): string {
-  return toHex(Uint8Array.from(bytes).reverse(), '');
+  let out = '';
+  for (let i = bytes.length - 1; i >= 0; i--) out += HEX2[bytes[i]!]!;
+  return out;
 }
+
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
 
 /** True for AA x7, the address a single meter on the line answers whatever its own (vectors 6, 19). */
 export function isWildcardAddress(address: string): boolean {

@@ -13,7 +13,7 @@ import { err, ok, type Result } from '../../core/result.ts';
 import { DI_SER_LENGTH, FunctionCode, HEADER_LENGTH, meterTypeInfo, WILDCARD_BYTE } from './constants.ts';
 import { STANDARD_DIALECT, type Cjt188Dialect } from './dialect.ts';
 import { decodeStatus, decodeValue, encodeStatus, encodeValue, lookup, type Cjt188Status } from './dictionary.ts';
-import { addressToWire, decodeFrame, encodeFrame, makeControl } from './frame.ts';
+import { addressToWire, decodeFrame, encodeFrame, hexDigit, makeControl } from './frame.ts';
 import { ValveCommand, type Cjt188DecodedFrame, type Cjt188Frame, type Cjt188Message, type DiOrder, type ValveCommandName } from './types.ts';
 
 /** DI of valve control (PROTOCOLS.md 2.4). */
@@ -28,7 +28,9 @@ export const MESSAGE_ERROR_CODES = ['cjt188.data-length', 'cjt188.control', 'cjt
 // ---------------------------------------------------------------------------------------------
 // DI byte order
 
-const hex2 = (b: number): string => (b & 0xff).toString(16).toUpperCase().padStart(2, '0');
+/** Two upper-case hex digits of each byte value (readDi runs for every frame). */
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
+const hex2 = (b: number): string => HEX2[b & 0xff]!;
 
 /**
  * The DI of wire bytes `b0 b1` and the order it was read in: the dialect's order, unless the
@@ -47,9 +49,10 @@ export function readDi(b0: number, b1: number, dialect: Cjt188Dialect = STANDARD
 
 /** Wire bytes of DI "901F" in an order: standard `1F 90`, reversed `90 1F`. Throws EncodeError. */
 export function diToWire(di: string, order: DiOrder): Uint8Array {
-  if (typeof di !== 'string' || !/^[0-9A-Fa-f]{4}$/.test(di)) throw new EncodeError(`CJ/T 188 DI must be 4 hex digits (DI1DI0, e.g. "901F"), got ${JSON.stringify(di)}`);
-  const hi = parseInt(di.slice(0, 2), 16);
-  const lo = parseInt(di.slice(2), 16);
+  const d = typeof di === 'string' && di.length === 4 ? [0, 1, 2, 3].map((i) => hexDigit(di.charCodeAt(i))) : [-1];
+  if (d.some((v) => v < 0)) throw new EncodeError(`CJ/T 188 DI must be 4 hex digits (DI1DI0, e.g. "901F"), got ${JSON.stringify(di)}`);
+  const hi = (d[0]! << 4) | d[1]!;
+  const lo = (d[2]! << 4) | d[3]!;
   return order === 'reversed' ? Uint8Array.of(hi, lo) : Uint8Array.of(lo, hi);
 }
 
@@ -81,99 +84,125 @@ export function decodeMessage(
     return err(decodeError('cjt188.control', `control ${hex2(c.raw)}H: a master request cannot have the abnormal bit (D6) set`, dataOffset - 2));
   }
   const { di, diOrder } = readDi(data[0]!, data[1]!, dialect);
-  const ser = data[2]!;
-  const head = { di, diOrder, ser };
-  const payload = data.subarray(DI_SER_LENGTH);
-  const payloadOffset = dataOffset + DI_SER_LENGTH;
+  // One context object and module functions over it: closures made per call cost more than the
+  // decoding itself under tsx (each is wrapped to keep its name).
+  const x: Context = { frame, dialect, di, diOrder, ser: data[2]!, payloadOffset: dataOffset + DI_SER_LENGTH };
+  const ser = x.ser;
+  const payload = data.length - DI_SER_LENGTH; // bytes after SER (a subarray only where one is needed)
   const fc = c.functionCode;
-  const other = (): Result<Cjt188Message, DecodeError> => ok({ ...head, kind: 'other', functionCode: fc, isResponse: c.isResponse, payload: payload.slice() });
-  const exactly = (n: number, what: string): DecodeError | null =>
-    payload.length === n
-      ? null
-      : decodeError('cjt188.data-length', `${what}: ${n} byte(s) after SER, got ${payload.length}`, payloadOffset + Math.min(n, payload.length));
-  const status = (what: string): Result<Cjt188Status | null, DecodeError> => {
-    if (payload.length === 0) return ok(null);
-    if (payload.length === STATUS_LENGTH) return ok(decodeStatus(payload[0]!, payload[1]!, dialect.statusLayout));
-    return err(decodeError('cjt188.data-length', `${what} carries nothing or ST (2 bytes) after SER, got ${payload.length}`, payloadOffset + Math.min(payload.length, STATUS_LENGTH)));
-  };
-  const value = (): ReturnType<typeof decodeValue> => {
-    const v = decodeValue(di, payload, { family: meterTypeInfo(frame.meterType).family, statusLayout: dialect.statusLayout });
-    return v.ok ? v : err({ ...v.error, offset: payloadOffset + v.error.offset });
-  };
 
   if (c.isResponse && c.isAbnormal) {
     // [BK] layout of abnormal replies: DI SER and ST when present; other bytes are kept.
-    const st = payload.length === STATUS_LENGTH ? decodeStatus(payload[0]!, payload[1]!, dialect.statusLayout) : null;
-    return ok({ ...head, kind: 'abnormalResponse', functionCode: fc, status: st, payload: payload.slice() });
+    const st = payload === STATUS_LENGTH ? decodeStatus(data[DI_SER_LENGTH]!, data[DI_SER_LENGTH + 1]!, dialect.statusLayout) : null;
+    return ok({ kind: 'abnormalResponse', di, diOrder, ser, functionCode: fc, status: st, payload: data.slice(DI_SER_LENGTH) });
   }
 
   switch (fc) {
     case FunctionCode.ReadData: {
       if (!c.isResponse) {
-        const e = exactly(0, 'read data carries DI SER only');
-        return e ? err(e) : ok({ ...head, kind: 'readData' });
+        const e = exactlyOf(x, 0, 'read data carries DI SER only');
+        return e ? err(e) : ok({ kind: 'readData', di, diOrder, ser });
       }
-      if (!lookup(di)) return other();
-      const v = value();
-      return v.ok ? ok({ ...head, kind: 'readDataResponse', value: v.value }) : v;
+      if (!lookup(di)) return otherOf(x);
+      const v = valueOf(x);
+      return v.ok ? ok({ kind: 'readDataResponse', di, diOrder, ser, value: v.value }) : v;
     }
     case FunctionCode.ReadAddress: {
-      const e = exactly(0, c.isResponse ? 'a read-address reply carries DI SER only (the address is A0..A6)' : 'read address carries DI SER only');
-      return e ? err(e) : ok({ ...head, kind: c.isResponse ? 'readAddressResponse' : 'readAddress' });
+      const e = exactlyOf(x, 0, c.isResponse ? 'a read-address reply carries DI SER only (the address is A0..A6)' : 'read address carries DI SER only');
+      return e ? err(e) : ok({ kind: c.isResponse ? 'readAddressResponse' : 'readAddress', di, diOrder, ser });
     }
     case FunctionCode.ReadKeyVersion: {
       if (!c.isResponse) {
-        const e = exactly(0, 'read key version carries DI SER only');
-        return e ? err(e) : ok({ ...head, kind: 'readKeyVersion' });
+        const e = exactlyOf(x, 0, 'read key version carries DI SER only');
+        return e ? err(e) : ok({ kind: 'readKeyVersion', di, diOrder, ser });
       }
-      if (!lookup(di)) return other();
-      const v = value();
-      return v.ok ? ok({ ...head, kind: 'readKeyVersionResponse', value: v.value }) : v;
+      if (!lookup(di)) return otherOf(x);
+      const v = valueOf(x);
+      return v.ok ? ok({ kind: 'readKeyVersionResponse', di, diOrder, ser, value: v.value }) : v;
     }
     case FunctionCode.WriteData:
     case FunctionCode.VendorValveControl: {
       const valve = di === VALVE_DI;
-      if (!valve && fc === FunctionCode.VendorValveControl) return other();
+      if (!valve && fc === FunctionCode.VendorValveControl) return otherOf(x);
       if (c.isResponse) {
-        const s = status(valve ? 'a valve-control reply' : 'a write-data reply');
+        const s = statusOf(x, valve ? 'a valve-control reply' : 'a write-data reply');
         if (!s.ok) return s;
-        return ok(valve ? { ...head, kind: 'valveControlResponse', functionCode: fc, status: s.value } : { ...head, kind: 'writeDataResponse', status: s.value });
+        return ok(valve ? { kind: 'valveControlResponse', di, diOrder, ser, functionCode: fc, status: s.value } : { kind: 'writeDataResponse', di, diOrder, ser, status: s.value });
       }
       if (valve) {
-        const e = exactly(1, 'valve control carries one command byte');
+        const e = exactlyOf(x, 1, 'valve control carries one command byte');
         if (e) return err(e);
-        const command = payload[0]!;
-        return ok({ ...head, kind: 'valveControl', functionCode: fc, command, commandName: valveCommandName(command) });
+        const command = data[DI_SER_LENGTH]!;
+        return ok({ kind: 'valveControl', di, diOrder, ser, functionCode: fc, command, commandName: valveCommandName(command) });
       }
-      if (!lookup(di)) return other();
-      const v = value();
-      return v.ok ? ok({ ...head, kind: 'writeData', value: v.value }) : v;
+      if (!lookup(di)) return otherOf(x);
+      const v = valueOf(x);
+      return v.ok ? ok({ kind: 'writeData', di, diOrder, ser, value: v.value }) : v;
     }
     case FunctionCode.WriteAddress: {
       if (c.isResponse) {
-        const s = status('a write-address reply');
-        return s.ok ? ok({ ...head, kind: 'writeAddressResponse', status: s.value }) : s;
+        const s = statusOf(x, 'a write-address reply');
+        return s.ok ? ok({ kind: 'writeAddressResponse', di, diOrder, ser, status: s.value }) : s;
       }
-      const e = exactly(NEW_ADDRESS_LENGTH, 'write address carries the new address A0..A6');
+      const e = exactlyOf(x, NEW_ADDRESS_LENGTH, 'write address carries the new address A0..A6');
       if (e) return err(e);
       if (dialect.addressBytes === 'bcd') {
-        const bad = payload.findIndex((b) => !isBcdByte(b) && b !== WILDCARD_BYTE);
-        if (bad >= 0) return err(decodeError('cjt188.address', `new address byte A${bad} = ${hex2(payload[bad]!)}H is neither BCD nor AAH`, payloadOffset + bad));
+        for (let i = 0; i < NEW_ADDRESS_LENGTH; i++) {
+          const b = data[DI_SER_LENGTH + i]!;
+          if (!isBcdByte(b) && b !== WILDCARD_BYTE) return err(decodeError('cjt188.address', `new address byte A${i} = ${hex2(b)}H is neither BCD nor AAH`, x.payloadOffset + i));
+        }
       }
-      return ok({ ...head, kind: 'writeAddress', newAddress: toHex(Uint8Array.from(payload).reverse(), '') });
+      return ok({ kind: 'writeAddress', di, diOrder, ser, newAddress: toHex(data.slice(DI_SER_LENGTH).reverse(), '') });
     }
     case FunctionCode.WriteSyncData: {
       if (c.isResponse) {
-        const s = status('a write-sync-data reply');
-        return s.ok ? ok({ ...head, kind: 'writeSyncDataResponse', status: s.value }) : s;
+        const s = statusOf(x, 'a write-sync-data reply');
+        return s.ok ? ok({ kind: 'writeSyncDataResponse', di, diOrder, ser, status: s.value }) : s;
       }
-      if (!lookup(di)) return other();
-      const v = value();
-      return v.ok ? ok({ ...head, kind: 'writeSyncData', value: v.value }) : v;
+      if (!lookup(di)) return otherOf(x);
+      const v = valueOf(x);
+      return v.ok ? ok({ kind: 'writeSyncData', di, diOrder, ser, value: v.value }) : v;
     }
     default:
-      return other();
+      return otherOf(x);
   }
+}
+
+interface Context {
+  readonly frame: Cjt188Frame;
+  readonly dialect: Cjt188Dialect;
+  readonly di: string;
+  readonly diOrder: DiOrder;
+  readonly ser: number;
+  /** Absolute offset of the first byte after SER. */
+  readonly payloadOffset: number;
+}
+
+/** A frame the codec does not model: DI SER and the rest as bytes. */
+function otherOf(x: Context): Result<Cjt188Message, DecodeError> {
+  const c = x.frame.control;
+  return ok({ kind: 'other', di: x.di, diOrder: x.diOrder, ser: x.ser, functionCode: c.functionCode, isResponse: c.isResponse, payload: x.frame.data.slice(DI_SER_LENGTH) });
+}
+
+/** Null when exactly `n` bytes follow SER; else the error at the first missing or surplus byte. */
+function exactlyOf(x: Context, n: number, what: string): DecodeError | null {
+  const got = x.frame.data.length - DI_SER_LENGTH;
+  return got === n ? null : decodeError('cjt188.data-length', `${what}: ${n} byte(s) after SER, got ${got}`, x.payloadOffset + Math.min(n, got));
+}
+
+/** A reply's optional ST: nothing, or exactly 2 bytes. */
+function statusOf(x: Context, what: string): Result<Cjt188Status | null, DecodeError> {
+  const d = x.frame.data;
+  const n = d.length - DI_SER_LENGTH;
+  if (n === 0) return ok(null);
+  if (n === STATUS_LENGTH) return ok(decodeStatus(d[DI_SER_LENGTH]!, d[DI_SER_LENGTH + 1]!, x.dialect.statusLayout));
+  return err(decodeError('cjt188.data-length', `${what} carries nothing or ST (2 bytes) after SER, got ${n}`, x.payloadOffset + Math.min(n, STATUS_LENGTH)));
+}
+
+/** The dictionary value of the bytes after SER, errors at absolute offsets. */
+function valueOf(x: Context): ReturnType<typeof decodeValue> {
+  const v = decodeValue(x.di, x.frame.data.subarray(DI_SER_LENGTH), { family: meterTypeInfo(x.frame.meterType).family, statusLayout: x.dialect.statusLayout });
+  return v.ok ? v : err({ ...v.error, offset: x.payloadOffset + v.error.offset });
 }
 
 export function valveCommandName(command: number): ValveCommandName | null {
@@ -279,5 +308,7 @@ export function decode(bytes: Uint8Array, offset = 0, dialect: Cjt188Dialect = S
   const f = decodeFrame(bytes, offset, { maxDataLength: dialect.maxDataLength, addressBytes: dialect.addressBytes });
   if (!f.ok) return f;
   const m = decodeMessage(f.value.frame, f.value.start + f.value.frame.preamble + HEADER_LENGTH, dialect);
-  return m.ok ? ok({ ...f.value, message: m.value }) : m;
+  if (!m.ok) return m;
+  const { frame, start, end, raw } = f.value;
+  return ok({ frame, start, end, raw, message: m.value });
 }
