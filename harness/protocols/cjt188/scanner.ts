@@ -265,7 +265,7 @@ export class Cjt188FrameScanner {
   }
 
   private frameEvent(d: Cjt188DecodedFrame): Cjt188ScanEvent {
-    const decoded: Cjt188DecodedFrame = { ...d, start: this.base + d.start, end: this.base + d.end };
+    const decoded: Cjt188DecodedFrame = { frame: d.frame, start: this.base + d.start, end: this.base + d.end, raw: d.raw };
     const dialect = this.dialect;
     const dataOffset = decoded.start + d.frame.preamble + HEADER_LENGTH;
     let message: Result<Cjt188Message, DecodeError> | undefined;
