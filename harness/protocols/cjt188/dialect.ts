@@ -3,6 +3,7 @@
  * profile options, not forks"). The standard is the default; every departure names its source.
  * A target or simulator profile picks a preset by name or overrides single fields.
  */
+import { z } from 'zod';
 import { EncodeError } from '../../core/errors.ts';
 import { FunctionCode } from './constants.ts';
 
@@ -84,3 +85,33 @@ export function resolveDialect(options: Partial<Cjt188Dialect> & { readonly pres
   }
   return d;
 }
+
+/**
+ * The dialect as a profile writes it (JSON): a preset name and/or single fields, e.g.
+ * `{ "preset": "foxEdge" }`, `{ "statusLayout": "kingda" }`, `{ "valveFunction": "2A" }`.
+ * Parses to a resolved `Cjt188Dialect`; unknown keys are refused so a typo is not silently the standard.
+ */
+export const cjt188DialectSchema = z
+  .object({
+    preset: z.enum(Object.keys(DIALECTS) as [DialectName, ...DialectName[]]).optional(),
+    name: z.string().min(1).optional(),
+    diOrder: z.enum(['standard', 'reversed']).optional(),
+    acceptEitherDiOrder: z.boolean().optional(),
+    valveFunction: z.enum(['04', '2A']).optional(),
+    statusLayout: z.enum(['standard', 'kingda', 'masks']).optional(),
+    addressBytes: z.enum(['bcd', 'any']).optional(),
+    maxDataLength: z.number().int().min(3).max(0xff).optional(),
+  })
+  .strict()
+  .transform(({ valveFunction, preset, ...rest }): Cjt188Dialect => {
+    const overrides: Partial<Cjt188Dialect> = { ...rest };
+    if (valveFunction !== undefined) {
+      (overrides as { valveFunction?: Cjt188Dialect['valveFunction'] }).valveFunction = valveFunction === '2A' ? FunctionCode.VendorValveControl : FunctionCode.WriteData;
+    }
+    const base = resolveDialect(preset === undefined ? overrides : { preset, ...overrides });
+    // A preset with changes is named after both, unless the profile names it.
+    const changed = Object.keys(overrides).some((k) => k !== 'name');
+    return rest.name === undefined && changed ? { ...base, name: preset === undefined ? 'custom' : `${preset}+custom` } : base;
+  });
+
+export type Cjt188DialectInput = z.input<typeof cjt188DialectSchema>;
