@@ -22,6 +22,14 @@ describe('identifiers', () => {
     expect(lookup('1234')).toBeUndefined();
   });
 
+  it('no identifier is another one byte-reversed, so reading either DI order is never ambiguous (PROTOCOLS.md 2.4)', () => {
+    const dis = new Set(dataItems().map((d) => d.di));
+    for (const di of dis) {
+      const reversed = di.slice(2) + di.slice(0, 2);
+      if (reversed !== di) expect(dis.has(reversed), `${di} / ${reversed}`).toBe(false);
+    }
+  });
+
   it('lays 901F out as 19 bytes for water and gas and 43 for heat meters, chosen by family or by length', () => {
     const water = hex('00 77 66 55 2C 00 77 66 55 2C 31 01 22 11 05 15 20 21 84');
     expect(decodeValue('901F', water, { family: 'heat' })).toMatchObject({ ok: true, value: { currentFlow: { value: 556677 } } });
