@@ -12,8 +12,9 @@ import { FunctionCode } from './constants.ts';
  * disagree between implementations, MM-03):
  * - `standard`: first ST byte D0-D1 valve (00 open, 01 closed, 11 abnormal), D2 battery
  *   (1 = low) [BK: recollection of the standard; consistent with vector 13, ST 01 FF = closed];
- * - `kingda`: ST as a 16-bit word (ST0 low byte), valve bits 8-9, battery bit 10, i.e. the second
- *   ST byte D0-D1 and D2 [src: unattributed public code, KingDa CJT-188-2004.h];
+ * - `kingda`: ST as a 16-bit word, valve bits 8-9, battery bit 10 [src: unattributed public code,
+ *   KingDa CJT-188-2004.h]; read here as the second ST byte D0-D1 and D2, i.e. the word with ST0 as
+ *   its low byte [BK: the word's byte order is not in the notes];
  * - `masks`: first ST byte, valve mask C0H (00H open, 40H closed, C0H abnormal), battery mask 20H
  *   [src: xijunzhou/sdqr_energy_node_class-20180705:Src/meter/cj188.h; which ST byte is [BK]].
  */
