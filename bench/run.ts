@@ -3,6 +3,8 @@
  *
  * - DL/T 645 codec: decode (frame + message) and encode rates over the 65 real vector frames,
  *   the streaming scanner's throughput on a chunked byte stream, and dictionary value decoding.
+ * - CJ/T 188 codec (`--only cjt188`): decode and encode rates over its 23 real vector frames, its
+ *   scanner on a chunked stream and on a 68H flood.
  * - Hostile input: the scanner's CPU per byte on 68H and FEH floods at 16, 64 and 256 KiB.
  * - VirtualClock: the cost of a timer set + clear with 10, 1,000 and 100,000 timers pending, and
  *   timers fired per second by advance() and run() (sameInstant 'settle' and 'batch').
@@ -12,8 +14,8 @@
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
  *
  * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
- * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, clock, bus,
- * suite) and writes no results.json.
+ * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, cjt188, clock,
+ * bus, suite) and writes no results.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -133,6 +135,81 @@ async function floodBenchmarks(): Promise<Row[]> {
 }
 
 /**
+ * CJ/T 188 codec: decode (frame + message, typed values) and encode over the 23 real vector
+ * frames, the streaming scanner on a chunked stream of them, and the scanner on 68H floods (no
+ * second 68H: every 68H opens a candidate, the look-ahead decides the complete ones).
+ */
+async function cjt188Benchmarks(): Promise<Row[]> {
+  const cjt188 = await import('../harness/protocols/cjt188/index.ts');
+  const cjtVectors = JSON.parse(readFileSync(resolve(here, '../harness/protocols/cjt188/fixtures/cjt188-vectors.json'), 'utf8')) as { hex: string }[];
+  const cjtFrames = cjtVectors.map((v) => hex(v.hex));
+  const decoded = cjtFrames.map((f) => {
+    const r = cjt188.decode(f);
+    if (!r.ok) throw new Error(`CJ/T 188 vector does not decode: ${r.error.message}`);
+    return { meterType: r.value.frame.meterType, address: r.value.frame.address, message: r.value.message, preamble: r.value.frame.preamble };
+  });
+  const random = new SeededRandom(188);
+  const stream: Uint8Array[] = [];
+  let streamFrames = 0;
+  let streamBytes = 0;
+  for (let i = 0; i < 1000; i++) {
+    const f = cjtFrames[i % cjtFrames.length]!;
+    streamFrames++;
+    streamBytes += f.length;
+    for (let o = 0; o < f.length; ) {
+      const n = Math.min(f.length - o, random.int(1, 32));
+      stream.push(f.subarray(o, o + n));
+      o += n;
+    }
+  }
+  const flood = new Uint8Array(16 * 1024).fill(0x68);
+  const feFlood = new Uint8Array(256 * 1024).fill(0xfe);
+  const bench = new Bench({ time: 1000, warmupTime: 200 });
+  bench
+    .add('decode', () => {
+      for (const f of cjtFrames) cjt188.decode(f);
+    })
+    .add('encode', () => {
+      for (const d of decoded) cjt188.encodeMessage(d.meterType, d.address, d.message, { preamble: d.preamble });
+    })
+    .add('scan', () => {
+      const s = new cjt188.Cjt188FrameScanner();
+      for (const c of stream) s.push(c);
+    })
+    .add('flood-whole', () => {
+      const s = new cjt188.Cjt188FrameScanner();
+      s.push(flood);
+      s.flush();
+    })
+    .add('flood-byte', () => {
+      const s = new cjt188.Cjt188FrameScanner();
+      for (let i = 0; i < flood.length; i++) s.push(flood.subarray(i, i + 1));
+      s.flush();
+    })
+    .add('fe-byte', () => {
+      const s = new cjt188.Cjt188FrameScanner();
+      for (let i = 0; i < feFlood.length; i++) s.push(feFlood.subarray(i, i + 1));
+      s.flush();
+    });
+  await bench.run();
+  const medianMs = (name: string): number => {
+    const t = bench.getTask(name);
+    const p50 = t?.result && 'latency' in t.result ? t.result.latency.p50 : undefined;
+    if (p50 === undefined) throw new Error(`benchmark ${name} produced no result`);
+    return p50;
+  };
+  const perSecond = (count: number, ms: number): number => Math.round((count * 1000) / ms);
+  return [
+    { name: 'CJ/T 188 decode (frame + message + typed value)', median: perSecond(cjtFrames.length, medianMs('decode')), unit: 'frames/s', note: `${cjtFrames.length} real vector frames per iteration` },
+    { name: 'CJ/T 188 encode (message → frame)', median: perSecond(decoded.length, medianMs('encode')), unit: 'frames/s', note: 'the same frames re-encoded' },
+    { name: 'CJ/T 188 streaming scanner', median: perSecond(streamFrames, medianMs('scan')), unit: 'frames/s', note: `${streamBytes} bytes in 1..32-byte chunks` },
+    { name: 'CJ/T 188 scanner on a 68H flood, 16 KiB, one push', median: Math.round((medianMs('flood-whole') * 1e6) / flood.length), unit: 'ns/byte', note: 'every byte a candidate' },
+    { name: 'CJ/T 188 scanner on a 68H flood, 16 KiB, one byte per push', median: Math.round((medianMs('flood-byte') * 1e6) / flood.length), unit: 'ns/byte', note: 'look-ahead bounded by the 1 KiB buffer' },
+    { name: 'CJ/T 188 scanner on a FEH flood, 256 KiB, one byte per push', median: Math.round((medianMs('fe-byte') * 1e6) / feFlood.length), unit: 'ns/byte', note: 'an endless preamble waits for a non-FE byte' },
+  ];
+}
+
+/**
  * VirtualClock timer cost: one setTimeout + clearTimeout pair with 10, 1,000 and 100,000 timers
  * pending (issue 7: within 2× of each other), and one set + fire.
  */
@@ -228,6 +305,7 @@ const runs = Number(process.env.BENCH_SUITE_RUNS ?? 5);
 const sections: Record<string, () => Promise<Row[]>> = {
   codec: codecBenchmarks,
   flood: floodBenchmarks,
+  cjt188: cjt188Benchmarks,
   clock: timerBenchmarks,
   bus: async () => (await import('./bus.ts')).busBenchmarks(),
   suite: () => suiteBenchmark(runs),

@@ -7,11 +7,17 @@
 import { describe, expect, it } from 'vitest';
 import { ProfileError } from '../core/errors.ts';
 import { assertFuzzTarget, ContractViolation } from '../core/fuzz-support.ts';
-import { cliDecodeTarget, simulatorProfileFuzzTarget } from './cli-fuzz.ts';
+import { cliDecodeCjt188Target, cliDecodeTarget, simulatorProfileFuzzTarget } from './cli-fuzz.ts';
 
 describe('CLI input readers (fixed seed, bounded)', () => {
   it('decode dlt645 <hex>: no internal error, JSON-clean, ok exactly for one whole decodable frame', () => {
     assertFuzzTarget(cliDecodeTarget, { numRuns: 2000 });
+  });
+
+  it('decode cjt188 <hex>: no internal error, JSON-clean, ok exactly for one whole decodable frame', () => {
+    assertFuzzTarget(cliDecodeCjt188Target, { numRuns: 2000 });
+    expect(() => cliDecodeCjt188Target.verify('68', { ok: false, json: { ok: false, error: { code: 'internal', message: 'decoder failed: boom', offset: 0 } } })).toThrow(ContractViolation);
+    expect(() => cliDecodeCjt188Target.verify('FE FE', { ok: true, json: { ok: true } })).toThrow(ContractViolation);
   });
 
   it('simulate --profile <file>: a profile or one ProfileError naming the file', () => {

@@ -16,7 +16,9 @@ import { decode } from '../protocols/dlt645/messages.ts';
 import { FRAME_ERROR_CODES, MESSAGE_ERROR_CODES, wireBytesArbitrary, messageFrameArbitrary } from '../protocols/dlt645/fuzz-support.ts';
 import { REFERENCE_METER_PROFILE_INPUT } from '../../simulators/electricity-meter/index.ts';
 import { CONTROL_CHARACTERS, ScratchFile, SMALL_SIMULATOR_PROFILE, profileTextArbitrary } from '../targets/profile-fuzz.ts';
-import { decodeDlt645Hex, type DecodedLine } from './decode.ts';
+import { decode as decodeCjt188 } from '../protocols/cjt188/messages.ts';
+import { FRAME_CODES as CJT188_FRAME_CODES, MESSAGE_CODES as CJT188_MESSAGE_CODES, messageFrameArbitrary as cjt188FrameArbitrary, wireBytesArbitrary as cjt188WireBytesArbitrary } from '../protocols/cjt188/fuzz-support.ts';
+import { decodeCjt188Hex, decodeDlt645Hex, type DecodedLine } from './decode.ts';
 import { describeFailure, EXIT } from './exit.ts';
 import { simulatorProfileFor } from './simulate.ts';
 
@@ -45,6 +47,37 @@ export const cliDecodeTarget = fuzzTarget({
     }
     const bytes = parseHex(text);
     const whole = bytes.ok ? decode(bytes.value) : undefined;
+    const expected = bytes.ok && whole !== undefined && whole.ok && whole.value.end === bytes.value.length;
+    expectThat(r.ok === expected, () => `decode says ok=${r.ok}, expected ${expected}`);
+  },
+  size: (text) => Buffer.byteLength(text),
+  show: (text) => JSON.stringify(text),
+});
+
+const CJT188_DECODE_ERROR_CODES: ReadonlySet<string> = new Set([...HEX_ERROR_CODES, ...CJT188_FRAME_CODES, ...CJT188_MESSAGE_CODES, 'cjt188.trailing']);
+
+const cjt188TextArbitrary: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(cjt188WireBytesArbitrary, fc.integer()).filter(([b]) => b.length > 0).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed))) },
+  { weight: 1, arbitrary: fc.tuple(cjt188FrameArbitrary, cjt188FrameArbitrary, fc.integer()).map(([a, b, seed]) => formatHexLoosely(Uint8Array.from([...a, ...b]), new SeededRandom(seed))) },
+  { weight: 2, arbitrary: mutatedText(fc.tuple(cjt188FrameArbitrary, fc.integer()).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed)))) },
+  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.constantFrom(...SPECIAL_TEXT), { maxLength: 8 }).map((a) => a.join(''))) },
+);
+
+export const cliDecodeCjt188Target = fuzzTarget({
+  name: 'cli.decode-cjt188',
+  description: 'meterlab decode cjt188 <hex> (decodeCjt188Hex): never the internal error, JSON-clean, ok exactly when the hex is one whole frame that decodes',
+  arbitrary: cjt188TextArbitrary,
+  run: (text: string): DecodedLine => decodeCjt188Hex(text),
+  verify(text, r) {
+    expectJsonClean(r.json, 'decode output');
+    const json = r.json as { ok: boolean; error?: { code: string; message: string } };
+    expectThat(json.ok === r.ok, 'the JSON ok differs from the exit status');
+    if (json.error) {
+      expectThat(json.error.code !== 'internal', () => `the decoder threw (reported as internal): ${json.error!.message}`);
+      expectThat(CJT188_DECODE_ERROR_CODES.has(json.error.code), () => `unknown error code ${json.error!.code}`);
+    }
+    const bytes = parseHex(text);
+    const whole = bytes.ok ? decodeCjt188(bytes.value) : undefined;
     const expected = bytes.ok && whole !== undefined && whole.ok && whole.value.end === bytes.value.length;
     expectThat(r.ok === expected, () => `decode says ok=${r.ok}, expected ${expected}`);
   },

@@ -62,6 +62,58 @@ describe('meterlab decode dlt645', () => {
   });
 });
 
+/** Vector 0 of shared/vectors/cjt188.json: read-data reply 901F from cold water meter 78330011223344. */
+const CJT188_REPLY = '68 10 44 33 22 11 00 33 78 81 16 1F 90 00 00 77 66 55 2C 00 77 66 55 2C 31 01 22 11 05 15 20 21 84 13 16';
+
+describe('meterlab decode cjt188', () => {
+  it('prints the decoded frame as JSON and exits 0; the hex may be several arguments', async () => {
+    const r = await meterlab(['decode', 'cjt188', CJT188_REPLY]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      address: '78330011223344',
+      control: { raw: '81', functionName: 'readData' },
+      message: { kind: 'readDataResponse', di: '901F', value: { currentFlow: { value: 556677, unit: 'm³' } } },
+    });
+    const split = await meterlab(['decode', 'cjt188', ...CJT188_REPLY.split(' ')]);
+    expect(split.code).toBe(0);
+    expect(JSON.parse(split.stdout)).toEqual(JSON.parse(r.stdout));
+  });
+
+  it('bad hex or a bad frame: one JSON line with the error, exit 1', async () => {
+    const r = await meterlab(['decode', 'cjt188', '68 10 9']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { code: 'hex.odd-length', message: 'odd number of hex digits (5)', offset: 6 } });
+    const cs = await meterlab(['decode', 'cjt188', CJT188_REPLY.replace(/13 16$/, '14 16')]);
+    expect(cs.code).toBe(1);
+    expect(JSON.parse(cs.stdout)).toMatchObject({ ok: false, error: { code: 'cjt188.checksum', offset: 33 } });
+  });
+
+  it('--stdin: one JSON object per line, blank lines skipped, exit 1 when any is rejected', async () => {
+    const input = [CJT188_REPLY, '', 'FE FE FE 68 10 01 00 00 05 08 00 00 2A 04 A0 17 00 55 C0 16', 'xyz', ''].join('\n');
+    const r = await meterlab(['decode', 'cjt188', '--stdin'], { input });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; message?: { kind: string }; error?: { code: string } });
+    expect(lines.map((l) => l.ok)).toEqual([true, true, false]);
+    expect(lines[1]!.message!.kind).toBe('valveControl');
+    expect(lines[2]!.error!.code).toBe('hex.invalid-character');
+    const good = await meterlab(['decode', 'cjt188', '--stdin'], { input: `${CJT188_REPLY}\n` });
+    expect(good.code).toBe(0);
+  });
+
+  it('missing frame, or a frame and --stdin: usage error, one line, exit 2', async () => {
+    const r = await meterlab(['decode', 'cjt188']);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toContain('missing hex frame');
+    const both = await meterlab(['decode', 'cjt188', '--stdin', CJT188_REPLY]);
+    expect(both.code).toBe(2);
+    expect(expectOneErrorLine(both)).toContain('not both');
+  });
+});
+
 describe('meterlab errors', () => {
   it('unknown command: one line, no stack, exit 2', async () => {
     const r = await meterlab(['frobnicate']);

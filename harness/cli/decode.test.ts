@@ -3,7 +3,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../core/bytes.ts';
 import { encodeMessage } from '../protocols/dlt645/index.ts';
-import { decodeDlt645Hex, decodeStdinCommand, MAX_LINE_LENGTH } from './decode.ts';
+import { decodeCjt188Hex, decodeDlt645Hex, decodeStdinCommand, MAX_LINE_LENGTH } from './decode.ts';
 
 /** Read of forward active total energy (DI 00010000) from meter 123456789012 (PROTOCOLS.md 1.2, 1.9). */
 const READ_00010000 = '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16';
@@ -218,5 +218,52 @@ describe('decodeStdinCommand with a slow reader and hostile input', () => {
     out.on('error', () => undefined);
     const input = Readable.from(Array.from({ length: 1000 }, () => `${READ_00010000}\n`));
     await expect(decodeStdinCommand(input, out)).rejects.toThrow('cannot write to stdout: EPIPE');
+  });
+});
+
+/** Vector 0 of shared/vectors/cjt188.json: read-data reply 901F, 556677.00 m³, 2015-05-11 22:01:31, ST 21 84. */
+const CJT188_REPLY = '68 10 44 33 22 11 00 33 78 81 16 1F 90 00 00 77 66 55 2C 00 77 66 55 2C 31 01 22 11 05 15 20 21 84 13 16';
+
+describe('decodeCjt188Hex', () => {
+  it('decodes a read-data reply with its typed value and dictionary item', () => {
+    const r = decodeCjt188Hex(CJT188_REPLY);
+    expect(r.ok).toBe(true);
+    expect(r.json).toMatchObject({
+      ok: true,
+      protocol: 'cjt188',
+      meterType: { raw: '10', name: 'coldWater' },
+      address: '78330011223344',
+      message: { kind: 'readDataResponse', di: '901F', value: { currentFlow: { value: 556677, unit: 'm³' }, status: { valve: 'closed', batteryLow: false } } },
+      item: { di: '901F', name: 'metering data' },
+    });
+  });
+
+  it('reports bad hex, a bad checksum and trailing bytes like decode dlt645', () => {
+    expect(decodeCjt188Hex('68 1G')).toEqual(decodeDlt645Hex('68 1G'));
+    expect(decodeCjt188Hex(CJT188_REPLY.replace(/13 16$/, '14 16'))).toMatchObject({ ok: false, json: { ok: false, error: { code: 'cjt188.checksum', offset: 33 } } });
+    expect(decodeCjt188Hex(`${CJT188_REPLY} 00`)).toMatchObject({ ok: false, json: { error: { code: 'cjt188.trailing', offset: 35 } } });
+  });
+
+  it('keeps the frame fields and says why when the message does not decode', () => {
+    // 901F reply whose current flow holds 5AH (not BCD); CS fixed up: F6H.
+    const r = decodeCjt188Hex('68 10 44 33 22 11 00 33 78 81 16 1F 90 00 00 5A 66 55 2C 00 77 66 55 2C 31 01 22 11 05 15 20 21 84 F6 16');
+    expect(r).toMatchObject({ ok: false, json: { ok: false, control: { raw: '81' }, error: { code: 'cjt188.bcd', offset: 15 } } });
+  });
+
+  test.prop([fc.string({ maxLength: 80 })])('never throws on any text', (text) => {
+    const r = decodeCjt188Hex(text);
+    expect(typeof r.ok).toBe('boolean');
+    expect(() => JSON.stringify(r.json)).not.toThrow();
+  });
+
+  it('--stdin with protocol cjt188: one JSON object per line, exit 1 when any is rejected', async () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const code = await decodeStdinCommand(Readable.from([`${CJT188_REPLY}\n\nnot hex\r\n68 10 44\n`]), out, { protocol: 'cjt188' });
+    const lines = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; error?: { code: string } });
+    expect(code).toBe(1);
+    expect(lines.map((l) => l.ok)).toEqual([true, false, false]);
+    expect(lines.map((l) => l.error?.code)).toEqual([undefined, 'hex.invalid-character', 'cjt188.truncated']);
   });
 });

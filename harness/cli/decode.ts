@@ -1,9 +1,10 @@
 /**
- * `meterlab decode dlt645 <hex>` and `meterlab decode dlt645 --stdin`.
+ * `meterlab decode <protocol> <hex>` and `meterlab decode <protocol> --stdin`, for every protocol
+ * in DECODE_PROTOCOLS (dlt645, cjt188): one plumbing, one decoder per protocol.
  *
  * Input is one frame as hex (separators, 0x prefixes and FE wake-up bytes allowed). Output is one
  * JSON object per frame on stdout:
- * - a decoded frame: `frameToJson(...)` (`"ok": true`, frame fields, message, dictionary item);
+ * - a decoded frame: the protocol's `frameToJson(...)` (`"ok": true`, frame fields, message, item);
  * - a frame whose message did not decode: the frame fields with `"ok": false` and `error`;
  * - anything else (bad hex, not a frame, bytes after the frame): `{"ok":false,"error":{code,message,offset}}`
  *   where offset is a character index for hex errors (`hex.*`) and a byte index otherwise.
@@ -29,6 +30,7 @@ import {
   HEADER_LENGTH,
   type Dlt645Dictionary,
 } from '../protocols/dlt645/index.ts';
+import * as cjt188 from '../protocols/cjt188/index.ts';
 import { EXIT, type ExitCode } from './exit.ts';
 
 export interface DecodedLine {
@@ -36,24 +38,15 @@ export interface DecodedLine {
   readonly json: unknown;
 }
 
-/** Decodes one hex frame (names and values from the data dictionary); never throws. */
-export function decodeDlt645Hex(text: string, dictionary: Dlt645Dictionary | undefined = DICTIONARY): DecodedLine {
+/**
+ * The shared half of every `decode*Hex`: hex parsing, and a codec exception reported as error
+ * code `internal` instead of crashing the command. `decodeBytes` does the protocol's part.
+ */
+function decodeHexWith(text: string, decodeBytes: (bytes: Uint8Array) => DecodedLine): DecodedLine {
   try {
     const bytes = parseHex(text);
     if (!bytes.ok) return { ok: false, json: errorToJson(bytes.error) };
-    const frame = decodeFrame(bytes.value, 0);
-    if (!frame.ok) return { ok: false, json: errorToJson(frame.error) };
-    if (frame.value.end < bytes.value.length) {
-      const extra = bytes.value.length - frame.value.end;
-      return {
-        ok: false,
-        json: errorToJson(decodeError('dlt645.trailing', `${extra} byte(s) after the end of the frame (one frame per input)`, frame.value.end)),
-      };
-    }
-    const { frame: f, start } = frame.value;
-    const message = decodeMessage(f, start + f.preamble + HEADER_LENGTH);
-    const json = frameToJson(frame.value, message, dictionary);
-    return { ok: json.ok, json };
+    return decodeBytes(bytes.value);
   } catch (e) {
     // A codec bug must not crash the command: report it like any rejected input.
     const message = e instanceof Error ? e.message : String(e);
@@ -61,8 +54,53 @@ export function decodeDlt645Hex(text: string, dictionary: Dlt645Dictionary | und
   }
 }
 
-export async function decodeCommand(hexText: string, out: Writable): Promise<ExitCode> {
-  const r = decodeDlt645Hex(hexText);
+/** `<protocol>.trailing`: bytes after the one frame an input line may hold. */
+function trailing(protocol: string, end: number, length: number): DecodedLine {
+  return {
+    ok: false,
+    json: errorToJson(decodeError(`${protocol}.trailing`, `${length - end} byte(s) after the end of the frame (one frame per input)`, end)),
+  };
+}
+
+/** Decodes one hex DL/T 645 frame (names and values from the data dictionary); never throws. */
+export function decodeDlt645Hex(text: string, dictionary: Dlt645Dictionary | undefined = DICTIONARY): DecodedLine {
+  return decodeHexWith(text, (bytes) => {
+    const frame = decodeFrame(bytes, 0);
+    if (!frame.ok) return { ok: false, json: errorToJson(frame.error) };
+    if (frame.value.end < bytes.length) return trailing('dlt645', frame.value.end, bytes.length);
+    const { frame: f, start } = frame.value;
+    const message = decodeMessage(f, start + f.preamble + HEADER_LENGTH);
+    const json = frameToJson(frame.value, message, dictionary);
+    return { ok: json.ok, json };
+  });
+}
+
+/**
+ * Decodes one hex CJ/T 188 frame under a dialect (default the standard, which also reads the
+ * DI byte order Fox-Edge devices send; values typed by the CJ/T 188 dictionary); never throws.
+ */
+export function decodeCjt188Hex(text: string, dialect: cjt188.Cjt188Dialect = cjt188.STANDARD_DIALECT): DecodedLine {
+  return decodeHexWith(text, (bytes) => {
+    const frame = cjt188.decodeFrame(bytes, 0, { maxDataLength: dialect.maxDataLength, addressBytes: dialect.addressBytes });
+    if (!frame.ok) return { ok: false, json: cjt188.errorToJson(frame.error) };
+    if (frame.value.end < bytes.length) return trailing('cjt188', frame.value.end, bytes.length);
+    const { frame: f, start } = frame.value;
+    const message = cjt188.decodeMessage(f, start + f.preamble + cjt188.HEADER_LENGTH, dialect);
+    const json = cjt188.frameToJson(frame.value, message);
+    return { ok: json.ok, json };
+  });
+}
+
+/** The protocols `meterlab decode` knows (program.ts registers one command for each). */
+export const DECODE_PROTOCOLS = {
+  dlt645: { decodeHex: (text: string): DecodedLine => decodeDlt645Hex(text) },
+  cjt188: { decodeHex: (text: string): DecodedLine => decodeCjt188Hex(text) },
+} as const;
+
+export type DecodeProtocol = keyof typeof DECODE_PROTOCOLS;
+
+export async function decodeCommand(hexText: string, out: Writable, protocol: DecodeProtocol = 'dlt645'): Promise<ExitCode> {
+  const r = DECODE_PROTOCOLS[protocol].decodeHex(hexText);
   out.write(`${JSON.stringify(r.json)}\n`);
   return r.ok ? EXIT.ok : EXIT.negative;
 }
@@ -77,6 +115,8 @@ export const MAX_LINE_LENGTH = 64 * 1024;
 export interface DecodeStdinOptions {
   /** Default MAX_LINE_LENGTH. */
   readonly maxLineLength?: number;
+  /** Default dlt645. */
+  readonly protocol?: DecodeProtocol;
 }
 
 /** The write side of `--stdin`: waits for 'drain' when the writer's buffer is full; remembers a write error. */
@@ -126,6 +166,7 @@ class LineWriter {
  */
 export async function decodeStdinCommand(input: Readable, out: Writable, options: DecodeStdinOptions = {}): Promise<ExitCode> {
   const maxLineLength = options.maxLineLength ?? MAX_LINE_LENGTH;
+  const decodeHex = DECODE_PROTOCOLS[options.protocol ?? 'dlt645'].decodeHex;
   const writer = new LineWriter(out);
   const text = new StringDecoder('utf8');
   let allOk = true;
@@ -159,7 +200,7 @@ export async function decodeStdinCommand(input: Readable, out: Writable, options
     overlong = false;
     line = '';
     if (wasOverlong || current.trim() === '') return;
-    const r = decodeDlt645Hex(current);
+    const r = decodeHex(current);
     if (!r.ok) allOk = false;
     await emit(r.json);
   };

@@ -38,21 +38,27 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
 
   // ---- decode ------------------------------------------------------------------------------
   const decode = program.command('decode').description('decode frames given as hex');
-  decode
-    .command('dlt645')
-    .description('decode one DL/T 645 frame and print it as JSON (exit 1 when the input is not a valid frame)')
-    .argument('[hex...]', 'the frame as hex, e.g. "68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16"')
-    .option('--stdin', 'read one hex frame per line from stdin, print one JSON object per line')
-    .action(async (hexParts: string[], opts: { stdin?: boolean }) => {
-      const { decodeCommand, decodeStdinCommand } = await import('./decode.ts');
-      if (opts.stdin) {
-        if (hexParts.length > 0) throw new UsageError('give a hex frame or --stdin, not both');
-        setExit(await decodeStdinCommand(io.stdin, io.stdout));
-        return;
-      }
-      if (hexParts.length === 0) throw new UsageError('missing hex frame (or use --stdin); e.g. meterlab decode dlt645 "68 AA AA AA AA AA AA 68 13 00 DF 16"');
-      setExit(await decodeCommand(hexParts.join(' '), io.stdout));
-    });
+  // One command per protocol, the same forms, exit codes and JSON plumbing (decode.ts).
+  for (const [protocol, p] of [
+    ['dlt645', { title: 'DL/T 645', example: '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16', usage: '68 AA AA AA AA AA AA 68 13 00 DF 16' }],
+    ['cjt188', { title: 'CJ/T 188', example: '68 10 44 33 22 11 00 33 78 01 03 1F 90 00 80 16', usage: '68 10 AA AA AA AA AA AA AA 01 03 1F 90 01 D2 16' }],
+  ] as const) {
+    decode
+      .command(protocol)
+      .description(`decode one ${p.title} frame and print it as JSON (exit 1 when the input is not a valid frame)`)
+      .argument('[hex...]', `the frame as hex, e.g. "${p.example}"`)
+      .option('--stdin', 'read one hex frame per line from stdin, print one JSON object per line')
+      .action(async (hexParts: string[], opts: { stdin?: boolean }) => {
+        const { decodeCommand, decodeStdinCommand } = await import('./decode.ts');
+        if (opts.stdin) {
+          if (hexParts.length > 0) throw new UsageError('give a hex frame or --stdin, not both');
+          setExit(await decodeStdinCommand(io.stdin, io.stdout, { protocol }));
+          return;
+        }
+        if (hexParts.length === 0) throw new UsageError(`missing hex frame (or use --stdin); e.g. meterlab decode ${protocol} "${p.usage}"`);
+        setExit(await decodeCommand(hexParts.join(' '), io.stdout, protocol));
+      });
+  }
 
   // ---- simulate ----------------------------------------------------------------------------
   const simulate = program.command('simulate').description('serve a simulated device on a real serial port or a TCP port');
