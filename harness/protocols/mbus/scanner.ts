@@ -15,6 +15,7 @@
  * Offsets are stream offsets: bytes since the scanner was created. Pure: no I/O, no clock; it
  * never throws on bytes. At most one frame (261 bytes) is held.
  */
+import { concatBytes } from '../../core/bytes.ts';
 import { decodeError, type DecodeError } from '../../core/errors.ts';
 import { LONG_FRAME_OVERHEAD, LONG_START, SHORT_FRAME_LENGTH, SHORT_START, SINGLE_CHARACTER } from './constants.ts';
 import { decodeFrame, type MbusDecodedFrame } from './frame.ts';
@@ -44,7 +45,14 @@ interface Run {
   pos: number;
   /** End of the bytes the last broken candidate claimed; discards inside it join its event. */
   brokenUntil: number;
-  open: { from: number; to: number; error: DecodeError } | null;
+  /** The discarded event being built: its bytes so far and where it ends (index into buf). */
+  open: OpenDiscard | null;
+}
+
+interface OpenDiscard {
+  readonly parts: Uint8Array[];
+  to: number;
+  readonly error: DecodeError;
 }
 
 export class MbusFrameScanner {
@@ -53,6 +61,12 @@ export class MbusFrameScanner {
   private base = 0;
   /** Stream offset up to which the last broken candidate claimed bytes (E5 there is not an ACK). */
   private brokenUntil = 0;
+  /**
+   * A broken candidate's discarded event still open at the end of the last scan (its claimed span
+   * goes on), carried so that one broken frame is reported once however its bytes arrive. Its
+   * bytes are copies; it ends at the current `base`.
+   */
+  private carried: { parts: Uint8Array[]; error: DecodeError } | null = null;
 
   /** Stream offset of the next byte to be pushed. */
   get offset(): number {
@@ -83,12 +97,14 @@ export class MbusFrameScanner {
   reset(): void {
     this.base += this.buffer.length;
     this.buffer = EMPTY;
+    this.carried = null;
   }
 
   private scan(final: boolean): MbusScanEvent[] {
     const buf = this.buffer;
     const n = buf.length;
-    const run: Run = { events: [], buf, pos: 0, brokenUntil: this.brokenUntil - this.base, open: null };
+    const run: Run = { events: [], buf, pos: 0, brokenUntil: this.brokenUntil - this.base, open: this.carried ? { ...this.carried, to: 0 } : null };
+    this.carried = null;
     while (run.pos < n) {
       const b = buf[run.pos]!;
       const inBroken = run.pos < run.brokenUntil;
@@ -113,7 +129,12 @@ export class MbusFrameScanner {
       // Drop the candidate's start byte only: its other bytes are rescanned.
       discard(run, run.pos + 1, error, inside);
     }
-    closeDiscard(run);
+    if (!final && run.open !== null && run.open.to === run.pos && run.pos < run.brokenUntil) {
+      // The broken candidate's span goes on past what has arrived: keep its event open.
+      this.carried = { parts: run.open.parts.map((p) => p.slice()), error: run.open.error };
+    } else {
+      closeDiscard(run);
+    }
     this.buffer = run.pos < n ? buf.slice(run.pos) : EMPTY;
     this.base += run.pos;
     this.brokenUntil = this.base + Math.max(0, run.brokenUntil - run.pos);
@@ -123,17 +144,19 @@ export class MbusFrameScanner {
 
 function closeDiscard(run: Run): void {
   if (run.open === null) return;
-  run.events.push({ type: 'discarded', bytes: run.buf.slice(run.open.from, run.open.to), error: run.open.error });
+  const parts = run.open.parts;
+  run.events.push({ type: 'discarded', bytes: parts.length === 1 ? parts[0]!.slice() : concatBytes(...parts), error: run.open.error });
   run.open = null;
 }
 
 /** Discards run.pos .. to; `inside` a broken candidate's span, the discard joins that candidate's event. */
 function discard(run: Run, to: number, error: DecodeError, inside: boolean): void {
   if (inside && run.open !== null && run.open.to === run.pos) {
+    run.open.parts.push(run.buf.subarray(run.pos, to));
     run.open.to = to;
   } else {
     closeDiscard(run);
-    run.open = { from: run.pos, to, error };
+    run.open = { parts: [run.buf.subarray(run.pos, to)], to, error };
   }
   run.pos = to;
 }
