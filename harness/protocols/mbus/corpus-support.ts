@@ -67,14 +67,10 @@ export const LIBMBUS_QUANTITY: Readonly<Record<string, string>> = {
   'Actuality duration': 'Actuality Duration',
   'Fabrication number': 'Fabrication No',
   'Enhanced identification': '(Enhanced) Identification',
-  'Bus address': 'Bus Address',
   'Units for H.C.A.': 'H.C.A.',
   'Digital output': 'Digital Output',
   'Digital input': 'Digital Input',
   'Model / version': 'Model / Version',
-  'Access number': 'Access Number (transmission count)',
-  'Medium': 'Medium',
-  'Operating time battery': 'Operating time battery',
 };
 
 const LIBMBUS_FUNCTION: Readonly<Record<DataRecord['function'], string>> = {

@@ -245,7 +245,9 @@ export function decodeRecords(bytes: Uint8Array, from = 0, to = bytes.length, ba
 /** Bytes of variable-length data for an LVAR (MBUS.md 8); -1 for a reserved code. */
 export function lvarLength(lvar: number): number {
   if (lvar <= 0xbf) return lvar; // text
-  if (lvar <= 0xc9) return lvar - 0xc0; // positive BCD, (LVAR - C0)·2 digits
+  // [BK] BCD: (LVAR - C0)·2 digits = LVAR - C0 bytes, as MBUS.md reads the standard (libmbus takes
+  // twice as many bytes; the corpus has no case to tell).
+  if (lvar <= 0xc9) return lvar - 0xc0; // positive BCD
   if (lvar >= 0xd0 && lvar <= 0xd9) return lvar - 0xd0; // negative BCD
   if (lvar >= 0xe0 && lvar <= 0xef) return lvar - 0xe0; // binary
   if (lvar >= 0xf0 && lvar <= 0xf4) return 4 * (lvar - 0xec); // binary 16..32 bytes
@@ -261,7 +263,9 @@ function decodeVib(bytes: Uint8Array, from: number, to: number, base: number): R
   const code = vif & 0x7f;
   let plainText: string | undefined;
   if (code === VIF.PLAIN_TEXT) {
-    // 7C/FC: length byte, then the text (sent last character first), then VIFEs if the E bit is set.
+    // 7C/FC: length byte, then the text (sent last character first), then VIFEs if the E bit is
+    // set. [BK] MBUS.md says only "FC may add VIFEs"; this order is the one the corpus's
+    // elv_temp_humid frame confirms (FC 03 "HR%" 74, value 45.64 %RH).
     if (p >= to) return err(decodeError('mbus.vif-truncated', 'the data ends where the plain-text VIF length should be', base + p));
     const len = bytes[p]!;
     if (len > MAX_PLAIN_TEXT_VIF) {
