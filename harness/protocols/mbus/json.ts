@@ -166,3 +166,40 @@ export function decodeMbusHex(text: string): MbusDecodedLine {
     return { ok: false, json: errorToJson(decodeError('internal', `decoder failed: ${message}`, 0)) };
   }
 }
+
+/**
+ * One line for captures and logs: `E5`, `SND_NKE → 5`, `REQ_UD2 FCB=1 → 254`,
+ * `RSP_UD ← 5 CI 72 12345678 KAM v1 Heat (outlet) acc 7: 3 records`, `SND_UD → 253 CI 52 select 06855817FFFFFFFF`.
+ */
+export function describeFrame(decoded: MbusDecodedFrame, application?: Result<MbusApplication, DecodeError>): string {
+  const f = decoded.frame;
+  if (f.type === 'ack') return 'E5';
+  const c = f.control;
+  const name = c.functionName ?? `C ${hex2(c.raw)}`;
+  const bits = c.fromMaster ? (c.fcv ? ` FCB=${c.fcb ? 1 : 0}` : '') : `${c.acd ? ' ACD' : ''}${c.dfc ? ' DFC' : ''}`;
+  const head = `${name}${bits} ${c.fromMaster ? '→' : '←'} ${f.address}`;
+  if (f.type === 'short') return head;
+  const ci = `${head} CI ${hex2(f.ci)}`;
+  if (!application) return ci;
+  if (!application.ok) return `${ci}: ${application.error.code} at ${application.error.offset}`;
+  const a = application.value;
+  switch (a.kind) {
+    case 'variableData': {
+      const h = a.header;
+      const who = h?.type === 'long' ? ` ${h.id} ${h.manufacturerCode} v${h.version} ${h.mediumName} acc ${h.accessNumber}` : h ? ` acc ${h.accessNumber}` : '';
+      return `${ci}${who}: ${a.records.length} record(s)${a.moreRecordsFollow ? ', more follow' : ''}`;
+    }
+    case 'fixedData':
+      return `${ci} ${a.id} acc ${a.accessNumber}: fixed data`;
+    case 'applicationError':
+      return `${ci} application error ${a.code === null ? '(no code)' : hex2(a.code)} ${a.description}`;
+    case 'dataSend':
+      return `${ci} data send: ${a.records.length} record(s)`;
+    case 'selection':
+      return `${ci} select ${formatSecondaryAddress(a.address)}`;
+    case 'applicationReset':
+      return `${ci} application reset${a.subcode === null ? '' : ` ${hex2(a.subcode)}`}`;
+    case 'baudRate':
+      return `${ci} baud rate ${a.baudRate}`;
+  }
+}

@@ -14,7 +14,7 @@ import {
 import { decodeApplication, encodeApplicationError, encodeSelection, encodeVariableDataResponse, identityOf } from './application.ts';
 import { FB_VIFS, FD_VIFS, findVif, PRIMARY_VIFS, vibBytesOf } from './dictionary.ts';
 import { decodeFrame, encodeFrame, type MbusLongFrame } from './frame.ts';
-import { decodeMbusHex } from './json.ts';
+import { decodeMbusHex, describeFrame } from './json.ts';
 import { decodeRecords, encodeManufacturerData, encodeRecord, type DataRecord, type RecordSpec } from './records.ts';
 
 function one(bytes: Uint8Array): DataRecord {
@@ -256,5 +256,65 @@ describe('secondary addressing (MBUS.md 6)', () => {
     const r = decodeSecondaryAddress(hex('1A 58 85 06 2D 2C 08 04'));
     expect(!r.ok && r.error).toMatchObject({ code: 'mbus.selection-id', offset: 0 });
     expect(toHex(encodeSecondaryAddress(kam))).toBe('17 58 85 06 2D 2C 08 04');
+  });
+});
+
+describe('a heat meter telegram (issue 11): what the simulator will send, decoded back', () => {
+  // RSP_UD from 7, CI 72, ID 11223344 KAM v1, medium 04 (heat, outlet), access 3, status 0, then:
+  const records = [
+    encodeRecord({ dataField: 0xc, vib: [0x06], value: { type: 'bcd', value: 12345 } }), // 0C 06: energy 12345 kWh
+    encodeRecord({ dataField: 0xc, vib: [0x14], value: { type: 'bcd', value: 45678 } }), // 0C 14: volume 456.78 m^3
+    encodeRecord({ dataField: 0x2, vib: [0x59], value: { type: 'integer', value: 7012 } }), // 02 59: flow 70.12 °C
+    encodeRecord({ dataField: 0x2, vib: [0x5d], value: { type: 'integer', value: 4505 } }), // 02 5D: return 45.05 °C
+    encodeRecord({ dataField: 0x2, vib: [0x61], value: { type: 'integer', value: 2507 } }), // 02 61: difference 25.07 K
+    encodeRecord({ dataField: 0x4, vib: [0x2b], value: { type: 'integer', value: 14600 } }), // 04 2B: power 14600 W
+    encodeRecord({ dataField: 0x4, vib: [0x3b], value: { type: 'integer', value: 503 } }), // 04 3B: flow 0.503 m^3/h
+    encodeRecord({ dataField: 0x4, vib: [0x6d], value: { type: 'dateTime', year: 2026, month: 11, day: 30, hour: 3, minute: 10 } }),
+    encodeRecord({ dataField: 0xc, storageNumber: 1, vib: [0x06], value: { type: 'bcd', value: 12000 } }), // 4C 06: energy at the month end
+    encodeRecord({ dataField: 0x2, storageNumber: 1, vib: [0x6c], value: { type: 'date', year: 2026, month: 10, day: 31 } }), // 42 6C
+    encodeRecord({ dataField: 0x1, vib: [0xfd, 0x17], value: { type: 'integer', value: 0 } }), // 01 FD 17: error flags
+  ];
+  const frame = encodeVariableDataResponse({
+    address: 7,
+    header: { id: '11223344', manufacturer: manufacturerValue('KAM'), version: 1, medium: 0x04, accessNumber: 3, status: 0 },
+    records,
+  });
+
+  it('every record comes back with its quantity, unit, scaled value and storage number', () => {
+    const f = decodeFrame(frame);
+    if (!f.ok) throw new Error(f.error.message);
+    const app = decodeApplication(longFrame(frame));
+    if (!app.ok || app.value.kind !== 'variableData') throw new Error('not variable data');
+    const rows = app.value.records.map((r) =>
+      r.kind === 'data' ? [r.vib.entry?.quantity, r.vib.entry?.unit, r.storageNumber, r.scaled === null ? r.value.type : Number(r.scaled.toPrecision(12))] : [r.kind],
+    );
+    expect(rows).toEqual([
+      ['Energy', 'Wh', 0, 12345000],
+      ['Volume', 'm^3', 0, 456.78],
+      ['Flow temperature', '°C', 0, 70.12],
+      ['Return temperature', '°C', 0, 45.05],
+      ['Temperature difference', 'K', 0, 25.07],
+      ['Power', 'W', 0, 14600],
+      ['Volume flow', 'm^3/h', 0, 0.503],
+      ['Time point (date & time)', '', 0, 'dateTime'],
+      ['Energy', 'Wh', 1, 12000000],
+      ['Time point (date)', '', 1, 'date'],
+      ['Error flags', '', 0, 0],
+    ]);
+    expect(describeFrame(f.value, app)).toBe('RSP_UD ← 7 CI 72 11223344 KAM v1 Heat (outlet) acc 3: 11 record(s)');
+  });
+
+  it('describeFrame: the requests of a readout in one line each', () => {
+    const d = (bytes: Uint8Array): string => {
+      const f = decodeFrame(bytes);
+      if (!f.ok) throw new Error(f.error.message);
+      const lf = f.value.frame;
+      return describeFrame(f.value, lf.type === 'long' || lf.type === 'control' ? decodeApplication(lf, 0) : undefined);
+    };
+    expect(d(hex('E5'))).toBe('E5');
+    expect(d(hex('10 40 07 47 16'))).toBe('SND_NKE → 7');
+    expect(d(hex('10 7B FE 79 16'))).toBe('REQ_UD2 FCB=1 → 254');
+    expect(d(encodeSelection({ id: '11223344', manufacturer: 0xffff, version: 0xff, medium: 0xff }))).toBe('SND_UD FCB=0 → 253 CI 52 select 11223344FFFFFFFF');
+    expect(d(encodeApplicationError(7, 9))).toBe('RSP_UD ← 7 CI 70 application error 09 too many readouts (for slaves with limited readouts per time)');
   });
 });

@@ -328,7 +328,9 @@ function decodeValue(dataField: number, data: Uint8Array, lvar: number, vib: Vib
     case DATA_FIELD.SELECTION_FOR_READOUT:
       return { type: 'none' };
     case DATA_FIELD.INT16:
-      if (coding === 'date') return dateG(data, 0);
+      // A 16-bit time point is type G; also for FD 30/70, whose type follows the data field
+      // (type G with 16 bits, F with 32; [BK] not in MBUS.md, which names FD 30/70 with type F).
+      if (coding === 'date' || coding === 'dateTime') return dateG(data, 0);
       return { type: 'integer', value: signedLE(data) };
     case DATA_FIELD.INT32:
       if (coding === 'dateTime') return dateTimeF(data, 0, null);
