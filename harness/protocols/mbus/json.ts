@@ -75,7 +75,8 @@ function vibJson(vib: Vib): Record<string, unknown> {
 /** Quantity and unit of a record, from the dictionary (or the plain-text VIF). */
 export function quantityOf(vib: Vib): { quantity: string; unit: string } {
   if (vib.entry) return { quantity: vib.entry.quantity, unit: vib.entry.unit };
-  if (vib.kind === 'plain-text') return { quantity: vib.plainText ?? '', unit: '' };
+  // A plain-text VIF sends the unit itself (e.g. "%RH"); the quantity is not named.
+  if (vib.kind === 'plain-text') return { quantity: 'Plain-text unit', unit: vib.plainText ?? '' };
   if (vib.kind === 'manufacturer') return { quantity: 'Manufacturer specific', unit: '' };
   if (vib.kind === 'any') return { quantity: 'Any VIF', unit: '' };
   return { quantity: 'Unknown', unit: '' };
