@@ -13,11 +13,13 @@
  * - The reading suite: wall time of all cases against the reference meter on the simulated
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
  *
+ * - M-Bus: decode rate (frames and records per second) over the 76 good frames of the libmbus corpus.
+ *
  * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
  * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, cjt188, clock,
- * bus, suite) and writes no results.json.
+ * bus, suite, mbus) and writes no results.json.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
@@ -300,6 +302,46 @@ async function suiteBenchmark(runs: number): Promise<Row[]> {
   ];
 }
 
+/**
+ * M-Bus codec over the libmbus corpus (issue 11): the 76 good frames decoded (frame + application
+ * layer with every record) per iteration; frames and records per second, median.
+ */
+async function mbusBenchmarks(): Promise<Row[]> {
+  const { corpusDirectory } = await import('../harness/protocols/mbus/corpus-support.ts');
+  const { decodeFrame, decodeApplication } = await import('../harness/protocols/mbus/index.ts');
+  const dir = corpusDirectory();
+  if (dir === null) throw new Error('M-Bus corpus not found (shared/corpus/mbus-libmbus beside the worktree, or MBUS_CORPUS)');
+  const folder = resolve(dir, 'test-frames');
+  const corpus = readdirSync(folder).filter((f) => f.endsWith('.hex')).map((f) => hex(readFileSync(resolve(folder, f), 'utf8')));
+
+  const decodeAll = (): number => {
+    let n = 0;
+    for (const bytes of corpus) {
+      const f = decodeFrame(bytes);
+      if (!f.ok || (f.value.frame.type !== 'long' && f.value.frame.type !== 'control')) throw new Error('corpus frame does not decode');
+      const app = decodeApplication(f.value.frame, 0);
+      if (!app.ok) throw new Error(`corpus frame does not decode: ${app.error.message}`);
+      if (app.value.kind === 'variableData') n += app.value.records.length;
+      else if (app.value.kind === 'fixedData') n += 2;
+    }
+    return n;
+  };
+  const records = decodeAll();
+  const bench = new Bench({ time: 1000, warmupTime: 200 });
+  bench.add('mbus', () => {
+    decodeAll();
+  });
+  await bench.run();
+  const t = bench.getTask('mbus')?.result;
+  const p50 = t && 'latency' in t ? t.latency.p50 : undefined;
+  if (p50 === undefined) throw new Error('M-Bus benchmark produced no result');
+  const bytes = corpus.reduce((s, b) => s + b.length, 0);
+  return [
+    { name: 'M-Bus decode (frame + records), libmbus corpus', median: Math.round((corpus.length * 1000) / p50), unit: 'frames/s', note: `${corpus.length} good frames, ${bytes} bytes per iteration` },
+    { name: 'M-Bus records decoded', median: Math.round((records * 1000) / p50), unit: 'records/s', note: `${records} records per iteration` },
+  ];
+}
+
 const runs = Number(process.env.BENCH_SUITE_RUNS ?? 5);
 /** Sections, in order; `npm run bench -- --only clock,bus` runs only those (results.json is then not written). */
 const sections: Record<string, () => Promise<Row[]>> = {
@@ -309,6 +351,7 @@ const sections: Record<string, () => Promise<Row[]>> = {
   clock: timerBenchmarks,
   bus: async () => (await import('./bus.ts')).busBenchmarks(),
   suite: () => suiteBenchmark(runs),
+  mbus: mbusBenchmarks,
 };
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',').filter(Boolean) : undefined;
