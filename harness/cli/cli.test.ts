@@ -2,11 +2,11 @@
  * The `meterlab` command as a user runs it: `node bin/meterlab.js ...` in a child process.
  * Checks output shape and exit codes, and that errors are one line without a stack.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectOneErrorLine, meterlab } from './testing.ts';
+import { expectOneErrorLine, meterlab, REPO } from './testing.ts';
 
 /** Read of forward active total energy (DI 00010000) from meter 123456789012 (PROTOCOLS.md 1.2, 1.9). */
 const READ_00010000 = '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16';
@@ -111,6 +111,34 @@ describe('meterlab decode cjt188', () => {
     const both = await meterlab(['decode', 'cjt188', '--stdin', CJT188_REPLY]);
     expect(both.code).toBe(2);
     expect(expectOneErrorLine(both)).toContain('not both');
+  });
+});
+
+/** A REQ_UD2 to primary address 5 (EN 13757-2 short frame: 10 C A CS 16). */
+const MBUS_REQ_UD2 = '10 5B 05 60 16';
+
+describe('meterlab decode mbus', () => {
+  it('prints the decoded frame as JSON and exits 0; a long frame with its header and records', async () => {
+    const r = await meterlab(['decode', 'mbus', MBUS_REQ_UD2]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, type: 'short', control: { functionName: 'REQ_UD2', fcv: true }, address: 5 });
+    // A real heat-meter telegram of the libmbus corpus (harness/protocols/mbus/fixtures/libmbus).
+    const hex = readFileSync(join(REPO, 'harness/protocols/mbus/fixtures/libmbus/test-frames/kamstrup_382_005.hex'), 'utf8');
+    const long = await meterlab(['decode', 'mbus', hex.trim()]);
+    expect(long.code, long.stdout).toBe(0);
+    expect(JSON.parse(long.stdout)).toMatchObject({ ok: true, type: 'long', ci: '72' });
+  });
+
+  it('a bad frame: one JSON line with the error and its offset, exit 1; --stdin one line per frame', async () => {
+    const cs = await meterlab(['decode', 'mbus', '10 5B 05 61 16']);
+    expect(cs.code).toBe(1);
+    expect(JSON.parse(cs.stdout)).toEqual({ ok: false, error: { code: 'mbus.checksum', message: 'checksum mismatch: expected 60H, found 61H', offset: 3 } });
+    const r = await meterlab(['decode', 'mbus', '--stdin'], { input: `${MBUS_REQ_UD2}\n\nE5\n10 5B 05 60 16 00\n` });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; error?: { code: string } });
+    expect(lines.map((l) => l.ok)).toEqual([true, true, false]);
+    expect(lines[2]!.error!.code).toBe('mbus.trailing');
   });
 });
 

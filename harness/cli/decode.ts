@@ -1,6 +1,6 @@
 /**
  * `meterlab decode <protocol> <hex>` and `meterlab decode <protocol> --stdin`, for every protocol
- * in DECODE_PROTOCOLS (dlt645, cjt188): one plumbing, one decoder per protocol.
+ * in DECODE_PROTOCOLS (dlt645, cjt188, mbus): one plumbing, one decoder per protocol.
  *
  * Input is one frame as hex (separators, 0x prefixes and FE wake-up bytes allowed). Output is one
  * JSON object per frame on stdout:
@@ -31,6 +31,7 @@ import {
   type Dlt645Dictionary,
 } from '../protocols/dlt645/index.ts';
 import * as cjt188 from '../protocols/cjt188/index.ts';
+import * as mbus from '../protocols/mbus/index.ts';
 import { EXIT, type ExitCode } from './exit.ts';
 
 export interface DecodedLine {
@@ -95,6 +96,8 @@ export function decodeCjt188Hex(text: string, dialect: cjt188.Cjt188Dialect = cj
 export const DECODE_PROTOCOLS = {
   dlt645: { decodeHex: (text: string): DecodedLine => decodeDlt645Hex(text) },
   cjt188: { decodeHex: (text: string): DecodedLine => decodeCjt188Hex(text) },
+  // The M-Bus codec brings its own hex entry point (hex parsing and the internal-error guard included).
+  mbus: { decodeHex: (text: string): DecodedLine => mbus.decodeMbusHex(text) },
 } as const;
 
 export type DecodeProtocol = keyof typeof DECODE_PROTOCOLS;

@@ -42,6 +42,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
   for (const [protocol, p] of [
     ['dlt645', { title: 'DL/T 645', example: '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16', usage: '68 AA AA AA AA AA AA 68 13 00 DF 16' }],
     ['cjt188', { title: 'CJ/T 188', example: '68 10 44 33 22 11 00 33 78 01 03 1F 90 00 80 16', usage: '68 10 AA AA AA AA AA AA AA 01 03 1F 90 01 D2 16' }],
+    ['mbus', { title: 'M-Bus (EN 13757-2/-3)', example: '10 5B 05 60 16', usage: '10 40 FE 3E 16' }],
   ] as const) {
     decode
       .command(protocol)
