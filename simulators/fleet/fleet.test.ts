@@ -8,7 +8,7 @@ import { characterTimeMs } from '../../harness/links/link.ts';
 import { Dlt645Master } from '../../harness/masters/index.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from '../electricity-meter/reference-identifiers.ts';
 import { Rs485Bus } from '../../harness/links/bus.ts';
-import { createElectricityMeter } from '../electricity-meter/index.ts';
+import { createElectricityMeter, type BehaviourConfig } from '../electricity-meter/index.ts';
 import { ADAPTER_NODE, buildBus, fleetMeterType, meterProfile, type FleetBus } from './fleet.ts';
 import { FIFTY_ITEM_DAY, FOUR_ITEMS } from './identifiers.ts';
 import { FleetStoppedError, readFleetInWorkers } from './parallel.ts';
@@ -157,6 +157,42 @@ describe('read engine', () => {
     expect(r.lineTimeMs).toBeGreaterThan(bus.bus.stats.bytes * charMs);
     expect(r.lineTimeMs - bus.bus.stats.bytes * charMs).toBeCloseTo(12 * 60, 6); // 12 replies × Td 60 ms (reference profile)
     expect(Math.abs(r.simulatedMs - r.lineTimeMs)).toBeLessThan(0.01);
+  });
+
+  it('reads with the collection reader exactly what the general master reads: items, failures, counts, line time, digest', async () => {
+    // Faults that exercise every path of the reader besides its fast one: silence, a late reply,
+    // a reply later than the timeout (it lands in the next attempt), bad checksums, a foreign
+    // address, a wildcard echo, dropped replies; identifiers with follow-up frames (12H) and an
+    // identifier the meter does not declare (abnormal reply).
+    const broken = (behaviour: BehaviourConfig) => ({ share: 0.08, behaviour });
+    const s = loadFleetScenario({
+      seed: 13,
+      meters: 48,
+      metersPerBus: 16,
+      models: REF,
+      faults: {
+        dead: 0.08,
+        slow: { share: 0.08, delayMs: 3200 },
+        broken: [
+          broken({ name: 'wrong-checksum' }),
+          broken({ name: 'wrong-address-reply' }),
+          broken({ name: 'drop-every-nth', n: 3 }),
+          broken({ name: 'late-reply', delayMs: 700 }),
+          broken({ name: 'ignore-follow-up' }),
+          broken({ name: 'stale-follow-up' }),
+        ],
+      },
+    });
+    const ids = [...FOUR_ITEMS, ...REFERENCE_FOLLOW_UP_IDENTIFIERS.slice(0, 2), 'EEEEEEEE'];
+    const kinds = new Set([0, 1, 2].flatMap((b) => planBus(s, b).meters.map((m) => (m.fault.kind === 'broken' ? m.fault.behaviour.name : m.fault.kind))));
+    expect(kinds.size).toBeGreaterThanOrEqual(7);
+    const withReader = await readPartition(s, [0, 1, 2], ids);
+    const withMaster = await readPartition(s, [0, 1, 2], ids, { engine: 'master' });
+    expect(withReader).toEqual(withMaster);
+    const merged = mergeBusResults(withReader);
+    expect(merged.failures.noReply).toBeGreaterThan(0);
+    expect(merged.failures.abnormal).toBeGreaterThanOrEqual(48 - merged.failures.noReply / ids.length);
+    expect(merged.itemsRead).toBeGreaterThan(0);
   });
 
   it('builds meters from shared types that answer exactly as meters built from their own profiles', async () => {
