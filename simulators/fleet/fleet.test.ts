@@ -12,7 +12,7 @@ import { createElectricityMeter, type BehaviourConfig } from '../electricity-met
 import { ADAPTER_NODE, buildBus, fleetMeterType, meterProfile, type FleetBus } from './fleet.ts';
 import { FIFTY_ITEM_DAY, FOUR_ITEMS } from './identifiers.ts';
 import { FleetStoppedError, readFleetInWorkers } from './parallel.ts';
-import { busCount, meterAddress, partition, planBus, planMeter } from './plan.ts';
+import { busCount, meterAddress, parseShard, partition, planBus, planMeter } from './plan.ts';
 import { mergeBusResults, readBus, readPartition, type BusReadResult } from './read.ts';
 import { loadFleetScenario, readFleetScenarioFile, type FleetScenarioInput } from './scenario.ts';
 
@@ -107,6 +107,12 @@ describe('plan', () => {
     expect(count((p) => p.model === 0)).toBeLessThan(7700);
     expect(count((p) => p.load === 1)).toBeGreaterThan(4800);
     expect(count((p) => p.load === 1)).toBeLessThan(5200);
+  });
+
+  it('parseShard reads i/n with 1 ≤ i ≤ n and says what is wrong otherwise', () => {
+    expect(parseShard('1/1')).toEqual({ index: 1, count: 1 });
+    expect(parseShard('3/8')).toEqual({ index: 3, count: 8 });
+    for (const bad of ['0/2', '3/2', 'a/b', '1/0', '1/', '/2', '1/2/3', ' 1/2', '-1/2', '1.5/2', '']) expect(() => parseShard(bad), bad).toThrow(RangeError);
   });
 
   it('partition(scenario, i, n) puts every bus in exactly one shard, contiguous and balanced', () => {
@@ -332,6 +338,10 @@ describe('worker threads', () => {
       expect(w).toBe(workers);
       expect(merged).toEqual(inProcess);
     }
+    // Shards (what separate machines run with --shard i/n), two workers each: their buses merge into the same fleet.
+    const shards = await Promise.all([1, 2].map((index) => readFleetInWorkers(s, FOUR_ITEMS, { workers: 2, shard: { index, count: 2 } })));
+    expect(shards.map((r) => r.buses.map((b) => b.bus))).toEqual([[0, 1], [2, 3, 4]]);
+    expect(mergeBusResults(shards.flatMap((r) => r.buses))).toEqual(inProcess);
   }, 60_000);
 
   it('stops the workers on abort and merges what they read', async () => {
