@@ -67,11 +67,15 @@ import {
   decodeFrame,
   decodeMessage,
   encodeMessage,
+  frameExtent,
+  HEADER_LENGTH,
+  DATA_OFFSET,
   errorWordBits,
   isBroadcast,
   addressToWire,
   editionOf,
   CONTROL_DIRECTION_BIT,
+  CONTROL_FOLLOW_UP_BIT,
   DEFAULT_SCANNER_BUFFER_LENGTH,
   END,
   FRAME_OVERHEAD,
@@ -494,9 +498,35 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       this.updateFilter();
       return;
     }
+    if (this.receiver.pending === 0 && frameExtent(chunk) === chunk.length && this.receiveWholeFrame(chunk)) return;
     this.remember(chunk);
     this.receiver.push(chunk, timing);
     this.updateFilter();
+  }
+
+  /**
+   * A chunk that is exactly one valid frame while nothing is pending (the bus delivers frames
+   * whole): the one event the scanner would report for it, made without scanning or copying the
+   * chunk again (issue 7), and handled by scanned() as that event. Its bytes are all accounted
+   * for by the frame, so they need no history (as for a foreign frame).
+   */
+  private receiveWholeFrame(chunk: Uint8Array): boolean {
+    // The scanner's own check (its default L bound), so the two paths never disagree (frame.test.ts).
+    const r = decodeFrame(chunk);
+    if (!r.ok) return false;
+    const start = this.streamOffset;
+    if (this.consumed >= start) {
+      this.historyBase = start + chunk.length;
+      this.historyLength = 0;
+      this.history = NO_BYTES;
+    } else {
+      this.remember(chunk);
+    }
+    (this.receiver.scanner as Dlt645FrameScanner).skip(chunk.length); // built in the constructor
+    const { frame, raw } = r.value;
+    const decoded = { frame, start, end: start + chunk.length, raw };
+    this.scanned([{ type: 'frame', decoded, message: decodeMessage(frame, start + frame.preamble + HEADER_LENGTH) }], 'data');
+    return true;
   }
 
   /** frameKey() of the meter's own address, recomputed when it changes (15H); undefined if it has no wire form. */
@@ -737,7 +767,31 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private afterReply: (() => void) | null = null;
 
   encodeReply(message: Dlt645Message, address: string = this.model.address): Uint8Array {
+    if (message.kind === 'readDataResponse' && message.payload instanceof Uint8Array && message.payload.length <= MAX_DATA_LENGTH_2007 - 4) {
+      const head = this.replyHead(address);
+      const reply = head && encodeReadDataReply(head, message.di, message.payload, message.hasFollowUp);
+      if (reply) return reply;
+    }
     return encodeMessage(address, message, { preamble: this.type.profile.simulation.replyPreamble });
+  }
+
+  /** `FE.. 68 A0..A5 68` of replies from `address` (the last one asked: the meter's own), or null when it has no wire form. */
+  private head: { address: string; bytes: Uint8Array | null } | undefined;
+
+  private replyHead(address: string): Uint8Array | null {
+    if (this.head?.address !== address) {
+      let bytes: Uint8Array | null = null;
+      if (/^[0-9]{12}$/.test(address)) {
+        const preamble = this.type.profile.simulation.replyPreamble;
+        bytes = new Uint8Array(preamble + 8);
+        bytes.fill(PREAMBLE_BYTE, 0, preamble);
+        bytes[preamble] = START;
+        bytes.set(addressToWire(address), preamble + 1);
+        bytes[preamble + 7] = START;
+      }
+      this.head = { address, bytes };
+    }
+    return this.head.bytes;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1065,4 +1119,40 @@ function wildcardAllowed(fc: number, caps: Capabilities): boolean {
   if (fc === FunctionCode.ReadAddress) return caps.readAddressWithWildcard;
   if (fc === FunctionCode.ReadData || fc === FunctionCode.ReadFollowUp) return caps.readWithWildcard;
   return true;
+}
+
+/**
+ * The 11H normal reply `head C L DI+33H payload+33H CS 16` from a reply head (replyHead): the
+ * bytes encodeMessage gives for { kind: 'readDataResponse', di, payload, hasFollowUp } (test),
+ * without its intermediate arrays. Null when `di` is not 8 hex digits (encodeMessage then throws
+ * its EncodeError).
+ */
+function encodeReadDataReply(head: Uint8Array, di: string, payload: Uint8Array, hasFollowUp: boolean): Uint8Array | null {
+  if (di.length !== 8) return null;
+  const out = new Uint8Array(head.length + 2 + 4 + payload.length + 2); // C L, DI, payload, CS 16
+  out.set(head);
+  let p = head.length;
+  const first = p - 8; // the first 68H
+  out[p++] = (FunctionCode.ReadData | CONTROL_DIRECTION_BIT | (hasFollowUp ? CONTROL_FOLLOW_UP_BIT : 0)) & 0xff;
+  out[p++] = 4 + payload.length;
+  // DI0 first (PROTOCOLS.md 1.2): the last two hex digits of "DI3DI2DI1DI0".
+  for (let i = 3; i >= 0; i--) {
+    const hi = hexDigit(di.charCodeAt(2 * i));
+    const lo = hexDigit(di.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return null;
+    out[p++] = (((hi << 4) | lo) + DATA_OFFSET) & 0xff;
+  }
+  for (let i = 0; i < payload.length; i++) out[p++] = (payload[i]! + DATA_OFFSET) & 0xff;
+  let cs = 0;
+  for (let i = first; i < p; i++) cs = (cs + out[i]!) & 0xff;
+  out[p++] = cs;
+  out[p] = END;
+  return out;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
 }
