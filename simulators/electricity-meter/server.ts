@@ -845,6 +845,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       return this.malformed(request);
     }
 
+    // The read of a collection, before the closures the other functions need (issue 7: per item).
+    if (message.kind === 'readData') return this.readData(message.di, request);
     const pw = (password: { level: number; value: string }, maxLevel: number): boolean =>
       options.skipPasswordCheck === true || this.model.checkPassword(password, maxLevel);
     const writeLevel = this.type.writeLevel;
@@ -854,8 +856,6 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       case 'broadcastTimeSync':
         if (caps.broadcastTimeSync) this.model.setMeterTime(fromCalendar(message.time));
         return null; // 08H has no reply
-      case 'readData':
-        return this.readData(message.di, request);
       case 'readFollowUp':
         return this.readFollowUp(message.di, message.seq, request);
       case 'readAddress':
