@@ -597,6 +597,8 @@ describe('frames for another meter (issue 7: not scanned, not decoded)', () => {
       frameFor(ADDRESS, read('00010000')),
       frameFor(ADDRESS, read('0201ff00')),
       frameFor(ADDRESS, read('EEEEEEEE')),
+      encodeMessage(ADDRESS, read('04000101'), { preamble: 0 }),
+      frameFor(ADDRESS, { kind: 'readData', di: '00010000', extra: hex('01 02') }), // 11H with more than the DI
       frameFor(ADDRESS, { kind: 'readFollowUp', di: '00010000', seq: 1 }),
       frameFor(ADDRESS, { kind: 'readAddress' }),
       frameFor('AAAAAAAAAAAA', { kind: 'readAddress' }),
@@ -610,7 +612,7 @@ describe('frames for another meter (issue 7: not scanned, not decoded)', () => {
         const bytewise = createRig(); // every frame through the scanner
         const seen = (r: ReturnType<typeof createRig>) => {
           const requests: string[] = [];
-          r.meter.server.on('request', (q) => requests.push(`${toHex(q.raw)} ${q.addressing} ${q.checksumValid} ${JSON.stringify(q.message, (_k, v) => (v instanceof Uint8Array ? toHex(v) : v))} ${q.messageError?.code ?? ''} ${q.messageError?.offset ?? ''}`));
+          r.meter.server.on('request', (q) => requests.push(`${toHex(q.raw)} ${q.addressing} ${q.checksumValid} ${JSON.stringify(q.message, (_k, v) => (v instanceof Uint8Array ? toHex(v) : v))} ${q.messageError?.code ?? ''} ${q.messageError?.offset ?? ''} ${JSON.stringify(q.frame, (_k, v) => (v instanceof Uint8Array ? toHex(v) : v))}`));
           return requests;
         };
         const [a, b] = [seen(fast), seen(bytewise)];

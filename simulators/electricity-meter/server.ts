@@ -46,6 +46,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
+import type { Result } from '../../harness/core/result.ts';
 import type { DecodeError } from '../../harness/core/errors.ts';
 import type { SeededRandom } from '../../harness/core/random.ts';
 import { toHex } from '../../harness/core/bytes.ts';
@@ -84,6 +85,7 @@ import {
   START,
   type Dlt645Frame,
   type Dlt645Message,
+  parseControl,
   type Dlt645ScanEvent,
 } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
@@ -128,6 +130,9 @@ const HISTORY_LENGTH = 2048;
  */
 const HISTORY_INITIAL_LENGTH = 64;
 const NO_BYTES = new Uint8Array(0);
+/** C of an 11H request, as decodeFrame parses it (frozen: shared by every plain read, plainOwnRead). */
+const READ_DATA_CONTROL = Object.freeze(parseControl(FunctionCode.ReadData));
+const HEX_DIGITS = '0123456789ABCDEF';
 const quiet = (): void => undefined;
 
 /** How a request was addressed, seen from this meter. */
@@ -511,10 +516,20 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
    * for by the frame, so they need no history (as for a foreign frame).
    */
   private receiveWholeFrame(chunk: Uint8Array): boolean {
-    // The scanner's own check (its default L bound), so the two paths never disagree (frame.test.ts).
-    const r = decodeFrame(chunk);
-    if (!r.ok) return false;
+    let frame: Dlt645Frame;
+    let message: Result<Dlt645Message, DecodeError>;
     const start = this.streamOffset;
+    const plain = this.plainOwnRead(chunk);
+    if (plain !== undefined) {
+      frame = plain.frame;
+      message = { ok: true, value: plain.message };
+    } else {
+      // The scanner's own check (its default L bound), so the two paths never disagree (frame.test.ts).
+      const r = decodeFrame(chunk);
+      if (!r.ok) return false;
+      frame = r.value.frame;
+      message = decodeMessage(frame, start + frame.preamble + HEADER_LENGTH);
+    }
     if (this.consumed >= start) {
       this.historyBase = start + chunk.length;
       this.historyLength = 0;
@@ -523,14 +538,39 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       this.remember(chunk);
     }
     (this.receiver.scanner as Dlt645FrameScanner).skip(chunk.length); // built in the constructor
-    const { frame, raw } = r.value;
-    const decoded = { frame, start, end: start + chunk.length, raw };
-    this.scanned([{ type: 'frame', decoded, message: decodeMessage(frame, start + frame.preamble + HEADER_LENGTH) }], 'data');
+    const decoded = { frame, start, end: start + chunk.length, raw: chunk.slice() };
+    this.scanned([{ type: 'frame', decoded, message }], 'data');
     return true;
   }
 
+  /**
+   * A valid whole frame that is the plain 11H read of this meter (C = 11H, L = 4, its own
+   * all-digit address): the frame and message decodeFrame and decodeMessage give for it (property
+   * test), read straight from the bytes. Undefined for any other frame.
+   */
+  private plainOwnRead(chunk: Uint8Array): { frame: Dlt645Frame; message: Dlt645Message } | undefined {
+    let p = 0;
+    while (chunk[p] === PREAMBLE_BYTE) p++;
+    if (chunk[p + 8] !== FunctionCode.ReadData || chunk[p + 9] !== DI_LENGTH) return undefined;
+    const key = this.ownKey();
+    if (key === undefined || !this.own!.digits || addressKey(chunk, p + 1) !== key) return undefined;
+    const data = new Uint8Array(DI_LENGTH);
+    for (let i = 0; i < DI_LENGTH; i++) data[i] = (chunk[p + HEADER_LENGTH + i]! - DATA_OFFSET) & 0xff;
+    let di = '';
+    for (let i = DI_LENGTH - 1; i >= 0; i--) di += HEX_DIGITS[data[i]! >> 4]! + HEX_DIGITS[data[i]! & 0x0f]!;
+    const frame: Dlt645Frame = {
+      address: this.own!.address,
+      control: READ_DATA_CONTROL,
+      data,
+      preamble: p,
+      checksum: chunk[p + HEADER_LENGTH + DI_LENGTH]!,
+      edition: '2007',
+    };
+    return { frame, message: { kind: 'readData', di, extra: new Uint8Array(0) } };
+  }
+
   /** frameKey() of the meter's own address, recomputed when it changes (15H); undefined if it has no wire form. */
-  private own: { address: string; key: number | undefined } | undefined;
+  private own: { address: string; key: number | undefined; digits: boolean } | undefined;
 
   private ownKey(): number | undefined {
     const address = this.model.address;
@@ -541,7 +581,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       } catch {
         key = undefined;
       }
-      this.own = { address, key };
+      this.own = { address, key, digits: /^[0-9]{12}$/.test(address) };
     }
     return this.own.key;
   }
