@@ -133,6 +133,9 @@ const NO_BYTES = new Uint8Array(0);
 /** C of an 11H request, as decodeFrame parses it (frozen: shared by every plain read, plainOwnRead). */
 const READ_DATA_CONTROL = Object.freeze(parseControl(FunctionCode.ReadData));
 const HEX_DIGITS = '0123456789ABCDEF';
+/** DI3..DI0 as text by their 32-bit value, for plainOwnRead; at most DI_TEXT_LIMIT (more than the dictionary's 2007 identifiers). */
+const DI_TEXT = new Map<number, string>();
+const DI_TEXT_LIMIT = 4096;
 const quiet = (): void => undefined;
 
 /** How a request was addressed, seen from this meter. */
@@ -556,8 +559,14 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     if (key === undefined || !this.own!.digits || addressKey(chunk, p + 1) !== key) return undefined;
     const data = new Uint8Array(DI_LENGTH);
     for (let i = 0; i < DI_LENGTH; i++) data[i] = (chunk[p + HEADER_LENGTH + i]! - DATA_OFFSET) & 0xff;
-    let di = '';
-    for (let i = DI_LENGTH - 1; i >= 0; i--) di += HEX_DIGITS[data[i]! >> 4]! + HEX_DIGITS[data[i]! & 0x0f]!;
+    const code = ((data[3]! << 24) | (data[2]! << 16) | (data[1]! << 8) | data[0]!) >>> 0;
+    let di = DI_TEXT.get(code);
+    if (di === undefined) {
+      di = '';
+      for (let i = DI_LENGTH - 1; i >= 0; i--) di += HEX_DIGITS[data[i]! >> 4]! + HEX_DIGITS[data[i]! & 0x0f]!;
+      // Flattened once and kept (bounded: identifiers from the wire can be anything).
+      if (DI_TEXT.size < DI_TEXT_LIMIT) DI_TEXT.set(code, di);
+    }
     const frame: Dlt645Frame = {
       address: this.own!.address,
       control: READ_DATA_CONTROL,
