@@ -201,6 +201,20 @@ describe('read engine', () => {
     expect(merged.itemsRead).toBeGreaterThan(0);
   });
 
+  it('an onItem that throws rejects the bus read, with either engine', async () => {
+    for (const engine of ['reader', 'master'] as const) {
+      const clock = new VirtualClock({ autoAdvance: false });
+      const bus = buildBus(scenario(), 0, clock);
+      let items = 0;
+      const onItem = (): void => {
+        if (++items === 2) throw new Error('collector full');
+      };
+      await expect(clock.run(readBus(bus, FOUR_ITEMS, clock, { onItem, engine }))).rejects.toThrow('collector full');
+      expect(items).toBe(2);
+      await bus.close();
+    }
+  });
+
   it('builds meters from shared types that answer exactly as meters built from their own profiles', async () => {
     const s = loadFleetScenario({
       seed: 5,

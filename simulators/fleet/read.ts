@@ -139,6 +139,19 @@ function readBusWithReader(fleetBus: FleetBus, identifiers: readonly string[], c
       resolve(result);
     };
     const onRead = (outcome: ReadOutcome, payload: Uint8Array, length: number): void => {
+      try {
+        counted(outcome, payload, length);
+      } catch (e) {
+        // A throwing onItem ends the bus's read (as it rejects the master's), not the clock.
+        inLoop = false;
+        reader.dispose();
+        reject(e);
+        return;
+      }
+      if (inLoop) endedInLoop = true;
+      else next();
+    };
+    const counted = (outcome: ReadOutcome, payload: Uint8Array, length: number): void => {
       const address = meters[m]!.plan.address;
       const di = identifiers[i]!;
       if (outcome === 'ok') {
@@ -164,8 +177,6 @@ function readBusWithReader(fleetBus: FleetBus, identifiers: readonly string[], c
         i = 0;
         m++;
       }
-      if (inLoop) endedInLoop = true;
-      else next();
     };
     const next = (): void => {
       try {
