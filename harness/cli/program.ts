@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../core/errors.ts';
+import { parseShard, type Shard } from '../../simulators/fleet/plan.ts';
 import { debugEnabled, describeFailure, EXIT, oneLine, type ExitCode } from './exit.ts';
 
 export interface CliIo {
@@ -23,6 +24,15 @@ function intOption(name: string, min: number, max: number) {
     if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
     return n;
   };
+}
+
+/** `--shard i/n`: shard i of n of the scenario's buses (simulators/fleet partition). */
+function shardOption(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`--shard ${(e as Error).message}`);
+  }
 }
 
 export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
@@ -90,7 +100,8 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .option('--port-base <n>', 'bus b listens on port n + b; 0 = a free port per bus (default 8645)', intOption('--port-base', 0, 65535))
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--idle-timeout <s>', 'close a client after this many seconds without traffic; 0 = never (default 60)', intOption('--idle-timeout', 0, 86_400))
-    .action(async (opts: { scenario: string; portBase?: number; host?: string; idleTimeout?: number }) => {
+    .option('--shard <i/n>', "serve only shard i of n of the scenario's buses (bus b still on port n + b), so machines can split a fleet", shardOption)
+    .action(async (opts: { scenario: string; portBase?: number; host?: string; idleTimeout?: number; shard?: Shard }) => {
       const { simulateFleetCommand } = await import('./simulate.ts');
       setExit(await simulateFleetCommand(opts, io));
     });

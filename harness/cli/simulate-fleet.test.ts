@@ -108,6 +108,45 @@ describe('meterlab simulate fleet', () => {
     expect(expectOneErrorLine(r)).toContain(`127.0.0.1:${port}`);
   }, 30_000);
 
+  it('--shard i/n serves only shard i of the buses, each on its own port base + b; a master reads a meter of the shard', async () => {
+    const file = scenarioFile({ seed: 3, meters: 8, metersPerBus: 2, models: [{ name: 'ref', profile: 'reference' }], addresses: { mode: 'sequential', first: '000000002000' } });
+    const sim = startMeterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '0', '--shard', '2/2']);
+    running.push(sim);
+    await sim.waitFor(/shard 2\/2 of a fleet of 8 meters: 4 meters on 2 of 4 bus\(es\) \(bus02\.\.bus03\) serving/);
+    expect(sim.stderr()).not.toMatch(/bus0[01] serving/);
+    const port = Number(/bus02 serving on tcp 127\.0\.0\.1:(\d+): 2 meter\(s\) 000000002004 \.\. 000000002005/.exec(sim.stderr())?.[1]);
+    expect(port, sim.stderr()).toBeGreaterThan(0);
+    expect(sim.stderr()).toMatch(/bus03 serving on tcp 127\.0\.0\.1:\d+: 2 meter\(s\) 000000002006 \.\. 000000002007/);
+    const link = await connectTcpLink({ host: '127.0.0.1', port });
+    const master = new Dlt645Master({ link, clock });
+    try {
+      expect((await master.readData('000000002005', '00010000')).address).toBe('000000002005');
+    } finally {
+      master.dispose();
+      await link.close();
+    }
+    sim.child.kill('SIGTERM');
+    expect(await sim.exited).toBe(0);
+  }, 60_000);
+
+  it('--shard: a bad value (0/2, 3/2, a/b, 1/0) or more shards than buses: one line naming the option, exit 2, no port opened', async () => {
+    const file = scenarioFile({ seed: 3, meters: 4, metersPerBus: 2, models: [{ name: 'ref', profile: 'reference' }] });
+    for (const [value, says] of [
+      ['0/2', /--shard must be i\/n with 1 ≤ i ≤ n \(here 1\.\.2\), got "0\/2"/],
+      ['3/2', /--shard must be i\/n with 1 ≤ i ≤ n \(here 1\.\.2\), got "3\/2"/],
+      ['a/b', /must be i\/n with whole numbers 1 ≤ i ≤ n \(e\.g\. 1\/2\), got "a\/b"/],
+      ['1/0', /--shard must be i\/n with n ≥ 1, got "1\/0"/],
+      ['1/3', /^meterlab: --shard 1\/3: the scenario has 2 bus\(es\), fewer than 3 shards/],
+    ] as const) {
+      const r = await meterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '0', '--shard', value]);
+      expect(r.code, `${value}: ${r.stderr}`).toBe(2);
+      const line = expectOneErrorLine(r);
+      expect(line).toContain('--shard');
+      expect(line).toMatch(says);
+      expect(r.stderr).not.toContain('serving');
+    }
+  }, 60_000);
+
   it('ports beyond 65535: one line, exit 2', async () => {
     const file = scenarioFile({ seed: 3, meters: 96, models: [{ name: 'ref', profile: 'reference' }] });
     const r = await meterlab(['simulate', 'fleet', '--scenario', file, '--port-base', '65534']);

@@ -483,6 +483,8 @@ export interface SimulateFleetOptions {
   readonly host?: string;
   /** Seconds without traffic after which a client is closed; 0 = never. Default DEFAULT_IDLE_TIMEOUT_S. */
   readonly idleTimeout?: number;
+  /** Serve only shard `index` of `count` of the buses (partition); bus b keeps port portBase + b. Default 1/1. */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
 /** Default first port of `simulate fleet`: 8645 as in the examples ("645"), bus b on 8645 + b. */
@@ -551,15 +553,23 @@ export class TcpBusPort {
 
 export async function simulateFleetCommand(opts: SimulateFleetOptions, io: CliIo, clock: Clock = new RealClock()): Promise<ExitCode> {
   const { readFleetScenarioFile } = await import('../../simulators/fleet/scenario.ts');
-  const { busCount, busName } = await import('../../simulators/fleet/plan.ts');
+  const { busCount, busName, partition } = await import('../../simulators/fleet/plan.ts');
   const { buildBus } = await import('../../simulators/fleet/fleet.ts');
   // Everything about the scenario is checked before a port is opened or a meter built.
   const scenario = readFleetScenarioFile(opts.scenario);
   const host = opts.host ?? '127.0.0.1';
   const base = opts.portBase ?? DEFAULT_FLEET_PORT_BASE;
   const buses = busCount(scenario);
-  if (base > 0 && base + buses - 1 > 65535) {
-    throw new UsageError(`--port-base ${base}: ${buses} buses need ports ${base}..${base + buses - 1}, beyond 65535`);
+  const shard = opts.shard ?? { index: 1, count: 1 };
+  if (shard.count > buses) {
+    throw new UsageError(`--shard ${shard.index}/${shard.count}: the scenario has ${buses} bus(es), fewer than ${shard.count} shards (a shard would hold none)`);
+  }
+  // Bus b listens on base + b whichever shard serves it: the ports of a fleet split over machines do not move.
+  const mine = partition(scenario, shard.index, shard.count);
+  const last = mine.at(-1)!;
+  if (base > 0 && base + last > 65535) {
+    const needs = shard.count === 1 ? `${buses} buses need` : `shard ${shard.index}/${shard.count} (buses ${mine[0]}..${last}) needs`;
+    throw new UsageError(`--port-base ${base}: ${needs} ports ${base + mine[0]!}..${base + last}, beyond 65535`);
   }
   const idleS = opts.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S;
   const log = stderrLog(io.stderr);
@@ -576,14 +586,14 @@ export async function simulateFleetCommand(opts: SimulateFleetOptions, io: CliIo
   };
   try {
     // Every bus is built before its port opens, so no client reaches a bus without meters.
-    for (let b = 0; b < buses; b++) built.push(buildBus(scenario, b, clock));
+    for (const b of mine) built.push(buildBus(scenario, b, clock));
     // Each port is served from the moment it opens (the bus is built), but none is announced
     // before all are open: a port in use stops the fleet with one line.
     const ready: string[] = [];
-    for (let b = 0; b < buses; b++) {
+    for (const fleetBus of built) {
+      const b = fleetBus.plan.index;
       const listener = await listenTcp({ host, port: base === 0 ? 0 : base + b, idleTimeoutMs: idleS * 1000, clock, name: busName(scenario, b) });
       listeners.push(listener);
-      const fleetBus = built[b]!;
       const name = fleetBus.plan.name;
       serveOneClientAtATime(listener, { what: name, served: new TcpBusPort(fleetBus.adapter), say: (line) => say(`${stamp()} ${name} ${line}`), sayError: say });
       const addresses = fleetBus.meters.map((m) => m.plan.address);
@@ -600,7 +610,12 @@ export async function simulateFleetCommand(opts: SimulateFleetOptions, io: CliIo
     throw e;
   }
   const idleText = idleS > 0 ? `idle timeout ${idleS} s` : 'no idle timeout';
-  say(`meterlab: fleet of ${scenario.meters} meters on ${buses} bus(es) serving (one client per bus at a time, ${idleText})`);
+  const served = built.reduce((n, b) => n + b.meters.length, 0);
+  const what =
+    shard.count === 1
+      ? `fleet of ${scenario.meters} meters on ${buses} bus(es)`
+      : `shard ${shard.index}/${shard.count} of a fleet of ${scenario.meters} meters: ${served} meters on ${built.length} of ${buses} bus(es) (${busName(scenario, mine[0]!)}..${busName(scenario, last)})`;
+  say(`meterlab: ${what} serving (one client per bus at a time, ${idleText})`);
 
   const why = await signal.promise;
   signal.dispose();

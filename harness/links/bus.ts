@@ -329,7 +329,10 @@ export class Rs485Bus {
     const count = to - from;
     this.stats.bytes += count;
     const timing: ChunkTiming = { firstByteAt: t.start + (from + 1) * t.charMs, characterTimeMs: t.charMs };
-    const shared = t.onAir.slice(from, to);
+    // A whole frame delivered at once hands over the write's own copy (`sent`, made in transmit
+    // and never written after: a collision works on `onAir`, a copy of its own) instead of a
+    // second copy.
+    const shared = from === 0 && to === t.sent.length && t.onAir === t.sent ? t.sent : t.onAir.slice(from, to);
     const plans = this.plansOf(t.node, t.line);
     let plan: DeliveryPlan;
     if (plans.classify === null) {

@@ -746,7 +746,7 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
  * bytes at the declared rate, so a negative value proves the link does not pace bytes (a socat
  * pseudo-terminal, a virtual COM port) and Td is taken from delivery instants instead.
  */
-function responseDelay(
+export function responseDelay(
   reply: ReceivedFrame,
   transmittedAt: number,
   writtenAt: number,
@@ -761,7 +761,8 @@ function responseDelay(
 // ---------------------------------------------------------------------------------------------
 // Reply matching (ROB-03)
 
-interface MatchCriteria {
+/** What a reply must match (ROB-03); also used by the collection reader (dlt645-reader.ts). */
+export interface MatchCriteria {
   readonly address: string;
   readonly wildcard: boolean;
   readonly functionCode: number;
@@ -770,7 +771,7 @@ interface MatchCriteria {
   readonly expect: readonly Dlt645MessageKind[];
 }
 
-function matchCriteria(
+export function matchCriteria(
   address: string,
   message: Dlt645Message,
   request: Uint8Array,
@@ -790,9 +791,10 @@ function matchCriteria(
   };
 }
 
-type Verdict = { ok: true } | { ok: false; reason: RejectReason; detail: string };
+export type Verdict = { ok: true } | { ok: false; reason: RejectReason; detail: string };
 
-function judge(c: MatchCriteria, f: ReceivedFrame): Verdict {
+/** Whether `f` is the reply `c` describes, and if not why (the reason a rejected frame records). */
+export function judge(c: MatchCriteria, f: ReceivedFrame): Verdict {
   const { frame, message } = f;
   if (!frame.control.isResponse) {
     return reject('direction', `C = ${hex2(frame.control.raw)}H has D7 = 0 (a request, not a reply)`);

@@ -4,7 +4,7 @@ import { concatBytes, hex, toHex } from '../../harness/core/bytes.ts';
 import { VirtualClock } from '../../harness/core/clock.ts';
 import { Rs485Bus } from '../../harness/links/bus.ts';
 import { DLT645_DEFAULT_LINE, characterTimeMs } from '../../harness/links/link.ts';
-import { Dlt645FrameScanner, encodeFrame, encodeMessage, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
+import { Dlt645FrameScanner, encodeFrame, encodeMessage, frameExtent, type Dlt645Message } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { RemoteControlCommand, type FrameDateTime, type Password } from '../../harness/protocols/dlt645/types.ts';
 import { createElectricityMeter, INTER_BYTE_TIMEOUT_MS } from './index.ts';
@@ -610,6 +610,74 @@ describe('frames for another meter (issue 7: not scanned, not decoded)', () => {
       { numRuns: 120, seed: 7 },
     );
     expect(fastChunks).toBeGreaterThan(20); // the fast path was taken, many times (44 with this seed)
+  });
+
+  it('answers a chunk that is one whole frame (read without the scanner) exactly as the same frame in two pieces through the scanner (fast-check)', async () => {
+    const input = chunkMix(
+      frameFor(ADDRESS, read('00010000')),
+      frameFor(ADDRESS, read('0201ff00')),
+      frameFor(ADDRESS, read('EEEEEEEE')),
+      encodeMessage(ADDRESS, read('04000101'), { preamble: 0 }),
+      frameFor(ADDRESS, { kind: 'readData', di: '00010000', extra: hex('01 02') }), // 11H with more than the DI
+      frameFor(ADDRESS, { kind: 'readFollowUp', di: '00010000', seq: 1 }),
+      frameFor(ADDRESS, { kind: 'readAddress' }),
+      frameFor('AAAAAAAAAAAA', { kind: 'readAddress' }),
+      frameFor(OTHER, read('00010000')),
+      encodeFrame({ address: ADDRESS, control: 0x11, data: hex('33 33'), preamble: 2 }), // 11H with a 2-byte DI: undecodable message
+    );
+    let whole = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(input, { minLength: 1, maxLength: 8 }), async (inputs) => {
+        const fast = createRig();
+        const bytewise = createRig(); // every frame through the scanner
+        const seen = (r: ReturnType<typeof createRig>) => {
+          const requests: string[] = [];
+          r.meter.server.on('request', (q) => requests.push(`${toHex(q.raw)} ${q.addressing} ${q.checksumValid} ${JSON.stringify(q.message, (_k, v) => (v instanceof Uint8Array ? toHex(v) : v))} ${q.messageError?.code ?? ''} ${q.messageError?.offset ?? ''} ${JSON.stringify(q.frame, (_k, v) => (v instanceof Uint8Array ? toHex(v) : v))}`));
+          return requests;
+        };
+        const [a, b] = [seen(fast), seen(bytewise)];
+        for (const i of inputs) {
+          for (const c of i instanceof Uint8Array ? [i] : [...i]) {
+            await fast.master.write(c);
+            // A whole frame goes in two pieces (its first byte, then the rest): the scanner's path.
+            if (frameExtent(c) === c.length) {
+              await bytewise.master.write(c.subarray(0, 1));
+              await bytewise.master.write(c.subarray(1));
+              whole++;
+            } else {
+              await bytewise.master.write(c);
+            }
+          }
+          await fast.clock.advance(700);
+          await bytewise.clock.advance(700);
+        }
+        const view = (r: ReturnType<typeof createRig>) => r.frames.map((f) => `${f.at} ${toHex(f.raw)}`);
+        expect(view(fast)).toEqual(view(bytewise));
+        expect(a).toEqual(b);
+        expect(fast.logs).toEqual(bytewise.logs);
+      }),
+      { numRuns: 120, seed: 11 },
+    );
+    expect(whole).toBeGreaterThan(50);
+  });
+
+  it('encodes an 11H reply from its reply head exactly as encodeMessage does (fast-check)', () => {
+    const { meter } = createRig();
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[0-9A-Fa-f]{8}$/),
+        fc.uint8Array({ maxLength: 196 }),
+        fc.boolean(),
+        fc.constantFrom(ADDRESS, OTHER, '999999999999'),
+        (di, payload, hasFollowUp, address) => {
+          const m: Dlt645Message = { kind: 'readDataResponse', di, payload, hasFollowUp };
+          expect(toHex(meter.server.encodeReply(m, address))).toBe(toHex(encodeMessage(address, m, { preamble: 4 })));
+        },
+      ),
+      { numRuns: 300, seed: 5 },
+    );
+    const bad: Dlt645Message = { kind: 'readDataResponse', di: '0001000G', payload: new Uint8Array(0), hasFollowUp: false };
+    expect(() => meter.server.encodeReply(bad)).toThrow(/DI must be 8 hex digits/);
   });
 
   it('a whole frame for another meter costs no scan and no timer; its own frame afterwards is answered', async () => {

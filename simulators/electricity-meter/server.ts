@@ -46,6 +46,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
+import type { Result } from '../../harness/core/result.ts';
 import type { DecodeError } from '../../harness/core/errors.ts';
 import type { SeededRandom } from '../../harness/core/random.ts';
 import { toHex } from '../../harness/core/bytes.ts';
@@ -67,11 +68,15 @@ import {
   decodeFrame,
   decodeMessage,
   encodeMessage,
+  frameExtent,
+  HEADER_LENGTH,
+  DATA_OFFSET,
   errorWordBits,
   isBroadcast,
   addressToWire,
   editionOf,
   CONTROL_DIRECTION_BIT,
+  CONTROL_FOLLOW_UP_BIT,
   DEFAULT_SCANNER_BUFFER_LENGTH,
   END,
   FRAME_OVERHEAD,
@@ -80,6 +85,7 @@ import {
   START,
   type Dlt645Frame,
   type Dlt645Message,
+  parseControl,
   type Dlt645ScanEvent,
 } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
@@ -124,6 +130,12 @@ const HISTORY_LENGTH = 2048;
  */
 const HISTORY_INITIAL_LENGTH = 64;
 const NO_BYTES = new Uint8Array(0);
+/** C of an 11H request, as decodeFrame parses it (frozen: shared by every plain read, plainOwnRead). */
+const READ_DATA_CONTROL = Object.freeze(parseControl(FunctionCode.ReadData));
+const HEX_DIGITS = '0123456789ABCDEF';
+/** DI3..DI0 as text by their 32-bit value, for plainOwnRead; at most DI_TEXT_LIMIT (more than the dictionary's 2007 identifiers). */
+const DI_TEXT = new Map<number, string>();
+const DI_TEXT_LIMIT = 4096;
 const quiet = (): void => undefined;
 
 /** How a request was addressed, seen from this meter. */
@@ -494,13 +506,80 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       this.updateFilter();
       return;
     }
+    if (this.receiver.pending === 0 && frameExtent(chunk) === chunk.length && this.receiveWholeFrame(chunk)) return;
     this.remember(chunk);
     this.receiver.push(chunk, timing);
     this.updateFilter();
   }
 
+  /**
+   * A chunk that is exactly one valid frame while nothing is pending (the bus delivers frames
+   * whole): the one event the scanner would report for it, made without scanning or copying the
+   * chunk again (issue 7), and handled by scanned() as that event. Its bytes are all accounted
+   * for by the frame, so they need no history (as for a foreign frame).
+   */
+  private receiveWholeFrame(chunk: Uint8Array): boolean {
+    let frame: Dlt645Frame;
+    let message: Result<Dlt645Message, DecodeError>;
+    const start = this.streamOffset;
+    const plain = this.plainOwnRead(chunk);
+    if (plain !== undefined) {
+      frame = plain.frame;
+      message = { ok: true, value: plain.message };
+    } else {
+      // The scanner's own check (its default L bound), so the two paths never disagree (frame.test.ts).
+      const r = decodeFrame(chunk);
+      if (!r.ok) return false;
+      frame = r.value.frame;
+      message = decodeMessage(frame, start + frame.preamble + HEADER_LENGTH);
+    }
+    if (this.consumed >= start) {
+      this.historyBase = start + chunk.length;
+      this.historyLength = 0;
+      this.history = NO_BYTES;
+    } else {
+      this.remember(chunk);
+    }
+    (this.receiver.scanner as Dlt645FrameScanner).skip(chunk.length); // built in the constructor
+    const decoded = { frame, start, end: start + chunk.length, raw: chunk.slice() };
+    this.scanned([{ type: 'frame', decoded, message }], 'data');
+    return true;
+  }
+
+  /**
+   * A valid whole frame that is the plain 11H read of this meter (C = 11H, L = 4, its own
+   * all-digit address): the frame and message decodeFrame and decodeMessage give for it (property
+   * test), read straight from the bytes. Undefined for any other frame.
+   */
+  private plainOwnRead(chunk: Uint8Array): { frame: Dlt645Frame; message: Dlt645Message } | undefined {
+    let p = 0;
+    while (chunk[p] === PREAMBLE_BYTE) p++;
+    if (chunk[p + 8] !== FunctionCode.ReadData || chunk[p + 9] !== DI_LENGTH) return undefined;
+    const key = this.ownKey();
+    if (key === undefined || !this.own!.digits || addressKey(chunk, p + 1) !== key) return undefined;
+    const data = new Uint8Array(DI_LENGTH);
+    for (let i = 0; i < DI_LENGTH; i++) data[i] = (chunk[p + HEADER_LENGTH + i]! - DATA_OFFSET) & 0xff;
+    const code = ((data[3]! << 24) | (data[2]! << 16) | (data[1]! << 8) | data[0]!) >>> 0;
+    let di = DI_TEXT.get(code);
+    if (di === undefined) {
+      di = '';
+      for (let i = DI_LENGTH - 1; i >= 0; i--) di += HEX_DIGITS[data[i]! >> 4]! + HEX_DIGITS[data[i]! & 0x0f]!;
+      // Flattened once and kept (bounded: identifiers from the wire can be anything).
+      if (DI_TEXT.size < DI_TEXT_LIMIT) DI_TEXT.set(code, di);
+    }
+    const frame: Dlt645Frame = {
+      address: this.own!.address,
+      control: READ_DATA_CONTROL,
+      data,
+      preamble: p,
+      checksum: chunk[p + HEADER_LENGTH + DI_LENGTH]!,
+      edition: '2007',
+    };
+    return { frame, message: { kind: 'readData', di, extra: new Uint8Array(0) } };
+  }
+
   /** frameKey() of the meter's own address, recomputed when it changes (15H); undefined if it has no wire form. */
-  private own: { address: string; key: number | undefined } | undefined;
+  private own: { address: string; key: number | undefined; digits: boolean } | undefined;
 
   private ownKey(): number | undefined {
     const address = this.model.address;
@@ -511,7 +590,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       } catch {
         key = undefined;
       }
-      this.own = { address, key };
+      this.own = { address, key, digits: /^[0-9]{12}$/.test(address) };
     }
     return this.own.key;
   }
@@ -737,7 +816,31 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
   private afterReply: (() => void) | null = null;
 
   encodeReply(message: Dlt645Message, address: string = this.model.address): Uint8Array {
+    if (message.kind === 'readDataResponse' && message.payload instanceof Uint8Array && message.payload.length <= MAX_DATA_LENGTH_2007 - 4) {
+      const head = this.replyHead(address);
+      const reply = head && encodeReadDataReply(head, message.di, message.payload, message.hasFollowUp);
+      if (reply) return reply;
+    }
     return encodeMessage(address, message, { preamble: this.type.profile.simulation.replyPreamble });
+  }
+
+  /** `FE.. 68 A0..A5 68` of replies from `address` (the last one asked: the meter's own), or null when it has no wire form. */
+  private head: { address: string; bytes: Uint8Array | null } | undefined;
+
+  private replyHead(address: string): Uint8Array | null {
+    if (this.head?.address !== address) {
+      let bytes: Uint8Array | null = null;
+      if (/^[0-9]{12}$/.test(address)) {
+        const preamble = this.type.profile.simulation.replyPreamble;
+        bytes = new Uint8Array(preamble + 8);
+        bytes.fill(PREAMBLE_BYTE, 0, preamble);
+        bytes[preamble] = START;
+        bytes.set(addressToWire(address), preamble + 1);
+        bytes[preamble + 7] = START;
+      }
+      this.head = { address, bytes };
+    }
+    return this.head.bytes;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -791,6 +894,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       return this.malformed(request);
     }
 
+    // The read of a collection, before the closures the other functions need (issue 7: per item).
+    if (message.kind === 'readData') return this.readData(message.di, request);
     const pw = (password: { level: number; value: string }, maxLevel: number): boolean =>
       options.skipPasswordCheck === true || this.model.checkPassword(password, maxLevel);
     const writeLevel = this.type.writeLevel;
@@ -800,8 +905,6 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
       case 'broadcastTimeSync':
         if (caps.broadcastTimeSync) this.model.setMeterTime(fromCalendar(message.time));
         return null; // 08H has no reply
-      case 'readData':
-        return this.readData(message.di, request);
       case 'readFollowUp':
         return this.readFollowUp(message.di, message.seq, request);
       case 'readAddress':
@@ -1073,4 +1176,40 @@ function wildcardAllowed(fc: number, caps: Capabilities): boolean {
   if (fc === FunctionCode.ReadAddress) return caps.readAddressWithWildcard;
   if (fc === FunctionCode.ReadData || fc === FunctionCode.ReadFollowUp) return caps.readWithWildcard;
   return true;
+}
+
+/**
+ * The 11H normal reply `head C L DI+33H payload+33H CS 16` from a reply head (replyHead): the
+ * bytes encodeMessage gives for { kind: 'readDataResponse', di, payload, hasFollowUp } (test),
+ * without its intermediate arrays. Null when `di` is not 8 hex digits (encodeMessage then throws
+ * its EncodeError).
+ */
+function encodeReadDataReply(head: Uint8Array, di: string, payload: Uint8Array, hasFollowUp: boolean): Uint8Array | null {
+  if (di.length !== 8) return null;
+  const out = new Uint8Array(head.length + 2 + 4 + payload.length + 2); // C L, DI, payload, CS 16
+  out.set(head);
+  let p = head.length;
+  const first = p - 8; // the first 68H
+  out[p++] = (FunctionCode.ReadData | CONTROL_DIRECTION_BIT | (hasFollowUp ? CONTROL_FOLLOW_UP_BIT : 0)) & 0xff;
+  out[p++] = 4 + payload.length;
+  // DI0 first (PROTOCOLS.md 1.2): the last two hex digits of "DI3DI2DI1DI0".
+  for (let i = 3; i >= 0; i--) {
+    const hi = hexDigit(di.charCodeAt(2 * i));
+    const lo = hexDigit(di.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return null;
+    out[p++] = (((hi << 4) | lo) + DATA_OFFSET) & 0xff;
+  }
+  for (let i = 0; i < payload.length; i++) out[p++] = (payload[i]! + DATA_OFFSET) & 0xff;
+  let cs = 0;
+  for (let i = first; i < p; i++) cs = (cs + out[i]!) & 0xff;
+  out[p++] = cs;
+  out[p] = END;
+  return out;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
 }

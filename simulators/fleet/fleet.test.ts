@@ -8,11 +8,11 @@ import { characterTimeMs } from '../../harness/links/link.ts';
 import { Dlt645Master } from '../../harness/masters/index.ts';
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from '../electricity-meter/reference-identifiers.ts';
 import { Rs485Bus } from '../../harness/links/bus.ts';
-import { createElectricityMeter } from '../electricity-meter/index.ts';
+import { createElectricityMeter, type BehaviourConfig } from '../electricity-meter/index.ts';
 import { ADAPTER_NODE, buildBus, fleetMeterType, meterProfile, type FleetBus } from './fleet.ts';
 import { FIFTY_ITEM_DAY, FOUR_ITEMS } from './identifiers.ts';
 import { FleetStoppedError, readFleetInWorkers } from './parallel.ts';
-import { busCount, meterAddress, partition, planBus, planMeter } from './plan.ts';
+import { busCount, meterAddress, parseShard, partition, planBus, planMeter } from './plan.ts';
 import { mergeBusResults, readBus, readPartition, type BusReadResult } from './read.ts';
 import { loadFleetScenario, readFleetScenarioFile, type FleetScenarioInput } from './scenario.ts';
 
@@ -109,6 +109,12 @@ describe('plan', () => {
     expect(count((p) => p.load === 1)).toBeLessThan(5200);
   });
 
+  it('parseShard reads i/n with 1 ≤ i ≤ n and says what is wrong otherwise', () => {
+    expect(parseShard('1/1')).toEqual({ index: 1, count: 1 });
+    expect(parseShard('3/8')).toEqual({ index: 3, count: 8 });
+    for (const bad of ['0/2', '3/2', 'a/b', '1/0', '1/', '/2', '1/2/3', ' 1/2', '-1/2', '1.5/2', '']) expect(() => parseShard(bad), bad).toThrow(RangeError);
+  });
+
   it('partition(scenario, i, n) puts every bus in exactly one shard, contiguous and balanced', () => {
     for (const meters of [1, 31, 32, 33, 1000, 200_000]) {
       const s = { meters, metersPerBus: 32 };
@@ -157,6 +163,58 @@ describe('read engine', () => {
     expect(r.lineTimeMs).toBeGreaterThan(bus.bus.stats.bytes * charMs);
     expect(r.lineTimeMs - bus.bus.stats.bytes * charMs).toBeCloseTo(12 * 60, 6); // 12 replies × Td 60 ms (reference profile)
     expect(Math.abs(r.simulatedMs - r.lineTimeMs)).toBeLessThan(0.01);
+  });
+
+  it('reads with the collection reader exactly what the general master reads: items, failures, counts, line time, digest', async () => {
+    // Faults that exercise every path of the reader besides its fast one: silence, a late reply,
+    // a reply later than the timeout (it lands in the next attempt), bad checksums, a foreign
+    // address, a wildcard echo, dropped replies; identifiers with follow-up frames (12H) and an
+    // identifier the meter does not declare (abnormal reply).
+    const broken = (behaviour: BehaviourConfig) => ({ share: 0.08, behaviour });
+    const s = loadFleetScenario({
+      seed: 13,
+      meters: 48,
+      metersPerBus: 16,
+      models: REF,
+      faults: {
+        dead: 0.08,
+        slow: { share: 0.08, delayMs: 3200 },
+        broken: [
+          broken({ name: 'wrong-checksum' }),
+          broken({ name: 'wrong-address-reply' }),
+          broken({ name: 'drop-every-nth', n: 3 }),
+          broken({ name: 'late-reply', delayMs: 700 }),
+          broken({ name: 'ignore-follow-up' }),
+          broken({ name: 'stale-follow-up' }),
+        ],
+      },
+    });
+    const ids = [...FOUR_ITEMS, ...REFERENCE_FOLLOW_UP_IDENTIFIERS.slice(0, 2), 'EEEEEEEE'];
+    const kinds = new Set([0, 1, 2].flatMap((b) => planBus(s, b).meters.map((m) => (m.fault.kind === 'broken' ? m.fault.behaviour.name : m.fault.kind))));
+    expect(kinds.size).toBeGreaterThanOrEqual(7);
+    const withReader = await readPartition(s, [0, 1, 2], ids);
+    const withMaster = await readPartition(s, [0, 1, 2], ids, { engine: 'master' });
+    expect(withReader).toEqual(withMaster);
+    const merged = mergeBusResults(withReader);
+    expect(merged.failures.noReply).toBeGreaterThan(0);
+    expect(merged.failures.abnormal).toBeGreaterThanOrEqual(48 - merged.failures.noReply / ids.length);
+    expect(merged.itemsRead).toBeGreaterThan(0);
+  });
+
+  it('an onItem that throws rejects the bus read, with either engine', async () => {
+    for (const engine of ['reader', 'master'] as const) {
+      const clock = new VirtualClock({ autoAdvance: false });
+      const bus = buildBus(scenario(), 0, clock);
+      let items = 0;
+      const onItem = (): void => {
+        if (++items === 2) throw new Error('collector full');
+      };
+      // The bus read itself rejects (not a timer of the clock, which would fail clock.run instead).
+      const read = readBus(bus, FOUR_ITEMS, clock, { onItem, engine });
+      expect(await clock.run(read.then(() => 'resolved', (e: Error) => e.message))).toBe('collector full');
+      expect(items).toBe(2);
+      await bus.close();
+    }
   });
 
   it('builds meters from shared types that answer exactly as meters built from their own profiles', async () => {
@@ -296,6 +354,10 @@ describe('worker threads', () => {
       expect(w).toBe(workers);
       expect(merged).toEqual(inProcess);
     }
+    // Shards (what separate machines run with --shard i/n), two workers each: their buses merge into the same fleet.
+    const shards = await Promise.all([1, 2].map((index) => readFleetInWorkers(s, FOUR_ITEMS, { workers: 2, shard: { index, count: 2 } })));
+    expect(shards.map((r) => r.buses.map((b) => b.bus))).toEqual([[0, 1], [2, 3, 4]]);
+    expect(mergeBusResults(shards.flatMap((r) => r.buses))).toEqual(inProcess);
   }, 60_000);
 
   it('stops the workers on abort and merges what they read', async () => {

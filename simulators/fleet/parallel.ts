@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { RealClock, type TimerHandle } from '../../harness/core/clock.ts';
-import { partition } from './plan.ts';
+import { partition, type Shard } from './plan.ts';
 import { mergeBusResults, type BusReadResult, type FleetReadResult } from './read.ts';
 import type { FleetScenario } from './scenario.ts';
 
@@ -28,6 +28,11 @@ export interface FleetProgress {
 export interface ParallelReadOptions {
   /** Worker threads (each one partition). Default 1. More workers than buses run idle-free: extra ones get no bus. */
   readonly workers?: number;
+  /**
+   * Read only shard `index` of `count` of the buses (`partition`, as `meterlab simulate fleet
+   * --shard i/n`), split over the workers; the result holds that shard's buses. Default 1/1.
+   */
+  readonly shard?: Shard;
   /** Called whenever a worker reports (about every progressMs). */
   readonly onProgress?: (p: FleetProgress) => void;
   /** Real-time interval of worker progress reports. Default 1000 ms. */
@@ -106,8 +111,11 @@ export async function readFleetInWorkers(scenario: FleetScenario, identifiers: r
   let killed = false;
   const workers: Worker[] = [];
   const runs: Promise<BusReadResult[]>[] = [];
+  const shard = options.shard ?? { index: 1, count: 1 };
+  const mine = partition(scenario, shard.index, shard.count);
   for (let i = 1; i <= n; i++) {
-    const buses = partition(scenario, i, n);
+    // Worker i of n: the i-th contiguous run of the shard's buses (partition's split, over the shard).
+    const buses = mine.slice(Math.floor(((i - 1) * mine.length) / n), Math.floor((i * mine.length) / n));
     if (buses.length === 0) continue;
     const w = new Worker(url, {
       workerData: { scenario, buses, identifiers: [...identifiers], progressMs: options.progressMs ?? 1000 },

@@ -129,6 +129,26 @@ export function planBus(scenario: FleetScenario, index: number): BusPlan {
   return { index, name: busName(scenario, index), meters };
 }
 
+/** Shard `index` of `count` (1-based), as `--shard i/n` gives it. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * Parses `i/n` (1 ≤ i ≤ n, whole numbers, as `vitest --shard`). Throws RangeError saying what is
+ * wrong (the CLI puts the option's name in front).
+ */
+export function parseShard(text: string): Shard {
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(text);
+  if (!m) throw new RangeError(`must be i/n with whole numbers 1 ≤ i ≤ n (e.g. 1/2), got "${text}"`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1) throw new RangeError(`must be i/n with n ≥ 1, got "${text}"`);
+  if (index < 1 || index > count) throw new RangeError(`must be i/n with 1 ≤ i ≤ n (here 1..${count}), got "${text}"`);
+  return { index, count };
+}
+
 /**
  * Buses of shard `i` of `n` (1-based, as `vitest --shard i/n`): a contiguous run of bus indices,
  * shards differing by at most one bus, every bus in exactly one shard, shard order = bus order.

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hex, toHex } from '../../core/bytes.ts';
 import { EncodeError } from '../../core/errors.ts';
@@ -18,6 +19,7 @@ import {
   addressToWire,
   decodeFrame,
   encodeFrame,
+  frameExtent,
   isBroadcast,
   isWildcard,
   makeControl,
@@ -214,5 +216,39 @@ describe('encodeFrame', () => {
     expect(() => encodeFrame({ address: '123456789012', control: 0x11, preamble: -1 })).toThrow(EncodeError);
     expect(() => encodeFrame({ address: '123456789012', control: 0x11, data: new Uint8Array(256) })).toThrow(EncodeError);
     expect(encodeFrame({ address: '123456789012', control: 0x11, data: new Uint8Array(255) }).length).toBe(267);
+  });
+});
+
+describe('frameExtent (a receiver\'s in-place fast path)', () => {
+  const frame = encodeFrame({ address: '123456789012', control: 0x91, data: hex('33 33 34 33 89 67 45 33'), preamble: 2 });
+
+  it('is the length exactly when decodeFrame decodes the whole input as one frame, else -1', () => {
+    // Valid frames, with every single-byte corruption and every truncation or extension of them.
+    const variants: Uint8Array[] = [frame, frame.subarray(2), encodeFrame({ address: 'AAAAAAAAAAAA', control: 0x13 })];
+    for (let i = 0; i < frame.length; i++) {
+      for (const delta of [1, 0x33]) {
+        const v = frame.slice();
+        v[i] = (v[i]! + delta) & 0xff;
+        variants.push(v);
+      }
+      variants.push(frame.subarray(0, i));
+    }
+    variants.push(Uint8Array.of(...frame, 0x16), Uint8Array.of(0x00, ...frame));
+    for (const v of variants) {
+      const r = decodeFrame(v);
+      expect(frameExtent(v), toHex(v)).toBe(r.ok && r.value.end === v.length ? v.length : -1);
+    }
+  });
+
+  it('agrees with decodeFrame on arbitrary bytes and never throws', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.nat({ max: 12 }), (junk, cut) => {
+        for (const v of [junk, Uint8Array.of(...frame.subarray(0, frame.length - cut), ...junk.subarray(0, cut))]) {
+          const r = decodeFrame(v);
+          expect(frameExtent(v)).toBe(r.ok && r.value.end === v.length ? v.length : -1);
+        }
+      }),
+      { seed: 645, numRuns: 500 },
+    );
   });
 });

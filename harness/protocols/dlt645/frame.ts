@@ -228,6 +228,30 @@ export function decodeFrame(
   return ok({ frame, start, end, raw: bytes.slice(start, end) });
 }
 
+/**
+ * End offset of the one whole, valid frame that `bytes[offset..]` holds exactly (`[FE..] 68 A 68 C
+ * L DATA CS 16`: second 68H, L within `maxDataLength`, CS, 16H and a BCD-or-AAH address all as
+ * `decodeFrame` checks them, and nothing after the 16H), or -1 when they hold anything else.
+ * Allocates nothing and never throws: a receiver's fast path (a frame delivered as one chunk)
+ * reads such a frame in place and leaves every other byte run to the scanner and `decodeFrame`,
+ * which say what is wrong and where.
+ */
+export function frameExtent(bytes: Uint8Array, offset = 0, maxDataLength = MAX_DATA_LENGTH_2007): number {
+  const n = bytes.length;
+  let p = offset;
+  while (p < n && bytes[p] === PREAMBLE_BYTE) p++;
+  if (p + FRAME_OVERHEAD > n || bytes[p] !== START || bytes[p + 7] !== START) return -1;
+  const length = bytes[p + 9]!;
+  if (length > maxDataLength || p + FRAME_OVERHEAD + length !== n) return -1;
+  const csAt = p + HEADER_LENGTH + length;
+  if (sum8(bytes, p, csAt) !== bytes[csAt] || bytes[csAt + 1] !== END) return -1;
+  for (let i = 1; i <= 6; i++) {
+    const b = bytes[p + i]!;
+    if (!isBcdByte(b) && b !== WILDCARD_BYTE) return -1;
+  }
+  return n;
+}
+
 function truncated(n: number, start: number): DecodeError {
   return decodeError('dlt645.truncated', `input ends after ${n - start} byte(s) of an unfinished frame`, n);
 }
