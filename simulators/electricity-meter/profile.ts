@@ -475,16 +475,25 @@ export const DISTINCT_ERRORS_METER_PROFILE_INPUT = {
 export const TRIP_DELAY_REFERENCE_MS = 3000;
 
 /**
+ * 1CH refusal words of the trip-delay declaration: distinct again but not those of the
+ * distinct-errors one ([BK], our choice), with the password checked first as in the reference, so
+ * the words of refusals the model decides after the password (expired, keep-power) show too.
+ */
+export const TRIP_DELAY_REMOTE_CONTROL_ERRORS = { expired: '20', keepPowerTrip: '10', unsupportedCommand: '40' } as const;
+
+/**
  * A fourth conformant switching declaration (profiles/trip-delay-meter.json): the reference meter
  * with a 3 s trip delay and the pre-trip alarm (status word 3 bit 7 while a trip waits), so the
  * trip-delay path, the pre-trip alarm (FEE-07) and keep-power cancelling a pending trip (KP-04)
- * are exercised; everything else as the reference.
+ * are exercised, and refusal words of its own (TRIP_DELAY_REMOTE_CONTROL_ERRORS); everything
+ * else as the reference.
  */
 export const TRIP_DELAY_METER_PROFILE_INPUT = {
   ...REFERENCE_METER_PROFILE_INPUT,
-  description: 'MeterLab reference meter, switching variant: 3 s trip delay with the pre-trip alarm (conformant)',
+  description: 'MeterLab reference meter, switching variant: 3 s trip delay with the pre-trip alarm, refusal words of its own (conformant)',
   meter: {
     ...REFERENCE_METER_PROFILE_INPUT.meter,
     relay: { ...REFERENCE_METER_PROFILE_INPUT.meter.relay, tripDelayMs: TRIP_DELAY_REFERENCE_MS, preTripAlarm: true },
+    remoteControl: { ...REFERENCE_METER_PROFILE_INPUT.meter.remoteControl, errors: { ...TRIP_DELAY_REMOTE_CONTROL_ERRORS } },
   },
 } satisfies SimulatorProfileInput & { meter: MeterDeclarationInput };

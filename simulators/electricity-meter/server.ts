@@ -997,7 +997,8 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     // N2 carries the restore time of a pre-trip (FEE-10); reserved otherwise (PROTOCOLS.md 1.5).
     const r = this.model.remoteControl(message.command, message.operator, message.validUntil, message.reserved);
     if (r.ok) return this.reply({ kind: 'remoteControlResponse' }, request);
-    const word = r.error === 'expired' ? words.expired : r.error === 'keep-power' ? words.keepPowerTrip : r.error === 'unsupported' ? words.unsupportedCommand : '01';
+    // (An undeclared N1 was refused above; the model's own 'unsupported' cannot come back here.)
+    const word = r.error === 'expired' ? words.expired : r.error === 'keep-power' ? words.keepPowerTrip : '01';
     return this.error(fc, parseInt(word, 16), request);
   }
 

@@ -100,6 +100,7 @@ const FC = {
   demandClear: 0x19,
   meterClear: 0x1a,
   eventClear: 0x1b,
+  remoteControl: 0x1c,
   multiFunctionOutput: 0x1d,
 } as const;
 
@@ -247,6 +248,15 @@ const cases: Case[] = [
         const z = featureWord(t.profile.meter.line.baudRate);
         probes.push([`a 17H of 2 bytes (Z = ${hex2(z)}H, then 00H)`, frame(FC.baud, Uint8Array.of(z, 0x00)), FC.baud, [OTHER]]);
       } else ctx.log(`17H probe skipped: ${baudChangeGate(t)}`);
+      if (caps.remoteControl) {
+        // PA P0-P2, C0-C3, N1 = 2BH (alarm release: harmless should a meter act on it), N2, and five
+        // of the six valid-until bytes: 15 of 16 (PROTOCOLS.md 1.5).
+        const short = Uint8Array.of(0x02, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0x2b, 0x00, 0, 0, 0, 0, 0);
+        probes.push(['a 1CH of 15 bytes (the valid-until one byte short)', frame(FC.remoteControl, short), FC.remoteControl, [OTHER]]);
+      } else ctx.log('1CH probe skipped: meter.capabilities.remoteControl is false');
+      if (t.profile.meter.multiFunctionOutputs.length > 0) {
+        probes.push(['a 1DH with no output-type byte', frame(FC.multiFunctionOutput, new Uint8Array(0)), FC.multiFunctionOutput, [OTHER]]);
+      } else ctx.log('1DH probe skipped: meter.multiFunctionOutputs is empty');
       if (caps.readAddressWithWildcard) probes.push(['a 13H to AAAAAAAAAAAA carrying one data byte', frame(FC.readAddress, Uint8Array.of(0x00), WILDCARD_ADDRESS), FC.readAddress, []]);
       else ctx.log('13H probe skipped: meter.capabilities.readAddressWithWildcard is false');
 
