@@ -273,10 +273,24 @@ export function lookupFn(afn: number, fn: number): FnDefinition | undefined {
   return BY_KEY.get((afn << 16) | fn);
 }
 
-/** The layout for one direction (`up` = DIR 1), or undefined when unknown. */
+/**
+ * Directions in which an AFN carries no data for any Fn, so that an Fn missing from the dictionary
+ * is still read (as no data) instead of turned opaque [BK]: requests for class 1 data (0C),
+ * terminal configuration (09) and resets (01), and the terminal's link tests (02, uplink).
+ */
+export const NO_DATA_DIRECTIONS: readonly { readonly afn: number; readonly uplink: boolean }[] = [
+  { afn: 0x01, uplink: false },
+  { afn: 0x02, uplink: true },
+  { afn: 0x09, uplink: false },
+  { afn: 0x0c, uplink: false },
+];
+
+/** The layout for one direction (`uplink` = DIR 1), or undefined when unknown. */
 export function layoutFor(afn: number, fn: number, uplink: boolean): Layout | undefined {
   const d = lookupFn(afn, fn);
-  return d === undefined ? undefined : uplink ? d.up : d.down;
+  const layout = d === undefined ? undefined : uplink ? d.up : d.down;
+  if (layout === undefined && NO_DATA_DIRECTIONS.some((x) => x.afn === afn && x.uplink === uplink)) return NONE;
+  return layout;
 }
 
 // ---------------------------------------------------------------------------------------------

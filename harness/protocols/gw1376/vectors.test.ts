@@ -108,7 +108,7 @@ describe('shared/vectors/1376-1.json', () => {
     ]);
   });
 
-  it('logins, heartbeats and reads name the right Fn; unknown and vendor Fn stay opaque', () => {
+  it('logins, heartbeats and reads name the right Fn, vendor Fn included', () => {
     const fnOf = (i: number): [number, number | 'all', number, boolean] => {
       const r = decode(hex(VECTORS[i]!.hex));
       if (!r.ok) throw new Error(r.error.message);
@@ -121,7 +121,8 @@ describe('shared/vectors/1376-1.json', () => {
     expect(fnOf(14)).toEqual([0x0c, 1, 167, false]); // purchase/usage p1
     expect(fnOf(15)).toEqual([0x09, 0, 1, false]); // version
     expect(fnOf(16)).toEqual([0x0a, 0, 85, false]);
-    expect(fnOf(18)).toEqual([0x0c, 0, 2040, true]); // DT 80 FE, vendor extension
-    expect(fnOf(19)).toEqual([0x0c, 0, 193, true]);
+    // Not in the dictionary; a class 1 request carries no data whatever the Fn [BK].
+    expect(fnOf(18)).toEqual([0x0c, 0, 2040, false]); // DT 80 FE, vendor extension
+    expect(fnOf(19)).toEqual([0x0c, 0, 193, false]);
   });
 });
