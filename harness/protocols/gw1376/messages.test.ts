@@ -82,7 +82,8 @@ describe('class 1 and class 2 data', () => {
 describe('events, parameters, control, forwarding', () => {
   it('AFN 0E F1 reply with a failed re-read (ERC31) and an unknown ERC kept as bytes', () => {
     const erc31 = { pnAndFlag: 0x8005, time: '2026-11-30 01:10', lastSuccessTime: '2026-11-27 00:05', lastForwardActive: 1234.5, lastForwardReactive: 12.5 };
-    const value = { ec1: 3, ec2: 0, pm: 1, pn: 3, events: [{ erc: 31, length: 21, name: 'meter reading failed (485 re-read failure)', fields: erc31 }, { erc: 99, length: 2, data: 'AB CD' }] };
+    const events: UnitValue[] = [{ erc: 31, length: 21, name: 'meter reading failed (485 re-read failure)', fields: erc31 }, { erc: 99, length: 2, data: 'AB CD' }];
+    const value: UnitValue = { ec1: 3, ec2: 0, pm: 1, pn: 3, events };
     const [e] = roundTrip(0x0e, true, [{ pn: 0, fn: 1, value }]);
     expect(e!.value).toEqual(value);
     const [q] = roundTrip(0x0e, false, [{ pn: 0, fn: 1, value: { pm: 1, pn: 3 } }]);
