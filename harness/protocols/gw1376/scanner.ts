@@ -17,7 +17,8 @@
  * data carries a complete 1376.1 frame, e.g. forwarded, could be split that way; AFN 10 carries
  * DL/T 645 frames, whose header never passes the 1376.1 header check.)
  *
- * The buffer is bounded (default: one largest frame). A rescan happens only when the pushed
+ * The buffer is bounded: it holds one largest frame (8 + maxUserDataLength), and a candidate is
+ * decided by the time it is complete. A rescan happens only when the pushed
  * bytes can complete some candidate or its header; the look-ahead decodes only candidates that
  * the pushed bytes completed. Offsets are stream offsets (bytes since the scanner was created).
  * Pure: no I/O, no clock; never throws on bytes.
@@ -55,7 +56,6 @@ export const SCANNER_DISCARD_CODES = [
   'gw1376.end',
   'gw1376.aux',
   'gw1376.tp',
-  'gw1376.overflow',
 ] as const;
 
 export interface Gw1376FrameScannerOptions {
@@ -184,12 +184,8 @@ export class Gw1376FrameScanner {
         pos = later;
         continue;
       }
-      if (n - pos > this.maxBufferLength) {
-        const to = nextStart(buf, pos + 1);
-        discard(pos, to, decodeError('gw1376.overflow', `an unfinished frame candidate of ${n - pos} bytes exceeds the ${this.maxBufferLength}-byte receive buffer`, this.base + pos));
-        pos = to;
-        continue;
-      }
+      // No overflow case: the buffer holds the largest frame the header check lets through, so an
+      // unfinished candidate is always shorter than the buffer.
       this.waitUntil = this.base + this.decisionPoint(buf, pos, frameEnd);
       break;
     }
