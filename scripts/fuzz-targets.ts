@@ -33,6 +33,7 @@ const MODULES: Readonly<Record<string, () => Promise<Record<string, unknown>>>> 
   'core.hex': () => import('../harness/core/hex-fuzz.ts'),
   'cli.decode': () => import('../harness/cli/cli-fuzz.ts'),
   'cli.decode-cjt188': () => import('../harness/cli/cli-fuzz.ts'),
+  'cli.decode-gw1376': () => import('../harness/cli/cli-fuzz.ts'),
   'links.capture': () => import('../harness/links/capture-fuzz.ts'),
   'targets.json-text': () => import('../harness/targets/profile-fuzz.ts'),
   'targets.profile': () => import('../harness/targets/profile-fuzz.ts'),
