@@ -384,6 +384,8 @@ async function gw1376Benchmarks(): Promise<Row[]> {
       o += n;
     }
   }
+  // 64 KiB of valid headers (68 FE FF FE FF 68), each announcing 16383 bytes of user data.
+  const headerFlood = Uint8Array.from({ length: 64 * 1024 }, (_, i) => [0x68, 0xfe, 0xff, 0xfe, 0xff, 0x68][i % 6]!);
   const bench = new Bench({ time: 1000, warmupTime: 200 });
   bench
     .add('decode', () => {
@@ -401,6 +403,11 @@ async function gw1376Benchmarks(): Promise<Row[]> {
     .add('scan', () => {
       const s = new gw.Gw1376FrameScanner();
       for (const c of stream) s.push(c);
+    })
+    .add('header-flood-byte', () => {
+      const s = new gw.Gw1376FrameScanner();
+      for (let i = 0; i < headerFlood.length; i++) s.push(headerFlood.subarray(i, i + 1));
+      s.flush();
     });
   await bench.run();
   const medianMs = (name: string): number => {
@@ -417,6 +424,7 @@ async function gw1376Benchmarks(): Promise<Row[]> {
     { name: 'Q/GDW 1376.1 decode, replies with data', median: perSecond(replies.length, medianMs('decode-replies')), unit: 'frames/s', note: `AFN 0C F129 p1..p8 and AFN 0D F161: ${replyItems} data units, ${replies[0]!.length + replies[1]!.length} bytes` },
     { name: 'Q/GDW 1376.1 encode, replies with data', median: perSecond(replies.length, medianMs('encode-replies')), unit: 'frames/s', note: 'the same replies re-encoded' },
     { name: 'Q/GDW 1376.1 streaming scanner', median: perSecond(streamFrames, medianMs('scan')), unit: 'frames/s', note: `${streamBytes} bytes in 1..32-byte chunks` },
+    { name: 'Q/GDW 1376.1 scanner on a valid-header flood, 64 KiB, one byte per push', median: Math.round((medianMs('header-flood-byte') * 1e6) / headerFlood.length), unit: 'ns/byte', note: 'every 6 bytes a header announcing 16383 bytes: heap of candidate ends, O(1) checksum' },
   ];
 }
 

@@ -91,6 +91,17 @@ describe('Gw1376FrameScanner', () => {
     expect(summary(events).filter((e) => e.startsWith('frame'))).toEqual(['frame@406-426']);
   });
 
+  it('a flood of valid headers each announcing 16383 bytes, pushed byte by byte: the frame after it comes out at once, every byte accounted for', () => {
+    const unit = hex('68 FE FF FE FF 68');
+    const flood = new Uint8Array(12 * 1024);
+    for (let i = 0; i < flood.length; i++) flood[i] = unit[i % 6]!;
+    const s = new Gw1376FrameScanner();
+    const events = pushAll(s, concatBytes(flood, LOGIN), 1);
+    expect(summary(events)).toEqual([`discard gw1376.truncated@${flood.length} [${toHex(flood)}]`, `frame@${flood.length}-${flood.length + 20}`]);
+    expect(s.pending).toBe(0);
+    expect(s.flush()).toEqual([]);
+  });
+
   it('refuses a buffer that cannot hold a whole frame', () => {
     expect(() => new Gw1376FrameScanner({ maxBufferLength: 100 })).toThrow(MeterLabError);
   });
