@@ -102,7 +102,7 @@ function groupToJson(afn: number, g: DataUnitGroup): unknown {
         ...(def?.nameZh ? { nameZh: def.nameZh } : {}),
         ...(def?.bk ? { bk: true } : {}),
         data: toHex(item.data),
-        ...(item.opaque ? { opaque: true } : { value: item.value }),
+        ...(item.opaque ? { opaque: true, ...(item.layoutError ? { layoutError: { code: item.layoutError.code, message: item.layoutError.message, offset: item.layoutError.offset } } : {}) } : { value: item.value }),
         ...(afn === 0x10 && item.fn === 1 && item.value ? forwardedToJson(item.value) : {}),
       };
     }),

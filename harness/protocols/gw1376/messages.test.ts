@@ -174,6 +174,16 @@ describe('the unit layer refuses what it cannot read', () => {
     expect(decodeFrame(hex('68 32 00')).ok).toBe(false);
   });
 
+  it('a device whose reply does not fit a [BK] layout: strict by default, opaque on request (and still byte for byte)', () => {
+    // Uplink AFN 0C F129 with only 3 bytes where the layout wants reading time, M and energies.
+    const bytes = frameWith(0x0c, 0x88, '01 01 01 10 12 34 56');
+    expect(decode(bytes)).toMatchObject({ ok: false, error: { code: 'gw1376.value-length', offset: 18 } });
+    const r = decode(bytes, 0, undefined, { layoutMismatch: 'opaque' });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(items(r.value)).toMatchObject([{ pn: 1, fn: 129, data: hex('12 34 56'), value: null, opaque: true, layoutError: { code: 'gw1376.value-length', offset: 18 } }]);
+    expect(toHex(encodeMessage(r.value))).toBe(toHex(bytes));
+  });
+
   it('encoding refuses values that do not fit', () => {
     expect(() => buildFrame({ control: UP, address: TERMINAL, afn: 0x0c, seq: { seq: 0 }, units: [{ pn: 0, fn: 2, value: { clock: { time: 'noon', week: 1 } } }] })).toThrow(EncodeError);
     expect(() => buildFrame({ control: UP, address: TERMINAL, afn: 0x0c, seq: { seq: 0 }, units: [{ pn: 0, fn: 2 }] })).toThrow(/needs a value/);

@@ -36,8 +36,10 @@ export interface DataUnitItem {
   readonly data: Uint8Array;
   /** Decoded by the dictionary's layout; null when the layout is unknown (opaque). */
   readonly value: UnitValue | null;
-  /** True when the layout is unknown and `data` is the rest of the region. */
+  /** True when the layout is unknown (or did not fit, see DecodeUnitsOptions) and `data` is the rest of the region. */
   readonly opaque: boolean;
+  /** With `layoutMismatch: 'opaque'`: why the dictionary's layout did not fit. */
+  readonly layoutError?: DecodeError;
 }
 
 /** One DA DT identifier and the items it names, in wire order. */
@@ -62,7 +64,16 @@ export const MESSAGE_ERROR_CODES = ['gw1376.data-unit', 'gw1376.da', 'gw1376.dt'
  * (an identifier naming nothing), `gw1376.value-length` / `gw1376.bcd` (a unit's data, see
  * dictionary.ts). Offsets absolute.
  */
-export function decodeUnits(frame: Gw1376Frame, dataOffset = 0): Result<DataUnitGroup[], DecodeError> {
+export interface DecodeUnitsOptions {
+  /**
+   * What a unit whose bytes do not fit its dictionary layout does: `strict` (default) fails the
+   * message with the layout's error; `opaque` keeps the rest of the region as opaque bytes of that
+   * unit, for devices whose layout differs from a [BK] one (with `layoutError` saying why).
+   */
+  readonly layoutMismatch?: 'strict' | 'opaque';
+}
+
+export function decodeUnits(frame: Gw1376Frame, dataOffset = 0, options: DecodeUnitsOptions = {}): Result<DataUnitGroup[], DecodeError> {
   const bytes = frame.data;
   const end = bytes.length;
   const uplink = frame.control.dir;
@@ -92,6 +103,12 @@ export function decodeUnits(frame: Gw1376Frame, dataOffset = 0): Result<DataUnit
           break;
         }
         const r = decodeLayout(layout, bytes, p, end, dataOffset);
+        if (!r.ok && options.layoutMismatch === 'opaque') {
+          items.push({ pn, fn, data: bytes.slice(p, end), value: null, opaque: true, layoutError: r.error });
+          p = end;
+          stop = true;
+          break;
+        }
         if (!r.ok) return r;
         items.push({ pn, fn, data: bytes.slice(p, r.value.next), value: r.value.value, opaque: false });
         p = r.value.next;
@@ -102,16 +119,21 @@ export function decodeUnits(frame: Gw1376Frame, dataOffset = 0): Result<DataUnit
   return ok(groups);
 }
 
-export function decodeMessage(decoded: Gw1376DecodedFrame): Result<Gw1376Message, DecodeError> {
-  const units = decodeUnits(decoded.frame, decoded.dataOffset);
+export function decodeMessage(decoded: Gw1376DecodedFrame, options: DecodeUnitsOptions = {}): Result<Gw1376Message, DecodeError> {
+  const units = decodeUnits(decoded.frame, decoded.dataOffset, options);
   return units.ok ? ok({ frame: decoded.frame, units: units.value }) : units;
 }
 
 /** Frame and data units of one frame at `offset`. */
-export function decode(bytes: Uint8Array, offset = 0, options: Gw1376FrameOptions = DEFAULT_FRAME_OPTIONS): Result<Gw1376Message & { decoded: Gw1376DecodedFrame }, DecodeError> {
+export function decode(
+  bytes: Uint8Array,
+  offset = 0,
+  options: Gw1376FrameOptions = DEFAULT_FRAME_OPTIONS,
+  unitOptions: DecodeUnitsOptions = {},
+): Result<Gw1376Message & { decoded: Gw1376DecodedFrame }, DecodeError> {
   const d = decodeFrame(bytes, offset, options);
   if (!d.ok) return d;
-  const m = decodeMessage(d.value);
+  const m = decodeMessage(d.value, unitOptions);
   return m.ok ? ok({ ...m.value, decoded: d.value }) : m;
 }
 
