@@ -14,10 +14,13 @@
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
  *
  * - M-Bus: decode rate (frames and records per second) over the 76 good frames of the libmbus corpus.
+ * - Q/GDW 1376.1 codec (`--only gw1376`): decode (frame + data units through the dictionary) and
+ *   encode rates over its 20 real vector frames and over built reply frames with data (AFN 0C F129
+ *   for 8 points, AFN 0D F161), and its scanner on a chunked stream.
  *
  * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
  * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, cjt188, clock,
- * bus, suite, mbus) and writes no results.json.
+ * bus, suite, mbus, gw1376) and writes no results.json.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -27,6 +30,7 @@ import { hex } from '../harness/core/bytes.ts';
 import { RealClock, VirtualClock } from '../harness/core/clock.ts';
 import { SeededRandom } from '../harness/core/random.ts';
 import { Dlt645FrameScanner, decode, decodeValue, encodeMessage, type Dlt645Message } from '../harness/protocols/dlt645/index.ts';
+import type { UnitValue } from '../harness/protocols/gw1376/index.ts';
 import { openTarget, referenceTargetProfile } from '../harness/targets/index.ts';
 import { runCase } from '../suites/framework/case.ts';
 import { readingCases } from '../suites/reading/cases.ts';
@@ -342,6 +346,88 @@ async function mbusBenchmarks(): Promise<Row[]> {
   ];
 }
 
+/**
+ * Q/GDW 1376.1 codec: decode (frame, AUX, data units through the dictionary) and encode over the
+ * 20 real vector frames (short: logins, heartbeats, reads), over two built replies that carry data
+ * (AFN 0C F129 for p1..p8 with 4 tariffs, AFN 0D F161 for p1), and the scanner on a chunked stream.
+ */
+async function gw1376Benchmarks(): Promise<Row[]> {
+  const gw = await import('../harness/protocols/gw1376/index.ts');
+  const vectors = JSON.parse(readFileSync(resolve(here, '../harness/protocols/gw1376/fixtures/1376-1-vectors.json'), 'utf8')) as { hex: string }[];
+  const frames = vectors.map((v) => hex(v.hex));
+  const address = { areaCode: '0200', terminal: 0x1234, msa: 1, group: false };
+  const energies = (p: number): UnitValue => ({ readingTime: '2026-11-30 00:05', tariffCount: 4, forwardActive: [0, 1, 2, 3, 4].map((t) => ({ value: 1000 * p + t + 0.1234 })) });
+  const replies = [
+    gw.buildFrame({ control: { dir: true, prm: false, functionCode: 8 }, address, afn: 0x0c, seq: { seq: 1 }, units: [1, 2, 3, 4, 5, 6, 7, 8].map((pn) => ({ pn, fn: 129, value: energies(pn) })) }),
+    gw.buildFrame({ control: { dir: true, prm: false, functionCode: 8 }, address, afn: 0x0d, seq: { seq: 2 }, units: [{ pn: 1, fn: 161, value: { day: '2026-11-29', ...energies(1) } }] }),
+  ];
+  const decodeAll = (list: Uint8Array[]): ReturnType<typeof gw.decode>[] => list.map((f) => gw.decode(f));
+  const decodedVectors = decodeAll(frames).map((r) => {
+    if (!r.ok) throw new Error(`1376.1 vector does not decode: ${r.error.message}`);
+    return r.value;
+  });
+  const decodedReplies = decodeAll(replies).map((r) => {
+    if (!r.ok) throw new Error(`1376.1 built reply does not decode: ${r.error.message}`);
+    return r.value;
+  });
+  const random = new SeededRandom(1376);
+  const stream: Uint8Array[] = [];
+  let streamFrames = 0;
+  let streamBytes = 0;
+  for (let i = 0; i < 1000; i++) {
+    const f = i % 10 === 9 ? replies[i % 2]! : frames[i % frames.length]!;
+    streamFrames++;
+    streamBytes += f.length;
+    for (let o = 0; o < f.length; ) {
+      const n = Math.min(f.length - o, random.int(1, 32));
+      stream.push(f.subarray(o, o + n));
+      o += n;
+    }
+  }
+  // 64 KiB of valid headers (68 FE FF FE FF 68), each announcing 16383 bytes of user data.
+  const headerFlood = Uint8Array.from({ length: 64 * 1024 }, (_, i) => [0x68, 0xfe, 0xff, 0xfe, 0xff, 0x68][i % 6]!);
+  const bench = new Bench({ time: 1000, warmupTime: 200 });
+  bench
+    .add('decode', () => {
+      for (const f of frames) gw.decode(f);
+    })
+    .add('encode', () => {
+      for (const m of decodedVectors) gw.encodeMessage(m);
+    })
+    .add('decode-replies', () => {
+      for (const f of replies) gw.decode(f);
+    })
+    .add('encode-replies', () => {
+      for (const m of decodedReplies) gw.encodeMessage(m);
+    })
+    .add('scan', () => {
+      const s = new gw.Gw1376FrameScanner();
+      for (const c of stream) s.push(c);
+    })
+    .add('header-flood-byte', () => {
+      const s = new gw.Gw1376FrameScanner();
+      for (let i = 0; i < headerFlood.length; i++) s.push(headerFlood.subarray(i, i + 1));
+      s.flush();
+    });
+  await bench.run();
+  const medianMs = (name: string): number => {
+    const t = bench.getTask(name);
+    const p50 = t?.result && 'latency' in t.result ? t.result.latency.p50 : undefined;
+    if (p50 === undefined) throw new Error(`benchmark ${name} produced no result`);
+    return p50;
+  };
+  const perSecond = (count: number, ms: number): number => Math.round((count * 1000) / ms);
+  const replyItems = decodedReplies.reduce((n, m) => n + gw.items(m).length, 0);
+  return [
+    { name: 'Q/GDW 1376.1 decode (frame + data units)', median: perSecond(frames.length, medianMs('decode')), unit: 'frames/s', note: `${frames.length} real vector frames per iteration` },
+    { name: 'Q/GDW 1376.1 encode (message → frame)', median: perSecond(frames.length, medianMs('encode')), unit: 'frames/s', note: 'the same frames re-encoded' },
+    { name: 'Q/GDW 1376.1 decode, replies with data', median: perSecond(replies.length, medianMs('decode-replies')), unit: 'frames/s', note: `AFN 0C F129 p1..p8 and AFN 0D F161: ${replyItems} data units, ${replies[0]!.length + replies[1]!.length} bytes` },
+    { name: 'Q/GDW 1376.1 encode, replies with data', median: perSecond(replies.length, medianMs('encode-replies')), unit: 'frames/s', note: 'the same replies re-encoded' },
+    { name: 'Q/GDW 1376.1 streaming scanner', median: perSecond(streamFrames, medianMs('scan')), unit: 'frames/s', note: `${streamBytes} bytes in 1..32-byte chunks` },
+    { name: 'Q/GDW 1376.1 scanner on a valid-header flood, 64 KiB, one byte per push', median: Math.round((medianMs('header-flood-byte') * 1e6) / headerFlood.length), unit: 'ns/byte', note: 'every 6 bytes a header announcing 16383 bytes: heap of candidate ends, O(1) checksum' },
+  ];
+}
+
 const runs = Number(process.env.BENCH_SUITE_RUNS ?? 5);
 /** Sections, in order; `npm run bench -- --only clock,bus` runs only those (results.json is then not written). */
 const sections: Record<string, () => Promise<Row[]>> = {
@@ -352,6 +438,7 @@ const sections: Record<string, () => Promise<Row[]>> = {
   bus: async () => (await import('./bus.ts')).busBenchmarks(),
   suite: () => suiteBenchmark(runs),
   mbus: mbusBenchmarks,
+  gw1376: gw1376Benchmarks,
 };
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',').filter(Boolean) : undefined;

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProfileError } from '../core/errors.ts';
 import { assertFuzzTarget, ContractViolation } from '../core/fuzz-support.ts';
-import { cliDecodeCjt188Target, cliDecodeTarget, simulatorProfileFuzzTarget } from './cli-fuzz.ts';
+import { cliDecodeCjt188Target, cliDecodeGw1376Target, cliDecodeTarget, simulatorProfileFuzzTarget } from './cli-fuzz.ts';
 
 describe('CLI input readers (fixed seed, bounded)', () => {
   it('decode dlt645 <hex>: no internal error, JSON-clean, ok exactly for one whole decodable frame', () => {
@@ -18,6 +18,12 @@ describe('CLI input readers (fixed seed, bounded)', () => {
     assertFuzzTarget(cliDecodeCjt188Target, { numRuns: 2000 });
     expect(() => cliDecodeCjt188Target.verify('68', { ok: false, json: { ok: false, error: { code: 'internal', message: 'decoder failed: boom', offset: 0 } } })).toThrow(ContractViolation);
     expect(() => cliDecodeCjt188Target.verify('FE FE', { ok: true, json: { ok: true } })).toThrow(ContractViolation);
+  });
+
+  it('decode gw1376 <hex>: no internal error, JSON-clean, ok exactly for one whole decodable frame', () => {
+    assertFuzzTarget(cliDecodeGw1376Target, { numRuns: 2000 });
+    expect(() => cliDecodeGw1376Target.verify('68', { ok: false, json: { ok: false, error: { code: 'internal', message: 'decoder failed: boom', offset: 0 } } })).toThrow(ContractViolation);
+    expect(() => cliDecodeGw1376Target.verify('68 32 00', { ok: true, json: { ok: true } })).toThrow(ContractViolation);
   });
 
   it('simulate --profile <file>: a profile or one ProfileError naming the file', () => {

@@ -18,7 +18,9 @@ import { REFERENCE_METER_PROFILE_INPUT } from '../../simulators/electricity-mete
 import { CONTROL_CHARACTERS, ScratchFile, SMALL_SIMULATOR_PROFILE, profileTextArbitrary } from '../targets/profile-fuzz.ts';
 import { decode as decodeCjt188 } from '../protocols/cjt188/messages.ts';
 import { FRAME_CODES as CJT188_FRAME_CODES, MESSAGE_CODES as CJT188_MESSAGE_CODES, messageFrameArbitrary as cjt188FrameArbitrary, wireBytesArbitrary as cjt188WireBytesArbitrary } from '../protocols/cjt188/fuzz-support.ts';
-import { decodeCjt188Hex, decodeDlt645Hex, type DecodedLine } from './decode.ts';
+import { decode as decodeGw1376 } from '../protocols/gw1376/messages.ts';
+import { FRAME_CODES as GW1376_FRAME_CODES, MESSAGE_CODES as GW1376_MESSAGE_CODES, messageFrameArbitrary as gw1376FrameArbitrary, wireBytesArbitrary as gw1376WireBytesArbitrary } from '../protocols/gw1376/fuzz-support.ts';
+import { decodeCjt188Hex, decodeDlt645Hex, decodeGw1376Hex, type DecodedLine } from './decode.ts';
 import { describeFailure, EXIT } from './exit.ts';
 import { simulatorProfileFor } from './simulate.ts';
 
@@ -79,6 +81,37 @@ export const cliDecodeCjt188Target = fuzzTarget({
     const bytes = parseHex(text);
     const whole = bytes.ok ? decodeCjt188(bytes.value) : undefined;
     const expected = bytes.ok && whole !== undefined && whole.ok && whole.value.end === bytes.value.length;
+    expectThat(r.ok === expected, () => `decode says ok=${r.ok}, expected ${expected}`);
+  },
+  size: (text) => Buffer.byteLength(text),
+  show: (text) => JSON.stringify(text),
+});
+
+const GW1376_DECODE_ERROR_CODES: ReadonlySet<string> = new Set([...HEX_ERROR_CODES, ...GW1376_FRAME_CODES, ...GW1376_MESSAGE_CODES, 'gw1376.trailing']);
+
+const gw1376TextArbitrary: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(gw1376WireBytesArbitrary, fc.integer()).filter(([b]) => b.length > 0).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed))) },
+  { weight: 1, arbitrary: fc.tuple(gw1376FrameArbitrary, gw1376FrameArbitrary, fc.integer()).map(([a, b, seed]) => formatHexLoosely(Uint8Array.from([...a, ...b]), new SeededRandom(seed))) },
+  { weight: 2, arbitrary: mutatedText(fc.tuple(gw1376FrameArbitrary, fc.integer()).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed)))) },
+  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.constantFrom(...SPECIAL_TEXT), { maxLength: 8 }).map((a) => a.join(''))) },
+);
+
+export const cliDecodeGw1376Target = fuzzTarget({
+  name: 'cli.decode-gw1376',
+  description: 'meterlab decode gw1376 <hex> (decodeGw1376Hex): never the internal error, JSON-clean, ok exactly when the hex is one whole frame that decodes',
+  arbitrary: gw1376TextArbitrary,
+  run: (text: string): DecodedLine => decodeGw1376Hex(text),
+  verify(text, r) {
+    expectJsonClean(r.json, 'decode output');
+    const json = r.json as { ok: boolean; error?: { code: string; message: string } };
+    expectThat(json.ok === r.ok, 'the JSON ok differs from the exit status');
+    if (json.error) {
+      expectThat(json.error.code !== 'internal', () => `the decoder threw (reported as internal): ${json.error!.message}`);
+      expectThat(GW1376_DECODE_ERROR_CODES.has(json.error.code), () => `unknown error code ${json.error!.code}`);
+    }
+    const bytes = parseHex(text);
+    const whole = bytes.ok ? decodeGw1376(bytes.value) : undefined;
+    const expected = bytes.ok && whole !== undefined && whole.ok && whole.value.decoded.end === bytes.value.length;
     expectThat(r.ok === expected, () => `decode says ok=${r.ok}, expected ${expected}`);
   },
   size: (text) => Buffer.byteLength(text),

@@ -114,6 +114,67 @@ describe('meterlab decode cjt188', () => {
   });
 });
 
+/** Vector 0 of shared/vectors/1376-1.json: terminal login (AFN 02 F1), A1 0200, A2 1234H. */
+const GW1376_LOGIN = '68 32 00 32 00 68 C9 00 02 34 12 00 02 71 00 00 01 00 85 16';
+/** Vector 3: the master's reset AFN 01 F1 with PW and Tp. */
+const GW1376_RESET = '68 8A 00 8A 00 68 41 00 02 34 12 04 01 F0 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 28 53 13 07 05 19 16';
+
+describe('meterlab decode gw1376', () => {
+  it('prints the decoded frame as JSON and exits 0; the hex may be several arguments', async () => {
+    const r = await meterlab(['decode', 'gw1376', GW1376_LOGIN]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      protocol: 'gw1376',
+      control: { raw: 'C9', dir: 'up', prm: true, functionName: 'linkTest' },
+      address: { areaCode: '0200', terminal: 4660, msa: 0, group: false },
+      afn: { raw: '02', name: 'link test' },
+      seq: { raw: '71', con: true, seq: 1, position: 'single' },
+      units: [{ pn: [0], fn: [1], items: [{ pn: 0, fn: 1, name: 'login', value: {} }] }],
+    });
+    const split = await meterlab(['decode', 'gw1376', ...GW1376_RESET.split(' ')]);
+    expect(split.code).toBe(0);
+    expect(JSON.parse(split.stdout)).toMatchObject({ aux: { pw: Array(16).fill('00').join(' '), tp: { pfc: 0, sendTime: 'day 07 13:53:28', delayMinutes: 5 } } });
+  });
+
+  it('bad hex, a bad frame, bytes after the frame: one JSON line with the error, exit 1', async () => {
+    const r = await meterlab(['decode', 'gw1376', '68 32 0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { code: 'hex.odd-length', message: 'odd number of hex digits (5)', offset: 6 } });
+    const cs = await meterlab(['decode', 'gw1376', GW1376_LOGIN.replace(/85 16$/, '86 16')]);
+    expect(cs.code).toBe(1);
+    expect(JSON.parse(cs.stdout)).toMatchObject({ ok: false, error: { code: 'gw1376.checksum', offset: 18 } });
+    const more = await meterlab(['decode', 'gw1376', `${GW1376_LOGIN} 00`]);
+    expect(more.code).toBe(1);
+    expect(JSON.parse(more.stdout)).toMatchObject({ ok: false, error: { code: 'gw1376.trailing', offset: 20 } });
+  });
+
+  it('--stdin: one JSON object per line, blank lines skipped, exit 1 when any is rejected', async () => {
+    const input = [GW1376_LOGIN, '', GW1376_RESET, 'xyz', '68 32 00 33 00 68 C9 00 02 34 12 00 02 71 00 00 01 00 85 16', ''].join('\n');
+    const r = await meterlab(['decode', 'gw1376', '--stdin'], { input });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; afn?: { raw: string }; error?: { code: string; offset: number } });
+    expect(lines.map((l) => l.ok)).toEqual([true, true, false, false]);
+    expect(lines[1]!.afn!.raw).toBe('01');
+    expect(lines[2]!.error!.code).toBe('hex.invalid-character');
+    expect(lines[3]!.error).toMatchObject({ code: 'gw1376.length-mismatch', offset: 3 });
+    const good = await meterlab(['decode', 'gw1376', '--stdin'], { input: `${GW1376_LOGIN}\n` });
+    expect(good.code).toBe(0);
+  });
+
+  it('missing frame, or a frame and --stdin: usage error, one line, exit 2', async () => {
+    const r = await meterlab(['decode', 'gw1376']);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toContain('missing hex frame');
+    const both = await meterlab(['decode', 'gw1376', '--stdin', GW1376_LOGIN]);
+    expect(both.code).toBe(2);
+    expect(expectOneErrorLine(both)).toContain('not both');
+  });
+});
+
 /** A REQ_UD2 to primary address 5 (EN 13757-2 short frame: 10 C A CS 16). */
 const MBUS_REQ_UD2 = '10 5B 05 60 16';
 

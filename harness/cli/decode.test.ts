@@ -3,7 +3,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../core/bytes.ts';
 import { encodeMessage } from '../protocols/dlt645/index.ts';
-import { decodeCjt188Hex, decodeDlt645Hex, decodeStdinCommand, MAX_LINE_LENGTH } from './decode.ts';
+import { decodeCjt188Hex, decodeDlt645Hex, decodeGw1376Hex, decodeStdinCommand, MAX_LINE_LENGTH } from './decode.ts';
 
 /** Read of forward active total energy (DI 00010000) from meter 123456789012 (PROTOCOLS.md 1.2, 1.9). */
 const READ_00010000 = '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16';
@@ -265,5 +265,41 @@ describe('decodeCjt188Hex', () => {
     expect(code).toBe(1);
     expect(lines.map((l) => l.ok)).toEqual([true, false, false]);
     expect(lines.map((l) => l.error?.code)).toEqual([undefined, 'hex.invalid-character', 'cjt188.truncated']);
+  });
+});
+
+/** Vector 8 of shared/vectors/1376-1.json: the master confirms a heartbeat with AFN 00 F3 (AFN 02, p0 F3, ERR 00). */
+const GW1376_F3 = '68 4A 00 4A 00 68 0B 20 21 07 00 00 00 61 00 00 04 00 02 00 00 04 00 00 BE 16';
+
+describe('decodeGw1376Hex', () => {
+  it('decodes a per-item confirmation with its data unit value and dictionary name', () => {
+    const r = decodeGw1376Hex(GW1376_F3);
+    expect(r.ok).toBe(true);
+    expect(r.json).toMatchObject({
+      ok: true,
+      protocol: 'gw1376',
+      control: { raw: '0B', dir: 'down', prm: false, functionName: 'linkStatus' },
+      address: { areaCode: '2120', terminal: 7, kind: 'unicast' },
+      afn: { raw: '00' },
+      units: [{ items: [{ pn: 0, fn: 3, name: 'confirm/deny per data unit', value: { afn: 2, items: [{ da: '00 00', dt: '04 00', err: 0 }] } }] }],
+    });
+  });
+
+  it('reports bad hex, a bad checksum and trailing bytes like decode dlt645', () => {
+    expect(decodeGw1376Hex('68 1G')).toEqual(decodeDlt645Hex('68 1G'));
+    expect(decodeGw1376Hex(GW1376_F3.replace(/BE 16$/, 'BF 16'))).toMatchObject({ ok: false, json: { ok: false, error: { code: 'gw1376.checksum', offset: 24 } } });
+    expect(decodeGw1376Hex(`${GW1376_F3} 16`)).toMatchObject({ ok: false, json: { error: { code: 'gw1376.trailing', offset: 26 } } });
+  });
+
+  it('keeps the frame fields and says why when the data units do not decode', () => {
+    // Uplink AFN 0C F2 whose clock has 5AH minutes (not BCD); CS fixed up.
+    const r = decodeGw1376Hex('68 4A 00 4A 00 68 88 00 02 34 12 00 0C 61 00 00 02 00 28 5A 13 30 31 26 5B 16');
+    expect(r).toMatchObject({ ok: false, json: { ok: false, afn: { raw: '0C' }, error: { code: 'gw1376.bcd', offset: 18 } } });
+  });
+
+  test.prop([fc.string({ maxLength: 80 })])('never throws on any text', (text) => {
+    const r = decodeGw1376Hex(text);
+    expect(typeof r.ok).toBe('boolean');
+    expect(() => JSON.stringify(r.json)).not.toThrow();
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `meterlab decode <protocol> <hex>` and `meterlab decode <protocol> --stdin`, for every protocol
- * in DECODE_PROTOCOLS (dlt645, cjt188, mbus): one plumbing, one decoder per protocol.
+ * in DECODE_PROTOCOLS (dlt645, cjt188, mbus, gw1376): one plumbing, one decoder per protocol.
  *
  * Input is one frame as hex (separators, 0x prefixes and FE wake-up bytes allowed). Output is one
  * JSON object per frame on stdout:
@@ -31,6 +31,7 @@ import {
   type Dlt645Dictionary,
 } from '../protocols/dlt645/index.ts';
 import * as cjt188 from '../protocols/cjt188/index.ts';
+import * as gw1376 from '../protocols/gw1376/index.ts';
 import * as mbus from '../protocols/mbus/index.ts';
 import { EXIT, type ExitCode } from './exit.ts';
 
@@ -92,12 +93,27 @@ export function decodeCjt188Hex(text: string, dialect: cjt188.Cjt188Dialect = cj
   });
 }
 
+/**
+ * Decodes one hex Q/GDW 1376.1 frame (frame, AUX, data units through the 1376.1 dictionary; an
+ * AFN 10 F1 DL/T 645 payload decoded too); never throws.
+ */
+export function decodeGw1376Hex(text: string): DecodedLine {
+  return decodeHexWith(text, (bytes) => {
+    const frame = gw1376.decodeFrame(bytes, 0);
+    if (!frame.ok) return { ok: false, json: gw1376.errorToJson(frame.error) };
+    if (frame.value.end < bytes.length) return trailing('gw1376', frame.value.end, bytes.length);
+    const json = gw1376.frameToJson(frame.value, gw1376.decodeMessage(frame.value));
+    return { ok: json.ok, json };
+  });
+}
+
 /** The protocols `meterlab decode` knows (program.ts registers one command for each). */
 export const DECODE_PROTOCOLS = {
   dlt645: { decodeHex: (text: string): DecodedLine => decodeDlt645Hex(text) },
   cjt188: { decodeHex: (text: string): DecodedLine => decodeCjt188Hex(text) },
   // The M-Bus codec brings its own hex entry point (hex parsing and the internal-error guard included).
   mbus: { decodeHex: (text: string): DecodedLine => mbus.decodeMbusHex(text) },
+  gw1376: { decodeHex: (text: string): DecodedLine => decodeGw1376Hex(text) },
 } as const;
 
 export type DecodeProtocol = keyof typeof DECODE_PROTOCOLS;

@@ -53,6 +53,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     ['dlt645', { title: 'DL/T 645', example: '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16', usage: '68 AA AA AA AA AA AA 68 13 00 DF 16' }],
     ['cjt188', { title: 'CJ/T 188', example: '68 10 44 33 22 11 00 33 78 01 03 1F 90 00 80 16', usage: '68 10 AA AA AA AA AA AA AA 01 03 1F 90 01 D2 16' }],
     ['mbus', { title: 'M-Bus (EN 13757-2/-3)', example: '10 5B 05 60 16', usage: '10 40 FE 3E 16' }],
+    ['gw1376', { title: 'Q/GDW 1376.1', example: '68 32 00 32 00 68 C9 00 02 34 12 00 02 71 00 00 01 00 85 16', usage: '68 32 00 32 00 68 4B 15 12 02 00 01 0C 61 00 00 02 00 E4 16' }],
   ] as const) {
     decode
       .command(protocol)
