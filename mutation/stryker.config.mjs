@@ -79,6 +79,21 @@ export const SERVER_EXCLUDED = [
   { from: '  refreshFilter(): void {', to: '  }', why: 'fleet fast path (issue 7)' },
   { from: "        if (addressing === 'other' && this.ignoresForeignFrames() && (frame.control.isResponse", why: 'fleet fast path: a foreign frame not dispatched; handle() ignores it anyway (issue 7)' },
   { from: '  private ignoresForeignFrames(): boolean {', to: '  }', why: 'fleet fast path (issue 7)' },
+  // The collection read's fast paths (issue 7, wip/fleet): a whole frame decoded without the
+  // scanner, the meter's own plain 11H read from the bytes, 11H replies encoded from a reply head.
+  // Each only chooses a cheaper way to the same frame, message and reply bytes: a mutant either
+  // falls back to the general path (same wire, survives) or breaks the bytes, which the property
+  // tests in server.test.ts catch ("answers a chunk that is one whole frame … exactly as the same
+  // frame in two pieces through the scanner", "encodes an 11H reply from its reply head exactly as
+  // encodeMessage does"); checked by hand for a wrong checksum, a wrong hex digit and a wrong DI byte.
+  { from: '    if (this.receiver.pending === 0 && frameExtent(chunk) === chunk.length && this.receiveWholeFrame(chunk)) return;', why: 'collection fast path: a whole frame without the scanner (issue 7; property test in server.test.ts)' },
+  { from: '  private receiveWholeFrame(chunk: Uint8Array): boolean {', to: '  }', why: 'collection fast path: a whole frame without the scanner (issue 7; property test)' },
+  { from: '  private plainOwnRead(chunk: Uint8Array)', to: '  }', why: "collection fast path: the meter's own plain 11H read from the bytes (issue 7; property test)" },
+  { from: '      this.own = { address, key, digits:', why: 'collection fast path: whether the own address has the plain form plainOwnRead needs (issue 7)' },
+  { from: "    if (message.kind === 'readDataResponse' && message.payload instanceof Uint8Array", to: '    }', why: 'collection fast path: 11H replies from the reply head (issue 7; property test against encodeMessage)' },
+  { from: '  private replyHead(address: string): Uint8Array | null {', to: '  }', why: 'collection fast path: the reply head (issue 7; property test)' },
+  { from: 'function encodeReadDataReply(', to: '}', why: 'collection fast path: 11H reply bytes without encodeMessage (issue 7; property test against encodeMessage)' },
+  { from: 'function hexDigit(c: number): number {', to: '}', why: 'collection fast path: encodeReadDataReply (issue 7; property test)' },
   { from: '    if (cursor >= this.streamOffset) this.forgetHistory();', why: 'receive history (bad-checksum rebuild): released when idle, memory only (issue 7)' },
   { from: '  /** Every received byte is accounted for: an idle meter holds no history buffer', to: '  }', why: 'receive history (bad-checksum rebuild), memory only (issue 7)' },
   { from: '  get profile(): SimulatorProfile {', to: '  }', all: true, why: 'accessors (behaviour context, CLI, tests); the server reads its meter type' },
