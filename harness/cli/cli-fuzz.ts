@@ -24,98 +24,94 @@ import { decodeCjt188Hex, decodeDlt645Hex, decodeGw1376Hex, type DecodedLine } f
 import { describeFailure, EXIT } from './exit.ts';
 import { simulatorProfileFor } from './simulate.ts';
 
-const DECODE_ERROR_CODES: ReadonlySet<string> = new Set([...HEX_ERROR_CODES, ...FRAME_ERROR_CODES, ...MESSAGE_ERROR_CODES, 'dlt645.trailing']);
+/** One protocol's `meterlab decode <protocol> <hex>` for decodeCliTarget. */
+interface DecodeCliSpec {
+  readonly name: string;
+  readonly command: string;
+  /** Wire bytes of every kind the protocol's own fuzz targets use, and whole valid frames. */
+  readonly wireBytes: fc.Arbitrary<Uint8Array>;
+  readonly frames: fc.Arbitrary<Uint8Array>;
+  /** Every error code the command may print besides the hex ones (frame, message, `<protocol>.trailing`). */
+  readonly errorCodes: Iterable<string>;
+  readonly run: (text: string) => DecodedLine;
+  /** The end of the one frame at the start of `bytes` when it decodes as a whole, else undefined (the oracle for `ok`). */
+  readonly frameEnd: (bytes: Uint8Array) => number | undefined;
+}
 
-/** What a user pastes: frames as hex in any style, two frames on one line, edited hex, junk. */
-const decodeTextArbitrary: fc.Arbitrary<string> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(wireBytesArbitrary, fc.integer()).filter(([b]) => b.length > 0).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed))) },
-  { weight: 1, arbitrary: fc.tuple(messageFrameArbitrary, messageFrameArbitrary, fc.integer()).map(([a, b, seed]) => formatHexLoosely(Uint8Array.from([...a, ...b]), new SeededRandom(seed))) },
-  { weight: 2, arbitrary: mutatedText(fc.tuple(messageFrameArbitrary, fc.integer()).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed)))) },
-  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.constantFrom(...SPECIAL_TEXT), { maxLength: 8 }).map((a) => a.join(''))) },
-);
+/**
+ * The fuzz target of a `meterlab decode` command: what a user pastes (frames as hex in any style,
+ * two frames on one line, edited hex, junk) gives JSON-clean output, never the internal error (a
+ * hidden exception), only known error codes, and ok exactly when the hex is one whole frame that
+ * decodes.
+ */
+function decodeCliTarget(spec: DecodeCliSpec) {
+  const codes: ReadonlySet<string> = new Set([...HEX_ERROR_CODES, ...spec.errorCodes]);
+  const hexOf = (b: Uint8Array, seed: number): string => formatHexLoosely(b, new SeededRandom(seed));
+  const text: fc.Arbitrary<string> = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(spec.wireBytes, fc.integer()).filter(([b]) => b.length > 0).map(([b, seed]) => hexOf(b, seed)) },
+    { weight: 1, arbitrary: fc.tuple(spec.frames, spec.frames, fc.integer()).map(([a, b, seed]) => hexOf(Uint8Array.from([...a, ...b]), seed)) },
+    { weight: 2, arbitrary: mutatedText(fc.tuple(spec.frames, fc.integer()).map(([b, seed]) => hexOf(b, seed))) },
+    { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.constantFrom(...SPECIAL_TEXT), { maxLength: 8 }).map((a) => a.join(''))) },
+  );
+  return fuzzTarget({
+    name: spec.name,
+    description: `${spec.command}: never the internal error, JSON-clean, ok exactly when the hex is one whole frame that decodes`,
+    arbitrary: text,
+    run: spec.run,
+    verify(input: string, r: DecodedLine) {
+      expectJsonClean(r.json, 'decode output');
+      const json = r.json as { ok: boolean; error?: { code: string; message: string } };
+      expectThat(json.ok === r.ok, 'the JSON ok differs from the exit status');
+      if (json.error) {
+        expectThat(json.error.code !== 'internal', () => `the decoder threw (reported as internal): ${json.error!.message}`);
+        expectThat(codes.has(json.error.code), () => `unknown error code ${json.error!.code}`);
+      }
+      const bytes = parseHex(input);
+      const expected = bytes.ok && spec.frameEnd(bytes.value) === bytes.value.length;
+      expectThat(r.ok === expected, () => `decode says ok=${r.ok}, expected ${expected}`);
+    },
+    size: (t: string) => Buffer.byteLength(t),
+    show: (t: string) => JSON.stringify(t),
+  });
+}
 
-export const cliDecodeTarget = fuzzTarget({
+export const cliDecodeTarget = decodeCliTarget({
   name: 'cli.decode',
-  description: 'meterlab decode dlt645 <hex> (decodeDlt645Hex): never the internal error, JSON-clean, ok exactly when the hex is one whole frame that decodes',
-  arbitrary: decodeTextArbitrary,
-  run: (text: string): DecodedLine => decodeDlt645Hex(text),
-  verify(text, r) {
-    expectJsonClean(r.json, 'decode output');
-    const json = r.json as { ok: boolean; error?: { code: string; message: string; offset: number } };
-    expectThat(json.ok === r.ok, 'the JSON ok differs from the exit status');
-    if (json.error) {
-      expectThat(json.error.code !== 'internal', () => `the decoder threw (reported as internal): ${json.error!.message}`);
-      expectThat(DECODE_ERROR_CODES.has(json.error.code), () => `unknown error code ${json.error!.code}`);
-    }
-    const bytes = parseHex(text);
-    const whole = bytes.ok ? decode(bytes.value) : undefined;
-    const expected = bytes.ok && whole !== undefined && whole.ok && whole.value.end === bytes.value.length;
-    expectThat(r.ok === expected, () => `decode says ok=${r.ok}, expected ${expected}`);
+  command: 'meterlab decode dlt645 <hex> (decodeDlt645Hex)',
+  wireBytes: wireBytesArbitrary,
+  frames: messageFrameArbitrary,
+  errorCodes: [...FRAME_ERROR_CODES, ...MESSAGE_ERROR_CODES, 'dlt645.trailing'],
+  run: (text) => decodeDlt645Hex(text),
+  frameEnd: (bytes) => {
+    const r = decode(bytes);
+    return r.ok ? r.value.end : undefined;
   },
-  size: (text) => Buffer.byteLength(text),
-  show: (text) => JSON.stringify(text),
 });
 
-const CJT188_DECODE_ERROR_CODES: ReadonlySet<string> = new Set([...HEX_ERROR_CODES, ...CJT188_FRAME_CODES, ...CJT188_MESSAGE_CODES, 'cjt188.trailing']);
-
-const cjt188TextArbitrary: fc.Arbitrary<string> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(cjt188WireBytesArbitrary, fc.integer()).filter(([b]) => b.length > 0).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed))) },
-  { weight: 1, arbitrary: fc.tuple(cjt188FrameArbitrary, cjt188FrameArbitrary, fc.integer()).map(([a, b, seed]) => formatHexLoosely(Uint8Array.from([...a, ...b]), new SeededRandom(seed))) },
-  { weight: 2, arbitrary: mutatedText(fc.tuple(cjt188FrameArbitrary, fc.integer()).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed)))) },
-  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.constantFrom(...SPECIAL_TEXT), { maxLength: 8 }).map((a) => a.join(''))) },
-);
-
-export const cliDecodeCjt188Target = fuzzTarget({
+export const cliDecodeCjt188Target = decodeCliTarget({
   name: 'cli.decode-cjt188',
-  description: 'meterlab decode cjt188 <hex> (decodeCjt188Hex): never the internal error, JSON-clean, ok exactly when the hex is one whole frame that decodes',
-  arbitrary: cjt188TextArbitrary,
-  run: (text: string): DecodedLine => decodeCjt188Hex(text),
-  verify(text, r) {
-    expectJsonClean(r.json, 'decode output');
-    const json = r.json as { ok: boolean; error?: { code: string; message: string } };
-    expectThat(json.ok === r.ok, 'the JSON ok differs from the exit status');
-    if (json.error) {
-      expectThat(json.error.code !== 'internal', () => `the decoder threw (reported as internal): ${json.error!.message}`);
-      expectThat(CJT188_DECODE_ERROR_CODES.has(json.error.code), () => `unknown error code ${json.error!.code}`);
-    }
-    const bytes = parseHex(text);
-    const whole = bytes.ok ? decodeCjt188(bytes.value) : undefined;
-    const expected = bytes.ok && whole !== undefined && whole.ok && whole.value.end === bytes.value.length;
-    expectThat(r.ok === expected, () => `decode says ok=${r.ok}, expected ${expected}`);
+  command: 'meterlab decode cjt188 <hex> (decodeCjt188Hex)',
+  wireBytes: cjt188WireBytesArbitrary,
+  frames: cjt188FrameArbitrary,
+  errorCodes: [...CJT188_FRAME_CODES, ...CJT188_MESSAGE_CODES, 'cjt188.trailing'],
+  run: (text) => decodeCjt188Hex(text),
+  frameEnd: (bytes) => {
+    const r = decodeCjt188(bytes);
+    return r.ok ? r.value.end : undefined;
   },
-  size: (text) => Buffer.byteLength(text),
-  show: (text) => JSON.stringify(text),
 });
 
-const GW1376_DECODE_ERROR_CODES: ReadonlySet<string> = new Set([...HEX_ERROR_CODES, ...GW1376_FRAME_CODES, ...GW1376_MESSAGE_CODES, 'gw1376.trailing']);
-
-const gw1376TextArbitrary: fc.Arbitrary<string> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(gw1376WireBytesArbitrary, fc.integer()).filter(([b]) => b.length > 0).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed))) },
-  { weight: 1, arbitrary: fc.tuple(gw1376FrameArbitrary, gw1376FrameArbitrary, fc.integer()).map(([a, b, seed]) => formatHexLoosely(Uint8Array.from([...a, ...b]), new SeededRandom(seed))) },
-  { weight: 2, arbitrary: mutatedText(fc.tuple(gw1376FrameArbitrary, fc.integer()).map(([b, seed]) => formatHexLoosely(b, new SeededRandom(seed)))) },
-  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.array(fc.constantFrom(...SPECIAL_TEXT), { maxLength: 8 }).map((a) => a.join(''))) },
-);
-
-export const cliDecodeGw1376Target = fuzzTarget({
+export const cliDecodeGw1376Target = decodeCliTarget({
   name: 'cli.decode-gw1376',
-  description: 'meterlab decode gw1376 <hex> (decodeGw1376Hex): never the internal error, JSON-clean, ok exactly when the hex is one whole frame that decodes',
-  arbitrary: gw1376TextArbitrary,
-  run: (text: string): DecodedLine => decodeGw1376Hex(text),
-  verify(text, r) {
-    expectJsonClean(r.json, 'decode output');
-    const json = r.json as { ok: boolean; error?: { code: string; message: string } };
-    expectThat(json.ok === r.ok, 'the JSON ok differs from the exit status');
-    if (json.error) {
-      expectThat(json.error.code !== 'internal', () => `the decoder threw (reported as internal): ${json.error!.message}`);
-      expectThat(GW1376_DECODE_ERROR_CODES.has(json.error.code), () => `unknown error code ${json.error!.code}`);
-    }
-    const bytes = parseHex(text);
-    const whole = bytes.ok ? decodeGw1376(bytes.value) : undefined;
-    const expected = bytes.ok && whole !== undefined && whole.ok && whole.value.decoded.end === bytes.value.length;
-    expectThat(r.ok === expected, () => `decode says ok=${r.ok}, expected ${expected}`);
+  command: 'meterlab decode gw1376 <hex> (decodeGw1376Hex)',
+  wireBytes: gw1376WireBytesArbitrary,
+  frames: gw1376FrameArbitrary,
+  errorCodes: [...GW1376_FRAME_CODES, ...GW1376_MESSAGE_CODES, 'gw1376.trailing'],
+  run: (text) => decodeGw1376Hex(text),
+  frameEnd: (bytes) => {
+    const r = decodeGw1376(bytes);
+    return r.ok ? r.value.decoded.end : undefined;
   },
-  size: (text) => Buffer.byteLength(text),
-  show: (text) => JSON.stringify(text),
 });
 
 const SIMULATOR_KEYS = ['description', 'meter', 'simulation', 'behaviours', 'name', 'address', 'identifiers', 'line', 'baudRate', 'tariffs', 'count', 'load', 'kW', 'registers', 'relay', 'responseDelayMs', 'replyPreamble', 'maxFrameDataLength', 'delayMs'];
