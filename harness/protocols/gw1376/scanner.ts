@@ -29,7 +29,7 @@
 import { decodeError, MeterLabError, type DecodeError } from '../../core/errors.ts';
 import type { Result } from '../../core/result.ts';
 import { END, FRAME_OVERHEAD, START } from './constants.ts';
-import { checkHeader, decodeFrame, hexByte, resolveFrameOptions, type Gw1376FrameOptions, type ResolvedFrameOptions } from './frame.ts';
+import { checkHeader, decodeFrame, FRAME_ERROR_CODES, hexByte, resolveFrameOptions, type Gw1376FrameOptions, type ResolvedFrameOptions } from './frame.ts';
 import { decodeMessage, type Gw1376Message } from './messages.ts';
 import type { Gw1376DecodedFrame } from './types.ts';
 
@@ -48,18 +48,8 @@ export type Gw1376ScanEvent =
       readonly error: DecodeError;
     };
 
-export const SCANNER_DISCARD_CODES = [
-  'gw1376.start',
-  'gw1376.protocol-id',
-  'gw1376.length',
-  'gw1376.length-mismatch',
-  'gw1376.start2',
-  'gw1376.truncated',
-  'gw1376.checksum',
-  'gw1376.end',
-  'gw1376.aux',
-  'gw1376.tp',
-] as const;
+/** A discarded candidate carries the error decodeFrame gave it: the frame error codes. */
+export const SCANNER_DISCARD_CODES = FRAME_ERROR_CODES;
 
 export interface Gw1376FrameScannerOptions {
   /** Most bytes held while waiting for the rest of a frame. Default: 8 + maxUserDataLength. */
