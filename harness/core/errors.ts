@@ -20,6 +20,18 @@ export function decodeError(code: string, message: string, offset: number): Deco
   return { code, message, offset };
 }
 
+/** A DecodeError as every codec's JSON rendering and `meterlab decode` print it. */
+export interface DecodeErrorJson {
+  readonly code: string;
+  readonly message: string;
+  readonly offset: number;
+}
+
+/** `{ ok: false, error: { code, message, offset } }`: a rejected input in the decoders' JSON. */
+export function errorToJson(error: DecodeError): { ok: false; error: DecodeErrorJson } {
+  return { ok: false, error: { code: error.code, message: error.message, offset: error.offset } };
+}
+
 export class MeterLabError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {

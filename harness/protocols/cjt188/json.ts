@@ -4,18 +4,14 @@
  * (ok, preamble, address, addressKind, control, length, data, checksum, message | error, item).
  */
 import { toHex } from '../../core/bytes.ts';
-import type { DecodeError } from '../../core/errors.ts';
+import { type DecodeError, errorToJson, type DecodeErrorJson } from '../../core/errors.ts';
+/** The error shape shared by every codec (harness/core/errors.ts), under this codec's name too. */
+export { errorToJson, type DecodeErrorJson };
 import type { Result } from '../../core/result.ts';
 import { functionName, meterTypeInfo, type MeterFamily } from './constants.ts';
 import { describeValue, fieldText, lookup, type Direction } from './dictionary.ts';
 import { isWildcardAddress } from './frame.ts';
 import type { Cjt188DecodedFrame, Cjt188Message } from './types.ts';
-
-export interface DecodeErrorJson {
-  readonly code: string;
-  readonly message: string;
-  readonly offset: number;
-}
 
 export interface Cjt188FrameJson {
   readonly ok: boolean;
@@ -40,10 +36,6 @@ export interface Cjt188FrameJson {
   readonly error?: DecodeErrorJson;
   /** The identifier as the dictionary names it. */
   readonly item?: { readonly di: string; readonly name: string; readonly nameZh: string; readonly direction: Direction };
-}
-
-export function errorToJson(error: DecodeError): { ok: false; error: DecodeErrorJson } {
-  return { ok: false, error: { code: error.code, message: error.message, offset: error.offset } };
 }
 
 /** The JSON rendering of a frame and its message (ok false with `error` when the message did not decode). */

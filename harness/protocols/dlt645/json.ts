@@ -4,7 +4,9 @@
  * values of known data identifiers.
  */
 import { toHex } from '../../core/bytes.ts';
-import type { DecodeError } from '../../core/errors.ts';
+import { type DecodeError, errorToJson, type DecodeErrorJson } from '../../core/errors.ts';
+/** The error shape shared by every codec (harness/core/errors.ts), under this codec's name too. */
+export { errorToJson, type DecodeErrorJson };
 import type { Result } from '../../core/result.ts';
 import { functionName, BROADCAST_ADDRESS, HEADER_LENGTH } from './constants.ts';
 import type { DataValue, Dlt645Dictionary } from './dictionary-types.ts';
@@ -13,12 +15,6 @@ import { formatDateTime } from './messages.ts';
 import { RemoteControlCommand, type Dlt645DecodedFrame, type Dlt645Message } from './types.ts';
 
 export type AddressKind = 'unicast' | 'wildcard' | 'broadcast';
-
-export interface DecodeErrorJson {
-  readonly code: string;
-  readonly message: string;
-  readonly offset: number;
-}
 
 /** Name, format and value of the data item a message carries (from the dictionary). */
 export interface ItemJson {
@@ -70,10 +66,6 @@ export function addressKind(address: string): AddressKind {
 }
 
 /** `{ ok: false, error: { code, message, offset } }` for input that is not a frame at all. */
-export function errorToJson(error: DecodeError): { ok: false; error: DecodeErrorJson } {
-  return { ok: false, error: { code: error.code, message: error.message, offset: error.offset } };
-}
-
 /**
  * The JSON rendering of a decoded frame and its message. When the message did not decode (e.g.
  * the negative vector: Z not a feature word), `ok` is false, `error` says why and the frame

@@ -8,7 +8,9 @@
  * harness/protocols/dlt645 in this one direction only; dlt645 never imports gw1376.
  */
 import { byteHex, hex as parseHexLiteral, toHex } from '../../core/bytes.ts';
-import type { DecodeError } from '../../core/errors.ts';
+import { type DecodeError, errorToJson, type DecodeErrorJson } from '../../core/errors.ts';
+/** The error shape shared by every codec (harness/core/errors.ts), under this codec's name too. */
+export { errorToJson, type DecodeErrorJson };
 import type { Result } from '../../core/result.ts';
 import * as dlt645 from '../dlt645/index.ts';
 import { afnInfo, functionName } from './constants.ts';
@@ -16,16 +18,6 @@ import { lookupFn, type UnitValue } from './dictionary.ts';
 import { isBroadcast } from './frame.ts';
 import type { DataUnitGroup, Gw1376Message } from './messages.ts';
 import type { Gw1376DecodedFrame } from './types.ts';
-
-export interface DecodeErrorJson {
-  readonly code: string;
-  readonly message: string;
-  readonly offset: number;
-}
-
-export function errorToJson(error: DecodeError): { ok: false; error: DecodeErrorJson } {
-  return { ok: false, error: { code: error.code, message: error.message, offset: error.offset } };
-}
 
 export interface Gw1376FrameJson {
   readonly ok: boolean;

@@ -4,24 +4,16 @@
  * decimal strings, bytes as hex).
  */
 import { parseHex, toHex } from '../../core/bytes.ts';
-import { decodeError, type DecodeError } from '../../core/errors.ts';
+import { decodeError, type DecodeError, errorToJson, type DecodeErrorJson } from '../../core/errors.ts';
+/** The error shape shared by every codec (harness/core/errors.ts), under this codec's name too. */
+export { errorToJson, type DecodeErrorJson };
 import type { Result } from '../../core/result.ts';
 import { formatSecondaryAddress } from './address.ts';
 import { decodeApplication, identityOf, type MbusApplication } from './application.ts';
 import { addressKind, decodeSingleFrame, type ControlField, type MbusDecodedFrame } from './frame.ts';
 import type { MbusRecord, RecordValue, Vib } from './records.ts';
 
-export interface DecodeErrorJson {
-  readonly code: string;
-  readonly message: string;
-  readonly offset: number;
-}
-
 /** `{ ok: false, error: { code, message, offset } }` for input that is not a frame at all. */
-export function errorToJson(error: DecodeError): { ok: false; error: DecodeErrorJson } {
-  return { ok: false, error: { code: error.code, message: error.message, offset: error.offset } };
-}
-
 /** The same shape as `decodeDlt645Hex`'s result (harness/cli/decode.ts). */
 export interface MbusDecodedLine {
   readonly ok: boolean;
