@@ -6,3 +6,4 @@ export * from './checksum.ts';
 export * from './clock.ts';
 export * from './calendar.ts';
 export * from './random.ts';
+export * from './framing.ts';

@@ -21,6 +21,7 @@
  * was created). Pure: no I/O, no clock; never throws on bytes.
  */
 import { decodeError, MeterLabError, type DecodeError } from '../../core/errors.ts';
+import { nextFrameCandidate, startAfterPreamble } from '../../core/framing.ts';
 import type { Result } from '../../core/result.ts';
 import { FRAME_OVERHEAD, HEADER_LENGTH, LENGTH_OFFSET, PREAMBLE_BYTE, START } from './constants.ts';
 import { STANDARD_DIALECT, type Cjt188Dialect } from './dialect.ts';
@@ -152,7 +153,7 @@ export class Cjt188FrameScanner {
     this.waitUntil = 0;
     this.waitOnNonPreamble = false;
     while (pos < n) {
-      const candidate = nextCandidate(buf, pos);
+      const candidate = nextFrameCandidate(buf, pos, START, PREAMBLE_BYTE);
       if (candidate > pos) {
         discard(pos, candidate, decodeError('cjt188.start', `${candidate - pos} byte(s) before a start character 68H`, this.base + pos));
         pos = candidate;
@@ -165,7 +166,7 @@ export class Cjt188FrameScanner {
         pos = r.value.end;
         continue;
       }
-      const head = firstStart(buf, pos);
+      const head = startAfterPreamble(buf, pos, START, PREAMBLE_BYTE);
       let error: DecodeError = { ...r.error, offset: this.base + r.error.offset };
       if (r.error.code === 'cjt188.truncated' && !final) {
         if (head >= 0) {
@@ -201,7 +202,7 @@ export class Cjt188FrameScanner {
         pos = n;
         continue;
       }
-      const to = nextCandidate(buf, head + 1);
+      const to = nextFrameCandidate(buf, head + 1, START, PREAMBLE_BYTE);
       discard(pos, to, error);
       pos = to;
     }
@@ -278,33 +279,4 @@ export class Cjt188FrameScanner {
       },
     };
   }
-}
-
-/**
- * Smallest index >= from where a frame may begin: a 68H, a run of FE followed by 68H, or a run of
- * FE reaching the end of the buffer. `buf.length` when there is none.
- */
-function nextCandidate(buf: Uint8Array, from: number): number {
-  const n = buf.length;
-  let i = from;
-  while (i < n) {
-    const b = buf[i];
-    if (b === START) return i;
-    if (b === PREAMBLE_BYTE) {
-      let j = i;
-      while (j < n && buf[j] === PREAMBLE_BYTE) j++;
-      if (j === n || buf[j] === START) return i;
-      i = j + 1;
-      continue;
-    }
-    i++;
-  }
-  return n;
-}
-
-/** Index of the first 68H at or after `from` that follows only FE bytes, or -1. */
-function firstStart(buf: Uint8Array, from: number): number {
-  let i = from;
-  while (i < buf.length && buf[i] === PREAMBLE_BYTE) i++;
-  return i < buf.length && buf[i] === START ? i : -1;
 }

@@ -15,6 +15,7 @@
  * scanner was created. Pure: no I/O, no clock; it never throws on bytes.
  */
 import { decodeError, MeterLabError, type DecodeError } from '../../core/errors.ts';
+import { nextFrameCandidate, startAfterPreamble } from '../../core/framing.ts';
 import type { Result } from '../../core/result.ts';
 import { FRAME_OVERHEAD, HEADER_LENGTH, MAX_DATA_LENGTH_2007, PREAMBLE_BYTE, START } from './constants.ts';
 import { decodeFrame } from './frame.ts';
@@ -173,7 +174,7 @@ export class Dlt645FrameScanner {
     // closures per scan (each also wrapped by tsx's keepNames), which runs for every frame.
     const run: ScanRun = { events: [], buf, pos: 0, brokenUntil: -1, open: null };
     while (run.pos < n) {
-      const candidate = nextCandidate(buf, run.pos);
+      const candidate = nextFrameCandidate(buf, run.pos, START, PREAMBLE_BYTE);
       if (candidate > run.pos) {
         discard(run, candidate, decodeError('dlt645.start', `${candidate - run.pos} byte(s) before a start character 68H`, this.base + run.pos));
         continue;
@@ -196,7 +197,7 @@ export class Dlt645FrameScanner {
           this.base + run.pos,
         );
       }
-      const head = firstStart(buf, run.pos);
+      const head = startAfterPreamble(buf, run.pos, START, PREAMBLE_BYTE);
       if (head < 0) {
         // Only FE bytes up to the end: a preamble whose frame never came (flush) or an endless run.
         discard(run, final ? n : n - KEPT_PREAMBLE_ON_OVERFLOW, error);
@@ -209,7 +210,7 @@ export class Dlt645FrameScanner {
         continue;
       }
       // Drop the broken candidate only up to the next possible start after its own 68H.
-      discard(run, nextCandidate(buf, head + 1), error, claimedEnd(buf, head, r.error));
+      discard(run, nextFrameCandidate(buf, head + 1, START, PREAMBLE_BYTE), error, claimedEnd(buf, head, r.error));
     }
     closeDiscard(run);
     // Only an unfinished candidate stops the loop before the end of a non-final scan.
@@ -223,7 +224,7 @@ export class Dlt645FrameScanner {
   private waitFor(buf: Uint8Array, pos: number): { until: number; onNonPreamble: boolean } {
     // Past this the candidate overflows the buffer bound and is decided anyway.
     const overflowAt = pos + this.maxBufferLength + 1;
-    const head = firstStart(buf, pos);
+    const head = startAfterPreamble(buf, pos, START, PREAMBLE_BYTE);
     let needed: number;
     let onNonPreamble = false;
     if (head < 0) {
@@ -306,33 +307,4 @@ function claimedEnd(buf: Uint8Array, head: number, error: DecodeError): number {
     default: // second-start, length: the frame is known bad up to the offending byte
       return error.offset + 1;
   }
-}
-
-/**
- * Smallest index >= from where a frame may begin: a 68H, a run of FE followed by 68H, or a run of
- * FE reaching the end of the buffer (its 68H may still come). `buf.length` when there is none.
- */
-function nextCandidate(buf: Uint8Array, from: number): number {
-  const n = buf.length;
-  let i = from;
-  while (i < n) {
-    const b = buf[i];
-    if (b === START) return i;
-    if (b === PREAMBLE_BYTE) {
-      let j = i;
-      while (j < n && buf[j] === PREAMBLE_BYTE) j++;
-      if (j === n || buf[j] === START) return i;
-      i = j + 1;
-      continue;
-    }
-    i++;
-  }
-  return n;
-}
-
-/** Index of the first 68H at or after `from` that follows only FE bytes, or -1. */
-function firstStart(buf: Uint8Array, from: number): number {
-  let i = from;
-  while (i < buf.length && buf[i] === PREAMBLE_BYTE) i++;
-  return i < buf.length && buf[i] === START ? i : -1;
 }
