@@ -19,7 +19,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
 import { MeterLabError } from '../core/errors.ts';
-import { parseHex } from '../core/bytes.ts';
 import { decodeError } from '../core/errors.ts';
 import {
   decodeFrame,
@@ -33,28 +32,10 @@ import {
 import * as cjt188 from '../protocols/cjt188/index.ts';
 import * as gw1376 from '../protocols/gw1376/index.ts';
 import * as mbus from '../protocols/mbus/index.ts';
+import { decodeHexWith, type DecodedLine } from '../core/decoded-line.ts';
 import { EXIT, type ExitCode } from './exit.ts';
 
-export interface DecodedLine {
-  readonly ok: boolean;
-  readonly json: unknown;
-}
-
-/**
- * The shared half of every `decode*Hex`: hex parsing, and a codec exception reported as error
- * code `internal` instead of crashing the command. `decodeBytes` does the protocol's part.
- */
-function decodeHexWith(text: string, decodeBytes: (bytes: Uint8Array) => DecodedLine): DecodedLine {
-  try {
-    const bytes = parseHex(text);
-    if (!bytes.ok) return { ok: false, json: errorToJson(bytes.error) };
-    return decodeBytes(bytes.value);
-  } catch (e) {
-    // A codec bug must not crash the command: report it like any rejected input.
-    const message = e instanceof Error ? e.message : String(e);
-    return { ok: false, json: errorToJson(decodeError('internal', `decoder failed: ${message}`, 0)) };
-  }
-}
+export type { DecodedLine };
 
 /** `<protocol>.trailing`: bytes after the one frame an input line may hold. */
 function trailing(protocol: string, end: number, length: number): DecodedLine {

@@ -7,3 +7,4 @@ export * from './clock.ts';
 export * from './calendar.ts';
 export * from './random.ts';
 export * from './framing.ts';
+export * from './decoded-line.ts';

@@ -3,10 +3,11 @@
  * `decodeMbusHex`), what captures and reports show. Pure; every value is JSON-clean (bigints as
  * decimal strings, bytes as hex).
  */
-import { parseHex, toHex } from '../../core/bytes.ts';
-import { decodeError, type DecodeError, errorToJson, type DecodeErrorJson } from '../../core/errors.ts';
+import { toHex } from '../../core/bytes.ts';
+import { type DecodeError, errorToJson, type DecodeErrorJson } from '../../core/errors.ts';
 /** The error shape shared by every codec (harness/core/errors.ts), under this codec's name too. */
 export { errorToJson, type DecodeErrorJson };
+import { decodeHexWith, type DecodedLine } from '../../core/decoded-line.ts';
 import type { Result } from '../../core/result.ts';
 import { formatSecondaryAddress } from './address.ts';
 import { decodeApplication, identityOf, type MbusApplication } from './application.ts';
@@ -15,10 +16,7 @@ import type { MbusRecord, RecordValue, Vib } from './records.ts';
 
 /** `{ ok: false, error: { code, message, offset } }` for input that is not a frame at all. */
 /** The same shape as `decodeDlt645Hex`'s result (harness/cli/decode.ts). */
-export interface MbusDecodedLine {
-  readonly ok: boolean;
-  readonly json: unknown;
-}
+export type MbusDecodedLine = DecodedLine;
 
 function hex2(b: number): string {
   return b.toString(16).toUpperCase().padStart(2, '0');
@@ -144,20 +142,14 @@ export function frameToJson(decoded: MbusDecodedFrame, application?: Result<Mbus
  * application layer that does not decode (the frame fields are still shown). Never throws.
  */
 export function decodeMbusHex(text: string): MbusDecodedLine {
-  try {
-    const bytes = parseHex(text);
-    if (!bytes.ok) return { ok: false, json: errorToJson(bytes.error) };
-    const frame = decodeSingleFrame(bytes.value);
+  return decodeHexWith(text, (bytes) => {
+    const frame = decodeSingleFrame(bytes);
     if (!frame.ok) return { ok: false, json: errorToJson(frame.error) };
     const f = frame.value.frame;
     const app = f.type === 'long' || f.type === 'control' ? decodeApplication(f, frame.value.start) : undefined;
     const json = frameToJson(frame.value, app);
     return { ok: json.ok, json };
-  } catch (e) {
-    // A codec bug must not crash the command: report it like any rejected input.
-    const message = e instanceof Error ? e.message : String(e);
-    return { ok: false, json: errorToJson(decodeError('internal', `decoder failed: ${message}`, 0)) };
-  }
+  });
 }
 
 /**
