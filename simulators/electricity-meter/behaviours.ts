@@ -22,6 +22,7 @@ import {
   decodeMessage,
   encodeFrame,
   errorWordBits,
+  FunctionCode,
   nameplateOrderAddress,
   type Dlt645Message,
 } from '../../harness/protocols/dlt645/index.ts';
@@ -528,6 +529,19 @@ export const BUILT_IN_BEHAVIOURS = {
       description: 'Silent on writes of unknown identifiers.',
       onRequest: (_ctx, request) =>
         request.message?.kind === 'writeData' && answerable(request) && !DICTIONARY.lookup(request.message.di) ? { reply: null } : 'continue',
+    }),
+  }),
+  'silent-on-malformed-control': define({
+    description: 'Gives no reply to a 1CH or 1DH whose data field has the wrong length (a 15-byte 1CH, a 1DH without its output byte).',
+    defect: 'A meter whose control-command parser drops a frame it cannot lay out instead of refusing it: the master cannot tell a refusal from a lost command (DLT645-27: DCH/DDH with "other error").',
+    params: noParams,
+    create: (_p, name) => ({
+      name,
+      description: 'Silent on malformed 1CH and 1DH.',
+      onRequest: (_ctx, request) => {
+        const fc = request.frame.control.functionCode;
+        return request.message === null && (fc === FunctionCode.RemoteControl || fc === FunctionCode.MultiFunctionOutput) && answerable(request) ? { reply: null } : 'continue';
+      },
     }),
   }),
   'write-refusals-other-error': define({

@@ -80,6 +80,7 @@ describe('broken variants fail the matching case', () => {
     ['refuse-line-rate-change', 'programming.change-baud-rate', /17H to the line rate 2400 bit\/s \(Z = 08H\) was answered with abnormal reply to 17H, error word 08H, not 97H \+ 08H/],
     ['change-password-unknown-as-unauthorised', 'programming.change-password', /18H for 04000C0B \(no password level\) with the right old password got error word 04H .*expected 02H alone/],
     ['bcd-passwords-only', 'programming.change-password', /write with the new level 04 password is refused after the 98H reply/],
+    ['silent-on-malformed-control', 'programming.malformed-data-field', /a 1CH of 15 bytes \(the valid-until one byte short\): no reply, expected the abnormal reply DCH with bit 0 "other error"/],
     ['reply-to-unicast-time-sync', 'programming.time-sync-own-address', /time sync \(08H\) to the meter's own address 123456789012 was answered/],
     ['write-address-any-address', 'programming.write-address', /15H with the new address 123456789062 sent to the meter's own address 123456789012 \(not AAAAAAAAAAAA\) was answered/],
   ];
