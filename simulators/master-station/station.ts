@@ -337,7 +337,7 @@ export class MasterStation implements StationService {
    * or an account the station last saw open and no longer wants open.
    */
   async recover(): Promise<number> {
-    const now = this.clock.now();
+    const now = this.now();
     const { rows } = await this.q<{ id: string }>(
       `SELECT a.id FROM account a
         WHERE ((a.cut_reason = 'arrears' AND (a.balance_fen > 0 OR a.payment_mode = 'postpaid'))
@@ -351,6 +351,11 @@ export class MasterStation implements StationService {
       });
     }
     return rows.length;
+  }
+
+  /** The clock's instant in whole ms (line time makes virtual instants fractional; the schema stores BIGINT). */
+  private now(): number {
+    return Math.floor(this.clock.now());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -386,7 +391,7 @@ export class MasterStation implements StationService {
   }
 
   private async event(tx: Queryable, accountId: string | null, kind: string, detail: Record<string, unknown> = {}): Promise<void> {
-    await tx.query(`INSERT INTO event (at, account_id, kind, detail) VALUES ($1, $2, $3, $4)`, [this.clock.now(), accountId, kind, JSON.stringify(detail)]);
+    await tx.query(`INSERT INTO event (at, account_id, kind, detail) VALUES ($1, $2, $3, $4)`, [this.now(), accountId, kind, JSON.stringify(detail)]);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -430,7 +435,7 @@ export class MasterStation implements StationService {
       const { rows } = await tx.query<AccountRow>(
         `INSERT INTO account (id, name, phone, meter_address, channel_id, payment_mode, tariff_fen_per_kwh, keep_power, warning_fen, balance_fen, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${ACCOUNT_COLUMNS}`,
-        [input.id, input.name, input.phone, input.meterAddress, input.channelId, input.paymentMode, input.tariffFenPerKwh, input.keepPower, input.warningFen, input.balanceFen ?? 0, this.clock.now()],
+        [input.id, input.name, input.phone, input.meterAddress, input.channelId, input.paymentMode, input.tariffFenPerKwh, input.keepPower, input.warningFen, input.balanceFen ?? 0, this.now()],
       );
       await this.event(tx, input.id, 'account-created', { paymentMode: input.paymentMode, keepPower: input.keepPower });
       return toAccount(rows[0]!);
@@ -461,7 +466,7 @@ export class MasterStation implements StationService {
       const paymentId = this.faults.creditDuplicates ? `${input.paymentId}#${++this.duplicateSerial}` : input.paymentId;
       const ins = await tx.query(
         `INSERT INTO top_up (payment_id, account_id, amount_fen, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id`,
-        [paymentId, input.accountId, input.amountFen, this.clock.now()],
+        [paymentId, input.accountId, input.amountFen, this.now()],
       );
       if (ins.rows.length === 0) {
         const prior = await tx.query<{ account_id: string; amount_fen: number }>(`SELECT account_id, amount_fen FROM top_up WHERE payment_id = $1`, [input.paymentId]);
@@ -495,7 +500,7 @@ export class MasterStation implements StationService {
     if (account.cut_reason === 'arrears' && Number(a.balance_fen) > 0) {
       await tx.query(`UPDATE account SET cut_reason = NULL WHERE id = $1`, [input.accountId]);
       const delay = this.faults.reconnectDelayMs ?? 0;
-      reconnectJobId = await this.enqueue(tx, input.accountId, 'reconnect', 'top-up', false, this.clock.now() + delay);
+      reconnectJobId = await this.enqueue(tx, input.accountId, 'reconnect', 'top-up', false, this.now() + delay);
     }
     return { credited: true, balanceFen: Number(a.balance_fen), reconnectJobId };
   }
@@ -511,7 +516,7 @@ export class MasterStation implements StationService {
     if (account.cutReason === 'arrears' && balance > 0) {
       reconnectJobId = await this.tx(async (tx) => {
         await tx.query(`UPDATE account SET cut_reason = NULL WHERE id = $1`, [input.accountId]);
-        return this.enqueue(tx, input.accountId, 'reconnect', 'top-up', false, this.clock.now());
+        return this.enqueue(tx, input.accountId, 'reconnect', 'top-up', false, this.now());
       });
       this.wake();
     }
@@ -527,7 +532,7 @@ export class MasterStation implements StationService {
           t.paymentId,
           t.accountId,
           t.amountFen,
-          this.clock.now(),
+          this.now(),
         ]);
         if (ins.rows.length > 0) await this.credit(tx, { ...acc.rows[0]!, cut_reason: null }, t);
       });
@@ -543,7 +548,7 @@ export class MasterStation implements StationService {
       const acc = await tx.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM account WHERE id = $1 FOR UPDATE`, [input.accountId]);
       if (acc.rows.length === 0) throw new StationRequestError('not-found', `no account ${input.accountId}`);
       await tx.query(`UPDATE account SET cut_reason = NULL WHERE id = $1`, [input.accountId]);
-      const id = await this.enqueue(tx, input.accountId, 'reconnect', 'forced', true, this.clock.now());
+      const id = await this.enqueue(tx, input.accountId, 'reconnect', 'forced', true, this.now());
       await this.event(tx, input.accountId, 'forced-reconnect', { operator: input.operator, reason: input.reason, balanceFen: Number(acc.rows[0]!.balance_fen), jobId: id });
       const { rows } = await tx.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM switch_job WHERE id = $1`, [id]);
       return toJob(rows[0]!);
@@ -568,7 +573,7 @@ export class MasterStation implements StationService {
               // A postpaid account is not kept cut by prepaid arrears: reconnect it.
               if (input.paymentMode === 'postpaid' && a.cut_reason === 'arrears') {
                 await tx.query(`UPDATE account SET cut_reason = NULL WHERE id = $1`, [accountId]);
-                switchJobId = await this.enqueue(tx, accountId, 'reconnect', 'payment-mode', false, this.clock.now());
+                switchJobId = await this.enqueue(tx, accountId, 'reconnect', 'payment-mode', false, this.now());
               }
               await this.event(tx, accountId, 'payment-mode-changed', { from: a.payment_mode, to: input.paymentMode, operator: input.operator });
             }
@@ -622,7 +627,7 @@ export class MasterStation implements StationService {
 
   private scheduleBilling(): void {
     if (!this.running) return;
-    const now = this.clock.now();
+    const now = this.now();
     const c = toCalendar(now, this.utcOffset);
     let at = fromCalendar({ year: c.year, month: c.month, day: c.day, hour: 0, minute: 0, second: 0 }, this.utcOffset) + (this.options.billingMinute ?? DEFAULT_BILLING_MINUTE) * 60_000;
     if (at <= now) at += 86_400_000;
@@ -645,7 +650,7 @@ export class MasterStation implements StationService {
    */
   async runBilling(): Promise<number> {
     if (this.faults.volatileTopUps) await this.flushVolatileTopUps();
-    const started = this.clock.now();
+    const started = this.now();
     const retryMs = this.options.readingRetryMs ?? DEFAULT_READING_RETRY_MS;
     const { rows } = await this.q<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM account WHERE payment_mode = 'prepaid' ORDER BY channel_id, id`);
     let todo = rows;
@@ -665,7 +670,7 @@ export class MasterStation implements StationService {
               if (e instanceof StationCrashedError) return;
               failed.push(a);
               await this.q(`INSERT INTO event (at, account_id, kind, detail) VALUES ($1, $2, 'reading-failed', $3)`, [
-                this.clock.now(),
+                this.now(),
                 a.id,
                 JSON.stringify({ error: (e as Error).message }),
               ]).catch(() => undefined);
@@ -674,7 +679,7 @@ export class MasterStation implements StationService {
         }),
       );
       if (failed.length === 0 || this.crashed) break;
-      if (this.clock.now() + retryMs >= started + 86_400_000 - retryMs) break;
+      if (this.now() + retryMs >= started + 86_400_000 - retryMs) break;
       await this.clock.sleep(retryMs);
       if (this.crashed) break;
       todo = failed;
@@ -695,13 +700,13 @@ export class MasterStation implements StationService {
     const day = `${time.year}-${String(time.month).padStart(2, '0')}-${String(time.day).padStart(2, '0')}`;
     const energyWh = Math.round(energy * 1000);
     return this.tx(async (tx) => {
-      const ins = await tx.query(`INSERT INTO daily_reading (account_id, day, energy_wh, read_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING day`, [a.id, day, energyWh, this.clock.now()]);
+      const ins = await tx.query(`INSERT INTO daily_reading (account_id, day, energy_wh, read_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING day`, [a.id, day, energyWh, this.now()]);
       if (ins.rows.length === 0) return false; // this freeze was billed already
       const prev = await tx.query<{ energy_wh: number }>(`SELECT energy_wh FROM daily_reading WHERE account_id = $1 AND day < $2 ORDER BY day DESC LIMIT 1`, [a.id, day]);
       if (prev.rows.length === 0) return false; // the first reading is the baseline
       const usedWh = Math.max(0, energyWh - Number(prev.rows[0]!.energy_wh));
       const amount = Math.round((usedWh * a.tariff_fen_per_kwh) / 1000);
-      const ch = await tx.query(`INSERT INTO charge (account_id, day, energy_wh, amount_fen, charged_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING day`, [a.id, day, usedWh, amount, this.clock.now()]);
+      const ch = await tx.query(`INSERT INTO charge (account_id, day, energy_wh, amount_fen, charged_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING day`, [a.id, day, usedWh, amount, this.now()]);
       if (ch.rows.length === 0) return false;
       const upd = await tx.query<AccountRow>(`UPDATE account SET balance_fen = balance_fen - $2 WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, [a.id, amount]);
       const acc = upd.rows[0]!;
@@ -710,7 +715,7 @@ export class MasterStation implements StationService {
       if (balance <= Number(acc.warning_fen) && !acc.warned) {
         await tx.query(`UPDATE account SET warned = TRUE WHERE id = $1`, [a.id]);
         const text = warningText({ id: a.id, balanceFen: balance, warningFen: Number(acc.warning_fen) });
-        await tx.query(`INSERT INTO sms_outbox (account_id, phone, text, created_at) VALUES ($1, $2, $3, $4)`, [a.id, acc.phone, text, this.clock.now()]);
+        await tx.query(`INSERT INTO sms_outbox (account_id, phone, text, created_at) VALUES ($1, $2, $3, $4)`, [a.id, acc.phone, text, this.now()]);
         await this.event(tx, a.id, 'sms-queued', { balanceFen: balance, warningFen: Number(acc.warning_fen) });
       }
       if (balance <= 0 && acc.payment_mode === 'prepaid' && acc.cut_reason === null) {
@@ -719,7 +724,7 @@ export class MasterStation implements StationService {
           await this.event(tx, a.id, 'arrears-keep-power', { balanceFen: balance, keepPower: acc.keep_power });
         } else {
           await tx.query(`UPDATE account SET cut_reason = 'arrears' WHERE id = $1`, [a.id]);
-          await this.enqueue(tx, a.id, 'disconnect', 'arrears', false, this.clock.now());
+          await this.enqueue(tx, a.id, 'disconnect', 'arrears', false, this.now());
         }
       }
       return true;
@@ -731,7 +736,7 @@ export class MasterStation implements StationService {
 
   /** Queues a job, replacing the account's pending one (the latest decision wins). Returns its id. */
   private async enqueue(tx: Queryable, accountId: string, action: SwitchAction, reason: string, forced: boolean, nextAt: number): Promise<number> {
-    const now = this.clock.now();
+    const now = this.now();
     await tx.query(`UPDATE switch_job SET state = 'cancelled', finished_at = $2 WHERE account_id = $1 AND state = 'pending'`, [accountId, now]);
     const { rows } = await tx.query<{ id: number }>(
       `INSERT INTO switch_job (account_id, action, reason, forced, state, next_at, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING id`,
@@ -742,22 +747,27 @@ export class MasterStation implements StationService {
     return id;
   }
 
+  /** Wakes the worker; a wake-up while it is busy is kept for its next wait, never lost. */
   private wake(): void {
     const w = this.wakeWorker;
     this.wakeWorker = null;
-    w?.();
+    if (w) w();
+    else this.wakePending = true;
   }
+  private wakePending = false;
 
   private async workLoop(): Promise<void> {
     while (this.running) {
+      this.wakePending = false;
       let due: JobRow[];
       try {
-        due = (await this.q<JobRow>(`SELECT ${JOB_COLUMNS} FROM switch_job WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT 500`, [this.clock.now()])).rows;
+        due = (await this.q<JobRow>(`SELECT ${JOB_COLUMNS} FROM switch_job WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, id LIMIT 500`, [this.now()])).rows;
       } catch (e) {
         if (e instanceof StationCrashedError) return;
         this.log(`worker: ${(e as Error).message}`);
         due = [];
       }
+      if (!this.running) return;
       for (const j of due) {
         if (this.busy.has(j.account_id)) continue;
         this.busy.add(j.account_id);
@@ -771,14 +781,16 @@ export class MasterStation implements StationService {
       if (!this.running) return;
       let next: number | null = null;
       try {
-        const r = await this.q<{ next: number | null }>(`SELECT min(next_at) AS next FROM switch_job WHERE state = 'pending' AND next_at > $1`, [this.clock.now()]);
+        const r = await this.q<{ next: number | null }>(`SELECT min(next_at) AS next FROM switch_job WHERE state = 'pending' AND next_at > $1`, [this.now()]);
         next = r.rows[0]?.next === null || r.rows[0]?.next === undefined ? null : Number(r.rows[0].next);
       } catch (e) {
         if (e instanceof StationCrashedError) return;
       }
+      if (!this.running) return;
+      if (this.wakePending) continue;
       await new Promise<void>((resolve) => {
         this.wakeWorker = resolve;
-        if (next !== null) this.workerTimer = this.clock.setTimeout(() => this.wake(), next - this.clock.now());
+        if (next !== null) this.workerTimer = this.clock.setTimeout(() => this.wake(), next - this.now());
       });
       this.clock.clearTimeout(this.workerTimer);
     }
@@ -798,7 +810,7 @@ export class MasterStation implements StationService {
     }
     try {
       await this.tx(async (tx) => {
-        const now = this.clock.now();
+        const now = this.now();
         const attempts = job.attempts + 1;
         if ('cancelled' in outcome) {
           await tx.query(`UPDATE switch_job SET state = 'cancelled', finished_at = $2, cause_detail = $3 WHERE id = $1 AND state = 'pending'`, [job.id, now, outcome.cancelled]);
@@ -850,6 +862,7 @@ export class MasterStation implements StationService {
     const master = this.masterFor(a.channelId);
     const command =
       job.action === 'disconnect' ? RemoteControlCommand.Trip : this.reconnectCommand === 'direct-close' ? RemoteControlCommand.DirectClose : RemoteControlCommand.CloseAllowed;
+    this.log(`job ${job.id} attempt ${job.attempts + 1}: ${job.action} ${a.meterAddress} (1CH N1 ${command.toString(16).toUpperCase()}H)`);
     try {
       await master.remoteControl(a.meterAddress, {
         command,
@@ -861,7 +874,7 @@ export class MasterStation implements StationService {
       throw this.classify(e, a);
     }
     const wantOpen = job.action === 'disconnect';
-    const deadline = this.clock.now() + this.settleMs;
+    const deadline = this.now() + this.settleMs;
     for (;;) {
       let sw3: ReturnType<typeof decodeStatusWord3>;
       try {
@@ -873,7 +886,7 @@ export class MasterStation implements StationService {
       }
       if ((sw3.relay === 'open') === wantOpen) return wantOpen ? 'open' : 'closed';
       if (wantOpen && sw3.keepPower) throw new SwitchFailure('keep-power', `meter ${a.meterAddress} is in keep-power (status word 3 bit 12): the trip was not carried out`, false);
-      if (this.clock.now() + this.pollMs > deadline) {
+      if (this.now() + this.pollMs > deadline) {
         throw new SwitchFailure('relay-fault', `meter ${a.meterAddress} acknowledged the ${job.action} but status word 3 still reports the relay ${sw3.relay} after ${this.settleMs} ms`, true);
       }
       await this.clock.sleep(this.pollMs);
@@ -890,7 +903,7 @@ export class MasterStation implements StationService {
   }
 
   private validUntil(): FrameDateTime {
-    const c = toCalendar(this.clock.now() + this.validForMs, this.utcOffset);
+    const c = toCalendar(this.now() + this.validForMs, this.utcOffset);
     return { year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute, second: c.second };
   }
 
@@ -929,13 +942,13 @@ export class MasterStation implements StationService {
       try {
         await this.options.sms.send({ to: m.phone, text: m.text, accountId: m.account_id });
         sent++;
-        await this.q(`UPDATE sms_outbox SET sent_at = $2, attempts = attempts + 1 WHERE id = $1`, [m.id, this.clock.now()]);
-        await this.q(`INSERT INTO event (at, account_id, kind, detail) VALUES ($1, $2, 'sms-sent', $3)`, [this.clock.now(), m.account_id, JSON.stringify({ smsId: Number(m.id) })]);
+        await this.q(`UPDATE sms_outbox SET sent_at = $2, attempts = attempts + 1 WHERE id = $1`, [m.id, this.now()]);
+        await this.q(`INSERT INTO event (at, account_id, kind, detail) VALUES ($1, $2, 'sms-sent', $3)`, [this.now(), m.account_id, JSON.stringify({ smsId: Number(m.id) })]);
       } catch (e) {
         if (e instanceof StationCrashedError) throw e;
         failed++;
         await this.q(`UPDATE sms_outbox SET attempts = attempts + 1 WHERE id = $1`, [m.id]);
-        await this.q(`INSERT INTO event (at, account_id, kind, detail) VALUES ($1, $2, 'sms-failed', $3)`, [this.clock.now(), m.account_id, JSON.stringify({ smsId: Number(m.id), error: (e as Error).message })]);
+        await this.q(`INSERT INTO event (at, account_id, kind, detail) VALUES ($1, $2, 'sms-failed', $3)`, [this.now(), m.account_id, JSON.stringify({ smsId: Number(m.id), error: (e as Error).message })]);
       } finally {
         release();
       }
