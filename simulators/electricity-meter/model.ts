@@ -1043,12 +1043,24 @@ export class ElectricityMeterModel {
     this.tripProtectUntil = null;
   }
 
+  /**
+   * Harness instant of a relay movement at meter time `m` (for onRelayChange only): now when it
+   * happens now (`m` is the meter clock now, floored to the ms), else the exact inverse of the meter
+   * clock, to the microsecond (a trip executed lazily, dated when it fell due).
+   */
+  private relayInstant(m: number): number {
+    const now = this.clock.now();
+    if (Math.abs(this.meterTimeAt(now) - m) < 1) return now;
+    const k = this.driftPpm / 1e6;
+    return Math.round(((m - this.offsetMs + this.driftEpoch * k) / (1 + k)) * 1000) / 1000;
+  }
+
   private openRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
     if (this.relayOpen || this.faults.relayStuck) return;
     this.relayOpen = true;
     pushRecord(this.events.trip, { time: m, operator: this.faults.recordedOperator ?? operator, energy: copyEnergy(this.energy), cause });
     this.log(`relay open (${cause})`);
-    if (this.onRelayChange !== undefined) this.onRelayChange(this, true, this.simTimeFor(m), cause);
+    if (this.onRelayChange !== undefined) this.onRelayChange(this, true, this.relayInstant(m), cause);
   }
 
   private closeRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
@@ -1057,7 +1069,7 @@ export class ElectricityMeterModel {
     this.relayOpen = false;
     pushRecord(this.events.close, { time: m, operator: this.faults.recordedOperator ?? operator, energy: copyEnergy(this.energy), cause });
     this.log(`relay closed (${cause})`);
-    if (this.onRelayChange !== undefined) this.onRelayChange(this, false, this.simTimeFor(m), cause);
+    if (this.onRelayChange !== undefined) this.onRelayChange(this, false, this.relayInstant(m), cause);
   }
 
   /**
