@@ -252,6 +252,28 @@ describe('relay, alarm and keep-power (FEE-06/07/11, KP-01..04)', () => {
     expect(model.readValue('04001401')).toBe(5);
   });
 
+  it('tells onRelayChange each actual movement at its harness instant, the lazy delayed trip dated when it fell due', async () => {
+    // The meter clock runs 90 s ahead and drifts: the instant reported is the harness's, not the meter's.
+    const { clock, model } = meter({ ...NON_PREPAID, clockOffsetMs: 90_000, clockDriftPpm: 50, relay: { tripDelayMs: 5 * MINUTE } });
+    const seen: [ElectricityMeterModel, boolean, number, string][] = [];
+    model.onRelayChange = (m, open, at, cause) => seen.push([m, open, at, cause]);
+    const t0 = clock.now();
+    model.remoteControl(Trip, op, null);
+    expect(seen).toEqual([]); // only the command so far: the relay waits out its delay
+    await clock.advance(HOUR); // nothing touches the meter until the read below
+    expect(model.relay.open).toBe(true);
+    model.remoteControl(DirectClose, op, null);
+    model.faults.relayStuck = true;
+    model.remoteControl(Trip, op, null);
+    await clock.advance(HOUR);
+    expect(model.relay.open).toBe(false); // stuck: acknowledged, never moved, never reported
+    expect(seen.every(([m]) => m === model)).toBe(true);
+    expect(seen.map(([, open, at, cause]) => [open, at, cause])).toEqual([
+      [true, t0 + 5 * MINUTE, 'remote'],
+      [false, t0 + HOUR, 'forced'], // 1CH direct close is recorded as 'forced'
+    ]);
+  });
+
   it('sets and clears the alarm (2AH / 2BH)', () => {
     const { model } = meter({ ...NON_PREPAID });
     model.remoteControl(Alarm, op, null);

@@ -101,6 +101,13 @@ export interface RelayEventRecord {
   readonly cause: 'remote' | 'local' | 'keep-power' | 'forced';
 }
 
+/**
+ * Told every actual relay movement (status word 3 bit 4): `open` the new state, `at` the harness
+ * instant it moved (a trip executed lazily, e.g. after its delay, is dated when it fell due), and
+ * the cause recorded with it. It gets the meter, so one function can observe a whole fleet.
+ */
+export type RelayChangeObserver = (meter: ElectricityMeterModel, open: boolean, at: number, cause: RelayEventRecord['cause']) => void;
+
 export interface ProgrammingRecord {
   readonly time: number;
   readonly operator: string;
@@ -409,6 +416,11 @@ export class ElectricityMeterModel {
    * server keeps its bus receive filter on the current address (server.ts).
    */
   onAddressChange: (() => void) | undefined = undefined;
+  /**
+   * Observer of the actual relay (simulators/prepaid records relay truth with it), or undefined:
+   * then nothing but this one empty slot is spent, and a relay movement costs one comparison.
+   */
+  onRelayChange: RelayChangeObserver | undefined = undefined;
 
   /** Communication address (A0..A5 as 12 digits). */
   get address(): string {
@@ -1031,11 +1043,24 @@ export class ElectricityMeterModel {
     this.tripProtectUntil = null;
   }
 
+  /**
+   * Harness instant of a relay movement at meter time `m` (for onRelayChange only): now when it
+   * happens now (`m` is the meter clock now, floored to the ms), else the exact inverse of the meter
+   * clock, to the microsecond (a trip executed lazily, dated when it fell due).
+   */
+  private relayInstant(m: number): number {
+    const now = this.clock.now();
+    if (Math.abs(this.meterTimeAt(now) - m) < 1) return now;
+    const k = this.driftPpm / 1e6;
+    return Math.round(((m - this.offsetMs + this.driftEpoch * k) / (1 + k)) * 1000) / 1000;
+  }
+
   private openRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
     if (this.relayOpen || this.faults.relayStuck) return;
     this.relayOpen = true;
     pushRecord(this.events.trip, { time: m, operator: this.faults.recordedOperator ?? operator, energy: copyEnergy(this.energy), cause });
     this.log(`relay open (${cause})`);
+    if (this.onRelayChange !== undefined) this.onRelayChange(this, true, this.relayInstant(m), cause);
   }
 
   private closeRelay(cause: RelayEventRecord['cause'], operator: string, m: number): void {
@@ -1044,6 +1069,7 @@ export class ElectricityMeterModel {
     this.relayOpen = false;
     pushRecord(this.events.close, { time: m, operator: this.faults.recordedOperator ?? operator, energy: copyEnergy(this.energy), cause });
     this.log(`relay closed (${cause})`);
+    if (this.onRelayChange !== undefined) this.onRelayChange(this, false, this.relayInstant(m), cause);
   }
 
   /**
