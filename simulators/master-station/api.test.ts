@@ -138,7 +138,9 @@ describe('auth', () => {
 
   it('the right token reaches the service; the OpenAPI document needs none', async () => {
     expect((await get('/channels')).statusCode).toBe(200);
-    expect(station.calls.map((c) => c.method)).toEqual(['listChannels']);
+    expect((await get('/channels/')).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/channels', headers: { authorization: `bearer ${TOKEN} ` } })).statusCode).toBe(200);
+    expect(station.calls.map((c) => c.method)).toEqual(['listChannels', 'listChannels', 'listChannels']);
     expect((await app.inject({ method: 'GET', url: '/openapi.json' })).statusCode).toBe(200);
   });
 
@@ -262,6 +264,7 @@ describe('a bad request is 400 naming the field, and changes nothing', () => {
     ['limit 0', () => get('/accounts?limit=0'), /limit must be at least 1/],
     ['limit above the page size', () => get('/events?limit=1001'), /limit must be at most 1000/],
     ['negative afterId', () => get('/events?afterId=-1'), /afterId must be a whole number/],
+    ['limit given twice', () => get('/accounts?limit=1&limit=2'), /Query parameter limit must be given once/],
     ['an unknown query parameter', () => get('/events?after=3'), /Unknown query parameter after/],
     ['a job id that is not a number', () => get('/jobs/seven'), /Path parameter id must be a whole number/],
     ['job id 0', () => get('/jobs/0'), /id must be at least 1/],

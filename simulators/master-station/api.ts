@@ -80,6 +80,10 @@ export function describeIssue(part: string, issue: z.core.$ZodIssue, data: unkno
   if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return `${capitalise(where)} ${field} is required.`;
   switch (issue.code) {
     case 'invalid_type':
+      if (part === 'querystring' && Array.isArray(value)) {
+        detail = 'must be given once';
+        break;
+      }
       detail = `must be ${article(issue.expected)} (got ${describeValue(value)})`;
       break;
     case 'too_small':
