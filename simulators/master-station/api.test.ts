@@ -311,6 +311,23 @@ describe('error mapping', () => {
     expect(body.message).not.toMatch(/postgres/);
   });
 
+  it('the details of a 500 go to the log when logging is on', async () => {
+    const lines: string[] = [];
+    const logged = buildStationApi({ service: station, token: TOKEN, logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } } });
+    try {
+      station.next.worklist = () => {
+        throw new Error('disk full at /var/lib/station');
+      };
+      const res = await logged.inject({ method: 'GET', url: '/api/v1/worklist', headers: AUTH });
+      expectError(res, 500, 'internal');
+      expect(res.body).not.toContain('disk full');
+      const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: { message: string } }).filter((l) => l.level >= 50);
+      expect(errors).toEqual([expect.objectContaining({ msg: 'station API request failed', err: expect.objectContaining({ message: 'disk full at /var/lib/station' }) })]);
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('a body over the limit is 413 JSON', async () => {
     const big = JSON.stringify({ ...TOP_UP, paymentId: 'x'.repeat(BODY_LIMIT_BYTES) });
     const res = await app.inject({ method: 'POST', url: '/api/v1/top-ups', headers: { ...AUTH, 'content-type': 'application/json' }, payload: big });
