@@ -144,6 +144,41 @@ describe('auth', () => {
     expect((await app.inject({ method: 'GET', url: '/openapi.json' })).statusCode).toBe(200);
   });
 
+  it('a percent-encoded or odd spelling of an /api path gets no route without the token', async () => {
+    // find-my-way decodes %61 to "a": the route matched, and a check on the raw URL let it through
+    for (const url of ['/%61pi/v1/channels', '/%61%70%69/v1/channels', '/api/v1/%63hannels', '/api/v1//channels', '/api/./v1/channels', '/API/v1/channels', '/api%2Fv1/channels', '//api/v1/channels']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect([401, 404], url).toContain(res.statusCode);
+    }
+    const encoded = await app.inject({ method: 'GET', url: '/%61pi/v1/channels' });
+    expectError(encoded, 401, 'unauthorized');
+    expect(station.calls).toEqual([]);
+    // with the token the decoded spelling is the same route
+    expect((await app.inject({ method: 'GET', url: '/%61pi/v1/channels', headers: AUTH })).statusCode).toBe(200);
+  });
+
+  it('property: no spelling of a route path reaches the service without the token', async () => {
+    const paths = ['/api/v1/channels', '/api/v1/accounts', '/api/v1/accounts/QY-1', '/api/v1/events', '/api/v1/worklist', '/api/v1/jobs/3'];
+    const spelling = fc.record({
+      path: fc.constantFrom(...paths),
+      encode: fc.array(fc.boolean(), { minLength: 24, maxLength: 24 }),
+      upper: fc.boolean(),
+      doubleSlash: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(spelling, async ({ path, encode, upper, doubleSlash }) => {
+        let url = [...path].map((c, i) => (c !== '/' && encode[i % 24] ? `%${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c)).join('');
+        if (upper) url = url.toUpperCase();
+        if (doubleSlash) url = url.replace('/v1', '//v1');
+        station.calls = [];
+        const res = await app.inject({ method: 'GET', url });
+        expect([401, 404], url).toContain(res.statusCode);
+        expect(station.calls, url).toEqual([]);
+      }),
+      { seed: 645, numRuns: 300 },
+    );
+  });
+
   it('an empty token is refused at build time', () => {
     expect(() => buildStationApi({ service: station, token: '' })).toThrow(/token/);
   });

@@ -216,8 +216,11 @@ export function buildStationApi(options: StationApiOptions): FastifyInstance {
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0]!;
-    if (path !== '/api' && !path.startsWith('/api/')) return;
+    // Decide by the route that matched, not by the raw URL: the router decodes percent-escapes,
+    // so /%61pi/v1/channels is the route /api/v1/channels. An unmatched URL is judged by its
+    // decoded path, so a guess at an unknown /api route gets 401, not a 404 that confirms it.
+    const route = request.routeOptions.url;
+    if (!isApiPath(route ?? decodedPath(request.url))) return;
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
     if (!match) {
@@ -337,6 +340,20 @@ export function buildStationApi(options: StationApiOptions): FastifyInstance {
   );
 
   return app;
+}
+
+function isApiPath(path: string): boolean {
+  const p = path.toLowerCase().replace(/\/{2,}/g, '/');
+  return p === '/api' || p.startsWith('/api/');
+}
+
+function decodedPath(url: string): string {
+  const raw = url.split('?', 1)[0]!;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 /** FEE-18, no silent partial failure: the service must answer every account, in order. */
