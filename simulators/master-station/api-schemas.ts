@@ -98,6 +98,8 @@ const IntText = (min: number, max: number) =>
     .transform((s) => Number(s))
     .pipe(z.number().int().min(min).max(max));
 
+/** Routes that take no query parameters refuse any (a typo such as ?limt=5 is not ignored). */
+export const NoQuery = z.strictObject({});
 export const AccountIdParams = z.strictObject({ id: AccountIdSchema });
 export const JobIdParams = z.strictObject({ id: IntText(1, Number.MAX_SAFE_INTEGER) });
 export const AccountsQuery = z.strictObject({

@@ -301,6 +301,7 @@ describe('a bad request is 400 naming the field, and changes nothing', () => {
     ['negative afterId', () => get('/events?afterId=-1'), /afterId must be a whole number/],
     ['limit given twice', () => get('/accounts?limit=1&limit=2'), /Query parameter limit must be given once/],
     ['an unknown query parameter', () => get('/events?after=3'), /Unknown query parameter after/],
+    ['a query parameter on a route that takes none', () => get('/worklist?limt=5'), /Unknown query parameter limt/],
     ['a job id that is not a number', () => get('/jobs/seven'), /Path parameter id must be a whole number/],
     ['job id 0', () => get('/jobs/0'), /id must be at least 1/],
   ];

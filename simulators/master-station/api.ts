@@ -272,7 +272,7 @@ export function buildStationApi(options: StationApiOptions): FastifyInstance {
       }, async (req, reply) => reply.code(201).send(await service.addChannel(req.body as z.output<typeof S.ChannelBody>)));
 
       api.get('/channels', {
-        schema: { summary: 'List channels', response: { ...respond(200, S.ChannelList, 'channels'), ...errorResponses() } },
+        schema: { summary: 'List channels', querystring: json(S.NoQuery), response: { ...respond(200, S.ChannelList, 'channels'), ...errorResponses() } },
       }, async () => ({ channels: await service.listChannels() }));
 
       api.post('/accounts', {
@@ -284,7 +284,7 @@ export function buildStationApi(options: StationApiOptions): FastifyInstance {
       }, async (req) => ({ accounts: await service.listAccounts(definedOnly(req.query as z.output<typeof S.AccountsQuery>)) }));
 
       api.get('/accounts/:id', {
-        schema: { summary: 'One account', params: json(S.AccountIdParams), response: { ...respond(200, S.AccountResponse, 'the account'), ...errorResponses(404) } },
+        schema: { summary: 'One account', querystring: json(S.NoQuery), params: json(S.AccountIdParams), response: { ...respond(200, S.AccountResponse, 'the account'), ...errorResponses(404) } },
       }, async (req) => service.getAccount((req.params as z.output<typeof S.AccountIdParams>).id));
 
       api.post('/top-ups', {
@@ -329,11 +329,11 @@ export function buildStationApi(options: StationApiOptions): FastifyInstance {
       }, async (req) => ({ events: await service.events(definedOnly(req.query as z.output<typeof S.EventsQuery>)) }));
 
       api.get('/worklist', {
-        schema: { summary: 'Failed switching with its cause layer (FEE-19)', response: { ...respond(200, S.JobList, 'failed jobs'), ...errorResponses() } },
+        schema: { summary: 'Failed switching with its cause layer (FEE-19)', querystring: json(S.NoQuery), response: { ...respond(200, S.JobList, 'failed jobs'), ...errorResponses() } },
       }, async () => ({ jobs: await service.worklist() }));
 
       api.get('/jobs/:id', {
-        schema: { summary: 'One switching job', params: json(S.JobIdParams), response: { ...respond(200, S.SwitchJobResponse, 'the job'), ...errorResponses(404) } },
+        schema: { summary: 'One switching job', querystring: json(S.NoQuery), params: json(S.JobIdParams), response: { ...respond(200, S.SwitchJobResponse, 'the job'), ...errorResponses(404) } },
       }, async (req) => service.getJob((req.params as z.output<typeof S.JobIdParams>).id));
     },
     { prefix: API_PREFIX },
