@@ -30,6 +30,9 @@ import {
   type SimulatorProfile,
 } from '../../simulators/electricity-meter/index.ts';
 import { parseJsonText } from './json-text.ts';
+import { fileURLToPath } from 'node:url';
+import { readPrepaidScenarioFile, type PrepaidScenario } from '../../simulators/prepaid/scenario.ts';
+import type { StationFaults } from '../../simulators/master-station/station.ts';
 
 /** The spec that names the built-in reference target. */
 export const REFERENCE_TARGET_SPEC = 'reference';
@@ -133,6 +136,43 @@ export const AllowDestructiveSchema = z
   })
   .strict();
 
+/**
+ * The system under test of the system switching cases (issue 9): a master station and its prepaid
+ * customers' meters, run through a seeded scenario. Only MeterLab's reference station can be run
+ * today ("reference-station", in virtual time); a vendor's station over its HTTP API in real time
+ * is not built yet (see suites/switching/README.md).
+ */
+export const SystemSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('reference-station'),
+      /** A prepaid scenario file (simulators/prepaid/scenario.ts), relative to this profile; a bare name is one of suites/switching/scenarios/. */
+      scenario: z.string().min(1).default('prepaid-1000'),
+      /**
+       * Where the run kills the station and for how long it stays down; null for no crash. Default:
+       * day 3 at 20:00, 5 minutes: late in a day, so a day's top-ups are at stake (MeterLab's choice).
+       */
+      crash: z
+        .object({ atMinutes: z.number().int().min(0), downMinutes: z.number().int().min(1).max(1440) })
+        .strict()
+        .nullable()
+        .default({ atMinutes: 3 * 1440 + 20 * 60, downMinutes: 5 }),
+      /** Storage of the station: PGlite in memory unless given (a data directory or postgres:// URL). */
+      db: z.string().min(1).optional(),
+      /** Deliberate defects of the reference station: broken variants only. */
+      faults: z
+        .object({
+          reconnectDelayMs: z.number().int().min(0).optional(),
+          ignoreKeepPower: z.boolean().optional(),
+          creditDuplicates: z.boolean().optional(),
+          volatileTopUps: z.boolean().optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict(),
+]);
+
 /** The JSON document as written (before the simulator is loaded and defaults are filled in). */
 export const TargetProfileSchema = z
   .object({
@@ -145,6 +185,7 @@ export const TargetProfileSchema = z
     master: MasterSettingsSchema.default({ timeoutMs: 3000, attempts: 3, preamble: 4 }),
     limits: LimitsSchema.default({ responseDelayMs: { min: 20, max: 500 }, clockToleranceS: 10 }),
     allowDestructive: AllowDestructiveSchema.prefault({}),
+    system: SystemSchema.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -204,6 +245,42 @@ export interface TargetProfile {
   readonly allowDestructive: AllowDestructive;
   /** Where it came from: "reference" (built in), a file path, or "inline". */
   readonly source: string;
+  /** The system under test of the system switching cases, when declared. */
+  readonly system?: SystemDeclaration;
+}
+
+export interface SystemDeclaration {
+  readonly type: 'reference-station';
+  readonly scenario: PrepaidScenario;
+  /** The scenario file it came from. */
+  readonly scenarioFile: string;
+  readonly crash: { readonly atMinutes: number; readonly downMinutes: number } | null;
+  readonly db?: string;
+  readonly faults: StationFaults;
+}
+
+/** Folder of the named scenarios (a bare `system.scenario` name). */
+export const SCENARIOS_DIR = fileURLToPath(new URL('../../suites/switching/scenarios/', import.meta.url));
+
+function loadSystem(doc: z.output<typeof SystemSchema>, baseDir: string, label: string): SystemDeclaration {
+  const file = /^[A-Za-z0-9_-]+$/.test(doc.scenario) ? path.join(SCENARIOS_DIR, `${doc.scenario}.json`) : path.resolve(baseDir, doc.scenario);
+  let scenario: PrepaidScenario;
+  try {
+    scenario = readPrepaidScenarioFile(file);
+  } catch (e) {
+    throw new ProfileError(`${label}: system.scenario: ${(e as Error).message}`, { cause: e });
+  }
+  if (doc.crash && doc.crash.atMinutes >= scenario.days * 1440) {
+    throw new ProfileError(`${label}: system.crash.atMinutes: ${doc.crash.atMinutes} is after the scenario's end (${scenario.days} days = ${scenario.days * 1440} minutes)`);
+  }
+  return {
+    type: doc.type,
+    scenario,
+    scenarioFile: file,
+    crash: doc.crash,
+    ...(doc.db !== undefined ? { db: doc.db } : {}),
+    faults: doc.faults ?? {},
+  };
 }
 
 export interface ParseTargetProfileOptions {
@@ -248,6 +325,7 @@ export function referenceTargetProfile(overrides: Partial<Omit<ReferenceConnecti
         seed: overrides.seed ?? 1,
         clockOffsetMs: overrides.clockOffsetMs ?? REFERENCE_CLOCK_OFFSET_MS,
       },
+      system: { type: 'reference-station' },
     },
     { source: REFERENCE_TARGET_SPEC },
   );
@@ -333,6 +411,7 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
     limits: doc.limits,
     allowDestructive: doc.allowDestructive,
     source,
+    ...(doc.system ? { system: loadSystem(doc.system, baseDir, label) } : {}),
   };
 }
 

@@ -60,6 +60,8 @@ export const AccountBody = z.strictObject({
   keepPower: KeepPowerSchema.nullable(),
   warningFen: Fen(0, MAX_MONEY_FEN),
   balanceFen: Fen(-MAX_MONEY_FEN, MAX_MONEY_FEN).optional(),
+  /** 装表示数 in Wh: at most 999999.99 kWh, the largest XXXXXX.XX energy register (DL/T 645). */
+  openingEnergyWh: z.number().int().min(0).max(999_999_990).optional(),
 });
 
 export const TopUpBody = z.strictObject({

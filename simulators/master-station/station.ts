@@ -223,6 +223,11 @@ class SwitchFailure extends Error {
 const ACCOUNT_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const METER_ADDRESS = /^\d{12}$/;
 
+/** YYYY-MM-DD: the key of a freeze day. */
+function dayKey(year: number, month: number, day: number): string {
+  return `${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
 /** "12.34" from 1234 fen. */
 export function formatYuan(fen: number): string {
   const sign = fen < 0 ? '-' : '';
@@ -353,6 +358,12 @@ export class MasterStation implements StationService {
     return rows.length;
   }
 
+  /** YYYY-MM-DD of an instant in the station's time zone. */
+  private localDay(at: number): string {
+    const c = toCalendar(at, this.utcOffset);
+    return dayKey(c.year, c.month, c.day);
+  }
+
   /** The clock's instant in whole ms (line time makes virtual instants fractional; the schema stores BIGINT). */
   private now(): number {
     return Math.floor(this.clock.now());
@@ -421,7 +432,7 @@ export class MasterStation implements StationService {
     if (input.keepPower !== null && !KEEP_POWER_CLASSES.includes(input.keepPower)) {
       throw new StationRequestError('invalid', `keepPower "${String(input.keepPower)}": one of ${KEEP_POWER_CLASSES.join(', ')} or null`);
     }
-    for (const [k, v] of [['tariffFenPerKwh', input.tariffFenPerKwh], ['warningFen', input.warningFen]] as const) {
+    for (const [k, v] of [['tariffFenPerKwh', input.tariffFenPerKwh], ['warningFen', input.warningFen], ['openingEnergyWh', input.openingEnergyWh ?? 0]] as const) {
       if (!Number.isSafeInteger(v) || v < 0) throw new StationRequestError('invalid', `${k} ${v}: a whole number of fen, 0 or more`);
     }
     return this.tx(async (tx) => {
@@ -437,7 +448,11 @@ export class MasterStation implements StationService {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${ACCOUNT_COLUMNS}`,
         [input.id, input.name, input.phone, input.meterAddress, input.channelId, input.paymentMode, input.tariffFenPerKwh, input.keepPower, input.warningFen, input.balanceFen ?? 0, this.now()],
       );
-      await this.event(tx, input.id, 'account-created', { paymentMode: input.paymentMode, keepPower: input.keepPower });
+      if (input.openingEnergyWh !== undefined) {
+        // The opening reading counts as the freeze of the opening day: the next freeze bills the usage since.
+        await tx.query(`INSERT INTO daily_reading (account_id, day, energy_wh, read_at) VALUES ($1, $2, $3, $4)`, [input.id, this.localDay(this.now()), input.openingEnergyWh, this.now()]);
+      }
+      await this.event(tx, input.id, 'account-created', { paymentMode: input.paymentMode, keepPower: input.keepPower, ...(input.openingEnergyWh !== undefined ? { openingEnergyWh: input.openingEnergyWh } : {}) });
       return toAccount(rows[0]!);
     });
   }
@@ -678,6 +693,9 @@ export class MasterStation implements StationService {
           }
         }),
       );
+      // Disconnections and warnings decided in this pass go out now, not after the retries.
+      this.wake();
+      this.kickSms();
       if (failed.length === 0 || this.crashed) break;
       if (this.now() + retryMs >= started + 86_400_000 - retryMs) break;
       await this.clock.sleep(retryMs);
@@ -696,8 +714,10 @@ export class MasterStation implements StationService {
     const time = t.value as { year: number; month: number; day: number } | undefined;
     const energy = Array.isArray(e.value) ? (e.value[0] as number) : undefined;
     if (!time || typeof energy !== 'number') throw new Error(`meter ${a.meter_address}: daily freeze not decodable (${t.valueError?.message ?? e.valueError?.message ?? 'unexpected value'})`);
+    // A meter that has not frozen a day yet answers zeros (no month 0, no day 0): nothing to bill.
+    if (time.month < 1 || time.month > 12 || time.day < 1 || time.day > 31) return false;
     // The freeze at 00:00 of day D closes day D-1; it is keyed by D.
-    const day = `${time.year}-${String(time.month).padStart(2, '0')}-${String(time.day).padStart(2, '0')}`;
+    const day = dayKey(time.year, time.month, time.day);
     const energyWh = Math.round(energy * 1000);
     return this.tx(async (tx) => {
       const ins = await tx.query(`INSERT INTO daily_reading (account_id, day, energy_wh, read_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING day`, [a.id, day, energyWh, this.now()]);

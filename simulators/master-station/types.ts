@@ -31,9 +31,15 @@ export interface AccountInput {
   readonly warningFen: number;
   /** Opening balance. Default 0. */
   readonly balanceFen?: number;
+  /**
+   * The meter's forward active energy when the account opened (装表示数, Wh), as the installer
+   * recorded it: the first day is billed from it. Without it the first daily freeze read is the
+   * baseline and the usage before it is not billed.
+   */
+  readonly openingEnergyWh?: number;
 }
 
-export interface Account extends Required<AccountInput> {
+export interface Account extends Required<Omit<AccountInput, 'openingEnergyWh'>> {
   readonly relay: RelayKnowledge;
   /** Why the station wants the relay open, or null when it wants it closed. */
   readonly cutReason: 'arrears' | null;
