@@ -2,3 +2,4 @@
 export * from './profile.ts';
 export * from './target.ts';
 export * from './preflight.ts';
+export * from './system.ts';

@@ -185,11 +185,12 @@ export async function runReferenceSystem(options: ReferenceSystemOptions): Promi
         }, plan.atMinutes * 60_000);
       }
       await clock.sleep(world.endMs - clock.now());
+      // The run ends here: the station stops scheduling (a billing run due later does not start).
+      await station!.stop();
       await world.settled();
     });
     const s = station!;
     const finalAccounts = await clock.run(async () => {
-      await s.stop();
       const all: Account[] = [];
       for (let offset = 0; ; offset += 1000) {
         const page = await s.listAccounts({ offset, limit: 1000 });

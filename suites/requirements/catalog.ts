@@ -165,6 +165,53 @@ export const REQUIREMENTS: readonly Requirement[] = [
     origin: 'REQUIREMENTS.md',
   }),
   R({
+    id: 'FEE-13',
+    title: 'Daily billing cycle (Qingyuan)',
+    statement:
+      "Daily automatic fee calculation from the low-voltage collection system's daily frozen data. An SMS is sent when the balance reaches a customer-chosen warning amount. Remote disconnect on arrears. After a mobile top-up, automatic reconnection within 15 min end to end (payment → command → relay closed). Pilot started Nov 2017 in Liannan.",
+    threshold: 'reconnection ≤ 15 min from payment to relay closed',
+    source: 'http://chinapower.com.cn/dwyxfw/20190621/1278737.html',
+    confidence: 'H',
+    notes: 'H for the source article.',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'FEE-14',
+    title: 'Disconnect/reconnect success rates',
+    statement: 'Remote disconnect success ≥98 %, remote reconnect success ≥99 %, per campaign and per day.',
+    threshold: 'disconnect ≥ 98 %; reconnect ≥ 99 %',
+    source: "brief's Qingyuan article (the figures were not in the retrieved excerpt)",
+    confidence: 'M',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'FEE-18',
+    title: 'Batch payment-mode change and forced reconnect',
+    statement:
+      '批量变更付费模式: for every meter in the batch, the harness verifies that the meter mode, the fee-control archive and the alarm thresholds change consistently, with per-meter results and no partial silent failure. 费控强制复电: forced reconnect overrides the balance check and is audited; modelled as direct-close plus an audit record.',
+    source: "function names from the brief's article; these semantics are ours",
+    confidence: 'M',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'FEE-19',
+    title: 'Failed disconnect/reconnect troubleshooting',
+    statement:
+      'A fault-location flow for failed remote switching must classify failures by layer: master/fee system, concentrator (offline, queue), channel, meter (ESAM/authentication, relay fault, 保电 state). The harness reports a cause code for each failure.',
+    source: 'CN109308766B (SGCC Liaoning EPRI) https://patents.google.com/patent/CN109308766B/en',
+    confidence: 'M',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
+    id: 'KP-06',
+    title: 'Master-side protection classes',
+    statement:
+      'Protected customers (high-risk or important) must never receive a trip, even at zero balance. Classes: master 保电, global 保电, local 保电, holiday 保电. Test: the master never emits a trip for a flagged account, whatever the balance.',
+    source: 'http://rdq029.com/news/44.html',
+    confidence: 'M',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
     id: 'KP-01',
     title: 'No trip while 保电',
     statement:
