@@ -150,13 +150,14 @@ export const SystemSchema = z.discriminatedUnion('type', [
       scenario: z.string().min(1).default('prepaid-1000'),
       /**
        * Where the run kills the station and for how long it stays down; null for no crash. Default:
-       * day 3 at 20:00, 5 minutes: late in a day, so a day's top-ups are at stake (MeterLab's choice).
+       * 01:20 on day 4, 5 minutes: 20 minutes after the billing run cut that day's customers, while
+       * their top-ups come in (MeterLab's choice).
        */
       crash: z
         .object({ atMinutes: z.number().int().min(0), downMinutes: z.number().int().min(1).max(1440) })
         .strict()
         .nullable()
-        .default({ atMinutes: 3 * 1440 + 20 * 60, downMinutes: 5 }),
+        .default({ atMinutes: 3 * 1440 + 80, downMinutes: 5 }),
       /** Storage of the station: PGlite in memory unless given (a data directory or postgres:// URL). */
       db: z.string().min(1).optional(),
       /** Deliberate defects of the reference station: broken variants only. */

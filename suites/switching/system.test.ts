@@ -55,7 +55,7 @@ describe('system switching cases', () => {
   }, 300_000);
 
   it.each([
-    ['reference-broken-slow-reconnect.json', 'system-reconnect-latency', /reconnect latency (p50|p99|max) [\d.]+ min outside <= 15|reconnect latency/],
+    ['reference-broken-slow-reconnect.json', 'system-reconnect-latency', /reconnect latency (p50|p99|max) [\d.]+ s outside <= 900/],
     ['reference-broken-keep-power-ignored.json', 'system-keep-power', /keep-power customer\(s\) had their power cut/],
     ['reference-broken-double-credit.json', 'system-top-up-once', /repeated send\(s\) answered "credited" again/],
     ['reference-broken-forgetful-station.json', 'system-restart', /top-up\(s\) acknowledged before the kill are gone after the restart/],
