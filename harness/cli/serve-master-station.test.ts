@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RealClock } from '../core/clock.ts';
-import { expectOneErrorLine, meterlab, REPO } from './testing.ts';
+import { listenTcp } from '../links/tcp.ts';
+import { parseStationConfig, ReopeningLink } from './serve-master-station.ts';
+import { expectOneErrorLine, meterlab, REPO, startMeterlab } from './testing.ts';
 
 const clock = new RealClock();
 const BIN = join(REPO, 'bin', 'meterlab.js');
@@ -88,7 +90,56 @@ const N = 240;
 const KILL_AFTER = 60;
 const topUp = (i: number) => ({ paymentId: `PAY-${i}`, accountId: ACCOUNTS[i % ACCOUNTS.length]!, amountFen: 100 + i });
 
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = clock.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (clock.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await clock.sleep(200);
+  }
+}
+
 describe('meterlab serve master-station', () => {
+  it('switches a meter behind a configured TCP channel, and fails an unconfigured channel in the station layer', async () => {
+    const meter = startMeterlab(['simulate', 'meter', '--tcp', '127.0.0.1:0', '--address', '000000000001']);
+    children.push(meter.child);
+    const port = Number(/tcp 127\.0\.0\.1:(\d+)/.exec(await meter.waitFor(/serving on tcp/))![1]);
+    const dir = tempDir();
+    const config = join(dir, 'station.json');
+    writeFileSync(config, JSON.stringify({ channels: [{ id: 'bus00', tcp: `127.0.0.1:${port}` }] }));
+    const s = await serve(['--db', 'memory', '--port', '0', '--token', TOKEN, '--config', config]);
+    expect((await call(s.url, 'GET', '/channels')).json.channels).toEqual([{ id: 'bus00', kind: 'tcp', description: `TCP serial server 127.0.0.1:${port}` }]);
+    expect((await call(s.url, 'POST', '/channels', { id: 'bus99', kind: 'tcp', description: 'not in the config' })).status).toBe(201);
+    const account = (id: string, meterAddress: string, channelId: string) => ({
+      id, name: id, phone: '13800000000', meterAddress, channelId, paymentMode: 'prepaid', tariffFenPerKwh: 50, keepPower: null, warningFen: 0, balanceFen: 1000,
+    });
+    expect((await call(s.url, 'POST', '/accounts', account('C1', '000000000001', 'bus00'))).status).toBe(201);
+    expect((await call(s.url, 'POST', '/accounts', account('C9', '000000000009', 'bus99'))).status).toBe(201);
+
+    const ok = await call(s.url, 'POST', '/accounts/C1/force-reconnect', { operator: 'op-1', reason: 'test' });
+    expect(ok.status).toBe(202);
+    const done = await until('the reconnection over TCP', async () => {
+      const j = (await call(s.url, 'GET', `/jobs/${ok.json.id}`)).json;
+      return j.state === 'pending' ? undefined : j;
+    });
+    expect(done).toMatchObject({ state: 'done', causeLayer: null });
+    expect(meter.stderr()).toMatch(/rx 1C remoteControl 000000000001/);
+    expect((await call(s.url, 'GET', '/accounts/C1')).json.relay).toBe('closed');
+
+    const none = await call(s.url, 'POST', '/accounts/C9/force-reconnect', { operator: 'op-1', reason: 'test' });
+    const failed = await until('the unconfigured channel to fail', async () => {
+      const jobs = (await call(s.url, 'GET', '/worklist')).json.jobs;
+      return jobs.find((j: { id: number }) => j.id === none.json.id);
+    });
+    expect(failed).toMatchObject({ state: 'failed', causeLayer: 'station', causeDetail: expect.stringMatching(/bus99: the station has no link/) });
+
+    s.child.kill('SIGINT');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+    meter.child.kill('SIGTERM');
+    await meter.exited;
+  }, 60_000);
+
   it('loses no acknowledged top-up to a SIGKILL mid-burst, credits none twice, and a retry of every payment changes nothing', async () => {
     const data = join(tempDir(), 'data');
     const first = await serve(['--db', data, '--port', '0', '--token', TOKEN]);
@@ -209,5 +260,55 @@ describe('meterlab serve master-station', () => {
     expect(unknown.code).toBe(2);
     expect(expectOneErrorLine(unknown)).toMatch(/channels\[0\]: unknown field "baud"$/);
     expect(existsSync(data)).toBe(false);
+  });
+});
+
+describe('serve master-station config', () => {
+  it('names the field of the first problem, and accepts both channel forms', () => {
+    const parse = (v: unknown) => () => parseStationConfig(JSON.stringify(v), 'c.json');
+    expect(parse({ channels: [{ id: 'a', tcp: '127.0.0.1:70000' }] })).toThrow(/^config c\.json: channels\[0\]\.tcp: port must be between 1 and 65535$/);
+    expect(parse({ channels: [{ id: 'a', tcp: 'localhost' }] })).toThrow(/channels\[0\]\.tcp: must be "host:port"/);
+    expect(parse({ channels: [{ id: 'a b', tcp: 'h:1' }] })).toThrow(/channels\[0\]\.id: /);
+    expect(parse({ channels: [{ id: 'a', tcp: 'h:1', line: { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 } }] })).toThrow(/channels\[0\]\.line: applies to a "serial" channel only/);
+    expect(parse({ channels: [{ id: 'a', tcp: 'h:1' }, { id: 'a', serial: '/dev/x' }] })).toThrow(/channels\[1\]\.id: channel "a" is given twice/);
+    expect(parse({ remoteControl: { password: { level: 2, value: '0000' }, operator: '00000000' } })).toThrow(/remoteControl\.password\.value: must be 6 hex digits/);
+    expect(parse({ chanels: [] })).toThrow(/\(top level\): unknown field "chanels"/);
+    expect(() => parseStationConfig('{', 'c.json')).toThrow(/^config c\.json: not valid JSON/);
+    expect(parseStationConfig(JSON.stringify({ channels: [{ id: 'a', tcp: '[::1]:4001' }, { id: 'b', serial: '/dev/ttyUSB0' }] }), 'c.json').channels).toHaveLength(2);
+  });
+});
+
+describe('ReopeningLink', () => {
+  it('connects on the first write, reconnects after the far end closed, and fails a write it cannot connect for', async () => {
+    const listener = await listenTcp({ host: '127.0.0.1', port: 0, clock });
+    const accepted: import('../links/tcp.ts').TcpLink[] = [];
+    const received: string[] = [];
+    listener.on('connection', (c) => {
+      accepted.push(c);
+      c.on('data', (d) => received.push(Buffer.from(d).toString('utf8')));
+    });
+    const { connectTcpLink } = await import('../links/tcp.ts');
+    const logged: string[] = [];
+    const link = new ReopeningLink('tcp:test', () => connectTcpLink({ host: '127.0.0.1', port: listener.port }), (line) => logged.push(line));
+    const drops = (n: number) => until(`${n} drop(s) seen`, async () => (logged.filter((l) => /closed; it is opened again/.test(l)).length >= n ? true : undefined), 5000);
+    const got: string[] = [];
+    link.on('data', (d) => got.push(Buffer.from(d).toString('utf8')));
+    expect(accepted).toHaveLength(0); // nothing opened before the first write
+    await link.write(Buffer.from('one'));
+    await until('the first connection', async () => (received.join('') === 'one' ? true : undefined), 5000);
+    await accepted[0]!.write(Buffer.from('back'));
+    await until('the reply', async () => (got.join('') === 'back' ? true : undefined), 5000);
+    await accepted[0]!.close(); // the serial server drops the connection
+    await drops(1);
+    expect(link.isOpen).toBe(true);
+    await link.write(Buffer.from('two'));
+    await until('the second connection', async () => (accepted.length === 2 && received.join('') === 'onetwo' ? true : undefined), 5000);
+    await listener.close();
+    for (const c of accepted) await c.close();
+    await drops(2);
+    await expect(link.write(Buffer.from('three'))).rejects.toThrow(/cannot connect to 127\.0\.0\.1:\d+/);
+    await link.close();
+    expect(link.isOpen).toBe(false);
+    await expect(link.write(Buffer.from('four'))).rejects.toThrow(/closed/);
   });
 });
