@@ -107,6 +107,23 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
       setExit(await simulateFleetCommand(opts, io));
     });
 
+  // ---- serve -------------------------------------------------------------------------------
+  const serve = program.command('serve').description('run a MeterLab service');
+  serve
+    .command('master-station')
+    .description('run the reference master station (storage, HTTP API, channels to the meters) until SIGINT/SIGTERM')
+    .option('--db <url>', 'storage: a PGlite data directory (path or file:<dir>), "memory" (gone on exit), or postgres://user:password@host:port/db (default ./master-station-data)')
+    .option('--port <n>', 'HTTP port; 0 = a free port (default 8645)', intOption('--port', 0, 65535))
+    .option('--host <host>', 'address to listen on (default 127.0.0.1; any other needs --token of at least 16 characters)')
+    .option('--token <token>', 'API bearer token (default $METERLAB_STATION_TOKEN; without either, a random one is printed on stderr)')
+    .option('--sms-url <url>', 'SMS gateway: warnings are POSTed here (without it they stay in the outbox)')
+    .option('--sms-token <token>', 'bearer token for the SMS gateway')
+    .option('--config <file>', 'channels and how to reach them, remote-control password (JSON; harness/cli/README.md)')
+    .action(async (opts: import('./serve-master-station.ts').ServeMasterStationOptions) => {
+      const { serveMasterStationCommand } = await import('./serve-master-station.ts');
+      setExit(await serveMasterStationCommand(opts, io));
+    });
+
   // ---- discover ----------------------------------------------------------------------------
   program
     .command('discover')

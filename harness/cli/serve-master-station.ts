@@ -1,0 +1,340 @@
+/**
+ * `meterlab serve master-station`: the reference master station (simulators/master-station) as a
+ * real service — storage from --db, the HTTP API on --host:--port, channels reached as the
+ * config file says, time from the real clock — until SIGINT/SIGTERM.
+ *
+ * Everything the user gave is checked before anything is created (no data directory for a bad
+ * config): a bad argument, config file or database URL is one line and exit 2. A database that
+ * cannot be opened, or a port that cannot be listened on, is exit 3. A signal stops the API,
+ * lets the station finish what it is doing, closes the links and the database, and exits 0.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { RealClock, type Clock } from '../core/clock.ts';
+import { LinkError, MeterLabError, UsageError } from '../core/errors.ts';
+import { DLT645_DEFAULT_LINE, LinkBase, type LineSettings, type Link } from '../links/link.ts';
+import type { Channel } from '../../simulators/master-station/types.ts';
+import { EXIT, oneLine, type ExitCode } from './exit.ts';
+import type { CliIo } from './program.ts';
+
+/** The API's default port: MeterLab's choice (the number of the standard it speaks, DL/T 645). */
+export const DEFAULT_STATION_PORT = 8645;
+export const DEFAULT_STATION_HOST = '127.0.0.1';
+/** Default --db: a PGlite data directory in the working directory. */
+export const DEFAULT_STATION_DB = './master-station-data';
+export const TOKEN_ENV = 'METERLAB_STATION_TOKEN';
+/** The remote-control password and operator of the reference meter (simulators/electricity-meter), used when the config gives none. */
+export const DEFAULT_REMOTE_CONTROL = { password: { level: 2, value: '000000' }, operator: '00000000' } as const;
+
+export interface ServeMasterStationOptions {
+  readonly db?: string;
+  readonly port?: number;
+  readonly host?: string;
+  readonly token?: string;
+  readonly smsUrl?: string;
+  readonly smsToken?: string;
+  readonly config?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config file
+
+/** Same rule as the API's channel ids (api-schemas.ts), so every configured channel can be named in an account. */
+const CHANNEL_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const HOST_PORT = /^(?<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?<port>\d{1,5})$/;
+
+const lineSchema = z.strictObject({
+  baudRate: z.number().int().min(300).max(115_200),
+  dataBits: z.union([z.literal(7), z.literal(8)]),
+  parity: z.enum(['none', 'even', 'odd']),
+  stopBits: z.union([z.literal(1), z.literal(2)]),
+});
+
+const channelSchema = z
+  .strictObject({
+    id: z.string().regex(CHANNEL_ID, 'must be 1-32 letters, digits, "-" or "_"'),
+    description: z.string().max(200).optional(),
+    tcp: z
+      .string()
+      .regex(HOST_PORT, 'must be "host:port", e.g. "127.0.0.1:4001"')
+      .refine((s) => {
+        const port = Number(HOST_PORT.exec(s)?.groups?.port);
+        return port >= 1 && port <= 65535;
+      }, 'port must be between 1 and 65535')
+      .optional(),
+    serial: z.string().min(1, 'must be a serial device path, e.g. "/dev/ttyUSB0"').optional(),
+    line: lineSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.tcp === undefined) === (c.serial === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of "tcp" or "serial"', path: [] });
+    }
+    if (c.tcp !== undefined && c.line !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'applies to a "serial" channel only (a TCP serial server has its own line settings)', path: ['line'] });
+    }
+  });
+
+export const stationConfigSchema = z.strictObject({
+  channels: z.array(channelSchema).max(10_000).default([]),
+  remoteControl: z
+    .strictObject({
+      password: z.strictObject({
+        level: z.number().int().min(0).max(9),
+        value: z.string().regex(/^[0-9A-Fa-f]{6}$/, 'must be 6 hex digits'),
+      }),
+      operator: z.string().regex(/^[0-9A-Fa-f]{8}$/, 'must be 8 hex digits'),
+    })
+    .optional(),
+});
+
+export type StationConfig = z.infer<typeof stationConfigSchema>;
+export type ChannelConfig = StationConfig['channels'][number];
+
+function issuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out === '' ? '(top level)' : out;
+}
+
+/** Parses and validates a config file's text; one UsageError line naming the file and the field. */
+export function parseStationConfig(text: string, file: string): StationConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`config ${file}: not valid JSON: ${oneLine((e as Error).message)}`);
+  }
+  const r = stationConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const message = issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    throw new UsageError(`config ${file}: ${issuePath(issue.path)}: ${oneLine(message)}`);
+  }
+  const seen = new Set<string>();
+  r.data.channels.forEach((c, i) => {
+    if (seen.has(c.id)) throw new UsageError(`config ${file}: channels[${i}].id: channel "${c.id}" is given twice`);
+    seen.add(c.id);
+  });
+  return r.data;
+}
+
+export function loadStationConfig(file: string): StationConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`config ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseStationConfig(text, file);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Links opened on first use
+
+/**
+ * A Link that opens its transport on the first write and opens it again on the next write after
+ * the transport closed (a TCP serial server that dropped the connection, an adapter unplugged).
+ * A transport that cannot be opened fails that write with a LinkError (the station records a
+ * 'channel' failure and retries later). Transport errors and closes are not passed on: the
+ * master above keeps working, and a request that was in flight times out.
+ */
+export class ReopeningLink extends LinkBase {
+  private link: Link | null = null;
+  private opening: Promise<Link> | null = null;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly open: () => Promise<Link>,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
+    super();
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.closed) throw new LinkError(`${this.name} is closed`);
+    const link = this.link ?? (await this.connect());
+    await link.write(bytes);
+  }
+
+  private connect(): Promise<Link> {
+    this.opening ??= this.open()
+      .then((link) => {
+        if (this.closed) {
+          void link.close();
+          throw new LinkError(`${this.name} is closed`);
+        }
+        const onData = (chunk: Uint8Array, timing?: import('../links/link.ts').ChunkTiming): void => void this.emit('data', chunk, timing);
+        const onError = (e: Error): void => this.log(`${this.name}: ${oneLine(e.message)}`);
+        link.on('data', onData);
+        link.on('error', onError);
+        link.once('close', () => {
+          link.off('data', onData);
+          link.off('error', onError);
+          if (this.link === link) this.link = null;
+          if (!this.closed) this.log(`${this.name}: closed; it is opened again on the next request`);
+        });
+        this.link = link;
+        return link;
+      })
+      .finally(() => {
+        this.opening = null;
+      });
+    return this.opening;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const link = this.link ?? (await this.opening?.catch(() => null)) ?? null;
+    this.link = null;
+    if (link) await link.close().catch(() => undefined);
+    this.emit('close');
+  }
+}
+
+function channelLink(c: ChannelConfig, log: (line: string) => void): ReopeningLink {
+  if (c.tcp !== undefined) {
+    const m = HOST_PORT.exec(c.tcp)!.groups!;
+    const host = m.host!.replace(/^\[|\]$/g, '');
+    const port = Number(m.port);
+    return new ReopeningLink(`tcp:${c.tcp}`, async () => (await import('../links/tcp.ts')).connectTcpLink({ host, port }), log);
+  }
+  const line: LineSettings = c.line ?? DLT645_DEFAULT_LINE;
+  const path = c.serial!;
+  return new ReopeningLink(`serial:${path}`, async () => (await import('../links/serial.ts')).openSerialLink({ path, line }), log);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+function waitForSignal(): { promise: Promise<NodeJS.Signals>; dispose(): void } {
+  let onSignal: (s: NodeJS.Signals) => void = () => undefined;
+  const promise = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (s) => resolve(s);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  return {
+    promise,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+class EnvironmentError extends MeterLabError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('environment', message, options);
+  }
+}
+
+export async function serveMasterStationCommand(opts: ServeMasterStationOptions, io: CliIo, clock: Clock = new RealClock()): Promise<ExitCode> {
+  const say = (line: string): void => void io.stderr.write(`${line}\n`);
+
+  // ---- everything checked before anything is created ----
+  const host = opts.host ?? DEFAULT_STATION_HOST;
+  const port = opts.port ?? DEFAULT_STATION_PORT;
+  const { isLoopbackHost, MIN_REMOTE_TOKEN_LENGTH } = await import('../../simulators/master-station/api.ts');
+  const loopback = isLoopbackHost(host);
+  const givenToken = opts.token ?? (process.env[TOKEN_ENV] !== undefined && process.env[TOKEN_ENV] !== '' ? process.env[TOKEN_ENV] : undefined);
+  if (givenToken !== undefined && !/^[\x21-\x7e]+$/.test(givenToken)) throw new UsageError('--token must be printable ASCII without spaces');
+  if (!loopback && (givenToken === undefined || givenToken.length < MIN_REMOTE_TOKEN_LENGTH)) {
+    throw new UsageError(`--host ${host} is not loopback: give --token (or ${TOKEN_ENV}) of at least ${MIN_REMOTE_TOKEN_LENGTH} characters`);
+  }
+  let smsUrl: URL | undefined;
+  if (opts.smsUrl !== undefined) {
+    try {
+      smsUrl = new URL(opts.smsUrl);
+    } catch {
+      throw new UsageError(`--sms-url "${opts.smsUrl}" is not a URL (e.g. http://127.0.0.1:9000/sms)`);
+    }
+    if (smsUrl.protocol !== 'http:' && smsUrl.protocol !== 'https:') throw new UsageError(`--sms-url must be http: or https:, got ${smsUrl.protocol}`);
+  } else if (opts.smsToken !== undefined) {
+    throw new UsageError('--sms-token needs --sms-url');
+  }
+  const config: StationConfig = opts.config !== undefined ? loadStationConfig(opts.config) : { channels: [] };
+  const { parseDatabaseUrl, openDatabase, maskPassword, StorageError } = await import('../../simulators/master-station/storage.ts');
+  const dbUrl = opts.db ?? DEFAULT_STATION_DB;
+  try {
+    parseDatabaseUrl(dbUrl);
+  } catch (e) {
+    throw new UsageError(`--db: ${(e as Error).message}`);
+  }
+
+  // ---- open ----
+  let token = givenToken;
+  if (token === undefined) {
+    token = randomBytes(24).toString('base64url');
+    say(`meterlab: no --token (or ${TOKEN_ENV}) given: this run's API token is ${token}`);
+  }
+  const signal = waitForSignal();
+  const { HttpSmsGateway } = await import('../../simulators/master-station/sms-gateway.ts');
+  const { MasterStation } = await import('../../simulators/master-station/station.ts');
+  const { startStationApi } = await import('../../simulators/master-station/api.ts');
+
+  let db: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    db = await openDatabase(dbUrl, { clock });
+  } catch (e) {
+    signal.dispose();
+    const message = e instanceof StorageError || e instanceof Error ? e.message : String(e);
+    throw new EnvironmentError(`cannot open the database ${maskPassword(dbUrl)}: ${message}`, { cause: e });
+  }
+
+  const links = new Map<string, ReopeningLink>();
+  for (const c of config.channels) links.set(c.id, channelLink(c, (line) => say(`meterlab: ${line}`)));
+  const sms = smsUrl
+    ? new HttpSmsGateway({ url: smsUrl.href, ...(opts.smsToken !== undefined ? { token: opts.smsToken } : {}) })
+    : {
+        send: async (): Promise<void> => {
+          throw new Error('no SMS gateway configured (meterlab serve master-station --sms-url): the message stays in the outbox');
+        },
+      };
+  const station = new MasterStation({
+    db,
+    clock,
+    links: (channel: Channel) => links.get(channel.id),
+    sms,
+    remoteControl: config.remoteControl ?? DEFAULT_REMOTE_CONTROL,
+    logger: (line) => say(`meterlab: ${oneLine(line)}`),
+  });
+
+  let api: Awaited<ReturnType<typeof startStationApi>> | undefined;
+  const shutDown = async (): Promise<void> => {
+    await api?.close().catch(() => undefined);
+    await station.stop().catch((e: unknown) => say(`meterlab: stopping the station: ${oneLine((e as Error).message)}`));
+    await Promise.allSettled([...links.values()].map((l) => l.close()));
+    await db.close().catch(() => undefined);
+  };
+  try {
+    for (const c of config.channels) {
+      const description = c.description ?? (c.tcp !== undefined ? `TCP serial server ${c.tcp}` : `serial ${c.serial}`);
+      await station.addChannel({ id: c.id, kind: c.tcp !== undefined ? 'tcp' : 'rs485', description });
+    }
+    await station.start();
+    api = await startStationApi({ service: station, token, host, port, logger: { level: 'info', stream: { write: (msg: string) => void io.stderr.write(msg) } } });
+  } catch (e) {
+    signal.dispose();
+    await shutDown();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new EnvironmentError(`cannot listen on ${host}:${port}: ${code}`, { cause: e });
+    }
+    throw e;
+  }
+  io.stdout.write(`meterlab: master station listening on ${api.url} (API ${api.url}/api/v1, OpenAPI ${api.url}/openapi.json; storage ${db.location})\n`);
+
+  const s = await signal.promise;
+  signal.dispose();
+  say(`meterlab: ${s}: stopping the master station`);
+  await shutDown();
+  say('meterlab: master station stopped');
+  return EXIT.ok;
+}
