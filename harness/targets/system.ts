@@ -90,7 +90,8 @@ export async function runReferenceSystem(options: ReferenceSystemOptions): Promi
   const wall = new RealClock();
   const wallStart = wall.now();
   const { scenario } = options;
-  const clock = new VirtualClock({ start: scenario.startMs });
+  // Time moves only inside clock.run(), which waits while the database or HTTP holds the clock.
+  const clock = new VirtualClock({ start: scenario.startMs, autoAdvance: false });
   const world = buildPrepaidWorld(scenario, clock);
   const db = await openDatabase(options.db ?? 'memory');
   const smsFake = await startSmsFake();
