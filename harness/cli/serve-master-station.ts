@@ -17,6 +17,7 @@ import { DLT645_DEFAULT_LINE, LinkBase, type LineSettings, type Link } from '../
 import type { Channel } from '../../simulators/master-station/types.ts';
 import { EXIT, oneLine, type ExitCode } from './exit.ts';
 import type { CliIo } from './program.ts';
+import { waitForSignal } from './signals.ts';
 
 /** The API's default port: MeterLab's choice (the number of the standard it speaks, DL/T 645). */
 export const DEFAULT_STATION_PORT = 8645;
@@ -212,22 +213,6 @@ function channelLink(c: ChannelConfig, log: (line: string) => void): ReopeningLi
 
 // ---------------------------------------------------------------------------------------------
 // The command
-
-function waitForSignal(): { promise: Promise<NodeJS.Signals>; dispose(): void } {
-  let onSignal: (s: NodeJS.Signals) => void = () => undefined;
-  const promise = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = (s) => resolve(s);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  return {
-    promise,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
 
 class EnvironmentError extends MeterLabError {
   constructor(message: string, options?: { cause?: unknown }) {

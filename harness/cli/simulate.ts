@@ -45,6 +45,7 @@ import {
 } from '../../simulators/electricity-meter/index.ts';
 import { EXIT, oneLine, type ExitCode } from './exit.ts';
 import type { CliIo } from './program.ts';
+import { waitForSignal } from './signals.ts';
 
 export interface SimulateMeterOptions {
   readonly protocol: string;
@@ -368,22 +369,6 @@ export function serveOneClientAtATime(
     if (client.remote === served.holder) say(`tcp ${client.remote} idle for ${ms / 1000} s: closing it (--idle-timeout)`);
   });
   listener.on('error', (e) => sayError(`meterlab: ${oneLine(e.message)}`));
-}
-
-function waitForSignal(): { promise: Promise<string>; dispose(): void } {
-  let onSignal: (s: NodeJS.Signals) => void = () => undefined;
-  const promise = new Promise<string>((resolve) => {
-    onSignal = (s) => resolve(s);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  return {
-    promise,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
 
 export async function simulateMeterCommand(opts: SimulateMeterOptions, io: CliIo, clock: Clock = new RealClock()): Promise<ExitCode> {

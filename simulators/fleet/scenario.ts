@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ProfileError } from '../../harness/core/errors.ts';
+import { readJsonDocument } from '../../harness/core/json-file.ts';
 import { escapeControlCharacters } from '../../harness/core/text.ts';
 import { LineSettingsSchema } from '../../harness/protocols/dlt645/declaration.ts';
 import type { LineSettings } from '../../harness/links/link.ts';
@@ -223,18 +224,6 @@ export function loadFleetScenario(json: unknown, options: LoadScenarioOptions = 
 /** Reads, parses and validates a scenario file; model paths are relative to the file. */
 export function readFleetScenarioFile(path: string): FleetScenario {
   const source = escapeControlCharacters(path);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ProfileError(`scenario ${source}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (e) {
-    throw new ProfileError(`scenario ${source}: invalid JSON: ${(e as Error).message}`);
-  }
+  const json = readJsonDocument(path, 'scenario');
   return loadFleetScenario(json, { source, baseDir: dirname(resolve(path)) });
 }

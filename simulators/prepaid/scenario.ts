@@ -9,9 +9,9 @@
  * Money in fen (分), energy in kWh, offsets in minutes from `start`. Every default below is
  * MeterLab's choice unless its comment names a source.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ProfileError } from '../../harness/core/errors.ts';
+import { readJsonDocument } from '../../harness/core/json-file.ts';
 import { escapeControlCharacters } from '../../harness/core/text.ts';
 import type { LineSettings } from '../../harness/links/link.ts';
 import { LineSettingsSchema } from '../../harness/protocols/dlt645/declaration.ts';
@@ -185,18 +185,6 @@ export function loadPrepaidScenario(json: unknown, source?: string): PrepaidScen
 /** Reads, parses and validates a scenario file. */
 export function readPrepaidScenarioFile(path: string): PrepaidScenario {
   const source = escapeControlCharacters(path);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ProfileError(`scenario ${source}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (e) {
-    throw new ProfileError(`scenario ${source}: invalid JSON: ${(e as Error).message}`);
-  }
+  const json = readJsonDocument(path, 'scenario');
   return loadPrepaidScenario(json, source);
 }
