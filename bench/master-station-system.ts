@@ -18,6 +18,7 @@ import { $ } from 'zx';
 import { RealClock } from '../harness/core/clock.ts';
 import { runReferenceSystem } from '../harness/targets/system.ts';
 import { SCENARIOS_DIR } from '../harness/targets/profile.ts';
+import { busName } from '../simulators/fleet/plan.ts';
 import { loadPrepaidScenario } from '../simulators/prepaid/scenario.ts';
 
 interface ChildResult {
@@ -45,7 +46,9 @@ async function child(meters: number): Promise<void> {
   const json = JSON.parse(readFileSync(resolve(SCENARIOS_DIR, 'prepaid-1000.json'), 'utf8')) as Record<string, unknown>;
   // The file's outages name buses of the 1,000-meter world: keep those that exist at this size.
   const buses = Math.ceil(meters / Number(json.metersPerBus));
-  const outages = (json.outages as { channel: string }[]).filter((o) => Number(o.channel.slice(3)) < buses);
+  const outages = (json.outages as { channel: string }[])
+    .filter((o) => Number(o.channel.slice(3)) < buses)
+    .map((o) => ({ ...o, channel: busName({ meters, metersPerBus: Number(json.metersPerBus) }, Number(o.channel.slice(3))) }));
   const scenario = loadPrepaidScenario({ ...json, meters, outages }, `prepaid-1000 with ${meters} meters`);
   const cpu0 = process.cpuUsage();
   const run = await runReferenceSystem({ scenario, crash: { atMinutes: 3 * 1440 + 80, downMinutes: 5 } });
@@ -82,7 +85,11 @@ async function main(): Promise<void> {
   for (const meters of sizes) {
     const runs: ChildResult[] = [];
     for (let r = 0; r < repeats; r++) {
-      const out = await $`npx tsx ${import.meta.filename} --child ${String(meters)}`;
+      const out = await $`npx tsx ${import.meta.filename} --child ${String(meters)}`.nothrow();
+      if (out.exitCode !== 0) {
+        console.error(`bench: the run of ${meters} meters failed: ${out.stderr.split('\n').find((l) => /Error/.test(l)) ?? out.stderr.slice(0, 300)}`);
+        process.exit(1);
+      }
       const res = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as ChildResult;
       if (!res.passedChecks) throw new Error(`run of ${meters} meters did not complete its scenario`);
       runs.push(res);
