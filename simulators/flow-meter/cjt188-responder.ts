@@ -1,0 +1,166 @@
+/**
+ * The CJ/T 188-2004 side of a simulated water or gas meter (PROTOCOLS.md 2), as pure protocol
+ * logic over the flow-meter model: `handle(decoded)` takes a frame the master sent (decoded with
+ * the meter's dialect) and returns the reply frame, or null for silence. No I/O and no timer: a
+ * serve loop (link, scanner, response delay, the battery meter's wake-up window) wraps it.
+ *
+ * Answers: 901F metering data (current and settlement-day cumulative flow in m³ with unit 2CH,
+ * real time of the meter clock, ST with valve and battery in the dialect's layout), D120..D12B
+ * history (the settlement freezes, [BK] identifiers), 8103 settlement day, 810A read address
+ * (03H, also to the AA wildcard), 09H key version, A017 valve control (04H, or the dialect's vendor
+ * code), A016 motor-sync (the register), A015 standard time (the meter clock). Requests for
+ * another address or meter type, and replies, get silence. Every request it answers costs the
+ * battery a wake-up (MM-06).
+ */
+import {
+  MeterType,
+  STANDARD_DIALECT,
+  encodeMessage,
+  isWildcardAddress,
+  type Cjt188Decoded,
+  type Cjt188Dialect,
+  type Cjt188Message,
+  type Cjt188Value,
+} from '../../harness/protocols/cjt188/index.ts';
+import { CHINA_UTC_OFFSET_MINUTES, fromCalendar, toCalendar } from '../../harness/core/calendar.ts';
+import type { FlowMeterKind, FlowMeterModel } from './model.ts';
+
+/** Unit byte 2CH: m³ (PROTOCOLS.md 2.5). */
+export const UNIT_CUBIC_METRE = 0x2c;
+/** History identifiers D120..D12B: months -1..-12 [BK]. */
+const HISTORY_FIRST = 0xd120;
+
+/** CJ/T 188 meter type T of a flow-meter kind (PROTOCOLS.md 2.2). */
+export const METER_TYPE_OF: Readonly<Record<FlowMeterKind, number>> = {
+  'cold-water': MeterType.ColdWater,
+  'hot-water': MeterType.HotWater,
+  'drinking-water': MeterType.DrinkingWater,
+  'reclaimed-water': MeterType.ReclaimedWater,
+  gas: MeterType.Gas,
+};
+
+export interface Cjt188ResponderOptions {
+  readonly model: FlowMeterModel;
+  /** 14 digits A6..A0, most significant first. */
+  readonly address: string;
+  readonly dialect?: Cjt188Dialect;
+  /** 8103's answer (the model's settlement day). Default 1. */
+  readonly settlementDay?: number;
+  /** 8106 / 09H answer. Default 1 [BK]. */
+  readonly keyVersion?: number;
+  readonly utcOffsetMinutes?: number;
+}
+
+export class Cjt188FlowMeterResponder {
+  readonly model: FlowMeterModel;
+  address: string;
+  readonly meterType: number;
+  readonly dialect: Cjt188Dialect;
+  private readonly settlementDay: number;
+  private readonly keyVersion: number;
+  private readonly offsetMinutes: number;
+  /** The meter clock's offset from the harness clock, ms (A015 sets it). */
+  clockOffsetMs = 0;
+  /** Broken-variant hook: ST always reports the valve open (valve state not reported). */
+  hideValveState = false;
+
+  constructor(o: Cjt188ResponderOptions) {
+    this.model = o.model;
+    this.address = o.address;
+    this.meterType = METER_TYPE_OF[o.model.kind];
+    this.dialect = o.dialect ?? STANDARD_DIALECT;
+    this.settlementDay = o.settlementDay ?? 1;
+    this.keyVersion = o.keyVersion ?? 1;
+    this.offsetMinutes = o.utcOffsetMinutes ?? CHINA_UTC_OFFSET_MINUTES;
+  }
+
+  /** The reply to a decoded request, or null (not for this meter, a reply, or nothing to say). */
+  handle(d: Cjt188Decoded): Uint8Array | null {
+    const { frame, message } = d;
+    if (frame.control.isResponse) return null;
+    const forMe = frame.address === this.address || isWildcardAddress(frame.address);
+    const typeOk = frame.meterType === this.meterType || frame.meterType === MeterType.Any;
+    if (!forMe || !typeOk) return null;
+    // A wildcard address is answered only by the read-address request (one meter on the line).
+    if (isWildcardAddress(frame.address) && message.kind !== 'readAddress') return null;
+    this.model.wake();
+    const reply = this.reply(message);
+    return reply ? encodeMessage(this.meterType, this.address, reply, { dialect: this.dialect }) : null;
+  }
+
+  private status(): Cjt188Value['status'] {
+    const s = this.model.snapshot();
+    const valve = this.hideValveState ? 'open' : s.valve;
+    return { raw: '00 00', valve, batteryLow: s.batteryLow, layout: this.dialect.statusLayout };
+  }
+
+  private quantity(litres: number): { value: number; unit: string; unitCode: number } {
+    return { value: Math.floor(litres / 10) / 100, unit: 'm³', unitCode: UNIT_CUBIC_METRE };
+  }
+
+  private meterTime(): Cjt188Value['time'] {
+    const c = toCalendar(this.model.snapshot().at + this.clockOffsetMs, this.offsetMinutes);
+    return { year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute, second: c.second };
+  }
+
+  private reply(m: Cjt188Message): Cjt188Message | null {
+    // Replies go out in the meter's own DI order (a Fox-Edge meter answers big-endian whatever it was asked in).
+    const head = { di: m.di, diOrder: this.dialect.diOrder, ser: m.ser };
+    switch (m.kind) {
+      case 'readData': {
+        const value = this.readValue(m.di);
+        return value ? { ...head, kind: 'readDataResponse', value } : this.abnormal(m, 0x01);
+      }
+      case 'readAddress':
+        return { ...head, kind: 'readAddressResponse' };
+      case 'readKeyVersion':
+        return { ...head, kind: 'readKeyVersionResponse', value: { keyVersion: this.keyVersion } };
+      case 'valveControl': {
+        const to = m.commandName === 'open' ? 'open' : m.commandName === 'close' ? 'closed' : null;
+        if (to === null || !this.model.commandValve(to)) return this.abnormal(m, m.functionCode);
+        return { ...head, kind: 'valveControlResponse', functionCode: m.functionCode, status: this.status() as never };
+      }
+      case 'writeSyncData': {
+        const q = m.value.baseReading as { value: number } | undefined;
+        if (!q) return this.abnormal(m, 0x16);
+        this.model.setRegister(Math.round(q.value * 1000));
+        return { ...head, kind: 'writeSyncDataResponse', status: this.status() as never };
+      }
+      case 'writeData': {
+        if (m.di === 'A015') {
+          const t = m.value.time as { year: number; month: number; day: number; hour: number; minute: number; second: number } | undefined;
+          if (!t) return this.abnormal(m, 0x04);
+          this.clockOffsetMs = fromCalendar(t, this.offsetMinutes) - this.model.snapshot().at;
+          return { ...head, kind: 'writeDataResponse', status: this.status() as never };
+        }
+        return this.abnormal(m, 0x04);
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** An abnormal reply (D6 = 1) carrying ST [BK layout]. */
+  private abnormal(m: Cjt188Message, functionCode: number): Cjt188Message {
+    return { di: m.di, diOrder: this.dialect.diOrder, ser: m.ser, kind: 'abnormalResponse', functionCode, status: this.status() as never, payload: new Uint8Array(0) };
+  }
+
+  private readValue(di: string): Cjt188Value | null {
+    if (di === '901F') {
+      const s = this.model.snapshot();
+      return {
+        currentFlow: this.quantity(s.litres),
+        settlementFlow: this.quantity(s.lastSettlement?.litres ?? 0),
+        time: this.meterTime(),
+        status: this.status(),
+      } as Cjt188Value;
+    }
+    const n = parseInt(di, 16) - HISTORY_FIRST;
+    if (/^D12[0-9A-B]$/.test(di) && n >= 0 && n < 12) {
+      const f = this.model.settlementFreezes()[n];
+      return { settlementFlow: this.quantity(f?.litres ?? 0) } as Cjt188Value;
+    }
+    if (di === '8103') return { day: this.settlementDay };
+    return null;
+  }
+}
