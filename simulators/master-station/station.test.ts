@@ -12,6 +12,9 @@ import { createElectricityMeter, REFERENCE_METER_PROFILE, type ElectricityMeter 
 import type { Db } from './db.ts';
 import { MasterStation, warningText, type MasterStationOptions, type SmsSender } from './station.ts';
 import { BACKENDS, PG_SKIP_REASON, PG_URL, testDatabases } from './test-db.ts';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { HttpSmsGateway } from './sms-gateway.ts';
 import { StationRequestError, type AccountInput } from './types.ts';
 
 /** 2026-03-02 10:00 local. */
@@ -123,12 +126,39 @@ describe.each(BACKENDS)('master station on %s', (backend) => {
     // First billing (03-03 01:00) is the baseline; charges on 03-04, 03-05 and 03-06.
     expect(a.balanceFen).toBe(3000 - 3 * 1200);
     expect(r.sms).toHaveLength(1);
-    expect(r.sms[0]).toEqual({ to: '13800000001', accountId: 'C1', text: warningText({ id: 'C1', balanceFen: 1800, warningFen: 2000 }) });
+    expect(r.sms[0]).toEqual({ to: '13800000001', accountId: 'C1', reference: 'sms-1', text: warningText({ id: 'C1', balanceFen: 1800, warningFen: 2000 }) });
     expect(a.cutReason).toBe('arrears');
     expect(a.relay).toBe('open');
     expect(relayOpen(r, '000000000001')).toBe(true);
     const jobs = await r.clock.run(r.station.jobs('C1'));
     expect(jobs.map((j) => [j.action, j.state])).toEqual([['disconnect', 'done']]);
+  });
+
+  it('sends the warning over HTTP to the SMS gateway, and retries it after the gateway failed', async () => {
+    // The station's real outbound path (HttpSmsGateway, fetch) against msw: first a 503, then accepted.
+    const GATEWAY = 'http://sms.gateway.test/send';
+    const received: unknown[] = [];
+    let failNext = true;
+    const server = setupServer(
+      http.post(GATEWAY, async ({ request }) => {
+        if (failNext) {
+          failNext = false;
+          return new HttpResponse('busy', { status: 503 });
+        }
+        received.push(await request.json());
+        return HttpResponse.json({ ok: true });
+      }),
+    );
+    server.listen({ onUnhandledRequest: 'error' });
+    try {
+      const r = await rig([account(1)], 1, { sms: new HttpSmsGateway({ url: GATEWAY }) });
+      await r.clock.run(r.clock.sleep(2 * DAY + 3_600_000)); // the warning at 03-04 01:00, its retry a minute later
+      expect(received).toEqual([{ to: '13800000001', text: warningText({ id: 'C1', balanceFen: 1800, warningFen: 2000 }), reference: 'sms-1' }]);
+      const kinds = (await r.clock.run(r.station.events({ accountId: 'C1' }))).map((e) => e.kind);
+      expect(kinds.filter((k) => k.startsWith('sms-'))).toEqual(['sms-queued', 'sms-failed', 'sms-sent']);
+    } finally {
+      server.close();
+    }
   });
 
   it('reconnects after a top-up, confirmed through status word 3, and credits a repeated payment id once', async () => {

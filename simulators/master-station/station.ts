@@ -84,7 +84,8 @@ const BILLING_CONCURRENCY_PER_CHANNEL = 1;
 // Options
 
 export interface SmsSender {
-  send(message: { readonly to: string; readonly text: string; readonly accountId: string }): Promise<void>;
+  /** `reference` names the outbox row ("sms-<id>"): a gateway can drop a resend after a crash. */
+  send(message: { readonly to: string; readonly text: string; readonly accountId: string; readonly reference: string }): Promise<void>;
 }
 
 /** How the station reconnects: 1CH 1C direct close (default) or 1B close allowed (the customer presses the key). */
@@ -960,7 +961,7 @@ export class MasterStation implements StationService {
     for (const m of rows) {
       const release = this.hold();
       try {
-        await this.options.sms.send({ to: m.phone, text: m.text, accountId: m.account_id });
+        await this.options.sms.send({ to: m.phone, text: m.text, accountId: m.account_id, reference: `sms-${Number(m.id)}` });
         sent++;
         await this.q(`UPDATE sms_outbox SET sent_at = $2, attempts = attempts + 1 WHERE id = $1`, [m.id, this.now()]);
         await this.q(`INSERT INTO event (at, account_id, kind, detail) VALUES ($1, $2, 'sms-sent', $3)`, [this.now(), m.account_id, JSON.stringify({ smsId: Number(m.id) })]);
