@@ -57,8 +57,8 @@ export const SERVER_EXCLUDED = [
   { from: '  get model(): ElectricityMeterModel {', to: '  }', why: 'behaviour context' },
   { from: '  get clock(): Clock {', to: '  }', why: 'behaviour context' },
   { from: '  get random(): SeededRandom {', to: '  }', why: 'behaviour context' },
-  { from: '    for (let i = this.behaviours.length - 1; i >= 0 && !decided; i--) {', to: '    }', why: 'behaviour stack (onRequest)' },
-  { from: '    for (let i = this.behaviours.length - 1; i >= 0 && reply; i--) {', to: '    }', why: 'behaviour stack (onReply)' },
+  // The stack's loops moved to simulators/device/behaviour-stack.ts (not mutated: the reference has no behaviours).
+  { from: '    const afterReply = ctx.afterReply ?? (this.afterReply', why: "behaviour stack: a behaviour's after-reply work over the handler's" },
   { from: "      if (message?.kind === 'broadcastTimeSync' || message?.kind === 'freeze') {", to: '      }', why: 'RespondOptions.answerBroadcast (answer-broadcast behaviour)' },
   { from: '        if (options.skipPasswordCheck) {', to: '        }', why: 'RespondOptions.skipPasswordCheck (behaviours)' },
   // Fleet performance paths (issue 7): they decide only whether work is skipped that would end in

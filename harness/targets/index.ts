@@ -3,3 +3,6 @@ export * from './profile.ts';
 export * from './target.ts';
 export * from './preflight.ts';
 export * from './system.ts';
+export * from './protocols.ts';
+export * from './device-profile.ts';
+export { DLT645_TARGET_PROTOCOL } from './dlt645-protocol.ts';

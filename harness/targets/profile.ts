@@ -8,7 +8,8 @@
  *                     "simulator": "<simulator profile path>" | { inline }, "behaviours": [...], "seed": 1 }
  *                 | { "type": "serial", "path": "/dev/ttyUSB0", "line": { "baudRate": 2400, ... } }
  *                 | { "type": "tcp", "host": "192.168.1.50", "port": 4001 },
- *     "meter":  <MeterDeclaration>   (optional for reference targets: the simulator's own),
+ *     "device": { "kind": "electricity-meter", "protocol": "dlt645" }   (the default; see DeviceSchema),
+ *     "meter":  <MeterDeclaration>   (DL/T 645 only; optional for reference targets: the simulator's own),
  *     "master": { "timeoutMs": 3000, "attempts": 3, "preamble": 4 },
  *     "limits": { "responseDelayMs": { "min": 20, "max": 500 }, "clockToleranceS": 10 },
  *     "allowDestructive": { "addressWrite": false, "passwordChange": false, "maxDemandClear": false,
@@ -30,6 +31,7 @@ import {
   type SimulatorProfile,
 } from '../../simulators/electricity-meter/index.ts';
 import { parseJsonText } from './json-text.ts';
+import { DEVICE_KINDS, type DeviceKind } from './protocols.ts';
 import { fileURLToPath } from 'node:url';
 import { readPrepaidScenarioFile, type PrepaidScenario } from '../../simulators/prepaid/scenario.ts';
 import type { StationFaults } from '../../simulators/master-station/station.ts';
@@ -174,6 +176,28 @@ export const SystemSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/** The protocol of every target profile written before `device` existed. */
+export const DEFAULT_PROTOCOL = 'dlt645';
+
+/**
+ * What the system under test is: one device, its kind and the protocol it is read with, and (for
+ * every protocol but DL/T 645) its declaration. One device, not a list: a target is one device on
+ * one link with one capture (a converter that reaches battery meters is one device upstream whose
+ * own declaration lists the meters behind it). The declaration's schema belongs to the protocol
+ * (harness/protocols/<p>/declaration.ts, registered in protocols.ts): a new protocol adds its
+ * schema there, not a field here. DL/T 645 keeps its declaration in the top-level `meter`, as
+ * every profile written so far has it. Absent: `{ kind: "electricity-meter", protocol: "dlt645" }`.
+ */
+export const DeviceSchema = z
+  .object({
+    kind: z.enum(DEVICE_KINDS),
+    /** A registered protocol id (protocols.ts): checked when the profile is resolved. */
+    protocol: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a protocol id such as "dlt645", "cjt188" or "mbus"'),
+    /** The device's declaration, validated by the protocol's schema (not for DL/T 645: that is `meter`). */
+    declaration: z.unknown().optional(),
+  })
+  .strict();
+
 /** The JSON document as written (before the simulator is loaded and defaults are filled in). */
 export const TargetProfileSchema = z
   .object({
@@ -181,7 +205,9 @@ export const TargetProfileSchema = z
     name: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" (it names report folders)'),
     description: z.string().optional(),
     connection: ConnectionSchema,
-    /** What the system under test declares. Required for serial and TCP targets. */
+    /** The device under test, its kind and protocol (absent: a DL/T 645 electricity meter). */
+    device: DeviceSchema.optional(),
+    /** What the DL/T 645 meter under test declares. Required for serial and TCP DL/T 645 targets. */
     meter: MeterDeclarationSchema.optional(),
     master: MasterSettingsSchema.default({ timeoutMs: 3000, attempts: 3, preamble: 4 }),
     limits: LimitsSchema.default({ responseDelayMs: { min: 20, max: 500 }, clockToleranceS: 10 }),
@@ -190,6 +216,19 @@ export const TargetProfileSchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
+    const protocol = p.device?.protocol ?? DEFAULT_PROTOCOL;
+    if (protocol !== DEFAULT_PROTOCOL) {
+      // Another protocol's device declares itself in device.declaration (checked by its own schema).
+      if (p.meter) ctx.addIssue({ code: 'custom', path: ['meter'], message: `is the DL/T 645 meter declaration; a ${protocol} device declares itself in device.declaration` });
+      if (p.device?.declaration === undefined) ctx.addIssue({ code: 'custom', path: ['device', 'declaration'], message: `a ${protocol} target must declare its device (address, line, identifiers ...)` });
+      return;
+    }
+    if (p.device?.declaration !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['device', 'declaration'], message: 'a DL/T 645 meter is declared in "meter", not here' });
+    }
+    if (p.device && p.device.kind !== 'electricity-meter') {
+      ctx.addIssue({ code: 'custom', path: ['device', 'kind'], message: `DL/T 645 reads electricity meters, not a ${p.device.kind}` });
+    }
     if (p.connection.type !== 'reference' && !p.meter) {
       ctx.addIssue({
         code: 'custom',
@@ -233,11 +272,48 @@ export interface TcpConnection {
 
 export type TargetConnection = ReferenceConnection | SerialConnection | TcpConnection;
 
-/** A loaded, validated, fully defaulted target profile. */
-export interface TargetProfile {
+/** The device under test as a resolved profile names it. */
+export interface DeviceDeclaration<Declaration = unknown> {
+  readonly kind: DeviceKind;
+  /** A registered protocol id (protocols.ts). */
+  readonly protocol: string;
+  /** Validated by the protocol's schema; for DL/T 645 the same object as the profile's `meter`. */
+  readonly declaration: Declaration;
+}
+
+/**
+ * A reference connection of any protocol: the transport; the simulated device is the protocol's
+ * (`TargetProtocol.createSimulator`, built from the declaration). DL/T 645 adds its simulator profile.
+ */
+export interface DeviceReferenceConnection {
+  readonly type: 'reference';
+  readonly transport: 'bus' | 'mock-serial' | 'memory';
+  readonly delivery: 'frame' | 'byte';
+  readonly seed: number;
+}
+
+/**
+ * A loaded target profile of any protocol (parseDeviceTargetProfile, device-profile.ts). The
+ * DL/T 645 profile (`TargetProfile`) is one, with its `meter`, simulator and permissions.
+ */
+export interface DeviceTargetProfile {
+  readonly name: string;
+  readonly description?: string;
+  readonly connection: DeviceReferenceConnection | SerialConnection | TcpConnection;
+  readonly device: DeviceDeclaration;
+  readonly master: MasterSettings;
+  readonly limits: TargetLimits;
+  /** Where it came from: "reference" (built in), a file path, or "inline". */
+  readonly source: string;
+}
+
+/** A loaded, validated, fully defaulted DL/T 645 target profile. */
+export interface TargetProfile extends DeviceTargetProfile {
   readonly name: string;
   readonly description?: string;
   readonly connection: TargetConnection;
+  /** The electricity meter read over DL/T 645; `declaration` is `meter`. */
+  readonly device: DeviceDeclaration<MeterDeclaration> & { readonly kind: 'electricity-meter'; readonly protocol: 'dlt645' };
   /** What the system under test declares (for reference targets, by default the simulator's own meter). */
   readonly meter: MeterDeclaration;
   readonly master: MasterSettings;
@@ -297,7 +373,11 @@ export interface ParseTargetProfileOptions {
  */
 export function loadTargetProfile(spec: string): TargetProfile {
   if (spec === REFERENCE_TARGET_SPEC) return referenceTargetProfile();
-  const file = spec;
+  return parseTargetProfile(readTargetProfileJson(spec), { source: spec, baseDir: path.dirname(path.resolve(spec)) });
+}
+
+/** The parsed JSON of a target profile file; ProfileError for an unreadable file or a syntax error (line and column). */
+export function readTargetProfileJson(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -309,7 +389,7 @@ export function loadTargetProfile(spec: string): TargetProfile {
     const { line, column, message } = parsed.problem;
     throw new ProfileError(`target profile ${file}: invalid JSON at line ${line}, column ${column}: ${message}`);
   }
-  return parseTargetProfile(parsed.value, { source: file, baseDir: path.dirname(path.resolve(file)) });
+  return parsed.value;
 }
 
 /** The built-in reference target: the reference meter on a simulated 2400 8E1 RS-485 bus. */
@@ -342,6 +422,11 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
     throw new ProfileError(`${label}: ${lines.join('; ')}`);
   }
   const doc = r.data;
+  if (doc.device && doc.device.protocol !== DEFAULT_PROTOCOL) {
+    throw new ProfileError(
+      `${label}: device.protocol: "${doc.device.protocol}" is not DL/T 645; load it with loadDeviceTargetProfile (harness/targets/device-profile.ts), the DL/T 645 suites cannot run on it`,
+    );
+  }
   const baseDir = options.baseDir ?? process.cwd();
   let connection: TargetConnection;
   let meter: MeterDeclaration;
@@ -407,6 +492,7 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
     name: doc.name,
     ...(doc.description !== undefined ? { description: doc.description } : {}),
     connection,
+    device: { kind: 'electricity-meter', protocol: 'dlt645', declaration: meter },
     meter,
     master: doc.master,
     limits: doc.limits,

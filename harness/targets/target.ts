@@ -1,14 +1,16 @@
 /**
  * Opening a handle on the system under test. Suites see only `Target`: a master on a
  * capture-tapped link, the clock it runs on, and (for the reference target) the simulator's
- * backchannel. The same suite code runs against
+ * backchannel. `openTarget` opens a DL/T 645 target (`Target`, with `master`); `openDeviceTarget`
+ * opens a target of any registered protocol (`DeviceTarget`, with `masters[protocol]`;
+ * protocols.ts). The same suite code runs against
  * - the built-in reference simulator, in virtual time, over the RS-485 bus model (bytes paced
  *   at the declared line rate), the serialport mock binding, or an in-memory pair;
  * - a real meter on a serial port, or behind a TCP serial server, in real time.
  */
 import type { Clock } from '../core/clock.ts';
 import { RealClock, VirtualClock } from '../core/clock.ts';
-import { LinkError } from '../core/errors.ts';
+import { LinkError, ProfileError } from '../core/errors.ts';
 import {
   CaptureTap,
   JsonlFileCaptureSink,
@@ -24,23 +26,52 @@ import {
   type Link,
 } from '../links/index.ts';
 import { characterTimeMs, type LineSettings } from '../links/link.ts';
-import { Dlt645Master } from '../masters/index.ts';
-import { Dlt645FrameScanner, FRAME_OVERHEAD, PREAMBLE_BYTE, describeFrame } from '../protocols/dlt645/index.ts';
-import { DICTIONARY } from '../protocols/dlt645/dictionary.ts';
+import type { Dlt645Master } from '../masters/index.ts';
 import { createElectricityMeter, type ElectricityMeter, type ElectricityMeterBackchannel } from '../../simulators/electricity-meter/index.ts';
-import type { TargetProfile } from './profile.ts';
+import type { DeviceReferenceConnection, DeviceTargetProfile, ReferenceConnection, TargetProfile } from './profile.ts';
+import { DLT645_TARGET_PROTOCOL } from './dlt645-protocol.ts';
+import './protocol-entries.ts';
+import { targetProtocol, targetProtocolIds, type TargetMasterBase, type TargetMasters, type TargetProtocol, type TargetSimulator } from './protocols.ts';
+
+export { describeDlt645 } from './dlt645-protocol.ts';
 
 export type TargetKind = 'reference' | 'serial' | 'tcp';
 
-export interface Target {
+/** A target of any protocol (openDeviceTarget). A DL/T 645 `Target` is one. */
+export interface DeviceTarget {
+  readonly profile: DeviceTargetProfile;
+  /** Virtual (auto-advancing) for the reference target, real for hardware. */
+  readonly clock: Clock;
+  readonly kind: TargetKind;
+  /** True when timings are modelled (virtual time), false when measured. */
+  readonly virtualTime: boolean;
+  /** One master per protocol the target speaks, keyed by protocol id (`masters.dlt645`, ...). */
+  readonly masters: TargetMasters;
+  /** The masters' link, capture-tapped. */
+  readonly link: Link;
+  /** As `Target.setBaudRate`: switches the master's side of the line (absent behind a TCP serial server). */
+  readonly setBaudRate?: (baudRate: number) => Promise<void>;
+  /** As `Target.lineSpeedEnforced`. */
+  readonly lineSpeedEnforced: boolean;
+  /** Reference targets: the simulated device ... */
+  readonly simulator?: TargetSimulator;
+  /** ... and its backchannel (typed per device kind: simulators/<device>). */
+  readonly backchannel?: unknown;
+  readonly captures: CaptureRecord[];
+  flushCaptures(): void;
+  close(): Promise<void>;
+}
+
+export interface Target extends DeviceTarget {
   readonly profile: TargetProfile;
   /** Virtual (auto-advancing) for the reference target, real for hardware. */
   readonly clock: Clock;
   readonly kind: TargetKind;
   /** True when timings are modelled (virtual time), false when measured. */
   readonly virtualTime: boolean;
-  /** The DL/T 645 master, set up with the profile's timeout, attempts and preamble. */
+  /** The DL/T 645 master, set up with the profile's timeout, attempts and preamble (also `masters.dlt645`). */
   readonly master: Dlt645Master;
+  readonly masters: TargetMasters & { readonly dlt645: Dlt645Master };
   /** The master's link, capture-tapped. */
   readonly link: Link;
   /**
@@ -82,14 +113,33 @@ export interface OpenTargetOptions {
   readonly clock?: Clock;
 }
 
-/** Opens the target a profile describes. Link failures reject with the link's LinkError. */
+/** Opens the DL/T 645 target a profile describes. Link failures reject with the link's LinkError. */
 export async function openTarget(profile: TargetProfile, options: OpenTargetOptions = {}): Promise<Target> {
+  return (await openWith(profile, DLT645_TARGET_PROTOCOL as TargetProtocol<unknown, TargetMasterBase>, profile.meter, options)) as Target;
+}
+
+/**
+ * Opens the target of any registered protocol (device-profile.ts loads its profile): its master
+ * is `masters[profile.device.protocol]`; captures are decoded by the protocol's `describe`. A
+ * DL/T 645 profile opens as openTarget does.
+ */
+export async function openDeviceTarget(profile: DeviceTargetProfile, options: OpenTargetOptions = {}): Promise<DeviceTarget> {
+  if (isDlt645(profile)) return openTarget(profile, options);
+  return openWith(profile, protocolOf(profile), profile.device.declaration, options);
+}
+
+async function openWith(
+  profile: DeviceTargetProfile,
+  protocol: TargetProtocol<unknown, TargetMasterBase>,
+  declaration: unknown,
+  options: OpenTargetOptions,
+): Promise<DeviceTarget> {
   const memory = new MemoryCaptureSink();
   const sinks: CaptureSink[] = [memory];
   if (options.captureSink) sinks.push(options.captureSink);
   const file = options.captureFile ? new JsonlFileCaptureSink(options.captureFile) : undefined;
   if (file) sinks.push(file);
-  const describe = options.describe === false ? undefined : (options.describe ?? describeDlt645);
+  const describe = options.describe === false ? undefined : (options.describe ?? protocol.describe);
   const c = profile.connection;
   try {
     switch (c.type) {
@@ -100,6 +150,8 @@ export async function openTarget(profile: TargetProfile, options: OpenTargetOpti
         const link = await openSerialLink({ path: c.path, line: c.line });
         return assemble({
           profile,
+          protocol,
+          declaration,
           kind: 'serial',
           clock,
           raw: link,
@@ -117,8 +169,8 @@ export async function openTarget(profile: TargetProfile, options: OpenTargetOpti
         const clock = options.clock ?? new RealClock();
         const link = await connectTcpLink({ host: c.host, port: c.port });
         // The meter's line is behind the serial server: its rate still bounds the transmission time.
-        const line = profile.meter.line;
-        return assemble({ profile, kind: 'tcp', clock, raw: link, line, coalesceMs: HARDWARE_COALESCE_MS, memory, sinks, describe, cleanup: [], lineSpeedEnforced: true });
+        const line = protocol.lineOf(declaration);
+        return assemble({ profile, protocol, declaration, kind: 'tcp', clock, raw: link, line, coalesceMs: HARDWARE_COALESCE_MS, memory, sinks, describe, cleanup: [], lineSpeedEnforced: true });
       }
     }
   } catch (e) {
@@ -134,16 +186,25 @@ export async function openTarget(profile: TargetProfile, options: OpenTargetOpti
  */
 const HARDWARE_COALESCE_MS = 50;
 
+/**
+ * A reference target: the transport between the master and the simulated device, then the device
+ * (DL/T 645: the electricity meter from the profile's simulator profile; another protocol: its
+ * entry's createSimulator from the declaration).
+ */
 async function openReference(
-  profile: TargetProfile,
-  c: Extract<TargetProfile['connection'], { type: 'reference' }>,
+  profile: DeviceTargetProfile,
+  c: DeviceReferenceConnection,
   memory: MemoryCaptureSink,
   sinks: CaptureSink[],
   describe: Describe | undefined,
   givenClock: Clock | undefined,
-): Promise<Target> {
+): Promise<DeviceTarget> {
   const clock = givenClock ?? new VirtualClock();
-  const line = c.simulator.meter.line;
+  const entry = protocolOf(profile);
+  // A DL/T 645 reference connection carries the electricity meter's simulator profile (profile.ts).
+  const meterProfile = isDlt645(profile) ? (c as ReferenceConnection).simulator : undefined;
+  const line = meterProfile ? meterProfile.meter.line : entry.lineOf(profile.device.declaration);
+  const deviceAddress = meterProfile ? meterProfile.meter.address : entry.addressOf(profile.device.declaration);
   const cleanup: (() => Promise<void> | void)[] = [];
   let hostLink: Link;
   let deviceLink: Link;
@@ -154,7 +215,7 @@ async function openReference(
   switch (c.transport) {
     case 'bus': {
       const bus = new Rs485Bus({ clock, line, name: 'rs485', delivery: c.delivery });
-      deviceLink = bus.attach(`meter-${c.simulator.meter.address}`);
+      deviceLink = bus.attach(`meter-${deviceAddress}`);
       const node = bus.attach('master');
       hostLink = node;
       cleanup.push(() => bus.close());
@@ -184,9 +245,15 @@ async function openReference(
       break;
     }
   }
-  let simulator: ElectricityMeter;
+  let simulator: TargetSimulator;
   try {
-    simulator = createElectricityMeter({ profile: c.simulator, link: deviceLink, clock, seed: c.seed });
+    if (meterProfile) {
+      simulator = createElectricityMeter({ profile: meterProfile, link: deviceLink, clock, seed: c.seed });
+    } else if (entry.createSimulator) {
+      simulator = entry.createSimulator({ declaration: profile.device.declaration, link: deviceLink, clock, seed: c.seed });
+    } else {
+      throw new ProfileError(`target profile ${profile.source}: connection: ${entry.title} has no reference simulator yet; use a serial or TCP connection`);
+    }
   } catch (e) {
     await hostLink.close().catch(() => undefined);
     for (const f of cleanup) await Promise.resolve(f()).catch(() => undefined);
@@ -195,6 +262,8 @@ async function openReference(
   cleanup.unshift(() => stopSimulator(simulator));
   return assemble({
     profile,
+    protocol: entry,
+    declaration: profile.device.declaration,
     kind: 'reference',
     clock,
     raw: hostLink,
@@ -210,8 +279,23 @@ async function openReference(
   });
 }
 
+/** The protocol entry of a profile: DL/T 645, or a registered one (ProfileError when none is). */
+function protocolOf(profile: DeviceTargetProfile): TargetProtocol<unknown, TargetMasterBase> {
+  const entry = targetProtocol(profile.device.protocol);
+  if (!entry) {
+    throw new ProfileError(`target profile ${profile.source}: device.protocol: no protocol "${profile.device.protocol}" is registered (known: ${targetProtocolIds().join(', ')})`);
+  }
+  return entry;
+}
+
+function isDlt645(profile: DeviceTargetProfile): profile is TargetProfile {
+  return profile.device.protocol === DLT645_TARGET_PROTOCOL.id;
+}
+
 interface AssembleOptions {
-  profile: TargetProfile;
+  profile: DeviceTargetProfile;
+  protocol: TargetProtocol<unknown, TargetMasterBase>;
+  declaration: unknown;
   kind: TargetKind;
   clock: Clock;
   raw: Link;
@@ -222,13 +306,14 @@ interface AssembleOptions {
   sinks: CaptureSink[];
   describe: Describe | undefined;
   cleanup: (() => Promise<void> | void)[];
-  simulator?: ElectricityMeter;
+  simulator?: TargetSimulator;
   /** Switches the master's link to another baud rate; absent where the harness cannot. */
   switchBaud?: (baudRate: number) => Promise<void>;
   lineSpeedEnforced: boolean;
 }
 
-function assemble(o: AssembleOptions): Target {
+/** A Target (with `master`) for a DL/T 645 profile, a DeviceTarget otherwise. */
+function assemble(o: AssembleOptions): DeviceTarget {
   const tap = new CaptureTap({
     link: o.raw,
     clock: o.clock,
@@ -236,14 +321,7 @@ function assemble(o: AssembleOptions): Target {
     ...(o.describe ? { describe: o.describe } : {}),
     coalesceMs: o.coalesceMs,
   });
-  const master = new Dlt645Master({
-    link: tap,
-    clock: o.clock,
-    timeoutMs: o.profile.master.timeoutMs,
-    attempts: o.profile.master.attempts,
-    preamble: o.profile.master.preamble,
-    ...(o.line ? { line: o.line } : {}),
-  });
+  const master = o.protocol.createMaster({ link: tap, clock: o.clock, settings: o.profile.master, line: o.line, declaration: o.declaration });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -270,21 +348,24 @@ function assemble(o: AssembleOptions): Target {
   const switchBaud = o.switchBaud;
   const setBaudRate = switchBaud
     ? async (baudRate: number): Promise<void> => {
-        await master.idle();
+        await master.idle?.();
         await switchBaud(baudRate);
-        if (master.line) master.setLine({ ...master.line, baudRate });
+        if (master.line) master.setLine?.({ ...master.line, baudRate });
       }
     : undefined;
+  const masters = { [o.protocol.id]: master } as TargetMasters;
   return {
     profile: o.profile,
     clock: o.clock,
     kind: o.kind,
     virtualTime: o.clock.virtual,
-    master,
+    // The DL/T 645 master is also `master` (every DL/T 645 suite reads it there).
+    ...(o.protocol.id === DLT645_TARGET_PROTOCOL.id ? { master } : {}),
+    masters,
     link: tap,
     ...(setBaudRate ? { setBaudRate } : {}),
     lineSpeedEnforced: o.lineSpeedEnforced,
-    ...(o.simulator ? { simulator: o.simulator, backchannel: o.simulator.backchannel } : {}),
+    ...(o.simulator ? { simulator: o.simulator, ...(o.simulator.backchannel !== undefined ? { backchannel: o.simulator.backchannel } : {}) } : {}),
     captures: o.memory.records,
     flushCaptures: () => tap.flush(),
     close,
@@ -292,48 +373,7 @@ function assemble(o: AssembleOptions): Target {
 }
 
 /** Stops the simulator's server (it stops listening to its link and answers nothing more). */
-function stopSimulator(sim: ElectricityMeter): void {
+function stopSimulator(sim: TargetSimulator): void {
   sim.stop();
 }
 
-/** Scanner reasons that condemn a candidate whose length L was read: its bytes run to 68 + 12 + L. */
-const WHOLE_FRAME_ERRORS: ReadonlySet<string> = new Set(['dlt645.checksum', 'dlt645.end', 'dlt645.address']);
-
-/**
- * One-line decode of captured bytes: every complete frame in them, described by the codec
- * (with values from the dictionary), joined with " | "; bytes that are no frame are counted with
- * the reason. A complete frame that fails its checksum (or end byte, or address) is one discard
- * with that reason, bytes inside it that the scanner rescanned included: a wrong checksum byte
- * 68H looks like the start of a frame that never ends, but the frame is complete, and calling
- * it "truncated" would send the reader after the wrong fault (issue 6).
- */
-export const describeDlt645: Describe = (bytes) => {
-  const scanner = new Dlt645FrameScanner();
-  const parts: string[] = [];
-  let offset = 0;
-  /** End (offset) of the last broken frame with a known length, and its part in `parts`. */
-  let broken: { end: number; part: number; count: number; code: string } | undefined;
-  for (const e of [...scanner.push(bytes), ...scanner.flush()]) {
-    if (e.type === 'frame') {
-      parts.push(describeFrame(e.decoded, e.message, DICTIONARY));
-      offset = e.decoded.end;
-      continue;
-    }
-    const start = offset;
-    offset += e.bytes.length;
-    if (broken && start < broken.end && broken.part === parts.length - 1) {
-      broken.count += e.bytes.length;
-      parts[broken.part] = `${broken.count} byte(s) discarded (${broken.code})`;
-      continue;
-    }
-    parts.push(`${e.bytes.length} byte(s) discarded (${e.error.code})`);
-    broken = undefined;
-    if (WHOLE_FRAME_ERRORS.has(e.error.code)) {
-      let head = start;
-      while (head < bytes.length && bytes[head] === PREAMBLE_BYTE) head++;
-      const length = bytes[head + 9];
-      if (length !== undefined) broken = { end: head + FRAME_OVERHEAD + length, part: parts.length - 1, count: e.bytes.length, code: e.error.code };
-    }
-  }
-  return parts.length > 0 ? parts.join(' | ') : undefined;
-};

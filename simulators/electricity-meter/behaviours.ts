@@ -1,11 +1,9 @@
 /**
  * Behaviours: field defects stacked on the conformant meter (STYLE.md, after zwave-js MockNode).
  *
- * The server consults the stack top first. `onRequest` returns 'continue' (not mine), or an
- * answer: `{ reply }` (these bytes, or null for silence), `{ delayMs }` (the conformant reply,
- * later), or both. The first behaviour that answers wins; if none does, the conformant handler
- * answers. Then every behaviour's `onReply` (top first) may rewrite the reply bytes or drop them
- * (null). A test can push its own behaviour on top with `server.pushBehaviour(b)`.
+ * The stack itself (top first, first answer wins, then every `onReply`) is the one every simulated
+ * device shares: simulators/device/behaviour-stack.ts. A test can push its own behaviour on top
+ * with `server.pushBehaviour(b)`.
  *
  * Built-ins are selected by name in the profile (`behaviours: [{ "name": "late-reply",
  * "delayMs": 600 }]`); each is a deliberately broken variant that the matching conformance test
@@ -28,34 +26,16 @@ import {
 } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { BehaviourContext, Dlt645MeterServer, IncomingRequest } from './server.ts';
+import type { BehaviourConfig, DeviceBehaviour, DeviceBehaviourAnswer } from '../device/behaviour-stack.ts';
 
-export type BehaviourAnswer =
-  | 'continue'
-  | {
-      readonly reply?: Uint8Array | null;
-      readonly delayMs?: number;
-      /** Work to do once the reply is on the wire (or at once when there is none): e.g. switch the UART after a 17H reply. */
-      readonly afterReply?: () => void;
-    };
+/** What a behaviour's `onRequest` returns (the device-wide shape, simulators/device/behaviour-stack.ts). */
+export type BehaviourAnswer = DeviceBehaviourAnswer<Uint8Array>;
 
-export interface MeterBehaviour {
-  readonly name: string;
-  /** One line: what the meter does differently. */
-  readonly description: string;
-  /** The field defect it reproduces (and the conformance rule it breaks). */
-  readonly defect?: string;
-  onRequest?(ctx: BehaviourContext, request: IncomingRequest): BehaviourAnswer;
-  onReply?(ctx: BehaviourContext, reply: Uint8Array): Uint8Array | null;
-  /** Called when pushed onto a server (to flip model fault switches). */
-  onAttach?(server: Dlt645MeterServer): void;
-  onDetach?(server: Dlt645MeterServer): void;
-}
+/** A behaviour of the electricity meter: the device-wide behaviour over DL/T 645 requests and this server. */
+export type MeterBehaviour = DeviceBehaviour<BehaviourContext, IncomingRequest, Dlt645MeterServer>;
 
-/** A behaviour entry of a profile: `{ name, ...params }`. */
-export interface BehaviourConfig {
-  readonly name: string;
-  readonly [param: string]: unknown;
-}
+/** A behaviour entry of a profile: `{ name, ...params }` (simulators/device). */
+export type { BehaviourConfig };
 
 interface BuiltInBehaviour<P extends z.ZodType> {
   readonly description: string;

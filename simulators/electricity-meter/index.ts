@@ -20,6 +20,7 @@ import { ElectricityMeterModel, type MeterSnapshot } from './model.ts';
 import type { SimulatorProfile } from './profile.ts';
 import { Dlt645MeterServer } from './server.ts';
 import { compileMeterType, type MeterType } from './meter-type.ts';
+import type { ClockBackchannel, DeviceBackchannel, MainsBackchannel } from '../device/backchannel.ts';
 
 export * from './profile.ts';
 export * from './meter-type.ts';
@@ -27,25 +28,23 @@ export * from './model.ts';
 export * from './server.ts';
 export * from './behaviours.ts';
 
-/** What a test (or the reference target) does to the physical meter. */
-export interface ElectricityMeterBackchannel {
+/**
+ * What a test (or the reference target) does to the physical meter. Mains, clock and snapshot are
+ * the device-wide parts (simulators/device/backchannel.ts); the rest is this meter's own.
+ */
+export interface ElectricityMeterBackchannel extends MainsBackchannel, ClockBackchannel, DeviceBackchannel<MeterSnapshot> {
   /** The customer's load from now on, kW (negative = export); null = back to the profile's load. */
   setLoad(kW: number | null): void;
   /** The customer draws `kW` for `ms` of simulated time, then the previous load resumes. */
   drawFor(kW: number, ms: number): void;
   /** Mains fails: no energy, no replies, a power-down event. */
   cutMains(): void;
-  restoreMains(): void;
   openCover(): void;
   closeCover(): void;
   /** Holds the close key: closes the relay when close is allowed. Returns whether it closed. */
   pressButton(): boolean;
   /** A purchase (yuan or kWh by meter type). Returns false when refused (anti-hoarding). */
   topUp(amount: number): boolean;
-  /** Puts the meter clock `ms` ahead of the harness clock (negative = behind). */
-  setClockOffsetMs(ms: number): void;
-  setClockDriftPpm(ppm: number): void;
-  snapshot(): MeterSnapshot;
 }
 
 export interface CreateElectricityMeterOptions {

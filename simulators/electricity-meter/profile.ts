@@ -8,10 +8,10 @@
  * one and throws a ProfileError whose message names the offending field path.
  */
 import { z } from 'zod';
-import { ProfileError } from '../../harness/core/errors.ts';
 import { MeterDeclarationSchema, type MeterDeclarationInput } from '../../harness/protocols/dlt645/declaration.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import { validateBehaviourConfig, type BehaviourConfig } from './behaviours.ts';
+import { formatIssuePath, parseDeviceProfile } from '../device/profile-loading.ts';
 /** Identifiers the reference meter declares; kept in sync with the model by profile.test.ts. */
 import { REFERENCE_FOLLOW_UP_IDENTIFIERS, REFERENCE_IDENTIFIERS } from './reference-identifiers.ts';
 import { isServedIdentifier } from './values.ts';
@@ -289,15 +289,8 @@ export type SimulatorProfileInput = z.input<typeof SimulatorProfileSchema>;
 /** The simulation settings of a validated profile (the relay resolved against the declaration). */
 export type SimulationSettings = SimulatorProfile['simulation'];
 
-/** `simulation.load.steps[2].from` style path of a zod issue. */
-export function formatIssuePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += (out ? '.' : '') + String(p);
-  }
-  return out || '(profile)';
-}
+/** Issue paths as ProfileError names them (simulators/device/profile-loading.ts). */
+export { formatIssuePath };
 
 /** Profiles `loadSimulatorProfile` returned: meter-type.ts compiles each of them once. */
 const validatedProfiles = new WeakSet<object>();
@@ -312,13 +305,9 @@ export function isValidatedSimulatorProfile(value: unknown): value is SimulatorP
  * field: `simulator profile: simulation.responseDelayMs: Too big: expected number to be <=60000`.
  */
 export function loadSimulatorProfile(json: unknown, source = 'simulator profile'): SimulatorProfile {
-  const r = SimulatorProfileSchema.safeParse(json);
-  if (r.success) {
-    validatedProfiles.add(r.data);
-    return r.data;
-  }
-  const lines = r.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`);
-  throw new ProfileError(`${source}: ${lines.join('; ')}`);
+  const profile = parseDeviceProfile(SimulatorProfileSchema, json, source);
+  validatedProfiles.add(profile);
+  return profile;
 }
 
 // ---------------------------------------------------------------------------------------------

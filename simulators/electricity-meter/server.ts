@@ -92,7 +92,8 @@ import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { ElectricityMeterModel } from './model.ts';
 import type { SimulatorProfile } from './profile.ts';
 import { meterTypeOf, type MeterType } from './meter-type.ts';
-import type { BehaviourAnswer, MeterBehaviour } from './behaviours.ts';
+import type { MeterBehaviour } from './behaviours.ts';
+import { findBehaviour, runBehaviourStack, stackSeesRequests, type StackOutcome } from '../device/behaviour-stack.ts';
 
 /** Error word ERR bits (PROTOCOLS.md 1.7). */
 export const ErrorWord = {
@@ -283,8 +284,11 @@ function onRemoveListener(this: Dlt645MeterServer, event: string | symbol): void
  * of closures: one object per request, no closure (each of which tsx's keepNames would also wrap
  * in a __name call) - the meter's reply path is run for every item a fleet reads (issue 7).
  */
-class RequestContext implements BehaviourContext {
+class RequestContext implements BehaviourContext, StackOutcome<Uint8Array> {
   private memo: { reply: Uint8Array | null } | null = null;
+  /** Filled by runBehaviourStack (simulators/device). */
+  delayMs: number | undefined = undefined;
+  afterReply: (() => void) | null = null;
   constructor(
     readonly server: Dlt645MeterServer,
     readonly request: IncomingRequest,
@@ -417,7 +421,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
 
   /** Removes a behaviour (by object or name); returns whether one was removed. */
   removeBehaviour(behaviour: MeterBehaviour | string): boolean {
-    const i = this.behaviours.findIndex((b) => b === behaviour || b.name === behaviour);
+    const i = findBehaviour(this.behaviours, behaviour);
     if (i < 0) return false;
     const [removed] = this.behaviours.splice(i, 1);
     this.updateFilter();
@@ -733,8 +737,7 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
    */
   private ignoresForeignFrames(): boolean {
     if (this.listenerCount('request') > 0) return false;
-    for (const b of this.behaviours) if (b.onRequest) return false;
-    return true;
+    return !stackSeesRequests(this.behaviours);
   }
 
   private addressingOf(address: string): Addressing {
@@ -751,45 +754,16 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     this.emit('request', request);
     this.afterReply = null;
     const ctx = new RequestContext(this, request);
-    let reply: Uint8Array | null = null;
-    let delayMs: number | undefined;
-    let decided = false;
-    for (let i = this.behaviours.length - 1; i >= 0 && !decided; i--) {
-      const b = this.behaviours[i]!;
-      if (!b.onRequest) continue;
-      let r: BehaviourAnswer;
-      try {
-        r = b.onRequest(ctx, request);
-      } catch (e) {
-        // A broken behaviour must not take the server down: log it and ask the next one.
-        this.log(`behaviour ${b.name} failed: ${e instanceof Error ? e.message : String(e)}`);
-        continue;
-      }
-      if (r === 'continue') continue;
-      decided = true;
-      reply = r.reply !== undefined ? r.reply : ctx.respond();
-      delayMs = r.delayMs;
-      if (r.afterReply) this.afterReply = r.afterReply;
-      this.log(`behaviour ${b.name} answered the request`);
-    }
-    if (!decided) reply = ctx.respond();
-    for (let i = this.behaviours.length - 1; i >= 0 && reply; i--) {
-      const b = this.behaviours[i]!;
-      if (!b.onReply) continue;
-      try {
-        reply = b.onReply(ctx, reply);
-      } catch (e) {
-        this.log(`behaviour ${b.name} failed on the reply: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-    const afterReply = this.afterReply as (() => void) | null;
+    const reply = runBehaviourStack(this.behaviours, ctx, request, this.log);
+    // A behaviour's after-reply work wins over the conformant handler's (17H sets this.afterReply).
+    const afterReply = ctx.afterReply ?? (this.afterReply as (() => void) | null);
     this.afterReply = null;
     if (!reply) {
       // The meter acted (e.g. switched baud rate) even though its reply never left it.
       afterReply?.();
       return;
     }
-    this.schedule(reply, delayMs ?? this.responseDelay(), request, afterReply);
+    this.schedule(reply, ctx.delayMs ?? this.responseDelay(), request, afterReply);
   }
 
   /** Td drawn from the profile (a constant or [min, max] with the seeded generator). */

@@ -1,0 +1,5 @@
+/**
+ * The target protocols MeterLab ships, registered by importing them: one line per protocol
+ * (protocols.ts). DL/T 645 is first; CJ/T 188 and M-Bus add their line here with their opener.
+ */
+import './dlt645-protocol.ts';

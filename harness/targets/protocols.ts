@@ -1,0 +1,115 @@
+/**
+ * The protocols a target can speak, one entry each: what its device declares (a zod schema kept in
+ * harness/protocols/<p>/declaration.ts), the line that declaration implies, the one-line decode of
+ * captured bytes, the master on the target's link, and (optionally) the simulated device of a
+ * reference target. harness/targets/README.md "Adding a protocol" and docs/adding-a-protocol.md.
+ *
+ * DL/T 645 is the built-in entry (dlt645-protocol.ts); its targets keep the typed `meter`,
+ * `master` and `simulator` the DL/T 645 suites use. A new protocol adds one file that calls
+ * `registerTargetProtocol` and one import line in protocol-entries.ts; nothing else in
+ * harness/targets changes.
+ */
+import type { z } from 'zod';
+import type { Clock } from '../core/clock.ts';
+import type { Describe, Link } from '../links/index.ts';
+import type { LineSettings } from '../links/link.ts';
+
+/**
+ * The device kinds a target profile can declare (`device.kind`). A kind names what is measured;
+ * the protocol names how it is read (a water meter may speak CJ/T 188 or M-Bus).
+ */
+export const DEVICE_KINDS = ['electricity-meter', 'water-meter', 'gas-meter', 'heat-meter'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+/**
+ * The masters of a target, one per protocol it speaks, keyed by protocol id. A protocol adds its
+ * own key by declaration merging, next to its entry (dlt645-protocol.ts does):
+ *
+ *   declare module './protocols.ts' { interface TargetMasters { readonly cjt188?: Cjt188Master } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface TargetMasters {}
+
+/** What openDeviceTarget needs of any protocol's master. */
+export interface TargetMasterBase {
+  /** Stops the master: pending exchanges fail, no timer is left. */
+  dispose(): void;
+  /** Resolves when no exchange is in progress (before a line switch). */
+  idle?(): Promise<void>;
+  /** The line the master times its exchanges at, if it models one. */
+  readonly line?: LineSettings | undefined;
+  setLine?(line: LineSettings | undefined): void;
+}
+
+/** What a protocol's master is built from. */
+export interface TargetMasterContext<Declaration> {
+  /** The target's capture-tapped link. */
+  readonly link: Link;
+  readonly clock: Clock;
+  /** The profile's `master` settings (timeout per attempt, attempts, preamble). */
+  readonly settings: { readonly timeoutMs: number; readonly attempts: number; readonly preamble: number };
+  /** Line settings for the master's timing estimates; undefined where no line time is modelled. */
+  readonly line: LineSettings | undefined;
+  readonly declaration: Declaration;
+}
+
+/** The simulated device of a reference target: stopped by the target's close(). */
+export interface TargetSimulator {
+  stop(): void;
+  /** What a test does to the physical device (simulators/device/backchannel.ts). */
+  readonly backchannel?: unknown;
+}
+
+/** What a reference target's simulated device is built from. */
+export interface TargetSimulatorContext<Declaration> {
+  readonly declaration: Declaration;
+  /** The device's end of the link (a bus node, the mock port's device side, the memory pair's other end). */
+  readonly link: Link;
+  readonly clock: Clock;
+  readonly seed: number;
+}
+
+export interface TargetProtocol<Declaration = unknown, Master extends TargetMasterBase = TargetMasterBase> {
+  /** Protocol id as profiles name it (`device.protocol`): 'dlt645', 'cjt188', 'mbus'. */
+  readonly id: string;
+  /** The standard, for messages: "DL/T 645-2007". */
+  readonly title: string;
+  /** The device kinds this protocol reads. */
+  readonly kinds: readonly DeviceKind[];
+  /** The device's declaration (`device.declaration` in a profile); errors are reported under that path. */
+  readonly declaration: z.ZodType<Declaration, unknown>;
+  /** The serial line the declaration implies (default of a serial connection; bus speed; timing behind a TCP server). */
+  lineOf(declaration: Declaration): LineSettings;
+  /** Address of the declared device, for names (the bus node of a reference target). */
+  addressOf(declaration: Declaration): string;
+  /** One-line decode of captured bytes (the capture tap's default). */
+  readonly describe: Describe;
+  /** The protocol's master on the target's link. */
+  createMaster(context: TargetMasterContext<Declaration>): Master;
+  /** The simulated device for reference targets; absent while the protocol has none. */
+  createSimulator?(context: TargetSimulatorContext<Declaration>): TargetSimulator;
+}
+
+const registry = new Map<string, TargetProtocol<never, TargetMasterBase>>();
+
+/** Adds a protocol. Throws if its id is taken (two entries for one protocol are a wiring mistake). */
+export function registerTargetProtocol<D, M extends TargetMasterBase>(protocol: TargetProtocol<D, M>): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(protocol.id)) throw new TypeError(`target protocol id "${protocol.id}": use lower-case letters, digits and "-"`);
+  if (registry.has(protocol.id)) throw new TypeError(`target protocol "${protocol.id}" is registered twice`);
+  registry.set(protocol.id, protocol as unknown as TargetProtocol<never, TargetMasterBase>);
+}
+
+/** Removes a protocol (tests that register a fake one). */
+export function unregisterTargetProtocol(id: string): boolean {
+  return registry.delete(id);
+}
+
+/** The entry of protocol `id`, or undefined. */
+export function targetProtocol(id: string): TargetProtocol<unknown, TargetMasterBase> | undefined {
+  return registry.get(id) as TargetProtocol<unknown, TargetMasterBase> | undefined;
+}
+
+/** Ids of the registered protocols, in registration order. */
+export function targetProtocolIds(): string[] {
+  return [...registry.keys()];
+}
