@@ -9,17 +9,47 @@ import { ERROR_WORD_BITS } from '../protocols/dlt645/types.ts';
 import type { Exchange } from './exchange.ts';
 
 /**
+ * The base of every master's no-reply error: no acceptable reply within the timeout after every
+ * attempt. A TimeoutError, created when the request was made so its stack names the caller's line
+ * (STYLE.md, zwave-js TimedExpectation); `exchange` holds what did arrive (rejected replies,
+ * discarded bytes) and every attempt. A suite catches this one for any protocol.
+ */
+export class NoReplyError<X = unknown> extends TimeoutError {
+  readonly exchange: X;
+  constructor(message: string, exchange: X) {
+    super(message);
+    this.exchange = exchange;
+  }
+}
+
+/** The base of every master's abnormal-reply error: the device answered, and refused. */
+export class AbnormalReplyError<X = unknown> extends MeterLabError {
+  readonly exchange: X;
+  constructor(code: string, message: string, exchange: X) {
+    super(code, message);
+    this.exchange = exchange;
+  }
+}
+
+/** The base of every master's protocol error: a matching reply whose content is unusable. */
+export class MasterProtocolError<X = unknown> extends MeterLabError {
+  readonly exchange: X | undefined;
+  constructor(code: string, message: string, exchange?: X) {
+    super(code, message);
+    this.exchange = exchange;
+  }
+}
+
+/**
  * No acceptable reply within the timeout, after every attempt (CON-05: 3000 ms, 3 attempts).
  * Created when the request was made, so its stack names the caller's line (STYLE.md, zwave-js
  * TimedExpectation); `exchange` holds what did arrive (rejected replies, discarded bytes).
  */
-export class Dlt645NoReplyError extends TimeoutError {
-  readonly exchange: Exchange;
+export class Dlt645NoReplyError extends NoReplyError<Exchange> {
   /** Set for a missing read follow-up (12H) reply: the SEQ that got no answer. */
   readonly seq: number | undefined;
   constructor(message: string, exchange: Exchange, seq?: number) {
-    super(message);
-    this.exchange = exchange;
+    super(message, exchange);
     this.seq = seq;
   }
 }
@@ -28,14 +58,12 @@ export class Dlt645NoReplyError extends TimeoutError {
  * The meter answered with an abnormal reply (D6 = 1, PROTOCOLS.md 1.3) carrying an error word
  * (PROTOCOLS.md 1.7). `errors` names the bits that are set, bit 0 first.
  */
-export class Dlt645AbnormalReplyError extends MeterLabError {
-  readonly exchange: Exchange;
+export class Dlt645AbnormalReplyError extends AbnormalReplyError<Exchange> {
   readonly functionCode: number;
   readonly errorWord: number;
   readonly errors: readonly ErrorWordBit[];
   constructor(message: string, exchange: Exchange, functionCode: number, errorWord: number) {
-    super('dlt645.abnormal-reply', message);
-    this.exchange = exchange;
+    super('dlt645.abnormal-reply', message, exchange);
     this.functionCode = functionCode;
     this.errorWord = errorWord;
     this.errors = errorWordNames(errorWord);
@@ -46,11 +74,9 @@ export class Dlt645AbnormalReplyError extends MeterLabError {
  * A reply that matched the request but whose content is unusable (for example a follow-up chain
  * longer than SEQ can count, or a read-address reply that disagrees with its own frame address).
  */
-export class Dlt645ProtocolError extends MeterLabError {
-  readonly exchange: Exchange | undefined;
+export class Dlt645ProtocolError extends MasterProtocolError<Exchange> {
   constructor(message: string, exchange?: Exchange) {
-    super('dlt645.protocol', message);
-    this.exchange = exchange;
+    super('dlt645.protocol', message, exchange);
   }
 }
 

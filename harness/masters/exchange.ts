@@ -5,25 +5,13 @@
  *
  * All instants are milliseconds on the master's Clock (virtual or real).
  */
-import type { DecodeError } from '../core/errors.ts';
 import type { Dlt645Frame, Dlt645Message, Dlt645MessageKind } from '../protocols/dlt645/types.ts';
+import type { AttemptRecord, DiscardedBytes, ReceivedFrameOf, TimingKind } from './common.ts';
 
-/** A complete, checksum-valid frame taken off the link. */
-export interface ReceivedFrame {
-  /** Frame bytes as received, including any FE preamble. */
-  readonly raw: Uint8Array;
-  readonly frame: Dlt645Frame;
-  /** The decoded application message, or null when the frame is valid but its content is not. */
-  readonly message: Dlt645Message | null;
-  /** Why `message` is null. */
-  readonly decodeError?: DecodeError;
-  /** Estimated instant the first byte of the frame started to arrive (see Dlt645Master "Timing"). */
-  readonly firstByteAt: number;
-  /** Instant the chunk holding the first byte was delivered (no line-time correction). */
-  readonly firstChunkAt: number;
-  /** Instant the last byte (16H) was delivered. */
-  readonly at: number;
-}
+export type { AttemptRecord, DiscardedBytes, FrameArrival, ReceivedFrameOf, TimingKind } from './common.ts';
+
+/** A complete, checksum-valid DL/T 645 frame taken off the link (arrival instants: see Dlt645Master "Timing"). */
+export interface ReceivedFrame extends ReceivedFrameOf<Dlt645Frame, Dlt645Message> {}
 
 /** A frame accepted as the reply to a request. */
 export interface AcceptedReply extends ReceivedFrame {
@@ -55,26 +43,6 @@ export interface RejectedFrame extends ReceivedFrame {
   readonly detail: string;
   /** Attempt (1-based) during which it arrived. */
   readonly attempt: number;
-}
-
-/** Bytes the frame scanner skipped (noise, bad checksum, truncated frame...). */
-export interface DiscardedBytes {
-  readonly bytes: Uint8Array;
-  readonly error: DecodeError;
-  readonly at: number;
-  readonly attempt: number;
-}
-
-export interface AttemptRecord {
-  /** 1-based. */
-  readonly attempt: number;
-  /** Instant write() was called. */
-  readonly sentAt: number;
-  /** Instant write() resolved. */
-  readonly writtenAt: number;
-  /** Estimated instant the last request byte left the wire (see Dlt645Master "Timing"). */
-  readonly transmittedAt: number;
-  readonly outcome: 'reply' | 'timeout' | 'sent';
 }
 
 export type ExpectSpec = Dlt645MessageKind | readonly Dlt645MessageKind[] | 'none';
@@ -111,7 +79,7 @@ export interface Exchange {
    * a line that carries bytes at the declared rate, so the link does not pace them (a
    * pseudo-terminal, a virtual COM port) and Td falls back to delivery instants.
    */
-  timing?: 'paced' | 'raw' | 'unpaced';
+  timing?: TimingKind;
   readonly rejected: RejectedFrame[];
   readonly discarded: DiscardedBytes[];
   /** For expect 'none': frames that arrived anyway while listening (a broadcast must not be answered). */
