@@ -6,7 +6,8 @@
 import { MeterLabError, TimeoutError } from '../core/errors.ts';
 import type { ErrorWordBit } from '../protocols/dlt645/types.ts';
 import { ERROR_WORD_BITS } from '../protocols/dlt645/types.ts';
-import type { Exchange } from './exchange.ts';
+import type { Cjt188Status } from '../protocols/cjt188/dictionary.ts';
+import type { Cjt188Exchange, Exchange } from './exchange.ts';
 
 /**
  * The base of every master's no-reply error: no acceptable reply within the timeout after every
@@ -85,4 +86,49 @@ export function errorWordNames(errorWord: number): ErrorWordBit[] {
   const out: ErrorWordBit[] = [];
   for (let bit = 0; bit < 8; bit++) if ((errorWord >> bit) & 1) out.push(ERROR_WORD_BITS[bit]!);
   return out;
+}
+
+// =============================================================================================
+// CJ/T 188 (Cjt188Master)
+
+/**
+ * No acceptable CJ/T 188 reply after every attempt. The message names the request, the meter, the
+ * attempts with their wake-up preambles, and what arrived instead; the stack names the caller's
+ * line; `exchange.attemptLog` has every attempt (request bytes, preamble, silent or not).
+ */
+export class Cjt188NoReplyError extends NoReplyError<Cjt188Exchange> {
+  /** Attempts made. */
+  readonly attempts: number;
+  constructor(message: string, exchange: Cjt188Exchange) {
+    super(message, exchange);
+    this.attempts = exchange.attempts;
+  }
+}
+
+/**
+ * The meter answered with an abnormal reply (D6 = 1: C1, C3, C4, C9, D5, D6 ..., PROTOCOLS.md 2.3).
+ * `status` is ST when the reply carries it (DI SER ST0 ST1, [BK] layout), `payload` the bytes
+ * after SER as sent.
+ */
+export class Cjt188AbnormalReplyError extends AbnormalReplyError<Cjt188Exchange> {
+  /** C as received (e.g. C1H). */
+  readonly control: number;
+  /** D5..D0. */
+  readonly functionCode: number;
+  readonly status: Cjt188Status | null;
+  readonly payload: Uint8Array;
+  constructor(message: string, exchange: Cjt188Exchange, control: number, functionCode: number, status: Cjt188Status | null, payload: Uint8Array) {
+    super('cjt188.abnormal-reply', message, exchange);
+    this.control = control;
+    this.functionCode = functionCode;
+    this.status = status;
+    this.payload = payload;
+  }
+}
+
+/** A CJ/T 188 reply that matched the request but whose content is unusable. */
+export class Cjt188ProtocolError extends MasterProtocolError<Cjt188Exchange> {
+  constructor(message: string, exchange?: Cjt188Exchange) {
+    super('cjt188.protocol', message, exchange);
+  }
 }
