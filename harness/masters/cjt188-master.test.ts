@@ -403,3 +403,21 @@ describe('Cjt188Master writes', () => {
     await expect(master.writeData(MeterType.Gas, GAS, 'A017', { command: 0x55 })).rejects.toBeInstanceOf(UsageError);
   });
 });
+
+describe('Cjt188Master sendRaw', () => {
+  it('sends bytes as given and reports what came back: vector 2 gets vector 1, the same with a bad CS gets silence', async () => {
+    const { master, meter } = setup((f, m) => (m.kind === 'readData' ? vector(1) : null));
+    const good = await master.sendRaw(vector(2), { expectReply: true });
+    expect(good.replies.map((f) => toHex(f.raw))).toEqual([VECTORS[0]!.hex]);
+    expect(good.silent).toBe(false);
+    expect(Math.abs(good.responseDelayMs! - 60)).toBeLessThanOrEqual(CHAR_MS);
+    const broken = vector(2);
+    broken[broken.length - 2]! ^= 0x01;
+    const bad = await master.sendRaw(broken, { listenMs: 1000 });
+    expect(bad.silent).toBe(true);
+    expect(bad.replies).toEqual([]);
+    expect(meter.heard).toHaveLength(1);
+    // The master goes on as before.
+    expect((await master.readData(MeterType.ColdWater, WATER, '901F')).exchange.attempts).toBe(1);
+  });
+});

@@ -36,8 +36,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../core/clock.ts';
-import { toHex } from '../core/bytes.ts';
-import { LinkError, UsageError } from '../core/errors.ts';
+import { concatBytes, toHex } from '../core/bytes.ts';
+import { LinkError, UsageError, type DecodeError } from '../core/errors.ts';
 import type { ChunkTiming, Link, LineSettings } from '../links/link.ts';
 import { characterTimeMs } from '../links/link.ts';
 import {
@@ -87,6 +87,7 @@ import type {
   Cjt188Exchange,
   Cjt188ReceivedFrame,
   Cjt188RejectReason,
+  DiscardedBytes,
 } from './exchange.ts';
 
 /**
@@ -202,11 +203,36 @@ export interface Cjt188MasterEvents {
   unsolicited: [frame: Cjt188ReceivedFrame];
 }
 
+export interface Cjt188SendRawOptions {
+  /** Stop listening at the first complete frame. Default false: listen the whole window. */
+  readonly expectReply?: boolean;
+  /** Listening window after the end of transmission. Default: the master's timeoutMs. */
+  readonly listenMs?: number;
+}
+
+export interface Cjt188SendRawResult {
+  readonly request: Uint8Array;
+  readonly sentAt: number;
+  readonly transmittedAt: number;
+  /** Complete frames that came back. */
+  readonly replies: readonly Cjt188ReceivedFrame[];
+  /** Byte runs the scanner skipped. */
+  readonly discarded: readonly DiscardedBytes[];
+  /** Every byte received during the window, in order. */
+  readonly received: Uint8Array;
+  /** True when not a single byte came back during the window. */
+  readonly silent: boolean;
+  /** Td of the first frame, when one came. */
+  readonly responseDelayMs?: number;
+}
+
 interface Listener {
   attempt: number;
   /** Bytes received during this attempt (a sleeping meter sends none). */
   bytes: number;
   onFrame(frame: Cjt188ReceivedFrame): void;
+  onDiscarded(d: { bytes: Uint8Array; error: DecodeError; at: number }): void;
+  onBytes?(bytes: Uint8Array): void;
   onClose(error: LinkError): void;
 }
 
@@ -228,7 +254,6 @@ export class Cjt188Master extends EventEmitter<Cjt188MasterEvents> {
   private readonly receiver: TimedFrameReceiver<Cjt188Frame, Cjt188Message>;
   private queue: Promise<unknown> = Promise.resolve();
   private listener: Listener | undefined;
-  private current: Cjt188Exchange | undefined;
   private closed: LinkError | undefined;
   private ser: number;
   private last: Cjt188Exchange | undefined;
@@ -267,10 +292,7 @@ export class Cjt188Master extends EventEmitter<Cjt188MasterEvents> {
         if (this.listener) this.listener.onFrame(f);
         else this.keepUnsolicited(f);
       },
-      onDiscarded: (d) => {
-        const l = this.listener;
-        if (l && this.current) this.current.discarded.push({ ...d, attempt: l.attempt });
-      },
+      onDiscarded: (d) => this.listener?.onDiscarded(d),
       onFlush: (cause) => this.logger?.debug(`${this.link.name}: scanner flushed (${cause}) after a partial frame`),
     });
     this.link.on('data', this.onData);
@@ -443,8 +465,62 @@ export class Cjt188Master extends EventEmitter<Cjt188MasterEvents> {
     return { status: this.normalReply(x, 'valveControlResponse').status, exchange: x };
   }
 
+  /**
+   * Writes bytes exactly as given (no preamble added) and listens, for robustness tests: a frame
+   * with a bad checksum, a truncated body, a foreign address or meter type must get no reply.
+   * Reports whatever came back; never throws for silence.
+   */
+  sendRaw(bytes: Uint8Array, options: Cjt188SendRawOptions = {}): Promise<Cjt188SendRawResult> {
+    return this.enqueue(() => this.doSendRaw(bytes, options));
+  }
+
   // -------------------------------------------------------------------------------------------
   // Internals
+
+  private async doSendRaw(bytes: Uint8Array, options: Cjt188SendRawOptions): Promise<Cjt188SendRawResult> {
+    const listenMs = nonNegative(options.listenMs ?? this.timeoutMs, 'listenMs');
+    const replies: Cjt188ReceivedFrame[] = [];
+    const discarded: DiscardedBytes[] = [];
+    const received: Uint8Array[] = [];
+    const stop = new AbortController();
+    this.listener = {
+      attempt: 1,
+      bytes: 0,
+      onFrame: (f) => {
+        replies.push(f);
+        if (options.expectReply) stop.abort();
+      },
+      onDiscarded: (d) => void discarded.push({ ...d, attempt: 1 }),
+      onBytes: (b) => void received.push(b),
+      onClose: (e) => stop.abort(e),
+    };
+    let sentAt = NaN;
+    let writtenAt = NaN;
+    let transmittedAt = NaN;
+    try {
+      if (this.closed) throw this.closed;
+      sentAt = this.clock.now();
+      this.logger?.debug(`-> ${this.link.name} raw: ${toHex(bytes)}`);
+      await this.link.write(bytes);
+      writtenAt = this.clock.now();
+      transmittedAt = this.line ? Math.max(writtenAt, sentAt + bytes.length * this.charMs) : writtenAt;
+      await this.clock.sleep(listenMs + Math.max(0, transmittedAt - this.clock.now()), stop.signal).catch(() => undefined);
+    } finally {
+      this.listener = undefined;
+    }
+    const all = concatBytes(...received);
+    const first = replies[0];
+    return {
+      request: new Uint8Array(bytes),
+      sentAt,
+      transmittedAt,
+      replies,
+      discarded,
+      received: all,
+      silent: all.length === 0,
+      ...(first ? { responseDelayMs: responseDelay(first, transmittedAt, writtenAt, this.line !== undefined).ms } : {}),
+    };
+  }
 
   private checkWakeUp(w: WakeUpOptions): WakeUpOptions {
     if (!this.line) throw new UsageError('a CJ/T 188 wake-up needs the line settings (option line): its FE count is the duration over the character time');
@@ -535,7 +611,6 @@ export class Cjt188Master extends EventEmitter<Cjt188MasterEvents> {
       rejected: [],
       discarded: [],
     };
-    this.current = x;
     let preamble = firstPreamble;
     let request = firstRequest;
     try {
@@ -553,6 +628,7 @@ export class Cjt188Master extends EventEmitter<Cjt188MasterEvents> {
             x.rejected.push({ ...f, reason: verdict.reason, detail: verdict.detail, attempt });
             this.logger?.debug(`rejected (${verdict.reason}): ${verdict.detail}`);
           },
+          onDiscarded: (d) => void x.discarded.push({ ...d, attempt }),
           onClose: (e) => wait.fail(e),
         };
         this.listener = listener;
@@ -580,7 +656,6 @@ export class Cjt188Master extends EventEmitter<Cjt188MasterEvents> {
       }
     } finally {
       this.listener = undefined;
-      this.current = undefined;
     }
     this.finish(x);
     const tries = x.attemptLog.map((a) => `${a.preamble} FE${a.silent ? ' silent' : ''}`).join(', ');
@@ -648,7 +723,11 @@ export class Cjt188Master extends EventEmitter<Cjt188MasterEvents> {
 
   private receive(chunk: Uint8Array, timing?: ChunkTiming): void {
     if (chunk.length === 0) return;
-    if (this.listener) this.listener.bytes += chunk.length;
+    const l = this.listener;
+    if (l) {
+      l.bytes += chunk.length;
+      l.onBytes?.(chunk);
+    }
     this.receiver.push(chunk, timing, this.charMs);
   }
 
