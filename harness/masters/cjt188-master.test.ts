@@ -153,6 +153,35 @@ describe('Cjt188Master reads', () => {
   });
 });
 
+describe('Cjt188Master real-device quirks (vectors 22-23)', () => {
+  it('sends vector 22 byte for byte and takes the heat meter reply of vector 23 (type 25H for 20H, SER 03H for 12H) by default', async () => {
+    const HEAT = '00312718241912';
+    const { master } = setup((f, m) => (m.kind === 'readData' ? vector(23) : null), {
+      meter: { meterType: MeterType.Heat, address: HEAT },
+      master: { preamble: 5, firstSer: 0x12 },
+    });
+    const r = await master.readData(MeterType.Heat, HEAT, '901F');
+    expect(toHex(r.exchange.request)).toBe(VECTORS[21]!.hex);
+    expect(r.meterType).toBe(0x25);
+    expect(r.exchange.reply!.message.ser).toBe(0x03);
+    expect(r.value['cumulativeFlow']).toEqual({ value: 7156.08, unit: 'm³', unitCode: 0x2c });
+    expect(r.value['supplyTemperature']).toBe(26.79);
+    expect(r.status).toBeDefined();
+  });
+
+  it('with meterTypeMatch exact and matchSer the same reply is rejected, and the read fails with the evidence', async () => {
+    const HEAT = '00312718241912';
+    const { master } = setup((f, m) => (m.kind === 'readData' ? vector(23) : null), {
+      meter: { meterType: MeterType.Heat, address: HEAT },
+      master: { preamble: 5, firstSer: 0x12, meterTypeMatch: 'exact', matchSer: true, attempts: 1 },
+    });
+    const e = (await master.readData(MeterType.Heat, HEAT, '901F').catch((x: unknown) => x)) as Cjt188NoReplyError;
+    expect(e).toBeInstanceOf(Cjt188NoReplyError);
+    expect(e.exchange.rejected.map((j) => j.reason)).toEqual(['meter-type']);
+    expect(e.message).toContain('rejected 1 frame(s): 1 meter-type (first: reply from meter type 25H, request to 20H (exact))');
+  });
+});
+
 describe('Cjt188Master reply matching and retries', () => {
   it('discards a reply with a bad checksum and succeeds on the retry', async () => {
     let calls = 0;
