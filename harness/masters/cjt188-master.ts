@@ -78,8 +78,8 @@ import {
   summariseRejections,
   withCallSite,
   type CallSite,
+  type MasterLogger,
 } from './common.ts';
-import type { MasterLogger } from './dlt645-master.ts';
 import { Cjt188AbnormalReplyError, Cjt188NoReplyError, Cjt188ProtocolError } from './errors.ts';
 import type {
   Cjt188AcceptedReply,

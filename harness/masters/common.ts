@@ -12,6 +12,11 @@ import { UsageError, type DecodeError } from '../core/errors.ts';
 import type { Result } from '../core/result.ts';
 import { FlushOnSilence, type ChunkTiming, type DeliveryCause, type StreamScanner } from '../core/silence.ts';
 
+/** Where a master writes its debug lines (one per request, reply, rejection). */
+export interface MasterLogger {
+  debug(message: string): void;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Records
 

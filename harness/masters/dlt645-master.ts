@@ -80,6 +80,7 @@ import {
   summariseRejections,
   withCallSite,
   type CallSite,
+  type MasterLogger,
 } from './common.ts';
 import { Dlt645AbnormalReplyError, Dlt645NoReplyError, Dlt645ProtocolError } from './errors.ts';
 import type {
@@ -107,9 +108,7 @@ const MAX_FOLLOW_UP_SEQ = 255;
 /** Frames kept when nothing is waiting for them. */
 const MAX_UNSOLICITED = 100;
 
-export interface MasterLogger {
-  debug(message: string): void;
-}
+export type { MasterLogger } from './common.ts';
 
 export interface Dlt645MasterOptions {
   readonly link: Link;
