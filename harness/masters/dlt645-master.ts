@@ -40,10 +40,9 @@
  *   and the exchange's `timing` says 'unpaced' (seen in the end-to-end test over a pty).
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import { LinkError, UsageError } from '../core/errors.ts';
 import { concatBytes, toHex } from '../core/bytes.ts';
-import { FlushOnSilence, type DeliveryCause } from '../core/silence.ts';
 import type { ChunkTiming, Link, LineSettings } from '../links/link.ts';
 import { characterTimeMs } from '../links/link.ts';
 import {
@@ -51,7 +50,6 @@ import {
   Dlt645FrameScanner,
   MAX_INTER_BYTE_GAP_MS,
   WILDCARD_ADDRESS,
-  type Dlt645ScanEvent,
   addressMatches,
   encodeMessage,
   isBroadcast,
@@ -61,12 +59,29 @@ import { DICTIONARY } from '../protocols/dlt645/dictionary.ts';
 import type { DataItemDefinition, DataValue, Dlt645Dictionary } from '../protocols/dlt645/dictionary-types.ts';
 import type { DecodeError } from '../core/errors.ts';
 import type {
+  Dlt645Frame,
   Dlt645Message,
   Dlt645MessageKind,
   FrameDateTime,
   FreezeField,
   Password,
 } from '../protocols/dlt645/types.ts';
+import {
+  NO_CALL_SITE,
+  ReplyWait,
+  TimedFrameReceiver,
+  captureCallSite,
+  hex2,
+  nonNegative,
+  nonNegativeInt,
+  positive,
+  positiveInt,
+  responseDelay,
+  summariseRejections,
+  withCallSite,
+  type CallSite,
+  type MasterLogger,
+} from './common.ts';
 import { Dlt645AbnormalReplyError, Dlt645NoReplyError, Dlt645ProtocolError } from './errors.ts';
 import type {
   AcceptedReply,
@@ -76,8 +91,9 @@ import type {
   ExpectSpec,
   ReceivedFrame,
   RejectReason,
-  RejectedFrame,
 } from './exchange.ts';
+
+export { responseDelay } from './common.ts';
 
 /** CON-05: DL/T 645 read timeout 3000 ms. */
 export const DEFAULT_TIMEOUT_MS = 3000;
@@ -92,9 +108,7 @@ const MAX_FOLLOW_UP_SEQ = 255;
 /** Frames kept when nothing is waiting for them. */
 const MAX_UNSOLICITED = 100;
 
-export interface MasterLogger {
-  debug(message: string): void;
-}
+export type { MasterLogger } from './common.ts';
 
 export interface Dlt645MasterOptions {
   readonly link: Link;
@@ -224,16 +238,10 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
 
   readonly interByteTimeoutMs: number;
   /** The scanner, flushed once the line is silent for Tb with a partial frame pending. */
-  private readonly receiver: FlushOnSilence<Dlt645ScanEvent>;
+  private readonly receiver: TimedFrameReceiver<Dlt645Frame, Dlt645Message>;
   private queue: Promise<unknown> = Promise.resolve();
   private listener: Listener | undefined;
   private closed: LinkError | undefined;
-  /** Arrival estimates of recent bytes; rxTimes[i] is stream offset rxTimesBase + i. */
-  private rxTimesBase = 0;
-  private rxTimes: number[] = [];
-  /** Delivery instant of the chunk each recent byte came in, parallel to rxTimes. */
-  private rxDelivered: number[] = [];
-  private lastByteStart = -Infinity;
   private last: Exchange | undefined;
   /** Frames that arrived with nobody waiting (most recent last, at most 100). */
   readonly unsolicited: ReceivedFrame[] = [];
@@ -257,11 +265,16 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     this.logger = options.logger;
     this.charMs = this.currentLine ? characterTimeMs(this.currentLine) : 0;
     this.interByteTimeoutMs = positive(options.interByteTimeoutMs ?? MAX_INTER_BYTE_GAP_MS, 'interByteTimeoutMs');
-    this.receiver = new FlushOnSilence({
+    this.receiver = new TimedFrameReceiver({
       scanner: new Dlt645FrameScanner(),
       clock: this.clock,
       silenceMs: this.interByteTimeoutMs,
-      deliver: (events, cause) => this.handle(events, cause),
+      onFrame: (f) => {
+        if (this.listener) this.listener.onFrame(f);
+        else this.keepUnsolicited(f);
+      },
+      onDiscarded: (d) => this.listener?.onDiscarded(d),
+      onFlush: (cause) => this.logger?.debug(`${this.link.name}: scanner flushed (${cause}) after a partial frame`),
     });
     this.link.on('data', this.onData);
     this.link.on('close', this.onLinkClose);
@@ -678,52 +691,9 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
   }
 
   private receive(chunk: Uint8Array, timing?: ChunkTiming): void {
-    const at = this.clock.now();
-    const n = chunk.length;
-    if (n === 0) return;
+    if (chunk.length === 0) return;
     this.listener?.onBytes?.(chunk);
-    // Arrival estimate of each byte (see "Timing"); indexed by stream offset, as the scanner's are.
-    // With the link's timing the start of byte j is known: its arrival minus one character time.
-    for (let j = 0; j < n; j++) {
-      let start = timing
-        ? timing.firstByteAt + (j - 1) * timing.characterTimeMs
-        : this.line
-          ? at - (n - j) * this.charMs
-          : at;
-      if (start < this.lastByteStart) start = this.lastByteStart;
-      this.lastByteStart = start;
-      this.rxTimes.push(start);
-      this.rxDelivered.push(at);
-    }
-    this.receiver.push(chunk, timing);
-    // Keep arrival estimates for what the scanner may still hold (its buffer bound) and drop the rest.
-    const keep = this.receiver.pending + 1;
-    if (this.rxTimes.length > keep + 1024) {
-      const drop = this.rxTimes.length - keep;
-      this.rxTimes = this.rxTimes.slice(drop);
-      this.rxDelivered = this.rxDelivered.slice(drop);
-      this.rxTimesBase += drop;
-    }
-  }
-
-  /** Scanner events, from received bytes or from the flush after Tb of silence. */
-  private handle(events: readonly Dlt645ScanEvent[], cause: DeliveryCause): void {
-    const at = this.clock.now();
-    if (cause !== 'data') this.logger?.debug(`${this.link.name}: scanner flushed (${cause}) after a partial frame`);
-    for (const event of events) {
-      if (event.type === 'discarded') {
-        this.listener?.onDiscarded({ bytes: event.bytes, error: event.error, at });
-        continue;
-      }
-      const { decoded, message } = event;
-      const firstByteAt = this.rxTimes[decoded.start - this.rxTimesBase] ?? at;
-      const firstChunkAt = this.rxDelivered[decoded.start - this.rxTimesBase] ?? at;
-      const f: ReceivedFrame = message.ok
-        ? { raw: decoded.raw, frame: decoded.frame, message: message.value, firstByteAt, firstChunkAt, at }
-        : { raw: decoded.raw, frame: decoded.frame, message: null, decodeError: message.error, firstByteAt, firstChunkAt, at };
-      if (this.listener) this.listener.onFrame(f);
-      else this.keepUnsolicited(f);
-    }
+    this.receiver.push(chunk, timing, this.line ? this.charMs : 0);
   }
 
   private keepUnsolicited(f: ReceivedFrame): void {
@@ -738,24 +708,6 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
     if (!this.closed) this.closed = error;
     this.listener?.onClose(error);
   }
-}
-
-/**
- * Td of a reply (see "Timing"). With line settings the corrected value is used unless it is
- * negative: a reply cannot start before the request has left the wire on a line that carries
- * bytes at the declared rate, so a negative value proves the link does not pace bytes (a socat
- * pseudo-terminal, a virtual COM port) and Td is taken from delivery instants instead.
- */
-export function responseDelay(
-  reply: ReceivedFrame,
-  transmittedAt: number,
-  writtenAt: number,
-  paced: boolean,
-): { ms: number; timing: 'paced' | 'raw' | 'unpaced' } {
-  if (!paced) return { ms: reply.firstByteAt - transmittedAt, timing: 'raw' };
-  const corrected = reply.firstByteAt - transmittedAt;
-  if (corrected >= 0) return { ms: corrected, timing: 'paced' };
-  return { ms: reply.firstChunkAt - writtenAt, timing: 'unpaced' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -853,13 +805,6 @@ function normaliseExpect(expect: ExpectSpec): readonly Dlt645MessageKind[] | 'no
   return typeof expect === 'string' ? [expect] : [...expect];
 }
 
-function summariseRejections(rejected: readonly RejectedFrame[]): string {
-  const counts = new Map<RejectReason, number>();
-  for (const r of rejected) counts.set(r.reason, (counts.get(r.reason) ?? 0) + 1);
-  const first = rejected[0]!;
-  return `${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')} (first: ${first.detail})`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
@@ -868,96 +813,4 @@ export function describeMessage(message: Dlt645Message): string {
   const di = 'di' in message ? ` DI ${message.di.toUpperCase()}` : '';
   const seq = message.kind === 'readFollowUp' ? ` SEQ ${message.seq}` : '';
   return `${message.kind}${di}${seq}`;
-}
-
-/**
- * The wait for one attempt's reply: `start(ms)` resolves with the value given to `settle`, or
- * null once `ms` of clock time passed without one (the timer starts at `start`, after the
- * request left; a reply settled before that is kept), and rejects with the error given to `fail`.
- * The same outcome as racing the reply against core's withTimeout, without the TimeoutError
- * (an Error and its stack) withTimeout creates for every wait.
- */
-class ReplyWait<T> {
-  private outcome: { value: T | null } | { error: Error } | undefined;
-  private resolve: ((v: T | null) => void) | undefined;
-  private reject: ((e: Error) => void) | undefined;
-  private timer: TimerHandle | undefined;
-  constructor(private readonly clock: Clock) {}
-
-  settle(value: T): void {
-    this.end({ value });
-  }
-
-  fail(error: Error): void {
-    this.end({ error });
-  }
-
-  start(ms: number): Promise<T | null> {
-    return new Promise<T | null>((resolve, reject) => {
-      if (this.outcome === undefined) {
-        this.resolve = resolve;
-        this.reject = reject;
-        this.timer = this.clock.setTimeout(() => this.end({ value: null }), ms);
-      } else if ('error' in this.outcome) {
-        reject(this.outcome.error);
-      } else {
-        resolve(this.outcome.value);
-      }
-    });
-  }
-
-  /** Drops the wait (the request could not be sent). */
-  cancel(): void {
-    this.outcome ??= { value: null };
-    this.clock.clearTimeout(this.timer);
-  }
-
-  private end(outcome: { value: T | null } | { error: Error }): void {
-    if (this.outcome !== undefined) return;
-    this.outcome = outcome;
-    this.clock.clearTimeout(this.timer);
-    if ('error' in outcome) this.reject?.(outcome.error);
-    else this.resolve?.(outcome.value);
-  }
-}
-
-type CallSite = { stack?: string };
-
-const NO_CALL_SITE: CallSite = Object.freeze({});
-
-/** Captures the caller's stack now (the line that started the wait, STYLE.md). */
-function captureCallSite(above: (...args: never[]) => unknown): CallSite {
-  const site: CallSite = {};
-  Error.captureStackTrace(site, above);
-  return site;
-}
-
-function withCallSite<E extends Error>(error: E, site: CallSite): E {
-  const frames = site.stack?.split('\n').slice(1).join('\n');
-  if (frames) error.stack = `${error.name}: ${error.message}\n${frames}`;
-  return error;
-}
-
-function hex2(b: number): string {
-  return (b & 0xff).toString(16).toUpperCase().padStart(2, '0');
-}
-
-function positive(v: number, name: string): number {
-  if (!(Number.isFinite(v) && v > 0)) throw new UsageError(`${name} must be a positive number, got ${String(v)}`);
-  return v;
-}
-
-function nonNegative(v: number, name: string): number {
-  if (!(Number.isFinite(v) && v >= 0)) throw new UsageError(`${name} must be zero or more, got ${String(v)}`);
-  return v;
-}
-
-function positiveInt(v: number, name: string): number {
-  if (!(Number.isInteger(v) && v > 0)) throw new UsageError(`${name} must be a positive integer, got ${String(v)}`);
-  return v;
-}
-
-function nonNegativeInt(v: number, name: string): number {
-  if (!(Number.isInteger(v) && v >= 0)) throw new UsageError(`${name} must be a whole number of bytes, got ${String(v)}`);
-  return v;
 }

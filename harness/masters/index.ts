@@ -1,4 +1,5 @@
 /** Protocol masters (clients): request/response, reply matching, timeouts, retries, timings. */
 export * from './dlt645-master.ts';
+export * from './cjt188-master.ts';
 export * from './exchange.ts';
 export * from './errors.ts';
