@@ -107,6 +107,34 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
       setExit(await simulateFleetCommand(opts, io));
     });
 
+  for (const kind of ['heat', 'water', 'gas'] as const) {
+    const protocol = kind === 'heat' ? 'mbus' : 'cjt188';
+    simulate
+      .command(kind)
+      .description(
+        kind === 'heat'
+          ? 'serve a simulated M-Bus heat meter (or a segment of them) until SIGINT/SIGTERM'
+          : `serve a simulated CJ/T 188 ${kind} meter (or several on one line) until SIGINT/SIGTERM${kind === 'gas' ? '; a battery meter: a request needs at least 2 s of FE preamble to wake it' : ''}`,
+      )
+      .addOption(new Option('--protocol <protocol>', 'meter protocol').choices([protocol]).default(protocol))
+      .option('--port <path>', 'serial device to serve on, e.g. /dev/ttyUSB0')
+      .option('--baud <rate>', 'serial baud rate (default 2400)', intOption('--baud', 300, 115200))
+      .option('--tcp <host:port>', 'TCP address to listen on (one client at a time), e.g. 127.0.0.1:8645')
+      .option('--idle-timeout <s>', 'close a TCP client after this many seconds without traffic; 0 = never (default 60)', intOption('--idle-timeout', 0, 86_400))
+      .option('--count <n>', 'meters on the line (default 1)', intOption('--count', 1, 250))
+      .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 31 - 1));
+    const cmd = simulate.commands.at(-1)!;
+    if (kind === 'heat') {
+      cmd.option('--primary <n>', 'first primary address (default 1)', intOption('--primary', 1, 250)).option('--id <digits>', 'first identification number, 8 digits (default 00000001)');
+    } else {
+      cmd.option('--address <digits>', 'first meter address, 14 digits (default 00000000000001)');
+    }
+    cmd.action(async (opts: Omit<import('./simulate-devices.ts').SimulateDevicesOptions, 'kind'>) => {
+      const { simulateDevicesCommand } = await import('./simulate-devices.ts');
+      setExit(await simulateDevicesCommand({ ...opts, kind }, io));
+    });
+  }
+
   // ---- serve -------------------------------------------------------------------------------
   const serve = program.command('serve').description('run a MeterLab service');
   serve
