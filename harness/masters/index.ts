@@ -2,3 +2,5 @@
 export * from './dlt645-master.ts';
 export * from './exchange.ts';
 export * from './errors.ts';
+export * from './mbus-master.ts';
+export * from './mbus-errors.ts';
