@@ -11,9 +11,13 @@
  *   as a collision, MBUS.md 6), and overlapping characters are corrupted (stats.collisions,
  *   stats.collidedBytes), so colliding RSP_UD frames fail their checksum;
  * - a slave left at another baud rate reads garbage (sampleCharacter).
- * Not modelled: that slaves cannot hear each other on a real segment (the master sends by voltage,
- * slaves answer by current); here a slave also hears the other slaves' answers, which a slave
- * ignores anyway (direction bit 0, MBUS.md 3).
+ * - slaves do not hear each other: the master sends by voltage, slaves answer by current, which
+ *   only the master's converter senses; the master's node has role 'master', slaves role 'slave'
+ *   (bus.ts "Roles"). A sniffer attached to `bus` as a peer hears both directions.
+ * Not modelled: a slave answering while the master transmits would not corrupt the master's
+ * frame on a real segment (different modulations); here overlapping writes collide whoever
+ * sends them. Characters of colliding answers are OR-ed (bus.ts): two E5 answers stay two E5
+ * characters however they overlap, where a real converter would sense one distorted waveform.
  */
 import type { Clock } from '../core/clock.ts';
 import { Rs485Bus, type BusDelivery, type BusNode } from './bus.ts';
@@ -50,11 +54,11 @@ export function createMbusSegment(options: MbusSegmentOptions): MbusSegment {
     name: options.name ?? 'mbus',
     ...(options.delivery ? { delivery: options.delivery } : {}),
   });
-  const master = bus.attach(options.masterName ?? 'master');
+  const master = bus.attach(options.masterName ?? 'master', { role: 'master' });
   return {
     bus,
     master,
-    attachSlave: (name, line) => bus.attach(name, line ? { line } : {}),
+    attachSlave: (name, line) => bus.attach(name, line ? { line, role: 'slave' } : { role: 'slave' }),
     close: () => bus.close(),
   };
 }

@@ -11,8 +11,17 @@ import { VirtualClock } from '../core/clock.ts';
 import { TimeoutError } from '../core/errors.ts';
 import { characterTimeMs } from '../links/link.ts';
 import { MBUS_DEFAULT_LINE, createMbusSegment, type MbusSegment } from '../links/mbus-segment.ts';
-import { DATA_FIELD, decodeSingleFrame, encodeRecord, formatSecondaryAddress, type DataRecord } from '../protocols/mbus/index.ts';
-import { MbusCollisionError, MbusNoReplyError } from './mbus-errors.ts';
+import {
+  DATA_FIELD,
+  MbusFrameScanner,
+  decodeSingleFrame,
+  encodeApplicationError,
+  encodeRecord,
+  encodeReqUd2,
+  formatSecondaryAddress,
+  type DataRecord,
+} from '../protocols/mbus/index.ts';
+import { MbusApplicationError, MbusCollisionError, MbusNoReplyError } from './mbus-errors.ts';
 import { MbusMaster, replyDeadlineMs, type MbusMasterOptions } from './mbus-master.ts';
 import { ScriptedMbusSlave, identity, type ScriptedSlaveOptions } from './mbus-test-support.ts';
 
@@ -288,6 +297,63 @@ describe('MbusMaster primary scan', () => {
       [2, '20000002'],
     ]);
     expect(r.collisions.map((c) => c.address)).toEqual([17]);
+  });
+});
+
+describe('MbusMaster reply matching', () => {
+  it('ignores the echo of its own request from a level converter and takes the slave reply', async () => {
+    const { master, segment, clock } = setup([{ primary: 6, identity: identity('00000006') }]);
+    // A converter that echoes every master frame as soon as it has heard it (MBUS.md 1, echo handling).
+    const echo = segment.attachSlave('echo');
+    const scanner = new MbusFrameScanner();
+    echo.on('data', (c) => {
+      for (const e of scanner.push(c)) if (e.type === 'frame' && e.decoded.frame.type !== 'ack' && e.decoded.frame.control.fromMaster) void echo.write(e.decoded.raw);
+    });
+    const t = await master.reqUd2(6);
+    expect(t.exchange.attempts).toBe(1);
+    expect(t.exchange.rejected.map((r) => r.reason)).toEqual(['direction']);
+    expect(toHex(t.exchange.rejected[0]!.raw)).toBe('10 7B 06 81 16');
+    // The echo does not make a probe a collision either.
+    const x = await master.sndNke(6);
+    expect(x.outcome).toBe('reply');
+    const scan = await master.scanPrimary({ from: 5, to: 7 });
+    expect(scan.found.map((f) => f.address)).toEqual([6]);
+    expect(scan.collisions).toEqual([]);
+    expect(clock.now()).toBeGreaterThan(0);
+  });
+
+  it('rejects an RSP_UD from another primary address and reports no reply with the evidence', async () => {
+    // The corpus frame carries A = 11H; the slave is asked at 12H.
+    const { master } = setup([{ primary: 0x12, identity: identity('06855817'), fixedReply: KAMSTRUP }]);
+    const e = await master.reqUd2(0x12).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(MbusNoReplyError);
+    const x = (e as MbusNoReplyError).exchange;
+    expect(x.attemptLog.map((a) => a.outcome)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(x.rejected.map((r) => r.reason)).toEqual(['address', 'address', 'address']);
+    expect((e as Error).message).toContain('RSP_UD from 17, request to 18');
+  });
+
+  it('an application error (CI 70) is thrown as MbusApplicationError with its code', async () => {
+    const { master, clock, segment } = setup([]);
+    const slave = segment.attachSlave('err');
+    slave.on('data', () => void clock.sleep(20).then(() => slave.write(encodeApplicationError(3, 0x08))));
+    const e = await master.reqUd2(3).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(MbusApplicationError);
+    expect((e as MbusApplicationError).applicationCode).toBe(8);
+    // The exchange itself succeeded: the FCB moved on.
+    expect(master.nextFcb(3)).toBe(false);
+  });
+
+  it('sendRaw: a request with a bad checksum gets no reply, the same request intact does', async () => {
+    const { master } = setup([{ primary: 2, identity: identity('00000002') }]);
+    const good = encodeReqUd2(2, true);
+    const bad = good.slice();
+    bad[3] = (bad[3]! + 1) & 0xff;
+    const r1 = await master.sendRaw(bad, { listenMs: 500 });
+    expect(r1.silent).toBe(true);
+    const r2 = await master.sendRaw(good);
+    expect(r2.frames).toHaveLength(1);
+    expect(r2.frames[0]!.frame.type).toBe('long');
   });
 });
 

@@ -145,8 +145,13 @@ export interface MbusAttemptRecord {
   readonly writtenAt: number;
   /** Estimated end of transmission (write resolved, or later by the line time of the bytes on a real port). */
   readonly transmittedAt: number;
-  /** reply: accepted; silence: not a byte; garbled: bytes but no acceptable frame; collision: a probe heard more than one answer or garbage. */
-  readonly outcome: 'reply' | 'silence' | 'garbled' | 'collision';
+  /**
+   * reply: accepted; silence: nothing but echoes of master frames; garbled: bytes that made no
+   * valid frame (bad checksum, cut short, overlapping answers); rejected: only valid frames that
+   * are not the reply (another address, another kind); collision: a probe heard more than one
+   * answer, or garbage.
+   */
+  readonly outcome: 'reply' | 'silence' | 'garbled' | 'rejected' | 'collision';
 }
 
 export type MbusRequestKind = 'SND_NKE' | 'REQ_UD2' | 'select';
@@ -164,6 +169,8 @@ export interface MbusExchange {
   readonly expect: MbusExpect;
   /** request: first acceptable frame wins; probe: the whole window is heard. */
   readonly mode: 'request' | 'probe';
+  /** Reply timeout (request) or listening window (probe) of each attempt, from the end of transmission. */
+  readonly timeoutMs: number;
   outcome: 'reply' | 'no-reply' | 'collision';
   reply?: MbusReceivedFrame;
   /** The decoded application layer of an accepted long frame. */
@@ -669,16 +676,13 @@ export class MbusMaster extends EventEmitter<MbusMasterEvents> {
   private throwUnlessReply(x: MbusExchange, site: CallSite, what: string): void {
     if (x.outcome === 'reply') return;
     const target = x.secondary ? `secondary ${x.secondary}` : `address ${x.address}`;
-    const evidence = `${x.rejected.length} frame(s) rejected, ${x.discarded.length} byte run(s) discarded`;
+    const first = x.rejected.find((r) => r.reason !== 'direction');
+    const evidence = `${x.rejected.length} frame(s) rejected${first ? ` (first: ${first.detail})` : ''}, ${x.discarded.length} byte run(s) discarded`;
     const error =
       x.outcome === 'collision'
         ? new MbusCollisionError(`${what} to ${target}: garbled or several answers, no acceptable reply after ${x.attempts} attempt(s) (${evidence})`, x)
-        : new MbusNoReplyError(`${what} to ${target}: no reply after ${x.attempts} attempt(s) of ${x.attemptLog.length ? Math.round(this.lastTimeout(x)) : 0} ms`, x);
+        : new MbusNoReplyError(`${what} to ${target}: no reply after ${x.attempts} attempt(s) of ${x.timeoutMs.toFixed(1)} ms; ${evidence}`, x);
     throw withCallSite(error, site);
-  }
-
-  private lastTimeout(x: MbusExchange): number {
-    return x.expect === 'ack' ? this.ackTimeoutMs : this.timeoutMs;
   }
 
   /** Runs one exchange: attempts until a reply (request), or as the probe rules say (file header). */
@@ -691,6 +695,7 @@ export class MbusMaster extends EventEmitter<MbusMasterEvents> {
       request: spec.request,
       expect: spec.expect,
       mode: spec.mode,
+      timeoutMs: spec.timeoutMs,
       outcome: 'no-reply',
       attempts: 0,
       attemptLog: [],
@@ -704,18 +709,19 @@ export class MbusMaster extends EventEmitter<MbusMasterEvents> {
     for (let attempt = 1; attempt <= spec.attempts; attempt++) {
       const wait = new ReplyWait<MbusReceivedFrame>(this.clock);
       const accepted: MbusReceivedFrame[] = [];
-      let frames = 0;
-      let bytes = 0;
+      // Frames other than echoes of master frames (a level converter's echo is not an answer).
+      let answers = 0;
       let discardedRuns = 0;
       this.listener = {
         onFrame: (f) => {
-          frames++;
           const v = judge(spec, f);
           if (!v.ok) {
+            if (v.reason !== 'direction') answers++;
             x.rejected.push({ ...f, reason: v.reason, detail: v.detail, attempt });
             this.logger?.debug(`rejected (${v.reason}): ${v.detail}`);
             return;
           }
+          answers++;
           accepted.push(f);
           if (spec.mode === 'request') wait.settle(f);
         },
@@ -723,7 +729,7 @@ export class MbusMaster extends EventEmitter<MbusMasterEvents> {
           discardedRuns++;
           x.discarded.push({ bytes: b, error, at, attempt });
         },
-        onBytes: (n) => (bytes += n),
+        onBytes: () => undefined,
         onClose: (e) => wait.fail(e),
       };
       let rec: Omit<MbusAttemptRecord, 'outcome'>;
@@ -744,26 +750,26 @@ export class MbusMaster extends EventEmitter<MbusMasterEvents> {
           }
           // Decide a partial frame now: it belongs to this attempt.
           this.receiver.flush();
-          const outcome = bytes > 0 ? 'garbled' : 'silence';
-          garbled ||= bytes > 0;
+          const outcome = discardedRuns > 0 ? 'garbled' : answers > 0 ? 'rejected' : 'silence';
+          garbled ||= discardedRuns > 0;
           x.attemptLog.push({ ...rec, outcome });
           this.logger?.debug(`${spec.kind} to ${spec.address}: ${outcome} within ${spec.timeoutMs} ms (attempt ${attempt}/${spec.attempts})`);
           continue;
         }
-        // Probe: the whole window was heard.
+        // Probe: the whole window was heard; decide what is still pending as part of it.
         this.receiver.flush();
-        if (bytes === 0) {
+        if (answers === 0 && discardedRuns === 0) {
           x.attemptLog.push({ ...rec, outcome: 'silence' });
           continue;
         }
-        if (accepted.length === 1 && frames === 1 && discardedRuns === 0) {
+        if (accepted.length === 1 && answers === 1 && discardedRuns === 0) {
           x.attemptLog.push({ ...rec, outcome: 'reply' });
           this.accept(x, accepted[0]!, rec.transmittedAt);
           return this.finish(x);
         }
         x.attemptLog.push({ ...rec, outcome: 'collision' });
         x.outcome = 'collision';
-        this.logger?.debug(`${spec.kind} to ${spec.address}: collision (${frames} frame(s), ${discardedRuns} garbled run(s), ${bytes} byte(s))`);
+        this.logger?.debug(`${spec.kind} to ${spec.address}: collision (${answers} answer(s), ${discardedRuns} garbled run(s))`);
         return this.finish(x);
       } finally {
         this.listener = undefined;
