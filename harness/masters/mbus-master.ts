@@ -28,7 +28,8 @@
  * Timing defaults (EN 13757-2 as cited by libmbus, MBUS.md 1): a slave starts its reply between
  * 11 bit times and 330 bit times + 50 ms after the request; so an E5 has fully arrived 330 bit
  * times + 50 ms + 1 character after the request ends (2400 Bd: 192.1 ms), and the longest frame
- * (261 characters) 330 bit times + 50 ms + 261 characters after it (2400 Bd: 1383.8 ms).
+ * (261 characters) 330 bit times + 50 ms + 261 characters after it (2400 Bd: 1383.8 ms); the
+ * defaults add one character time of slack (RESPONSE_SLACK_CHARACTERS): 196.7 ms and 1388.3 ms.
  * Attempts: 3 for a data request, 1 + 1 retry for a scan probe (libmbus max_data_retry 3,
  * max_search_retry 1, MBUS.md 1). A partial frame is given up after 300 ms of silence at 2400 Bd
  * (libmbus's VTIME per baud rate, MBUS.md 1).
@@ -95,9 +96,22 @@ export const PRIMARY_SCAN_LAST = MAX_PRIMARY_ADDRESS;
 /** The 16-character wildcard mask that matches every slave (MBUS.md 6). */
 export const WILDCARD_MASK = 'FFFFFFFFFFFFFFFF';
 
-/** The latest instant (ms after the request's end) a reply of `characters` characters has fully arrived (see "Timing defaults"). */
+/**
+ * One character time of slack after the deadline, so that a reply that starts at the very end of
+ * the window is not lost to the order of two timers due at one instant, or to a receiving UART's
+ * latency. [BK]: our margin, not a number from the standard; suites judge the window itself from
+ * `responseDelayMs`.
+ */
+export const RESPONSE_SLACK_CHARACTERS = 1;
+
+/**
+ * Reply timeout (ms after the request's end) for a reply of `characters` characters: the latest
+ * instant it has fully arrived when it starts at the end of the response window, plus
+ * RESPONSE_SLACK_CHARACTERS (see "Timing defaults").
+ */
 export function replyDeadlineMs(line: LineSettings, characters: number): number {
-  return ((RESPONSE_WINDOW_BITS + characters * bitsPerCharacter(line)) * 1000) / line.baudRate + RESPONSE_WINDOW_EXTRA_MS;
+  const bits = RESPONSE_WINDOW_BITS + (characters + RESPONSE_SLACK_CHARACTERS) * bitsPerCharacter(line);
+  return (bits * 1000) / line.baudRate + RESPONSE_WINDOW_EXTRA_MS;
 }
 
 /** libmbus's inter-byte silence (VTIME) for a baud rate (MBUS.md 1); a rate it does not list: 330 bit times, at least 200 ms ([BK]). */
@@ -124,7 +138,9 @@ export type MbusRejectReason =
   /** RSP_UD from another primary address than the one asked. */
   | 'address'
   /** A frame of another kind than expected (E5 for a read, RSP_UD for a SND_NKE). */
-  | 'unexpected-frame';
+  | 'unexpected-frame'
+  /** Complete before this attempt's request had left: a late answer to an earlier request. */
+  | 'late';
 
 export interface MbusRejectedFrame extends MbusReceivedFrame {
   readonly reason: MbusRejectReason;
@@ -193,9 +209,9 @@ export interface MbusMasterOptions {
   readonly clock: Clock;
   /** Line settings of the segment: the timing defaults and line-time estimates come from them. Default 2400 8E1. */
   readonly line?: LineSettings;
-  /** Reply timeout of a data request from the end of the request. Default replyDeadlineMs(line, 261): 1383.8 ms at 2400 Bd. */
+  /** Reply timeout of a data request from the end of the request. Default replyDeadlineMs(line, 261): 1388.3 ms at 2400 Bd. */
   readonly timeoutMs?: number;
-  /** Reply timeout (and listening window) for an E5. Default replyDeadlineMs(line, 1): 192.1 ms at 2400 Bd. */
+  /** Reply timeout (and listening window) for an E5. Default replyDeadlineMs(line, 1): 196.7 ms at 2400 Bd. */
   readonly ackTimeoutMs?: number;
   /** Attempts of a data request or SND_NKE. Default 3 (libmbus max_data_retry). */
   readonly attempts?: number;
@@ -709,14 +725,15 @@ export class MbusMaster extends EventEmitter<MbusMasterEvents> {
     for (let attempt = 1; attempt <= spec.attempts; attempt++) {
       const wait = new ReplyWait<MbusReceivedFrame>(this.clock);
       const accepted: MbusReceivedFrame[] = [];
-      // Frames other than echoes of master frames (a level converter's echo is not an answer).
+      // Frames other than echoes of master frames and late answers to an earlier request.
       let answers = 0;
       let discardedRuns = 0;
+      let sent = false;
       this.listener = {
         onFrame: (f) => {
-          const v = judge(spec, f);
+          const v: Verdict = sent ? judge(spec, f) : { ok: false, reason: 'late', detail: `${f.frame.type} frame complete while attempt ${attempt} was being sent` };
           if (!v.ok) {
-            if (v.reason !== 'direction') answers++;
+            if (v.reason !== 'direction' && v.reason !== 'late') answers++;
             x.rejected.push({ ...f, reason: v.reason, detail: v.detail, attempt });
             this.logger?.debug(`rejected (${v.reason}): ${v.detail}`);
             return;
@@ -735,6 +752,7 @@ export class MbusMaster extends EventEmitter<MbusMasterEvents> {
       let rec: Omit<MbusAttemptRecord, 'outcome'>;
       try {
         rec = await this.transmit(x, attempt);
+        sent = true;
       } catch (e) {
         this.listener = undefined;
         wait.cancel();
