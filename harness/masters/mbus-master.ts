@@ -232,7 +232,11 @@ export interface MbusRequestOptions {
 }
 
 export interface MbusReadOptions extends MbusRequestOptions {
-  /** Send SND_NKE first (as libmbus's request-data tool does), so the first REQ_UD2 is FCB = 1 on a reset slave. Default false. */
+  /**
+   * Send SND_NKE first (as libmbus's request-data tool does), so the first REQ_UD2 is FCB = 1 on a
+   * reset slave. Default false. At 253 a SND_NKE deselects the slave (MBUS.md 6): readSecondary
+   * never sends it.
+   */
   readonly reset?: boolean;
   /** Follow "more records follow" (DIF 1F). Default true. */
   readonly multiTelegram?: boolean;
@@ -743,7 +747,8 @@ export class MbusMaster extends EventEmitter<MbusMasterEvents> {
           if (spec.mode === 'request') wait.settle(f);
         },
         onDiscarded: (b, error, at) => {
-          discardedRuns++;
+          // Garbage decided while the request was still going out is left over from before it.
+          if (sent) discardedRuns++;
           x.discarded.push({ bytes: b, error, at, attempt });
         },
         onBytes: () => undefined,
