@@ -38,6 +38,12 @@
  *   A stop-bit difference alone is harmless, as on a real line. The receiver's settings at the
  *   instant a character arrives apply (setLine mid-frame hands over what arrived before it).
  *
+ * - Roles (issue 11). A node is a 'peer' (default: hears every other node, as on RS-485), a
+ *   'master' or a 'slave'. A slave does not hear other slaves: on an M-Bus segment the master
+ *   talks by voltage modulation, which every slave hears, and slaves answer by current
+ *   modulation, which only the master's level converter senses (EN 13757-2). Slaves' writes
+ *   still collide with each other on the wire as above; masters and peers hear everything.
+ *
  * No real timers: every delivery is a timer on the injected clock.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
@@ -61,7 +67,12 @@ export interface BusNodeOptions {
   readonly line?: LineSettings;
   /** 'byte' forces byte-by-byte delivery on the whole bus while this node is open. */
   readonly delivery?: BusDelivery;
+  /** 'peer' (default) hears every node; a 'slave' does not hear other slaves (see the file header). */
+  readonly role?: BusNodeRole;
 }
+
+/** Who hears whom (see the file header): slaves do not hear slaves; everyone else hears everyone. */
+export type BusNodeRole = 'peer' | 'master' | 'slave';
 
 export interface BusStats {
   /** Characters transmitted (counted when each is delivered). */
@@ -160,7 +171,7 @@ export class Rs485Bus {
     // Bytes already on their way were heard by the nodes attached before this one only.
     this.handOverArrived();
     const byte = opts.delivery === 'byte';
-    const node = new BusNode(this, name, `${this.name}:${name}`, opts.line ?? this.line, byte);
+    const node = new BusNode(this, name, `${this.name}:${name}`, opts.line ?? this.line, byte, opts.role ?? 'peer');
     this.nodes = [...this.nodes, node];
     this.plans.clear();
     if (byte && this.byteNodes++ === 0) for (const t of this.active) this.toByteMode(t);
@@ -386,6 +397,7 @@ export class Rs485Bus {
     let withheld = 0;
     for (const r of this.nodes) {
       if (r === node || !r.isOpen) continue;
+      if (node.role === 'slave' && r.role === 'slave') continue; // slaves do not hear slaves
       const f = r.receiveFilter;
       if (f !== undefined && sameLine(r.line, line)) {
         // The receiver ignores chunks classified as another key (link.ts ReceiveFilter).
@@ -428,6 +440,8 @@ export class BusNode extends LinkBase {
     line: LineSettings,
     /** Attached with delivery 'byte'. */
     readonly byteDelivery = false,
+    /** Who hears this node's writes (see the file header). */
+    readonly role: BusNodeRole = 'peer',
   ) {
     super();
     this.currentLine = line;

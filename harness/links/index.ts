@@ -7,3 +7,4 @@ export * from './tcp.ts';
 export * from './fault.ts';
 export * from './capture.ts';
 export * from './pty.ts';
+export * from './mbus-segment.ts';

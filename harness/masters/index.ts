@@ -3,3 +3,5 @@ export * from './dlt645-master.ts';
 export * from './cjt188-master.ts';
 export * from './exchange.ts';
 export * from './errors.ts';
+export * from './mbus-master.ts';
+export * from './mbus-errors.ts';
