@@ -2,7 +2,7 @@
  * Issue 11 proof: the scan time of an M-Bus segment of simulated heat meters, in virtual time,
  * against its line-time lower bound.
  *
- *   npx tsx bench/mbus-scan.ts [--sizes 10,50,250] [--repeats 3] [--seed 11] [--json FILE]
+ *   npx tsx bench/mbus-scan.ts [--sizes 10,50,250] [--repeats 3] [--warmup 1] [--seed 11] [--json FILE]
  *
  * For each size N: a segment (links/mbus-segment.ts, 2400 8E1) of N heat meters
  * (simulators/heat-meter: createHeatMeter, reply delay 30 ms) at primary addresses 1..N, with
@@ -32,7 +32,8 @@
  * the longest-frame window a REQ_UD2 probe listens to).
  *
  * Wall time: RealClock (harness/core), median of the repeats; CPU: process.cpuUsage() of the
- * phase, median. Building the segment and its meters is not in any phase.
+ * phase, median. Building the segment and its meters is not in any phase. `--warmup` runs of the
+ * smallest size go first and are not counted (JIT warm-up of a fresh process).
  */
 import { writeFileSync } from 'node:fs';
 import { cpuUsage } from 'node:process';
@@ -263,6 +264,7 @@ async function main(): Promise<void> {
     options: {
       sizes: { type: 'string', default: '10,50,250' },
       repeats: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
       seed: { type: 'string', default: '11' },
       json: { type: 'string' },
     },
@@ -271,11 +273,14 @@ async function main(): Promise<void> {
   const sizes = values.sizes.split(',').map((s) => Number(s.trim()));
   const repeats = Number(values.repeats);
   const seed = Number(values.seed);
+  const warmup = Number(values.warmup);
   if (sizes.some((s) => !Number.isInteger(s) || s < 1 || s > PRIMARY_SCAN_LAST)) throw new Error(`--sizes: integers 1..${PRIMARY_SCAN_LAST}, got ${values.sizes}`);
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats: a positive integer, got ${values.repeats}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup: a non-negative integer, got ${values.warmup}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed: an integer, got ${values.seed}`);
 
-  console.log(`M-Bus segment scan: 2400 8E1 (character ${CHAR_MS.toFixed(3)} ms, ${bitsPerCharacter(LINE)} bits), window ${WINDOW_MS} ms, reply delay ${DEFAULT_REPLY_DELAY_MS} ms, seed ${seed}, repeats ${repeats}`);
+  console.log(`M-Bus segment scan: 2400 8E1 (character ${CHAR_MS.toFixed(3)} ms, ${bitsPerCharacter(LINE)} bits), window ${WINDOW_MS} ms, reply delay ${DEFAULT_REPLY_DELAY_MS} ms, seed ${seed}, repeats ${repeats}, warm-up runs ${warmup}`);
+  for (let w = 0; w < warmup; w++) await runOnce(Math.min(...sizes), seed);
   const rows: Row[] = [];
   for (const n of sizes) {
     const all: PhaseRun[][] = [];
@@ -317,7 +322,7 @@ async function main(): Promise<void> {
     );
   }
   if (values.json) {
-    writeFileSync(values.json, `${JSON.stringify({ line: LINE, characterMs: CHAR_MS, windowMs: WINDOW_MS, replyDelayMs: DEFAULT_REPLY_DELAY_MS, seed, repeats, rows }, null, 2)}\n`);
+    writeFileSync(values.json, `${JSON.stringify({ line: LINE, characterMs: CHAR_MS, windowMs: WINDOW_MS, replyDelayMs: DEFAULT_REPLY_DELAY_MS, seed, repeats, warmup, rows }, null, 2)}\n`);
     console.log(`\nwrote ${values.json}`);
   }
 }
