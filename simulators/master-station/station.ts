@@ -77,8 +77,6 @@ export const DEFAULT_RELAY_POLL_MS = 1_000;
 export const DEFAULT_VALID_FOR_MS = 10 * 60_000;
 /** SMS gateway retries: at most every 60 s (MeterLab's choice). */
 export const SMS_RETRY_MS = 60_000;
-/** Accounts billed per transaction batch. */
-const BILLING_CONCURRENCY_PER_CHANNEL = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -674,11 +672,15 @@ export class MasterStation implements StationService {
     while (todo.length > 0) {
       const failed: AccountRow[] = [];
       const byChannel = new Map<string, AccountRow[]>();
-      for (const a of todo) byChannel.set(a.channel_id, [...(byChannel.get(a.channel_id) ?? []), a]);
+      for (const a of todo) {
+        const list = byChannel.get(a.channel_id);
+        if (list) list.push(a);
+        else byChannel.set(a.channel_id, [a]);
+      }
+      // Channels in parallel; the meters of one channel one after the other (one line, one master).
       await Promise.all(
         [...byChannel.values()].map(async (list) => {
-          for (let i = 0; i < list.length; i += BILLING_CONCURRENCY_PER_CHANNEL) {
-            const a = list[i]!;
+          for (const a of list) {
             if (this.crashed) return;
             try {
               if (await this.billAccount(a)) charged++;
