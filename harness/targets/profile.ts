@@ -336,6 +336,9 @@ export interface SystemDeclaration {
   readonly faults: StationFaults;
 }
 
+/** How long before the scenario's end a crashed station must be back (FEE-13's 15 minutes, four times over). */
+export const CRASH_MARGIN_MINUTES = 60;
+
 /** Folder of the named scenarios (a bare `system.scenario` name). */
 export const SCENARIOS_DIR = fileURLToPath(new URL('../../suites/switching/scenarios/', import.meta.url));
 
@@ -347,8 +350,13 @@ function loadSystem(doc: z.output<typeof SystemSchema>, baseDir: string, label: 
   } catch (e) {
     throw new ProfileError(`${label}: system.scenario: ${(e as Error).message}`, { cause: e });
   }
-  if (doc.crash && doc.crash.atMinutes >= scenario.days * 1440) {
-    throw new ProfileError(`${label}: system.crash.atMinutes: ${doc.crash.atMinutes} is after the scenario's end (${scenario.days} days = ${scenario.days * 1440} minutes)`);
+  // The station must be back well before the end, so the run can judge what happened after the restart.
+  const latest = scenario.days * 1440 - CRASH_MARGIN_MINUTES;
+  if (doc.crash && doc.crash.atMinutes + doc.crash.downMinutes > latest) {
+    throw new ProfileError(
+      `${label}: system.crash: the station would be down until minute ${doc.crash.atMinutes + doc.crash.downMinutes}; ` +
+        `it must be back by minute ${latest} (${CRASH_MARGIN_MINUTES} minutes before the end of the scenario's ${scenario.days} days)`,
+    );
   }
   return {
     type: doc.type,

@@ -66,6 +66,14 @@ describe('system switching cases', () => {
     expect(r.reason).toMatch(reason);
   }, 300_000);
 
+  it('refuses a crash the station would not be back from an hour before the end, naming the field', () => {
+    const profile = (crash: unknown) => () =>
+      parseTargetProfile({ name: 'late-crash', connection: { type: 'reference', transport: 'memory' }, system: { type: 'reference-station', scenario: 'prepaid-40', crash } });
+    expect(profile({ atMinutes: 2830, downMinutes: 5 })).toThrow(/system\.crash: the station would be down until minute 2835; it must be back by minute 2820/);
+    expect(profile({ atMinutes: 2000, downMinutes: 5 })).not.toThrow();
+    expect(profile(null)).not.toThrow();
+  });
+
   it('a target without a system declaration gets not-applicable verdicts naming the field', async () => {
     const profile = parseTargetProfile({ name: 'meter-only', connection: { type: 'reference', transport: 'memory' } });
     const results = await runSystem(profile);
