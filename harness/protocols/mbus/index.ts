@@ -7,3 +7,4 @@ export * from './address.ts';
 export * from './application.ts';
 export * from './scanner.ts';
 export * from './json.ts';
+export * from './declaration.ts';

@@ -1,0 +1,53 @@
+/**
+ * M-Bus (EN 13757-2/-3) as a target protocol (harness/targets/protocols.ts): the declaration
+ * (harness/protocols/mbus/declaration.ts), the M-Bus master on the target's link, captures
+ * described frame by frame, and the simulated heat meter of a reference target
+ * (simulators/heat-meter) built from the declaration.
+ */
+import type { Describe } from '../links/index.ts';
+import { MbusMaster } from '../masters/mbus-master.ts';
+import { MbusDeclarationSchema, MbusFrameScanner, decodeLongFrameApplication, describeFrame, manufacturerValue, type MbusDeclaration } from '../protocols/mbus/index.ts';
+import { createHeatMeter } from '../../simulators/heat-meter/index.ts';
+import { registerTargetProtocol } from './protocols.ts';
+
+declare module './protocols.ts' {
+  interface TargetMasters {
+    /** The M-Bus master (device.protocol "mbus"). */
+    readonly mbus?: MbusMaster;
+  }
+}
+
+/** One line per capture chunk: every frame described by the codec, other bytes counted with the reason. */
+export const describeMbus: Describe = (bytes) => {
+  const scanner = new MbusFrameScanner();
+  const parts: string[] = [];
+  for (const e of [...scanner.push(bytes), ...scanner.flush()]) {
+    if (e.type === 'frame') parts.push(describeFrame(e.decoded, decodeLongFrameApplication(e.decoded) ?? undefined));
+    else parts.push(`${e.bytes.length} byte(s) not a frame (${e.error.code})`);
+  }
+  return parts.length > 0 ? parts.join(' | ') : undefined;
+};
+
+registerTargetProtocol<MbusDeclaration, MbusMaster>({
+  id: 'mbus',
+  title: 'M-Bus (EN 13757-2/-3)',
+  kinds: ['heat-meter', 'water-meter'],
+  declaration: MbusDeclarationSchema,
+  lineOf: (d) => d.line,
+  addressOf: (d) => `mbus-${d.primaryAddress}`,
+  describe: describeMbus,
+  // The reply windows come from EN 13757-2 at the line rate (the master's defaults), not from the
+  // profile's DL/T 645-shaped timeout; the attempts are the profile's.
+  createMaster: ({ link, clock, settings, line, declaration }) => new MbusMaster({ link, clock, line: line ?? declaration.line, attempts: settings.attempts }),
+  createSimulator: ({ declaration, link, clock, seed }) => {
+    const s = declaration.secondary;
+    const meter = createHeatMeter({
+      link,
+      clock,
+      seed,
+      primaryAddress: declaration.primaryAddress,
+      identity: { id: s.id, manufacturer: manufacturerValue(s.manufacturer), version: s.version, medium: s.medium },
+    });
+    return { stop: () => meter.stop(), backchannel: { model: meter.model, slave: meter.slave } };
+  },
+});
