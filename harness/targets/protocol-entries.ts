@@ -3,4 +3,5 @@
  * (protocols.ts). DL/T 645 is first; CJ/T 188 and M-Bus add their line here with their opener.
  */
 import './dlt645-protocol.ts';
+import './cjt188-protocol.ts';
 import './mbus-protocol.ts';
