@@ -28,6 +28,7 @@ import { RealClock, type TimerHandle } from '../harness/core/clock.ts';
 import { ITEM_LISTS } from '../simulators/fleet/identifiers.ts';
 import { FleetStoppedError, readFleetInWorkers, type FleetProgress } from '../simulators/fleet/parallel.ts';
 import { loadFleetScenario } from '../simulators/fleet/scenario.ts';
+import { median } from './stats.ts';
 
 interface Options {
   sizes: number[];
@@ -206,11 +207,6 @@ async function runOnce(meters: number, items: string, o: Options, label: string)
   };
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function seconds(ms: number | null): string {
   if (ms === null) return '—';

@@ -10,15 +10,11 @@
  * Every answer must be 200 with credited: true, and the count of stored top-ups must match, or
  * the run fails. Prints the median top-ups per second of `runs` runs per size (and the slowest and fastest run).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { RealClock } from '../harness/core/clock.ts';
+import { forEachStationBackend } from './station-backends.ts';
 import { startStationApi } from '../simulators/master-station/api.ts';
 import type { Db } from '../simulators/master-station/db.ts';
 import { MasterStation } from '../simulators/master-station/station.ts';
-import { openDatabase } from '../simulators/master-station/storage.ts';
 
 const ACCOUNTS = 100;
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -117,42 +113,7 @@ async function measure(backend: string, db: Db, rows: Row[]): Promise<void> {
 }
 
 const rows: Row[] = [];
-
-{
-  const db = await openDatabase('memory');
-  try {
-    await measure('PGlite memory', db, rows);
-  } finally {
-    await db.close();
-  }
-}
-{
-  const dir = mkdtempSync(join(tmpdir(), 'meterlab-bench-'));
-  const db = await openDatabase(`file:${dir}`);
-  try {
-    await measure('PGlite data dir', db, rows);
-  } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-if (pgUrl !== undefined) {
-  const schema = `meterlab_bench_api_${process.pid}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  try {
-    const db = await openDatabase(pgUrl, { schema });
-    try {
-      await measure('PostgreSQL server', db, rows);
-    } finally {
-      await db.close();
-    }
-  } finally {
-    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  }
-}
+await forEachStationBackend(pgUrl, 'meterlab_bench_api', (backend, db) => measure(backend, db, rows));
 
 console.log(`top-ups per second through the HTTP API (POST /api/v1/top-ups on 127.0.0.1, ${concurrency} keep-alive fetch loops in the same process), median of ${runs}`);
 console.log('| storage | top-ups | median top-ups/s | min | max |');

@@ -8,13 +8,9 @@
  *
  * Prints the median transactions per second of `runs` runs per size (and the slowest and fastest run).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { RealClock } from '../harness/core/clock.ts';
+import { forEachStationBackend } from './station-backends.ts';
 import type { Db } from '../simulators/master-station/db.ts';
-import { openDatabase } from '../simulators/master-station/storage.ts';
 
 const ACCOUNTS = 100;
 
@@ -88,42 +84,7 @@ async function measure(backend: string, db: Db, rows: Row[]): Promise<void> {
 }
 
 const rows: Row[] = [];
-
-{
-  const db = await openDatabase('memory');
-  try {
-    await measure('PGlite memory', db, rows);
-  } finally {
-    await db.close();
-  }
-}
-{
-  const dir = mkdtempSync(join(tmpdir(), 'meterlab-bench-'));
-  const db = await openDatabase(`file:${dir}`);
-  try {
-    await measure('PGlite data dir', db, rows);
-  } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-if (pgUrl !== undefined) {
-  const schema = `meterlab_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  try {
-    const db = await openDatabase(pgUrl, { schema });
-    try {
-      await measure('PostgreSQL server', db, rows);
-    } finally {
-      await db.close();
-    }
-  } finally {
-    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  }
-}
+await forEachStationBackend(pgUrl, 'meterlab_bench', (backend, db) => measure(backend, db, rows));
 
 console.log(`top-up transactions per second (INSERT top_up ON CONFLICT DO NOTHING + UPDATE account + INSERT event), one at a time, median of ${runs}`);
 console.log('| storage | transactions | median tx/s | min | max |');

@@ -20,6 +20,7 @@ import { runReferenceSystem } from '../harness/targets/system.ts';
 import { SCENARIOS_DIR } from '../harness/targets/profile.ts';
 import { busName } from '../simulators/fleet/plan.ts';
 import { loadPrepaidScenario } from '../simulators/prepaid/scenario.ts';
+import { median } from './stats.ts';
 
 interface ChildResult {
   meters: number;
@@ -68,10 +69,6 @@ async function child(meters: number): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 async function main(): Promise<void> {
   const sizes = values.sizes!.split(',').map((s) => Number(s));

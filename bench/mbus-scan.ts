@@ -51,6 +51,7 @@ import {
 } from '../harness/masters/mbus-master.ts';
 import { manufacturerValue } from '../harness/protocols/mbus/index.ts';
 import { DEFAULT_REPLY_DELAY_MS, createHeatMeter, type HeatMeter } from '../simulators/heat-meter/index.ts';
+import { median } from './stats.ts';
 
 const LINE = MBUS_DEFAULT_LINE;
 const CHAR_MS = characterTimeMs(LINE);
@@ -233,11 +234,6 @@ async function runOnce(n: number, seed: number): Promise<PhaseRun[]> {
   return runs;
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 interface Row {
   readonly meters: number;

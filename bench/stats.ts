@@ -1,0 +1,8 @@
+/** Statistics the benchmarks report (medians, never timed tests: README "Benchmarks"). */
+
+/** The median: the middle value, or the mean of the two middle ones for an even count. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
