@@ -9,7 +9,7 @@ import type { Describe } from '../links/index.ts';
 import { Cjt188Master } from '../masters/cjt188-master.ts';
 import { Cjt188DeclarationSchema, Cjt188FrameScanner, describeFrame, type Cjt188Declaration } from '../protocols/cjt188/index.ts';
 import { createFlowMeter } from '../../simulators/flow-meter/index.ts';
-import { registerTargetProtocol } from './protocols.ts';
+import { describeByScanner, registerTargetProtocol } from './protocols.ts';
 
 declare module './protocols.ts' {
   interface TargetMasters {
@@ -22,15 +22,10 @@ declare module './protocols.ts' {
 const WAKE_UP_FACTOR = 1.25;
 
 /** One line per capture chunk: every frame described by the codec, other bytes counted with the reason. */
-export const describeCjt188: Describe = (bytes) => {
-  const scanner = new Cjt188FrameScanner();
-  const parts: string[] = [];
-  for (const e of [...scanner.push(bytes), ...scanner.flush()]) {
-    if (e.type === 'frame') parts.push(describeFrame(e.decoded, e.message));
-    else parts.push(`${e.bytes.length} byte(s) not a frame (${e.error.code})`);
-  }
-  return parts.length > 0 ? parts.join(' | ') : undefined;
-};
+export const describeCjt188: Describe = describeByScanner(
+  () => new Cjt188FrameScanner(),
+  (e) => describeFrame(e.decoded, e.message),
+);
 
 registerTargetProtocol<Cjt188Declaration, Cjt188Master>({
   id: 'cjt188',

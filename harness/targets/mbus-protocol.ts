@@ -8,7 +8,7 @@ import type { Describe } from '../links/index.ts';
 import { MbusMaster } from '../masters/mbus-master.ts';
 import { MbusDeclarationSchema, MbusFrameScanner, decodeLongFrameApplication, describeFrame, manufacturerValue, type MbusDeclaration } from '../protocols/mbus/index.ts';
 import { createHeatMeter } from '../../simulators/heat-meter/index.ts';
-import { registerTargetProtocol } from './protocols.ts';
+import { describeByScanner, registerTargetProtocol } from './protocols.ts';
 
 declare module './protocols.ts' {
   interface TargetMasters {
@@ -18,15 +18,10 @@ declare module './protocols.ts' {
 }
 
 /** One line per capture chunk: every frame described by the codec, other bytes counted with the reason. */
-export const describeMbus: Describe = (bytes) => {
-  const scanner = new MbusFrameScanner();
-  const parts: string[] = [];
-  for (const e of [...scanner.push(bytes), ...scanner.flush()]) {
-    if (e.type === 'frame') parts.push(describeFrame(e.decoded, decodeLongFrameApplication(e.decoded) ?? undefined));
-    else parts.push(`${e.bytes.length} byte(s) not a frame (${e.error.code})`);
-  }
-  return parts.length > 0 ? parts.join(' | ') : undefined;
-};
+export const describeMbus: Describe = describeByScanner(
+  () => new MbusFrameScanner(),
+  (e) => describeFrame(e.decoded, decodeLongFrameApplication(e.decoded) ?? undefined),
+);
 
 registerTargetProtocol<MbusDeclaration, MbusMaster>({
   id: 'mbus',

@@ -11,6 +11,7 @@
  */
 import type { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
+import type { StreamScanner } from '../core/silence.ts';
 import type { Describe, Link } from '../links/index.ts';
 import type { LineSettings } from '../links/link.ts';
 
@@ -112,4 +113,34 @@ export function targetProtocol(id: string): TargetProtocol<unknown, TargetMaster
 /** Ids of the registered protocols, in registration order. */
 export function targetProtocolIds(): string[] {
   return [...registry.keys()];
+}
+
+/** Bytes a protocol scanner could not take for a frame, with why. */
+interface DiscardedEvent {
+  readonly type: 'discarded';
+  readonly bytes: Uint8Array;
+  readonly error: { readonly code: string };
+}
+
+function isDiscarded(e: { readonly type: string }): e is DiscardedEvent {
+  return e.type === 'discarded';
+}
+
+/**
+ * A capture describer built from a protocol's scanner: every frame in the chunk described by
+ * `frame`, bytes that are no frame counted with the scanner's reason, joined with " | ".
+ */
+export function describeByScanner<E extends { readonly type: 'frame' } | DiscardedEvent>(
+  newScanner: () => StreamScanner<E>,
+  frame: (event: Extract<E, { readonly type: 'frame' }>) => string,
+): Describe {
+  return (bytes) => {
+    const scanner = newScanner();
+    const parts: string[] = [];
+    for (const e of [...scanner.push(bytes), ...scanner.flush()]) {
+      if (isDiscarded(e)) parts.push(`${e.bytes.length} byte(s) not a frame (${e.error.code})`);
+      else parts.push(frame(e as Extract<E, { readonly type: 'frame' }>));
+    }
+    return parts.length > 0 ? parts.join(' | ') : undefined;
+  };
 }
