@@ -9,9 +9,10 @@
 import { describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
 import { loadTargetProfile, openTarget, parseTargetProfile, referenceTargetProfile, type TargetProfile } from '../../harness/targets/index.ts';
-import { runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
+import { runCase, runCases as runCasesOn, verdictLines, type CaseResult } from '../framework/case.ts';
 import { getRequirement } from '../requirements/catalog.ts';
-import { systemCases } from './system-cases.ts';
+import { runReferenceSystem, type Target } from '../../harness/targets/index.ts';
+import { systemCases, useSystemRun } from './system-cases.ts';
 
 const profileFile = (f: string): string => resolve(import.meta.dirname, '../profiles', f);
 
@@ -73,6 +74,33 @@ describe('system switching cases', () => {
     expect(profile({ atMinutes: 2000, downMinutes: 5 })).not.toThrow();
     expect(profile(null)).not.toThrow();
   });
+
+  it('a station that accepts no payment, or attempts no switching, earns no pass from the cases that count them', async () => {
+    const profile = parseTargetProfile({ name: 'edited-run', connection: { type: 'reference', transport: 'memory' }, system: { type: 'reference-station', scenario: 'prepaid-40', crash: null } });
+    const real = await runReferenceSystem({ scenario: profile.system!.scenario, crash: null, faults: {} });
+    const byId = (id: string) => systemCases.find((c) => c.id === `switching.${id}`)!;
+    const judge = async (run: typeof real, id: string) => {
+      const t = { profile } as unknown as Target;
+      useSystemRun(t, run);
+      return runCase(byId(id), t);
+    };
+    // Every top-up refused with a 400: the balances still add up (nothing credited), but the money is lost.
+    const refused = { ...real, payments: real.payments.map((p) => ({ ...p, answers: [{ at: p.at, status: 400, error: 'refused' }] })) };
+    const r1 = await judge(refused, 'system-top-up-once');
+    expect(r1.verdict, r1.reason).toBe('failed');
+    expect(r1.reason).toMatch(/payment send\(s\) never accepted: .*\(400: refused\)/);
+    // No payment at all (balances = opening - charges, as a station that was never paid shows): nothing to judge.
+    const charged = new Map<string, number>();
+    for (const e of real.events) if (e.kind === 'charge' && e.accountId) charged.set(e.accountId, (charged.get(e.accountId) ?? 0) + Number(e.detail.amountFen));
+    const opening = new Map(real.accountsAtStart.map((a) => [a.id, a.balanceFen ?? 0]));
+    const unpaid = { ...real, payments: [], accountsAtEnd: real.accountsAtEnd.map((a) => ({ ...a, balanceFen: opening.get(a.id)! - (charged.get(a.id) ?? 0) })) };
+    const r2 = await judge(unpaid, 'system-top-up-once');
+    expect(r2.verdict, r2.reason).toBe('inconclusive');
+    // A station that never switched has nothing on its worklist: that is no pass either.
+    const r3 = await judge({ ...real, jobs: [], worklist: [] }, 'system-failure-causes');
+    expect(r3.verdict, r3.reason).toBe('inconclusive');
+    expect(r3.reason).toMatch(/attempted no switching/);
+  }, 120_000);
 
   it('a target without a system declaration gets not-applicable verdicts naming the field', async () => {
     const profile = parseTargetProfile({ name: 'meter-only', connection: { type: 'reference', transport: 'memory' } });
