@@ -237,6 +237,17 @@ describe('a vendor station over its API in real time (the reference station as a
     expect(verdict('system-keep-power').verdict).toBe('passed');
   });
 
+  it("judges the vendor's job times against the relays within 10 s of clock skew, not more", async () => {
+    const { profile, run } = soundRun;
+    const shifted = (ms: number): SystemRun => ({ ...run, jobs: run.jobs.map((j) => ({ ...j, finishedAt: j.finishedAt === null ? null : j.finishedAt + ms })) });
+    expect((await judge(profile, shifted(-3000)))('system-switch-success').verdict).toBe('passed');
+    const far = (await judge(profile, shifted(-30_000)))('system-switch-success');
+    expect(far.verdict).toBe('failed');
+    expect(far.reason).toMatch(/reported done at .* but the relay was closed/);
+    // In virtual time (the reference's own clock) there is no skew to allow.
+    expect((await judge(profile, { ...shifted(-3000), time: 'virtual' }))('system-switch-success').verdict).toBe('failed');
+  });
+
   it('a wrong token, an unreachable API or a missing token variable is one clear error, before anything is served', async () => {
     const vendor = await startVendor(ports);
     try {
