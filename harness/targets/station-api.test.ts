@@ -260,6 +260,15 @@ describe('a vendor station over its API in real time (the reference station as a
       await expect(runStationApiSystem({ system: badPath, env: { [TOKEN_ENV]: TOKEN } })).rejects.toThrow(/the vendor's jobs export answered 404 to GET .*\/api\/v2\/jobs: check system\.exports\.jobs\.path/);
       // Nothing was left serving: the ports are free for the next run.
       expect(await freePortsAre([ports.bus00, ports.bus01, ports.sms])).toBe(true);
+      // A channel port already taken: named, and the other port closed again.
+      const squatter = createServer();
+      await new Promise<void>((ok) => squatter.listen(ports.bus01, '127.0.0.1', () => ok()));
+      try {
+        await expect(runStationApiSystem({ system, env: { [TOKEN_ENV]: TOKEN } })).rejects.toThrow(new RegExp(`cannot serve channel bus01 on 127\\.0\\.0\\.1:${ports.bus01}: .*EADDRINUSE.*\\(system\\.channels\\)`));
+      } finally {
+        await new Promise((ok) => squatter.close(ok));
+      }
+      expect(await freePortsAre([ports.bus00, ports.sms])).toBe(true);
     } finally {
       await vendor.stop();
     }

@@ -383,8 +383,9 @@ export async function runStationApiSystem(options: StationApiRunOptions): Promis
       relayOpenAtEnd.set(a.meterAddress, w.relayOpen(a.meterAddress));
     }
     const received: (ReceivedSms & { at: number })[] = sms.messages().map((m) => ({ ...m, at: smsAt.get(m.seq) ?? Number.NaN }));
-    const payments = w.payments().map((p) => ({ ...p, answers: [...(answers.get(sendKey(p)) ?? [])] }));
+    // A send in flight at the end gets its answer (within api.timeoutSeconds): it was paid before the end.
     await w.settled();
+    const payments = w.payments().map((p) => ({ ...p, answers: [...(answers.get(sendKey(p)) ?? [])] }));
     await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
     listeners.length = 0;
 
