@@ -7,7 +7,7 @@
  * (suites/switching/scenarios/realtime-6.json) starts accounts in arrears, so disconnections and
  * reconnections happen within seconds.
  *
- * - the sound station passes every case a 25-second run can judge; the SMS case is inconclusive
+ * - the sound station passes every case a 30-second run can judge; the SMS case is inconclusive
  *   (no billing, so no balance crosses a warning amount) and the restart case not applicable;
  * - the station started with faults (keep-power ignored, a repeated payment credited again)
  *   fails keep-power and top-up-once;
@@ -34,7 +34,8 @@ const BIN = join(REPO, 'bin', 'meterlab.js');
 const clock = new RealClock();
 const TOKEN = 'vendor-test-token-0123456789';
 const TOKEN_ENV = 'METERLAB_TEST_VENDOR_TOKEN';
-const RUN_SECONDS = 25;
+/** Long enough for the last customer (paying at most 15 s after the start, and again 3 s later) to be reconnected with margin. */
+const RUN_SECONDS = 30;
 const children: ChildProcessWithoutNullStreams[] = [];
 const dirs: string[] = [];
 afterAll(() => {
@@ -176,7 +177,7 @@ describe('a vendor station over its API in real time (the reference station as a
   it('the sound station passes every case the short run can judge, from relay truth and its exports', async () => {
     const { profile, run } = soundRun;
     expect(run.time).toBe('real');
-    expect(run.wallMs).toBeLessThan(60_000);
+    expect(run.endMs - run.startMs).toBe(RUN_SECONDS * 1000);
     expect(run.unavailable).toEqual({});
     // What happened: 2 cut + 2 cut by the station, each reconnected after its top-up; the keep-power meter never moved.
     const s = stationApiAccounts(profile.system!.scenario).accounts;
@@ -280,9 +281,10 @@ describe('a vendor station over its API in real time (the reference station as a
     try {
       const t = { profile: vendorProfile(`http://127.0.0.1:${closed}`, ports) } as unknown as Target;
       const results = await runCases(systemCases, t);
-      const r = results.find((x) => x.id === 'switching.system-reconnect-latency')!;
-      expect(r.verdict).toBe('error');
-      expect(r.reason).toMatch(/StationApiError: cannot reach the vendor's top-up API/);
+      // One error verdict, the other cases inconclusive pointing to it (restart does not apply).
+      expect(results.map((r) => r.verdict)).toEqual(['error', 'inconclusive', 'inconclusive', 'inconclusive', 'inconclusive', 'notApplicable', 'inconclusive']);
+      expect(results[0]!.reason).toMatch(/^StationApiError: cannot reach the vendor's top-up API at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/top-ups: ECONNREFUSED/);
+      expect(results[1]!.reason).toMatch(/^the scenario could not be run: StationApiError: cannot reach .* \(the error verdict of switching\.system-reconnect-latency\)$/);
     } finally {
       delete process.env[TOKEN_ENV];
     }

@@ -15,7 +15,7 @@
 import { formatYuan } from '../../simulators/master-station/station.ts';
 import { FAILURE_LAYERS } from '../../simulators/master-station/types.ts';
 import { runReferenceSystem, runStationApiSystem, type ObservedPayment, type SystemRun, type SystemUnavailable, type Target } from '../../harness/targets/index.ts';
-import type { CheckContext, ConformanceCase } from '../framework/case.ts';
+import { errorMessage, type CheckContext, type ConformanceCase } from '../framework/case.ts';
 import { histogramSvg, quantile } from './histogram.ts';
 
 /** FEE-13: power back within 15 minutes of a top-up, payment to relay closed. */
@@ -39,6 +39,8 @@ export const STATION_CLOCK_TOLERANCE_MS = 10_000;
 export const STATION_API_MARGIN_MS = 10 * 60_000;
 
 const runs = new WeakMap<Target, Promise<SystemRun>>();
+/** The case that reported a run that could not happen, per target. */
+const runFailedIn = new WeakMap<Target, string>();
 
 /** The scenario run of this target, started by the first case that asks. */
 export function systemRun(t: Target): Promise<SystemRun> {
@@ -150,7 +152,17 @@ function systemCase(c: SystemCase): ConformanceCase<Target> {
       return s?.type === 'station-api' ? s.durationSeconds * 1000 + STATION_API_MARGIN_MS : SYSTEM_CASE_BUDGET_MS;
     },
     async run(ctx, t) {
-      const run = await ctx.step('run the scenario against the station (once per target)', () => systemRun(t));
+      let run: SystemRun;
+      try {
+        run = await ctx.step('run the scenario against the station (once per target)', () => systemRun(t));
+      } catch (e) {
+        // One error verdict for a run that could not happen (a vendor's API unreachable, say): the
+        // first case to meet it; the others point to it.
+        const first = runFailedIn.get(t);
+        if (first !== undefined && first !== c.id) ctx.inconclusive(`the scenario could not be run: ${errorMessage(e)} (the error verdict of ${first})`);
+        runFailedIn.set(t, c.id);
+        throw e;
+      }
       summary(ctx, run);
       c.judge(ctx, run, t);
     },
