@@ -22,9 +22,8 @@
  * unreachable URL, refused credentials or an export that does not answer as declared is one
  * StationApiError whose message names the profile field to fix; nothing is left open.
  */
-import { RealClock, type Clock, type TimerHandle } from '../core/clock.ts';
+import { RealClock, VirtualClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import { MeterLabError } from '../core/errors.ts';
-import { VirtualClock } from '../core/clock.ts';
 import { listenTcp, type TcpListener } from '../links/tcp.ts';
 import { serveOneClientAtATime, TcpBusPort } from '../links/tcp-serve.ts';
 import { startSmsFake, type ReceivedSms, type SmsFake } from '../../simulators/master-station/sms-gateway.ts';
