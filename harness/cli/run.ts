@@ -79,6 +79,8 @@ export interface ResolvedTarget {
 export interface TargetDevice {
   readonly protocol: string;
   readonly kind: string;
+  /** A vendor's master station without a meter of its own (system.type "station-api"): only suites with system cases run. */
+  readonly stationOnly?: boolean;
 }
 
 export interface RunOutcome {
@@ -116,8 +118,8 @@ export function discoverSuites(suitesDir: string, suffix: string = SUITE_FILE_SU
  */
 export function chooseSuites(suites: ReadonlyMap<string, DiscoveredSuite>, suite: string | undefined, target: ResolvedTarget): string[] {
   const device = target.device;
-  const describeDevice = (d: TargetDevice): string => `a ${d.kind} read over ${d.protocol}`;
-  const describeScope = (sc: SuiteScope): string => `${sc.kinds.join(' or ')} read over ${sc.protocol}`;
+  const describeDevice = (d: TargetDevice): string => (d.stationOnly ? "a vendor's master station (system.type station-api)" : `a ${d.kind} read over ${d.protocol}`);
+  const describeScope = (sc: SuiteScope): string => `${sc.kinds.join(' or ')} read over ${sc.protocol}${sc.systemCases ? ' (and master stations)' : ''}`;
   if (suite !== undefined) {
     const scope = suites.get(suite)!.scope;
     if (device && !scopeCovers(scope, device)) {
@@ -163,11 +165,13 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
   // And a meter that does not answer (dead, miswired, wrong line settings or address): one line
   // naming what to check, exit 3, before any suite starts (harness/targets/preflight.ts).
   // (DL/T 645 only so far: the suites of other protocols tell a silent device from a defect themselves.)
-  const { isDlt645Profile } = await import('../targets/index.ts');
+  const { isDlt645Profile, stationOnly } = await import('../targets/index.ts');
   if (c.type !== 'reference' && isDlt645Profile(profile)) await (await import('../targets/preflight.ts')).preflight(profile, { source: spec });
-  const target = { name: profile.name, spec: env, kind: profile.connection.type };
+  const station = isDlt645Profile(profile) && stationOnly(profile) !== null;
+  // A station-only profile's connection is the built-in meter nobody judges: name the station instead.
+  const target = { name: profile.name, spec: env, kind: station ? 'station-api' : profile.connection.type };
   if (spec === REFERENCE_TARGET_SPEC) return { env, target };
-  return { env, target, device: { protocol: profile.device.protocol, kind: profile.device.kind } };
+  return { env, target, device: { protocol: profile.device.protocol, kind: profile.device.kind, ...(station ? { stationOnly: true } : {}) } };
 }
 
 export async function runConformance(options: RunOptions): Promise<RunOutcome> {

@@ -61,6 +61,8 @@ export function parseDeviceTargetProfile(json: unknown, options: ParseTargetProf
     }
   }
   const c = doc.connection;
+  // Only a DL/T 645 station-api profile goes without a connection (its `system` is refused above).
+  if (c === undefined) throw new ProfileError(`${label}: connection: say how to reach the device`);
   let connection: DeviceTargetProfile['connection'];
   switch (c.type) {
     case 'reference': {

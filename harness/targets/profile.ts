@@ -300,7 +300,8 @@ export const TargetProfileSchema = z
     /** Short name shown in reports: "reference", "acme-dds666-sn0042". */
     name: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" (it names report folders)'),
     description: z.string().optional(),
-    connection: ConnectionSchema,
+    /** How to reach the device; absent only for a vendor's station (system.type "station-api"), which is reached through system. */
+    connection: ConnectionSchema.optional(),
     /** The device under test, its kind and protocol (absent: a DL/T 645 electricity meter). */
     device: DeviceSchema.optional(),
     /** What the DL/T 645 meter under test declares. Required for serial and TCP DL/T 645 targets. */
@@ -312,6 +313,18 @@ export const TargetProfileSchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
+    const stationApi = p.system?.type === 'station-api';
+    if (stationApi && p.connection !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connection'],
+        message: "a vendor's station is reached through system.api and system.channels, and the meter cases do not run on it: leave connection out",
+      });
+    }
+    if (!stationApi && p.connection === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['connection'], message: 'say how to reach the system under test: { "type": "serial" | "tcp" | "reference", ... }' });
+      return;
+    }
     const protocol = p.device?.protocol ?? DEFAULT_PROTOCOL;
     if (protocol !== DEFAULT_PROTOCOL) {
       // Another protocol's device declares itself in device.declaration (checked by its own schema).
@@ -325,7 +338,7 @@ export const TargetProfileSchema = z
     if (p.device && p.device.kind !== 'electricity-meter') {
       ctx.addIssue({ code: 'custom', path: ['device', 'kind'], message: `DL/T 645 reads electricity meters, not a ${p.device.kind}` });
     }
-    if (p.connection.type !== 'reference' && !p.meter) {
+    if (p.connection && p.connection.type !== 'reference' && !p.meter) {
       ctx.addIssue({
         code: 'custom',
         path: ['meter'],
@@ -577,6 +590,20 @@ export function referenceTargetProfile(overrides: Partial<Omit<ReferenceConnecti
   );
 }
 
+/** The connection of a station-only profile: the built-in meter in memory, never judged. */
+const STATION_ONLY_CONNECTION: z.output<typeof ConnectionSchema> = { type: 'reference', transport: 'memory', behaviours: [], seed: 1 };
+
+/**
+ * A profile whose system under test is a vendor's master station (system.type "station-api"): it
+ * has no meter of its own, so only the system cases run on it and every meter case is "not
+ * applicable" with this reason; null for any other profile.
+ */
+export function stationOnly(profile: Pick<TargetProfile, 'system'>): string | null {
+  return profile.system?.type === 'station-api'
+    ? "the target is a vendor's master station (system.type \"station-api\"): meter cases need a meter of the vendor's, only the system cases judge a station"
+    : null;
+}
+
 /** Validates an already-parsed profile document and resolves it (simulator, defaults, cross-checks). */
 export function parseTargetProfile(json: unknown, options: ParseTargetProfileOptions = {}): TargetProfile {
   const source = options.source ?? 'target profile';
@@ -596,9 +623,12 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
   let connection: TargetConnection;
   let meter: MeterDeclaration;
 
-  switch (doc.connection.type) {
+  // A vendor's station has no meter connection: the DL/T 645 cases see MeterLab's reference meter
+  // in memory and are "not applicable" (stationOnly, below); only the system cases judge the station.
+  const docConnection = doc.connection ?? STATION_ONLY_CONNECTION;
+  switch (docConnection.type) {
     case 'reference': {
-      const c = doc.connection;
+      const c = docConnection;
       if (c.defects !== undefined) {
         throw new ProfileError(`${label}: connection.defects: a DL/T 645 reference meter's broken variants are \`behaviours\` (simulators/electricity-meter/README.md)`);
       }
@@ -640,19 +670,19 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
     }
     case 'serial': {
       meter = doc.meter!;
-      const line = doc.connection.line ?? meter.line;
+      const line = docConnection.line ?? meter.line;
       if (!sameLine(line, meter.line)) {
         throw new ProfileError(
           `${label}: connection.line: the port is set to ${formatLine(line)} but meter.line declares ${formatLine(meter.line)}; ` +
             'make them equal (or leave connection.line out to use the declared line)',
         );
       }
-      connection = { type: 'serial', path: doc.connection.path, line };
+      connection = { type: 'serial', path: docConnection.path, line };
       break;
     }
     case 'tcp':
       meter = doc.meter!;
-      connection = { type: 'tcp', host: doc.connection.host, port: doc.connection.port };
+      connection = { type: 'tcp', host: docConnection.host, port: docConnection.port };
       break;
   }
 

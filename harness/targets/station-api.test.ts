@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock } from '../core/clock.ts';
 import { runCases } from '../../suites/framework/case.ts';
 import { systemCases, useSystemRun } from '../../suites/switching/system-cases.ts';
-import { parseTargetProfile, type StationApiDeclaration, type TargetProfile } from './profile.ts';
+import { parseTargetProfile, stationOnly, type StationApiDeclaration, type TargetProfile } from './profile.ts';
 import { runStationApiSystem, StationApiError, stationApiAccounts, vendorAccountsCsv, fillTemplate, type VendorAccount } from './station-api.ts';
 import type { SystemRun } from './system.ts';
 import type { Target } from './target.ts';
@@ -104,7 +104,6 @@ function vendorProfile(url: string, ports: { bus00: number; bus01: number; sms: 
   return parseTargetProfile(
     {
       name: 'vendor-under-test',
-      connection: { type: 'reference', transport: 'memory' },
       system: {
         type: 'station-api',
         scenario: 'realtime-6',
@@ -330,7 +329,6 @@ describe('station-api profile and helpers', () => {
     const base = (system: Record<string, unknown>) => () =>
       parseTargetProfile({
         name: 'v',
-        connection: { type: 'reference', transport: 'memory' },
         system: {
           type: 'station-api',
           scenario: 'realtime-6',
@@ -349,5 +347,15 @@ describe('station-api profile and helpers', () => {
     expect(base({ api: { baseUrl: 'http://x', auth: { type: 'bearer', tokenEnv: 'abc-secret-123' } } })).toThrow(/system\.api\.auth\.tokenEnv: the NAME of an environment variable/);
     expect(base({ api: { baseUrl: 'ftp://x', auth: { type: 'none' } } })).toThrow(/system\.api\.baseUrl/);
     expect(base({ topUp: { path: '/top-ups', body: { account: '{{accountId}}', fen: '{{amountFen}}' } } })).toThrow(/system\.topUp\.body: no placeholder for \{\{paymentId\}\}/);
+  });
+
+  it("has no meter connection: a station's profile that names one is refused, and its meter cases will be not applicable", () => {
+    const doc = { name: 'v', system: { type: 'station-api', scenario: 'realtime-6', durationSeconds: 30, api: { baseUrl: 'http://127.0.0.1:8645', auth: { type: 'none' } }, topUp: { path: '/t', body: { p: '{{paymentId}}', a: '{{accountId}}', f: '{{amountFen}}' } }, channels: { portBase: 4001 }, sms: { port: 9100 } } };
+    expect(stationOnly(parseTargetProfile(doc))).toMatch(/^the target is a vendor's master station/);
+    expect(() => parseTargetProfile({ ...doc, connection: { type: 'reference', transport: 'memory' } }, { source: 'v.json' })).toThrow(
+      /^target profile v\.json: connection: a vendor's station is reached through system\.api and system\.channels/,
+    );
+    expect(() => parseTargetProfile({ name: 'm' }, { source: 'm.json' })).toThrow(/^target profile m\.json: connection: say how to reach the system under test/);
+    expect(stationOnly(parseTargetProfile({ name: 'm', connection: { type: 'reference' } }))).toBeNull();
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../harness/core/clock.ts';
-import { chooseSuites, discoverSuites, type ResolvedTarget } from '../../harness/cli/run.ts';
+import { chooseSuites, discoverSuites, type DiscoveredSuite, type ResolvedTarget } from '../../harness/cli/run.ts';
 import { targetProtocolIds } from '../../harness/targets/index.ts';
 import { TargetNotInScope } from './case.ts';
 import { readSuiteScope, scopeCovers } from './suite-scope.ts';
@@ -32,7 +32,8 @@ describe("MeterLab's suites", () => {
       expect(s.scope, `suites/${name}/suite.json`).toBeDefined();
       expect(targetProtocolIds(), `suites/${name}/suite.json protocol`).toContain(s.scope!.protocol);
     }
-    expect(suites.get('reading')!.scope).toEqual({ protocol: 'dlt645', kinds: ['electricity-meter'] });
+    expect(suites.get('reading')!.scope).toEqual({ protocol: 'dlt645', kinds: ['electricity-meter'], systemCases: false });
+    expect(suites.get('switching')!.scope!.systemCases).toBe(true);
   });
 });
 
@@ -49,6 +50,13 @@ describe('choosing the suites of a run', () => {
     expect(chooseSuites(suites, undefined, target({ protocol: 'mbus', kind: 'heat-meter' }))).toEqual(['mbus-reading', 'demo']);
     expect(chooseSuites(suites, undefined, target({ protocol: 'cjt188', kind: 'gas-meter' }))).toEqual(['flow', 'demo']);
     expect(chooseSuites(suites, 'flow', target({ protocol: 'cjt188', kind: 'water-meter' }))).toEqual(['flow']);
+  });
+
+  it("a vendor's station profile runs only the suites holding system cases", () => {
+    const withSystem = new Map<string, DiscoveredSuite>([...suites, ['switching', { files: ['s'], scope: { protocol: 'dlt645', kinds: ['electricity-meter'], systemCases: true } }]]);
+    const station = target({ protocol: 'dlt645', kind: 'electricity-meter', stationOnly: true } as never);
+    expect(chooseSuites(withSystem, undefined, station)).toEqual(['demo', 'switching']);
+    expect(() => chooseSuites(withSystem, 'reading', station)).toThrow(/^suite "reading" tests electricity-meter read over dlt645; the target "t" is a vendor's master station/);
   });
 
   it('a suite for another device, or no suite at all, is one usage error naming both', () => {

@@ -5,7 +5,8 @@
  *   { "protocol": "mbus", "kinds": ["heat-meter"] }
  *
  * `protocol` is a registered target protocol id (harness/targets/protocols.ts), `kinds` the
- * device kinds the suite's cases are written for. A suite folder without the file (the framework's
+ * device kinds the suite's cases are written for; `systemCases: true` marks a suite that also holds
+ * system cases, the only suites a vendor's station profile (no meter of its own) runs. A suite folder without the file (the framework's
  * own demo suites) runs on every target.
  */
 import { existsSync } from 'node:fs';
@@ -23,12 +24,15 @@ export const SuiteScopeSchema = z
     protocol: z.string().regex(/^[a-z][a-z0-9-]*$/, 'a target protocol id such as "dlt645"'),
     /** The device kinds its cases are written for (`device.kind`). */
     kinds: z.array(z.enum(DEVICE_KINDS)).min(1, 'name at least one device kind'),
+    /** The suite holds system cases (a master station as the system under test), so it runs on a station-only profile too. */
+    systemCases: z.boolean().default(false),
   })
   .strict();
 
 export interface SuiteScope {
   readonly protocol: string;
   readonly kinds: readonly DeviceKind[];
+  readonly systemCases?: boolean;
 }
 
 /** The scope in `<dir>/suite.json`, or undefined when the folder has none (runs on every target). */
@@ -44,6 +48,8 @@ export function readSuiteScope(dir: string): SuiteScope | undefined {
 }
 
 /** True when a suite of this scope tests the device (`device.protocol`, `device.kind`) of a target. */
-export function scopeCovers(scope: SuiteScope | undefined, device: { readonly protocol: string; readonly kind: string }): boolean {
-  return scope === undefined || (scope.protocol === device.protocol && (scope.kinds as readonly string[]).includes(device.kind));
+export function scopeCovers(scope: SuiteScope | undefined, device: { readonly protocol: string; readonly kind: string; readonly stationOnly?: boolean }): boolean {
+  if (scope === undefined) return true;
+  if (device.stationOnly && !scope.systemCases) return false;
+  return scope.protocol === device.protocol && (scope.kinds as readonly string[]).includes(device.kind);
 }

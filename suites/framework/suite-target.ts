@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../../harness/core/clock.ts';
 import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
 import { DLT645_TARGET_PROTOCOL } from '../../harness/targets/dlt645-protocol.ts';
-import { REFERENCE_TARGET_SPEC } from '../../harness/targets/profile.ts';
+import { REFERENCE_TARGET_SPEC, loadTargetProfile, stationOnly } from '../../harness/targets/profile.ts';
 import { targetProtocol, type DeviceKind } from '../../harness/targets/protocols.ts';
-import { openDeviceTarget, type DeviceTarget } from '../../harness/targets/target.ts';
+import { openDeviceTarget, openTarget, type DeviceTarget, type Target } from '../../harness/targets/target.ts';
 import { TargetNotInScope } from './case.ts';
 import { runOutputDir, selectedTarget } from './env.ts';
 
@@ -60,4 +60,18 @@ export async function openSuiteTarget(scope: SuiteTargetScope, options: { readon
     ...(out ? { captureFile: join(out, 'captures', `${scope.suite}.${scope.kind}.jsonl`) } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
+}
+
+/**
+ * The opener of the DL/T 645 meter suites (reading, programming, switching): the selected DL/T 645
+ * profile (default the built-in reference meter), captures to `<METERLAB_OUT>/captures/<suite>.jsonl`.
+ * `meterCasesOnly`: a vendor's station profile (no meter of its own) is out of scope
+ * (TargetNotInScope); the switching suite, which also holds the system cases, opens it anyway.
+ */
+export async function openDlt645SuiteTarget(suite: string, options: { readonly meterCasesOnly: boolean }): Promise<Target> {
+  const profile = loadTargetProfile(selectedTarget());
+  const station = stationOnly(profile);
+  if (station !== null && options.meterCasesOnly) throw new TargetNotInScope(station);
+  const out = runOutputDir();
+  return openTarget(profile, out ? { captureFile: join(out, 'captures', `${suite}.jsonl`) } : {});
 }

@@ -3,13 +3,8 @@
  * `meterlab run --target <profile>` runs it against any target (METERLAB_TARGET) and writes the
  * captures under METERLAB_OUT/captures/.
  */
-import { join } from 'node:path';
-import { loadTargetProfile, openTarget } from '../../harness/targets/index.ts';
+import { openDlt645SuiteTarget } from '../framework/suite-target.ts';
 import { defineConformanceSuite } from '../framework/vitest.ts';
 import { programmingCases } from './cases.ts';
 
-defineConformanceSuite('programming', programmingCases, async () => {
-  const profile = await loadTargetProfile(process.env.METERLAB_TARGET ?? 'reference');
-  const out = process.env.METERLAB_OUT;
-  return openTarget(profile, out ? { captureFile: join(out, 'captures', 'programming.jsonl') } : {});
-});
+defineConformanceSuite('programming', programmingCases, () => openDlt645SuiteTarget('programming', { meterCasesOnly: true }));

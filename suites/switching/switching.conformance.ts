@@ -3,14 +3,17 @@
  * `meterlab run --target <profile>` runs it against any target (METERLAB_TARGET) and writes the
  * captures under METERLAB_OUT/captures/.
  */
-import { join } from 'node:path';
-import { loadTargetProfile, openTarget } from '../../harness/targets/index.ts';
+import { stationOnly, type Target } from '../../harness/targets/index.ts';
+import type { ConformanceCase } from '../framework/case.ts';
+import { openDlt645SuiteTarget } from '../framework/suite-target.ts';
 import { defineConformanceSuite } from '../framework/vitest.ts';
 import { switchingCases } from './cases.ts';
 import { systemCases } from './system-cases.ts';
 
-defineConformanceSuite('switching', [...switchingCases, ...systemCases], async () => {
-  const profile = await loadTargetProfile(process.env.METERLAB_TARGET ?? 'reference');
-  const out = process.env.METERLAB_OUT;
-  return openTarget(profile, out ? { captureFile: join(out, 'captures', 'switching.jsonl') } : {});
+/** A meter case is not applicable on a vendor's station profile (no meter of the vendor's to judge). */
+const meterCase = (c: ConformanceCase<Target>): ConformanceCase<Target> => ({
+  ...c,
+  applies: (t) => stationOnly(t.profile) ?? c.applies?.(t) ?? null,
 });
+
+defineConformanceSuite('switching', [...switchingCases.map(meterCase), ...systemCases], () => openDlt645SuiteTarget('switching', { meterCasesOnly: false }));
