@@ -67,9 +67,10 @@ export const UPSTREAM_SILENCE_MS = 500;
 /** Broken variants of the reference converter (simulators/converter/README.md). */
 export interface ConverterDefects {
   /**
-   * Alters one byte of every frame it forwards to a meter and fixes the checksum, so the meter still
-   * answers: SER (CJ/T 188) or the last data byte (DL/T 645). The field fault: a converter firmware
-   * that renumbers frames instead of passing them through (MM-04 asks byte-exact forwarding).
+   * Alters one byte of every CJ/T 188 frame it forwards to a meter and fixes the checksum, so the
+   * meter still answers: SER + 1. The field fault: a converter firmware that renumbers frames
+   * instead of passing them through (MM-04 asks byte-exact forwarding); a master that does not
+   * check SER (vectors 22-23: real meters do not always echo it) never notices.
    */
   readonly alterForwardedByte?: boolean;
   /** Sends the short preamble to sleeping battery meters too: they never wake (MM-06). */
@@ -300,13 +301,16 @@ export class InterfaceConverter {
   }
 }
 
-/** The defect `alterForwardedByte`: SER + 1 (CJ/T 188, 68H at 0: SER at 13) or the last data byte + 1 (DL/T 645), checksum fixed. */
+/**
+ * The defect `alterForwardedByte` on a CJ/T 188 frame (68H at 0): SER (offset 13) + 1 and CS fixed.
+ * A DL/T 645 frame has no sequence number to renumber; it is forwarded unchanged.
+ */
 export function alterOneByte(body: Uint8Array, protocol: 'cjt188' | 'dlt645'): Uint8Array {
   const out = body.slice();
   const csAt = out.length - 2;
-  const at = protocol === 'cjt188' ? 13 : csAt - 1;
-  if (at <= 9 || at >= csAt) return out;
-  out[at] = (out[at]! + 1) & 0xff;
+  const serAt = 13;
+  if (protocol !== 'cjt188' || serAt >= csAt) return out;
+  out[serAt] = (out[serAt]! + 1) & 0xff;
   out[csAt] = sum8(out, 0, csAt);
   return out;
 }
