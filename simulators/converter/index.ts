@@ -133,17 +133,19 @@ export function createInterfaceConverter(o: CreateInterfaceConverterOptions): Si
     const traffic: HopFrame[] = [];
     const link = new MeterEndTap(hop.meter, o.clock, traffic);
     const seed = o.seed * 1000 + i;
+    // A meter in service has a register well above zero (seeded, 10..900 m³), so a read shows digits in every place.
+    const startLitres = random.fork(`register:${entry.address}`).int(10_000, 900_000);
     let m: SimulatedArchiveMeter;
     if (entry.protocol === 'dlt645') {
       const electricityMeter = createElectricityMeter({ profile: REFERENCE_METER_PROFILE, address: entry.address, link, clock: o.clock, seed });
       m = { entry, hop, traffic, electricityMeter };
     } else if (entry.protocol === 'mlgw') {
       const kind = entry.meter as FlowMeterKind;
-      const mlgwMeter = createMlgwMeter({ link, clock: o.clock, seed, kind, meterId: entry.meterId!, sleeps: entry.sleeps, sniffPeriodMs: entry.sniffPeriodMs, line: hop.line, consumption: consumptionOf(entry.meter) });
+      const mlgwMeter = createMlgwMeter({ link, clock: o.clock, seed, kind, meterId: entry.meterId!, sleeps: entry.sleeps, sniffPeriodMs: entry.sniffPeriodMs, line: hop.line, startLitres, consumption: consumptionOf(entry.meter) });
       m = { entry, hop, traffic, mlgwMeter, model: mlgwMeter.model };
     } else {
       const kind = entry.meter as Exclude<ConverterArchiveEntry['meter'], 'electricity'>;
-      const flowMeter = createFlowMeter({ link, clock: o.clock, seed, kind, address: entry.address, sleeps: entry.sleeps, sniffPeriodMs: entry.sniffPeriodMs, line: hop.line, consumption: consumptionOf(entry.meter) });
+      const flowMeter = createFlowMeter({ link, clock: o.clock, seed, kind, address: entry.address, sleeps: entry.sleeps, sniffPeriodMs: entry.sniffPeriodMs, line: hop.line, startLitres, consumption: consumptionOf(entry.meter) });
       m = { entry, hop, traffic, flowMeter, model: flowMeter.model };
     }
     meters.push(m);
