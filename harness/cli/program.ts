@@ -135,6 +135,20 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     });
   }
 
+  simulate
+    .command('converter')
+    .description('serve the simulated interface converter (CJ/T 188 and DL/T 645 upstream) with the meters of its archive behind it, until SIGINT/SIGTERM')
+    .option('--port <path>', 'serial device to serve on, e.g. /dev/ttyUSB0')
+    .option('--baud <rate>', 'serial baud rate (default: the declared line, 2400)', intOption('--baud', 300, 115200))
+    .option('--tcp <host:port>', 'TCP address to listen on (one client at a time), e.g. 127.0.0.1:8645')
+    .option('--idle-timeout <s>', 'close a TCP client after this many seconds without traffic; 0 = never (default 60)', intOption('--idle-timeout', 0, 86_400))
+    .option('--profile <file>', 'target profile of an interface converter (default suites/profiles/reference-interface-converter.json)')
+    .option('--seed <n>', 'random seed (hop loss and latency, meters)', intOption('--seed', 0, 2 ** 31 - 1))
+    .action(async (opts: import('./simulate-converter.ts').SimulateConverterOptions) => {
+      const { simulateConverterCommand } = await import('./simulate-converter.ts');
+      setExit(await simulateConverterCommand(opts, io));
+    });
+
   // ---- serve -------------------------------------------------------------------------------
   const serve = program.command('serve').description('run a MeterLab service');
   serve

@@ -8,3 +8,4 @@ export * from './fault.ts';
 export * from './capture.ts';
 export * from './pty.ts';
 export * from './mbus-segment.ts';
+export * from './wireless-hop.ts';

@@ -5,3 +5,4 @@
 import './dlt645-protocol.ts';
 import './cjt188-protocol.ts';
 import './mbus-protocol.ts';
+import './converter-protocol.ts';
