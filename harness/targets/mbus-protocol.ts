@@ -114,7 +114,7 @@ export function heatMeterPlan(d: MbusDeclaration): { storages: number; historyMs
   };
 }
 
-registerTargetProtocol<MbusDeclaration, MbusMaster>({
+registerTargetProtocol<MbusDeclaration, MbusMaster, MbusDefect>({
   id: 'mbus',
   title: 'M-Bus (EN 13757-2/-3)',
   kinds: ['heat-meter', 'water-meter'],
@@ -122,12 +122,11 @@ registerTargetProtocol<MbusDeclaration, MbusMaster>({
   lineOf: (d) => d.line,
   addressOf: (d) => `mbus-${d.primaryAddress}`,
   describe: describeMbus,
+  defects: MbusDefectSchema,
   // The reply windows come from EN 13757-2 at the line rate (the master's defaults), not from the
   // profile's DL/T 645-shaped timeout; the attempts are the profile's.
   createMaster: ({ link, clock, settings, line, declaration }) => new MbusMaster({ link, clock, line: line ?? declaration.line, attempts: settings.attempts }),
-  createSimulator: (context) => {
-    const { declaration, link, clock, seed } = context;
-    const defects = (context as { readonly defects?: readonly MbusDefect[] }).defects ?? [];
+  createSimulator: ({ declaration, defects, link, clock, seed }) => {
     const s = declaration.secondary;
     const plan = heatMeterPlan(declaration);
     const meter = createHeatMeter({
