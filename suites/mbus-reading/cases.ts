@@ -169,7 +169,15 @@ const declaredRecords: MbusCase = {
     ctx.log(`${records.length} data record(s) in ${read.telegrams.length} telegram(s)`);
     for (const [i, decl] of d.records.entries()) {
       const name = `device.declaration.records.${i} ${describeDeclaredRecord(decl)}`;
-      const found = matching(records, decl);
+      let found = matching(records, decl);
+      if (found.length > 1) {
+        // Fields the declaration leaves open: the plain record (tariff 0, subunit 0, instantaneous) is the one meant, if there is exactly one.
+        const plain = found.filter((r) => (decl.tariff !== undefined || r.tariff === 0) && (decl.subunit !== undefined || r.subunit === 0) && (decl.function !== undefined || r.function === 'instantaneous'));
+        if (plain.length === 1) {
+          ctx.log(`${name}: ${found.length} records match; taking the one with tariff 0, subunit 0, instantaneous where undeclared (declare tariff, function or subunit to pick another)`);
+          found = plain;
+        }
+      }
       if (found.length === 0) {
         const same = records.filter((r) => r.vib.entry?.quantity === decl.quantity);
         ctx.check(false, `${name}: not sent${same.length > 0 ? `; ${decl.quantity} records sent: ${same.map(describeRecord).join('; ')}` : `; no ${decl.quantity} record at all`}`);

@@ -51,6 +51,18 @@ describe('M-Bus reading suite on the reference heat meter', () => {
     expect(byId['mbus-reading.fcb']!.evidence.some((e) => e.name === 'frames')).toBe(true);
   });
 
+  it('a record declared without tariff, function or subunit means the plain one (tariff 0, instantaneous, subunit 0); a declared one must match', async () => {
+    const json = referenceJson();
+    const records = json.device.declaration.records as Record<string, unknown>[];
+    // The reference sends one current energy record, instantaneous tariff 0: declaring it as a maximum or tariff 1 fails.
+    json.device.declaration.records = [{ ...records[0], function: 'maximum' }, { quantity: 'Volume', unit: 'm^3', tariff: 1 }];
+    const t = await open(parseDeviceTargetProfile(json));
+    const r = (await runCases(mbusReadingCases, t, ['mbus-reading.declared-records']))[0]!;
+    expect(r.verdict).toBe('failed');
+    expect(r.reason).toMatch(/records\.0 Energy \(Wh ×1000\) storage 0 tariff 0 maximum: not sent; Energy records sent: Energy \(Wh ×1000\) storage 0 tariff 0 instantaneous/);
+    expect(r.reason).toMatch(/records\.1 Volume \(m\^3\) storage 0 tariff 1: not sent/);
+  });
+
   it('a declaration without telegrams or records: those cases are not applicable, naming the field', async () => {
     const json = referenceJson();
     const { telegrams: _t, records: _r, ...rest } = json.device.declaration;
