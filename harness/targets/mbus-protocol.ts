@@ -51,10 +51,12 @@ export const MbusDefectSchema = z.discriminatedUnion('name', [
       name: z.literal('wrong-vif-scaling'),
       quantity: z.enum(QUANTITIES).default('energy'),
       decades: z.number().int().min(-3).max(3).refine((d) => d !== 0, 'must not be 0').default(-1),
+      /** Only the current value's record (storage number 0) is sent with the wrong VIF, the stored ones are right. */
+      currentOnly: z.boolean().default(false),
     })
     .strict()
     .refine((d) => shiftable(d.quantity, d.decades), { message: 'the M-Bus dictionary has no VIF that far off for this quantity', path: ['decades'] })
-    .describe("wrong VIF scaling: the quantity's records carry a VIF `decades` off the right one, the number unchanged"),
+    .describe("wrong VIF scaling: the quantity's records (only the current one with currentOnly) carry a VIF `decades` off the right one, the number unchanged"),
   z
     .object({ name: z.literal('wrong-storage-number'), storage: z.number().int().min(1).default(1), sentAs: z.number().int().min(0).default(2) })
     .strict()
@@ -80,7 +82,7 @@ export function applyMbusDefects(slave: MbusHeatSlave, defects: readonly MbusDef
         slave.ignoreWildcardSelection = true;
         break;
       case 'wrong-vif-scaling':
-        slave.vifScaling = { quantity: d.quantity, decades: d.decades };
+        slave.vifScaling = { quantity: d.quantity, decades: d.decades, currentOnly: d.currentOnly };
         break;
       case 'wrong-storage-number':
         slave.storageNumberFault = { storage: d.storage, sentAs: d.sentAs };

@@ -155,6 +155,11 @@ describe('M-Bus heat meter slave', () => {
     expect(energy(wrong, 1)).toBe(energy(right, 1) / 10);
     // Other quantities keep their VIF.
     expect(wrong.find(([q]) => q === 'Volume')![2]).toBe(right.find(([q]) => q === 'Volume')![2]);
+    // Only the current value's record: the stored ones keep the right VIF.
+    s.vifScaling = { quantity: 'energy', decades: -1, currentOnly: true };
+    const current = values(appOf(s.handle(frameOf(encodeReqUd2(7, true)))!));
+    expect(energy(current, 0)).toBe(energy(right, 0) / 10);
+    expect(energy(current, 1)).toBe(energy(right, 1));
   });
 
   it("broken variant: one record's storage number wrong", async () => {

@@ -128,8 +128,8 @@ export class MbusHeatSlave {
   ignoreWildcardSelection = false;
   /** SND_NKE acknowledged but the link state (FCB, last telegram) kept: the first REQ_UD2 after a reset may be taken for a retry and repeat an old telegram. */
   nkeKeepsFcb = false;
-  /** Wrong VIF scaling: the records of one quantity carry a VIF `decades` off the right one, the number unchanged. */
-  vifScaling: { readonly quantity: HeatRecordQuantity; readonly decades: number } | null = null;
+  /** Wrong VIF scaling: the records of one quantity (only the current value's with `currentOnly`) carry a VIF `decades` off the right one, the number unchanged. */
+  vifScaling: { readonly quantity: HeatRecordQuantity; readonly decades: number; readonly currentOnly?: boolean } | null = null;
   /** A record's storage number wrong: the energy record of monthly storage `storage` is sent with storage number `sentAs`. */
   storageNumberFault: { readonly storage: number; readonly sentAs: number } | null = null;
 
@@ -220,7 +220,8 @@ export class MbusHeatSlave {
     const c = toCalendar(s.at, this.offsetMinutes);
     let flags = 0;
     for (const e of s.errors) flags |= ERROR_FLAG_BITS[e] ?? 0;
-    const v = (q: HeatRecordQuantity, right: number[]): number[] => (this.vifScaling?.quantity === q && this.vifScaling.decades !== 0 ? shiftedVib(q, this.vifScaling.decades) : right);
+    const v = (q: HeatRecordQuantity, right: number[], stored = false): number[] =>
+      this.vifScaling?.quantity === q && this.vifScaling.decades !== 0 && !(stored && this.vifScaling.currentOnly) ? shiftedVib(q, this.vifScaling.decades) : right;
     const specs: RecordSpec[] = [
       { dataField: DATA_FIELD.BCD8, vib: v('energy', VIB.energyKwh), value: { type: 'bcd', value: Math.floor(s.energyKwh) } },
       { dataField: DATA_FIELD.BCD8, vib: v('volume', VIB.volumeL), value: { type: 'bcd', value: Math.floor(s.volumeM3 * 1000) } },
@@ -237,8 +238,8 @@ export class MbusHeatSlave {
       const d = toCalendar(st.at, this.offsetMinutes);
       specs.push(
         { dataField: DATA_FIELD.INT16, storageNumber: st.storage, vib: DATE_VIF, value: { type: 'date', year: d.year, month: d.month, day: d.day } },
-        { dataField: DATA_FIELD.BCD8, storageNumber: fault?.storage === st.storage ? fault.sentAs : st.storage, vib: v('energy', VIB.energyKwh), value: { type: 'bcd', value: Math.floor(st.energyKwh) } },
-        { dataField: DATA_FIELD.BCD8, storageNumber: st.storage, vib: v('volume', VIB.volumeL), value: { type: 'bcd', value: Math.floor(st.volumeM3 * 1000) } },
+        { dataField: DATA_FIELD.BCD8, storageNumber: fault?.storage === st.storage ? fault.sentAs : st.storage, vib: v('energy', VIB.energyKwh, true), value: { type: 'bcd', value: Math.floor(st.energyKwh) } },
+        { dataField: DATA_FIELD.BCD8, storageNumber: st.storage, vib: v('volume', VIB.volumeL, true), value: { type: 'bcd', value: Math.floor(st.volumeM3 * 1000) } },
       );
     }
     return specs.map(encodeRecord);

@@ -94,6 +94,24 @@ describe('M-Bus reading suite on broken variants (suites/profiles/reference-brok
     for (const id of failing) expect(results.find((r) => r.id === id)!.reason).toMatch(reason);
   });
 
+  it.each([
+    [
+      'the current energy alone one decade low',
+      { name: 'wrong-vif-scaling', quantity: 'energy', decades: -1, currentOnly: true },
+      /stored Energy \(Wh ×1000\) storage 1 .* exceeds the current value 294200 \(storage number 0\)/,
+    ],
+    ['the power one decade low', { name: 'wrong-vif-scaling', quantity: 'power', decades: -1 }, /heat power \/ \(flow × ΔT × 1\.163\) 0\.1\d* outside 0\.88\d*\.\.1\.11\d*/],
+  ])('record-consistency catches a wrong scaling the declaration does not name: %s', async (_what, defect, reason) => {
+    const json = referenceJson();
+    // No scale declared: only the consistency of the values shows the defect.
+    json.device.declaration.records = (json.device.declaration.records as Record<string, unknown>[]).map(({ scale: _s, range: _r, ...r }) => r);
+    json.connection = { ...json.connection, defects: [defect] };
+    const t = await open(parseDeviceTargetProfile(json));
+    const results = await runCases(mbusReadingCases, t);
+    expect(verdicts(results), verdictLines(results).join('\n')).toEqual(Object.fromEntries(ALL.map((id) => [id, id === 'mbus-reading.record-consistency' ? 'failed' : 'passed'])));
+    expect(results.find((r) => r.id === 'mbus-reading.record-consistency')!.reason).toMatch(reason);
+  });
+
   it('the broken profiles differ from the reference only in connection.defects', () => {
     const ref = referenceJson();
     for (const [defect] of cases) {
