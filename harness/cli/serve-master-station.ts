@@ -87,6 +87,18 @@ export const stationConfigSchema = z.strictObject({
       operator: z.string().regex(/^[0-9A-Fa-f]{8}$/, 'must be 8 hex digits'),
     })
     .optional(),
+  /**
+   * Deliberate defects (StationFaults, simulators/master-station/station.ts): only for MeterLab's
+   * own tests, where this station plays a broken vendor's system (harness/targets/station-api.test.ts).
+   */
+  faults: z
+    .strictObject({
+      reconnectDelayMs: z.number().int().min(0).max(86_400_000).optional(),
+      ignoreKeepPower: z.boolean().optional(),
+      creditDuplicates: z.boolean().optional(),
+      volatileTopUps: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export type StationConfig = z.infer<typeof stationConfigSchema>;
@@ -288,6 +300,7 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
     links: (channel: Channel) => links.get(channel.id),
     sms,
     remoteControl: config.remoteControl ?? DEFAULT_REMOTE_CONTROL,
+    ...(config.faults ? { faults: config.faults } : {}),
     logger: (line) => say(`meterlab: ${oneLine(line)}`),
   });
 
@@ -313,6 +326,9 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
       throw new EnvironmentError(`cannot listen on ${host}:${port}: ${code}`, { cause: e });
     }
     throw e;
+  }
+  if (config.faults && Object.values(config.faults).some((v) => v !== undefined && v !== false)) {
+    say(`meterlab: config faults ${JSON.stringify(config.faults)}: this station is deliberately broken (a broken variant for MeterLab's own tests)`);
   }
   io.stdout.write(`meterlab: master station listening on ${api.url} (API ${api.url}/api/v1, OpenAPI ${api.url}/openapi.json; storage ${db.location})\n`);
 

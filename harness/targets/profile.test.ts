@@ -58,6 +58,9 @@ describe('loadTargetProfile', () => {
     expect(loaded.get('reference-memory.json')!.connection).toMatchObject({ type: 'reference', transport: 'memory' });
     expect(loaded.get('example-serial.json')!.connection).toMatchObject({ type: 'serial', path: '/dev/ttyUSB0' });
     expect(loaded.get('example-tcp.json')!.connection).toMatchObject({ type: 'tcp', port: 4001 });
+    const vendor = loaded.get('example-station-api.json')!.system;
+    expect(vendor).toMatchObject({ type: 'station-api', durationSeconds: 60, api: { auth: { type: 'bearer', tokenEnv: 'VENDOR_STATION_TOKEN' } } });
+    expect(vendor?.type === 'station-api' && [...vendor.channels.ports]).toEqual([['bus00', 4001], ['bus01', 4002]]);
   });
 
   it('stacks broken-variant behaviours on top of the simulator', () => {

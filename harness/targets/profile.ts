@@ -34,6 +34,7 @@ import { parseJsonText } from './json-text.ts';
 import { DEVICE_KINDS, type DeviceKind } from './protocols.ts';
 import { fileURLToPath } from 'node:url';
 import { readPrepaidScenarioFile, type PrepaidScenario } from '../../simulators/prepaid/scenario.ts';
+import { busCount, busName } from '../../simulators/fleet/plan.ts';
 import type { StationFaults } from '../../simulators/master-station/station.ts';
 
 /** The spec that names the built-in reference target. */
@@ -143,11 +144,100 @@ export const AllowDestructiveSchema = z
   })
   .strict();
 
+/** A dot path into a JSON answer: "accounts", "data.items", "balance.fen". */
+const JsonPath = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a dot path such as "data.items"');
+/** A URL path on the vendor's API, appended to api.baseUrl; may hold {{placeholders}}. */
+const ApiPath = z.string().regex(/^\/\S*$/, 'a path starting with "/", e.g. "/api/v1/top-ups"');
+/** Environment variable names: the secret itself never sits in the profile. */
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the NAME of an environment variable that holds the secret, never the secret');
+
+/** How MeterLab authenticates to the vendor's API. */
+const StationAuthSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('none') }).strict(),
+  /** `Authorization: Bearer <value of tokenEnv>`. */
+  z.object({ type: z.literal('bearer'), tokenEnv: EnvName }).strict(),
+  /** `<name>: <value of valueEnv>` (an API key header). */
+  z.object({ type: z.literal('header'), name: z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'), valueEnv: EnvName }).strict(),
+]);
+
+/**
+ * One export the vendor's system offers (GET, JSON): where the list is in the answer (`items`), how
+ * to page (`after-id`: ?afterId=<last id>&limit=N; `offset-limit`: ?offset=N&limit=N; `none`: one
+ * answer holds all), and, where the vendor's names differ, which of its fields holds each of
+ * MeterLab's (`fields`: MeterLab name -> dot path). Money in fen, instants in epoch ms or ISO 8601.
+ */
+const ExportSchema = z
+  .object({
+    path: ApiPath,
+    items: JsonPath,
+    paging: z.enum(['after-id', 'offset-limit', 'none']).default('none'),
+    /** Page size asked for (paged exports). */
+    pageSize: z.number().int().min(1).max(10_000).default(500),
+    fields: z.record(z.string().min(1), JsonPath).default({}),
+  })
+  .strict();
+
+const StationApiSystemSchema = z
+  .object({
+    type: z.literal('station-api'),
+    /** A real-time prepaid scenario file (relative to this profile; a bare name is one of suites/switching/scenarios/). */
+    scenario: z.string().min(1),
+    /** How long the run lasts, wall time (the scenario's `days` is not used): the world's meters run in real time. */
+    durationSeconds: z.number().positive().max(31 * 86_400),
+    api: z
+      .object({
+        /** The vendor's API root, e.g. "https://station.example.com" (http or https). */
+        baseUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }),
+        auth: StationAuthSchema,
+        /** Seconds MeterLab waits for one answer. */
+        timeoutSeconds: z.number().positive().max(300).default(10),
+      })
+      .strict(),
+    topUp: z
+      .object({
+        method: z.enum(['POST', 'PUT']).default('POST'),
+        path: ApiPath,
+        /**
+         * The JSON body: any JSON in which a string that is exactly "{{paymentId}}", "{{accountId}}",
+         * "{{meterAddress}}", "{{amountFen}}" or "{{amountYuan}}" becomes that value (numbers as
+         * numbers), and a placeholder inside a longer string is replaced as text.
+         */
+        body: z.unknown(),
+        /** Where the answer says whether this payment was credited now (false: a repeat) and the balance after it, in fen. */
+        response: z.object({ credited: JsonPath.optional(), balanceFen: JsonPath.optional() }).strict().default({}),
+        /** A payment that got no answer, or a 5xx, is sent again after this long, until accepted or the run ends (a payment platform's retry). */
+        retrySeconds: z.number().positive().max(3600).default(10),
+      })
+      .strict(),
+    /** What the vendor's system exports for the cases; each absent one leaves the cases that need it inconclusive, naming it. */
+    exports: z
+      .object({ accounts: ExportSchema.optional(), jobs: ExportSchema.optional(), events: ExportSchema.optional(), worklist: ExportSchema.optional() })
+      .strict()
+      .default({}),
+    /**
+     * Where MeterLab serves the simulated buses, one TCP port per channel of the scenario (bus00,
+     * bus01, ...), as TCP serial servers in transparent mode: the vendor's channels dial them.
+     * `ports` names each channel's port, or `portBase` gives bus b the port portBase + b.
+     */
+    channels: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        portBase: z.number().int().min(1).max(65535).optional(),
+        ports: z.record(z.string().min(1), z.number().int().min(1).max(65535)).optional(),
+      })
+      .strict()
+      .refine((c) => (c.portBase === undefined) !== (c.ports === undefined), { message: 'give exactly one of "portBase" or "ports"' }),
+    /** The SMS gateway MeterLab listens on: the vendor's system sends its SMS to http://host:port/sms ({to, text, reference}). */
+    sms: z.object({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(1).max(65535) }).strict(),
+  })
+  .strict();
+
 /**
  * The system under test of the system switching cases (issue 9): a master station and its prepaid
- * customers' meters, run through a seeded scenario. Only MeterLab's reference station can be run
- * today ("reference-station", in virtual time); a vendor's station over its HTTP API in real time
- * is not built yet (see suites/switching/README.md).
+ * customers' meters, run through a seeded scenario: MeterLab's reference station in virtual time
+ * ("reference-station"), or a vendor's station in real time over its HTTP API, its channels
+ * dialling the simulated buses MeterLab serves on TCP ports ("station-api",
+ * harness/targets/station-api.ts).
  */
 export const SystemSchema = z.discriminatedUnion('type', [
   z
@@ -179,6 +269,7 @@ export const SystemSchema = z.discriminatedUnion('type', [
         .optional(),
     })
     .strict(),
+  StationApiSystemSchema,
 ]);
 
 /** The protocol of every target profile written before `device` existed. */
@@ -333,7 +424,25 @@ export interface TargetProfile extends DeviceTargetProfile {
   readonly system?: SystemDeclaration;
 }
 
-export interface SystemDeclaration {
+export type SystemDeclaration = ReferenceStationDeclaration | StationApiDeclaration;
+
+export type StationApiExport = z.output<typeof ExportSchema>;
+
+/** A vendor's station reached over its HTTP API, in real time (harness/targets/station-api.ts). */
+export interface StationApiDeclaration {
+  readonly type: 'station-api';
+  readonly scenario: PrepaidScenario;
+  readonly scenarioFile: string;
+  readonly durationSeconds: number;
+  readonly api: z.output<typeof StationApiSystemSchema>['api'];
+  readonly topUp: z.output<typeof StationApiSystemSchema>['topUp'];
+  readonly exports: { readonly accounts?: StationApiExport; readonly jobs?: StationApiExport; readonly events?: StationApiExport; readonly worklist?: StationApiExport };
+  /** Channel id -> TCP port, one per bus of the scenario. */
+  readonly channels: { readonly host: string; readonly ports: ReadonlyMap<string, number> };
+  readonly sms: { readonly host: string; readonly port: number };
+}
+
+export interface ReferenceStationDeclaration {
   readonly type: 'reference-station';
   readonly scenario: PrepaidScenario;
   /** The scenario file it came from. */
@@ -357,6 +466,7 @@ function loadSystem(doc: z.output<typeof SystemSchema>, baseDir: string, label: 
   } catch (e) {
     throw new ProfileError(`${label}: system.scenario: ${(e as Error).message}`, { cause: e });
   }
+  if (doc.type === 'station-api') return loadStationApi(doc, scenario, file, label);
   // The station must be back well before the end, so the run can judge what happened after the restart.
   const latest = scenario.days * 1440 - CRASH_MARGIN_MINUTES;
   if (doc.crash && doc.crash.atMinutes + doc.crash.downMinutes > latest) {
@@ -372,6 +482,46 @@ function loadSystem(doc: z.output<typeof SystemSchema>, baseDir: string, label: 
     crash: doc.crash,
     ...(doc.db !== undefined ? { db: doc.db } : {}),
     faults: doc.faults ?? {},
+  };
+}
+
+function loadStationApi(doc: z.output<typeof StationApiSystemSchema>, scenario: PrepaidScenario, file: string, label: string): StationApiDeclaration {
+  const buses = busCount(scenario);
+  const names = Array.from({ length: buses }, (_, b) => busName(scenario, b));
+  const ports = new Map<string, number>();
+  if (doc.channels.ports) {
+    for (const n of names) {
+      const port = doc.channels.ports[n];
+      if (port === undefined) throw new ProfileError(`${label}: system.channels.ports: no port for channel "${n}" (the scenario's channels: ${names.join(', ')})`);
+      ports.set(n, port);
+    }
+    const extra = Object.keys(doc.channels.ports).filter((k) => !names.includes(k));
+    if (extra.length > 0) throw new ProfileError(`${label}: system.channels.ports: "${extra[0]}" is not a channel of the scenario (${names.join(', ')})`);
+  } else {
+    const base = doc.channels.portBase!;
+    if (base + buses - 1 > 65535) throw new ProfileError(`${label}: system.channels.portBase: ${buses} channel(s) need ports ${base}..${base + buses - 1}, beyond 65535`);
+    names.forEach((n, b) => ports.set(n, base + b));
+  }
+  const taken = new Map<number, string>();
+  for (const [n, p] of ports) {
+    if (taken.has(p)) throw new ProfileError(`${label}: system.channels: channels "${taken.get(p)}" and "${n}" share port ${p}`);
+    taken.set(p, n);
+  }
+  if (taken.has(doc.sms.port) && doc.sms.host === doc.channels.host) throw new ProfileError(`${label}: system.sms.port: ${doc.sms.port} is also channel "${taken.get(doc.sms.port)}"'s port`);
+  if (doc.topUp.body === undefined) throw new ProfileError(`${label}: system.topUp.body: give the JSON body of a top-up, with "{{paymentId}}", "{{accountId}}" and "{{amountFen}}" (or "{{amountYuan}}")`);
+  const bodyText = JSON.stringify(doc.topUp.body);
+  const missing = ['paymentId', 'accountId|meterAddress', 'amountFen|amountYuan'].filter((alts) => !alts.split('|').some((k) => bodyText.includes(`{{${k}}}`) || doc.topUp.path.includes(`{{${k}}}`)));
+  if (missing.length > 0) throw new ProfileError(`${label}: system.topUp.body: no placeholder for ${missing.map((m) => `{{${m.replace('|', '}} or {{')}}}`).join(', ')}: the vendor could not tell the payments apart`);
+  return {
+    type: 'station-api',
+    scenario,
+    scenarioFile: file,
+    durationSeconds: doc.durationSeconds,
+    api: doc.api,
+    topUp: doc.topUp,
+    exports: doc.exports,
+    channels: { host: doc.channels.host, ports },
+    sms: doc.sms,
   };
 }
 

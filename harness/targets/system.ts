@@ -45,9 +45,26 @@ export interface ReferenceSystemOptions {
 /** One answer the API gave a payment send (or why it was refused / not delivered). */
 export interface PaymentAnswer {
   readonly at: number;
+  /** HTTP status; 0 when no answer came (unreachable, timed out, the station down). */
   readonly status: number;
-  readonly result?: TopUpResult;
+  /**
+   * What an accepted (2xx) answer said, as far as it says it: the reference's answers carry every
+   * field; a vendor's only those its profile maps (system.topUp.response), possibly none.
+   */
+  readonly result?: Partial<TopUpResult>;
   readonly error?: string;
+}
+
+/**
+ * What the system under test does not let MeterLab see (a vendor's station without that export):
+ * the profile field to set, in words. The matching `SystemRun` lists are then empty and the cases
+ * that need them are inconclusive, naming it. The reference exports everything.
+ */
+export interface SystemUnavailable {
+  readonly accounts?: string;
+  readonly jobs?: string;
+  readonly events?: string;
+  readonly worklist?: string;
 }
 
 export interface ObservedPayment extends WorldPayment {
@@ -75,13 +92,17 @@ export interface SystemRun {
   readonly crash: { readonly at: number; readonly restartedAt: number } | null;
   /** Wall time of the run, ms. */
   readonly wallMs: number;
+  /** Exports the system under test does not offer (absent for the reference). */
+  readonly unavailable?: SystemUnavailable;
+  /** 'virtual' (the reference in simulated days) or 'real' (a vendor's station, wall time). */
+  readonly time?: 'virtual' | 'real';
 }
 
 /** How often the payment platform retries a payment the station did not accept (MeterLab's choice). */
 export const PAYMENT_RETRY_MS = 60_000;
 
 /** A payment's first send and its duplicate share the payment id: their answers are kept apart. */
-function sendKey(p: { paymentId: string; duplicate: boolean }): string {
+export function sendKey(p: { paymentId: string; duplicate: boolean }): string {
   return `${p.paymentId}|${p.duplicate ? 'again' : 'first'}`;
 }
 
@@ -231,6 +252,7 @@ export async function runReferenceSystem(options: ReferenceSystemOptions): Promi
       faults: { stickingRelays: world.faults.stickingRelays, lossyChannels: world.faults.lossyChannels, outages: world.faults.outages },
       crash,
       wallMs: wall.now() - wallStart,
+      time: 'virtual',
     };
   } finally {
     station?.crash();

@@ -62,6 +62,8 @@ export const AccountBody = z.strictObject({
   balanceFen: Fen(-MAX_MONEY_FEN, MAX_MONEY_FEN).optional(),
   /** 装表示数 in Wh: at most 999999.99 kWh, the largest XXXXXX.XX energy register (DL/T 645). */
   openingEnergyWh: z.number().int().min(0).max(999_999_990).optional(),
+  /** Decide on the opening balance at once, as billing would (types.ts AccountInput.costControlAtOpening). */
+  costControlAtOpening: z.boolean().optional(),
 });
 
 export const TopUpBody = z.strictObject({
@@ -106,6 +108,10 @@ export const AccountIdParams = z.strictObject({ id: AccountIdSchema });
 export const JobIdParams = z.strictObject({ id: IntText(1, Number.MAX_SAFE_INTEGER) });
 export const AccountsQuery = z.strictObject({
   offset: IntText(0, Number.MAX_SAFE_INTEGER).optional(),
+  limit: IntText(1, MAX_PAGE).optional(),
+});
+export const JobsQuery = z.strictObject({
+  afterId: IntText(0, Number.MAX_SAFE_INTEGER).optional(),
   limit: IntText(1, MAX_PAGE).optional(),
 });
 export const EventsQuery = z.strictObject({
@@ -178,6 +184,7 @@ export const ChannelList = z.object({ channels: z.array(ChannelResponse) });
 export const AccountList = z.object({ accounts: z.array(AccountResponse) });
 export const EventList = z.object({ events: z.array(EventResponse) });
 export const JobList = z.object({ jobs: z.array(SwitchJobResponse).describe('failed switching, newest first (FEE-19)') });
+export const AllJobsList = z.object({ jobs: z.array(SwitchJobResponse).describe('switching jobs after afterId, oldest first') });
 
 // Compile-time: a valid request body is assignable to the service's input type.
 type Assignable<T, U extends T> = U;

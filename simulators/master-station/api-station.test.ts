@@ -159,6 +159,7 @@ describe('station API over the real station', () => {
         '/api/v1/batches/payment-mode',
         '/api/v1/channels',
         '/api/v1/events',
+        '/api/v1/jobs',
         '/api/v1/jobs/{id}',
         '/api/v1/top-ups',
         '/api/v1/worklist',

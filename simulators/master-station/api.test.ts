@@ -91,6 +91,7 @@ class RecordingStation implements StationService {
   events(o?: { afterId?: number; accountId?: string; limit?: number }) { return this.answer('events', [o], () => [EVENT]); }
   worklist() { return this.answer('worklist', [], () => [JOB]); }
   getJob(id: number) { return this.answer('getJob', [id], () => ({ ...JOB, id })); }
+  listJobs(o?: { afterId?: number; limit?: number }) { return this.answer('listJobs', [o], () => [JOB]); }
 }
 
 let station: RecordingStation;
@@ -253,16 +254,19 @@ describe('routes pass valid requests through', () => {
     expect(res.json().summary).toEqual({ ok: 10_000, failed: 0 });
   });
 
-  it('GET events with afterId, accountId, limit; GET worklist; GET jobs/:id', async () => {
+  it('GET events with afterId, accountId, limit; GET worklist; GET jobs/:id; GET jobs with afterId, limit', async () => {
     expect((await get('/events?afterId=11&accountId=QY-000123&limit=50')).json()).toEqual({ events: [EVENT] });
     await get('/events');
     expect(S.JobList.parse((await get('/worklist')).json()).jobs).toEqual([JOB]);
     expect((await get('/jobs/42')).json()).toMatchObject({ id: 42 });
+    expect(S.AllJobsList.parse((await get('/jobs?afterId=7&limit=20')).json()).jobs).toEqual([JOB]);
+    expect((await get('/jobs?afterId=x')).statusCode).toBe(400);
     expect(station.calls).toEqual([
       { method: 'events', args: [{ afterId: 11, accountId: 'QY-000123', limit: 50 }] },
       { method: 'events', args: [{}] },
       { method: 'worklist', args: [] },
       { method: 'getJob', args: [42] },
+      { method: 'listJobs', args: [{ afterId: 7, limit: 20 }] },
     ]);
   });
 });
@@ -390,6 +394,7 @@ describe('OpenAPI document', () => {
     ['post', '/api/v1/batches/payment-mode'],
     ['get', '/api/v1/events'],
     ['get', '/api/v1/worklist'],
+    ['get', '/api/v1/jobs'],
     ['get', '/api/v1/jobs/{id}'],
   ] as const;
 

@@ -332,6 +332,10 @@ export function buildStationApi(options: StationApiOptions): FastifyInstance {
         schema: { summary: 'Failed switching with its cause layer (FEE-19)', querystring: json(S.NoQuery), response: { ...respond(200, S.JobList, 'failed jobs'), ...errorResponses() } },
       }, async () => ({ jobs: await service.worklist() }));
 
+      api.get('/jobs', {
+        schema: { summary: 'Switching jobs after afterId, oldest first', querystring: json(S.JobsQuery), response: { ...respond(200, S.AllJobsList, 'jobs'), ...errorResponses() } },
+      }, async (req) => ({ jobs: await service.listJobs(definedOnly(req.query as z.output<typeof S.JobsQuery>)) }));
+
       api.get('/jobs/:id', {
         schema: { summary: 'One switching job', querystring: json(S.NoQuery), params: json(S.JobIdParams), response: { ...respond(200, S.SwitchJobResponse, 'the job'), ...errorResponses(404) } },
       }, async (req) => service.getJob((req.params as z.output<typeof S.JobIdParams>).id));

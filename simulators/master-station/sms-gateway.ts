@@ -152,6 +152,8 @@ export interface SmsFakeOptions {
   readonly port?: number;
   /** When given, a POST without `Authorization: Bearer <token>` is 401 and not stored. */
   readonly token?: string;
+  /** Called with each message stored, as it arrives (a run stamps it with its clock). */
+  readonly onMessage?: (message: ReceivedSms) => void;
 }
 
 const SmsGatewayRequestSchema = z.strictObject({
@@ -183,6 +185,7 @@ export async function startSmsFake(options: SmsFakeOptions = {}): Promise<SmsFak
     }
     const message: ReceivedSms = { seq: ++seq, ...parsed.data };
     received.push(message);
+    options.onMessage?.({ ...message });
     return reply.code(202).send({ accepted: true, seq: message.seq });
   });
   app.get('/messages', async () => ({ messages: received }));

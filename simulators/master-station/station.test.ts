@@ -197,6 +197,35 @@ describe.each(BACKENDS)('master station on %s', (backend) => {
     expect(relayOpen(r, '000000000001')).toBe(true);
   });
 
+  it('decides on an opening balance at once when asked (costControlAtOpening): cuts arrears, never keep-power, and lists every job', async () => {
+    const r = await rig([
+      account(1, { balanceFen: -500, costControlAtOpening: true }),
+      account(2, { balanceFen: -500, keepPower: 'master', costControlAtOpening: true }),
+      account(3, { balanceFen: -500 }),
+      account(4, { balanceFen: 100, costControlAtOpening: true }),
+    ]);
+    // Minutes, not a billing run: the decision was taken when the accounts were created.
+    await r.clock.run(r.clock.sleep(60_000));
+    expect(['000000000001', '000000000002', '000000000003', '000000000004'].map((m) => relayOpen(r, m))).toEqual([true, false, false, false]);
+    expect((await r.clock.run(r.station.getAccount('C1'))).cutReason).toBe('arrears');
+    expect((await r.clock.run(r.station.getAccount('C3'))).cutReason).toBeNull();
+    const kinds = (await r.clock.run(r.station.events({ accountId: 'C2' }))).map((e) => e.kind);
+    expect(kinds).toContain('arrears-keep-power');
+    const jobs = await r.clock.run(r.station.listJobs());
+    expect(jobs.map((j) => [j.accountId, j.action, j.state])).toEqual([['C1', 'disconnect', 'done']]);
+    expect(await r.clock.run(r.station.listJobs({ afterId: jobs[0]!.id }))).toEqual([]);
+    // A top-up that clears the arrears reconnects it.
+    await r.clock.run(r.station.topUp({ paymentId: 'P1', accountId: 'C1', amountFen: 2000 }));
+    await r.clock.run(r.clock.sleep(60_000));
+    expect(relayOpen(r, '000000000001')).toBe(false);
+  });
+
+  it('the broken variant that ignores keep-power trips a keep-power account opened in arrears', async () => {
+    const r = await rig([account(1, { balanceFen: -500, keepPower: 'master', costControlAtOpening: true })], 1, { faults: { ignoreKeepPower: true } });
+    await r.clock.run(r.clock.sleep(60_000));
+    expect(relayOpen(r, '000000000001')).toBe(true);
+  });
+
   it('puts a relay that never moves on the worklist as a relay fault, and a silent meter as a channel failure', async () => {
     const r = await rig([account(1, { balanceFen: 100 }), account(2, { balanceFen: 100 })], 1, { switching: { attempts: 2, backoffMs: [30_000] } });
     r.meters.get('000000000001')!.model.faults.relayStuck = true;

@@ -451,9 +451,37 @@ export class MasterStation implements StationService {
         // The opening reading counts as the freeze of the opening day: the next freeze bills the usage since.
         await tx.query(`INSERT INTO daily_reading (account_id, day, energy_wh, read_at) VALUES ($1, $2, $3, $4)`, [input.id, this.localDay(this.now()), input.openingEnergyWh, this.now()]);
       }
-      await this.event(tx, input.id, 'account-created', { paymentMode: input.paymentMode, keepPower: input.keepPower, ...(input.openingEnergyWh !== undefined ? { openingEnergyWh: input.openingEnergyWh } : {}) });
-      return toAccount(rows[0]!);
-    });
+      await this.event(tx, input.id, 'account-created', {
+        paymentMode: input.paymentMode,
+        keepPower: input.keepPower,
+        ...(input.openingEnergyWh !== undefined ? { openingEnergyWh: input.openingEnergyWh } : {}),
+        ...(input.costControlAtOpening ? { costControlAtOpening: true } : {}),
+      });
+      let created = rows[0]!;
+      if (input.costControlAtOpening && (await this.decideArrears(tx, created))) {
+        created = (await tx.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM account WHERE id = $1`, [input.id])).rows[0]!;
+      }
+      return toAccount(created);
+    }).finally(() => this.wake());
+  }
+
+  /**
+   * The cost-control decision on an account's balance (after a charge, or at opening when asked):
+   * a prepaid account at or below 0 that is not cut yet is cut for arrears and a disconnection
+   * queued; a keep-power one gets an `arrears-keep-power` event instead (KP-06). Returns whether
+   * the account was cut.
+   */
+  private async decideArrears(tx: Queryable, acc: AccountRow): Promise<boolean> {
+    const balance = Number(acc.balance_fen);
+    if (!(balance <= 0 && acc.payment_mode === 'prepaid' && acc.cut_reason === null)) return false;
+    if (acc.keep_power !== null && !this.faults.ignoreKeepPower) {
+      // KP-06: a protected customer is never cut, whatever the balance.
+      await this.event(tx, acc.id, 'arrears-keep-power', { balanceFen: balance, keepPower: acc.keep_power });
+      return false;
+    }
+    await tx.query(`UPDATE account SET cut_reason = 'arrears' WHERE id = $1`, [acc.id]);
+    await this.enqueue(tx, acc.id, 'disconnect', 'arrears', false, this.now());
+    return true;
   }
 
   async getAccount(id: string): Promise<Account> {
@@ -625,6 +653,11 @@ export class MasterStation implements StationService {
     return rows.map(toJob);
   }
 
+  async listJobs(options: { afterId?: number; limit?: number } = {}): Promise<SwitchJob[]> {
+    const { rows } = await this.q<JobRow>(`SELECT ${JOB_COLUMNS} FROM switch_job WHERE id > $1 ORDER BY id LIMIT $2`, [options.afterId ?? 0, options.limit ?? 1000]);
+    return rows.map(toJob);
+  }
+
   async getJob(id: number): Promise<SwitchJob> {
     const { rows } = await this.q<JobRow>(`SELECT ${JOB_COLUMNS} FROM switch_job WHERE id = $1`, [id]);
     if (rows.length === 0) throw new StationRequestError('not-found', `no switching job ${id}`);
@@ -741,15 +774,7 @@ export class MasterStation implements StationService {
         await tx.query(`INSERT INTO sms_outbox (account_id, phone, text, created_at) VALUES ($1, $2, $3, $4)`, [a.id, acc.phone, text, this.now()]);
         await this.event(tx, a.id, 'sms-queued', { balanceFen: balance, warningFen: Number(acc.warning_fen) });
       }
-      if (balance <= 0 && acc.payment_mode === 'prepaid' && acc.cut_reason === null) {
-        if (acc.keep_power !== null && !this.faults.ignoreKeepPower) {
-          // KP-06: a protected customer is never cut, whatever the balance.
-          await this.event(tx, a.id, 'arrears-keep-power', { balanceFen: balance, keepPower: acc.keep_power });
-        } else {
-          await tx.query(`UPDATE account SET cut_reason = 'arrears' WHERE id = $1`, [a.id]);
-          await this.enqueue(tx, a.id, 'disconnect', 'arrears', false, this.now());
-        }
-      }
+      await this.decideArrears(tx, acc);
       return true;
     });
   }

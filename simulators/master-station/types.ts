@@ -37,9 +37,17 @@ export interface AccountInput {
    * baseline and the usage before it is not billed.
    */
   readonly openingEnergyWh?: number;
+  /**
+   * True: the station takes at once, on the opening balance, the cost-control decision its billing
+   * run takes after a charge — a prepaid account at or below 0 is cut for arrears and a
+   * disconnection queued (a keep-power account: recorded, never cut; KP-06). For accounts migrated
+   * from another system already in arrears (the vendor-station run of the system switching suite
+   * loads them so). Default false: an opening balance alone decides nothing until the next billing.
+   */
+  readonly costControlAtOpening?: boolean;
 }
 
-export interface Account extends Required<Omit<AccountInput, 'openingEnergyWh'>> {
+export interface Account extends Required<Omit<AccountInput, 'openingEnergyWh' | 'costControlAtOpening'>> {
   readonly relay: RelayKnowledge;
   /** Why the station wants the relay open, or null when it wants it closed. */
   readonly cutReason: 'arrears' | null;
@@ -141,5 +149,7 @@ export interface StationService {
   events(options?: { afterId?: number; accountId?: string; limit?: number }): Promise<StationEvent[]>;
   /** FEE-19: failed switching jobs, newest first, each with its cause layer. */
   worklist(): Promise<SwitchJob[]>;
+  /** Every switching job with an id above `afterId`, oldest first, at most `limit` (an export for the system switching suite). */
+  listJobs(options?: { afterId?: number; limit?: number }): Promise<SwitchJob[]>;
   getJob(id: number): Promise<SwitchJob>;
 }

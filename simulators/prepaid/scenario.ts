@@ -125,6 +125,24 @@ export const PrepaidScenarioSchema = z
       duplicateGapSeconds: { min: 1, max: 10 },
       earlyOnWarningShare: 0.3,
     }),
+    /**
+     * Accounts that start the run already in arrears (opening balance drawn from `balanceFen`,
+     * at most 0), for a run too short for a billing day (a vendor's station in real time,
+     * harness/targets/station-api.ts): `cut` of them with the relay open at the start (cut before
+     * the run; their customers pay as after any cut), `due` with the relay still closed (the
+     * station must cut them), and `keepPower` keep-power accounts with the relay closed (it must
+     * never cut them, KP-06). Drawn from the seed among all meters; cut and due accounts are never
+     * keep-power. Default none.
+     */
+    startInArrears: z
+      .object({
+        cut: z.number().int().min(0).default(0),
+        due: z.number().int().min(0).default(0),
+        keepPower: z.number().int().min(0).default(0),
+        balanceFen: range(-10_000_000, 0, true).default({ min: -2000, max: -100 }),
+      })
+      .strict()
+      .default({ cut: 0, due: 0, keepPower: 0, balanceFen: { min: -2000, max: -100 } }),
     /** Outage windows given one by one. */
     outages: z.array(OutageSchema).default([]),
     /** Outage windows drawn from the seed: `count` windows on random channels at random times within the run. */
@@ -146,6 +164,11 @@ export const PrepaidScenarioSchema = z
         ctx.addIssue({ code: 'custom', path: ['outages', i, 'startMinutes'], message: `${o.startMinutes} min is after the run (${s.days} days)` });
       }
     });
+    const arrears = s.startInArrears;
+    if (arrears && typeof arrears.cut === 'number' && typeof arrears.due === 'number' && typeof arrears.keepPower === 'number') {
+      const n = arrears.cut + arrears.due + arrears.keepPower + (typeof s.stickingRelays === 'number' ? s.stickingRelays : 0);
+      if (n > s.meters) ctx.addIssue({ code: 'custom', path: ['startInArrears'], message: `${n} accounts in arrears at the start and sticking relays among ${s.meters} meters` });
+    }
     if (typeof s.stickingRelays === 'number' && typeof s.keepPowerShare === 'number' && s.stickingRelays > s.meters) {
       ctx.addIssue({ code: 'custom', path: ['stickingRelays'], message: `${s.stickingRelays} sticking relays among ${s.meters} meters` });
     }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../harness/core/clock.ts';
+import { RealClock, VirtualClock } from '../../harness/core/clock.ts';
 import { Dlt645Master, Dlt645NoReplyError } from '../../harness/masters/index.ts';
 import { RemoteControlCommand } from '../../harness/protocols/dlt645/types.ts';
 import { PREPAID_METER_PROFILE, buildPrepaidWorld, type PrepaidWorld, type WorldTopUp } from './world.ts';
@@ -98,6 +98,29 @@ describe('prepaid world', () => {
   it('refuses a clock that does not stand at the scenario start', () => {
     const scenario = loadPrepaidScenario({ seed: 1, meters: 2 });
     expect(() => buildPrepaidWorld(scenario, new VirtualClock({ start: scenario.startMs + 1 }))).toThrow(/the clock stands at/);
+  });
+
+  it('accepts a real clock read a moment before (REAL_START_SLACK_MS), not one far off', async () => {
+    const clock = new RealClock();
+    const start = clock.now();
+    const scenario = loadPrepaidScenario({ seed: 1, meters: 2, stickingRelays: 0, start: new Date(start).toISOString() });
+    const ok = buildPrepaidWorld({ ...scenario, startMs: start }, clock);
+    await ok.close();
+    expect(() => buildPrepaidWorld({ ...scenario, startMs: start - 60_000 }, clock)).toThrow(/the clock stands at/);
+  });
+
+  it('starts the accounts in arrears the scenario asks for: cut ones with the relay open (their customers pay), due ones and keep-power ones closed', async () => {
+    const { world, clock, paid } = small({ startInArrears: { cut: 2, due: 2, keepPower: 1, balanceFen: { min: -900, max: -100 } }, customers: { delayMinutes: { min: 1, max: 2 } } });
+    const by = (state: string) => world.accounts.filter((a) => world.startState(a.id) === state);
+    expect([by('cut').length, by('due').length, by('keep-power').length, by('normal').length]).toEqual([2, 2, 1, 3]);
+    for (const a of [...by('cut'), ...by('due'), ...by('keep-power')]) expect(a.balanceFen).toBeGreaterThanOrEqual(-900), expect(a.balanceFen).toBeLessThanOrEqual(-100);
+    for (const a of [...by('cut'), ...by('due')]) expect(a.keepPower).toBeNull();
+    expect(by('keep-power')[0]!.keepPower).not.toBeNull();
+    for (const a of world.accounts) expect(world.relayOpen(a.meterAddress)).toBe(world.startState(a.id) === 'cut');
+    expect(by('cut').map((a) => world.relayHistory(a.meterAddress).map((c) => [c.open, c.at]))).toEqual([[[true, world.startMs]], [[true, world.startMs]]]);
+    await clock.run(clock.sleep(3 * MINUTE));
+    expect(paid.map(([, p]) => p.accountId).filter((id, i, all) => all.indexOf(id) === i).sort()).toEqual(by('cut').map((a) => a.id).sort());
+    await world.close();
   });
 
   it('a trip over linkFor opens the relay (relay truth), the customer pays after the seeded delay, a duplicate 5 s later; direct close closes', async () => {

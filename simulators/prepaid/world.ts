@@ -5,7 +5,9 @@
  * and customers who top up when warned or cut off. Everything but the station and the
  * measurements: the system switching suite runs a station against it in virtual time.
  */
+import { toCalendar } from '../../harness/core/calendar.ts';
 import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
+import { RemoteControlCommand } from '../../harness/protocols/dlt645/index.ts';
 import { LinkError } from '../../harness/core/errors.ts';
 import { SeededRandom } from '../../harness/core/random.ts';
 import { FaultInjectingLink } from '../../harness/links/fault.ts';
@@ -28,6 +30,8 @@ import { KEEP_POWER_CLASSES, type AccountInput, type Channel, type KeepPowerClas
 import type { PrepaidScenario, Range } from './scenario.ts';
 
 const MINUTE = 60_000;
+/** The valid-until of the trip that cuts a 'cut' account at the start: 10 minutes ahead, as the station's (DEFAULT_VALID_FOR_MS). */
+const START_TRIP_VALID_MS = 10 * MINUTE;
 const DAY = 86_400_000;
 
 /**
@@ -90,6 +94,8 @@ export interface PrepaidMeter {
   readonly dailyKwh: number;
   readonly slow: boolean;
   readonly stickingRelay: boolean;
+  /** How the account starts the run (scenario `startInArrears`). */
+  readonly startState: StartState;
 }
 
 export interface PrepaidWorld {
@@ -113,6 +119,8 @@ export interface PrepaidWorld {
   channelStats(channelId: string): ChannelStats;
   /** The simulated meter at an address (as in the accounts). */
   meter(address: string): PrepaidMeter;
+  /** How an account starts the run (scenario `startInArrears`). Throws RangeError for an unknown id. */
+  startState(accountId: string): StartState;
   /** Every actual relay movement of the meter, oldest first. */
   relayHistory(address: string): readonly RelayChange[];
   /** The relay is actually open now (status word 3 bit 4 of the model, whatever the meter reports). */
@@ -262,6 +270,19 @@ class ChannelLink extends LinkBase {
   }
 }
 
+/**
+ * How an account starts the run (scenario `startInArrears`): 'normal'; 'cut' in arrears with the
+ * relay open (cut before the run); 'due' in arrears with the relay closed (the station must cut
+ * it); 'keep-power' a keep-power account in arrears with the relay closed (never to be cut).
+ */
+export type StartState = 'normal' | 'cut' | 'due' | 'keep-power';
+
+/**
+ * A world on a real clock (a vendor's station in real time) is built a moment after its start
+ * was read from that clock: up to this much later is accepted (MeterLab's choice).
+ */
+export const REAL_START_SLACK_MS = 1000;
+
 interface MeterEntry extends PrepaidMeter {
   readonly history: RelayChange[];
   cuts: number;
@@ -275,7 +296,8 @@ interface MeterEntry extends PrepaidMeter {
  * makes it: `new VirtualClock({ start: scenario.startMs })`).
  */
 export function buildPrepaidWorld(scenario: PrepaidScenario, clock: Clock): PrepaidWorld {
-  if (clock.now() !== scenario.startMs) {
+  const late = clock.now() - scenario.startMs;
+  if (clock.virtual ? late !== 0 : late < 0 || late > REAL_START_SLACK_MS) {
     throw new RangeError(`buildPrepaidWorld: the clock stands at ${new Date(clock.now()).toISOString()}, the scenario starts at ${new Date(scenario.startMs).toISOString()}`);
   }
   const s = scenario;
@@ -298,13 +320,27 @@ export function buildPrepaidWorld(scenario: PrepaidScenario, clock: Clock): Prep
     for (const m of bus.meters) draws.push(drawAccount(s, root, m.plan.index, m.plan.address, bus.plan.name));
   }
 
+  // Accounts in arrears at the start (a real-time run): seeded, never the same account twice.
+  const arrears = s.startInArrears;
+  const startStates = new Map<number, StartState>();
+  const arrearsOrder = shuffled(root.fork('prepaid:arrears'), s.meters);
+  let next = 0;
+  for (const [state, n] of [['cut', arrears.cut], ['due', arrears.due], ['keep-power', arrears.keepPower]] as const) {
+    for (let i = 0; i < n; i++) startStates.set(arrearsOrder[next++]!, state);
+  }
+  for (const [k, state] of startStates) {
+    const r = root.fork(`prepaid:arrears:${k}`);
+    const d = draws[k]!;
+    const keepPower: KeepPowerClass | null = state === 'keep-power' ? (d.account.keepPower ?? r.pick(KEEP_POWER_CLASSES)) : null;
+    draws[k] = { ...d, openingDays: 0, account: { ...d.account, balanceFen: r.int(arrears.balanceFen.min, arrears.balanceFen.max), keepPower } };
+  }
+
   // Sticking relays: exactly `stickingRelays` meters, not keep-power (a keep-power meter is never
   // tripped, so its relay fault would never show), those that run into arrears during the run first.
   const order = shuffled(root.fork('prepaid:sticking'), s.meters);
-  const candidates = [
-    ...order.filter((k) => draws[k]!.account.keepPower === null && draws[k]!.openingDays < s.days),
-    ...order.filter((k) => draws[k]!.account.keepPower === null && draws[k]!.openingDays >= s.days),
-  ];
+  // Not an account cut at the start either: its relay is opened by the world, not by a command.
+  const free = (k: number) => draws[k]!.account.keepPower === null && startStates.get(k) !== 'cut';
+  const candidates = [...order.filter((k) => free(k) && draws[k]!.openingDays < s.days), ...order.filter((k) => free(k) && draws[k]!.openingDays >= s.days)];
   if (candidates.length < s.stickingRelays) {
     throw new RangeError(`buildPrepaidWorld: ${s.stickingRelays} sticking relays asked for, only ${candidates.length} meters are not keep-power`);
   }
@@ -331,6 +367,7 @@ export function buildPrepaidWorld(scenario: PrepaidScenario, clock: Clock): Prep
         dailyKwh: d.dailyKwh,
         slow: fm.plan.fault.kind === 'slow',
         stickingRelay: stuck,
+        startState: startStates.get(k) ?? 'normal',
         history: [],
         cuts: 0,
         warnings: 0,
@@ -431,6 +468,15 @@ export function buildPrepaidWorld(scenario: PrepaidScenario, clock: Clock): Prep
     schedule(e, r, 'cut', n);
   }
 
+  // Accounts cut before the run: their relays open now (a remote trip at the start, dated now);
+  // the customers react as to any cut.
+  for (const e of entries) {
+    if (e.startState !== 'cut') continue;
+    const c = toCalendar(e.meter.model.meterNow() + START_TRIP_VALID_MS);
+    const r = e.meter.model.remoteControl(RemoteControlCommand.Trip, remoteControlOf(PREPAID_METER_PROFILE).operatorCode, { year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute, second: c.second });
+    if (!r.ok) throw new Error(`buildPrepaidWorld: the meter of ${e.account.id} refused the trip that cuts it at the start (${r.error})`);
+  }
+
   function entryOf(address: string): MeterEntry {
     const e = byAddress.get(address);
     if (!e) throw new RangeError(`no meter at address ${address} in this world`);
@@ -468,6 +514,11 @@ export function buildPrepaidWorld(scenario: PrepaidScenario, clock: Clock): Prep
       };
     },
     meter: (address) => entryOf(address),
+    startState: (accountId) => {
+      const e = byAccount.get(accountId);
+      if (!e) throw new RangeError(`no account "${accountId}" in this world`);
+      return e.startState;
+    },
     relayHistory: (address) => entryOf(address).history,
     relayOpen: (address) => entryOf(address).meter.model.relay.open,
     setPayer(fn) {

@@ -49,7 +49,7 @@ describe('system switching cases', () => {
     const sound = parseTargetProfile({
       name: 'reference-200',
       connection: { type: 'reference', transport: 'bus' },
-      system: { type: 'reference-station', scenario: 'prepaid-200', crash: p.system!.crash },
+      system: { type: 'reference-station', scenario: 'prepaid-200', crash: p.system!.type === 'reference-station' ? p.system!.crash : null },
     });
     const results = await runSystem(sound);
     expect(verdictLines(results)).toEqual(systemCases.map((c) => `${c.id}: passed`));
