@@ -14,13 +14,15 @@
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
  *
  * - M-Bus: decode rate (frames and records per second) over the 76 good frames of the libmbus corpus.
+ * - M-Bus reading suite (`--only mbus-suite`): its ten cases against the reference heat meter
+ *   (suites/profiles/reference-heat-meter.json) on the bus model in virtual time: wall, simulated line time.
  * - Q/GDW 1376.1 codec (`--only gw1376`): decode (frame + data units through the dictionary) and
  *   encode rates over its 20 real vector frames and over built reply frames with data (AFN 0C F129
  *   for 8 points, AFN 0D F161), and its scanner on a chunked stream.
  *
  * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
  * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, cjt188, clock,
- * bus, suite, mbus, gw1376) and writes no results.json.
+ * bus, suite, mbus, mbus-suite, gw1376) and writes no results.json.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -346,6 +348,35 @@ async function mbusBenchmarks(): Promise<Row[]> {
   ];
 }
 
+/** The M-Bus reading suite against the reference heat meter (issue 11): wall and simulated time, median of `runs`. */
+async function mbusSuiteBenchmark(runs: number): Promise<Row[]> {
+  const { loadDeviceTargetProfile, openDeviceTarget } = await import('../harness/targets/index.ts');
+  const { mbusReadingCases } = await import('../suites/mbus-reading/cases.ts');
+  const { median } = await import('./stats.ts');
+  const profile = loadDeviceTargetProfile(resolve(here, '..', 'suites', 'profiles', 'reference-heat-meter.json'));
+  const wall: number[] = [];
+  const simulated: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const startWall = performance.now();
+    const target = await openDeviceTarget(profile, { describe: false });
+    const startVirtual = target.clock.now();
+    for (const c of mbusReadingCases) {
+      const r = await runCase(c, target);
+      if (r.verdict !== 'passed') throw new Error(`reference heat meter failed ${r.id}: ${r.reason}`);
+    }
+    simulated.push(target.clock.now() - startVirtual);
+    await target.close();
+    wall.push(performance.now() - startWall);
+  }
+  const w = median(wall);
+  const s = median(simulated);
+  return [
+    { name: 'M-Bus reading suite vs reference heat meter (bus, virtual time)', median: Math.round(w), unit: 'ms wall', note: `${mbusReadingCases.length} cases, median of ${runs} runs` },
+    { name: 'M-Bus suite: simulated line time covered', median: Math.round(s / 1000), unit: 's virtual', note: 'every byte paced at 2400 8E1; the full primary scan is most of it' },
+    { name: 'M-Bus suite: virtual / wall time ratio', median: Math.round(s / w), unit: '×', note: 'how much faster than real time' },
+  ];
+}
+
 /**
  * Q/GDW 1376.1 codec: decode (frame, AUX, data units through the dictionary) and encode over the
  * 20 real vector frames (short: logins, heartbeats, reads), over two built replies that carry data
@@ -438,6 +469,7 @@ const sections: Record<string, () => Promise<Row[]>> = {
   bus: async () => (await import('./bus.ts')).busBenchmarks(),
   suite: () => suiteBenchmark(runs),
   mbus: mbusBenchmarks,
+  'mbus-suite': () => mbusSuiteBenchmark(runs),
   gw1376: gw1376Benchmarks,
 };
 const onlyAt = process.argv.indexOf('--only');

@@ -236,7 +236,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .action(async () => {
       const { REPO_ROOT } = await import('./run.ts');
       const dir = join(REPO_ROOT, 'suites', 'profiles');
-      const { loadTargetProfile } = await import('../targets/index.ts');
+      const { loadDeviceTargetProfile } = await import('../targets/index.ts');
       let files: string[] = [];
       try {
         files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -247,8 +247,8 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
       for (const f of files) {
         const path = join('suites', 'profiles', f);
         try {
-          const p = loadTargetProfile(join(dir, f));
-          io.stdout.write(`${path}  ${p.name} (${p.connection.type})${p.description ? ` — ${oneLine(p.description)}` : ''}\n`);
+          const p = loadDeviceTargetProfile(join(dir, f));
+          io.stdout.write(`${path}  ${p.name} (${p.connection.type}${p.device.protocol === 'dlt645' ? '' : `, ${p.device.kind} over ${p.device.protocol}`})${p.description ? ` — ${oneLine(p.description)}` : ''}\n`);
         } catch (e) {
           io.stdout.write(`${path}  INVALID: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
         }

@@ -44,6 +44,12 @@ export interface SimulateDevicesOptions {
 const DEFAULT_LINE: LineSettings = { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 };
 /** Largest segment served: the M-Bus primary address space is 1..250 (MBUS.md 2). */
 export const MAX_SEGMENT_DEVICES = 250;
+/**
+ * History a served heat meter starts with: it has counted for three 31-day months, so its first
+ * telegram already carries the two monthly storages it sends (simulators/heat-meter, storage
+ * numbers 1 and 2). MeterLab's choice.
+ */
+export const HEAT_METER_HISTORY_MS = 3 * 31 * 86_400_000;
 /** Manufacturer code of MeterLab's simulated heat meters (three letters, EN 13757-3 FLAG code form). */
 export const SIMULATED_MANUFACTURER = 'MLB';
 
@@ -87,7 +93,14 @@ export async function simulateDevicesCommand(o: SimulateDevicesOptions, io: CliI
     const manufacturer = manufacturerValue(SIMULATED_MANUFACTURER);
     addresses.forEach((a, i) => {
       const [primary, id] = a.split(':') as [string, string];
-      const m = createHeatMeter({ link: bus.attach(`hm-${primary}`, { line }), clock, seed: seed + i, primaryAddress: Number(primary), identity: { id, manufacturer, version: 1 } });
+      const m = createHeatMeter({
+        link: bus.attach(`hm-${primary}`, { line }),
+        clock,
+        seed: seed + i,
+        primaryAddress: Number(primary),
+        identity: { id, manufacturer, version: 1 },
+        countingSince: clock.now() - HEAT_METER_HISTORY_MS,
+      });
       stops.push(() => m.stop());
     });
   } else {

@@ -31,4 +31,28 @@ describe('M-Bus target protocol', () => {
     expect(() => profile('bus', { ...declaration, primaryAddress: 251 })).toThrow(/device\.declaration\.primaryAddress/);
     expect(() => profile('bus', { ...declaration, secondary: { ...declaration.secondary, manufacturer: 'mlb' } })).toThrow(/device\.declaration\.secondary\.manufacturer: three capital letters/);
   });
+
+  it('declared records: the fields before scale/tariff/function/subunit/range still load; the new ones are validated', () => {
+    const old = profile('bus', { ...declaration, records: [{ quantity: 'Energy', unit: 'Wh', storageNumber: 1 }] });
+    expect((old.device.declaration as { records: unknown[]; telegrams?: number }).records).toEqual([{ quantity: 'Energy', unit: 'Wh', storageNumber: 1 }]);
+    expect((old.device.declaration as { telegrams?: number }).telegrams).toBeUndefined();
+    const full = { quantity: 'Energy', unit: 'Wh', scale: 1000, tariff: 1, function: 'maximum', subunit: 0, range: { min: 0, max: 5 } };
+    expect((profile('bus', { ...declaration, telegrams: 3, records: [full] }).device.declaration as { records: unknown[] }).records).toEqual([{ ...full, storageNumber: 0 }]);
+    expect(() => profile('bus', { ...declaration, records: [{ ...full, range: { min: 5, max: 1 } }] })).toThrow(/device\.declaration\.records\[0\]\.range: min must not exceed max/);
+    expect(() => profile('bus', { ...declaration, records: [{ ...full, function: 'average' }] })).toThrow(/device\.declaration\.records\[0\]\.function/);
+    expect(() => profile('bus', { ...declaration, records: [{ ...full, scale: 0 }] })).toThrow(/device\.declaration\.records\[0\]\.scale/);
+    expect(() => profile('bus', { ...declaration, telegrams: 0 })).toThrow(/device\.declaration\.telegrams/);
+  });
+
+  it('builds the reference meter from the declaration: storages, history and telegrams', async () => {
+    const t = await openDeviceTarget(
+      profile('memory', { ...declaration, telegrams: 3, records: [{ quantity: 'Energy', unit: 'Wh', storageNumber: 4 }] }),
+    );
+    opened.push(t);
+    const r = await t.masters.mbus!.readData(5, { reset: true });
+    expect(r.telegrams).toHaveLength(3);
+    // Storages 1..4 are there from the first read (the meter counted for five 31-day months).
+    const storages = new Set(r.records.flatMap((x) => (x.kind === 'data' ? [x.storageNumber] : [])));
+    expect([...storages].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
 });

@@ -34,12 +34,19 @@ function withAbsoluteSimulator(doc: unknown): unknown {
   return { ...(doc as object), connection: { ...c, simulator: resolve(PROFILES_DIR, c.simulator) } };
 }
 
-/** The checked-in target profiles, plus a reference target with an inline simulator and every behaviour. */
+/** A DL/T 645 profile (no `device`, or `device.protocol` "dlt645"): what loadTargetProfile loads. */
+function isDlt645Document(doc: unknown): boolean {
+  return ((doc as { device?: { protocol?: unknown } }).device?.protocol ?? 'dlt645') === 'dlt645';
+}
+
+/** The checked-in DL/T 645 target profiles (those of other protocols load with loadDeviceTargetProfile), plus a reference target with an inline simulator and every behaviour. */
 export const BASE_TARGET_PROFILES: readonly unknown[] = [
   ...readdirSync(PROFILES_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => withAbsoluteSimulator(JSON.parse(readFileSync(join(PROFILES_DIR, f), 'utf8')) as unknown)),
+    .map((f) => JSON.parse(readFileSync(join(PROFILES_DIR, f), 'utf8')) as unknown)
+    .filter(isDlt645Document)
+    .map(withAbsoluteSimulator),
   {
     name: 'inline-simulator',
     connection: { type: 'reference', transport: 'memory', simulator: SMALL_SIMULATOR_PROFILE, behaviours: BUILT_IN_BEHAVIOUR_NAMES.map((name) => ({ name })), seed: 7 },

@@ -30,6 +30,8 @@ export interface CreateHeatMeterOptions extends Omit<MbusSlaveOptions, 'model'> 
   /** Default: a 90 m² flat, UA 0.12 kW/K. */
   readonly heating?: HeatingProfile;
   readonly startKwh?: number;
+  /** The model's counting start (model.ts `countingSince`): earlier than now gives monthly storages from the first telegram. */
+  readonly countingSince?: number;
   readonly replyDelayMs?: number;
   readonly log?: (line: string) => void;
 }
@@ -42,7 +44,7 @@ export interface HeatMeter {
 }
 
 export function createHeatMeter(o: CreateHeatMeterOptions): HeatMeter {
-  const model = new HeatMeterModel({ clock: o.clock, seed: o.seed, heating: o.heating ?? { uaKwPerK: 0.12 }, ...(o.startKwh !== undefined ? { startKwh: o.startKwh } : {}) });
+  const model = new HeatMeterModel({ clock: o.clock, seed: o.seed, heating: o.heating ?? { uaKwPerK: 0.12 }, ...(o.startKwh !== undefined ? { startKwh: o.startKwh } : {}), ...(o.countingSince !== undefined ? { countingSince: o.countingSince } : {}) });
   const slave = new MbusHeatSlave({ ...o, model });
   const delayMs = o.replyDelayMs ?? DEFAULT_REPLY_DELAY_MS;
   const server = new FrameServer<MbusScanEvent>({

@@ -118,4 +118,57 @@ describe('M-Bus heat meter slave', () => {
     s.ignoreSelection = true;
     expect(s.handle(frameOf(encodeSelection({ id: '12345678', manufacturer: KAM, version: 1, medium: 4 })))).toBeNull();
   });
+
+  it('broken variant: wildcard selections ignored, the full address still selects', () => {
+    const { s } = slave();
+    s.ignoreWildcardSelection = true;
+    expect(s.handle(frameOf(encodeSelection({ id: '1234FFFF', manufacturer: 0xffff, version: 0xff, medium: 0xff })))).toBeNull();
+    expect(s.isSelected).toBe(false);
+    expect(s.handle(frameOf(encodeSelection({ id: '12345678', manufacturer: KAM, version: 1, medium: 4 })))).toEqual(Uint8Array.of(0xe5));
+    expect(s.isSelected).toBe(true);
+  });
+
+  it('broken variant: SND_NKE that keeps the FCB state repeats the old telegram on the first read after it', async () => {
+    const { clock, s } = slave();
+    await clock.advance(DAY);
+    s.handle(frameOf(encodeSndNke(7)));
+    const first = s.handle(frameOf(encodeReqUd2(7, true)))!;
+    s.handle(frameOf(encodeSndNke(7)));
+    // A conforming slave sends a new telegram here (the reset forgot the FCB): see the FCB test above.
+    expect(appOf(s.handle(frameOf(encodeReqUd2(7, true)))!).header).toMatchObject({ accessNumber: 2 });
+    s.nkeKeepsFcb = true;
+    const second = s.handle(frameOf(encodeReqUd2(7, false)))!;
+    s.handle(frameOf(encodeSndNke(7)));
+    expect(s.handle(frameOf(encodeReqUd2(7, false)))).toEqual(second);
+    expect(first).not.toEqual(second);
+  });
+
+  it('broken variant: wrong VIF scaling moves the exponent of one quantity, the number unchanged', async () => {
+    const { clock, s } = slave();
+    await clock.advance(45 * DAY);
+    const right = values(appOf(s.handle(frameOf(encodeReqUd2(7, true)))!));
+    s.vifScaling = { quantity: 'energy', decades: -1 };
+    const wrong = values(appOf(s.handle(frameOf(encodeReqUd2(7, false)))!));
+    const energy = (v: typeof right, st: number) => v.find(([q, n]) => q === 'Energy' && n === st)![2]!;
+    expect(energy(right, 0)).toBeGreaterThan(0);
+    expect(energy(wrong, 0)).toBe(energy(right, 0) / 10);
+    expect(energy(wrong, 1)).toBe(energy(right, 1) / 10);
+    // Other quantities keep their VIF.
+    expect(wrong.find(([q]) => q === 'Volume')![2]).toBe(right.find(([q]) => q === 'Volume')![2]);
+    // Only the current value's record: the stored ones keep the right VIF.
+    s.vifScaling = { quantity: 'energy', decades: -1, currentOnly: true };
+    const current = values(appOf(s.handle(frameOf(encodeReqUd2(7, true)))!));
+    expect(energy(current, 0)).toBe(energy(right, 0) / 10);
+    expect(energy(current, 1)).toBe(energy(right, 1));
+  });
+
+  it("broken variant: one record's storage number wrong", async () => {
+    const { clock, s } = slave();
+    await clock.advance(45 * DAY); // two monthly storages
+    s.storageNumberFault = { storage: 1, sentAs: 2 };
+    const v = values(appOf(s.handle(frameOf(encodeReqUd2(7, true)))!));
+    expect(v.filter(([q, st]) => q === 'Energy' && st === 1)).toEqual([]);
+    expect(v.filter(([q, st]) => q === 'Energy' && st === 2)).toHaveLength(2);
+    expect(v.filter(([q, st]) => q === 'Volume' && st === 1)).toHaveLength(1);
+  });
 });

@@ -33,6 +33,8 @@ import {
   encodeRecord,
   encodeVariableDataResponse,
   findVif,
+  hasWildcard,
+  powerOfTen,
   secondaryAddressMatches,
   vibBytesOf,
   type MbusFrame,
@@ -66,6 +68,17 @@ function vib(quantity: string, unit: string, scale: number): number[] {
   return vibBytesOf(e);
 }
 
+/** The scaled quantities this slave sends, by the name a broken variant (`vifScaling`) uses. */
+export const HEAT_RECORD_VIFS = {
+  energy: { quantity: 'Energy', unit: 'Wh', scale: 1000 },
+  volume: { quantity: 'Volume', unit: 'm^3', scale: 0.001 },
+  power: { quantity: 'Power', unit: 'W', scale: 1 },
+  'volume-flow': { quantity: 'Volume flow', unit: 'm^3/h', scale: 0.001 },
+  'flow-temperature': { quantity: 'Flow temperature', unit: '°C', scale: 0.1 },
+  'return-temperature': { quantity: 'Return temperature', unit: '°C', scale: 0.1 },
+} as const;
+export type HeatRecordQuantity = keyof typeof HEAT_RECORD_VIFS;
+
 /** The VIBs this slave uses, looked up once in the dictionary. */
 const VIB = {
   energyKwh: vib('Energy', 'Wh', 1000),
@@ -77,6 +90,16 @@ const VIB = {
   hours: vib('Operating time', 's', 3600),
   errorFlags: vib('Error flags', '', 1),
 };
+
+/**
+ * The VIB of `q` with its decimal exponent moved by `decades` (the number sent unchanged): the
+ * broken variant "wrong VIF scaling". Throws when the dictionary has no such VIF (a bad hook value).
+ */
+export function shiftedVib(q: HeatRecordQuantity, decades: number): number[] {
+  const v = HEAT_RECORD_VIFS[q];
+  return vib(v.quantity, v.unit, powerOfTen(Math.round(Math.log10(v.scale)) + decades));
+}
+
 const DATE_TIME_VIF = [0x6d];
 const DATE_VIF = [0x6c];
 
@@ -96,9 +119,19 @@ export class MbusHeatSlave {
   /** Records still to send in the following telegrams of a multi-telegram read. */
   private pending: Uint8Array[] = [];
   private accessNumber = 0;
-  /** Behaviour hooks for broken variants: FCB ignored (always a new telegram), secondary search not answered. */
+  // Behaviour hooks for broken variants (the field defect each reproduces):
+  /** FCB ignored: every REQ_UD2 gets a new telegram, so a reply lost on the line is never repeated. */
   ignoreFcb = false;
+  /** Secondary addressing not implemented: no selection is acknowledged. */
   ignoreSelection = false;
+  /** A selection with wildcards is ignored (only the full address selects): the secondary wildcard search never finds the meter. */
+  ignoreWildcardSelection = false;
+  /** SND_NKE acknowledged but the link state (FCB, last telegram) kept: the first REQ_UD2 after a reset may be taken for a retry and repeat an old telegram. */
+  nkeKeepsFcb = false;
+  /** Wrong VIF scaling: the records of one quantity (only the current value's with `currentOnly`) carry a VIF `decades` off the right one, the number unchanged. */
+  vifScaling: { readonly quantity: HeatRecordQuantity; readonly decades: number; readonly currentOnly?: boolean } | null = null;
+  /** A record's storage number wrong: the energy record of monthly storage `storage` is sent with storage number `sentAs`. */
+  storageNumberFault: { readonly storage: number; readonly sentAs: number } | null = null;
 
   constructor(o: MbusSlaveOptions) {
     this.model = o.model;
@@ -130,6 +163,7 @@ export class MbusHeatSlave {
     if (frame.type !== 'short' && frame.address === ADDRESS_NETWORK_LAYER && c.functionName === 'SND_UD' && frame.ci === CI.SELECTION) {
       const app = decodeApplication(frame);
       if (!app.ok || app.value.kind !== 'selection' || this.ignoreSelection) return null;
+      if (this.ignoreWildcardSelection && hasWildcard(app.value.address)) return null;
       this.selected = secondaryAddressMatches(app.value.address, this.identity);
       return this.selected ? Uint8Array.of(SINGLE_CHARACTER) : null;
     }
@@ -159,6 +193,7 @@ export class MbusHeatSlave {
   }
 
   private resetLink(): void {
+    if (this.nkeKeepsFcb) return;
     this.lastFcb = null;
     this.lastTelegram = null;
     this.pending = [];
@@ -185,23 +220,26 @@ export class MbusHeatSlave {
     const c = toCalendar(s.at, this.offsetMinutes);
     let flags = 0;
     for (const e of s.errors) flags |= ERROR_FLAG_BITS[e] ?? 0;
+    const v = (q: HeatRecordQuantity, right: number[], stored = false): number[] =>
+      this.vifScaling?.quantity === q && this.vifScaling.decades !== 0 && !(stored && this.vifScaling.currentOnly) ? shiftedVib(q, this.vifScaling.decades) : right;
     const specs: RecordSpec[] = [
-      { dataField: DATA_FIELD.BCD8, vib: VIB.energyKwh, value: { type: 'bcd', value: Math.floor(s.energyKwh) } },
-      { dataField: DATA_FIELD.BCD8, vib: VIB.volumeL, value: { type: 'bcd', value: Math.floor(s.volumeM3 * 1000) } },
-      { dataField: DATA_FIELD.BCD6, vib: VIB.powerW, value: { type: 'bcd', value: Math.round(s.powerKw * 1000) } },
-      { dataField: DATA_FIELD.BCD6, vib: VIB.flowLh, value: { type: 'bcd', value: Math.round(s.flowM3h * 1000) } },
-      { dataField: DATA_FIELD.BCD4, vib: VIB.flowTemp, value: { type: 'bcd', value: Math.round(s.flowC * 10) } },
-      { dataField: DATA_FIELD.BCD4, vib: VIB.returnTemp, value: { type: 'bcd', value: Math.round(s.returnC * 10) } },
+      { dataField: DATA_FIELD.BCD8, vib: v('energy', VIB.energyKwh), value: { type: 'bcd', value: Math.floor(s.energyKwh) } },
+      { dataField: DATA_FIELD.BCD8, vib: v('volume', VIB.volumeL), value: { type: 'bcd', value: Math.floor(s.volumeM3 * 1000) } },
+      { dataField: DATA_FIELD.BCD6, vib: v('power', VIB.powerW), value: { type: 'bcd', value: Math.round(s.powerKw * 1000) } },
+      { dataField: DATA_FIELD.BCD6, vib: v('volume-flow', VIB.flowLh), value: { type: 'bcd', value: Math.round(s.flowM3h * 1000) } },
+      { dataField: DATA_FIELD.BCD4, vib: v('flow-temperature', VIB.flowTemp), value: { type: 'bcd', value: Math.round(s.flowC * 10) } },
+      { dataField: DATA_FIELD.BCD4, vib: v('return-temperature', VIB.returnTemp), value: { type: 'bcd', value: Math.round(s.returnC * 10) } },
       { dataField: DATA_FIELD.BCD6, vib: VIB.hours, value: { type: 'bcd', value: s.operatingHours } },
       { dataField: DATA_FIELD.INT32, vib: DATE_TIME_VIF, value: { type: 'dateTime', year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute } },
       { dataField: DATA_FIELD.INT8, vib: VIB.errorFlags, value: { type: 'integer', value: flags } },
     ];
+    const fault = this.storageNumberFault;
     for (const st of this.model.monthlyStorage().slice(0, this.storages)) {
       const d = toCalendar(st.at, this.offsetMinutes);
       specs.push(
         { dataField: DATA_FIELD.INT16, storageNumber: st.storage, vib: DATE_VIF, value: { type: 'date', year: d.year, month: d.month, day: d.day } },
-        { dataField: DATA_FIELD.BCD8, storageNumber: st.storage, vib: VIB.energyKwh, value: { type: 'bcd', value: Math.floor(st.energyKwh) } },
-        { dataField: DATA_FIELD.BCD8, storageNumber: st.storage, vib: VIB.volumeL, value: { type: 'bcd', value: Math.floor(st.volumeM3 * 1000) } },
+        { dataField: DATA_FIELD.BCD8, storageNumber: fault?.storage === st.storage ? fault.sentAs : st.storage, vib: v('energy', VIB.energyKwh, true), value: { type: 'bcd', value: Math.floor(st.energyKwh) } },
+        { dataField: DATA_FIELD.BCD8, storageNumber: st.storage, vib: v('volume', VIB.volumeL, true), value: { type: 'bcd', value: Math.floor(st.volumeM3 * 1000) } },
       );
     }
     return specs.map(encodeRecord);

@@ -77,4 +77,20 @@ describe('heat meter model', () => {
     await right.clock.advance(DAY);
     expect(wrong.m.snapshot().energyKwh).toBeCloseTo(10 * right.m.snapshot().energyKwh, 6);
   });
+
+  it("counting since an earlier instant: the first reading carries that history and its monthly storages", async () => {
+    const clock = new VirtualClock({ start: at(1, 10), autoAdvance: false });
+    const since = at(1, 10) - 50 * DAY; // 21 November: storages on 1 December and 1 January (local)
+    const m = new HeatMeterModel({ clock, seed: 3, heating: { uaKwPerK: 0.12 }, countingSince: since });
+    const st = m.monthlyStorage();
+    expect(st.map((x) => x.storage)).toEqual([1, 2]);
+    expect(st[0]!.energyKwh).toBeGreaterThan(st[1]!.energyKwh);
+    expect(m.snapshot().energyKwh).toBeGreaterThan(st[0]!.energyKwh);
+    // The same history as a meter that started then and ran until now.
+    const c2 = new VirtualClock({ start: since, autoAdvance: false });
+    const ran = new HeatMeterModel({ clock: c2, seed: 3, heating: { uaKwPerK: 0.12 } });
+    await c2.advance(50 * DAY);
+    expect(ran.snapshot().energyKwh).toBeCloseTo(m.snapshot().energyKwh, 9);
+    expect(() => new HeatMeterModel({ clock, seed: 3, heating: { uaKwPerK: 0.12 }, countingSince: at(1, 10) + 1 })).toThrow(RangeError);
+  });
 });

@@ -48,6 +48,12 @@ export interface HeatMeterOptions {
   /** Day of the month (1..28) the monthly storage is taken at 00:00. Default 1. */
   readonly storageDay?: number;
   readonly utcOffsetMinutes?: number;
+  /**
+   * Instant the meter started counting (default: now). Earlier than now, the first reading integrates
+   * the heating profile from then on, taking the monthly storages of that history: a reference
+   * meter that has storage numbers to send from its first telegram.
+   */
+  readonly countingSince?: number;
 }
 
 export interface HeatSnapshot {
@@ -115,7 +121,11 @@ export class HeatMeterModel {
     this.storageDay = o.storageDay ?? 1;
     this.energyKwh = o.startKwh ?? 0;
     this.volumeM3 = o.startM3 ?? 0;
-    this.settledAt = o.clock.now();
+    const now = o.clock.now();
+    if (o.countingSince !== undefined && !(Number.isFinite(o.countingSince) && o.countingSince <= now)) {
+      throw new RangeError(`countingSince must be an instant not after now, got ${String(o.countingSince)}`);
+    }
+    this.settledAt = o.countingSince ?? now;
   }
 
   /** Is the local date of t inside the heating season (which wraps the new year)? */

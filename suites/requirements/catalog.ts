@@ -12,6 +12,7 @@
  */
 import { MeterLabError } from '../../harness/core/errors.ts';
 import { CONVERTER_REQUIREMENTS } from './catalog-converter.ts';
+import { MBUS_REQUIREMENTS } from './catalog-mbus.ts';
 
 export type Confidence = 'H' | 'M' | 'L';
 
@@ -561,6 +562,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   ...CONVERTER_REQUIREMENTS,
+  ...MBUS_REQUIREMENTS,
 ];
 
 const BY_ID = new Map(REQUIREMENTS.map((r) => [r.id, r]));

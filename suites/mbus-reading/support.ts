@@ -1,0 +1,367 @@
+/**
+ * What every M-Bus reading case shares: the target's M-Bus master and declaration, raw requests
+ * below the master (an exact FCB, a bad checksum: where the master would hide the defect), silence
+ * judged only between two answers, and the wrapper that tells a dead device from a defect.
+ *
+ * Cases talk to the device only through `masters.mbus` and the target's link; never a simulator.
+ *
+ * A dead device fails no requirement (as suites/reading/liveness.ts for DL/T 645): before a case,
+ * when the previous one did not pass (or none ran yet), one presence check (SND_NKE at the declared
+ * primary address, then a REQ_UD2 at 254, one attempt each): silent → inconclusive "device not
+ * answering since <the last case that got an answer>"; answering only at another primary address →
+ * inconclusive for the cases that need the declared address (`reaches: 'declared'`, the default),
+ * naming the address it answers at. A case that fails without a single answer from the device
+ * during it gets the same check afterwards, and the failure becomes that inconclusive verdict.
+ */
+import { toHex } from '../../harness/core/bytes.ts';
+import { MeterLabError } from '../../harness/core/errors.ts';
+import {
+  MbusApplicationError,
+  MbusCollisionError,
+  MbusNoReplyError,
+  MbusProtocolError,
+  type MbusExchange,
+  type MbusMaster,
+  type MbusSendRawResult,
+} from '../../harness/masters/index.ts';
+import {
+  ADDRESS_BROADCAST_REPLY,
+  decodeApplication,
+  hexByte,
+  type MbusApplication,
+  type MbusDeclaration,
+  type MbusFrame,
+} from '../../harness/protocols/mbus/index.ts';
+import type { DeviceTarget } from '../../harness/targets/index.ts';
+import { CaseFailed, InconclusiveSignal, NotApplicableSignal, measurementFailure, type CheckContext, type ConformanceCase } from '../framework/case.ts';
+
+export type MbusTarget = DeviceTarget;
+
+/** A case of this suite: a conformance case plus how it reaches the device. */
+export interface MbusCase extends ConformanceCase<MbusTarget> {
+  /**
+   * 'declared' (default): the case talks to the declared primary address, so it cannot judge a
+   * device that answers only at another one (inconclusive then). 'any': it judges addresses itself.
+   */
+  readonly reaches?: 'declared' | 'any';
+}
+
+/** Not applicable unless the target is an M-Bus device: the reason names `device.protocol`. */
+export function mbusGate(t: MbusTarget): string | null {
+  if (t.profile.device.protocol !== 'mbus') return `device.protocol is "${t.profile.device.protocol}": this suite reads M-Bus (EN 13757) devices`;
+  if (!t.masters.mbus) return 'the target has no M-Bus master (masters.mbus)';
+  return null;
+}
+
+export function mbusOf(t: MbusTarget): MbusMaster {
+  const m = t.masters.mbus;
+  if (!m) throw new Error('the target has no M-Bus master (masters.mbus)');
+  return m;
+}
+
+export function declarationOf(t: MbusTarget): MbusDeclaration {
+  return t.profile.device.declaration as MbusDeclaration;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Liveness
+
+interface DeviceWatch {
+  answers: number;
+  lastAnsweredCase: string | undefined;
+  currentCase: string | undefined;
+  knownAnswering: boolean;
+  /** `answers` when the running case started or its last silence probe ended. */
+  mark: number;
+}
+
+const watches = new WeakMap<MbusMaster, DeviceWatch>();
+
+/** True when an exchange brought anything back from a slave (accepted, rejected, or garbled bytes). */
+function answered(x: MbusExchange): boolean {
+  return x.reply !== undefined || x.rejected.some((r) => r.reason !== 'direction' && r.reason !== 'late') || x.discarded.length > 0;
+}
+
+export function watchOf(t: MbusTarget): DeviceWatch {
+  const m = mbusOf(t);
+  let w = watches.get(m);
+  if (!w) {
+    const created: DeviceWatch = { answers: 0, lastAnsweredCase: undefined, currentCase: undefined, knownAnswering: false, mark: 0 };
+    m.on('exchange', (x) => {
+      if (answered(x)) noteAnswer(t);
+    });
+    watches.set(m, created);
+    w = created;
+  }
+  return w;
+}
+
+function noteAnswer(t: MbusTarget): void {
+  const w = watchOf(t);
+  w.answers++;
+  if (w.currentCase) w.lastAnsweredCase = w.currentCase;
+}
+
+export interface Presence {
+  readonly state: 'answering' | 'misaddressed' | 'silent';
+  readonly detail: string;
+  /** The primary address it answers at, when misaddressed. */
+  readonly seenAddress?: number;
+}
+
+/** SND_NKE at the declared primary address; when silent, a REQ_UD2 at 254 to see whether it answers elsewhere (one attempt each). */
+export async function checkPresence(t: MbusTarget): Promise<Presence> {
+  const m = mbusOf(t);
+  const a = declarationOf(t).primaryAddress;
+  const w = watchOf(t);
+  try {
+    await m.sndNke(a, { attempts: 1 });
+    w.knownAnswering = true;
+    return { state: 'answering', detail: `SND_NKE at ${a} answered` };
+  } catch (e) {
+    if (!(e instanceof MbusNoReplyError || e instanceof MbusCollisionError)) throw e;
+  }
+  w.knownAnswering = false;
+  try {
+    const r = await m.reqUd2(ADDRESS_BROADCAST_REPLY, { attempts: 1 });
+    const seen = (r.exchange.reply!.frame as { address: number }).address;
+    return { state: 'misaddressed', detail: `no E5 to SND_NKE at the declared primary address ${a}, but a REQ_UD2 at 254 is answered from primary address ${seen}`, seenAddress: seen };
+  } catch (e) {
+    if (e instanceof MbusNoReplyError) return { state: 'silent', detail: `no E5 to SND_NKE at ${a} and no reply to REQ_UD2 at 254` };
+    if (e instanceof MeterLabError) return { state: 'misaddressed', detail: `no E5 to SND_NKE at ${a}; a REQ_UD2 at 254 gets an unusable reply: ${e.message}` };
+    throw e;
+  }
+}
+
+function notAnsweringReason(t: MbusTarget, p: Presence): string {
+  const w = watchOf(t);
+  const since = w.lastAnsweredCase ? `since ${w.lastAnsweredCase}` : 'since the target was opened (no case has had an answer)';
+  return `device not answering ${since}: ${p.detail}`;
+}
+
+function misaddressedReason(t: MbusTarget, p: Presence): string {
+  return `the device does not answer at its declared primary address ${declarationOf(t).primaryAddress}, so this case cannot judge it (mbus-reading.primary-addressing does): ${p.detail}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw requests
+
+/** A reply caught below the master. */
+export interface RawReply {
+  readonly raw: Uint8Array;
+  readonly frame?: MbusFrame;
+  readonly application?: MbusApplication;
+  /** Why the bytes are no frame, or the application layer does not decode. */
+  readonly error?: string;
+}
+
+/** Window a raw request listens to: the master's data-request timeout (the longest frame starting at the end of EN 13757-2's reply window). */
+export function listenWindowMs(t: MbusTarget): number {
+  return mbusOf(t).timeoutMs;
+}
+
+/** Sends exact bytes and returns every slave frame (and garbled run) that came back within the window. */
+export async function rawRequest(t: MbusTarget, bytes: Uint8Array, listenMs = listenWindowMs(t)): Promise<RawReply[]> {
+  const r: MbusSendRawResult = await mbusOf(t).sendRaw(bytes, { listenMs });
+  const out: RawReply[] = [];
+  for (const f of r.frames) {
+    if (f.frame.type !== 'ack' && f.frame.control.fromMaster) continue; // an echo of the request
+    noteAnswer(t);
+    if (f.frame.type === 'long' || f.frame.type === 'control') {
+      const app = decodeApplication(f.frame, 0);
+      out.push(app.ok ? { raw: f.raw, frame: f.frame, application: app.value } : { raw: f.raw, frame: f.frame, error: `${app.error.code} at ${app.error.offset}: ${app.error.message}` });
+    } else out.push({ raw: f.raw, frame: f.frame });
+  }
+  for (const d of r.discarded) {
+    noteAnswer(t);
+    out.push({ raw: d.bytes, error: `${d.error.code}: ${d.error.message}` });
+  }
+  return out;
+}
+
+export function describeRawReply(r: RawReply): string {
+  if (!r.frame) return `bytes that are no frame ${toHex(r.raw)} (${r.error ?? 'invalid'})`;
+  const f = r.frame;
+  if (f.type === 'ack') return 'E5';
+  const what = `${f.type} frame C ${hexByte(f.control.raw)} A ${f.address}`;
+  if (r.application) return `${what} (${r.application.kind}${r.application.kind === 'variableData' && r.application.header?.type === 'long' ? `, access number ${r.application.header.accessNumber}` : ''})`;
+  return r.error ? `${what} (${r.error})` : what;
+}
+
+/** The one RSP_UD with variable data among the replies, or a failure reason. */
+export function telegramOf(replies: readonly RawReply[], what: string): { ok: true; raw: Uint8Array; app: Extract<MbusApplication, { kind: 'variableData' }> } | { ok: false; reason: string } {
+  const data = replies.filter((r) => r.application?.kind === 'variableData');
+  if (replies.length === 0) return { ok: false, reason: `${what}: no reply` };
+  if (data.length !== 1 || replies.length !== 1) return { ok: false, reason: `${what}: expected one RSP_UD with variable data, got ${replies.map(describeRawReply).join('; ')}` };
+  return { ok: true, raw: data[0]!.raw, app: data[0]!.application as Extract<MbusApplication, { kind: 'variableData' }> };
+}
+
+/** One SND_NKE at the declared primary address through the master (attempts as the profile); null when answered, else why not. */
+async function validRequest(t: MbusTarget): Promise<string | null> {
+  try {
+    await mbusOf(t).sndNke(declarationOf(t).primaryAddress);
+    return null;
+  } catch (e) {
+    if (e instanceof MbusNoReplyError || e instanceof MbusCollisionError) return e.message;
+    throw e;
+  }
+}
+
+/**
+ * Bytes that must get no reply: the device answers a valid request before them (reusing any answer
+ * since the case started or the last probe; none: inconclusive), the bytes are met with silence (a
+ * failed check if not), and the next valid request is answered (the case fails if not: "the device
+ * stopped answering after <what>").
+ */
+export async function expectNoReply(ctx: CheckContext, t: MbusTarget, bytes: Uint8Array, what: string): Promise<void> {
+  const w = watchOf(t);
+  if (w.answers <= w.mark) {
+    const missing = await validRequest(t);
+    if (missing) ctx.inconclusive(`device not answering before ${what}: ${missing}`);
+  }
+  const replies = await rawRequest(t, bytes);
+  ctx.check(replies.length === 0, `${what} was answered: ${replies.map(describeRawReply).join('; ')}`);
+  const missing = await validRequest(t);
+  if (missing) ctx.fail(`the device stopped answering after ${what}: ${missing}`);
+  w.mark = w.answers;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wrapper
+
+/** Errors that mean the device failed the case, not that the harness broke. */
+function isDeviceFault(e: unknown): e is Error {
+  return e instanceof MbusNoReplyError || e instanceof MbusCollisionError || e instanceof MbusProtocolError || e instanceof MbusApplicationError;
+}
+
+/** A CheckContext that holds failed checks back until the wrapper knows the device was alive. */
+function deferringContext(ctx: CheckContext): { ctx: CheckContext; readonly failed: boolean; readonly held: readonly string[]; replay(): void } {
+  const held: string[] = [];
+  let failedByFail = false;
+  const inner: CheckContext = {
+    signal: ctx.signal,
+    measure(name, value, unit, limit, options) {
+      const m = ctx.measure(name, value, unit, limit, { enforce: false });
+      if (!m.ok && options?.enforce !== false) held.push(measurementFailure(m));
+      return m;
+    },
+    check(condition, reason) {
+      if (!condition) held.push(reason);
+      return condition;
+    },
+    fail(reason) {
+      failedByFail = true;
+      return ctx.fail(reason);
+    },
+    notApplicable: (reason) => ctx.notApplicable(reason),
+    inconclusive: (reason) => ctx.inconclusive(reason),
+    evidence: (name, body, contentType) => ctx.evidence(name, body, contentType),
+    step: (name, fn) => ctx.step(name, fn),
+    log: (line) => ctx.log(line),
+  };
+  return {
+    ctx: inner,
+    get failed() {
+      return held.length > 0 || failedByFail;
+    },
+    held,
+    replay() {
+      for (const r of held.splice(0)) ctx.check(false, r);
+    },
+  };
+}
+
+/** Methods of the master that put bytes on the line. */
+const SENDING = new Set(['sndNke', 'reqUd2', 'readData', 'select', 'readSecondary', 'scanPrimary', 'searchSecondary', 'sendRaw']);
+
+/** A view of `t` whose master sends nothing more once `signal` is aborted (the case ran out of time). */
+function guarded(t: MbusTarget, signal: AbortSignal): MbusTarget {
+  const m = mbusOf(t);
+  const master = new Proxy(m, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        if (typeof prop === 'string' && SENDING.has(prop) && signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the case was stopped');
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const masters = { ...t.masters, mbus: master };
+  return new Proxy(t, { get: (target, prop) => (prop === 'masters' ? masters : (Reflect.get(target, prop, target) as unknown)) });
+}
+
+/** Where a case stands, for the reason of a case out of time. */
+function progressOf(t: MbusTarget): string {
+  t.flushCaptures();
+  const last = t.captures.at(-1);
+  if (!last) return 'nothing exchanged with the device yet';
+  return `last frame on the line ${last.dir === 'tx' ? 'sent' : 'received'} ${((t.clock.now() - last.ms) / 1000).toFixed(1)} s earlier: ${last.decode ?? last.hex}`;
+}
+
+/**
+ * Wraps a case: the M-Bus gate, a dead device made inconclusive instead of failing the requirement,
+ * a device fault (no reply, garbled reply, application error) as a failure with the master's
+ * reason, no sending after the time budget, and the frames exchanged attached as evidence.
+ */
+export function asMbusCase(c: MbusCase): ConformanceCase<MbusTarget> {
+  const reaches = c.reaches ?? 'declared';
+  return {
+    id: c.id,
+    requirement: c.requirement,
+    title: c.title,
+    applies: (t) => mbusGate(t) ?? (c.applies ? c.applies(t) : null),
+    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs.bind(c) } : {}),
+    progress: (t) => progressOf(t),
+    async run(ctx: CheckContext, t: MbusTarget): Promise<void> {
+      const w = watchOf(t);
+      w.currentCase = c.id;
+      w.mark = w.answers;
+      const answersAtStart = w.answers;
+      const from = t.captures.length;
+      const deferred = deferringContext(ctx);
+      let ended = false;
+      try {
+        if (!w.knownAnswering) {
+          const p = await checkPresence(t);
+          if (p.state === 'silent') ctx.inconclusive(notAnsweringReason(t, p));
+          if (p.state === 'misaddressed' && reaches === 'declared') ctx.inconclusive(misaddressedReason(t, p));
+          w.mark = w.answers;
+        }
+        let thrown: unknown;
+        let threw = false;
+        try {
+          await c.run(deferred.ctx, guarded(t, ctx.signal));
+        } catch (e) {
+          threw = true;
+          thrown = e;
+        }
+        const signal = thrown instanceof InconclusiveSignal || thrown instanceof NotApplicableSignal;
+        const failing = deferred.failed || (threw && (thrown instanceof CaseFailed || isDeviceFault(thrown)));
+        if (failing && w.answers === answersAtStart && !ctx.signal.aborted) {
+          const p = await checkPresence(t);
+          const dead = p.state === 'silent' || (p.state === 'misaddressed' && reaches === 'declared');
+          if (dead) {
+            for (const r of deferred.held) ctx.log(`not judged (the device was not answering): ${r}`);
+            if (threw && !signal) ctx.log(`not judged (the device was not answering): ${(thrown as Error).message}`);
+            ctx.inconclusive(p.state === 'silent' ? notAnsweringReason(t, p) : misaddressedReason(t, p));
+          }
+        }
+        deferred.replay();
+        ended = !threw && !deferred.failed;
+        if (threw) {
+          if (isDeviceFault(thrown)) ctx.fail(thrown.message);
+          throw thrown;
+        }
+      } finally {
+        if (w.currentCase === c.id) {
+          w.knownAnswering = ended;
+          w.currentCase = undefined;
+        }
+        t.flushCaptures();
+        const lines = t.captures.slice(from).map((r) => `${r.t} ${r.dir} ${r.hex}${r.decode ? `  | ${r.decode}` : ''}`);
+        if (lines.length > 0) ctx.evidence('frames', lines.join('\n'));
+      }
+    },
+  };
+}
