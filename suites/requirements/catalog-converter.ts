@@ -57,7 +57,7 @@ export const CONVERTER_REQUIREMENTS: readonly Requirement[] = [
     source: 'MeterLab\'s own rule (no public source gives a converter latency limit; DB37/T 5104-2017 §4/Annex E may, GAP-05); the reference limits follow from docs/protocols/meterlab-gas-wireless.md 5-7 (2.5 s wake-up, 3 hop attempts)',
     confidence: 'L',
     notes: 'Without a view of the downstream link (a real converter) the meter\'s own delay is unknown and the whole upstream response delay is judged: an upper bound of the added latency.',
-    origin: 'REQUIREMENTS.md',
+    origin: 'MeterLab',
   }),
   R({
     id: 'CONV-02',
@@ -67,7 +67,7 @@ export const CONVERTER_REQUIREMENTS: readonly Requirement[] = [
     threshold: 'lost / N ≤ limits.loss (reference: 0.05, N = 40)',
     source: 'MeterLab\'s own rule, after MM-01 (DB37/T 5104-2017 §4 "acquisition reliability", §5 data-acquisition reliability test; numbers not retrieved, GAP-05) and MM-07 (upload completeness ≥ 90 % for DMA analysis)',
     confidence: 'L',
-    origin: 'REQUIREMENTS.md',
+    origin: 'MeterLab',
   }),
   R({
     id: 'CONV-03',
@@ -77,6 +77,6 @@ export const CONVERTER_REQUIREMENTS: readonly Requirement[] = [
     threshold: 'preamble on the downstream link ≥ the declared sniff period; the sleeping meter answers',
     source: 'MeterLab\'s application to the converter of MM-06 (CN102054340A https://eureka.patsnap.com/patent-CN102054340A, M); 1.25 × the sniff period is MeterLab\'s choice (docs/protocols/meterlab-gas-wireless.md 5)',
     confidence: 'L',
-    origin: 'REQUIREMENTS.md',
+    origin: 'MeterLab',
   }),
 ];

@@ -20,7 +20,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     threshold: 'identification, manufacturer, version and medium equal to the declaration',
     source: 'shared/protocols/MBUS.md 5 (CI 72), 7 (fixed header; secondary address = bytes 0–7); corpus: 74 CI 72 frames of libmbus decode with these fields',
     confidence: 'H',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-02',
@@ -31,7 +31,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     source: 'shared/protocols/MBUS.md 8 (DIF, DIFE: storage, tariff, subunit, function), 9 (primary VIF table), 10 (FD/FB tables); the declaration check is MeterLab\'s (ARCHITECTURE.md "Targets and declarations")',
     confidence: 'H',
     notes: 'The scale is the VIF table\'s (a correction VIFE 70–7D is not counted in it).',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-03',
@@ -41,7 +41,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     threshold: 'stored ≤ current for energy and volume; power within 10 % (plus the rounding of the four values) of flow × ΔT × 1.163 when flow ≥ 0.01 m³/h and ΔT ≥ 3 K',
     source: 'storage number 0 = actual value: EN 13757-3 as read for MBUS.md 8 [BK]; heat coefficient: EN 1434 as cited by simulators/heat-meter/model.ts [BK]; the 10 % band is MeterLab\'s',
     confidence: 'L',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-04',
@@ -51,7 +51,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     threshold: 'same FCB → the last telegram byte for byte; toggled FCB → a new telegram (access number advanced)',
     source: 'shared/protocols/MBUS.md 3 (C field, FCB protocol), 12.4; libmbus multi-telegram readout 7B/5B/7B',
     confidence: 'H',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-05',
@@ -60,7 +60,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     threshold: 'E5; the first REQ_UD2 after it is never a repeat',
     source: 'shared/protocols/MBUS.md 3 (SND_NKE: link reset / initialise, resets the FCB state; reply E5), 12.4',
     confidence: 'H',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-06',
@@ -69,7 +69,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
       'A slave answers at its primary address (1–250) with that address in the reply\'s A field, answers at 254 (broadcast with reply) with its own address, stays silent at 255 (broadcast without reply), and does not answer requests for another primary address.',
     source: 'shared/protocols/MBUS.md 4 (A field: 0, 1–250, 253, 254, 255), 12.4',
     confidence: 'H',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-07',
@@ -79,7 +79,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     threshold: 'E5 to the full and to a wildcard selection; the read at 253 gives the declared identity; silence at 253 after a non-matching selection and after SND_NKE to 253',
     source: 'shared/protocols/MBUS.md 6 (select, wildcards, deselection), 4 (253 = network layer)',
     confidence: 'H',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-08',
@@ -88,7 +88,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
       'A primary scan (SND_NKE to each address 0–250, an E5 marks a slave) finds the device at exactly its declared primary address, and the secondary wildcard search (walk the ID digits 0–9 from FFFFFFFF, narrowing at collisions, reading each single match at 253) finds it with its declared secondary address.',
     source: 'shared/protocols/MBUS.md 4 (libmbus primary scan), 6 (libmbus wildcard search)',
     confidence: 'H',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-09',
@@ -96,7 +96,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     statement: 'A request with a wrong checksum, a request for another primary address, and a selection of another secondary address get no reply; the slave still answers a valid request afterwards.',
     source: 'shared/protocols/MBUS.md 2 (checksum, exact length), 4, 6 (a non-matching selection stays silent), 12.1 and 12.4',
     confidence: 'H',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
   R({
     id: 'MBUS-10',
@@ -106,6 +106,6 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     threshold: 'the declared number of telegrams; 1F closing each but the last',
     source: 'shared/protocols/MBUS.md 8 (DIF 1F), 11 (multi-telegram readout)',
     confidence: 'H',
-    origin: 'PROTOCOLS.md',
+    origin: 'MBUS.md',
   }),
 ];

@@ -5,7 +5,10 @@
  * - copied from the researched requirements (../shared/requirements/REQUIREMENTS.md), faithfully,
  *   with their sources and confidence (CON-, ROB-, CLK-, FEE-, KP-, GAP-);
  * - DL/T 645-2007 meter-level requirements (DLT645-xx) written from the protocol research notes
- *   (../shared/protocols/PROTOCOLS.md section 1), each naming its section and evidence tags.
+ *   (../shared/protocols/PROTOCOLS.md section 1), each naming its section and evidence tags;
+ * - per protocol, in their own files: CJ/T 188 (catalog-cjt188.ts: MM- from REQUIREMENTS.md,
+ *   CJT188- from PROTOCOLS.md section 2), M-Bus (catalog-mbus.ts: MBUS- from MBUS.md), the
+ *   interface converter (catalog-converter.ts: MM- from REQUIREMENTS.md, CONV- MeterLab's own).
  *
  * Confidence (REQUIREMENTS.md): H = normative text, or confirmed by checksum-verified vectors or
  * shipping code; M = one secondary source; L = inferred / background knowledge ([BK]) / default.
@@ -27,8 +30,11 @@ export interface Requirement {
   readonly source: string;
   readonly confidence: Confidence;
   readonly notes?: string;
-  /** Where the entry was taken from. */
-  readonly origin: 'REQUIREMENTS.md' | 'PROTOCOLS.md';
+  /**
+   * Where the entry was taken from: the shared research (REQUIREMENTS.md, PROTOCOLS.md, MBUS.md),
+   * or 'MeterLab' for a rule of MeterLab's own where no public source gives one (confidence L).
+   */
+  readonly origin: 'REQUIREMENTS.md' | 'PROTOCOLS.md' | 'MBUS.md' | 'MeterLab';
 }
 
 /** NUC97X in the sources below is this concentrator firmware (REQUIREMENTS.md "Source notes"). */
