@@ -6,3 +6,4 @@ export * from './system.ts';
 export * from './protocols.ts';
 export * from './device-profile.ts';
 export { DLT645_TARGET_PROTOCOL } from './dlt645-protocol.ts';
+export { Cjt188DefectSchema, isCjt188ReferenceBackchannel, type Cjt188Defect, type Cjt188ReferenceBackchannel } from './cjt188-protocol.ts';

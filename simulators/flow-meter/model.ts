@@ -303,6 +303,12 @@ export class FlowMeterModel {
     this.chargeMah = Math.max(0, this.chargeMah - this.wakeUpMah);
   }
 
+  /** Drains the battery to `share` of its capacity (0..1) now: a worn cell, for the battery-low status (MM-03). */
+  drainBattery(share: number): void {
+    this.settle();
+    this.chargeMah = Math.min(this.chargeMah, Math.max(0, share) * this.capacityMah);
+  }
+
   /** A purchase (CJ/T 188 A013 on a prepaid gas meter). Returns false on a meter without prepayment. */
   topUp(fen: number): boolean {
     this.settle();

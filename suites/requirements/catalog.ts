@@ -11,6 +11,7 @@
  * shipping code; M = one secondary source; L = inferred / background knowledge ([BK]) / default.
  */
 import { MeterLabError } from '../../harness/core/errors.ts';
+import { CJT188_REQUIREMENTS } from './catalog-cjt188.ts';
 
 export type Confidence = 'H' | 'M' | 'L';
 
@@ -559,6 +560,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     notes: 'The reply data (empty or the echoed type) and the error word of a refusal are not confirmed against the standard text: the case accepts either reply form and any of error bits 0 (other), 1 (no data) and 2 (unauthorised).',
     origin: 'PROTOCOLS.md',
   }),
+  ...CJT188_REQUIREMENTS,
 ];
 
 const BY_ID = new Map(REQUIREMENTS.map((r) => [r.id, r]));
