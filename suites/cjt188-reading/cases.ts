@@ -102,7 +102,7 @@ function readIdentifiers(t: Cjt188Target): string[] {
 export const CJT188_READING_CASES: readonly Cjt188Case[] = [
   {
     id: 'cjt188-reading.reply-frame-format',
-    requirement: 'CJT188-01',
+    requirement: 'MM-02',
     title: 'a 901F read is answered with a well-formed 81H frame from the declared address and meter type',
     async run(ctx, t) {
       const { master, type, address } = meterOf(t);
@@ -124,7 +124,8 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
       ctx.check(rejected.length === 0, `frames rejected before the reply: ${rejected.join('; ')}`);
       const discarded = r.exchange.discarded.map((d) => `${d.bytes.length} byte(s) not a frame (${d.error.code})`);
       ctx.check(discarded.length === 0, `bytes that were no frame: ${discarded.join('; ')}`);
-      if (r.exchange.responseDelayMs !== undefined) ctx.measure('Td', Math.round(r.exchange.responseDelayMs), 'ms', { max: t.profile.limits.responseDelayMs.max * 4 }, { enforce: false });
+      // Recorded, not judged: no CJ/T 188 source gives a response delay (the profile's limits are DL/T 645's, [BK] here).
+      if (r.exchange.responseDelayMs !== undefined) ctx.measure('Td', Math.round(r.exchange.responseDelayMs), 'ms', t.profile.limits.responseDelayMs, { enforce: false });
     },
   },
   {
@@ -148,7 +149,7 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
   },
   {
     id: 'cjt188-reading.read-declared-identifiers',
-    requirement: 'CJT188-04',
+    requirement: 'CJT188-03',
     title: 'every declared read identifier is answered with its dictionary layout and plausible values',
     timeoutMs: (t) => budgetFor(t, meterOf(t).d.identifiers.length + 1),
     async run(ctx, t) {
@@ -196,7 +197,7 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
   },
   {
     id: 'cjt188-reading.units',
-    requirement: 'CJT188-05',
+    requirement: 'CJT188-04',
     title: 'volumes carry the declared unit byte (2CH m³ or 29H L)',
     async run(ctx, t) {
       const { d } = meterOf(t);
@@ -219,7 +220,7 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
   },
   {
     id: 'cjt188-reading.read-address-wildcard',
-    requirement: 'CJT188-03',
+    requirement: 'CJT188-02',
     title: 'read address 03H to AA…AA with meter type AAH is answered with the meter\'s own address and type',
     reaches: 'any',
     async run(ctx, t) {
@@ -237,7 +238,7 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
   },
   {
     id: 'cjt188-reading.read-address',
-    requirement: 'CJT188-03',
+    requirement: 'CJT188-02',
     title: 'read address 03H to the declared address and type is answered with 83H and that address',
     async run(ctx, t) {
       const { master, type, address } = meterOf(t);
@@ -269,7 +270,7 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
   },
   {
     id: 'cjt188-reading.time-sync',
-    requirement: 'CJT188-08',
+    requirement: 'CJT188-07',
     title: 'write standard time A015 sets the meter clock: 901F real time follows within the tolerance',
     applies: (t) => (declares(t, 'A015') ? null : 'A015 (write standard time) is not in device.declaration.identifiers'),
     async run(ctx, t) {
@@ -295,7 +296,7 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
   },
   {
     id: 'cjt188-reading.bad-frames-ignored',
-    requirement: 'CJT188-09',
+    requirement: 'CJT188-08',
     title: 'a read for another address, with a bad checksum or a truncated body gets no reply',
     timeoutMs: (t) => budgetFor(t, 8),
     async run(ctx, t) {
@@ -308,7 +309,7 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
   },
   {
     id: 'cjt188-reading.wrong-meter-type',
-    requirement: 'CJT188-02',
+    requirement: 'CJT188-01',
     title: 'a read with another meter type T gets no reply (or, when declared, a reply with the meter\'s own type)',
     async run(ctx, t) {
       const { d, type } = meterOf(t);

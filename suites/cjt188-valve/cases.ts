@@ -104,7 +104,7 @@ async function moveAndConfirm(ctx: CheckContext, t: Target, to: 'open' | 'closed
 export const CJT188_VALVE_CASES: readonly Cjt188Case[] = [
   {
     id: 'cjt188-valve.close-and-open',
-    requirement: 'CJT188-06',
+    requirement: 'CJT188-05',
     title: 'close (99H) and open (55H) are confirmed through ST within the declared motor time',
     applies: valveGate,
     timeoutMs: (t) => 120_000 + 4 * (meterOf(t).d.valve?.motorLimitMs ?? 0),
@@ -127,7 +127,7 @@ export const CJT188_VALVE_CASES: readonly Cjt188Case[] = [
   },
   {
     id: 'cjt188-valve.stuck-reported',
-    requirement: 'CJT188-07',
+    requirement: 'CJT188-06',
     title: 'a jammed valve is reported: ST abnormal or an abnormal reply, never the commanded state',
     applies: (t) => valveGate(t) ?? backchannelGate(t, 'a jammed valve'),
     timeoutMs: (t) => 120_000 + 4 * (meterOf(t).d.valve?.motorLimitMs ?? 0),

@@ -68,15 +68,6 @@ export const CJT188_REQUIREMENTS: readonly Requirement[] = [
   // ---- CJ/T 188-2004 meter-level requirements from PROTOCOLS.md section 2 -------------------
   R({
     id: 'CJT188-01',
-    title: 'Reply frame',
-    statement:
-      'A meter answers a read data request (C = 01H) with a frame [FE…] 68 T A0..A6 C L DI0 DI1 SER DATA CS 16 with C = 81H (D7 = 1 slave reply, D6 = 0 normal), its own address and meter type, L = bytes from DI0 to the end of DATA, no +33H, CS = sum from 68H to the last DATA byte.',
-    source: 'PROTOCOLS.md 2.1 (xijunzhou/sdqr_energy_node_class-20180705:Src/meter/cj188.h offsets; vec), 2.3 (control code: unattributed public code CJT_188_CTRStruct)',
-    confidence: 'H',
-    origin: 'PROTOCOLS.md',
-  }),
-  R({
-    id: 'CJT188-02',
     title: 'Meter type T',
     statement:
       'T names the meter: 10H cold, 11H hot, 12H drinking, 13H reclaimed water, 20H/21H heat/cooling, 30H gas, 40H electricity, AAH any type. A meter answers requests for its own type (or AAH); a request for a type of another family is not for it.',
@@ -87,7 +78,7 @@ export const CJT188_REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   R({
-    id: 'CJT188-03',
+    id: 'CJT188-02',
     title: 'Read address 03H',
     statement:
       'Read address is C = 03H with DI 810A; the reply C = 83H carries the meter\'s address in A0..A6 (no data). Sent to AA x7 with T = AAH it is answered by the one meter on the line with its own address, never with the wildcard.',
@@ -96,7 +87,7 @@ export const CJT188_REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   R({
-    id: 'CJT188-04',
+    id: 'CJT188-03',
     title: 'Data identifiers',
     statement:
       'Read data (01H) identifiers: 901F metering data, D120..D12B history of the last 1..12 months, 8102 price table, 8103 settlement day, 8104 reading day, 8105 purchase amount; each declared identifier is answered with the layout of the data dictionary, DI in the meter\'s byte order (standard DI0 first; some devices send DI1 first).',
@@ -105,7 +96,7 @@ export const CJT188_REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   R({
-    id: 'CJT188-05',
+    id: 'CJT188-04',
     title: 'Units of volume',
     statement:
       'Each cumulative flow is 4 BCD bytes XXXXXX.XX followed by a unit byte: 29H L, 2CH m³ (other codes: J, Wh, kWh, MWh, kJ, MJ, GJ, W, kW, MW, L/h, m³/h). The unit byte must be the one of the value\'s scale.',
@@ -114,7 +105,7 @@ export const CJT188_REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   R({
-    id: 'CJT188-06',
+    id: 'CJT188-05',
     title: 'Valve control A017',
     statement:
       'Valve control is write data 04H with DI A017 and one byte: 55H open, 99H close (AAH exercise and 77H half-open are vendor extras; Fox-Edge devices use control 2AH / reply AAH). The reply is 84H with DI SER ST; the valve\'s state shows in ST (00 open, 01 closed, 11 abnormal).',
@@ -124,7 +115,7 @@ export const CJT188_REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   R({
-    id: 'CJT188-07',
+    id: 'CJT188-06',
     title: 'Stuck valve reported',
     statement:
       'A valve that does not reach the commanded position is reported: ST shows the valve abnormal (11), or the command gets an abnormal reply (D6 = 1); it never reports the commanded state it did not reach.',
@@ -134,7 +125,7 @@ export const CJT188_REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   R({
-    id: 'CJT188-08',
+    id: 'CJT188-07',
     title: 'Write standard time A015',
     statement:
       'Write data 04H with DI A015 and the 7-byte real time (ss mm hh DD MM YY YY, low first) sets the meter clock: 901F\'s real time then follows the sent time within the meter clock tolerance (CLK-01: ≤ 10 s, taken for CJ/T 188 meters).',
@@ -144,7 +135,7 @@ export const CJT188_REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   R({
-    id: 'CJT188-09',
+    id: 'CJT188-08',
     title: 'Frames not for the meter are ignored',
     statement:
       'A meter answers only a valid frame addressed to it: a frame for another address, with a wrong CS (sum from 68H to the last DATA byte) or whose body is shorter than its L gets no reply, and the meter answers the next valid request.',
