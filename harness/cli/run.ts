@@ -28,6 +28,7 @@ import { RealClock, type Clock } from '../core/clock.ts';
 import { LinkError, UsageError } from '../core/errors.ts';
 import { OUT_ENV, TARGET_ENV } from '../../suites/framework/env.ts';
 import { isRunPassing } from '../../suites/framework/verdict.ts';
+import { readSuiteScope, scopeCovers, type SuiteScope } from '../../suites/framework/suite-scope.ts';
 import { catalogToMarkdown } from '../../suites/requirements/catalog.ts';
 import { debugEnabled, EXIT, type ExitCode } from './exit.ts';
 import { RunGuard } from './interrupt.ts';
@@ -68,6 +69,16 @@ export interface ResolvedTarget {
   /** The value handed to the suites in METERLAB_TARGET. */
   readonly env: string;
   readonly target: SummaryTarget;
+  /**
+   * The device the profile declares; undefined for the built-in reference (every suite runs,
+   * each against the reference device of its own protocol and kind).
+   */
+  readonly device?: TargetDevice;
+}
+
+export interface TargetDevice {
+  readonly protocol: string;
+  readonly kind: string;
 }
 
 export interface RunOutcome {
@@ -76,9 +87,16 @@ export interface RunOutcome {
   readonly outDir: string;
 }
 
+/** A suite folder: its conformance files and, from its suite.json, the devices it tests. */
+export interface DiscoveredSuite {
+  readonly files: readonly string[];
+  /** Undefined: no suite.json, the suite runs on every target (the framework's demo suites). */
+  readonly scope: SuiteScope | undefined;
+}
+
 /** Suites under `suitesDir`: each subdirectory holding at least one file ending in `suffix`. */
-export function discoverSuites(suitesDir: string, suffix: string = SUITE_FILE_SUFFIX): Map<string, string[]> {
-  const suites = new Map<string, string[]>();
+export function discoverSuites(suitesDir: string, suffix: string = SUITE_FILE_SUFFIX): Map<string, DiscoveredSuite> {
+  const suites = new Map<string, DiscoveredSuite>();
   if (!existsSync(suitesDir)) return suites;
   for (const name of readdirSync(suitesDir).sort()) {
     const dir = join(suitesDir, name);
@@ -87,16 +105,38 @@ export function discoverSuites(suitesDir: string, suffix: string = SUITE_FILE_SU
       .filter((f) => f.endsWith(suffix))
       .sort()
       .map((f) => join(dir, f));
-    if (files.length > 0) suites.set(name, files);
+    if (files.length > 0) suites.set(name, { files, scope: readSuiteScope(dir) });
   }
   return suites;
 }
 
+/**
+ * The suites a run starts: `--suite` when given, else every suite whose scope covers the target's
+ * device (all of them for the built-in reference, whose suites each open their own reference device).
+ */
+export function chooseSuites(suites: ReadonlyMap<string, DiscoveredSuite>, suite: string | undefined, target: ResolvedTarget): string[] {
+  const device = target.device;
+  const describeDevice = (d: TargetDevice): string => `a ${d.kind} read over ${d.protocol}`;
+  const describeScope = (sc: SuiteScope): string => `${sc.kinds.join(' or ')} read over ${sc.protocol}`;
+  if (suite !== undefined) {
+    const scope = suites.get(suite)!.scope;
+    if (device && !scopeCovers(scope, device)) {
+      throw new UsageError(`suite "${suite}" tests ${describeScope(scope!)}; the target "${target.target.name}" is ${describeDevice(device)}`);
+    }
+    return [suite];
+  }
+  const chosen = [...suites.keys()].filter((name) => !device || scopeCovers(suites.get(name)!.scope, device));
+  if (chosen.length === 0) {
+    throw new UsageError(`no suite tests ${describeDevice(device!)} (the target "${target.target.name}"); suites: ${[...suites].map(([n, d]) => (d.scope ? `${n} (${describeScope(d.scope)})` : n)).join(', ')}`);
+  }
+  return chosen;
+}
+
 /** Loads and validates the target profile (ProfileError → one line, exit 2). */
 export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget> {
-  const { loadTargetProfile, REFERENCE_TARGET_SPEC } = await import('../targets/index.ts');
+  const { loadDeviceTargetProfile, REFERENCE_TARGET_SPEC } = await import('../targets/index.ts');
   const env = spec === REFERENCE_TARGET_SPEC ? spec : resolve(spec);
-  const profile = loadTargetProfile(env);
+  const profile = loadDeviceTargetProfile(env);
   const c = profile.connection;
   // A missing adapter is the most common setup mistake: say so once, before any suite starts
   // (otherwise every case would end in the same "cannot open" error).
@@ -122,8 +162,12 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
   }
   // And a meter that does not answer (dead, miswired, wrong line settings or address): one line
   // naming what to check, exit 3, before any suite starts (harness/targets/preflight.ts).
-  if (c.type !== 'reference') await (await import('../targets/preflight.ts')).preflight(profile, { source: spec });
-  return { env, target: { name: profile.name, spec: env, kind: profile.connection.type } };
+  // (DL/T 645 only so far: the suites of other protocols tell a silent device from a defect themselves.)
+  const { isDlt645Profile } = await import('../targets/index.ts');
+  if (c.type !== 'reference' && isDlt645Profile(profile)) await (await import('../targets/preflight.ts')).preflight(profile, { source: spec });
+  const target = { name: profile.name, spec: env, kind: profile.connection.type };
+  if (spec === REFERENCE_TARGET_SPEC) return { env, target };
+  return { env, target, device: { protocol: profile.device.protocol, kind: profile.device.kind } };
 }
 
 export async function runConformance(options: RunOptions): Promise<RunOutcome> {
@@ -136,9 +180,6 @@ export async function runConformance(options: RunOptions): Promise<RunOutcome> {
   if (options.suite !== undefined && !suites.has(options.suite)) {
     throw new UsageError(`unknown suite "${options.suite}" (available: ${available.join(', ')})`);
   }
-  const selected = options.suite !== undefined ? [options.suite] : available;
-  const files = selected.flatMap((s) => suites.get(s)!);
-  const suiteLabel = selected.join(',');
 
   // --out is checked before anything else happens, and the run's temporary folder is created
   // before any suite starts: a bad --out never costs a suite run.
@@ -157,6 +198,9 @@ export async function runConformance(options: RunOptions): Promise<RunOutcome> {
   let temp: TempReport | null = null;
   try {
     const resolved = await (options.resolveTarget ?? resolveTargetProfile)(options.target);
+    const selected = chooseSuites(suites, options.suite, resolved);
+    const files = selected.flatMap((s) => suites.get(s)!.files);
+    const suiteLabel = selected.join(',');
     await guard.checkpoint();
     temp = createTempReport(plan, clock.now());
     guard.setTemp(temp);

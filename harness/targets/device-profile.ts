@@ -24,7 +24,7 @@ import {
   type DeviceTargetProfile,
   type ParseTargetProfileOptions,
 } from './profile.ts';
-import { targetProtocol, targetProtocolIds } from './protocols.ts';
+import { targetProtocol, targetProtocolIds, type TargetMasterBase, type TargetProtocol } from './protocols.ts';
 import './protocol-entries.ts';
 
 /** Loads a target profile of any registered protocol: 'reference' (the DL/T 645 reference target) or a JSON file. */
@@ -72,7 +72,8 @@ export function parseDeviceTargetProfile(json: unknown, options: ParseTargetProf
         throw new ProfileError(`${label}: connection.delivery: applies to transport "bus" only (this profile's transport is "${c.transport}")`);
       }
       if (!entry.createSimulator) throw new ProfileError(`${label}: connection.type: ${entry.title} has no reference simulator yet; use a serial or TCP connection`);
-      connection = { type: 'reference', transport: c.transport, delivery: c.delivery ?? 'frame', seed: c.seed };
+      const defects = parseDefects(entry, c.defects ?? [], label);
+      connection = { type: 'reference', transport: c.transport, delivery: c.delivery ?? 'frame', seed: c.seed, ...(defects.length > 0 ? { defects } : {}) };
       break;
     }
     case 'serial': {
@@ -99,4 +100,22 @@ export function parseDeviceTargetProfile(json: unknown, options: ParseTargetProf
     limits: doc.limits,
     source,
   };
+}
+
+/**
+ * A reference device's broken variant: each `connection.defects` element validated by the
+ * protocol entry's `defects` schema; a protocol without one refuses the field.
+ */
+function parseDefects(entry: TargetProtocol<unknown, TargetMasterBase>, defects: readonly unknown[], label: string): unknown[] {
+  if (defects.length === 0) return [];
+  const schema = entry.defects;
+  if (!schema) throw new ProfileError(`${label}: connection.defects: the ${entry.title} reference device has no broken variants`);
+  return defects.map((d, i) => {
+    const r = schema.safeParse(d);
+    if (!r.success) {
+      const lines = r.error.issues.map((issue) => `${formatIssuePath(['connection', 'defects', i, ...issue.path])}: ${issue.message}`);
+      throw new ProfileError(`${label}: ${lines.join('; ')}`);
+    }
+    return r.data;
+  });
 }

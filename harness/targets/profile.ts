@@ -57,6 +57,11 @@ const ReferenceConnectionSchema = z
     simulator: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     /** Behaviours stacked on top of the simulator's own (broken variants). */
     behaviours: z.array(BehaviourSchema).default([]),
+    /**
+     * Defects of a broken variant of another protocol's reference device (`[{ "name": "ignore-fcb" }]`),
+     * each validated by the protocol entry's `defects` schema (device-profile.ts). DL/T 645 uses `behaviours`.
+     */
+    defects: z.array(BehaviourSchema).optional(),
     /** Seed of every random choice in the simulation. */
     seed: z.number().int().min(0).default(1),
     /**
@@ -290,6 +295,8 @@ export interface DeviceReferenceConnection {
   readonly transport: 'bus' | 'mock-serial' | 'memory';
   readonly delivery: 'frame' | 'byte';
   readonly seed: number;
+  /** The broken variant's defects, validated by the protocol entry's `defects` schema (none: the conformant device). */
+  readonly defects?: readonly unknown[];
 }
 
 /**
@@ -442,6 +449,9 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
   switch (doc.connection.type) {
     case 'reference': {
       const c = doc.connection;
+      if (c.defects !== undefined) {
+        throw new ProfileError(`${label}: connection.defects: a DL/T 645 reference meter's broken variants are \`behaviours\` (simulators/electricity-meter/README.md)`);
+      }
       if (c.delivery !== undefined && c.transport !== 'bus') {
         throw new ProfileError(`${label}: connection.delivery: applies to transport "bus" only (this profile's transport is "${c.transport}")`);
       }

@@ -88,13 +88,18 @@ declare module './protocols.ts' {
   }
 }
 
+/** The toy meter's broken variants: one that adds litres to every reading. */
+const ToyDefectSchema = z.discriminatedUnion('name', [z.object({ name: z.literal('add-litres'), litres: z.number().int().min(1) }).strict()]);
+type ToyDefect = z.output<typeof ToyDefectSchema>;
+
 /** The toy meter: answers its own address after 30 ms on the injected clock. */
-function toySimulator(declaration: ToyDeclaration, link: Link, clock: Clock) {
+function toySimulator(declaration: ToyDeclaration, link: Link, clock: Clock, defects: readonly ToyDefect[] = []) {
+  const extra = defects.reduce((n, d) => n + d.litres, 0);
   let running = true;
   const onData = (chunk: Uint8Array): void => {
     if (text(chunk) !== `?${declaration.address}\n`) return;
     clock.setTimeout(() => {
-      if (running && link.isOpen) void link.write(bytes(`=${declaration.address}:${declaration.litres}\n`));
+      if (running && link.isOpen) void link.write(bytes(`=${declaration.address}:${declaration.litres + extra}\n`));
     }, 30);
   };
   link.on('data', onData);
@@ -117,7 +122,8 @@ beforeAll(() => {
     addressOf: (d) => d.address,
     describe: (b) => `toy ${JSON.stringify(text(b))}`,
     createMaster: ({ link, clock, settings, line }) => new ToyMaster(link, clock, settings.timeoutMs, line),
-    createSimulator: ({ declaration, link, clock }) => toySimulator(declaration, link, clock),
+    createSimulator: ({ declaration, defects, link, clock }) => toySimulator(declaration, link, clock, defects),
+    defects: ToyDefectSchema,
   });
 });
 afterAll(() => {
@@ -160,6 +166,29 @@ describe('a registered protocol opens as a target', () => {
     await t.close();
     expect(t.masters.toy!.disposed).toBe(true);
     expect((t.clock as VirtualClock).pendingTimers).toBe(0);
+  });
+
+  it('builds a broken variant from connection.defects, validated by the entry; DL/T 645 keeps behaviours', async () => {
+    const profile = parseDeviceTargetProfile(toyProfile({ type: 'reference', transport: 'memory', defects: [{ name: 'add-litres', litres: 5 }] }));
+    expect(profile.connection).toMatchObject({ type: 'reference', defects: [{ name: 'add-litres', litres: 5 }] });
+    const t = await openDeviceTarget(profile, { clock: new VirtualClock() });
+    opened.push(t);
+    await expect(t.masters.toy!.read('00001234')).resolves.toBe(4716);
+    const fails = (connection: unknown): string => {
+      try {
+        parseDeviceTargetProfile(toyProfile(connection), { source: 'toy.json' });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'loaded';
+    };
+    expect(fails({ type: 'reference', defects: [{ name: 'add-litres', litres: 5 }, { name: 'add-litres', litres: 0 }] })).toMatch(
+      /^target profile toy\.json: connection\.defects\[1\]\.litres: /,
+    );
+    expect(fails({ type: 'reference', defects: [{ name: 'deaf' }] })).toMatch(/^target profile toy\.json: connection\.defects\[0\]\.name: /);
+    expect(() => parseTargetProfile({ name: 'r', connection: { type: 'reference', defects: [{ name: 'x' }] } }, { source: 'r.json' })).toThrow(
+      /^target profile r\.json: connection\.defects: a DL\/T 645 reference meter's broken variants are `behaviours`/,
+    );
   });
 
   it('opens over TCP (loopback) with the declared line for timing', async () => {

@@ -17,9 +17,11 @@ import type { LineSettings } from '../links/link.ts';
 
 /**
  * The device kinds a target profile can declare (`device.kind`). A kind names what is measured;
- * the protocol names how it is read (a water meter may speak CJ/T 188 or M-Bus).
+ * the protocol names how it is read (a water meter may speak CJ/T 188 or M-Bus). An
+ * 'interface-converter' (MM-01) is the device between a concentrator's RS-485 port and the meters
+ * it reaches over micro-power wireless: one device upstream, its meters in its declaration.
  */
-export const DEVICE_KINDS = ['electricity-meter', 'water-meter', 'gas-meter', 'heat-meter'] as const;
+export const DEVICE_KINDS = ['electricity-meter', 'water-meter', 'gas-meter', 'heat-meter', 'interface-converter'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /**
@@ -62,15 +64,20 @@ export interface TargetSimulator {
 }
 
 /** What a reference target's simulated device is built from. */
-export interface TargetSimulatorContext<Declaration> {
+export interface TargetSimulatorContext<Declaration, Defect = unknown> {
   readonly declaration: Declaration;
+  /**
+   * The defects a broken variant of the reference device carries (profile `connection.defects`,
+   * each validated by the entry's `defects` schema); empty for the conformant device.
+   */
+  readonly defects: readonly Defect[];
   /** The device's end of the link (a bus node, the mock port's device side, the memory pair's other end). */
   readonly link: Link;
   readonly clock: Clock;
   readonly seed: number;
 }
 
-export interface TargetProtocol<Declaration = unknown, Master extends TargetMasterBase = TargetMasterBase> {
+export interface TargetProtocol<Declaration = unknown, Master extends TargetMasterBase = TargetMasterBase, Defect = unknown> {
   /** Protocol id as profiles name it (`device.protocol`): 'dlt645', 'cjt188', 'mbus'. */
   readonly id: string;
   /** The standard, for messages: "DL/T 645-2007". */
@@ -88,13 +95,19 @@ export interface TargetProtocol<Declaration = unknown, Master extends TargetMast
   /** The protocol's master on the target's link. */
   createMaster(context: TargetMasterContext<Declaration>): Master;
   /** The simulated device for reference targets; absent while the protocol has none. */
-  createSimulator?(context: TargetSimulatorContext<Declaration>): TargetSimulator;
+  createSimulator?(context: TargetSimulatorContext<Declaration, Defect>): TargetSimulator;
+  /**
+   * The schema of ONE defect a broken variant of the reference device may declare in its profile
+   * (`connection.defects: [{ "name": "ignore-fcb" }, ...]`), typically a discriminated union on
+   * `name`. Absent: the protocol's reference device has no broken variants and the field is refused.
+   */
+  readonly defects?: z.ZodType<Defect, unknown>;
 }
 
 const registry = new Map<string, TargetProtocol<never, TargetMasterBase>>();
 
 /** Adds a protocol. Throws if its id is taken (two entries for one protocol are a wiring mistake). */
-export function registerTargetProtocol<D, M extends TargetMasterBase>(protocol: TargetProtocol<D, M>): void {
+export function registerTargetProtocol<D, M extends TargetMasterBase, F = unknown>(protocol: TargetProtocol<D, M, F>): void {
   if (!/^[a-z][a-z0-9-]*$/.test(protocol.id)) throw new TypeError(`target protocol id "${protocol.id}": use lower-case letters, digits and "-"`);
   if (registry.has(protocol.id)) throw new TypeError(`target protocol "${protocol.id}" is registered twice`);
   registry.set(protocol.id, protocol as unknown as TargetProtocol<never, TargetMasterBase>);

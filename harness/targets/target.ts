@@ -124,7 +124,7 @@ export async function openTarget(profile: TargetProfile, options: OpenTargetOpti
  * DL/T 645 profile opens as openTarget does.
  */
 export async function openDeviceTarget(profile: DeviceTargetProfile, options: OpenTargetOptions = {}): Promise<DeviceTarget> {
-  if (isDlt645(profile)) return openTarget(profile, options);
+  if (isDlt645Profile(profile)) return openTarget(profile, options);
   return openWith(profile, protocolOf(profile), profile.device.declaration, options);
 }
 
@@ -202,7 +202,7 @@ async function openReference(
   const clock = givenClock ?? new VirtualClock();
   const entry = protocolOf(profile);
   // A DL/T 645 reference connection carries the electricity meter's simulator profile (profile.ts).
-  const meterProfile = isDlt645(profile) ? (c as ReferenceConnection).simulator : undefined;
+  const meterProfile = isDlt645Profile(profile) ? (c as ReferenceConnection).simulator : undefined;
   const line = meterProfile ? meterProfile.meter.line : entry.lineOf(profile.device.declaration);
   const deviceAddress = meterProfile ? meterProfile.meter.address : entry.addressOf(profile.device.declaration);
   const cleanup: (() => Promise<void> | void)[] = [];
@@ -250,7 +250,7 @@ async function openReference(
     if (meterProfile) {
       simulator = createElectricityMeter({ profile: meterProfile, link: deviceLink, clock, seed: c.seed });
     } else if (entry.createSimulator) {
-      simulator = entry.createSimulator({ declaration: profile.device.declaration, link: deviceLink, clock, seed: c.seed });
+      simulator = entry.createSimulator({ declaration: profile.device.declaration, defects: c.defects ?? [], link: deviceLink, clock, seed: c.seed });
     } else {
       throw new ProfileError(`target profile ${profile.source}: connection: ${entry.title} has no reference simulator yet; use a serial or TCP connection`);
     }
@@ -288,7 +288,8 @@ function protocolOf(profile: DeviceTargetProfile): TargetProtocol<unknown, Targe
   return entry;
 }
 
-function isDlt645(profile: DeviceTargetProfile): profile is TargetProfile {
+/** True for a DL/T 645 profile (a `TargetProfile`, with `meter` and the DL/T 645 suites' fields). */
+export function isDlt645Profile(profile: DeviceTargetProfile): profile is TargetProfile {
   return profile.device.protocol === DLT645_TARGET_PROTOCOL.id;
 }
 

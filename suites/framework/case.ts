@@ -95,6 +95,14 @@ export class NotApplicableSignal extends Error {
   override readonly name = 'NotApplicableSignal';
 }
 
+/**
+ * Thrown by a suite's target opener when the target is not a device the suite tests (another
+ * protocol or device kind): every case of the suite is then "not applicable" with this reason.
+ */
+export class TargetNotInScope extends Error {
+  override readonly name = 'TargetNotInScope';
+}
+
 /** Thrown by `ctx.inconclusive()`. */
 export class InconclusiveSignal extends Error {
   override readonly name = 'InconclusiveSignal';

@@ -4,7 +4,7 @@
  * without a runtime would log "no test runtime is found" for every call).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ConformanceCase } from './case.ts';
+import { TargetNotInScope, type ConformanceCase } from './case.ts';
 import { allureActive, defineConformanceSuite } from './vitest.ts';
 
 interface Bell {
@@ -56,7 +56,31 @@ defineConformanceSuite('selftest', cases, async () => {
   };
 });
 
+// A target of another device kind: every case is skipped as not applicable (an error here would
+// fail this file, which is how the binding's handling of TargetNotInScope is checked).
+let outOfScopeRuns = 0;
+defineConformanceSuite(
+  'selftest-out-of-scope',
+  [
+    {
+      id: 'selftest.out-of-scope',
+      requirement: 'DLT645-12',
+      title: 'a case for another device kind (not applicable, never run)',
+      async run() {
+        outOfScopeRuns++;
+      },
+    },
+  ] satisfies ConformanceCase<Bell>[],
+  async () => {
+    throw new TargetNotInScope('the target "lamp" is a lamp; this suite tests bells');
+  },
+);
+
 describe('defineConformanceSuite without the allure setup file', () => {
+  it('never ran a case on a target out of its scope', () => {
+    expect(outOfScopeRuns).toBe(0);
+  });
+
   it('opened the target once, closed it after the suite, and printed nothing', () => {
     expect(allureActive()).toBe(false);
     expect(opened).toBe(1);

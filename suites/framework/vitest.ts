@@ -26,7 +26,7 @@ import * as allure from 'allure-js-commons';
 import { afterAll, beforeAll, describe, recordArtifact, test, type TestArtifactBase } from 'vitest';
 import { RealClock, type TimerHandle } from '../../harness/core/clock.ts';
 import { getRequirement, requirementAnchor, type Requirement } from '../requirements/catalog.ts';
-import { errorMessage, runCase, type CaseObserver, type CaseResult, type ConformanceCase } from './case.ts';
+import { TargetNotInScope, errorMessage, runCase, type CaseObserver, type CaseResult, type ConformanceCase } from './case.ts';
 import { capturesDir, runOutputDir, selectedTarget } from './env.ts';
 import { DID_NOT_FINISH, type EvidenceRef, type MeterlabTaskMeta } from './meta.ts';
 import { assertValidCases } from './validate.ts';
@@ -114,7 +114,9 @@ export function defineConformanceSuite<T>(suiteName: string, cases: readonly Con
         if (useAllure) await describeInAllure(suiteName, c, requirement);
 
         let result: CaseResult;
-        if (target === undefined) {
+        if (target === undefined && openError instanceof TargetNotInScope) {
+          result = { id: c.id, requirement: c.requirement, title: c.title, verdict: 'notApplicable', reason: openError.message, measurements: [], evidence: [], durationMs: 0, steps: [], log: [] };
+        } else if (target === undefined) {
           const reason = `could not open target "${selectedTarget()}": ${errorMessage(openError ?? 'no target')}`;
           result = {
             id: c.id,
