@@ -84,7 +84,7 @@ export function applyCjt188Defects(meter: FlowMeter, defects: readonly Cjt188Def
   }
 }
 
-registerTargetProtocol<Cjt188Declaration, Cjt188Master>({
+registerTargetProtocol<Cjt188Declaration, Cjt188Master, Cjt188Defect>({
   id: 'cjt188',
   title: 'CJ/T 188-2004',
   kinds: ['water-meter', 'gas-meter'],
@@ -103,9 +103,8 @@ registerTargetProtocol<Cjt188Declaration, Cjt188Master>({
       preamble: settings.preamble,
       ...(declaration.sleeps ? { wakeUp: { preambleMs: declaration.sniffPeriodMs * WAKE_UP_FACTOR } } : {}),
     }),
-  createSimulator: (context) => {
-    const { declaration, link, clock, seed } = context;
-    const defects = ((context as { defects?: readonly Cjt188Defect[] }).defects ?? []).map((d) => Cjt188DefectSchema.parse(d));
+  defects: Cjt188DefectSchema,
+  createSimulator: ({ declaration, link, clock, seed, defects }) => {
     const gas = declaration.meter === 'gas';
     const meter = createFlowMeter({
       link,

@@ -488,3 +488,17 @@ export function asCjt188Case(c: Cjt188Case): ConformanceCase<Cjt188Target> {
     },
   };
 }
+
+/**
+ * The cases of one conformance file, their ids naming the device kind ("cjt188-reading.units" →
+ * "cjt188-reading.water.units"): the same cases run once per kind (water.conformance.ts,
+ * gas.conformance.ts), and a run's summary, JUnit, Allure results and evidence folders
+ * (captures/<case id>/) are keyed by case id, so without the kind the gas run's evidence would
+ * overwrite the water run's and the summary could not say which meter a verdict is about.
+ */
+export function casesForKind(cases: readonly ConformanceCase<Cjt188Target>[], kind: 'water' | 'gas'): ConformanceCase<Cjt188Target>[] {
+  return cases.map((c) => {
+    const dot = c.id.indexOf('.');
+    return { ...c, id: `${c.id.slice(0, dot)}.${kind}${c.id.slice(dot)}` };
+  });
+}
