@@ -39,7 +39,10 @@ export const BASE_TARGET_PROFILES: readonly unknown[] = [
   ...readdirSync(PROFILES_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => withAbsoluteSimulator(JSON.parse(readFileSync(join(PROFILES_DIR, f), 'utf8')) as unknown)),
+    .map((f) => JSON.parse(readFileSync(join(PROFILES_DIR, f), 'utf8')) as { device?: { protocol?: string } })
+    // DL/T 645 profiles only (loadTargetProfile's); the other protocols' devices load through loadDeviceTargetProfile.
+    .filter((doc) => (doc.device?.protocol ?? 'dlt645') === 'dlt645')
+    .map((doc) => withAbsoluteSimulator(doc)),
   {
     name: 'inline-simulator',
     connection: { type: 'reference', transport: 'memory', simulator: SMALL_SIMULATOR_PROFILE, behaviours: BUILT_IN_BEHAVIOUR_NAMES.map((name) => ({ name })), seed: 7 },

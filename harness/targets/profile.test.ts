@@ -2,7 +2,7 @@
  * Target profile loading: the built-in reference, the checked-in profiles, and one clear
  * ProfileError for every way a file can be wrong.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,7 +48,8 @@ describe('loadTargetProfile', () => {
   });
 
   it('loads every checked-in profile', () => {
-    const files = readdirSync(PROFILES).filter((f) => f.endsWith('.json'));
+    // DL/T 645 profiles (no `device`, or device.protocol dlt645); the others are loadDeviceTargetProfile's (protocols.test.ts).
+    const files = readdirSync(PROFILES).filter((f) => f.endsWith('.json') && isDlt645Profile(join(PROFILES, f)));
     expect(files.length).toBeGreaterThanOrEqual(9);
     const loaded = new Map<string, TargetProfile>(files.map((f) => [f, loadTargetProfile(join(PROFILES, f))]));
     for (const [f, p] of loaded) expect(`${p.name}.json`).toBe(f);
@@ -171,3 +172,9 @@ describe('parseJsonText', () => {
     expect(r).toMatchObject({ ok: false, problem: { line: 3, column: 3 } });
   });
 });
+
+/** True for a checked-in profile of a DL/T 645 meter (no `device`, or device.protocol "dlt645"). */
+function isDlt645Profile(file: string): boolean {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { device?: { protocol?: string } };
+  return (doc.device?.protocol ?? 'dlt645') === 'dlt645';
+}

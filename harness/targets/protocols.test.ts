@@ -5,7 +5,7 @@
  * transport and over TCP (loopback), and reads through `masters.toy`; the DL/T 645 profiles and
  * targets keep working as before, with `masters.dlt645` the same master as `master`.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -263,9 +263,12 @@ describe('profiles of a registered protocol', () => {
 });
 
 describe('DL/T 645 targets through the general shape', () => {
-  it('every checked-in profile loads as a DL/T 645 electricity meter through both loaders', () => {
+  it('every checked-in profile loads as a DL/T 645 electricity meter through both loaders, and every other one through loadDeviceTargetProfile', () => {
     const dir = join(import.meta.dirname, '..', '..', 'suites', 'profiles');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const all = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const protocolOf = (f: string): string => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { device?: { protocol?: string } }).device?.protocol ?? 'dlt645';
+    for (const f of all.filter((x) => protocolOf(x) !== 'dlt645')) expect(loadDeviceTargetProfile(join(dir, f)).device.protocol).toBe(protocolOf(f));
+    const files = all.filter((f) => protocolOf(f) === 'dlt645');
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) {
       const a = loadTargetProfile(join(dir, f));
