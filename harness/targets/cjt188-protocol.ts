@@ -44,6 +44,9 @@ export const Cjt188DefectSchema = z.discriminatedUnion('name', [
     .strict()
     .describe('the register leaves out flows below this rate, L/h (a leak never visible in the data)'),
   z.object({ name: z.literal('answers-without-wake-up') }).strict().describe('a battery meter that hears every request, with or without a wake-up preamble'),
+  z.object({ name: z.literal('ignores-meter-type') }).strict().describe('answers a request whatever its meter type T, though it does not declare ignoresMeterType'),
+  z.object({ name: z.literal('ignores-time-sync') }).strict().describe('A015 (write standard time) answered normally, the clock left as it was'),
+  z.object({ name: z.literal('battery-low-never-reported') }).strict().describe('ST never reports the battery low, however worn the cell'),
 ]);
 export type Cjt188Defect = z.output<typeof Cjt188DefectSchema>;
 
@@ -79,6 +82,15 @@ export function applyCjt188Defects(meter: FlowMeter, defects: readonly Cjt188Def
         break;
       case 'answers-without-wake-up':
         meter.setSleeps(false);
+        break;
+      case 'ignores-meter-type':
+        meter.responder.ignoreMeterType = true;
+        break;
+      case 'ignores-time-sync':
+        meter.responder.ignoreTimeSync = true;
+        break;
+      case 'battery-low-never-reported':
+        meter.responder.hideBatteryLow = true;
         break;
     }
   }

@@ -84,6 +84,12 @@ export class Cjt188FlowMeterResponder {
   hideValveState = false;
   /** Broken-variant hook: this unit byte goes out with every volume whatever its scale (a wrong unit byte); null: the right one. */
   unitCodeOverride: number | null = null;
+  /** Broken-variant hook: answers a request whatever its meter type T (as if it were its own). */
+  ignoreMeterType = false;
+  /** Broken-variant hook: A015 answered normally, the clock left as it was. */
+  ignoreTimeSync = false;
+  /** Broken-variant hook: ST never reports the battery low. */
+  hideBatteryLow = false;
 
   constructor(o: Cjt188ResponderOptions) {
     this.model = o.model;
@@ -103,7 +109,7 @@ export class Cjt188FlowMeterResponder {
     const { frame, message } = d;
     if (frame.control.isResponse) return null;
     const forMe = frame.address === this.address || isWildcardAddress(frame.address);
-    const typeOk = frame.meterType === this.meterType || frame.meterType === MeterType.Any;
+    const typeOk = frame.meterType === this.meterType || frame.meterType === MeterType.Any || this.ignoreMeterType;
     if (!forMe || !typeOk) return null;
     // A wildcard address is answered only by the read-address request (one meter on the line).
     if (isWildcardAddress(frame.address) && message.kind !== 'readAddress') return null;
@@ -115,7 +121,7 @@ export class Cjt188FlowMeterResponder {
   private status(): Cjt188Value['status'] {
     const s = this.model.snapshot();
     const valve = this.hideValveState ? 'open' : s.valve;
-    return { raw: '00 00', valve, batteryLow: s.batteryLow, layout: this.dialect.statusLayout };
+    return { raw: '00 00', valve, batteryLow: s.batteryLow && !this.hideBatteryLow, layout: this.dialect.statusLayout };
   }
 
   private quantity(litres: number): { value: number; unit: string; unitCode: number } {
@@ -157,7 +163,7 @@ export class Cjt188FlowMeterResponder {
         if (m.di === 'A015') {
           const t = m.value.time as { year: number; month: number; day: number; hour: number; minute: number; second: number } | undefined;
           if (!t) return this.abnormal(m, 0x04);
-          this.clockOffsetMs = fromCalendar(t, this.offsetMinutes) - this.model.snapshot().at;
+          if (!this.ignoreTimeSync) this.clockOffsetMs = fromCalendar(t, this.offsetMinutes) - this.model.snapshot().at;
           return { ...head, kind: 'writeDataResponse', status: this.status() as never };
         }
         if (m.di === 'A013') {

@@ -73,6 +73,9 @@ describe('broken variants fail the case that names their defect, and only it', (
   const table: [string, Record<string, RegExp>][] = [
     ['reference-broken-water-meter-wrong-unit-byte.json', { 'cjt188-reading.units': /901F current cumulative flow has unit byte 29H \(L\), device\.declaration\.volumeUnit is m³ \(2CH\)/ }],
     ['reference-broken-water-meter-hide-low-flow.json', { 'cjt188-reading.leak-visible': /with 12 L\/h flowing continuously .* the volume did not rise in \d+ of 24 hours \(from 00:00, 01:00/ }],
+    ['reference-broken-water-meter-ignores-meter-type.json', { 'cjt188-reading.wrong-meter-type': /a 901F read with meter type 30H \(gas\) to a coldWater meter was answered: reply C=81 T=10 from 00000000000042/ }],
+    ['reference-broken-water-meter-ignores-time-sync.json', { 'cjt188-reading.time-sync': /clock error after sync one hour ahead 3600(\.\d)? s outside <= 10 s/ }],
+    ['reference-broken-water-meter-battery-low-never-reported.json', { 'cjt188-reading.status-word': /ST 00 00 does not report the battery low with 5 % charge left \(layout standard\)/ }],
     ['reference-broken-gas-meter-answers-without-wake-up.json', { 'cjt188-reading.battery-wake-up': /answered a request with only 4 FE bytes after 13 s of quiet, though it declares it sleeps with a 2000 ms sniff period/ }],
     [
       'reference-broken-gas-meter-hide-valve-state.json',
