@@ -100,6 +100,15 @@ describe('broken variants fail the case that names their defect, and only it', (
     }
   });
 
+  it('a meter that answers any meter type passes wrong-meter-type when it declares ignoresMeterType, its reply carrying its own type', async () => {
+    const p = profile('reference-broken-water-meter-ignores-meter-type.json', (j) => {
+      ((j as unknown as { device: { declaration: Record<string, unknown> } }).device.declaration)['ignoresMeterType'] = true;
+    });
+    const [r] = await run(p, ['cjt188-reading.wrong-meter-type']);
+    expect(`${r!.verdict} ${r!.reason}`).toBe('passed ');
+    expect(r!.log.join('\n')).toMatch(/ignoresMeterType is true/);
+  });
+
   it('a defect the CJ/T 188 entry does not know is one profile error naming the field', () => {
     expect(() => profile('reference-water-meter.json', (j) => void (j.connection['defects'] = [{ name: 'ignore-fcb' }]))).toThrow(/connection\.defects\[0\]\.name: Invalid discriminator value\. Expected 'hide-valve-state' \| 'wrong-unit-byte'/);
   });
