@@ -132,6 +132,9 @@ registerTargetProtocol<Cjt188Declaration, Cjt188Master, Cjt188Defect>({
       volumeUnit: declaration.volumeUnit,
       // A meter declared without a valve has none: A017 is refused.
       valve: { fitted: declaration.valve !== undefined },
+      // A meter a year in service (MeterLab's choice): its register and twelve settlement freezes behind it.
+      startLitres: gas ? 6_543_210 : 234_560,
+      historyMonths: 12,
       // A household's use (MeterLab's choice): 200-600 L of water or 0.5-2 m³ of gas a day.
       consumption: gas ? { dailyLitres: { min: 500, max: 2000 }, emptyDayProbability: 0.1 } : { dailyLitres: { min: 200, max: 600 }, emptyDayProbability: 0.1 },
     });
