@@ -278,19 +278,25 @@ async function validRead(t: Cjt188Target): Promise<Error | null> {
 }
 
 export interface ProbeResult {
-  /** Complete frames that came back, one line each. */
+  /** Reply frames (D7 = 1) that came back, one line each. */
   readonly frames: readonly string[];
+  /** Request frames (D7 = 0) heard: the echo of our own frame on an adapter that echoes, or another master. */
+  readonly requests: readonly string[];
   /** Hex of every byte that came back. */
   readonly received: string;
+  /** True when nothing but request frames came back: no reply, no stray bytes. */
   readonly silent: boolean;
 }
 
 /** Writes `bytes` as they are and listens for `listenMs` after their transmission. */
 export async function probe(t: Cjt188Target, bytes: Uint8Array, listenMs = silenceWindowMs(t)): Promise<ProbeResult> {
   const r = await meterOf(t).master.sendRaw(bytes, { listenMs });
-  const frames = r.replies.map((f) => `${f.frame.control.isResponse ? 'reply' : 'request'} C=${toHex(Uint8Array.of(f.frame.control.raw))} T=${toHex(Uint8Array.of(f.frame.meterType))} from ${f.frame.address}`);
-  if (r.replies.some((f) => f.frame.control.isResponse) || (!r.silent && r.replies.length === 0)) noteAnswer(t);
-  return { frames, received: toHex(r.received), silent: r.silent };
+  const line = (f: (typeof r.replies)[number]) => `C=${toHex(Uint8Array.of(f.frame.control.raw))} T=${toHex(Uint8Array.of(f.frame.meterType))} from ${f.frame.address}`;
+  const replies = r.replies.filter((f) => f.frame.control.isResponse);
+  const requests = r.replies.filter((f) => !f.frame.control.isResponse);
+  const stray = r.discarded.length > 0 || (replies.length === 0 && requests.length === 0 && !r.silent);
+  if (replies.length > 0 || stray) noteAnswer(t);
+  return { frames: replies.map((f) => `reply ${line(f)}`), requests: requests.map((f) => `request ${line(f)}`), received: toHex(r.received), silent: replies.length === 0 && !stray };
 }
 
 async function showAnswering(ctx: CheckContext, t: Cjt188Target, what: string): Promise<void> {
@@ -322,6 +328,7 @@ export async function expectNoReply(
   const w = watchOf(t);
   w.mark = w.answers;
   ctx.log(`${what}: ${toHex(bytes)} → ${r.silent ? 'silence' : r.received}`);
+  for (const q of r.requests) ctx.log(`${what}: not judged, ${q} (an echo of the probe or another master)`);
   if (!r.silent) {
     if (allowed) {
       const problem = allowed(r);
