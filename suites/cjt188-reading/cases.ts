@@ -378,20 +378,32 @@ export const CJT188_READING_CASES: readonly Cjt188Case[] = [
     requirement: 'MM-06',
     title: 'a battery meter ignores a request without a wake-up preamble and answers one whose preamble outlasts its sniff period',
     applies: (t) => (meterOf(t).d.sleeps ? null : 'device.declaration.sleeps is false (a mains-powered meter that never sleeps)'),
-    timeoutMs: (t) => budgetFor(t, 4, meterOf(t).d.awakeMs + meterOf(t).d.sniffPeriodMs),
+    timeoutMs: (t) => budgetFor(t, 4, 2 * (meterOf(t).d.awakeMs + meterOf(t).d.sniffPeriodMs + 1000)),
     async run(ctx, t) {
       const { d, master, type, address } = meterOf(t);
       await read(t, METERING_DATA);
       // Let it fall asleep: its awake window after the last exchange, then a sniff period more.
-      await t.clock.sleep(d.awakeMs + d.sniffPeriodMs + 1000);
+      const quietMs = d.awakeMs + d.sniffPeriodMs + 1000;
       const shortFe = master.preamble;
-      try {
-        await master.readData(type, address, METERING_DATA, { wakeUp: false, attempts: 1 });
-        ctx.check(false, `answered a request with only ${shortFe} FE bytes after ${(d.awakeMs + d.sniffPeriodMs + 1000) / 1000} s of quiet, though it declares it sleeps with a ${d.sniffPeriodMs} ms sniff period (device.declaration.sleeps, sniffPeriodMs, awakeMs)`);
-      } catch (e) {
-        if (!(e instanceof Cjt188NoReplyError)) throw e;
-        ctx.log(`no reply to a ${shortFe}-FE request while asleep, as declared`);
+      // A real meter's sniff may by chance fall inside a short preamble (4 FE at 2400 Bd: 18 ms of a
+      // 2 s period, about 1 %): one answer earns a second try after another quiet spell; only a meter
+      // that answers both fails.
+      let answered = 0;
+      for (let attempt = 1; attempt <= 2 && answered === attempt - 1; attempt++) {
+        await t.clock.sleep(quietMs);
+        try {
+          await master.readData(type, address, METERING_DATA, { wakeUp: false, attempts: 1 });
+          answered++;
+          ctx.log(`try ${attempt}: a ${shortFe}-FE request after ${quietMs / 1000} s of quiet was answered`);
+        } catch (e) {
+          if (!(e instanceof Cjt188NoReplyError)) throw e;
+          ctx.log(`try ${attempt}: no reply to a ${shortFe}-FE request while asleep, as declared`);
+        }
       }
+      ctx.check(
+        answered < 2,
+        `answered requests with only ${shortFe} FE bytes after ${quietMs / 1000} s of quiet, twice in a row, though it declares it sleeps with a ${d.sniffPeriodMs} ms sniff period (device.declaration.sleeps, sniffPeriodMs, awakeMs)`,
+      );
       const r = await master.readData(type, address, METERING_DATA);
       const used = r.exchange.attemptLog.find((a) => !a.silent) ?? r.exchange.attemptLog.at(-1)!;
       ctx.measure('wake-up preamble that got the reply', Math.round(used.preambleMs), 'ms', { min: d.sniffPeriodMs }, { enforce: false });

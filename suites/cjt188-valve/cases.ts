@@ -49,14 +49,19 @@ async function readStatus(t: Target): Promise<Cjt188Status> {
   return r.status;
 }
 
-/** Sends a valve command; an abnormal reply is returned (not thrown) with its ST. */
+/**
+ * Sends a valve command; an abnormal reply is returned (not thrown) with its ST. Some meters answer
+ * only once the valve has moved: the reply may take up to the declared motor time. `at` is the end
+ * of the command's transmission, where the motor can start.
+ */
 async function command(t: Target, to: 'open' | 'close'): Promise<{ refused: Cjt188AbnormalReplyError | null; status: Cjt188Status | null; at: number }> {
-  const { master, type, address } = meterOf(t);
+  const { d, master, type, address } = meterOf(t);
+  const timeoutMs = Math.max(master.timeoutMs, d.valve?.motorLimitMs ?? 0);
   try {
-    const r = await master.valveControl(type, address, to);
-    return { refused: null, status: r.status, at: r.exchange.replyAt ?? t.clock.now() };
+    const r = await master.valveControl(type, address, to, { timeoutMs });
+    return { refused: null, status: r.status, at: r.exchange.transmittedAt };
   } catch (e) {
-    if (e instanceof Cjt188AbnormalReplyError) return { refused: e, status: e.status, at: t.clock.now() };
+    if (e instanceof Cjt188AbnormalReplyError) return { refused: e, status: e.status, at: e.exchange?.transmittedAt ?? t.clock.now() };
     throw e;
   }
 }
@@ -65,7 +70,7 @@ interface Watched {
   /** The state first reported that is not `from` (or the last seen). */
   readonly state: ValveState;
   readonly raw: string;
-  /** Ms from the command's reply to the read that showed `state`. */
+  /** Ms from the end of the command to the read that showed `state`. */
   readonly afterMs: number;
   readonly reads: number;
 }
@@ -92,7 +97,7 @@ async function moveAndConfirm(ctx: CheckContext, t: Target, to: 'open' | 'closed
   }
   const other: ValveState = to === 'open' ? 'closed' : 'open';
   const w = await watchValve(t, c.at, [other], limit);
-  ctx.log(`${to}: ST ${w.raw} (valve ${w.state}) ${w.afterMs} ms after the command's reply, ${w.reads} read(s)`);
+  ctx.log(`${to}: ST ${w.raw} (valve ${w.state}) ${w.afterMs} ms after the command, ${w.reads} read(s)`);
   if (w.state !== to) {
     ctx.check(false, `after the ${to === 'open' ? 'open (55H)' : 'close (99H)'} command ST reported the valve ${w.state} (ST ${w.raw}) ${Math.round(w.afterMs / 100) / 10} s later, never ${to}, within the declared ${limit} ms (device.declaration.valve.motorLimitMs) + ${GRACE_MS} ms`);
     return false;
