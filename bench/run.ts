@@ -12,6 +12,8 @@
  *   and frame delivery.
  * - The reading suite: wall time of all cases against the reference meter on the simulated
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
+ * - The CJ/T 188 reading and valve suites (`--only cjt188-suites`, bench/cjt188-suites.ts): wall
+ *   time against the reference water and gas meters (virtual time), with the simulated time covered.
  *
  * - M-Bus: decode rate (frames and records per second) over the 76 good frames of the libmbus corpus.
  * - M-Bus reading suite (`--only mbus-suite`): its ten cases against the reference heat meter
@@ -22,7 +24,7 @@
  *
  * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
  * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, cjt188, clock,
- * bus, suite, mbus, mbus-suite, gw1376) and writes no results.json.
+ * bus, suite, cjt188-suites, mbus, mbus-suite, gw1376) and writes no results.json.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -468,6 +470,7 @@ const sections: Record<string, () => Promise<Row[]>> = {
   clock: timerBenchmarks,
   bus: async () => (await import('./bus.ts')).busBenchmarks(),
   suite: () => suiteBenchmark(runs),
+  'cjt188-suites': async () => (await import('./cjt188-suites.ts')).cjt188SuiteBenchmarks(runs),
   mbus: mbusBenchmarks,
   'mbus-suite': () => mbusSuiteBenchmark(runs),
   gw1376: gw1376Benchmarks,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { toHex } from '../core/bytes.ts';
 import { encodeMessage } from '../protocols/dlt645/index.ts';
 import { decodeCjt188Hex, decodeDlt645Hex, decodeGw1376Hex, decodeStdinCommand, MAX_LINE_LENGTH } from './decode.ts';
+import { meterlab } from './testing.ts';
 
 /** Read of forward active total energy (DI 00010000) from meter 123456789012 (PROTOCOLS.md 1.2, 1.9). */
 const READ_00010000 = '68 12 90 78 56 34 12 68 11 04 33 33 34 33 68 16';
@@ -266,6 +267,24 @@ describe('decodeCjt188Hex', () => {
     expect(lines.map((l) => l.ok)).toEqual([true, false, false]);
     expect(lines.map((l) => l.error?.code)).toEqual([undefined, 'hex.invalid-character', 'cjt188.truncated']);
   });
+});
+
+/** Vector 22 of shared/vectors/cjt188.json: a heat meter's 901F reply with ST 00 05 (open and battery normal in the standard layout, closed and battery low in KingDa's). */
+const CJT188_ST_0005 = '68 25 12 19 24 18 27 31 00 81 2E 1F 90 03 11 74 02 00 05 88 27 44 05 05 00 00 00 00 17 00 00 00 00 35 08 56 71 00 2C 79 26 00 64 26 00 66 47 07 11 52 17 03 09 25 20 00 05 2A 16';
+
+describe('meterlab decode cjt188 --dialect', () => {
+  it('reads ST under the named dialect (one frame and --stdin), and refuses an unknown one', async () => {
+    const standard = await meterlab(['decode', 'cjt188', CJT188_ST_0005]);
+    expect(standard.code).toBe(0);
+    expect(JSON.parse(standard.stdout)).toMatchObject({ message: { value: { status: { raw: '00 05', valve: 'open', batteryLow: false, layout: 'standard' } } } });
+    const kingda = await meterlab(['decode', 'cjt188', '--dialect', 'kingda', CJT188_ST_0005]);
+    expect(JSON.parse(kingda.stdout)).toMatchObject({ message: { value: { status: { valve: 'closed', batteryLow: true, layout: 'kingda' } } } });
+    const stdin = await meterlab(['decode', 'cjt188', '--stdin', '--dialect', 'kingda'], { input: `${CJT188_ST_0005}\n` });
+    expect(JSON.parse(stdin.stdout)).toMatchObject({ message: { value: { status: { layout: 'kingda', valve: 'closed' } } } });
+    const bad = await meterlab(['decode', 'cjt188', '--dialect', 'sideways', CJT188_ST_0005]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--dialect.*sideways.*standard, foxEdge, kingda, masks/);
+  }, 60_000);
 });
 
 /** Vector 8 of shared/vectors/1376-1.json: the master confirms a heartbeat with AFN 00 F3 (AFN 02, p0 F3, ERR 00). */

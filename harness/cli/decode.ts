@@ -99,8 +99,13 @@ export const DECODE_PROTOCOLS = {
 
 export type DecodeProtocol = keyof typeof DECODE_PROTOCOLS;
 
-export async function decodeCommand(hexText: string, out: Writable, protocol: DecodeProtocol = 'dlt645'): Promise<ExitCode> {
-  const r = DECODE_PROTOCOLS[protocol].decodeHex(hexText);
+export async function decodeCommand(
+  hexText: string,
+  out: Writable,
+  protocol: DecodeProtocol = 'dlt645',
+  decodeHex: (text: string) => DecodedLine = DECODE_PROTOCOLS[protocol].decodeHex,
+): Promise<ExitCode> {
+  const r = decodeHex(hexText);
   out.write(`${JSON.stringify(r.json)}\n`);
   return r.ok ? EXIT.ok : EXIT.negative;
 }
@@ -113,6 +118,8 @@ export async function decodeCommand(hexText: string, out: Writable, protocol: De
 export const MAX_LINE_LENGTH = 64 * 1024;
 
 export interface DecodeStdinOptions {
+  /** The decoder to use instead of the protocol's default (e.g. a CJ/T 188 dialect's). */
+  readonly decodeHex?: (text: string) => DecodedLine;
   /** Default MAX_LINE_LENGTH. */
   readonly maxLineLength?: number;
   /** Default dlt645. */
@@ -166,7 +173,7 @@ class LineWriter {
  */
 export async function decodeStdinCommand(input: Readable, out: Writable, options: DecodeStdinOptions = {}): Promise<ExitCode> {
   const maxLineLength = options.maxLineLength ?? MAX_LINE_LENGTH;
-  const decodeHex = DECODE_PROTOCOLS[options.protocol ?? 'dlt645'].decodeHex;
+  const decodeHex = options.decodeHex ?? DECODE_PROTOCOLS[options.protocol ?? 'dlt645'].decodeHex;
   const writer = new LineWriter(out);
   const text = new StringDecoder('utf8');
   let allOk = true;

@@ -55,21 +55,29 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     ['mbus', { title: 'M-Bus (EN 13757-2/-3)', example: '10 5B 05 60 16', usage: '10 40 FE 3E 16' }],
     ['gw1376', { title: 'Q/GDW 1376.1', example: '68 32 00 32 00 68 C9 00 02 34 12 00 02 71 00 00 01 00 85 16', usage: '68 32 00 32 00 68 4B 15 12 02 00 01 0C 61 00 00 02 00 E4 16' }],
   ] as const) {
-    decode
+    const command = decode
       .command(protocol)
       .description(`decode one ${p.title} frame and print it as JSON (exit 1 when the input is not a valid frame)`)
       .argument('[hex...]', `the frame as hex, e.g. "${p.example}"`)
-      .option('--stdin', 'read one hex frame per line from stdin, print one JSON object per line')
-      .action(async (hexParts: string[], opts: { stdin?: boolean }) => {
-        const { decodeCommand, decodeStdinCommand } = await import('./decode.ts');
-        if (opts.stdin) {
-          if (hexParts.length > 0) throw new UsageError('give a hex frame or --stdin, not both');
-          setExit(await decodeStdinCommand(io.stdin, io.stdout, { protocol }));
-          return;
-        }
-        if (hexParts.length === 0) throw new UsageError(`missing hex frame (or use --stdin); e.g. meterlab decode ${protocol} "${p.usage}"`);
-        setExit(await decodeCommand(hexParts.join(' '), io.stdout, protocol));
-      });
+      .option('--stdin', 'read one hex frame per line from stdin, print one JSON object per line');
+    // CJ/T 188 devices differ in DI byte order, valve code and ST layout: a named dialect reads them (harness/protocols/cjt188/dialect.ts).
+    if (protocol === 'cjt188') command.addOption(new Option('--dialect <preset>', 'CJ/T 188 dialect: ST layout, DI order, valve code (default standard)').choices(['standard', 'foxEdge', 'kingda', 'masks']));
+    command.action(async (hexParts: string[], opts: { stdin?: boolean; dialect?: 'standard' | 'foxEdge' | 'kingda' | 'masks' }) => {
+      const { decodeCommand, decodeStdinCommand, decodeCjt188Hex } = await import('./decode.ts');
+      let decodeHex: Parameters<typeof decodeCommand>[3];
+      if (opts.dialect !== undefined) {
+        const { DIALECTS } = await import('../protocols/cjt188/index.ts');
+        const dialect = DIALECTS[opts.dialect];
+        decodeHex = (text) => decodeCjt188Hex(text, dialect);
+      }
+      if (opts.stdin) {
+        if (hexParts.length > 0) throw new UsageError('give a hex frame or --stdin, not both');
+        setExit(await decodeStdinCommand(io.stdin, io.stdout, { protocol, ...(decodeHex ? { decodeHex } : {}) }));
+        return;
+      }
+      if (hexParts.length === 0) throw new UsageError(`missing hex frame (or use --stdin); e.g. meterlab decode ${protocol} "${p.usage}"`);
+      setExit(await decodeCommand(hexParts.join(' '), io.stdout, protocol, decodeHex));
+    });
   }
 
   // ---- simulate ----------------------------------------------------------------------------

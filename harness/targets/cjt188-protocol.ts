@@ -8,7 +8,8 @@
 import type { Describe } from '../links/index.ts';
 import { Cjt188Master } from '../masters/cjt188-master.ts';
 import { Cjt188DeclarationSchema, Cjt188FrameScanner, describeFrame, type Cjt188Declaration } from '../protocols/cjt188/index.ts';
-import { createFlowMeter } from '../../simulators/flow-meter/index.ts';
+import { z } from 'zod';
+import { createFlowMeter, type FlowMeter, type FlowMeterModel, type Cjt188FlowMeterResponder } from '../../simulators/flow-meter/index.ts';
 import { describeByScanner, registerTargetProtocol } from './protocols.ts';
 
 declare module './protocols.ts' {
@@ -27,7 +28,75 @@ export const describeCjt188: Describe = describeByScanner(
   (e) => describeFrame(e.decoded, e.message),
 );
 
-registerTargetProtocol<Cjt188Declaration, Cjt188Master>({
+/**
+ * The broken variants of the reference water and gas meter (`connection.defects` of a reference
+ * profile): each switches a hook of the simulated meter and must fail the matching case of the
+ * CJ/T 188 suites (suites/cjt188-reading, suites/cjt188-valve).
+ */
+export const Cjt188DefectSchema = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('hide-valve-state') }).strict().describe('ST always reports the valve open, whatever it does (valve state not reported)'),
+  z
+    .object({ name: z.literal('wrong-unit-byte'), unitCode: z.number().int().min(0).max(255).default(0x29) })
+    .strict()
+    .describe('every volume goes out with this unit byte (default 29H, L) whatever its scale'),
+  z
+    .object({ name: z.literal('hide-low-flow'), belowLph: z.number().positive().default(50) })
+    .strict()
+    .describe('the register leaves out flows below this rate, L/h (a leak never visible in the data)'),
+  z.object({ name: z.literal('answers-without-wake-up') }).strict().describe('a battery meter that hears every request, with or without a wake-up preamble'),
+  z.object({ name: z.literal('ignores-meter-type') }).strict().describe('answers a request whatever its meter type T, though it does not declare ignoresMeterType'),
+  z.object({ name: z.literal('ignores-time-sync') }).strict().describe('A015 (write standard time) answered normally, the clock left as it was'),
+  z.object({ name: z.literal('battery-low-never-reported') }).strict().describe('ST never reports the battery low, however worn the cell'),
+]);
+export type Cjt188Defect = z.output<typeof Cjt188DefectSchema>;
+
+/** What a test or case may do to the reference water or gas meter (a reference target's backchannel). */
+export interface Cjt188ReferenceBackchannel {
+  readonly model: FlowMeterModel;
+  readonly responder: Cjt188FlowMeterResponder;
+  /** A leak from now on, L/h (0 stops it): a flow that never stops (MM-08). */
+  setLeak(litresPerHour: number): void;
+  /** A jammed valve: the motor runs, the valve does not move and ends abnormal. */
+  setValveStuck(stuck: boolean): void;
+  /** A worn battery: charge down to `share` of the capacity (battery low below 10 %). */
+  drainBattery(share: number): void;
+}
+
+/** True for the backchannel of a reference CJ/T 188 meter. */
+export function isCjt188ReferenceBackchannel(b: unknown): b is Cjt188ReferenceBackchannel {
+  return typeof b === 'object' && b !== null && typeof (b as Cjt188ReferenceBackchannel).setLeak === 'function' && typeof (b as Cjt188ReferenceBackchannel).setValveStuck === 'function';
+}
+
+/** Switches the simulated meter's hooks for each defect. */
+export function applyCjt188Defects(meter: FlowMeter, defects: readonly Cjt188Defect[]): void {
+  for (const d of defects) {
+    switch (d.name) {
+      case 'hide-valve-state':
+        meter.responder.hideValveState = true;
+        break;
+      case 'wrong-unit-byte':
+        meter.responder.unitCodeOverride = d.unitCode;
+        break;
+      case 'hide-low-flow':
+        meter.model.hideFlowBelowLph = d.belowLph;
+        break;
+      case 'answers-without-wake-up':
+        meter.setSleeps(false);
+        break;
+      case 'ignores-meter-type':
+        meter.responder.ignoreMeterType = true;
+        break;
+      case 'ignores-time-sync':
+        meter.responder.ignoreTimeSync = true;
+        break;
+      case 'battery-low-never-reported':
+        meter.responder.hideBatteryLow = true;
+        break;
+    }
+  }
+}
+
+registerTargetProtocol<Cjt188Declaration, Cjt188Master, Cjt188Defect>({
   id: 'cjt188',
   title: 'CJ/T 188-2004',
   kinds: ['water-meter', 'gas-meter'],
@@ -46,7 +115,8 @@ registerTargetProtocol<Cjt188Declaration, Cjt188Master>({
       preamble: settings.preamble,
       ...(declaration.sleeps ? { wakeUp: { preambleMs: declaration.sniffPeriodMs * WAKE_UP_FACTOR } } : {}),
     }),
-  createSimulator: ({ declaration, link, clock, seed }) => {
+  defects: Cjt188DefectSchema,
+  createSimulator: ({ declaration, link, clock, seed, defects }) => {
     const gas = declaration.meter === 'gas';
     const meter = createFlowMeter({
       link,
@@ -58,9 +128,26 @@ registerTargetProtocol<Cjt188Declaration, Cjt188Master>({
       line: declaration.line,
       sleeps: declaration.sleeps,
       sniffPeriodMs: declaration.sniffPeriodMs,
+      awakeMs: declaration.awakeMs,
+      volumeUnit: declaration.volumeUnit,
+      // A meter declared without a valve has none: A017 is refused.
+      valve: { fitted: declaration.valve !== undefined },
+      // A meter a year in service (MeterLab's choice): its register and twelve settlement freezes behind it.
+      startLitres: gas ? 6_543_210 : 234_560,
+      historyMonths: 12,
       // A household's use (MeterLab's choice): 200-600 L of water or 0.5-2 m³ of gas a day.
       consumption: gas ? { dailyLitres: { min: 500, max: 2000 }, emptyDayProbability: 0.1 } : { dailyLitres: { min: 200, max: 600 }, emptyDayProbability: 0.1 },
     });
-    return { stop: () => meter.stop(), backchannel: { model: meter.model, responder: meter.responder } };
+    applyCjt188Defects(meter, defects);
+    const backchannel: Cjt188ReferenceBackchannel = {
+      model: meter.model,
+      responder: meter.responder,
+      setLeak: (lph) => meter.model.setLeak(lph),
+      setValveStuck: (stuck) => {
+        meter.model.valveStuck = stuck;
+      },
+      drainBattery: (share) => meter.model.drainBattery(share),
+    };
+    return { stop: () => meter.stop(), backchannel };
   },
 });

@@ -265,7 +265,10 @@ describe('profiles of a registered protocol', () => {
 describe('DL/T 645 targets through the general shape', () => {
   it('every checked-in profile loads as a DL/T 645 electricity meter through both loaders (other protocols: loadDeviceTargetProfile only)', () => {
     const dir = join(import.meta.dirname, '..', '..', 'suites', 'profiles');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const all = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    const protocolOf = (f: string): string => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { device?: { protocol?: string } }).device?.protocol ?? 'dlt645';
+    for (const f of all.filter((x) => protocolOf(x) !== 'dlt645')) expect(loadDeviceTargetProfile(join(dir, f)).device.protocol).toBe(protocolOf(f));
+    const files = all.filter((f) => protocolOf(f) === 'dlt645');
     expect(files.length).toBeGreaterThan(10);
     for (const f of files) {
       const protocol = (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { device?: { protocol?: string } }).device?.protocol ?? 'dlt645';

@@ -86,8 +86,28 @@ describe('CJ/T 188 water meter responder', () => {
     expect(ask(read('901F'), '00000012345679')).toBeNull();
     expect(ask(read('901F'), ADDRESS, 0x30)).toBeNull();
     expect(ask(read('901F'), WILDCARD)).toBeNull();
-    expect(ask(read('8105'))).toMatchObject({ kind: 'abnormalResponse' });
+    expect(ask(read('8106'))).toMatchObject({ kind: 'abnormalResponse' }); // 8106 is read with 09H, not 01H
     // Each answered request cost a wake-up.
     expect(model.snapshot().batteryShare).toBeLessThan(1);
+  });
+
+  it('answers the reading day, price table and purchase amount; volumes in litres when told; the wrong-unit hook changes only the unit byte', async () => {
+    const { ask, meter, clock } = rig();
+    const value = (m: Cjt188Message | null) => (m as Extract<Cjt188Message, { kind: 'readDataResponse' }>).value as Record<string, any>;
+    expect(value(ask(read('8104')))).toEqual({ day: 1 });
+    expect(value(ask(read('8102')))).toEqual({ priceTable: '00 50 03 00' }); // 3.5000 yuan per m³, 4 BCD, least significant first
+    expect(value(ask(read('8105')))).toEqual({ purchase: '00 00 00 00' });
+    await clock.advance(DAY);
+    const m3 = value(ask(read('901F'))).currentFlow;
+    meter.unitCodeOverride = 0x29;
+    expect(value(ask(read('901F'))).currentFlow).toEqual({ ...m3, unit: 'L', unitCode: 0x29 });
+    const clock2 = new VirtualClock({ start: T0, autoAdvance: false });
+    const model2 = new FlowMeterModel({ clock: clock2, kind: 'cold-water', seed: 2, consumption: { dailyLitres: { min: 400, max: 400 }, emptyDayProbability: 0 } });
+    const litres = new Cjt188FlowMeterResponder({ model: model2, address: ADDRESS, volumeUnit: 'L' });
+    await clock2.advance(DAY);
+    const req = decode(encodeMessage(0x10, ADDRESS, read('901F')), 0);
+    const rep = decode(litres.handle(req.ok ? req.value : (undefined as never))!, 0);
+    const q = rep.ok && rep.value.message.kind === 'readDataResponse' ? (rep.value.message.value.currentFlow as { value: number; unitCode: number }) : null;
+    expect(q).toEqual({ value: Math.floor(model2.snapshot().litres / 10) * 10, unit: 'L', unitCode: 0x29 });
   });
 });

@@ -39,6 +39,8 @@ export interface CreateFlowMeterOptions extends Omit<FlowMeterOptions, 'clock'> 
   readonly sniffPeriodMs?: number;
   readonly awakeMs?: number;
   readonly replyDelayMs?: number;
+  /** Unit of the volumes it sends (default m³). */
+  readonly volumeUnit?: 'm³' | 'L';
   readonly log?: (line: string) => void;
 }
 
@@ -48,14 +50,22 @@ export interface FlowMeter {
   readonly server: FrameServer<Cjt188ScanEvent>;
   /** Whether the meter is listening now (always for a mains meter). */
   awake(): boolean;
+  /** Broken-variant hook: false makes a battery meter hear every request, wake-up preamble or not. */
+  setSleeps(on: boolean): void;
   stop(): void;
 }
 
 export function createFlowMeter(o: CreateFlowMeterOptions): FlowMeter {
   const model = new FlowMeterModel({ ...o, clock: o.clock });
   const dialect = o.dialect ?? STANDARD_DIALECT;
-  const responder = new Cjt188FlowMeterResponder({ model, address: o.address, dialect, ...(o.settlementDay !== undefined ? { settlementDay: o.settlementDay } : {}) });
-  const sleeps = o.sleeps ?? o.kind === 'gas';
+  const responder = new Cjt188FlowMeterResponder({
+    model,
+    address: o.address,
+    dialect,
+    ...(o.settlementDay !== undefined ? { settlementDay: o.settlementDay } : {}),
+    ...(o.volumeUnit !== undefined ? { volumeUnit: o.volumeUnit } : {}),
+  });
+  let sleeps = o.sleeps ?? o.kind === 'gas';
   const sniffMs = o.sniffPeriodMs ?? DEFAULT_SNIFF_PERIOD_MS;
   const awakeMs = o.awakeMs ?? DEFAULT_AWAKE_MS;
   const charMs = characterTimeMs(o.line ?? CJT188_DEFAULT_LINE);
@@ -81,5 +91,14 @@ export function createFlowMeter(o: CreateFlowMeterOptions): FlowMeter {
     ...(o.log ? { log: o.log } : {}),
   });
   server.start();
-  return { model, responder, server, awake: isAwake, stop: () => server.stop() };
+  return {
+    model,
+    responder,
+    server,
+    awake: isAwake,
+    stop: () => server.stop(),
+    setSleeps: (on) => {
+      sleeps = on;
+    },
+  };
 }

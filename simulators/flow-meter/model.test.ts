@@ -35,6 +35,20 @@ describe('flow meter model', () => {
     expect(m.snapshot().cubicMetres).toBe(Math.floor(m.snapshot().litres / 10) / 100);
   });
 
+  it('a meter in service starts with its past settlement freezes, one a month back, each a month of use below the next', async () => {
+    // T0 is 03-01 00:00, a settlement midnight itself (day 1): the freezes are 03-01, 02-01, 01-01, 12-01.
+    const { clock, m } = meter({ startLitres: 50_000, historyMonths: 4 });
+    const f = m.settlementFreezes();
+    expect(f.map((x) => x.at)).toEqual([T0, fromCalendar({ year: 2026, month: 2, day: 1, hour: 0, minute: 0, second: 0 }), fromCalendar({ year: 2026, month: 1, day: 1, hour: 0, minute: 0, second: 0 }), fromCalendar({ year: 2025, month: 12, day: 1, hour: 0, minute: 0, second: 0 })]);
+    // 300 L a day, no empty days: 9,000 L a month, the latest half a month below the register.
+    expect(f.map((x) => x.litres)).toEqual([45_500, 36_500, 27_500, 18_500]);
+    // The next settlement freeze goes in front of them.
+    await clock.advance(31 * DAY + HOUR);
+    expect(m.settlementFreezes()).toHaveLength(5);
+    expect(m.settlementFreezes()[0]!.litres).toBeGreaterThan(50_000);
+    expect(() => meter({ historyMonths: 13 })).toThrow(/historyMonths: 0\.\.12/);
+  });
+
   it('is deterministic per seed and varies across seeds with empty days', async () => {
     const run = async (seed: number) => {
       const clock = new VirtualClock({ start: T0, autoAdvance: false });

@@ -14,7 +14,7 @@
  * Units: volume in litres internally (a 0.01 m³ register is 10 L), money in fen, instants in epoch
  * ms of the injected Clock, local time UTC+8 unless told otherwise.
  */
-import { CHINA_UTC_OFFSET_MINUTES, toCalendar } from '../../harness/core/calendar.ts';
+import { CHINA_UTC_OFFSET_MINUTES, fromCalendar, toCalendar } from '../../harness/core/calendar.ts';
 import type { Clock } from '../../harness/core/clock.ts';
 import { SeededRandom } from '../../harness/core/random.ts';
 
@@ -77,6 +77,12 @@ export interface FlowMeterOptions {
   };
   /** Gas meters under local prepayment: price and opening balance; the valve closes at zero [BK]. */
   readonly prepaid?: { readonly fenPerCubicMetre: number; readonly balanceFen: number };
+  /**
+   * A meter that has been in service: this many past settlement-day freezes (at most 12) made up at
+   * creation, one a month back from `startLitres` by the profile's average month of use, so the
+   * history identifiers (D120..D12B) carry data from the start. Default 0.
+   */
+  readonly historyMonths?: number;
 }
 
 export interface FreezeRecord {
@@ -167,6 +173,7 @@ export class FlowMeterModel {
     this.fenPerCubicMetre = o.prepaid?.fenPerCubicMetre ?? 0;
     this.litres = o.startLitres ?? 0;
     this.settledAt = o.clock.now();
+    this.backfillSettlements(o.historyMonths ?? 0);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -254,6 +261,28 @@ export class FlowMeterModel {
     }
   }
 
+  /** The last `months` settlement freezes before creation, each an average month of use below the next. */
+  private backfillSettlements(months: number): void {
+    if (!Number.isInteger(months) || months < 0 || months > SETTLEMENT_FREEZES_KEPT) throw new RangeError(`historyMonths: 0..${SETTLEMENT_FREEZES_KEPT}`);
+    if (months === 0) return;
+    const { min, max } = this.consumption.dailyLitres;
+    const perMonth = ((min + max) / 2) * (1 - this.consumption.emptyDayProbability) * 30;
+    const offsetMinutes = this.offsetMs / 60_000;
+    const now = toCalendar(this.settledAt, offsetMinutes);
+    let year = now.year;
+    let month = now.month;
+    // The latest settlement midnight at or before creation, then one a month back.
+    if (fromCalendar({ year, month, day: this.settlementDay, hour: 0, minute: 0, second: 0 }, offsetMinutes) > this.settledAt) month -= 1;
+    for (let k = 0; k < months; k++, month--) {
+      if (month < 1) {
+        month += 12;
+        year -= 1;
+      }
+      const at = fromCalendar({ year, month, day: this.settlementDay, hour: 0, minute: 0, second: 0 }, offsetMinutes);
+      this.settlements.push({ at, litres: Math.max(0, Math.round(this.litres - (k + 0.5) * perMonth)) });
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Valve
 
@@ -301,6 +330,12 @@ export class FlowMeterModel {
   wake(): void {
     this.settle();
     this.chargeMah = Math.max(0, this.chargeMah - this.wakeUpMah);
+  }
+
+  /** Drains the battery to `share` of its capacity (0..1) now: a worn cell, for the battery-low status (MM-03). */
+  drainBattery(share: number): void {
+    this.settle();
+    this.chargeMah = Math.min(this.chargeMah, Math.max(0, share) * this.capacityMah);
   }
 
   /** A purchase (CJ/T 188 A013 on a prepaid gas meter). Returns false on a meter without prepayment. */

@@ -8,7 +8,7 @@ describe('requirement catalog', () => {
     const ids = REQUIREMENTS.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const r of REQUIREMENTS) {
-      expect(r.id).toMatch(/^(?:[A-Z]+-\d{2}|DLT645-\d{2})$/);
+      expect(r.id).toMatch(/^(?:[A-Z]+-\d{2}|DLT645-\d{2}|CJT188-\d{2})$/);
       expect(r.title.trim()).not.toBe('');
       expect(r.statement.trim()).not.toBe('');
       expect(r.source.trim()).not.toBe('');

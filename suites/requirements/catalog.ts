@@ -16,6 +16,7 @@
 import { MeterLabError } from '../../harness/core/errors.ts';
 import { CONVERTER_REQUIREMENTS } from './catalog-converter.ts';
 import { MBUS_REQUIREMENTS } from './catalog-mbus.ts';
+import { CJT188_REQUIREMENTS } from './catalog-cjt188.ts';
 
 export type Confidence = 'H' | 'M' | 'L';
 
@@ -569,6 +570,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   }),
   ...CONVERTER_REQUIREMENTS,
   ...MBUS_REQUIREMENTS,
+  ...CJT188_REQUIREMENTS,
 ];
 
 const BY_ID = new Map(REQUIREMENTS.map((r) => [r.id, r]));

@@ -31,8 +31,36 @@ export const Cjt188DeclarationSchema = z
     sleeps: z.boolean().default(false),
     /** Its sniff period, ms (MM-06: 2 s). */
     sniffPeriodMs: z.number().int().min(1).max(60_000).default(2000),
-    /** Identifiers it answers (DI1DI0, e.g. "901F"). */
+    /**
+     * How long a woken battery meter keeps listening after its last exchange, ms (a sleep case waits
+     * this long plus a sniff period before it checks that a short preamble goes unheard). Default
+     * 10 s, MeterLab's choice [BK]: no source in the notes gives one.
+     */
+    awakeMs: z.number().int().min(0).max(600_000).default(10_000),
+    /** Identifiers it answers (DI1DI0, e.g. "901F"). Writes it accepts (A015 time, A017 valve ...) are listed here too. */
     identifiers: z.array(z.string().regex(/^[0-9A-F]{4}$/, '4 hex digits, DI1 first')).default(['901F']),
+    /** Unit byte of its volumes (901F, history): m³ (2CH, the unit MM-02 names) or L (29H). */
+    volumeUnit: z.enum(['m³', 'L']).default('m³'),
+    /**
+     * It answers a request whose meter type T is not its own (some meters ignore T): the suites then
+     * accept a reply that carries its own type instead of requiring silence. Default false.
+     */
+    ignoresMeterType: z.boolean().default(false),
+    /**
+     * The valve it has (A017): absent, no valve is declared and the valve cases are not applicable.
+     * `motorLimitMs`: the longest a close or open may take until ST reports it (the vendor's sheet;
+     * PROTOCOLS.md gives no figure).
+     */
+    valve: z
+      .object({ motorLimitMs: z.number().int().min(1).max(600_000) })
+      .strict()
+      .optional(),
+    /**
+     * The smallest continuous flow, L/h, that its data shows in every hour (MM-08: a leak is a flow
+     * with no zero-flow hour). Absent: it claims no low-flow visibility and the leak case is not
+     * applicable. At 0.01 m³ register steps nothing below 10 L/h can show in every hour.
+     */
+    lowFlowVisibleLph: z.number().min(0.001).max(100_000).optional(),
   })
   .strict();
 
