@@ -20,15 +20,15 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Reporter } from 'vitest/node';
 import { RealClock, type Clock } from '../core/clock.ts';
-import { LinkError, UsageError } from '../core/errors.ts';
+import { LinkError, ProfileError, UsageError } from '../core/errors.ts';
 import { OUT_ENV, TARGET_ENV } from '../../suites/framework/env.ts';
 import { isRunPassing } from '../../suites/framework/verdict.ts';
-import { readSuiteScope, scopeCovers, type SuiteScope } from '../../suites/framework/suite-scope.ts';
+import { filesForDevice, readSuiteScope, scopeCovers, type SuiteScope } from '../../suites/framework/suite-scope.ts';
 import { catalogToMarkdown } from '../../suites/requirements/catalog.ts';
 import { debugEnabled, EXIT, type ExitCode } from './exit.ts';
 import { RunGuard } from './interrupt.ts';
@@ -107,7 +107,12 @@ export function discoverSuites(suitesDir: string, suffix: string = SUITE_FILE_SU
       .filter((f) => f.endsWith(suffix))
       .sort()
       .map((f) => join(dir, f));
-    if (files.length > 0) suites.set(name, { files, scope: readSuiteScope(dir) });
+    if (files.length === 0) continue;
+    const scope = readSuiteScope(dir);
+    for (const f of Object.keys(scope?.files ?? {})) {
+      if (!files.some((x) => basename(x) === f)) throw new ProfileError(`suite scope ${join(dir, 'suite.json')}: files: no conformance file ${f} in ${dir}`);
+    }
+    suites.set(name, { files, scope });
   }
   return suites;
 }
@@ -203,7 +208,7 @@ export async function runConformance(options: RunOptions): Promise<RunOutcome> {
   try {
     const resolved = await (options.resolveTarget ?? resolveTargetProfile)(options.target);
     const selected = chooseSuites(suites, options.suite, resolved);
-    const files = selected.flatMap((s) => suites.get(s)!.files);
+    const files = selected.flatMap((s) => filesForDevice(suites.get(s)!.files, suites.get(s)!.scope, resolved.device));
     const suiteLabel = selected.join(',');
     await guard.checkpoint();
     temp = createTempReport(plan, clock.now());

@@ -11,7 +11,7 @@ import { VirtualClock } from '../../harness/core/clock.ts';
 import { chooseSuites, discoverSuites, type DiscoveredSuite, type ResolvedTarget } from '../../harness/cli/run.ts';
 import { targetProtocolIds } from '../../harness/targets/index.ts';
 import { TargetNotInScope } from './case.ts';
-import { readSuiteScope, scopeCovers } from './suite-scope.ts';
+import { filesForDevice, readSuiteScope, scopeCovers } from './suite-scope.ts';
 import { openSuiteTarget, referenceDeviceProfilePath, suiteTargetSpec } from './suite-target.ts';
 
 const SUITES_DIR = new URL('..', import.meta.url).pathname;
@@ -67,6 +67,16 @@ describe('choosing the suites of a run', () => {
     expect(() => chooseSuites(only, undefined, target({ protocol: 'mbus', kind: 'water-meter' }))).toThrow(
       /^no suite tests a water-meter read over mbus \(the target "t"\); suites: reading \(electricity-meter read over dlt645\)$/,
     );
+  });
+
+  it('a suite with one file per kind starts only the file of the target device kind', () => {
+    const scope = { protocol: 'cjt188', kinds: ['water-meter', 'gas-meter'] as const, files: { 'water.conformance.ts': 'water-meter', 'gas.conformance.ts': 'gas-meter' } as const };
+    const files = ['/s/flow/gas.conformance.ts', '/s/flow/water.conformance.ts', '/s/flow/both.conformance.ts'];
+    expect(filesForDevice(files, scope, { kind: 'water-meter' })).toEqual(['/s/flow/water.conformance.ts', '/s/flow/both.conformance.ts']);
+    expect(filesForDevice(files, scope, undefined)).toEqual(files);
+    expect(filesForDevice(files, undefined, { kind: 'water-meter' })).toEqual(files);
+    const real = discoverSuites(SUITES_DIR).get('cjt188-reading')!;
+    expect(filesForDevice(real.files, real.scope, { kind: 'gas-meter' }).map((f) => f.split('/').pop())).toEqual(['gas.conformance.ts']);
   });
 
   it('reads suite.json, and names the file and field of a bad one', () => {

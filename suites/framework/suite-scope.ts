@@ -10,7 +10,7 @@
  * own demo suites) runs on every target.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { ProfileError } from '../../harness/core/errors.ts';
 import { readJsonDocument } from '../../harness/core/json-file.ts';
@@ -26,6 +26,11 @@ export const SuiteScopeSchema = z
     kinds: z.array(z.enum(DEVICE_KINDS)).min(1, 'name at least one device kind'),
     /** The suite holds system cases (a master station as the system under test), so it runs on a station-only profile too. */
     systemCases: z.boolean().default(false),
+    /**
+     * A suite with one conformance file per device kind: which kind each file is for
+     * (`{ "water.conformance.ts": "water-meter" }`), so a target of one kind starts only its file.
+     */
+    files: z.record(z.string().regex(/\.conformance\.ts$/, 'a conformance file name'), z.enum(DEVICE_KINDS)).optional(),
   })
   .strict();
 
@@ -33,6 +38,7 @@ export interface SuiteScope {
   readonly protocol: string;
   readonly kinds: readonly DeviceKind[];
   readonly systemCases?: boolean;
+  readonly files?: Readonly<Record<string, DeviceKind>>;
 }
 
 /** The scope in `<dir>/suite.json`, or undefined when the folder has none (runs on every target). */
@@ -52,4 +58,18 @@ export function scopeCovers(scope: SuiteScope | undefined, device: { readonly pr
   if (scope === undefined) return true;
   if (device.stationOnly && !scope.systemCases) return false;
   return scope.protocol === device.protocol && (scope.kinds as readonly string[]).includes(device.kind);
+}
+
+/**
+ * The conformance files of a suite a target's device runs: all of them, except that a file the
+ * scope gives to another device kind is left out (`files` in suite.json). No device (the built-in
+ * reference): every file.
+ */
+export function filesForDevice(files: readonly string[], scope: SuiteScope | undefined, device: { readonly kind: string } | undefined): string[] {
+  const kinds = scope?.files;
+  if (!kinds || !device) return [...files];
+  return files.filter((f) => {
+    const kind = kinds[basename(f)];
+    return kind === undefined || kind === device.kind;
+  });
 }
