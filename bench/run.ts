@@ -12,19 +12,18 @@
  *   and frame delivery.
  * - The reading suite: wall time of all cases against the reference meter on the simulated
  *   RS-485 bus (virtual time), with the simulated time it covered and the heap it used.
- * - The CJ/T 188 reading and valve suites (`--only cjt188-suites`, bench/cjt188-suites.ts): wall
- *   time against the reference water and gas meters (virtual time), with the simulated time covered.
- *
+ * - The suites of the other devices against their reference devices (bench/device-suites.ts, virtual
+ *   time: wall, simulated time covered, ratio): the CJ/T 188 reading and valve suites
+ *   (`--only cjt188-suites`, water and gas meters), the converter suite (`--only converter-suite`)
+ *   and the M-Bus reading suite (`--only mbus-suite`, heat meter).
  * - M-Bus: decode rate (frames and records per second) over the 76 good frames of the libmbus corpus.
- * - M-Bus reading suite (`--only mbus-suite`): its ten cases against the reference heat meter
- *   (suites/profiles/reference-heat-meter.json) on the bus model in virtual time: wall, simulated line time.
  * - Q/GDW 1376.1 codec (`--only gw1376`): decode (frame + data units through the dictionary) and
  *   encode rates over its 20 real vector frames and over built reply frames with data (AFN 0C F129
  *   for 8 points, AFN 0D F161), and its scanner on a chunked stream.
  *
  * Prints a Markdown table and writes bench/results.json (machine-readable, for comparisons).
  * `npm run bench -- --only clock,bus` runs only the named sections (codec, flood, cjt188, clock,
- * bus, suite, cjt188-suites, mbus, mbus-suite, gw1376) and writes no results.json.
+ * bus, suite, cjt188-suites, converter-suite, mbus, mbus-suite, gw1376) and writes no results.json.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -350,35 +349,6 @@ async function mbusBenchmarks(): Promise<Row[]> {
   ];
 }
 
-/** The M-Bus reading suite against the reference heat meter (issue 11): wall and simulated time, median of `runs`. */
-async function mbusSuiteBenchmark(runs: number): Promise<Row[]> {
-  const { loadDeviceTargetProfile, openDeviceTarget } = await import('../harness/targets/index.ts');
-  const { mbusReadingCases } = await import('../suites/mbus-reading/cases.ts');
-  const { median } = await import('./stats.ts');
-  const profile = loadDeviceTargetProfile(resolve(here, '..', 'suites', 'profiles', 'reference-heat-meter.json'));
-  const wall: number[] = [];
-  const simulated: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const startWall = performance.now();
-    const target = await openDeviceTarget(profile, { describe: false });
-    const startVirtual = target.clock.now();
-    for (const c of mbusReadingCases) {
-      const r = await runCase(c, target);
-      if (r.verdict !== 'passed') throw new Error(`reference heat meter failed ${r.id}: ${r.reason}`);
-    }
-    simulated.push(target.clock.now() - startVirtual);
-    await target.close();
-    wall.push(performance.now() - startWall);
-  }
-  const w = median(wall);
-  const s = median(simulated);
-  return [
-    { name: 'M-Bus reading suite vs reference heat meter (bus, virtual time)', median: Math.round(w), unit: 'ms wall', note: `${mbusReadingCases.length} cases, median of ${runs} runs` },
-    { name: 'M-Bus suite: simulated line time covered', median: Math.round(s / 1000), unit: 's virtual', note: 'every byte paced at 2400 8E1; the full primary scan is most of it' },
-    { name: 'M-Bus suite: virtual / wall time ratio', median: Math.round(s / w), unit: '×', note: 'how much faster than real time' },
-  ];
-}
-
 /**
  * Q/GDW 1376.1 codec: decode (frame, AUX, data units through the dictionary) and encode over the
  * 20 real vector frames (short: logins, heartbeats, reads), over two built replies that carry data
@@ -470,9 +440,10 @@ const sections: Record<string, () => Promise<Row[]>> = {
   clock: timerBenchmarks,
   bus: async () => (await import('./bus.ts')).busBenchmarks(),
   suite: () => suiteBenchmark(runs),
-  'cjt188-suites': async () => (await import('./cjt188-suites.ts')).cjt188SuiteBenchmarks(runs),
+  'cjt188-suites': async () => (await import('./device-suites.ts')).cjt188SuiteBenchmarks(runs),
+  'converter-suite': async () => (await import('./device-suites.ts')).converterSuiteBenchmark(runs),
   mbus: mbusBenchmarks,
-  'mbus-suite': () => mbusSuiteBenchmark(runs),
+  'mbus-suite': async () => (await import('./device-suites.ts')).mbusSuiteBenchmark(runs),
   gw1376: gw1376Benchmarks,
 };
 const onlyAt = process.argv.indexOf('--only');
