@@ -35,7 +35,8 @@ import {
   type Cjt188Message,
 } from '../../harness/protocols/cjt188/index.ts';
 import { isCjt188ReferenceBackchannel, type Cjt188ReferenceBackchannel, type DeviceTarget } from '../../harness/targets/index.ts';
-import { CaseFailed, InconclusiveSignal, NotApplicableSignal, measurementFailure, type CheckContext, type ConformanceCase } from '../framework/case.ts';
+import { CaseFailed, InconclusiveSignal, NotApplicableSignal, type CheckContext, type ConformanceCase } from '../framework/case.ts';
+import { deferringContext } from '../framework/deferring.ts';
 
 export type Cjt188Target = DeviceTarget;
 
@@ -382,42 +383,6 @@ function guarded(t: Cjt188Target, signal: AbortSignal): Cjt188Target {
   });
 }
 
-/** Holds failed checks back so a dead meter, not the requirement, can explain them. */
-function deferring(ctx: CheckContext): { ctx: CheckContext; readonly failed: boolean; readonly held: readonly string[]; replay(): void } {
-  const held: string[] = [];
-  let failedByFail = false;
-  const inner: CheckContext = {
-    signal: ctx.signal,
-    measure(name, value, unit, limit, options) {
-      const m = ctx.measure(name, value, unit, limit, { enforce: false });
-      if (!m.ok && options?.enforce !== false) held.push(measurementFailure(m));
-      return m;
-    },
-    check(condition, reason) {
-      if (!condition) held.push(reason);
-      return condition;
-    },
-    fail(reason) {
-      failedByFail = true;
-      return ctx.fail(reason);
-    },
-    notApplicable: (reason) => ctx.notApplicable(reason),
-    inconclusive: (reason) => ctx.inconclusive(reason),
-    evidence: (name, body, contentType) => ctx.evidence(name, body, contentType),
-    step: (name, fn) => ctx.step(name, fn),
-    log: (line) => ctx.log(line),
-  };
-  return {
-    ctx: inner,
-    get failed() {
-      return held.length > 0 || failedByFail;
-    },
-    held,
-    replay() {
-      for (const r of held.splice(0)) ctx.check(false, r);
-    },
-  };
-}
 
 /** Where a case stands, for the reason of a case that ran out of time. */
 function progressOf(t: Cjt188Target): string {
@@ -450,7 +415,7 @@ export function asCjt188Case(c: Cjt188Case): ConformanceCase<Cjt188Target> {
       w.mark = w.answers;
       const answersAtStart = w.answers;
       const from = t.captures.length;
-      const deferred = deferring(ctx);
+      const deferred = deferringContext(ctx);
       let ended = false;
       try {
         if (!w.knownAnswering) {

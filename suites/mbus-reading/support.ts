@@ -33,7 +33,8 @@ import {
   type MbusFrame,
 } from '../../harness/protocols/mbus/index.ts';
 import type { DeviceTarget } from '../../harness/targets/index.ts';
-import { CaseFailed, InconclusiveSignal, NotApplicableSignal, measurementFailure, type CheckContext, type ConformanceCase } from '../framework/case.ts';
+import { CaseFailed, InconclusiveSignal, NotApplicableSignal, type CheckContext, type ConformanceCase } from '../framework/case.ts';
+import { deferringContext } from '../framework/deferring.ts';
 
 export type MbusTarget = DeviceTarget;
 
@@ -234,42 +235,6 @@ function isDeviceFault(e: unknown): e is Error {
   return e instanceof MbusNoReplyError || e instanceof MbusCollisionError || e instanceof MbusProtocolError || e instanceof MbusApplicationError;
 }
 
-/** A CheckContext that holds failed checks back until the wrapper knows the device was alive. */
-function deferringContext(ctx: CheckContext): { ctx: CheckContext; readonly failed: boolean; readonly held: readonly string[]; replay(): void } {
-  const held: string[] = [];
-  let failedByFail = false;
-  const inner: CheckContext = {
-    signal: ctx.signal,
-    measure(name, value, unit, limit, options) {
-      const m = ctx.measure(name, value, unit, limit, { enforce: false });
-      if (!m.ok && options?.enforce !== false) held.push(measurementFailure(m));
-      return m;
-    },
-    check(condition, reason) {
-      if (!condition) held.push(reason);
-      return condition;
-    },
-    fail(reason) {
-      failedByFail = true;
-      return ctx.fail(reason);
-    },
-    notApplicable: (reason) => ctx.notApplicable(reason),
-    inconclusive: (reason) => ctx.inconclusive(reason),
-    evidence: (name, body, contentType) => ctx.evidence(name, body, contentType),
-    step: (name, fn) => ctx.step(name, fn),
-    log: (line) => ctx.log(line),
-  };
-  return {
-    ctx: inner,
-    get failed() {
-      return held.length > 0 || failedByFail;
-    },
-    held,
-    replay() {
-      for (const r of held.splice(0)) ctx.check(false, r);
-    },
-  };
-}
 
 /** Methods of the master that put bytes on the line. */
 const SENDING = new Set(['sndNke', 'reqUd2', 'readData', 'select', 'readSecondary', 'scanPrimary', 'searchSecondary', 'sendRaw']);

@@ -19,12 +19,12 @@ import {
   CaseFailed,
   InconclusiveSignal,
   NotApplicableSignal,
-  measurementFailure,
   type CheckContext,
   type ConformanceCase,
 } from '../framework/case.ts';
 import { ordinaryIdentifier, rejectedAddresses, type Target } from '../../harness/targets/index.ts';
 import { checkPresence, unusableReason, noteAnswer, notAnsweringReason, ORIGINAL_TARGET, watchOf } from './liveness.ts';
+import { deferringContext } from '../framework/deferring.ts';
 
 export interface ProbeReply {
   /** The reply bytes as received (FE preamble included). */
@@ -273,46 +273,6 @@ function guarded(t: Target, signal: AbortSignal): Target {
   });
 }
 
-/**
- * A CheckContext that holds the case's failed checks and out-of-limit measurements back, so the
- * wrapper can still decide that a dead meter, not the requirement, explains them. `replay()`
- * hands them to the real context in their order; `failed` says whether there are any.
- */
-function deferringContext(ctx: CheckContext): { ctx: CheckContext; readonly failed: boolean; readonly held: readonly string[]; replay(): void } {
-  const held: string[] = [];
-  let failedByFail = false;
-  const inner: CheckContext = {
-    signal: ctx.signal,
-    measure(name, value, unit, limit, options) {
-      const m = ctx.measure(name, value, unit, limit, { enforce: false });
-      if (!m.ok && options?.enforce !== false) held.push(measurementFailure(m));
-      return m;
-    },
-    check(condition, reason) {
-      if (!condition) held.push(reason);
-      return condition;
-    },
-    fail(reason) {
-      failedByFail = true;
-      return ctx.fail(reason);
-    },
-    notApplicable: (reason) => ctx.notApplicable(reason),
-    inconclusive: (reason) => ctx.inconclusive(reason),
-    evidence: (name, body, contentType) => ctx.evidence(name, body, contentType),
-    step: (name, fn) => ctx.step(name, fn),
-    log: (line) => ctx.log(line),
-  };
-  return {
-    ctx: inner,
-    get failed() {
-      return held.length > 0 || failedByFail;
-    },
-    held,
-    replay() {
-      for (const r of held.splice(0)) ctx.check(false, r);
-    },
-  };
-}
 
 /** Where a case stands, for the reason of a case that ran out of time. */
 export function progressOf(t: Target): string {
