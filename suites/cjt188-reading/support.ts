@@ -35,8 +35,8 @@ import {
   type Cjt188Message,
 } from '../../harness/protocols/cjt188/index.ts';
 import { isCjt188ReferenceBackchannel, type Cjt188ReferenceBackchannel, type DeviceTarget } from '../../harness/targets/index.ts';
-import { CaseFailed, InconclusiveSignal, NotApplicableSignal, type CheckContext, type ConformanceCase } from '../framework/case.ts';
-import { deferringContext } from '../framework/deferring.ts';
+import type { CheckContext, ConformanceCase } from '../framework/case.ts';
+import { withLiveness, type LivenessCase, type LivenessPolicy } from '../framework/liveness-case.ts';
 
 export type Cjt188Target = DeviceTarget;
 
@@ -344,10 +344,8 @@ export async function expectNoReply(
 // ---------------------------------------------------------------------------------------------
 // The wrapper every CJ/T 188 case runs in.
 
-export interface Cjt188Case extends ConformanceCase<Cjt188Target> {
-  /** 'declared' (default): the case needs the declared address. 'any': it judges addresses itself (read address). */
-  readonly reaches?: 'declared' | 'any';
-}
+/** A case of these suites: 'declared' (default) needs the declared address; 'any' judges addresses itself (read address). */
+export type Cjt188Case = LivenessCase<Cjt188Target>;
 
 const SENDING = new Set(['request', 'readData', 'readAddress', 'readKeyVersion', 'writeData', 'syncTime', 'writeAddress', 'writeSyncData', 'valveControl', 'sendRaw', 'idle']);
 
@@ -395,70 +393,29 @@ function progressOf(t: Cjt188Target): string {
   return parts.length > 0 ? parts.join('; ') : 'nothing exchanged with the meter yet';
 }
 
+/** How the CJ/T 188 suites tell a dead or misaddressed meter from a defect (suites/framework/liveness-case.ts). */
+const CJT188_LIVENESS: LivenessPolicy<Cjt188Target, Cjt188Presence> = {
+  noun: 'meter',
+  watch: (t) => watchOf(t),
+  async checkPresence(t) {
+    const p = await checkPresence(t);
+    watchOf(t).knownAnswering = p.state === 'answering';
+    return p;
+  },
+  unusable: (t, p, reaches) => (p.state === 'silent' || (p.state === 'misaddressed' && reaches === 'declared') ? notAnsweringReason(t, p) : null),
+  isDeviceFault: isMeterFault,
+  guarded,
+  progress: progressOf,
+  gate: protocolGate,
+};
+
 /**
  * Wraps a case: not applicable to a target of another protocol; a dead meter makes it
  * inconclusive instead of failing its requirement; a meter that does not answer or answers wrongly
  * fails it with the reason; it stops sending once out of time; its frames are attached as evidence.
  */
 export function asCjt188Case(c: Cjt188Case): ConformanceCase<Cjt188Target> {
-  const reaches = c.reaches ?? 'declared';
-  return {
-    id: c.id,
-    requirement: c.requirement,
-    title: c.title,
-    applies: (t) => protocolGate(t) ?? (c.applies ? c.applies(t) : null),
-    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs.bind(c) } : {}),
-    progress: (t) => progressOf(t),
-    async run(ctx, t) {
-      const w = watchOf(t);
-      w.currentCase = c.id;
-      w.mark = w.answers;
-      const answersAtStart = w.answers;
-      const from = t.captures.length;
-      const deferred = deferringContext(ctx);
-      let ended = false;
-      try {
-        if (!w.knownAnswering) {
-          const p = await checkPresence(t);
-          w.knownAnswering = p.state === 'answering';
-          if (p.state === 'silent' || (p.state === 'misaddressed' && reaches === 'declared')) ctx.inconclusive(notAnsweringReason(t, p));
-        }
-        let thrown: unknown;
-        let threw = false;
-        try {
-          await c.run(deferred.ctx, guarded(t, ctx.signal));
-        } catch (e) {
-          threw = true;
-          thrown = e;
-        }
-        const signal = thrown instanceof InconclusiveSignal || thrown instanceof NotApplicableSignal;
-        const failing = deferred.failed || (threw && (thrown instanceof CaseFailed || isMeterFault(thrown)));
-        if (failing && w.answers === answersAtStart && !ctx.signal.aborted) {
-          const p = await checkPresence(t);
-          w.knownAnswering = p.state === 'answering';
-          if (p.state === 'silent' || (p.state === 'misaddressed' && reaches === 'declared')) {
-            for (const r of deferred.held) ctx.log(`not judged (the meter was not answering): ${r}`);
-            if (threw && !signal) ctx.log(`not judged (the meter was not answering): ${(thrown as Error).message}`);
-            ctx.inconclusive(notAnsweringReason(t, p));
-          }
-        }
-        deferred.replay();
-        ended = !threw && !deferred.failed;
-        if (threw) {
-          if (isMeterFault(thrown)) ctx.fail(thrown.message);
-          throw thrown;
-        }
-      } finally {
-        if (w.currentCase === c.id) {
-          w.knownAnswering = ended;
-          w.currentCase = undefined;
-        }
-        t.flushCaptures();
-        const lines = t.captures.slice(from).map((r) => `${r.t} ${r.dir} ${r.hex}${r.decode ? `  | ${r.decode}` : ''}`);
-        if (lines.length > 0) ctx.evidence('frames', lines.join('\n'));
-      }
-    },
-  };
+  return withLiveness(c, CJT188_LIVENESS);
 }
 
 /**

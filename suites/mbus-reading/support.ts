@@ -33,19 +33,13 @@ import {
   type MbusFrame,
 } from '../../harness/protocols/mbus/index.ts';
 import type { DeviceTarget } from '../../harness/targets/index.ts';
-import { CaseFailed, InconclusiveSignal, NotApplicableSignal, type CheckContext, type ConformanceCase } from '../framework/case.ts';
-import { deferringContext } from '../framework/deferring.ts';
+import type { CheckContext, ConformanceCase } from '../framework/case.ts';
+import { withLiveness, type LivenessCase, type LivenessPolicy } from '../framework/liveness-case.ts';
 
 export type MbusTarget = DeviceTarget;
 
-/** A case of this suite: a conformance case plus how it reaches the device. */
-export interface MbusCase extends ConformanceCase<MbusTarget> {
-  /**
-   * 'declared' (default): the case talks to the declared primary address, so it cannot judge a
-   * device that answers only at another one (inconclusive then). 'any': it judges addresses itself.
-   */
-  readonly reaches?: 'declared' | 'any';
-}
+/** A case of this suite: a conformance case plus how it reaches the device ('declared' primary address, the default, or 'any'). */
+export type MbusCase = LivenessCase<MbusTarget>;
 
 /** Not applicable unless the target is an M-Bus device: the reason names `device.protocol`. */
 export function mbusGate(t: MbusTarget): string | null {
@@ -264,69 +258,28 @@ function progressOf(t: MbusTarget): string {
   return `last frame on the line ${last.dir === 'tx' ? 'sent' : 'received'} ${((t.clock.now() - last.ms) / 1000).toFixed(1)} s earlier: ${last.decode ?? last.hex}`;
 }
 
+/** How the M-Bus suite tells a dead or misaddressed device from a defect (suites/framework/liveness-case.ts). */
+const MBUS_LIVENESS: LivenessPolicy<MbusTarget, Presence> = {
+  noun: 'device',
+  watch: (t) => watchOf(t),
+  async checkPresence(t) {
+    const p = await checkPresence(t);
+    // Answers up to here were the presence check's, not the case's probes.
+    watchOf(t).mark = watchOf(t).answers;
+    return p;
+  },
+  unusable: (t, p, reaches) => (p.state === 'silent' ? notAnsweringReason(t, p) : p.state === 'misaddressed' && reaches === 'declared' ? misaddressedReason(t, p) : null),
+  isDeviceFault,
+  guarded,
+  progress: progressOf,
+  gate: mbusGate,
+};
+
 /**
  * Wraps a case: the M-Bus gate, a dead device made inconclusive instead of failing the requirement,
  * a device fault (no reply, garbled reply, application error) as a failure with the master's
  * reason, no sending after the time budget, and the frames exchanged attached as evidence.
  */
 export function asMbusCase(c: MbusCase): ConformanceCase<MbusTarget> {
-  const reaches = c.reaches ?? 'declared';
-  return {
-    id: c.id,
-    requirement: c.requirement,
-    title: c.title,
-    applies: (t) => mbusGate(t) ?? (c.applies ? c.applies(t) : null),
-    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs.bind(c) } : {}),
-    progress: (t) => progressOf(t),
-    async run(ctx: CheckContext, t: MbusTarget): Promise<void> {
-      const w = watchOf(t);
-      w.currentCase = c.id;
-      w.mark = w.answers;
-      const answersAtStart = w.answers;
-      const from = t.captures.length;
-      const deferred = deferringContext(ctx);
-      let ended = false;
-      try {
-        if (!w.knownAnswering) {
-          const p = await checkPresence(t);
-          if (p.state === 'silent') ctx.inconclusive(notAnsweringReason(t, p));
-          if (p.state === 'misaddressed' && reaches === 'declared') ctx.inconclusive(misaddressedReason(t, p));
-          w.mark = w.answers;
-        }
-        let thrown: unknown;
-        let threw = false;
-        try {
-          await c.run(deferred.ctx, guarded(t, ctx.signal));
-        } catch (e) {
-          threw = true;
-          thrown = e;
-        }
-        const signal = thrown instanceof InconclusiveSignal || thrown instanceof NotApplicableSignal;
-        const failing = deferred.failed || (threw && (thrown instanceof CaseFailed || isDeviceFault(thrown)));
-        if (failing && w.answers === answersAtStart && !ctx.signal.aborted) {
-          const p = await checkPresence(t);
-          const dead = p.state === 'silent' || (p.state === 'misaddressed' && reaches === 'declared');
-          if (dead) {
-            for (const r of deferred.held) ctx.log(`not judged (the device was not answering): ${r}`);
-            if (threw && !signal) ctx.log(`not judged (the device was not answering): ${(thrown as Error).message}`);
-            ctx.inconclusive(p.state === 'silent' ? notAnsweringReason(t, p) : misaddressedReason(t, p));
-          }
-        }
-        deferred.replay();
-        ended = !threw && !deferred.failed;
-        if (threw) {
-          if (isDeviceFault(thrown)) ctx.fail(thrown.message);
-          throw thrown;
-        }
-      } finally {
-        if (w.currentCase === c.id) {
-          w.knownAnswering = ended;
-          w.currentCase = undefined;
-        }
-        t.flushCaptures();
-        const lines = t.captures.slice(from).map((r) => `${r.t} ${r.dir} ${r.hex}${r.decode ? `  | ${r.decode}` : ''}`);
-        if (lines.length > 0) ctx.evidence('frames', lines.join('\n'));
-      }
-    },
-  };
+  return withLiveness(c, MBUS_LIVENESS);
 }

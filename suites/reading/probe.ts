@@ -15,16 +15,10 @@ import {
   type DataValue,
   type Dlt645Message,
 } from '../../harness/protocols/dlt645/index.ts';
-import {
-  CaseFailed,
-  InconclusiveSignal,
-  NotApplicableSignal,
-  type CheckContext,
-  type ConformanceCase,
-} from '../framework/case.ts';
-import { ordinaryIdentifier, rejectedAddresses, type Target } from '../../harness/targets/index.ts';
+import type { CheckContext, ConformanceCase } from '../framework/case.ts';
+import { withLiveness, type LivenessCase, type LivenessPolicy } from '../framework/liveness-case.ts';
+import { ordinaryIdentifier, rejectedAddresses, type MeterPresence, type Target } from '../../harness/targets/index.ts';
 import { checkPresence, unusableReason, noteAnswer, notAnsweringReason, ORIGINAL_TARGET, watchOf } from './liveness.ts';
-import { deferringContext } from '../framework/deferring.ts';
 
 export interface ProbeReply {
   /** The reply bytes as received (FE preamble included). */
@@ -205,15 +199,11 @@ export async function expectRecovery(ctx: CheckContext, t: Target, bytes: Uint8A
 // ---------------------------------------------------------------------------------------------
 // The wrapper every reading case runs in.
 
-/** A reading case: a conformance case plus how it reaches the meter. */
-export interface ReadingCase extends ConformanceCase<Target> {
-  /**
-   * 'declared' (default): the case talks to the declared address, so it cannot judge a meter that
-   * answers only from another address (it is inconclusive then). 'any': it can (it reads through
-   * the wildcard, or checks the reply address itself).
-   */
-  readonly reaches?: 'declared' | 'any';
-}
+/**
+ * A reading case: a conformance case plus how it reaches the meter ('declared', the default, or
+ * 'any': it reads through the wildcard, or checks the reply address itself).
+ */
+export type ReadingCase = LivenessCase<Target>;
 
 /** Errors that mean the device failed the case, not that the harness broke. */
 function isMeterFault(e: unknown): e is Error {
@@ -294,6 +284,18 @@ export function progressOf(t: Target): string {
   return parts.length > 0 ? parts.join('; ') : 'nothing exchanged with the meter yet';
 }
 
+/** How the DL/T 645 suites tell a dead or unusable meter from a defect (suites/framework/liveness-case.ts). */
+const DLT645_LIVENESS: LivenessPolicy<Target, MeterPresence> = {
+  noun: 'meter',
+  watch: (t) => watchOf(t),
+  checkPresence: (t, signal) => checkPresence(t, signal),
+  unusable: (t, p, reaches) => (p.state === 'silent' ? notAnsweringReason(t, p) : p.state !== 'answering' && reaches === 'declared' ? unusableReason(t, p) : null),
+  isDeviceFault: isMeterFault,
+  faultReason: meterFaultReason,
+  guarded,
+  progress: progressOf,
+};
+
 /**
  * Wraps a case so that (a) a dead meter makes it inconclusive instead of failing its requirement
  * (liveness.ts), (b) a meter that does not answer or answers wrongly fails it with the reason
@@ -301,68 +303,7 @@ export function progressOf(t: Target): string {
  * ran out of time, and (d) the frames it exchanged are attached as evidence, whatever its verdict.
  */
 export function asReadingCase(c: ReadingCase): ConformanceCase<Target> {
-  const reaches = c.reaches ?? 'declared';
-  return {
-    id: c.id,
-    requirement: c.requirement,
-    title: c.title,
-    ...(c.applies ? { applies: c.applies.bind(c) } : {}),
-    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs.bind(c) } : {}),
-    progress: (t) => progressOf(t),
-    async run(ctx: CheckContext, t: Target): Promise<void> {
-      const w = watchOf(t);
-      w.currentCase = c.id;
-      w.mark = w.answers;
-      // Answers from here on, the presence check included, show the meter alive during this case.
-      const answersAtStart = w.answers;
-      const from = t.captures.length;
-      const deferred = deferringContext(ctx);
-      let ended = false;
-      try {
-        if (!w.knownAnswering) {
-          const p = await checkPresence(t, ctx.signal);
-          if (p.state === 'silent') ctx.inconclusive(notAnsweringReason(t, p));
-          if (p.state !== 'answering' && reaches === 'declared') ctx.inconclusive(unusableReason(t, p));
-        }
-        let thrown: unknown;
-        let threw = false;
-        try {
-          await c.run(deferred.ctx, guarded(t, ctx.signal));
-        } catch (e) {
-          threw = true;
-          thrown = e;
-        }
-        const signal = thrown instanceof InconclusiveSignal || thrown instanceof NotApplicableSignal;
-        const failing = deferred.failed || (threw && (thrown instanceof CaseFailed || isMeterFault(thrown)));
-        if (failing && w.answers === answersAtStart && !ctx.signal.aborted) {
-          // Not one answer during the whole case: is the meter there at all?
-          const p = await checkPresence(t, ctx.signal);
-          const dead = p.state === 'silent' || (p.state !== 'answering' && reaches === 'declared');
-          if (dead) {
-            for (const r of deferred.held) ctx.log(`not judged (the meter was not answering): ${r}`);
-            if (threw && !signal) ctx.log(`not judged (the meter was not answering): ${(thrown as Error).message}`);
-            ctx.inconclusive(p.state === 'silent' ? notAnsweringReason(t, p) : unusableReason(t, p));
-          }
-        }
-        deferred.replay();
-        ended = !threw && !deferred.failed;
-        if (threw) {
-          if (isMeterFault(thrown)) ctx.fail(meterFaultReason(thrown, t));
-          throw thrown;
-        }
-      } finally {
-        // A case that passed ended on an answered exchange: the next case needs no presence check.
-        // (A case that ran out of time gets here late, maybe while the next one runs: leave that one's state alone.)
-        if (w.currentCase === c.id) {
-          w.knownAnswering = ended;
-          w.currentCase = undefined;
-        }
-        t.flushCaptures();
-        const lines = t.captures.slice(from).map((r) => `${r.t} ${r.dir} ${r.hex}${r.decode ? `  | ${r.decode}` : ''}`);
-        if (lines.length > 0) ctx.evidence('frames', lines.join('\n'));
-      }
-    },
-  };
+  return withLiveness(c, DLT645_LIVENESS);
 }
 
 // ---------------------------------------------------------------------------------------------
