@@ -14,15 +14,14 @@ import type { Clock } from '../core/clock.ts';
 import { RealClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import { Rs485Bus } from '../links/bus.ts';
-import { formatLine, type Link } from '../links/link.ts';
-import type { TcpListener } from '../links/tcp.ts';
+import { formatLine } from '../links/link.ts';
 import type { ConverterDeclaration } from '../protocols/converter/index.ts';
 import { describeConverter } from '../targets/converter-protocol.ts';
 import { loadDeviceTargetProfile } from '../targets/device-profile.ts';
 import type { CliIo } from './program.ts';
-import { EXIT, type ExitCode } from './exit.ts';
-import { waitForSignal } from './signals.ts';
-import { DEFAULT_IDLE_TIMEOUT_S, TcpBusPort, parseHostPort, serveOneClientAtATime, stderrLog } from './simulate.ts';
+import type { ExitCode } from './exit.ts';
+import { stderrLog } from './simulate.ts';
+import { serveSimulatedLine } from './serve-line.ts';
 
 export interface SimulateConverterOptions {
   readonly port?: string;
@@ -65,57 +64,26 @@ export async function simulateConverterCommand(o: SimulateConverterOptions, io: 
   const sim = createInterfaceConverter({ declaration, upstream, clock, seed: o.seed ?? 1, log: (l) => log.frame(`${stamp()} ${l}`) });
   upstream.on('data', (bytes) => log.frame(`${stamp()} -> ${describeConverter(bytes, 'rx') ?? `${bytes.length} byte(s)`}`));
   adapter.on('data', (bytes) => log.frame(`${stamp()} <- ${describeConverter(bytes, 'rx') ?? `${bytes.length} byte(s)`}`));
-  const signal = waitForSignal();
-  let closeTransport: () => Promise<void> = async () => undefined;
-  let transportLost: Promise<string> = new Promise(() => undefined);
   const meters = declaration.archive.map((e) => `${e.address} ${e.meter} ${e.protocol}${e.mode === 'convert' ? ` (converted, MLGW ${e.meterId})` : ''}${e.sleeps ? ' sleeping' : ''}`).join(', ');
   const what = `interface converter ${name} at ${formatLine(line)} with ${declaration.archive.length} meter(s): ${meters}`;
-  const shutdown = async (): Promise<void> => {
-    await sim.close();
-    await bus.close();
-  };
-  try {
-    if (o.port !== undefined) {
-      const { openSerialLink } = await import('../links/serial.ts');
-      const serial = await openSerialLink({ path: o.port, line });
-      bridge(serial, adapter);
-      closeTransport = () => serial.close();
-      transportLost = new Promise((resolve) => {
-        serial.on('error', (e) => resolve(e.message));
-        serial.once('close', () => resolve(`serial port ${o.port} closed`));
-      });
-      say(`meterlab: ${what}; serving on ${o.port}`);
-    } else {
-      const { host, port } = parseHostPort(o.tcp!);
-      const idleS = o.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S;
-      const { listenTcp } = await import('../links/tcp.ts');
-      const listener: TcpListener = await listenTcp({ host, port, idleTimeoutMs: idleS * 1000, clock });
-      serveOneClientAtATime(listener, { what: 'the converter', served: new TcpBusPort(adapter), say: (l) => say(`${stamp()} ${l}`), sayError: say, clock });
-      closeTransport = () => listener.close();
-      say(`meterlab: ${what}; serving on tcp ${host}:${listener.port} (one client at a time, ${idleS > 0 ? `idle timeout ${idleS} s` : 'no idle timeout'})`);
-    }
-  } catch (e) {
-    signal.dispose();
-    await shutdown();
-    throw e;
-  }
-  const why = await Promise.race([signal.promise.then((s) => ({ signal: s as string })), transportLost.then((reason) => ({ lost: reason }))]);
-  signal.dispose();
-  await closeTransport().catch(() => undefined);
-  await shutdown();
-  if ('lost' in why) {
-    say(`meterlab: ${why.lost}`);
-    return EXIT.environment;
-  }
-  const s = sim.converter.stats;
-  say(`meterlab: converter stopped (${why.signal}): ${s.requests} request(s) for archived meters, ${s.answered} answered, ${s.unanswered} unanswered, ${s.ignored} other frame(s) ignored`);
-  return EXIT.ok;
-}
-
-/** A serial port as the concentrator's end of the simulated line: bytes both ways. */
-function bridge(serial: Link, adapter: Link): void {
-  serial.on('data', (bytes) => void adapter.write(bytes).catch(() => undefined));
-  adapter.on('data', (bytes) => {
-    if (serial.isOpen) void serial.write(bytes).catch(() => undefined);
+  return serveSimulatedLine({
+    port: o.port,
+    tcp: o.tcp,
+    idleTimeout: o.idleTimeout,
+    line,
+    adapter,
+    what,
+    servedName: 'the converter',
+    clock,
+    say,
+    stop: async () => {
+      await sim.close();
+      await bus.close();
+    },
+    stopped: (signal) => {
+      const st = sim.converter.stats;
+      return `meterlab: converter stopped (${signal}): ${st.requests} request(s) for archived meters, ${st.answered} answered, ${st.unanswered} unanswered, ${st.ignored} other frame(s) ignored`;
+    },
   });
 }
+

@@ -13,13 +13,12 @@ import type { Clock } from '../core/clock.ts';
 import { RealClock } from '../core/clock.ts';
 import { UsageError } from '../core/errors.ts';
 import { Rs485Bus } from '../links/bus.ts';
-import { formatLine, type LineSettings, type Link } from '../links/link.ts';
-import type { TcpListener } from '../links/tcp.ts';
+import { formatLine, type LineSettings } from '../links/link.ts';
 import { manufacturerValue } from '../protocols/mbus/index.ts';
 import type { CliIo } from './program.ts';
-import { EXIT, type ExitCode } from './exit.ts';
-import { waitForSignal } from './signals.ts';
-import { DEFAULT_IDLE_TIMEOUT_S, TcpBusPort, parseHostPort, serveOneClientAtATime, stderrLog } from './simulate.ts';
+import type { ExitCode } from './exit.ts';
+import { stderrLog } from './simulate.ts';
+import { serveSimulatedLine } from './serve-line.ts';
 
 export type DeviceKindOption = 'heat' | 'water' | 'gas';
 
@@ -83,7 +82,6 @@ export async function simulateDevicesCommand(o: SimulateDevicesOptions, io: CliI
   const { addresses, line } = planDevices(o);
   const log = stderrLog(io.stderr);
   const say = (l: string): void => log.say(l);
-  const stamp = (): string => new Date(clock.now()).toISOString();
   const bus = new Rs485Bus({ clock, line, name: `${o.kind}-segment` });
   const adapter = bus.attach('master', { line });
   const stops: (() => void)[] = [];
@@ -112,53 +110,22 @@ export async function simulateDevicesCommand(o: SimulateDevicesOptions, io: CliI
       stops.push(() => m.stop());
     });
   }
-  const signal = waitForSignal();
-  let closeTransport: () => Promise<void> = async () => undefined;
-  let transportLost: Promise<string> = new Promise(() => undefined);
   const what = `${addresses.length} ${o.kind} meter(s) ${addresses[0]}${addresses.length > 1 ? ` .. ${addresses.at(-1)}` : ''} (${o.protocol}) at ${formatLine(line)}`;
-  try {
-    if (o.port !== undefined) {
-      const { openSerialLink } = await import('../links/serial.ts');
-      const serial = await openSerialLink({ path: o.port, line });
-      bridge(serial, adapter);
-      closeTransport = () => serial.close();
-      transportLost = new Promise((resolve) => {
-        serial.on('error', (e) => resolve(e.message));
-        serial.once('close', () => resolve(`serial port ${o.port} closed`));
-      });
-      say(`meterlab: ${what} serving on ${o.port}`);
-    } else {
-      const { host, port } = parseHostPort(o.tcp!);
-      const idleS = o.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S;
-      const { listenTcp } = await import('../links/tcp.ts');
-      const listener: TcpListener = await listenTcp({ host, port, idleTimeoutMs: idleS * 1000, clock });
-      serveOneClientAtATime(listener, { what: `the ${o.kind} segment`, served: new TcpBusPort(adapter), say: (l) => say(`${stamp()} ${l}`), sayError: say, clock });
-      closeTransport = () => listener.close();
-      say(`meterlab: ${what} serving on tcp ${host}:${listener.port} (one client at a time, ${idleS > 0 ? `idle timeout ${idleS} s` : 'no idle timeout'})`);
-    }
-  } catch (e) {
-    signal.dispose();
-    for (const s of stops) s();
-    await bus.close();
-    throw e;
-  }
-  const why = await Promise.race([signal.promise.then((s) => ({ signal: s as string })), transportLost.then((reason) => ({ lost: reason }))]);
-  signal.dispose();
-  for (const s of stops) s();
-  await closeTransport().catch(() => undefined);
-  await bus.close();
-  if ('lost' in why) {
-    say(`meterlab: ${why.lost}`);
-    return EXIT.environment;
-  }
-  say(`meterlab: ${o.kind} meter(s) stopped (${why.signal})`);
-  return EXIT.ok;
-}
-
-/** A serial port as the master's end of the simulated line: bytes both ways. */
-function bridge(serial: Link, adapter: Link): void {
-  serial.on('data', (bytes) => void adapter.write(bytes).catch(() => undefined));
-  adapter.on('data', (bytes) => {
-    if (serial.isOpen) void serial.write(bytes).catch(() => undefined);
+  return serveSimulatedLine({
+    port: o.port,
+    tcp: o.tcp,
+    idleTimeout: o.idleTimeout,
+    line,
+    adapter,
+    what,
+    servedName: `the ${o.kind} segment`,
+    clock,
+    say,
+    stop: async () => {
+      for (const s of stops) s();
+      await bus.close();
+    },
+    stopped: (signal) => `meterlab: ${o.kind} meter(s) stopped (${signal})`,
   });
 }
+
