@@ -169,9 +169,13 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
   }
   // And a meter that does not answer (dead, miswired, wrong line settings or address): one line
   // naming what to check, exit 3, before any suite starts (harness/targets/preflight.ts).
-  // (DL/T 645 only so far: the suites of other protocols tell a silent device from a defect themselves.)
+  // (Other protocols: their entry's presence check, preflightDevice.)
   const { isDlt645Profile, stationOnly } = await import('../targets/index.ts');
-  if (c.type !== 'reference' && isDlt645Profile(profile)) await (await import('../targets/preflight.ts')).preflight(profile, { source: spec });
+  if (c.type !== 'reference') {
+    const { preflight, preflightDevice } = await import('../targets/preflight.ts');
+    if (isDlt645Profile(profile)) await preflight(profile, { source: spec });
+    else await preflightDevice(profile, { source: spec });
+  }
   const station = isDlt645Profile(profile) && stationOnly(profile) !== null;
   // A station-only profile's connection is the built-in meter nobody judges: name the station instead.
   const target = { name: profile.name, spec: env, kind: station ? 'station-api' : profile.connection.type };

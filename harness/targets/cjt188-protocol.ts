@@ -7,10 +7,11 @@
  */
 import type { Describe } from '../links/index.ts';
 import { Cjt188Master } from '../masters/cjt188-master.ts';
-import { Cjt188DeclarationSchema, Cjt188FrameScanner, describeFrame, type Cjt188Declaration } from '../protocols/cjt188/index.ts';
+import { MeterLabError, TimeoutError } from '../core/errors.ts';
+import { Cjt188DeclarationSchema, Cjt188FrameScanner, METER_TYPE_OF, MeterType, describeFrame, type Cjt188Declaration } from '../protocols/cjt188/index.ts';
 import { z } from 'zod';
 import { createFlowMeter, type FlowMeter, type FlowMeterModel, type Cjt188FlowMeterResponder } from '../../simulators/flow-meter/index.ts';
-import { describeByScanner, registerTargetProtocol } from './protocols.ts';
+import { describeByScanner, registerTargetProtocol, type DevicePresence } from './protocols.ts';
 
 declare module './protocols.ts' {
   interface TargetMasters {
@@ -27,6 +28,38 @@ export const describeCjt188: Describe = describeByScanner(
   () => new Cjt188FrameScanner(),
   (e) => describeFrame(e.decoded, e.message),
 );
+
+/** The metering data identifier every water and gas meter answers (MM-02, MM-09). */
+const METERING_DATA = '901F';
+
+/** A CJ/T 188 answer that was a frame, but a wrong one (the meter is there). */
+const isCjt188Answer = (e: unknown): boolean => e instanceof MeterLabError && e.code.startsWith('cjt188');
+
+/**
+ * One 901F read at the declared address (with the wake-up the declaration implies), then, when
+ * silent, one 03H to AA…AA; one attempt each. The CJ/T 188 suites' liveness and `meterlab run`'s
+ * pre-flight use it.
+ */
+export async function cjt188Presence(master: Cjt188Master, d: Cjt188Declaration): Promise<DevicePresence> {
+  const address = d.address;
+  try {
+    await master.readData(METER_TYPE_OF[d.meter], address, METERING_DATA, { attempts: 1 });
+    return { state: 'answering', detail: `901F at ${address} answered` };
+  } catch (e) {
+    if (!(e instanceof TimeoutError)) {
+      if (isCjt188Answer(e)) return { state: 'answering', detail: `901F at ${address} answered: ${(e as Error).message}` };
+      throw e;
+    }
+  }
+  try {
+    const r = await master.readAddress(MeterType.Any, undefined, { attempts: 1 });
+    if (r.address === address) return { state: 'answering', detail: `03H to AA…AA answered by ${address} (901F at it was not)` };
+    return { state: 'misaddressed', detail: `no reply to 901F at ${address}; 03H to AA…AA answered by ${r.address}`, seenAddress: r.address };
+  } catch (e) {
+    if (!(e instanceof TimeoutError) && !isCjt188Answer(e)) throw e;
+    return { state: 'silent', detail: `no reply to 901F at ${address} nor to 03H at AA…AA (check wiring, line settings, address and, for a battery meter, device.declaration.sleeps)` };
+  }
+}
 
 /**
  * The broken variants of the reference water and gas meter (`connection.defects` of a reference
@@ -104,6 +137,7 @@ registerTargetProtocol<Cjt188Declaration, Cjt188Master, Cjt188Defect>({
   lineOf: (d) => d.line,
   addressOf: (d) => d.address,
   describe: describeCjt188,
+  presence: cjt188Presence,
   createMaster: ({ link, clock, settings, line, declaration }) =>
     new Cjt188Master({
       link,

@@ -17,11 +17,14 @@ import type { Describe } from '../links/index.ts';
 import type { LineSettings } from '../links/link.ts';
 import { Cjt188Master } from '../masters/cjt188-master.ts';
 import { Dlt645Master } from '../masters/dlt645-master.ts';
+import { AbnormalReplyError, MasterProtocolError } from '../masters/errors.ts';
+import { TimeoutError } from '../core/errors.ts';
+import { METER_TYPE_OF } from '../protocols/cjt188/declaration.ts';
 import { ConverterDeclarationSchema, type ConverterDeclaration } from '../protocols/converter/index.ts';
 import { createInterfaceConverter, UpstreamFrameScanner, type ConverterDefects } from '../../simulators/converter/index.ts';
 import { describeCjt188 } from './cjt188-protocol.ts';
 import { describeDlt645 } from './dlt645-protocol.ts';
-import { registerTargetProtocol, type TargetMasterBase } from './protocols.ts';
+import { registerTargetProtocol, type DevicePresence, type TargetMasterBase } from './protocols.ts';
 
 /** The masters of a converter target: one per protocol it speaks upstream, on the same link. */
 export interface ConverterMasters extends TargetMasterBase {
@@ -100,6 +103,36 @@ export function converterTimeoutMs(declaration: ConverterDeclaration, profileTim
   return Math.max(profileTimeoutMs, worst + TIMEOUT_MARGIN_MS);
 }
 
+/**
+ * Archived meters a presence check reads (one attempt each, awake meters first): two, so one dead
+ * meter or one lost wireless frame does not make a live converter look dead, and a dead converter
+ * costs two reply timeouts (2 × 12 s for the reference's declared limits), not one per meter.
+ */
+const PRESENCE_METERS = 2;
+
+/**
+ * Is the converter there? One read of up to PRESENCE_METERS archived meters through it (awake
+ * meters first; 901F, or DL/T 645 00010000), until one answers. A converter has no address of its
+ * own to be misaddressed at: silent or answering. `meterlab run`'s pre-flight uses it.
+ */
+export async function converterPresence(m: ConverterMasters, d: ConverterDeclaration): Promise<DevicePresence> {
+  const entries = [...d.archive].sort((a, b) => Number(a.sleeps) - Number(b.sleeps)).slice(0, PRESENCE_METERS);
+  for (const e of entries) {
+    try {
+      if (e.protocol === 'dlt645') await m.dlt645.readData(e.address, '00010000', { attempts: 1 });
+      else await m.cjt188.readData(METER_TYPE_OF[e.meter as keyof typeof METER_TYPE_OF], e.address, '901F', { attempts: 1 });
+      return { state: 'answering', detail: `${e.address} (${e.protocol}) answered through the converter` };
+    } catch (x) {
+      // Silence: try the next meter. A refusal or a wrong frame is an answer from behind the converter.
+      if (!(x instanceof TimeoutError)) {
+        if (!(x instanceof AbnormalReplyError || x instanceof MasterProtocolError)) throw x;
+        return { state: 'answering', detail: `${e.address} (${e.protocol}) answered through the converter: ${x.message}` };
+      }
+    }
+  }
+  return { state: 'silent', detail: `no answer through the converter from archived meter(s) ${entries.map((e) => e.address).join(', ')} (one read each)` };
+}
+
 registerTargetProtocol<ConverterDeclaration, ConverterMasters, ConverterDefect>({
   id: 'converter',
   title: 'interface converter (CJ/T 188-2004 and DL/T 645 upstream)',
@@ -108,6 +141,7 @@ registerTargetProtocol<ConverterDeclaration, ConverterMasters, ConverterDefect>(
   lineOf: (d) => d.line,
   addressOf: () => 'converter',
   describe: describeConverter,
+  presence: converterPresence,
   createMaster: ({ link, clock, settings, line, declaration }) => {
     const timeoutMs = converterTimeoutMs(declaration, settings.timeoutMs);
     const common = { link, clock, timeoutMs, attempts: settings.attempts, preamble: settings.preamble };

@@ -7,10 +7,12 @@
  */
 import { z } from 'zod';
 import type { Describe } from '../links/index.ts';
+import { MeterLabError } from '../core/errors.ts';
 import { MbusMaster } from '../masters/mbus-master.ts';
-import { MbusDeclarationSchema, MbusFrameScanner, decodeLongFrameApplication, describeFrame, manufacturerValue, type MbusDeclaration } from '../protocols/mbus/index.ts';
+import { MbusCollisionError, MbusNoReplyError } from '../masters/mbus-errors.ts';
+import { ADDRESS_BROADCAST_REPLY, MbusDeclarationSchema, MbusFrameScanner, decodeLongFrameApplication, describeFrame, manufacturerValue, type MbusDeclaration } from '../protocols/mbus/index.ts';
 import { HEAT_RECORD_VIFS, createHeatMeter, shiftedVib, type HeatRecordQuantity, type MbusHeatSlave } from '../../simulators/heat-meter/index.ts';
-import { describeByScanner, registerTargetProtocol } from './protocols.ts';
+import { describeByScanner, registerTargetProtocol, type DevicePresence } from './protocols.ts';
 
 declare module './protocols.ts' {
   interface TargetMasters {
@@ -116,6 +118,29 @@ export function heatMeterPlan(d: MbusDeclaration): { storages: number; historyMs
   };
 }
 
+/**
+ * SND_NKE at the declared primary address; when silent, a REQ_UD2 at 254 to see whether it
+ * answers elsewhere (one attempt each). The M-Bus suite's liveness and `meterlab run`'s pre-flight use it.
+ */
+export async function mbusPresence(m: MbusMaster, d: MbusDeclaration): Promise<DevicePresence> {
+  const a = d.primaryAddress;
+  try {
+    await m.sndNke(a, { attempts: 1 });
+    return { state: 'answering', detail: `SND_NKE at ${a} answered` };
+  } catch (e) {
+    if (!(e instanceof MbusNoReplyError || e instanceof MbusCollisionError)) throw e;
+  }
+  try {
+    const r = await m.reqUd2(ADDRESS_BROADCAST_REPLY, { attempts: 1 });
+    const seen = (r.exchange.reply!.frame as { address: number }).address;
+    return { state: 'misaddressed', detail: `no E5 to SND_NKE at the declared primary address ${a}, but a REQ_UD2 at 254 is answered from primary address ${seen}`, seenAddress: String(seen) };
+  } catch (e) {
+    if (e instanceof MbusNoReplyError) return { state: 'silent', detail: `no E5 to SND_NKE at ${a} and no reply to REQ_UD2 at 254` };
+    if (e instanceof MeterLabError) return { state: 'misaddressed', detail: `no E5 to SND_NKE at ${a}; a REQ_UD2 at 254 gets an unusable reply: ${e.message}` };
+    throw e;
+  }
+}
+
 registerTargetProtocol<MbusDeclaration, MbusMaster, MbusDefect>({
   id: 'mbus',
   title: 'M-Bus (EN 13757-2/-3)',
@@ -124,6 +149,7 @@ registerTargetProtocol<MbusDeclaration, MbusMaster, MbusDefect>({
   lineOf: (d) => d.line,
   addressOf: (d) => `mbus-${d.primaryAddress}`,
   describe: describeMbus,
+  presence: mbusPresence,
   defects: MbusDefectSchema,
   // The reply windows come from EN 13757-2 at the line rate (the master's defaults), not from the
   // profile's DL/T 645-shaped timeout; the attempts are the profile's.

@@ -8,13 +8,18 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RealClock, VirtualClock } from '../core/clock.ts';
 import { listenTcp } from '../links/tcp.ts';
 import { REFERENCE_METER_PROFILE, createElectricityMeter, type ElectricityMeter } from '../../simulators/electricity-meter/index.ts';
+import { createHeatMeter } from '../../simulators/heat-meter/index.ts';
+import { manufacturerValue } from '../protocols/mbus/index.ts';
 import {
   PreflightError,
   checkMeterPresence,
   openTarget,
   ordinaryIdentifier,
   parseTargetProfile,
+  loadDeviceTargetProfile,
+  parseDeviceTargetProfile,
   preflight,
+  preflightDevice,
   preflightMessage,
   referenceTargetProfile,
   type Target,
@@ -154,4 +159,66 @@ describe('preflight over TCP (loopback, real time)', () => {
     const p = await checkMeterPresence(target);
     expect(preflightMessage(profile, p)).toMatch(/^no answer from the meter on the reference simulator: /);
   });
+});
+
+describe('preflight of the other protocols (loopback TCP, real time)', () => {
+  const silentServer = async (): Promise<{ port: number; close(): Promise<void> }> => {
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.on('data', () => undefined);
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    return {
+      port: (server.address() as { port: number }).port,
+      close: async () => {
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((done) => server.close(() => done()));
+      },
+    };
+  };
+  const heat = { primaryAddress: 5, secondary: { id: '12345678', manufacturer: 'MLB', version: 1 } };
+
+  it('passes a live M-Bus heat meter and stops a silent one, naming what it sent', async () => {
+    const clock = new RealClock();
+    const listener = await listenTcp({ port: 0 });
+    const served: { stop(): void }[] = [];
+    listener.on('connection', (link) =>
+      served.push(createHeatMeter({ link, clock, seed: 1, primaryAddress: 5, identity: { id: '12345678', manufacturer: manufacturerValue('MLB'), version: 1, medium: 4 } })),
+    );
+    const dead = await silentServer();
+    try {
+      const live = parseDeviceTargetProfile({ name: 'heat', device: { kind: 'heat-meter', protocol: 'mbus', declaration: heat }, connection: { type: 'tcp', host: '127.0.0.1', port: listener.port } });
+      await expect(preflightDevice(live)).resolves.toMatchObject({ state: 'answering', detail: 'SND_NKE at 5 answered' });
+      const profile = parseDeviceTargetProfile({ name: 'heat', device: { kind: 'heat-meter', protocol: 'mbus', declaration: heat }, connection: { type: 'tcp', host: '127.0.0.1', port: dead.port } });
+      const e = await preflightDevice(profile, { source: 'heat.json' }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(PreflightError);
+      expect((e as Error).message).toBe(
+        `no answer from the heat meter behind the serial server 127.0.0.1:${dead.port}: no E5 to SND_NKE at 5 and no reply to REQ_UD2 at 254; ` +
+          "check the wiring, the line settings (device.declaration.line 2400 8E1, and the serial server's port settings) and the address (mbus-5) (target profile heat.json)",
+      );
+    } finally {
+      for (const m of served) m.stop();
+      await listener.close();
+      await dead.close();
+    }
+  });
+
+  it('stops a silent CJ/T 188 water meter and a converter none of whose meters answers', async () => {
+    const dead = await silentServer();
+    try {
+      const water = parseDeviceTargetProfile({
+        name: 'water',
+        device: { kind: 'water-meter', protocol: 'cjt188', declaration: { meter: 'cold-water', address: '00000000000042', identifiers: ['901F'] } },
+        connection: { type: 'tcp', host: '127.0.0.1', port: dead.port },
+        master: { timeoutMs: 200, attempts: 1, preamble: 4 },
+      });
+      await expect(preflightDevice(water, { source: 'water.json' })).rejects.toThrow(/^no answer from the water meter behind the serial server 127\.0\.0\.1:\d+: no reply to 901F at 00000000000042 nor to 03H at AA…AA/);
+      const converter = loadDeviceTargetProfile(new URL('../../suites/profiles/reference-interface-converter.json', import.meta.url).pathname);
+      const behind = { ...converter, connection: { type: 'tcp' as const, host: '127.0.0.1', port: dead.port }, master: { ...converter.master, timeoutMs: 200 } };
+      await expect(preflightDevice(behind, { source: 'conv.json' })).rejects.toThrow(/^no answer from the interface converter behind the serial server .*: no answer through the converter from archived meter\(s\) \d{12,14}, \d{12,14} \(one read each\)/);
+    } finally {
+      await dead.close();
+    }
+  }, 60_000);
 });

@@ -12,14 +12,20 @@
  *   starts: it opens the target, checks presence, closes, and throws a PreflightError (one line,
  *   exit 3) naming what to check unless the meter answers at its declared address. Against a
  *   dead meter it costs two timeouts (2 × 3000 ms by default) instead of every case's retries.
+ * - `preflightDevice(profile)`: the same for a device of another registered protocol, through the
+ *   protocol entry's `presence` (CJ/T 188: 901F then 03H to the wildcard; M-Bus: SND_NKE then
+ *   REQ_UD2 at 254; a converter: a read of its archived meters through it). Without it (a
+ *   suite would see an all-inconclusive run that does not fail) a dead water meter or heat meter
+ *   would let `meterlab run` exit 0.
  *
  * May import what targets may: core, protocols, links, masters (through the Target).
  */
 import { MeterLabError, TimeoutError } from '../core/errors.ts';
 import { formatLine } from '../links/link.ts';
 import { WILDCARD_ADDRESS, byteOrderHint } from '../protocols/dlt645/index.ts';
-import { openTarget, type Target } from './target.ts';
-import type { TargetProfile } from './profile.ts';
+import { openDeviceTarget, openTarget, type Target } from './target.ts';
+import type { DeviceTargetProfile, TargetProfile } from './profile.ts';
+import { targetProtocol, type TargetMasters } from './protocols.ts';
 
 /** Forward active total energy (PROTOCOLS.md 1.9): the identifier every 2007 meter serves. */
 const FORWARD_ACTIVE_TOTAL = '00010000';
@@ -202,4 +208,40 @@ export async function preflight(profile: TargetProfile, options: { readonly sour
   }
   if (presence.state !== 'answering') throw new PreflightError(preflightMessage(profile, presence, options.source), presence);
   return presence;
+}
+
+/** "a heat-meter on /dev/ttyUSB0", "… behind the serial server 10.0.0.5:4001". */
+function deviceWhere(profile: DeviceTargetProfile): string {
+  const c = profile.connection;
+  const kind = profile.device.kind.replace('-', ' ');
+  return c.type === 'serial' ? `the ${kind} on ${c.path}` : c.type === 'tcp' ? `the ${kind} behind the serial server ${c.host}:${c.port}` : `the simulated ${kind}`;
+}
+
+/**
+ * The pre-flight of a device of another protocol (not DL/T 645: `preflight`): opens the target,
+ * asks the protocol entry's `presence`, closes, and throws PreflightError (one line naming what
+ * to check) unless the device answers at its declared address. A protocol without `presence`
+ * gets no pre-flight (undefined).
+ */
+export async function preflightDevice(profile: DeviceTargetProfile, options: { readonly source?: string } = {}): Promise<MeterPresence | undefined> {
+  const entry = targetProtocol(profile.device.protocol);
+  if (!entry?.presence) return undefined;
+  const target = await openDeviceTarget(profile, { describe: false });
+  let presence: MeterPresence;
+  try {
+    const master = (target.masters as Record<string, unknown>)[profile.device.protocol] as TargetMasters[keyof TargetMasters];
+    presence = await entry.presence(master as never, profile.device.declaration);
+  } finally {
+    await target.close();
+  }
+  if (presence.state === 'answering') return presence;
+  const of = `(target profile ${options.source ?? profile.source})`;
+  const where = deviceWhere(profile);
+  const address = entry.addressOf(profile.device.declaration);
+  const line = formatLine(entry.lineOf(profile.device.declaration));
+  const message =
+    presence.state === 'misaddressed'
+      ? `${where} does not answer at its declared address ${address}: ${presence.detail}; check device.declaration's address ${of}`
+      : `no answer from ${where}: ${presence.detail}; check the wiring, the line settings (device.declaration.line ${line}${profile.connection.type === 'tcp' ? ", and the serial server's port settings" : ''}) and the address (${address}) ${of}`;
+  throw new PreflightError(message, presence);
 }

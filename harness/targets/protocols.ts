@@ -77,6 +77,18 @@ export interface TargetSimulatorContext<Declaration, Defect = unknown> {
   readonly seed: number;
 }
 
+/**
+ * One presence check of the declared device (harness/targets/preflight.ts preflightDevice, before
+ * `meterlab run` starts a suite; the suites' liveness checks): it answers at its declared address,
+ * answers only elsewhere (`seenAddress`), or not at all.
+ */
+export interface DevicePresence {
+  readonly state: 'answering' | 'misaddressed' | 'silent';
+  /** What was sent and what came back, one clause. */
+  readonly detail: string;
+  readonly seenAddress?: string;
+}
+
 export interface TargetProtocol<Declaration = unknown, Master extends TargetMasterBase = TargetMasterBase, Defect = unknown> {
   /** Protocol id as profiles name it (`device.protocol`): 'dlt645', 'cjt188', 'mbus'. */
   readonly id: string;
@@ -102,6 +114,12 @@ export interface TargetProtocol<Declaration = unknown, Master extends TargetMast
    * `name`. Absent: the protocol's reference device has no broken variants and the field is refused.
    */
   readonly defects?: z.ZodType<Defect, unknown>;
+  /**
+   * One presence check of the declared device through the protocol's master, one attempt per
+   * request (a dead or misaddressed vendor device stops `meterlab run` in seconds, exit 3).
+   * Absent: no pre-flight for this protocol.
+   */
+  presence?(master: Master, declaration: Declaration): Promise<DevicePresence>;
 }
 
 const registry = new Map<string, TargetProtocol<never, TargetMasterBase>>();

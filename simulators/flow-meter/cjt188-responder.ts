@@ -22,8 +22,9 @@ import {
   type Cjt188Message,
   type Cjt188Value,
 } from '../../harness/protocols/cjt188/index.ts';
+import { METER_TYPE_OF } from '../../harness/protocols/cjt188/declaration.ts';
 import { CHINA_UTC_OFFSET_MINUTES, fromCalendar, toCalendar } from '../../harness/core/calendar.ts';
-import type { FlowMeterKind, FlowMeterModel } from './model.ts';
+import type { FlowMeterModel } from './model.ts';
 
 /** Unit byte 2CH: m³ (PROTOCOLS.md 2.5). */
 export const UNIT_CUBIC_METRE = 0x2c;
@@ -38,14 +39,8 @@ const OPAQUE_BCD_LENGTH = 4;
 /** History identifiers D120..D12B: months -1..-12 [BK]. */
 const HISTORY_FIRST = 0xd120;
 
-/** CJ/T 188 meter type T of a flow-meter kind (PROTOCOLS.md 2.2). */
-export const METER_TYPE_OF: Readonly<Record<FlowMeterKind, number>> = {
-  'cold-water': MeterType.ColdWater,
-  'hot-water': MeterType.HotWater,
-  'drinking-water': MeterType.DrinkingWater,
-  'reclaimed-water': MeterType.ReclaimedWater,
-  gas: MeterType.Gas,
-};
+/** CJ/T 188 meter type T of a flow-meter kind (PROTOCOLS.md 2.2; the declaration's map). */
+export { METER_TYPE_OF };
 
 export interface Cjt188ResponderOptions {
   readonly model: FlowMeterModel;

@@ -31,23 +31,18 @@ import {
   START,
   encodeMessage,
   meterTypeInfo,
+  METER_TYPE_OF,
   type Cjt188Declaration,
   type Cjt188Message,
 } from '../../harness/protocols/cjt188/index.ts';
-import { isCjt188ReferenceBackchannel, type Cjt188ReferenceBackchannel, type DeviceTarget } from '../../harness/targets/index.ts';
+import { cjt188Presence, isCjt188ReferenceBackchannel, type Cjt188ReferenceBackchannel, type DevicePresence, type DeviceTarget } from '../../harness/targets/index.ts';
 import type { CheckContext, ConformanceCase } from '../framework/case.ts';
 import { withLiveness, type LivenessCase, type LivenessPolicy } from '../framework/liveness-case.ts';
 
 export type Cjt188Target = DeviceTarget;
 
-/** The meter type T of each declared kind (PROTOCOLS.md 2.2). */
-export const METER_TYPE: Readonly<Record<Cjt188Declaration['meter'], number>> = {
-  'cold-water': MeterType.ColdWater,
-  'hot-water': MeterType.HotWater,
-  'drinking-water': MeterType.DrinkingWater,
-  'reclaimed-water': MeterType.ReclaimedWater,
-  gas: MeterType.Gas,
-};
+/** The meter type T of each declared kind (PROTOCOLS.md 2.2; the declaration's map). */
+export const METER_TYPE = METER_TYPE_OF;
 
 /** Unit bytes of the volumes a declaration may name (PROTOCOLS.md 2.5: 29H L, 2CH m³). */
 export const VOLUME_UNIT_CODE: Readonly<Record<Cjt188Declaration['volumeUnit'], number>> = { 'm³': 0x2c, L: 0x29 };
@@ -230,32 +225,12 @@ export class MeterFault extends MeterLabError {
   }
 }
 
-export interface Cjt188Presence {
-  readonly state: 'answering' | 'misaddressed' | 'silent';
-  readonly detail: string;
-  readonly seenAddress?: string;
-}
+export type Cjt188Presence = DevicePresence;
 
-/** One 901F read at the declared address, then (when silent) one 03H to AA x7; one attempt each. */
+/** One 901F read at the declared address, then (when silent) one 03H to AA x7; one attempt each (harness/targets cjt188Presence). */
 export async function checkPresence(t: Cjt188Target): Promise<Cjt188Presence> {
-  const { master, type, address } = meterOf(t);
-  try {
-    await master.readData(type, address, METERING_DATA, { attempts: 1 });
-    return { state: 'answering', detail: `901F at ${address} answered` };
-  } catch (e) {
-    if (!isNoReply(e)) {
-      if (e instanceof MeterLabError && e.code.startsWith('cjt188')) return { state: 'answering', detail: `901F at ${address} answered: ${e.message}` };
-      throw e;
-    }
-  }
-  try {
-    const r = await master.readAddress(MeterType.Any, undefined, { attempts: 1 });
-    if (r.address === address) return { state: 'answering', detail: `03H to AA…AA answered by ${address} (901F at it was not)` };
-    return { state: 'misaddressed', detail: `no reply to 901F at ${address}; 03H to AA…AA answered by ${r.address}`, seenAddress: r.address };
-  } catch (e) {
-    if (!isNoReply(e) && !(e instanceof MeterLabError && e.code.startsWith('cjt188'))) throw e;
-    return { state: 'silent', detail: `no reply to 901F at ${address} nor to 03H at AA…AA (check wiring, line settings, address and, for a battery meter, device.declaration.sleeps)` };
-  }
+  const { master, d } = meterOf(t);
+  return cjt188Presence(master, d);
 }
 
 function notAnsweringReason(t: Cjt188Target, p: Cjt188Presence): string {

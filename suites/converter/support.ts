@@ -11,7 +11,7 @@
 import { toHex } from '../../harness/core/bytes.ts';
 import { characterTimeMs } from '../../harness/links/link.ts';
 import { AbnormalReplyError, NoReplyError } from '../../harness/masters/errors.ts';
-import { MeterType, type Cjt188Status, type Cjt188Value } from '../../harness/protocols/cjt188/index.ts';
+import { METER_TYPE_OF, type Cjt188Status, type Cjt188Value } from '../../harness/protocols/cjt188/index.ts';
 import type { ConverterArchiveEntry, ConverterDeclaration } from '../../harness/protocols/converter/index.ts';
 import type { ConverterMasters, HopFrame, InterfaceConverterBackchannel, SimulatedArchiveMeter } from '../../harness/targets/converter-protocol.ts';
 import type { DeviceTarget } from '../../harness/targets/index.ts';
@@ -19,14 +19,8 @@ import type { CheckContext } from '../framework/case.ts';
 
 export type ConverterTarget = DeviceTarget;
 
-/** CJ/T 188 meter type T of an archived water or gas meter (PROTOCOLS.md 2.2). */
-export const METER_TYPE: Readonly<Record<Exclude<ConverterArchiveEntry['meter'], 'electricity'>, number>> = {
-  'cold-water': MeterType.ColdWater,
-  'hot-water': MeterType.HotWater,
-  'drinking-water': MeterType.DrinkingWater,
-  'reclaimed-water': MeterType.ReclaimedWater,
-  gas: MeterType.Gas,
-};
+/** CJ/T 188 meter type T of an archived water or gas meter (PROTOCOLS.md 2.2; the CJ/T 188 declaration's map). */
+export const METER_TYPE: Readonly<Record<Exclude<ConverterArchiveEntry['meter'], 'electricity'>, number>> = METER_TYPE_OF;
 
 /** DL/T 645 identifier read from an electricity meter behind the converter: total forward active energy (PROTOCOLS.md 1.9). */
 export const DLT645_READ_DI = '00010000';

@@ -14,7 +14,6 @@
  * during it gets the same check afterwards, and the failure becomes that inconclusive verdict.
  */
 import { toHex } from '../../harness/core/bytes.ts';
-import { MeterLabError } from '../../harness/core/errors.ts';
 import {
   MbusApplicationError,
   MbusCollisionError,
@@ -25,14 +24,13 @@ import {
   type MbusSendRawResult,
 } from '../../harness/masters/index.ts';
 import {
-  ADDRESS_BROADCAST_REPLY,
   decodeApplication,
   hexByte,
   type MbusApplication,
   type MbusDeclaration,
   type MbusFrame,
 } from '../../harness/protocols/mbus/index.ts';
-import type { DeviceTarget } from '../../harness/targets/index.ts';
+import { mbusPresence, type DevicePresence, type DeviceTarget } from '../../harness/targets/index.ts';
 import type { CheckContext, ConformanceCase } from '../framework/case.ts';
 import { withLiveness, type LivenessCase, type LivenessPolicy } from '../framework/liveness-case.ts';
 
@@ -97,35 +95,13 @@ function noteAnswer(t: MbusTarget): void {
   if (w.currentCase) w.lastAnsweredCase = w.currentCase;
 }
 
-export interface Presence {
-  readonly state: 'answering' | 'misaddressed' | 'silent';
-  readonly detail: string;
-  /** The primary address it answers at, when misaddressed. */
-  readonly seenAddress?: number;
-}
+export type Presence = DevicePresence;
 
-/** SND_NKE at the declared primary address; when silent, a REQ_UD2 at 254 to see whether it answers elsewhere (one attempt each). */
+/** SND_NKE at the declared primary address; when silent, a REQ_UD2 at 254 (harness/targets mbusPresence); the watch learns the outcome. */
 export async function checkPresence(t: MbusTarget): Promise<Presence> {
-  const m = mbusOf(t);
-  const a = declarationOf(t).primaryAddress;
-  const w = watchOf(t);
-  try {
-    await m.sndNke(a, { attempts: 1 });
-    w.knownAnswering = true;
-    return { state: 'answering', detail: `SND_NKE at ${a} answered` };
-  } catch (e) {
-    if (!(e instanceof MbusNoReplyError || e instanceof MbusCollisionError)) throw e;
-  }
-  w.knownAnswering = false;
-  try {
-    const r = await m.reqUd2(ADDRESS_BROADCAST_REPLY, { attempts: 1 });
-    const seen = (r.exchange.reply!.frame as { address: number }).address;
-    return { state: 'misaddressed', detail: `no E5 to SND_NKE at the declared primary address ${a}, but a REQ_UD2 at 254 is answered from primary address ${seen}`, seenAddress: seen };
-  } catch (e) {
-    if (e instanceof MbusNoReplyError) return { state: 'silent', detail: `no E5 to SND_NKE at ${a} and no reply to REQ_UD2 at 254` };
-    if (e instanceof MeterLabError) return { state: 'misaddressed', detail: `no E5 to SND_NKE at ${a}; a REQ_UD2 at 254 gets an unusable reply: ${e.message}` };
-    throw e;
-  }
+  const p = await mbusPresence(mbusOf(t), declarationOf(t));
+  watchOf(t).knownAnswering = p.state === 'answering';
+  return p;
 }
 
 function notAnsweringReason(t: MbusTarget, p: Presence): string {

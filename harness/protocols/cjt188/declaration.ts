@@ -5,10 +5,21 @@
  * Validated with zod; a bad field is one error naming `device.declaration.<field>`.
  */
 import { z } from 'zod';
+import { MeterType } from './constants.ts';
 import { cjt188DialectSchema } from './dialect.ts';
 
 /** The flow-meter kinds a declaration names, and their meter type T (PROTOCOLS.md 2.2). */
 export const CJT188_METER_KINDS = ['cold-water', 'hot-water', 'drinking-water', 'reclaimed-water', 'gas'] as const;
+export type Cjt188MeterKind = (typeof CJT188_METER_KINDS)[number];
+
+/** The meter type T of each declared meter kind (PROTOCOLS.md 2.2): one map for the suites, the simulators and the converter. */
+export const METER_TYPE_OF: Readonly<Record<Cjt188MeterKind, MeterType>> = {
+  'cold-water': MeterType.ColdWater,
+  'hot-water': MeterType.HotWater,
+  'drinking-water': MeterType.DrinkingWater,
+  'reclaimed-water': MeterType.ReclaimedWater,
+  gas: MeterType.Gas,
+};
 
 export const Cjt188LineSchema = z
   .object({
