@@ -12,11 +12,25 @@
  * run directly through the framework's runCase (what `meterlab run --target <profile>` runs,
  * without vitest's start-up: about 3 s of CPU a mutant). Exit 0 only when every case passed or was
  * not applicable: a failed, errored or inconclusive verdict kills the mutant. Exit 2 when a suite folder exists that this file does not run (add it to SUITES).
+ *
+ * The other protocols' suites (DEVICE_SUITES: M-Bus, CJ/T 188, the interface converter) run each
+ * against the reference device of every kind its conformance files open
+ * (suites/profiles/reference-<kind>.json, what openSuiteTarget opens for `--target reference`).
+ * Which suites run: `--suites a,b` or METERLAB_KILL_SUITES (the argument wins), default the DL/T
+ * 645 suites (reading, programming, switching: the default mutation scope, so `npm run mutation`
+ * costs what it did). scripts/mutation.ts `--scope` passes the suites of its scope. Exit 2 also for
+ * a suite name this file does not know.
  */
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadTargetProfile, openTarget, type Target } from '../harness/targets/index.ts';
-import { runCases } from '../suites/framework/case.ts';
+import { loadDeviceTargetProfile, loadTargetProfile, openDeviceTarget, openTarget, type DeviceKind, type DeviceTarget, type Target } from '../harness/targets/index.ts';
+import { cjt188ReadingCases } from '../suites/cjt188-reading/cases.ts';
+import { casesForKind } from '../suites/cjt188-reading/support.ts';
+import { cjt188ValveCases } from '../suites/cjt188-valve/cases.ts';
+import { converterCases } from '../suites/converter/cases.ts';
+import { runCases, type ConformanceCase } from '../suites/framework/case.ts';
+import { referenceDeviceProfilePath } from '../suites/framework/suite-target.ts';
+import { mbusReadingCases } from '../suites/mbus-reading/cases.ts';
 import { programmingCases } from '../suites/programming/cases.ts';
 import { readingCases } from '../suites/reading/cases.ts';
 import { switchingCases } from '../suites/switching/cases.ts';
@@ -24,6 +38,25 @@ import { switchingCases } from '../suites/switching/cases.ts';
 const SUITES = { reading: readingCases, programming: programmingCases, switching: switchingCases } as const;
 type SuiteName = keyof typeof SUITES;
 const ALL = Object.keys(SUITES) as SuiteName[];
+
+/**
+ * The suites of the other protocols: per device kind the cases its conformance file runs (the
+ * CJ/T 188 suites once per kind, ids naming the kind, as water/gas.conformance.ts do), against the
+ * kind's reference device.
+ */
+const DEVICE_SUITES: Readonly<Record<string, readonly { readonly kind: DeviceKind; readonly cases: readonly ConformanceCase<DeviceTarget>[] }[]>> = {
+  'mbus-reading': [{ kind: 'heat-meter', cases: mbusReadingCases }],
+  'cjt188-reading': [
+    { kind: 'water-meter', cases: casesForKind(cjt188ReadingCases, 'water') },
+    { kind: 'gas-meter', cases: casesForKind(cjt188ReadingCases, 'gas') },
+  ],
+  'cjt188-valve': [
+    { kind: 'water-meter', cases: casesForKind(cjt188ValveCases, 'water') },
+    { kind: 'gas-meter', cases: casesForKind(cjt188ValveCases, 'gas') },
+  ],
+  converter: [{ kind: 'interface-converter', cases: converterCases }],
+};
+const KNOWN = [...ALL, ...Object.keys(DEVICE_SUITES)];
 const profileFile = (f: string): string => resolve(import.meta.dirname, '../suites/profiles', f);
 /**
  * The declarations the suites run against: the built-in reference, two more of the same
@@ -47,21 +80,45 @@ const suitesDir = resolve(import.meta.dirname, '../suites');
 const present = readdirSync(suitesDir, { withFileTypes: true })
   .filter((d) => d.isDirectory() && readdirSync(resolve(suitesDir, d.name)).some((f) => f.endsWith('.conformance.ts')))
   .map((d) => d.name);
-const missing = present.filter((s) => !(s in SUITES));
+const missing = present.filter((s) => !KNOWN.includes(s));
 if (missing.length > 0) {
   process.stderr.write(`kill-test: suites not run by mutation/kill-test.ts: ${missing.join(', ')}\n`);
   process.exit(2);
 }
 
+const argAt = process.argv.indexOf('--suites');
+const chosen = (argAt >= 0 ? process.argv[argAt + 1] : process.env.METERLAB_KILL_SUITES) ?? ALL.join(',');
+const selected = chosen.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const unknown = selected.filter((x) => !KNOWN.includes(x));
+if (unknown.length > 0 || selected.length === 0) {
+  process.stderr.write(`kill-test: unknown suites ${JSON.stringify(unknown)} (known: ${KNOWN.join(', ')})\n`);
+  process.exit(2);
+}
+
 const bad: string[] = [];
 for (const { file, suites } of PROFILES) {
+  const run = suites.filter((suite) => selected.includes(suite));
+  if (run.length === 0) continue;
   const profile = await loadTargetProfile(file);
-  for (const suite of suites) {
+  for (const suite of run) {
     const cases = SUITES[suite];
     const target = await openTarget(profile);
     try {
       for (const r of await runCases<Target>(cases, target)) {
         if (r.verdict !== 'passed' && r.verdict !== 'notApplicable') bad.push(`${profile.name}: ${suite}/${r.id} ${r.verdict}: ${r.reason}`);
+      }
+    } finally {
+      await target.close();
+    }
+  }
+}
+for (const suite of selected) {
+  for (const { kind, cases } of DEVICE_SUITES[suite] ?? []) {
+    const profile = loadDeviceTargetProfile(referenceDeviceProfilePath(kind));
+    const target = await openDeviceTarget(profile);
+    try {
+      for (const r of await runCases<DeviceTarget>(cases, target)) {
+        if (r.verdict !== 'passed' && r.verdict !== 'notApplicable') bad.push(`${profile.name}: ${r.id} ${r.verdict}: ${r.reason}`);
       }
     } finally {
       await target.close();
