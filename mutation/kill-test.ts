@@ -42,22 +42,32 @@ const ALL = Object.keys(SUITES) as SuiteName[];
 /**
  * The suites of the other protocols: per device kind the cases its conformance file runs (the
  * CJ/T 188 suites once per kind, ids naming the kind, as water/gas.conformance.ts do), against the
- * kind's reference device.
+ * kind's reference device (what openSuiteTarget opens for `--target reference`) and, where one
+ * exists, a second conformant declaration of the same simulator that reaches code the reference's
+ * declaration does not: reference-heat-meter-inlet.json (primary address 250, medium 0C, one
+ * telegram, three storages), reference-water-meter-litres.json (volumes in L, a reversed-DI
+ * dialect with the 2AH valve code and the masks ST layout).
  */
-const DEVICE_SUITES: Readonly<Record<string, readonly { readonly kind: DeviceKind; readonly cases: readonly ConformanceCase<DeviceTarget>[] }[]>> = {
-  'mbus-reading': [{ kind: 'heat-meter', cases: mbusReadingCases }],
+const profileFile = (f: string): string => resolve(import.meta.dirname, '../suites/profiles', f);
+const reference = (kind: DeviceKind): string => referenceDeviceProfilePath(kind);
+const DEVICE_SUITES: Readonly<Record<string, readonly { readonly profile: string; readonly cases: readonly ConformanceCase<DeviceTarget>[] }[]>> = {
+  'mbus-reading': [
+    { profile: reference('heat-meter'), cases: mbusReadingCases },
+    { profile: profileFile('reference-heat-meter-inlet.json'), cases: mbusReadingCases },
+  ],
   'cjt188-reading': [
-    { kind: 'water-meter', cases: casesForKind(cjt188ReadingCases, 'water') },
-    { kind: 'gas-meter', cases: casesForKind(cjt188ReadingCases, 'gas') },
+    { profile: reference('water-meter'), cases: casesForKind(cjt188ReadingCases, 'water') },
+    { profile: profileFile('reference-water-meter-litres.json'), cases: casesForKind(cjt188ReadingCases, 'water') },
+    { profile: reference('gas-meter'), cases: casesForKind(cjt188ReadingCases, 'gas') },
   ],
   'cjt188-valve': [
-    { kind: 'water-meter', cases: casesForKind(cjt188ValveCases, 'water') },
-    { kind: 'gas-meter', cases: casesForKind(cjt188ValveCases, 'gas') },
+    { profile: reference('water-meter'), cases: casesForKind(cjt188ValveCases, 'water') },
+    { profile: profileFile('reference-water-meter-litres.json'), cases: casesForKind(cjt188ValveCases, 'water') },
+    { profile: reference('gas-meter'), cases: casesForKind(cjt188ValveCases, 'gas') },
   ],
-  converter: [{ kind: 'interface-converter', cases: converterCases }],
+  converter: [{ profile: reference('interface-converter'), cases: converterCases }],
 };
 const KNOWN = [...ALL, ...Object.keys(DEVICE_SUITES)];
-const profileFile = (f: string): string => resolve(import.meta.dirname, '../suites/profiles', f);
 /**
  * The declarations the suites run against: the built-in reference, two more of the same
  * simulator and the reference over byte-by-byte delivery with every suite; then switching declarations with the switching suite only (what they
@@ -113,8 +123,8 @@ for (const { file, suites } of PROFILES) {
   }
 }
 for (const suite of selected) {
-  for (const { kind, cases } of DEVICE_SUITES[suite] ?? []) {
-    const profile = loadDeviceTargetProfile(referenceDeviceProfilePath(kind));
+  for (const { profile: file, cases } of DEVICE_SUITES[suite] ?? []) {
+    const profile = loadDeviceTargetProfile(file);
     const target = await openDeviceTarget(profile);
     try {
       for (const r of await runCases<DeviceTarget>(cases, target)) {
