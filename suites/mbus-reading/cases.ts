@@ -361,6 +361,14 @@ const sndNke: MbusCase = {
       !sameBytes(after.raw, before.raw),
       `after SND_NKE a REQ_UD2 with FCB 1 repeated the telegram from before the reset (access number ${accessNumberOf(after.app)}): SND_NKE did not reset the FCB state`,
     );
+    // The access number increments with each readout (MBUS.md 7): the read after the reset is a new one, so it moves forward.
+    const an = (app: { header: LongHeader | { type: string } | null }): number | null => (app.header?.type === 'long' ? (app.header as LongHeader).accessNumber : null);
+    const anBefore = an(before.app);
+    const anAfter = an(after.app);
+    if (anBefore !== null && anAfter !== null) {
+      const step = (anAfter - anBefore + 256) % 256;
+      ctx.check(step >= 1 && step <= 127, `the access number went from ${anBefore} to ${anAfter} for the next readout: it increments with each readout (MBUS.md 7)`);
+    }
     ctx.check(
       layoutOf(after.app.records) === layoutOf(before.app.records),
       'after SND_NKE the read did not start over at the first telegram (its records differ in layout from the first telegram after the first SND_NKE)',
