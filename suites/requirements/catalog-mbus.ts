@@ -58,7 +58,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     title: 'SND_NKE answered and resets the link',
     statement: 'SND_NKE (C = 40) to the slave\'s address is answered with the single character E5 and resets the link layer: the FCB state is forgotten, so the next REQ_UD2 gets a new telegram whatever its FCB. SND_NKE to 255 (broadcast without reply) resets it too, silently. The other master requests get their link-layer reply: SND_UD E5, REQ_UD1 E5 or RSP_UD.',
     threshold: 'E5; the first REQ_UD2 after it (or after SND_NKE to 255, which gets no reply) is never a repeat, its access number a step forward (MBUS.md 7: increments with each readout); E5 to SND_UD (application reset, CI 50); E5 or RSP_UD to REQ_UD1',
-    source: 'shared/protocols/MBUS.md 3 (SND_NKE: link reset / initialise, resets the FCB state; reply E5), 12.4',
+    source: 'shared/protocols/MBUS.md 3 (SND_NKE: link reset / initialise, resets the FCB state; reply E5; SND_UD E5; REQ_UD1 E5 or RSP_UD), 4 (255: broadcast without reply), 7 (access number), 12.4',
     confidence: 'H',
     origin: 'MBUS.md',
   }),
