@@ -39,6 +39,8 @@ const SUITES = { reading: readingCases, programming: programmingCases, switching
 type SuiteName = keyof typeof SUITES;
 const ALL = Object.keys(SUITES) as SuiteName[];
 
+const profileFile = (f: string): string => resolve(import.meta.dirname, '../suites/profiles', f);
+
 /**
  * The suites of the other protocols: per device kind the cases its conformance file runs (the
  * CJ/T 188 suites once per kind, ids naming the kind, as water/gas.conformance.ts do), against the
@@ -48,7 +50,6 @@ const ALL = Object.keys(SUITES) as SuiteName[];
  * telegram, three storages), reference-water-meter-litres.json (volumes in L, a reversed-DI
  * dialect with the 2AH valve code and the masks ST layout).
  */
-const profileFile = (f: string): string => resolve(import.meta.dirname, '../suites/profiles', f);
 const reference = (kind: DeviceKind): string => referenceDeviceProfilePath(kind);
 const DEVICE_SUITES: Readonly<Record<string, readonly { readonly profile: string; readonly cases: readonly ConformanceCase<DeviceTarget>[] }[]>> = {
   'mbus-reading': [
