@@ -12,11 +12,25 @@
  * run directly through the framework's runCase (what `meterlab run --target <profile>` runs,
  * without vitest's start-up: about 3 s of CPU a mutant). Exit 0 only when every case passed or was
  * not applicable: a failed, errored or inconclusive verdict kills the mutant. Exit 2 when a suite folder exists that this file does not run (add it to SUITES).
+ *
+ * The other protocols' suites (DEVICE_SUITES: M-Bus, CJ/T 188, the interface converter) run each
+ * against the reference device of every kind its conformance files open
+ * (suites/profiles/reference-<kind>.json, what openSuiteTarget opens for `--target reference`).
+ * Which suites run: `--suites a,b` or METERLAB_KILL_SUITES (the argument wins), default the DL/T
+ * 645 suites (reading, programming, switching: the default mutation scope, so `npm run mutation`
+ * costs what it did). scripts/mutation.ts `--scope` passes the suites of its scope. Exit 2 also for
+ * a suite name this file does not know.
  */
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadTargetProfile, openTarget, type Target } from '../harness/targets/index.ts';
-import { runCases } from '../suites/framework/case.ts';
+import { loadDeviceTargetProfile, loadTargetProfile, openDeviceTarget, openTarget, type DeviceKind, type DeviceTarget, type Target } from '../harness/targets/index.ts';
+import { cjt188ReadingCases } from '../suites/cjt188-reading/cases.ts';
+import { casesForKind } from '../suites/cjt188-reading/support.ts';
+import { cjt188ValveCases } from '../suites/cjt188-valve/cases.ts';
+import { converterCases } from '../suites/converter/cases.ts';
+import { runCases, type ConformanceCase } from '../suites/framework/case.ts';
+import { referenceDeviceProfilePath } from '../suites/framework/suite-target.ts';
+import { mbusReadingCases } from '../suites/mbus-reading/cases.ts';
 import { programmingCases } from '../suites/programming/cases.ts';
 import { readingCases } from '../suites/reading/cases.ts';
 import { switchingCases } from '../suites/switching/cases.ts';
@@ -24,7 +38,37 @@ import { switchingCases } from '../suites/switching/cases.ts';
 const SUITES = { reading: readingCases, programming: programmingCases, switching: switchingCases } as const;
 type SuiteName = keyof typeof SUITES;
 const ALL = Object.keys(SUITES) as SuiteName[];
+
 const profileFile = (f: string): string => resolve(import.meta.dirname, '../suites/profiles', f);
+
+/**
+ * The suites of the other protocols: per device kind the cases its conformance file runs (the
+ * CJ/T 188 suites once per kind, ids naming the kind, as water/gas.conformance.ts do), against the
+ * kind's reference device (what openSuiteTarget opens for `--target reference`) and, where one
+ * exists, a second conformant declaration of the same simulator that reaches code the reference's
+ * declaration does not: reference-heat-meter-inlet.json (primary address 250, medium 0C, one
+ * telegram, three storages), reference-water-meter-litres.json (volumes in L, a reversed-DI
+ * dialect with the 2AH valve code and the masks ST layout).
+ */
+const reference = (kind: DeviceKind): string => referenceDeviceProfilePath(kind);
+const DEVICE_SUITES: Readonly<Record<string, readonly { readonly profile: string; readonly cases: readonly ConformanceCase<DeviceTarget>[] }[]>> = {
+  'mbus-reading': [
+    { profile: reference('heat-meter'), cases: mbusReadingCases },
+    { profile: profileFile('reference-heat-meter-inlet.json'), cases: mbusReadingCases },
+  ],
+  'cjt188-reading': [
+    { profile: reference('water-meter'), cases: casesForKind(cjt188ReadingCases, 'water') },
+    { profile: profileFile('reference-water-meter-litres.json'), cases: casesForKind(cjt188ReadingCases, 'water') },
+    { profile: reference('gas-meter'), cases: casesForKind(cjt188ReadingCases, 'gas') },
+  ],
+  'cjt188-valve': [
+    { profile: reference('water-meter'), cases: casesForKind(cjt188ValveCases, 'water') },
+    { profile: profileFile('reference-water-meter-litres.json'), cases: casesForKind(cjt188ValveCases, 'water') },
+    { profile: reference('gas-meter'), cases: casesForKind(cjt188ValveCases, 'gas') },
+  ],
+  converter: [{ profile: reference('interface-converter'), cases: converterCases }],
+};
+const KNOWN = [...ALL, ...Object.keys(DEVICE_SUITES)];
 /**
  * The declarations the suites run against: the built-in reference, two more of the same
  * simulator and the reference over byte-by-byte delivery with every suite; then switching declarations with the switching suite only (what they
@@ -47,21 +91,45 @@ const suitesDir = resolve(import.meta.dirname, '../suites');
 const present = readdirSync(suitesDir, { withFileTypes: true })
   .filter((d) => d.isDirectory() && readdirSync(resolve(suitesDir, d.name)).some((f) => f.endsWith('.conformance.ts')))
   .map((d) => d.name);
-const missing = present.filter((s) => !(s in SUITES));
+const missing = present.filter((s) => !KNOWN.includes(s));
 if (missing.length > 0) {
   process.stderr.write(`kill-test: suites not run by mutation/kill-test.ts: ${missing.join(', ')}\n`);
   process.exit(2);
 }
 
+const argAt = process.argv.indexOf('--suites');
+const chosen = (argAt >= 0 ? process.argv[argAt + 1] : process.env.METERLAB_KILL_SUITES) ?? ALL.join(',');
+const selected = chosen.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const unknown = selected.filter((x) => !KNOWN.includes(x));
+if (unknown.length > 0 || selected.length === 0) {
+  process.stderr.write(`kill-test: unknown suites ${JSON.stringify(unknown)} (known: ${KNOWN.join(', ')})\n`);
+  process.exit(2);
+}
+
 const bad: string[] = [];
 for (const { file, suites } of PROFILES) {
+  const run = suites.filter((suite) => selected.includes(suite));
+  if (run.length === 0) continue;
   const profile = await loadTargetProfile(file);
-  for (const suite of suites) {
+  for (const suite of run) {
     const cases = SUITES[suite];
     const target = await openTarget(profile);
     try {
       for (const r of await runCases<Target>(cases, target)) {
         if (r.verdict !== 'passed' && r.verdict !== 'notApplicable') bad.push(`${profile.name}: ${suite}/${r.id} ${r.verdict}: ${r.reason}`);
+      }
+    } finally {
+      await target.close();
+    }
+  }
+}
+for (const suite of selected) {
+  for (const { profile: file, cases } of DEVICE_SUITES[suite] ?? []) {
+    const profile = loadDeviceTargetProfile(file);
+    const target = await openDeviceTarget(profile);
+    try {
+      for (const r of await runCases<DeviceTarget>(cases, target)) {
+        if (r.verdict !== 'passed' && r.verdict !== 'notApplicable') bad.push(`${profile.name}: ${r.id} ${r.verdict}: ${r.reason}`);
       }
     } finally {
       await target.close();

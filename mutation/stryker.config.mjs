@@ -3,7 +3,7 @@
  * kill test (issue 6). Run it with `npm run mutation` (scripts/mutation.ts), not directly: the
  * script also applies mutation/equivalent-mutants.json and writes the score.
  *
- * What is mutated: the DL/T 645 meter server (handler and receive path) and the model's password
+ * What is mutated (scope dlt645, the default; SCOPES below for mbus, cjt188, converter): the DL/T 645 meter server (handler and receive path) and the model's password
  * check. Behaviours (deliberately broken variants) are not, nor the server.ts spans that only
  * serve them or the server's lifecycle (SERVER_EXCLUDED below, with the reason for each). Log
  * statements are ignored (log-ignorer.mjs). METERLAB_MUTATE="file:10-40,file2" narrows the run (development only).
@@ -105,6 +105,25 @@ export const SERVER_EXCLUDED = [
   { from: '  private replyAddress(request: IncomingRequest): string {', to: '  }', why: "echo-wildcard quirk (broken variant); without it the reply carries the own address" },
 ];
 
+/** Spans of mbus-slave.ts only the broken variants reach (see SERVER_EXCLUDED for how spans are found). */
+export const MBUS_EXCLUDED = [
+  { from: '/** The scaled quantities this slave sends, by the name a broken variant', to: '} as const;', why: 'wrong-VIF-scaling variant: the quantities shiftedVib looks up' },
+  { from: 'export function shiftedVib(', to: '}', why: 'wrong-VIF-scaling variant (vifScaling hook) only' },
+  { from: '  get isSelected(): boolean {', to: '  }', why: 'accessor (tests); the selection is on the wire through 253' },
+];
+
+/** Spans of cjt188-responder.ts only the broken variants reach. */
+export const CJT188_EXCLUDED = [];
+
+/** Spans of converter.ts only the broken variants reach. */
+export const CONVERTER_EXCLUDED = [
+  { from: '  start(): void {', to: '  }', why: 'lifecycle (device serve loop, CLI)' },
+  { from: '  stop(): void {', to: '  }', why: 'lifecycle (device serve loop, CLI): after the target closes nothing more is on the wire' },
+  { from: ' * The defect `alterForwardedByte` on a CJ/T 188 frame', to: '}', why: 'alter-forwarded-byte variant only (alterOneByte)' },
+  { from: '  dispose(): void {', to: '  }', why: 'lifecycle (stop)' },
+  { from: '  /** Archive entry of an upstream address, if any. */', to: '  }', why: 'accessor (tests); not on the converter\'s path' },
+];
+
 /** `file` as line ranges without the `excluded` spans (Stryker mutates a mutant only when one range holds all of it). */
 function without(file, excluded) {
   const lines = readFileSync(file, 'utf8').split('\n');
@@ -130,19 +149,46 @@ function without(file, excluded) {
   return ranges;
 }
 
-const mutate = process.env.METERLAB_MUTATE
-  ? process.env.METERLAB_MUTATE.split(',')
-  : [
-      ...without('simulators/electricity-meter/server.ts', SERVER_EXCLUDED),
-      methodRange('simulators/electricity-meter/model.ts', 'checkPassword'),
-    ];
+/**
+ * The named scopes of `npm run mutation -- --scope <name>` (METERLAB_MUTATION_SCOPE): what is
+ * mutated and which suites kill (mutation/kill-test.ts --suites). `dlt645` is the default and
+ * what `npm run mutation` has always run. Each scope writes its own report
+ * (reports/mutation/mutation.json for dlt645, reports/mutation/<scope>/ for the others) and has
+ * its own equivalent-mutants file (scripts/mutation.ts).
+ */
+export const SCOPES = {
+  dlt645: {
+    mutate: () => [...without('simulators/electricity-meter/server.ts', SERVER_EXCLUDED), methodRange('simulators/electricity-meter/model.ts', 'checkPassword')],
+    suites: ['reading', 'programming', 'switching'],
+  },
+  mbus: {
+    mutate: () => without('simulators/heat-meter/mbus-slave.ts', MBUS_EXCLUDED),
+    suites: ['mbus-reading'],
+  },
+  cjt188: {
+    mutate: () => without('simulators/flow-meter/cjt188-responder.ts', CJT188_EXCLUDED),
+    suites: ['cjt188-reading', 'cjt188-valve'],
+  },
+  converter: {
+    // The converter's logic and its upstream receiver (which frames it forwards, and the hop reply parse).
+    mutate: () => [...without('simulators/converter/converter.ts', CONVERTER_EXCLUDED), 'simulators/converter/upstream-scanner.ts'],
+    suites: ['converter'],
+  },
+};
+
+const scopeName = process.env.METERLAB_MUTATION_SCOPE ?? 'dlt645';
+const scope = SCOPES[scopeName];
+if (!scope) throw new Error(`mutation config: no scope ${JSON.stringify(scopeName)} (scopes: ${Object.keys(SCOPES).join(', ')})`);
+const reportDir = scopeName === 'dlt645' ? 'reports/mutation' : `reports/mutation/${scopeName}`;
+
+const mutate = process.env.METERLAB_MUTATE ? process.env.METERLAB_MUTATE.split(',') : scope.mutate();
 
 export default {
   $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
   packageManager: 'npm',
   testRunner: 'command',
   commandRunner: {
-    command: 'node --import tsx mutation/kill-test.ts',
+    command: `node --import tsx mutation/kill-test.ts --suites ${scope.suites.join(',')}`,
   },
   mutate,
   plugins: ['./mutation/log-ignorer.mjs'],
@@ -151,8 +197,8 @@ export default {
   timeoutMS: 60_000,
   timeoutFactor: 2,
   reporters: ['json', 'html', 'progress'],
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
-  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: `${reportDir}/mutation.json` },
+  htmlReporter: { fileName: `${reportDir}/mutation.html` },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   ignorePatterns: ['reports', 'captures/**/*.jsonl.tmp', '.stryker-tmp', '.vitest-cache'],

@@ -7,6 +7,13 @@
  *   npm run mutation -- --report-only    score the last report again (reports/mutation/mutation.json)
  *   npm run mutation -- --survivors      also print every unexplained survivor as a ready
  *                                        equivalent-mutants.json entry, to review
+ *   npm run mutation -- --scope mbus     another named scope (mutation/stryker.config.mjs SCOPES):
+ *                                        dlt645 (default), mbus, cjt188, converter; what is
+ *                                        mutated and which suites kill. Each scope has its own
+ *                                        report (reports/mutation/<scope>/, dlt645:
+ *                                        reports/mutation/) and equivalents file
+ *                                        (mutation/equivalent-mutants.<scope>.json, dlt645:
+ *                                        mutation/equivalent-mutants.json).
  *
  * Score = detected / (detected + undetected − equivalent), where detected = Killed + Timeout,
  * undetected = Survived + NoCoverage, and equivalent = survivors listed in
@@ -17,7 +24,7 @@
  * score is under --min (default 90).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { $, argv } from 'zx';
 
 interface StrykerMutant {
@@ -42,9 +49,19 @@ export interface EquivalentMutant {
 }
 
 const ROOT = resolve(import.meta.dirname, '..');
-const REPORT = resolve(ROOT, 'reports/mutation/mutation.json');
-const SUMMARY = resolve(ROOT, 'reports/mutation/summary.json');
-const EQUIVALENTS = resolve(ROOT, 'mutation/equivalent-mutants.json');
+/** The scopes stryker.config.mjs defines (it refuses any other name). */
+export const SCOPE_NAMES = ['dlt645', 'mbus', 'cjt188', 'converter'] as const;
+export type ScopeName = (typeof SCOPE_NAMES)[number];
+
+/** Where a scope's report, summary and equivalents live (dlt645 keeps the paths it always had). */
+export function scopePaths(scope: ScopeName): { report: string; summary: string; equivalents: string } {
+  const dir = scope === 'dlt645' ? 'reports/mutation' : `reports/mutation/${scope}`;
+  return {
+    report: resolve(ROOT, dir, 'mutation.json'),
+    summary: resolve(ROOT, dir, 'summary.json'),
+    equivalents: resolve(ROOT, scope === 'dlt645' ? 'mutation/equivalent-mutants.json' : `mutation/equivalent-mutants.${scope}.json`),
+  };
+}
 const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
@@ -107,9 +124,16 @@ export function score(report: StrykerReport, equivalents: readonly EquivalentMut
 }
 
 async function main(): Promise<void> {
+  const scope = String(argv.scope ?? 'dlt645') as ScopeName;
+  if (!SCOPE_NAMES.includes(scope)) {
+    process.stderr.write(`mutation: no scope ${JSON.stringify(scope)} (scopes: ${SCOPE_NAMES.join(', ')})\n`);
+    process.exit(2);
+  }
+  const { report: REPORT, summary: SUMMARY, equivalents: EQUIVALENTS } = scopePaths(scope);
   if (!argv['report-only']) {
     $.cwd = ROOT;
     $.verbose = true;
+    $.env = { ...process.env, METERLAB_MUTATION_SCOPE: scope };
     await $`npx stryker run mutation/stryker.config.mjs`;
   }
   const report = JSON.parse(readFileSync(REPORT, 'utf8')) as StrykerReport;
@@ -117,6 +141,7 @@ async function main(): Promise<void> {
   const s = score(report, equivalents);
   const min = Number(argv.min ?? 90);
   const summary = {
+    scope,
     files: Object.keys(report.files),
     statuses: s.counts,
     detected: s.detected,
@@ -129,8 +154,9 @@ async function main(): Promise<void> {
   };
   writeFileSync(SUMMARY, `${JSON.stringify(summary, null, 2)}\n`);
   const out = process.stdout;
-  out.write(`\nmutation: ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
-  out.write(`mutation: ${s.detected} detected, ${s.undetected} undetected, ${s.equivalent} equivalent (mutation/equivalent-mutants.json)\n`);
+  out.write(`\nmutation: scope ${scope}\n`);
+  out.write(`mutation: ${Object.entries(s.counts).map(([k, v]) => `${v} ${k}`).join(', ')}\n`);
+  out.write(`mutation: ${s.detected} detected, ${s.undetected} undetected, ${s.equivalent} equivalent (${relative(ROOT, EQUIVALENTS)})\n`);
   out.write(`mutation: score ${summary.score}% of non-equivalent mutants detected by the suites (minimum ${min}%)\n`);
   for (const sv of s.survivors) out.write(`  survived ${sv.at} ${sv.mutator}: ${JSON.stringify(sv.original).slice(0, 80)} -> ${JSON.stringify(sv.replacement).slice(0, 60)}\n`);
   for (const e of s.stale) out.write(`  stale equivalent entry (no such survivor now): ${e.file} ${e.mutator} ${JSON.stringify(e.line).slice(0, 80)}\n`);
@@ -138,7 +164,7 @@ async function main(): Promise<void> {
   if (argv.survivors) {
     out.write(`${JSON.stringify(s.survivors.map(({ at: _at, status: _status, ...e }) => ({ ...e, reason: 'TODO' })), null, 2)}\n`);
   }
-  out.write(`mutation: report reports/mutation/mutation.html, summary ${SUMMARY}\n`);
+  out.write(`mutation: report ${relative(ROOT, REPORT).replace(/json$/, 'html')}, summary ${relative(ROOT, SUMMARY)}\n`);
   if (s.score < min) process.exitCode = 1;
 }
 

@@ -12,13 +12,18 @@ import {
   ADDRESS_BROADCAST_NO_REPLY,
   ADDRESS_BROADCAST_REPLY,
   ADDRESS_NETWORK_LAYER,
+  CI,
   describeDeclaredRecord,
+  encodeFrame,
+  encodeReqUd1,
   encodeReqUd2,
+  encodeSecondaryAddress,
   encodeSelection,
   encodeSndNke,
   formatSecondaryAddress,
   manufacturerCode,
   manufacturerValue,
+  makeControl,
   type DataRecord,
   type LongHeader,
   type MbusDeclaration,
@@ -235,6 +240,31 @@ const recordConsistency: MbusCase = {
         ctx.check(s.scaled! <= now + EPSILON * Math.abs(now), `stored ${describeRecord(s)} exceeds the current value ${now} (storage number 0): a stored register value cannot be above the current one`);
       }
     }
+    // Heat needs water: of two values of the energy register (current and stored, or two storages), the
+    // larger comes with the larger volume. Judged only when the energies differ by at least two steps of
+    // their VIF (1 kWh of heat carries at least 1 / (1.163 × 130 K) m³ ≈ 6.6 L, above a 1 L volume step).
+    const plainAt = (quantity: string, storage: number) => {
+      const c = records.filter((r) => r.vib.entry!.quantity === quantity && r.storageNumber === storage && r.tariff === 0 && r.subunit === 0 && r.function === 'instantaneous');
+      return c.length === 1 ? c[0]! : undefined;
+    };
+    if (t.profile.device.kind === 'heat-meter') {
+      const storages = [...new Set(records.map((r) => r.storageNumber))];
+      const pairs = storages.flatMap((n) => {
+        const e = plainAt('Energy', n);
+        const v = plainAt('Volume', n);
+        return e && v ? [{ n, e, v }] : [];
+      });
+      for (const hi of pairs) {
+        for (const lo of pairs) {
+          if (hi.e.scaled! - lo.e.scaled! < 2 * hi.e.vib.entry!.scale) continue;
+          judged++;
+          ctx.check(
+            hi.v.scaled! > lo.v.scaled!,
+            `energy at storage number ${hi.n} (${hi.e.scaled} Wh) is above the one at storage number ${lo.n} (${lo.e.scaled} Wh) but the volume is not (${hi.v.scaled} m³ against ${lo.v.scaled} m³): heat is carried only by water that flowed`,
+          );
+        }
+      }
+    }
     // Heat power against flow × ΔT.
     const one = (quantity: string) => {
       const c = records.filter((r) => r.vib.entry!.quantity === quantity && r.storageNumber === 0 && r.function === 'instantaneous' && r.tariff === 0 && r.subunit === 0);
@@ -249,6 +279,13 @@ const recordConsistency: MbusCase = {
       const dT = tf.scaled! - tr.scaled!;
       if (q < HEAT_CHECK_MIN_FLOW_M3H || dT < HEAT_CHECK_MIN_DELTA_T_K) {
         ctx.log(`power not compared: flow ${q} m³/h, ΔT ${dT.toFixed(2)} K (below ${HEAT_CHECK_MIN_FLOW_M3H} m³/h or ${HEAT_CHECK_MIN_DELTA_T_K} K: nothing to measure)`);
+        // Still an upper bound: no more power than that flow and ΔT, each raised to the threshold, can carry.
+        const boundW = Math.max(q, HEAT_CHECK_MIN_FLOW_M3H) * Math.max(dT, HEAT_CHECK_MIN_DELTA_T_K) * HEAT_COEFFICIENT_KWH_PER_M3_K * 1000 * (1 + HEAT_POWER_TOLERANCE) + power.vib.entry!.scale;
+        judged++;
+        ctx.check(
+          power.scaled! <= boundW,
+          `power ${power.scaled} W with flow ${q} m³/h and ΔT ${dT.toFixed(2)} K: above ${boundW.toFixed(1)} W, what even ${Math.max(q, HEAT_CHECK_MIN_FLOW_M3H)} m³/h × ${Math.max(dT, HEAT_CHECK_MIN_DELTA_T_K).toFixed(2)} K × ${HEAT_COEFFICIENT_KWH_PER_M3_K} (+${HEAT_POWER_TOLERANCE * 100} %) carries`,
+        );
       } else {
         judged++;
         const expectedW = q * dT * HEAT_COEFFICIENT_KWH_PER_M3_K * 1000;
@@ -324,11 +361,36 @@ const sndNke: MbusCase = {
       !sameBytes(after.raw, before.raw),
       `after SND_NKE a REQ_UD2 with FCB 1 repeated the telegram from before the reset (access number ${accessNumberOf(after.app)}): SND_NKE did not reset the FCB state`,
     );
+    // The access number increments with each readout (MBUS.md 7): the read after the reset is a new one, so it moves forward.
+    const an = (app: { header: LongHeader | { type: string } | null }): number | null => (app.header?.type === 'long' ? (app.header as LongHeader).accessNumber : null);
+    const anBefore = an(before.app);
+    const anAfter = an(after.app);
+    if (anBefore !== null && anAfter !== null) {
+      const step = (anAfter - anBefore + 256) % 256;
+      ctx.check(step >= 1 && step <= 127, `the access number went from ${anBefore} to ${anAfter} for the next readout: it increments with each readout (MBUS.md 7)`);
+    }
     ctx.check(
       layoutOf(after.app.records) === layoutOf(before.app.records),
       'after SND_NKE the read did not start over at the first telegram (its records differ in layout from the first telegram after the first SND_NKE)',
     );
-    ctx.evidence('telegrams', [`before: ${toHex(before.raw)}`, `after: ${toHex(after.raw)}`].join('\n'));
+    // SND_NKE at 255 (broadcast without reply) is for every slave: silence, and the FCB state reset all the same.
+    const bc = await rawRequest(t, encodeSndNke(ADDRESS_BROADCAST_NO_REPLY));
+    ctx.check(bc.length === 0, `SND_NKE at 255 (broadcast without reply) was answered: ${bc.map(describeRawReply).join('; ')}`);
+    const afterBroadcast = await reqUd2Raw(ctx, t, true, 'REQ_UD2 FCB 1 after SND_NKE at 255');
+    ctx.check(
+      !sameBytes(afterBroadcast.raw, after.raw),
+      `after SND_NKE at 255 a REQ_UD2 with FCB 1 repeated the telegram from before (access number ${accessNumberOf(afterBroadcast.app)}): the broadcast SND_NKE did not reset the FCB state`,
+    );
+    // The other master requests of MBUS.md 3: SND_UD is answered E5 (here an application reset, CI 50,
+    // MBUS.md 5), REQ_UD1 (class 1 data) E5 or RSP_UD.
+    const reset = await rawRequest(t, encodeFrame({ type: 'long', control: makeControl({ function: 'SND_UD', fcb: true }), address: a, ci: CI.APPLICATION_RESET }));
+    ctx.check(reset.length === 1 && reset[0]!.frame?.type === 'ack', `SND_UD application reset (CI 50) at ${a}: expected one E5 (MBUS.md 3), got ${reset.length === 0 ? 'no reply' : reset.map(describeRawReply).join('; ')}`);
+    const ud1 = await rawRequest(t, encodeReqUd1(a, true));
+    ctx.check(
+      ud1.length === 1 && (ud1[0]!.frame?.type === 'ack' || (ud1[0]!.frame?.type === 'long' && ud1[0]!.frame.control.functionName === 'RSP_UD')),
+      `REQ_UD1 at ${a}: expected one E5 or RSP_UD (MBUS.md 3), got ${ud1.length === 0 ? 'no reply' : ud1.map(describeRawReply).join('; ')}`,
+    );
+    ctx.evidence('telegrams', [`before: ${toHex(before.raw)}`, `after: ${toHex(after.raw)}`, `after SND_NKE at 255: ${toHex(afterBroadcast.raw)}`].join('\n'));
     await mbusOf(t).sndNke(a);
   },
 };
@@ -402,6 +464,14 @@ const secondaryAddressing: MbusCase = {
     await selectAndRead(ctx, t, id, 'selection of the declared secondary address');
     await selectAndRead(ctx, t, wildcardPattern(id, 4), 'wildcard selection');
     await selectAndRead(ctx, t, wildcardPattern(id, 8), 'all-wildcard selection');
+    // While selected: a SND_UD at 253 is for it (E5, MBUS.md 3), a request for another primary address still is not.
+    if ((await mbusOf(t).select(id)).outcome === 'reply') {
+      const other = (primary(t) % 250) + 1;
+      const ud = await rawRequest(t, encodeFrame({ type: 'long', control: makeControl({ function: 'SND_UD', fcb: true }), address: ADDRESS_NETWORK_LAYER, ci: CI.APPLICATION_RESET }));
+      ctx.check(ud.length === 1 && ud[0]!.frame?.type === 'ack', `SND_UD (application reset, CI 50) at 253 while selected: expected one E5 (MBUS.md 3), got ${ud.length === 0 ? 'no reply' : ud.map(describeRawReply).join('; ')}`);
+      const elsewhere = await rawRequest(t, encodeReqUd2(other, true));
+      ctx.check(elsewhere.length === 0, `REQ_UD2 at another primary address (${other}) while selected by secondary address was answered: ${elsewhere.map(describeRawReply).join('; ')}`);
+    }
     // Deselection: select, SND_NKE at 253 (answered or not), then 253 must be silent.
     const sel = await mbusOf(t).select(id);
     if (sel.outcome === 'reply') {
@@ -468,6 +538,9 @@ const badFrames: MbusCase = {
     await expectNoReply(ctx, t, badChecksumReqUd2(a), `REQ_UD2 at ${a} with a wrong checksum`);
     await expectNoReply(ctx, t, encodeSndNke(other), `SND_NKE at another primary address (${other})`);
     await expectNoReply(ctx, t, encodeReqUd2(other, true), `REQ_UD2 at another primary address (${other})`);
+    // A selection (CI 52) is for 253 only (MBUS.md 6): its own secondary address sent to another primary address is not for it.
+    const misaddressed = encodeFrame({ type: 'long', control: makeControl({ function: 'SND_UD', fcb: true }), address: other, ci: CI.SELECTION, data: encodeSecondaryAddress(id) });
+    await expectNoReply(ctx, t, misaddressed, `a selection of its own secondary address sent to another primary address (${other})`);
     const wrong = otherIdentity(id);
     await expectNoReply(ctx, t, encodeSelection(wrong, true), `a selection of another secondary address ${formatSecondaryAddress(wrong)}`);
     await expectNoReply(ctx, t, encodeReqUd2(ADDRESS_NETWORK_LAYER, true), `REQ_UD2 at 253 after a selection of another secondary address`);

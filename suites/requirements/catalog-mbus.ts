@@ -37,8 +37,8 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     id: 'MBUS-03',
     title: 'Stored and instantaneous values consistent',
     statement:
-      'Storage number 0 is the current value and storage numbers above 0 are stored (historic) values, so a stored value of a cumulative register (energy, volume) never exceeds the current one. In a heat meter the thermal power equals the volume flow times the temperature difference times the heat coefficient of water (about 1.163 kWh/(m³·K) near 50 °C), within rounding and the coefficient\'s variation.',
-    threshold: 'stored ≤ current for energy and volume; power within 10 % (plus the rounding of the four values) of flow × ΔT × 1.163 when flow ≥ 0.01 m³/h and ΔT ≥ 3 K',
+      'Storage number 0 is the current value and storage numbers above 0 are stored (historic) values, so a stored value of a cumulative register (energy, volume) never exceeds the current one. In a heat meter the thermal power equals the volume flow times the temperature difference times the heat coefficient of water (about 1.163 kWh/(m³·K) near 50 °C), within rounding and the coefficient\'s variation; heat is carried only by water, so of two values of the energy register the larger comes with the larger volume.',
+    threshold: 'stored ≤ current for energy and volume; power within 10 % (plus the rounding of the four values) of flow × ΔT × 1.163 when flow ≥ 0.01 m³/h and ΔT ≥ 3 K, below those at most what 0.01 m³/h and 3 K (or more) carry, +10 %; energies two VIF steps apart come with volumes in the same order',
     source: 'storage number 0 = actual value: EN 13757-3 as read for MBUS.md 8 [BK]; heat coefficient: EN 1434 as cited by simulators/heat-meter/model.ts [BK]; the 10 % band is MeterLab\'s',
     confidence: 'L',
     origin: 'MBUS.md',
@@ -56,9 +56,9 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
   R({
     id: 'MBUS-05',
     title: 'SND_NKE answered and resets the link',
-    statement: 'SND_NKE (C = 40) to the slave\'s address is answered with the single character E5 and resets the link layer: the FCB state is forgotten, so the next REQ_UD2 gets a new telegram whatever its FCB.',
-    threshold: 'E5; the first REQ_UD2 after it is never a repeat',
-    source: 'shared/protocols/MBUS.md 3 (SND_NKE: link reset / initialise, resets the FCB state; reply E5), 12.4',
+    statement: 'SND_NKE (C = 40) to the slave\'s address is answered with the single character E5 and resets the link layer: the FCB state is forgotten, so the next REQ_UD2 gets a new telegram whatever its FCB. SND_NKE to 255 (broadcast without reply) resets it too, silently. The other master requests get their link-layer reply: SND_UD E5, REQ_UD1 E5 or RSP_UD.',
+    threshold: 'E5; the first REQ_UD2 after it (or after SND_NKE to 255, which gets no reply) is never a repeat, its access number a step forward (MBUS.md 7: increments with each readout); E5 to SND_UD (application reset, CI 50); E5 or RSP_UD to REQ_UD1',
+    source: 'shared/protocols/MBUS.md 3 (SND_NKE: link reset / initialise, resets the FCB state; reply E5; SND_UD E5; REQ_UD1 E5 or RSP_UD), 4 (255: broadcast without reply), 7 (access number), 12.4',
     confidence: 'H',
     origin: 'MBUS.md',
   }),
@@ -75,8 +75,8 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
     id: 'MBUS-07',
     title: 'Secondary addressing',
     statement:
-      'SND_UD to 253 with CI 52 and the 8-byte secondary address (ID nibble F, manufacturer FFFF, version FF, medium FF are wildcards) selects a matching slave, which answers E5; REQ_UD2 to 253 then reads the selected slave. A selection that does not match deselects the slave silently; SND_NKE to 253 deselects it.',
-    threshold: 'E5 to the full and to a wildcard selection; the read at 253 gives the declared identity; silence at 253 after a non-matching selection and after SND_NKE to 253',
+      'SND_UD to 253 with CI 52 and the 8-byte secondary address (ID nibble F, manufacturer FFFF, version FF, medium FF are wildcards) selects a matching slave, which answers E5; REQ_UD2 to 253 then reads the selected slave. A selection that does not match deselects the slave silently; SND_NKE to 253 deselects it. While selected, a SND_UD to 253 is for it (E5) and a request for another primary address still is not.',
+    threshold: 'E5 to the full and to a wildcard selection; the read at 253 gives the declared identity; silence at 253 after a non-matching selection and after SND_NKE to 253; while selected, E5 to SND_UD at 253 and silence at another primary address',
     source: 'shared/protocols/MBUS.md 6 (select, wildcards, deselection), 4 (253 = network layer)',
     confidence: 'H',
     origin: 'MBUS.md',
@@ -93,7 +93,7 @@ export const MBUS_REQUIREMENTS: readonly Requirement[] = [
   R({
     id: 'MBUS-09',
     title: 'Bad frames get no reply',
-    statement: 'A request with a wrong checksum, a request for another primary address, and a selection of another secondary address get no reply; the slave still answers a valid request afterwards.',
+    statement: 'A request with a wrong checksum, a request for another primary address, a selection of another secondary address, and a selection (CI 52, for 253 only) of its own secondary address sent to another primary address get no reply; the slave still answers a valid request afterwards.',
     source: 'shared/protocols/MBUS.md 2 (checksum, exact length), 4, 6 (a non-matching selection stays silent), 12.1 and 12.4',
     confidence: 'H',
     origin: 'MBUS.md',
