@@ -10,14 +10,12 @@
  *
  * Needs socat (`apt-get install socat`); skipped with the reason without it.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { socatAvailable, startPtyPair, SOCAT_MISSING, type PtyPair } from '../links/pty.ts';
 import { openDeviceTarget, parseDeviceTargetProfile, type DeviceTarget } from '../targets/index.ts';
 import { runCases, verdictLines } from '../../suites/framework/case.ts';
 import { converterCases } from '../../suites/converter/cases.ts';
-import { REPO, startMeterlab, type RunningMeterlab } from './testing.ts';
+import { checkedInProfileOn, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 
 let pair: PtyPair | undefined;
 let sim: RunningMeterlab | undefined;
@@ -25,10 +23,7 @@ let target: DeviceTarget | undefined;
 
 afterAll(async () => {
   await target?.close();
-  if (sim && sim.child.exitCode === null) {
-    sim.child.kill('SIGKILL');
-    await sim.exited;
-  }
+  await stopMeterlab(sim);
   await pair?.close();
 });
 
@@ -37,8 +32,7 @@ describe('converter cases over the real serialport binding', () => {
     pair = await startPtyPair();
     sim = startMeterlab(['simulate', 'converter', '--port', pair.a]);
     await sim.waitFor(/serving on/, 30_000);
-    const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'simulated-converter-on-pty.json'), 'utf8')) as { connection: { path: string } };
-    profile.connection.path = pair.b;
+    const profile = checkedInProfileOn('simulated-converter-on-pty.json', pair.b);
     target = await openDeviceTarget(parseDeviceTargetProfile(profile, { source: 'simulated-converter-on-pty.json' }));
     expect(target.kind).toBe('serial');
     const results = await runCases(converterCases, target, ['converter.archive-reachable', 'converter.forwards-byte-for-byte', 'converter.wakes-battery-meters', 'converter.protocol-conversion']);

@@ -23,7 +23,7 @@ import { DICTIONARY } from '../protocols/dlt645/dictionary.ts';
 import { REFERENCE_METER_PROFILE_INPUT } from '../../simulators/electricity-meter/index.ts';
 import { loadTargetProfile } from '../targets/profile.ts';
 import type { RunSummary } from './report.ts';
-import { expectOneErrorLine, meterlab, startMeterlab, type RunningMeterlab } from './testing.ts';
+import { expectOneErrorLine, meterlab, startMeterlab, type RunningMeterlab, stopMeterlab } from './testing.ts';
 
 const ADDRESS = '202401150042';
 /** What a single vendor meter might serve: energies, instantaneous values, clock, identity, prepaid balance, freezes. */
@@ -47,10 +47,7 @@ let pair: PtyPair | undefined;
 let sim: RunningMeterlab | undefined;
 
 afterAll(async () => {
-  if (sim && sim.child.exitCode === null) {
-    sim.child.kill('SIGKILL');
-    await sim.exited;
-  }
+  await stopMeterlab(sim);
   await pair?.close();
   rmSync(tmp, { recursive: true, force: true });
 });

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { socatAvailable, startPtyPair, SOCAT_MISSING, type PtyPair } from '../links/pty.ts';
 import type { RunSummary } from './report.ts';
 import { verifyManifest } from './report.ts';
-import { meterlab, REPO, startMeterlab, type RunningMeterlab } from './testing.ts';
+import { checkedInProfileOn, meterlab, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 
 const ADDRESS = '123456789012';
 const tmp = mkdtempSync(join(tmpdir(), 'meterlab-pty-'));
@@ -23,22 +23,13 @@ let pair: PtyPair | undefined;
 let sim: RunningMeterlab | undefined;
 
 afterAll(async () => {
-  if (sim && sim.child.exitCode === null) {
-    sim.child.kill('SIGKILL');
-    await sim.exited;
-  }
+  await stopMeterlab(sim);
   await pair?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 /** The checked-in profile the README's no-hardware example uses, pointed at this test's pty. */
-function serialProfile(path: string): object {
-  const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'simulated-meter-on-pty.json'), 'utf8')) as {
-    connection: { path: string };
-  };
-  profile.connection.path = path;
-  return profile;
-}
+const serialProfile = (path: string): object => checkedInProfileOn('simulated-meter-on-pty.json', path);
 
 describe('reading suite end to end over the real serialport binding', () => {
   it.skipIf(!socatAvailable())(`certifies the simulated meter served by meterlab simulate on a pty (skipped when ${SOCAT_MISSING})`, async () => {

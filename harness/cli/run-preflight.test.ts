@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from './report.ts';
-import { expectOneErrorLine, meterlab, REPO, startMeterlab, type RunningMeterlab } from './testing.ts';
+import { expectOneErrorLine, meterlab, REPO, startMeterlab, type RunningMeterlab, stopMeterlab } from './testing.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'meterlab-preflight-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -88,10 +88,7 @@ describe('meterlab run: the pre-flight', () => {
     }, 60_000);
 
     afterAll(async () => {
-      if (sim && sim.child.exitCode === null) {
-        sim.child.kill('SIGKILL');
-        await sim.exited;
-      }
+      await stopMeterlab(sim);
     });
 
     it('stops with the byte-order hint and the address to declare', async () => {

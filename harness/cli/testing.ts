@@ -143,3 +143,18 @@ export function memoryOf(pid: number): { rssKiB: number; peakKiB: number } {
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rssKiB: field('VmRSS'), peakKiB: field('VmHWM') };
 }
+
+/** Ends a `startMeterlab` process if it is still running (SIGKILL unless told) and waits for its exit. */
+export async function stopMeterlab(sim: RunningMeterlab | undefined, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (sim && sim.child.exitCode === null) {
+    sim.child.kill(signal);
+    await sim.exited;
+  }
+}
+
+/** A checked-in profile of suites/profiles (parsed JSON) with its serial connection pointed at `path`, a test's pty. */
+export function checkedInProfileOn<T extends { connection: { path: string } }>(file: string, path: string): T {
+  const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', file), 'utf8')) as T;
+  profile.connection.path = path;
+  return profile;
+}

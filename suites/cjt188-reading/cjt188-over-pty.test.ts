@@ -17,7 +17,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { socatAvailable, startPtyPair, SOCAT_MISSING, type PtyPair } from '../../harness/links/pty.ts';
 import { openDeviceTarget, parseDeviceTargetProfile, type DeviceTarget } from '../../harness/targets/index.ts';
 import { verifyManifest, type RunSummary } from '../../harness/cli/report.ts';
-import { meterlab, REPO, startMeterlab, type RunningMeterlab } from '../../harness/cli/testing.ts';
+import { checkedInProfileOn, meterlab, REPO, startMeterlab, stopMeterlab, type RunningMeterlab } from '../../harness/cli/testing.ts';
 import { runCases, verdictLines } from '../framework/case.ts';
 import { cjt188ReadingCases } from './cases.ts';
 
@@ -30,10 +30,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 afterEach(async () => {
   await target?.close();
   target = undefined;
-  if (sim && sim.child.exitCode === null) {
-    sim.child.kill('SIGINT');
-    await sim.exited;
-  }
+  await stopMeterlab(sim, 'SIGINT');
   sim = undefined;
   await pair?.close();
   pair = undefined;
@@ -41,11 +38,7 @@ afterEach(async () => {
 
 /** The checked-in water profile pointed at this test's pty; `edit` adjusts its JSON. */
 function ptyProfile(path: string, edit: (p: { device: { kind: string; declaration: Record<string, unknown> } }) => void = () => undefined) {
-  const json = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'simulated-water-meter-on-pty.json'), 'utf8')) as {
-    connection: { path: string };
-    device: { kind: string; declaration: Record<string, unknown> };
-  };
-  json.connection.path = path;
+  const json = checkedInProfileOn<{ connection: { path: string }; device: { kind: string; declaration: Record<string, unknown> } }>('simulated-water-meter-on-pty.json', path);
   edit(json);
   return parseDeviceTargetProfile(json);
 }

@@ -7,7 +7,7 @@
  * Cases talk to the device only through the target's M-Bus master (`masters.mbus`, raw bytes
  * through its `sendRaw`); never a simulator. Every skip names the declaration field.
  */
-import { toHex } from '../../harness/core/bytes.ts';
+import { bytesEqual, toHex } from '../../harness/core/bytes.ts';
 import {
   ADDRESS_BROADCAST_NO_REPLY,
   ADDRESS_BROADCAST_REPLY,
@@ -314,10 +314,6 @@ function accessNumberOf(app: { header: LongHeader | { type: string } | null }): 
   return h && h.type === 'long' ? String((h as LongHeader).accessNumber) : '?';
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 const fcb: MbusCase = {
   id: 'mbus-reading.fcb',
   requirement: 'MBUS-04',
@@ -329,11 +325,11 @@ const fcb: MbusCase = {
     const first = await reqUd2Raw(ctx, t, true, 'REQ_UD2 FCB 1 after SND_NKE');
     const again = await reqUd2Raw(ctx, t, true, 'REQ_UD2 FCB 1 repeated');
     ctx.check(
-      sameBytes(again.raw, first.raw),
+      bytesEqual(again.raw, first.raw),
       `REQ_UD2 repeated with the same FCB (1) got a new telegram (access number ${accessNumberOf(first.app)} → ${accessNumberOf(again.app)}) instead of the last one repeated: a reply lost on the line would be skipped`,
     );
     const next = await reqUd2Raw(ctx, t, false, 'REQ_UD2 FCB 0 (toggled)');
-    ctx.check(!sameBytes(next.raw, first.raw), `REQ_UD2 with the FCB toggled (0) got the last telegram again (access number ${accessNumberOf(next.app)}) instead of the next one`);
+    ctx.check(!bytesEqual(next.raw, first.raw), `REQ_UD2 with the FCB toggled (0) got the last telegram again (access number ${accessNumberOf(next.app)}) instead of the next one`);
     ctx.evidence('telegrams', [`FCB 1: ${toHex(first.raw)}`, `FCB 1 again: ${toHex(again.raw)}`, `FCB 0: ${toHex(next.raw)}`].join('\n'));
     // Leave the device and the master in step (the raw requests bypassed the master's FCB state).
     await m.sndNke(a);
@@ -358,7 +354,7 @@ const sndNke: MbusCase = {
     ctx.check(ack2.length === 1 && ack2[0]!.frame?.type === 'ack', `the second SND_NKE at ${a}: expected one E5, got ${ack2.length === 0 ? 'no reply' : ack2.map(describeRawReply).join('; ')}`);
     const after = await reqUd2Raw(ctx, t, true, 'REQ_UD2 FCB 1 after the second SND_NKE');
     ctx.check(
-      !sameBytes(after.raw, before.raw),
+      !bytesEqual(after.raw, before.raw),
       `after SND_NKE a REQ_UD2 with FCB 1 repeated the telegram from before the reset (access number ${accessNumberOf(after.app)}): SND_NKE did not reset the FCB state`,
     );
     // The access number increments with each readout (MBUS.md 7): the read after the reset is a new one, so it moves forward.
@@ -378,7 +374,7 @@ const sndNke: MbusCase = {
     ctx.check(bc.length === 0, `SND_NKE at 255 (broadcast without reply) was answered: ${bc.map(describeRawReply).join('; ')}`);
     const afterBroadcast = await reqUd2Raw(ctx, t, true, 'REQ_UD2 FCB 1 after SND_NKE at 255');
     ctx.check(
-      !sameBytes(afterBroadcast.raw, after.raw),
+      !bytesEqual(afterBroadcast.raw, after.raw),
       `after SND_NKE at 255 a REQ_UD2 with FCB 1 repeated the telegram from before (access number ${accessNumberOf(afterBroadcast.app)}): the broadcast SND_NKE did not reset the FCB state`,
     );
     // The other master requests of MBUS.md 3: SND_UD is answered E5 (here an application reset, CI 50,

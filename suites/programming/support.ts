@@ -220,9 +220,8 @@ export function neighbourValue(value: number, format: { decimals: number; max: n
   return null;
 }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
+/** Byte-wise equality (harness/core/bytes.ts), re-exported for the programming cases. */
+export { bytesEqual } from '../../harness/core/bytes.ts';
 
 export function show(bytes: Uint8Array): string {
   return bytes.length > 0 ? toHex(bytes) : '(no bytes)';
