@@ -133,3 +133,21 @@ export const MAX_STANDARD_FN = 248;
 export const MAX_FN = 2040;
 /** pn range (3.5). */
 export const MAX_PN = 2040;
+
+/**
+ * Meter-archive protocol codes. AFN 04 F10 (COL-10, NUC97X AFN04.h:144-153): 0 = do not read,
+ * 1 = DL/T 645-1997, 2 = AC sampling, 30 = DL/T 645-2007, 31 = narrowband-PLC module interface.
+ * AFN 04 F249 (MeterLab's four-meter extension, docs/protocols/meterlab-four-meter-1376.md):
+ * 40 = CJ/T 188-2004, 41 = EN 13757-3 M-Bus by primary address. 40/41 are MeterLab's choice (GAP-12).
+ */
+export const ArchiveProtocol = { none: 0, dlt645_1997: 1, acSampling: 2, dlt645_2007: 30, carrier: 31, cjt188: 40, mbus: 41 } as const;
+
+/**
+ * Port numbers of 376.1 (CON-07, NUC97X Terminal_Uart_AFN10_Forwarding.c): 1 = internal AC
+ * sampling, 2-4 = RS-485 ports 1-3, 31 = carrier. MeterLab's concentrator numbers any further
+ * local port (M-Bus, more RS-485) 5..30.
+ */
+export const Port = { acSampling: 1, rs485First: 2, carrier: 31 } as const;
+
+/** The Fn of MeterLab's four-meter extension in AFN 04, 0A, 0C and 0D: beyond the standard's F1..F248, so it cannot collide. */
+export const FOUR_METER_FN = 249;

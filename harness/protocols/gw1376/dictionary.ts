@@ -15,7 +15,7 @@
 import { decodeError, EncodeError, type DecodeError } from '../../core/errors.ts';
 import { concatBytes, toHex } from '../../core/bytes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import { A1, A11, A12, A14, A15, A20, ascii, bin, bytesOf, type FieldValue, type Format } from './formats.ts';
+import { A1, A11, A12, A14, A15, A20, ascii, bin, bytesOf, ML7, type FieldValue, type Format } from './formats.ts';
 
 export type Field =
   | { readonly name: string; readonly format: Format }
@@ -75,6 +75,37 @@ const METER_ARCHIVE_RECORD: Layout = [
   f('classes', bin(1)),
 ];
 
+/**
+ * AFN 04 F1 / AFN 0A F1 terminal uplink communication parameters (CON-01, NUC97X AFN04.h:34-39):
+ * RTS delay (x 20 ms), the master's permitted transmit delay in minutes (the Tp window), response
+ * timeout in s (D11-D0) and retries (D13-D12), CON flags (D0 class 1, D1 class 2, D2 class 3 active
+ * reports need the master's confirmation), heartbeat period in minutes. Byte layout [BK].
+ */
+const UPLINK_PARAMETERS: Layout = [
+  f('rtsDelay20ms', bin(1)),
+  f('tpDelayMinutes', bin(1)),
+  f('timeoutAndRetries', bin(2)),
+  f('conFlags', bin(1)),
+  f('heartbeatMinutes', bin(1)),
+];
+
+/**
+ * The four-meter archive record (AFN 04 / 0A F249), MeterLab's (docs/protocols/meterlab-four-meter-1376.md):
+ * 376.1 F10 has a 6-byte address and no protocol code for CJ/T 188 or M-Bus (COL-10, GAP-12).
+ */
+const FOUR_METER_RECORD: Layout = [
+  f('serial', bin(2)),
+  f('pn', bin(2)),
+  /** 376.1 port number (CON-07: 2-4 RS-485 1-3; MeterLab: any 2..30 local port, RS-485 or M-Bus). */
+  f('port', bin(1)),
+  /** FOUR_METER_PROTOCOL: 40 = CJ/T 188-2004, 41 = EN 13757-3 M-Bus (primary address). */
+  f('protocol', bin(1)),
+  /** CJ/T 188 meter type T (10H cold water, 20H heat, 30H gas, ...) or M-Bus medium (04H heat). */
+  f('meterType', bin(1)),
+  /** CJ/T 188: its 14-digit address; M-Bus: the primary address 1..250 as 14 digits. */
+  f('address', ML7),
+];
+
 /** AFN 00 F3 item: AFN then {DA DT ERR} until the end (PROTOCOLS.md 3.7, vector 8). */
 const CONFIRM_ITEMS: Layout = [f('afn', bin(1)), { name: 'items', repeat: [f('da', bytesOf(2, 'DA1 DA2')), f('dt', bytesOf(2, 'DT1 DT2')), f('err', bin(1))], untilEnd: true }];
 
@@ -96,6 +127,17 @@ const D: FnDefinition[] = [
   { afn: 0x02, fn: 2, name: 'logout', nameZh: '退出登录', pn: 'p0', up: NONE },
   { afn: 0x02, fn: 3, name: 'heartbeat', nameZh: '心跳', pn: 'p0', up: NONE },
   // AFN 04 set parameters; the reply is AFN 00
+  { afn: 0x04, fn: 1, name: 'terminal uplink communication parameters', nameZh: '终端上行通信口通信参数设置', pn: 'p0', down: UPLINK_PARAMETERS, bk: true, note: 'CON-01; timeoutAndRetries D11-D0 s, D13-D12 retries' },
+  {
+    afn: 0x04,
+    fn: 249,
+    name: 'four-meter archive (water, gas, heat meters) [MeterLab]',
+    nameZh: '四表档案（MeterLab扩展）',
+    pn: 'p0',
+    down: [f('count', bin(2)), { name: 'meters', repeat: FOUR_METER_RECORD, count: 'count' }],
+    bk: true,
+    note: "MeterLab's extension beyond F248 (docs/protocols/meterlab-four-meter-1376.md): the four-meter extension of 1376.1 is not public (GAP-12)",
+  },
   {
     afn: 0x04,
     fn: 10,
@@ -137,6 +179,18 @@ const D: FnDefinition[] = [
     down: [f('count', bin(2)), { name: 'serials', repeat: [f('serial', bin(2))], count: 'count' }],
     up: [f('count', bin(2)), { name: 'meters', repeat: METER_ARCHIVE_RECORD, count: 'count' }],
     bk: true,
+  },
+  { afn: 0x0a, fn: 1, name: 'terminal uplink communication parameters', nameZh: '终端上行通信口通信参数', pn: 'p0', down: NONE, up: UPLINK_PARAMETERS, bk: true },
+  {
+    afn: 0x0a,
+    fn: 249,
+    name: 'four-meter archive (water, gas, heat meters) [MeterLab]',
+    nameZh: '四表档案（MeterLab扩展）',
+    pn: 'p0',
+    down: [f('count', bin(2)), { name: 'serials', repeat: [f('serial', bin(2))], count: 'count' }],
+    up: [f('count', bin(2)), { name: 'meters', repeat: FOUR_METER_RECORD, count: 'count' }],
+    bk: true,
+    note: "MeterLab's extension (docs/protocols/meterlab-four-meter-1376.md)",
   },
   { afn: 0x0a, fn: 85, name: 'F85 (2013 or regional addition)', nameZh: 'F85', pn: 'p0', down: NONE, note: 'request seen in the wild (vector 16); reply layout unknown' },
   { afn: 0x0a, fn: 89, name: 'F89 (2013 or regional addition)', nameZh: 'F89', pn: 'p0', down: NONE, note: 'request seen in the wild (vector 17); reply layout unknown' },
@@ -196,6 +250,17 @@ const D: FnDefinition[] = [
     note: 'money A.14, energy A.11 from qgdw_3761_api.h sMtAfn0cf167_f; field order [BK]',
   },
   { afn: 0x0c, fn: 25, name: 'current power, voltage, current', nameZh: '当前三相及总有/无功功率、功率因数，三相电压、电流、零序电流、视在功率', pn: 'point', down: NONE },
+  {
+    afn: 0x0c,
+    fn: 249,
+    name: 'current reading of a water, gas or heat meter [MeterLab]',
+    nameZh: '四表当前数据（MeterLab扩展）',
+    pn: 'point',
+    down: NONE,
+    up: [f('readingTime', A15), f('meterType', bin(1)), f('unit', bin(1)), f('value', A14), f('status', bytesOf(2, 'CJ/T 188 ST, low byte first (M-Bus: 00 00)'))],
+    bk: true,
+    note: "MeterLab's extension: value in the CJ/T 188 unit `unit` (2CH m³, 05H kWh) (docs/protocols/meterlab-four-meter-1376.md)",
+  },
   // AFN 0D class 2 data (3.7)
   {
     afn: 0x0d,
@@ -217,6 +282,17 @@ const D: FnDefinition[] = [
     down: [f('month', bytesOf(2, 'Td_m MM YY (A.21) [BK]'))],
     up: [f('month', bytesOf(2, 'Td_m MM YY (A.21) [BK]')), f('readingTime', A15), f('tariffCount', bin(1)), tariffs('forwardActive', A14)],
     bk: true,
+  },
+  {
+    afn: 0x0d,
+    fn: 249,
+    name: 'daily frozen reading of a water, gas or heat meter [MeterLab]',
+    nameZh: '四表日冻结数据（MeterLab扩展）',
+    pn: 'point',
+    down: [f('day', A20)],
+    up: [f('day', A20), f('readingTime', A15), f('meterType', bin(1)), f('unit', bin(1)), f('value', A14)],
+    bk: true,
+    note: "MeterLab's extension: the reading the concentrator stored for the day (a meter without a daily freeze: read after 00:00 of the next day, COL-03)",
   },
   // AFN 0E class 3 data, events (3.7)
   {
@@ -257,6 +333,11 @@ const D: FnDefinition[] = [
 /** ERC (event record code) layouts for AFN 0E records [BK]. Unknown ERCs keep their bytes. */
 export const ERC_LAYOUTS: Readonly<Record<number, { readonly name: string; readonly nameZh: string; readonly layout: Layout }>> = {
   14: { name: 'terminal power off/on', nameZh: '终端停/上电事件', layout: [f('offTime', A15), f('onTime', A15)] },
+  39: {
+    name: 'failed re-read (补抄失败) [layout MeterLab]',
+    nameZh: '补抄失败事件',
+    layout: [f('pn', bin(2)), f('time', A15), f('day', A20)],
+  },
   31: {
     name: 'meter reading failed (485 re-read failure)',
     nameZh: '终端485抄表失败事件',

@@ -143,6 +143,26 @@ export const A12: Format = {
   },
 };
 
+/**
+ * ML.7, MeterLab's: a 14-digit meter address, 7 BCD low byte first (the address field of CJ/T 188,
+ * which A.12 cannot hold), shown most significant first. Used only by the four-meter extension
+ * (F249, docs/protocols/meterlab-four-meter-1376.md): GAP-12, the four-meter extension of 1376.1
+ * is not public.
+ */
+export const ML7: Format = {
+  id: 'ML.7',
+  length: 7,
+  description: "14-digit address, 7 BCD low byte first (MeterLab's, for CJ/T 188 and M-Bus points)",
+  bk: true,
+  decode(bytes, at) {
+    return bcdLeToDigits(bytes.subarray(at, at + 7)) ?? undefined;
+  },
+  encode(value) {
+    if (typeof value !== 'string' || !/^\d{14}$/.test(value)) throw new EncodeError(`ML.7 needs 14 decimal digits, got ${JSON.stringify(value)}`);
+    return digitsToBcdLe(value, 7);
+  },
+};
+
 /** Unsigned binary, low byte first. */
 export function bin(length: number): Format {
   const max = 2 ** (8 * length);

@@ -214,3 +214,37 @@ describe('the dictionary', () => {
     }
   });
 });
+
+describe("MeterLab's four-meter extension (F249) and the uplink parameters (F1)", () => {
+  it('AFN 04 F249 archive of a water meter (CJ/T 188) and a heat meter (M-Bus primary 5)', () => {
+    const archive: UnitValue = {
+      count: 2,
+      meters: [
+        { serial: 3, pn: 3, port: 2, protocol: 40, meterType: 0x10, address: '00000012345678' },
+        { serial: 4, pn: 4, port: 5, protocol: 41, meterType: 0x04, address: '00000000000005' },
+      ],
+    };
+    const got = roundTrip(0x04, false, [{ pn: 0, fn: 249, value: archive }], { pw: PW });
+    expect(got[0]!.value).toEqual(archive);
+    // DA 00 00, DT F249 = 01 1F; count 02 00; serial 03 00, pn 03 00, port 02, protocol 28H, T 10H, address low byte first
+    expect(toHex(got[0]!.data.subarray(0, 16))).toBe('02 00 03 00 03 00 02 28 10 78 56 34 12 00 00 00');
+  });
+
+  it('AFN 0D F249 daily frozen water volume in m³ (unit 2CH) and AFN 0C F249 with ST', () => {
+    const daily: UnitValue = { day: '2026-11-29', readingTime: '2026-11-30 00:07', meterType: 0x10, unit: 0x2c, value: 123.456 };
+    expect(roundTrip(0x0d, true, [{ pn: 7, fn: 249, value: daily }])[0]!.value).toEqual(daily);
+    const current: UnitValue = { readingTime: '2026-11-30 10:00', meterType: 0x30, unit: 0x2c, value: 9.5, status: '04 00' };
+    expect(roundTrip(0x0c, true, [{ pn: 7, fn: 249, value: current }])[0]!.value).toEqual(current);
+  });
+
+  it('AFN 04 F1 uplink parameters: heartbeat 15 min, 5 s timeout with 3 retries (CON-02)', () => {
+    const v: UnitValue = { rtsDelay20ms: 0, tpDelayMinutes: 5, timeoutAndRetries: (3 << 12) | 5, conFlags: 0x07, heartbeatMinutes: 15 };
+    const got = roundTrip(0x04, false, [{ pn: 0, fn: 1, value: v }], { pw: PW });
+    expect(toHex(got[0]!.data)).toBe('00 05 05 30 07 0F');
+  });
+
+  it('an F249 address that is not 14 digits is an encode error', () => {
+    const bad = { count: 1, meters: [{ serial: 1, pn: 1, port: 2, protocol: 40, meterType: 0x10, address: '123456789012' }] };
+    expect(() => buildFrame({ control: DOWN, address: TERMINAL, afn: 0x04, seq: { seq: 1 }, units: [{ pn: 0, fn: 249, value: bad }], pw: PW })).toThrow(EncodeError);
+  });
+});
