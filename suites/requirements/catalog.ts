@@ -14,6 +14,7 @@
  * shipping code; M = one secondary source; L = inferred / background knowledge ([BK]) / default.
  */
 import { MeterLabError } from '../../harness/core/errors.ts';
+import { COLLECTION_REQUIREMENTS } from './catalog-collection.ts';
 import { CONVERTER_REQUIREMENTS } from './catalog-converter.ts';
 import { MBUS_REQUIREMENTS } from './catalog-mbus.ts';
 import { CJT188_REQUIREMENTS } from './catalog-cjt188.ts';
@@ -569,6 +570,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     origin: 'PROTOCOLS.md',
   }),
   ...CONVERTER_REQUIREMENTS,
+  ...COLLECTION_REQUIREMENTS,
   ...MBUS_REQUIREMENTS,
   ...CJT188_REQUIREMENTS,
 ];
