@@ -9,3 +9,4 @@ export * from './capture.ts';
 export * from './pty.ts';
 export * from './mbus-segment.ts';
 export * from './wireless-hop.ts';
+export * from './uplink-relay.ts';
