@@ -8,3 +8,4 @@ export * from './dictionary.ts';
 export * from './messages.ts';
 export * from './scanner.ts';
 export * from './json.ts';
+export * from './declaration.ts';
