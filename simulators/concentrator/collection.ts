@@ -220,7 +220,8 @@ export class CollectionTask {
       .catch(() => undefined)
       .finally(() => {
         if (this.running === p) this.running = undefined;
-        if (gen === this.generation) this.plan();
+        // Also after a stop and a start while this pass was winding down: the new start could not plan then.
+        if (this.started) this.plan();
       });
     this.running = p;
   }

@@ -134,6 +134,38 @@ describe('concentrator core: the nightly collection', () => {
     expect(w.core.daily(3, '2026-01-13')).toBeUndefined();
   });
 
+  it('a point silent at 00:05 is read by the 00:35 retry, as that night\'s day, with attempt 2', async () => {
+    const w = buildWorld();
+    w.core.start();
+    w.water.server.stop();
+    await w.until(at(11, 0, 20));
+    expect(w.core.daily(WATER_PN, '2026-01-10')).toBeUndefined();
+    w.water.server.start();
+    await w.until(at(11, 4, 30));
+    const r = w.core.daily(WATER_PN, '2026-01-10')!;
+    expect(r).toMatchObject({ attempt: 2, value: { kind: 'water', value: w.answered.get(WATER_PN)!.at(-1) } });
+    expect(r.readAt).toBeGreaterThanOrEqual(at(11, 0, 35));
+    expect(w.core.collectionRuns().map((x) => [x.due, x.read, x.failed])).toEqual([
+      [7, 6, 1],
+      [1, 1, 0],
+    ]);
+    expect(w.core.events(true)).toEqual([]);
+  });
+
+  it('a stop and a start while a pass winds down keep the night going', async () => {
+    const w = buildWorld();
+    w.electricity[2]!.backchannel.cutMains();
+    w.core.start();
+    await w.until(at(11, 0, 5, 2));
+    w.core.stop();
+    w.core.start();
+    await w.until(at(11, 4, 30));
+    expect(w.core.daily(1, '2026-01-10')).toBeDefined();
+    expect(w.core.daily(WATER_PN, '2026-01-10')).toBeDefined();
+    expect(w.core.collectionRuns().length).toBeGreaterThan(0);
+    expect(w.core.events(true).map((e) => e.fields['pn'])).toEqual([3]);
+  });
+
   it('skipReRead (broken variant): the days a meter missed are never recovered, though its freezes hold them', async () => {
     const w = buildWorld({ defects: { skipReRead: true } });
     w.core.start();
@@ -211,6 +243,13 @@ describe('concentrator core: forwarding, reading and control on demand', () => {
     expect(await w.core.readCurrent(999)).toMatchObject({ ok: false, reason: 'no-such-point' });
     w.electricity[2]!.backchannel.cutMains();
     expect(await w.clock.run(w.core.readCurrent(3))).toMatchObject({ ok: false, reason: 'no-reply' });
+    // An abort while the port is taken answers 'busy' at once; the exchange on the port is not disturbed.
+    const slow = w.core.readCurrent(3);
+    const abort = new AbortController();
+    const waiting = w.core.readCurrent(1, abort.signal);
+    abort.abort();
+    expect(await waiting).toMatchObject({ ok: false, reason: 'busy' });
+    expect(await w.clock.run(slow)).toMatchObject({ ok: false, reason: 'no-reply' });
   });
 
   it('on-demand work waits for the port and goes before the collection task’s next point', async () => {
