@@ -66,6 +66,10 @@ export interface CollectionContext {
   channel(port: number): PortChannel | undefined;
   recordEvent(e: ConcentratorEvent): void;
   readonly skipReRead: boolean;
+  /** False: the noFailedReReadEvent defect. */
+  readonly failedReReadEvent: boolean;
+  /** The dayFromReadTime defect: the N-th freeze is taken as `day` - (N - 1). */
+  readonly dayFromReadTime: boolean;
 }
 
 /** Local date "YYYY-MM-DD" of a terminal instant. */
@@ -332,7 +336,7 @@ export class CollectionTask {
       if (gen !== this.generation) break;
       const t = await readFreezeTime(s, p, n, ctx.utcOffsetMinutes);
       if (!t.ok || t.value === null) break;
-      const d = dayOfFreeze(t.value, ctx.utcOffsetMinutes);
+      const d = ctx.dayFromReadTime ? addDays(day, -(n - 1)) : dayOfFreeze(t.value, ctx.utcOffsetMinutes);
       if (d < oldest) break;
       if (!needed.has(d)) continue;
       const e = await readFreezeEnergy(s, p, n);
@@ -355,7 +359,7 @@ export class CollectionTask {
       for (const d of this.consideredDays(day).sort()) {
         if (d < firstDue || ctx.store.has(p.pn, d) || this.reported.has(key(p.pn, d))) continue;
         this.reported.add(key(p.pn, d));
-        ctx.recordEvent({ erc: ERC_FAILED_RE_READ, important: true, at, fields: { pn: p.pn, time: localMinute(at, ctx.utcOffsetMinutes), day: d } });
+        if (ctx.failedReReadEvent) ctx.recordEvent({ erc: ERC_FAILED_RE_READ, important: true, at, fields: { pn: p.pn, time: localMinute(at, ctx.utcOffsetMinutes), day: d } });
       }
     }
   }

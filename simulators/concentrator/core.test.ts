@@ -182,6 +182,36 @@ describe('concentrator core: the nightly collection', () => {
     expect(w.core.collectionRuns().filter((r) => r.day === '2026-01-12')[0]).toMatchObject({ recovered: 0 });
     expect(dltRequests(w.heard.port2, electricityAddress(1)).filter((di) => di === '05060002' || di === '05060003')).toEqual([]);
   });
+
+  it('a meter whose clock is late: its freeze is stored by the day it closes (dayFromReadTime, a broken variant, stores the day before twice)', async () => {
+    for (const dayFromReadTime of [false, true]) {
+      const w = buildWorld({ defects: { dayFromReadTime } });
+      // 10 minutes late: at 00:05 it has not frozen yet.
+      w.electricity[0]!.backchannel.setClockOffsetMs(-10 * 60_000);
+      w.core.start();
+      await w.until(at(12, 4, 30));
+      const d10 = w.core.daily(1, '2026-01-10')?.value;
+      const d11 = w.core.daily(1, '2026-01-11')?.value;
+      if (!dayFromReadTime) {
+        expect(d10).toEqual({ kind: 'electricity', forwardActiveKwh: w.freezeOf(0, '2026-01-11') });
+        expect(d11).toEqual({ kind: 'electricity', forwardActiveKwh: w.freezeOf(0, '2026-01-12') });
+        expect(w.core.daily(1, '2026-01-11')!.attempt).toBe(2);
+      } else {
+        // The 00:05 read of the 12th found the freeze that closes the 10th and stored it as the 11th.
+        expect(d11).toEqual({ kind: 'electricity', forwardActiveKwh: w.freezeOf(0, '2026-01-11') });
+        expect(d11).not.toEqual({ kind: 'electricity', forwardActiveKwh: w.freezeOf(0, '2026-01-12') });
+      }
+    }
+  });
+
+  it('noFailedReReadEvent (broken variant): a day lost for good raises no ERC 39', async () => {
+    const w = buildWorld({ defects: { noFailedReReadEvent: true } });
+    w.electricity[2]!.backchannel.cutMains();
+    w.core.start();
+    await w.until(at(12, 4, 30));
+    expect(w.core.daily(3, '2026-01-10')).toBeUndefined();
+    expect(w.core.events(true)).toEqual([]);
+  });
 });
 
 describe('concentrator core: forwarding, reading and control on demand', () => {

@@ -67,6 +67,18 @@ export interface ConcentratorDefects {
    * (CON-07 asks byte for byte). The field fault: a concentrator that rebuilds forwarded frames.
    */
   readonly alterForwardedByte?: boolean;
+  /**
+   * No ERC 39 when a re-read fails (COL-04): the master station never learns that a day is lost
+   * unless it looks for the gap itself. The field fault: the event disabled or never implemented.
+   */
+  readonly noFailedReReadEvent?: boolean;
+  /**
+   * The N-th last daily freeze is stored as the day N - 1 before yesterday, whatever the freeze time
+   * (0506000N) says. The field fault: a concentrator that trusts its own calendar, so a meter whose
+   * clock is late (not yet frozen at 00:05) has the day before's freeze stored as yesterday's: one
+   * day's energy twice, another day never.
+   */
+  readonly dayFromReadTime?: boolean;
 }
 
 export interface CreateConcentratorCoreOptions {
@@ -126,6 +138,8 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
       channel: (port) => this.channel(port),
       recordEvent: (e) => this.recordEvent(e),
       skipReRead: this.defects.skipReRead === true,
+      failedReReadEvent: this.defects.noFailedReReadEvent !== true,
+      dayFromReadTime: this.defects.dayFromReadTime === true,
     });
     if (o.archive) {
       const refused = this.setPoints(o.archive).filter((c) => !c.ok);
