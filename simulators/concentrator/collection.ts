@@ -1,0 +1,376 @@
+/**
+ * The collection task (COL-03, COL-04, GAP-02): every night at 00:05 terminal time the concentrator
+ * reads the daily data of every archived point, retries what failed every 30 minutes until 04:00,
+ * and at 04:00 writes one ERC 39 (failed re-read) per point and day still missing.
+ *
+ * Which day. A night's run collects the frozen data of `day` = yesterday (the terminal's local
+ * date minus one). A DL/T 645 daily freeze taken at 00:00 of date X closes day X - 1 and is stored
+ * as X - 1 (the same day the master station asks for with AFN 0D F161 "yesterday"); the day comes
+ * from the freeze time the meter reports (0506000N), not from when it was read, so a meter whose
+ * clock is late and has not frozen yet is simply missing the day until a retry finds the freeze.
+ *
+ * Per point and pass:
+ * - Due days: `day`, `day - 1`, `day - 2` (COL-03: re-read the last 3 days), without the days that
+ *   ended before the point was archived, without the days already stored (they are never read again).
+ *   With the `skipReRead` defect only `day`.
+ * - DL/T 645: for N = 1..3 read 0506000N (freeze time), and when its day is due 0506010N (forward
+ *   active, total and tariffs); stop once nothing due is left or the freezes are older than the
+ *   oldest due day. An empty slot (all zero) ends the walk. Missing days are the re-read (补抄).
+ * - CJ/T 188 (901F) and M-Bus (REQ_UD2, the current energy record): no daily freeze, so the current
+ *   value read after 00:00 is stored as `day` (COL-03); the days before cannot be recovered.
+ * - A failed exchange (3 attempts, CON-05, inside the master) ends the point's pass; the next pass
+ *   (every 30 minutes from 00:05, the last at 03:35) tries again.
+ * - `attempt` of a stored reading = the passes in which its (pn, day) was tried, this one included
+ *   (1 = the first pass that tried it got it: COL-01's first-attempt success).
+ * - At 04:00 (GAP-02: daily data at the concentrator by 04:00): every due day still missing gets
+ *   one important ERC 39 event { pn, time, day } (COL-04), once per (pn, day) for good.
+ *
+ * Each pass is one `CollectionRun` (the first of the night always, a retry only when it had work):
+ * points due, read (`day` stored), failed, recovered (earlier days stored), and per port the first
+ * and last exchange instants and the line-time lower bound (characters on the port x character time).
+ *
+ * Passes are scheduled on the injected clock, in terminal time (`now()`, which time sync moves:
+ * `replan()`). A start inside the window with no pass done that night runs one at once (a
+ * concentrator restarted at 00:20 does not wait for 00:35). A cut (stop, reboot) disposes the port
+ * channels, so the running pass ends at its next exchange; what it stored stays.
+ */
+import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
+import { toCalendar } from '../../harness/core/calendar.ts';
+import type { Archive, ArchiveEntry } from './archive.ts';
+import { readCurrentValue, readFreezeEnergy, readFreezeTime, type PortChannel, type PortSession, type SessionRecord } from './readers.ts';
+import { addDays, DAYS_KEPT, type DailyStore } from './storage.ts';
+import type { CollectionRun, ConcentratorEvent, DailyReading } from './types.ts';
+
+/** COL-03: the task starts at 00:05. */
+export const TASK_START_MINUTES = 5;
+/** Retries of what failed: every 30 minutes (MeterLab's choice inside GAP-02's window). */
+export const RETRY_EVERY_MINUTES = 30;
+/** GAP-02: all daily frozen data at the concentrator by 04:00 (HPLC); the window closes then. */
+export const WINDOW_CLOSE_MINUTES = 4 * 60;
+/** COL-03: the last 3 days are re-read. */
+export const RE_READ_DAYS = 3;
+/** DL/T 645 daily freezes walked back: 上1次..上3次 (COL-03's 3 days). */
+export const FREEZES_READ = 3;
+/** 1376.1 ERC 39, failed re-read (补抄失败, COL-04). */
+export const ERC_FAILED_RE_READ = 39;
+
+const MINUTE = 60_000;
+
+export interface CollectionContext {
+  readonly clock: Clock;
+  /** Terminal clock. */
+  now(): number;
+  readonly utcOffsetMinutes: number;
+  readonly archive: Archive;
+  readonly store: DailyStore;
+  channel(port: number): PortChannel | undefined;
+  recordEvent(e: ConcentratorEvent): void;
+  readonly skipReRead: boolean;
+  /** False: the noFailedReReadEvent defect. */
+  readonly failedReReadEvent: boolean;
+  /** The dayFromReadTime defect: the N-th freeze is taken as `day` - (N - 1). */
+  readonly dayFromReadTime: boolean;
+}
+
+/** Local date "YYYY-MM-DD" of a terminal instant. */
+export function localDate(ms: number, utcOffsetMinutes: number): string {
+  const c = toCalendar(ms, utcOffsetMinutes);
+  return `${c.year}-${pad(c.month)}-${pad(c.day)}`;
+}
+
+/** "YYYY-MM-DD hh:mm" of a terminal instant (1376.1 A.15 as the dictionary writes it). */
+export function localMinute(ms: number, utcOffsetMinutes: number): string {
+  const c = toCalendar(ms, utcOffsetMinutes);
+  return `${c.year}-${pad(c.month)}-${pad(c.day)} ${pad(c.hour)}:${pad(c.minute)}`;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** 00:00 local of `day` as ms. */
+function dayStart(day: string, utcOffsetMinutes: number): number {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return Date.UTC(y, m - 1, d) - utcOffsetMinutes * MINUTE;
+}
+
+/** The day a daily freeze closes: a freeze at 00:00 of X closes X - 1 (see the file header). */
+export function dayOfFreeze(frozenAt: number, utcOffsetMinutes: number): string {
+  return addDays(localDate(frozenAt, utcOffsetMinutes), -1);
+}
+
+interface Night {
+  /** Local date of the night (the run collects the day before). */
+  readonly date: string;
+  /** Slot index of the last pass (0 = 00:05, 1 = 00:35, ...), -1 before the first. */
+  lastSlot: number;
+  closed: boolean;
+}
+
+type PointOutcome = { readonly complete: boolean; readonly readDay: boolean; readonly recovered: number };
+
+export class CollectionTask {
+  private readonly runs: CollectionRun[] = [];
+  /** (pn, day) that got their ERC 39. */
+  private readonly reported = new Set<string>();
+  /** Passes that tried each (pn, day). */
+  private readonly tries = new Map<string, number>();
+  private night: Night | undefined;
+  private timer: TimerHandle | undefined;
+  private running: Promise<void> | undefined;
+  private generation = 0;
+  private started = false;
+
+  constructor(private readonly ctx: CollectionContext) {}
+
+  collectionRuns(): readonly CollectionRun[] {
+    return this.runs;
+  }
+
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.generation++;
+    this.plan();
+  }
+
+  /** Stops the timer; a running pass ends at its next exchange (the caller disposes the channels). */
+  stop(): void {
+    this.started = false;
+    this.generation++;
+    this.ctx.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The terminal clock moved (time sync): schedule again from the new time. */
+  replan(): void {
+    if (!this.started || this.running) return;
+    this.ctx.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.plan();
+  }
+
+  /** Resolves when no pass is running (tests, reboot). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Scheduling
+
+  private slotAt(date: string, k: number): number {
+    return dayStart(date, this.ctx.utcOffsetMinutes) + (TASK_START_MINUTES + k * RETRY_EVERY_MINUTES) * MINUTE;
+  }
+
+  private closeAt(date: string): number {
+    return dayStart(date, this.ctx.utcOffsetMinutes) + WINDOW_CLOSE_MINUTES * MINUTE;
+  }
+
+  /** Slots of a night: 00:05 + 30k minutes before 04:00 (00:05 .. 03:35). */
+  private get slots(): number {
+    return Math.floor((WINDOW_CLOSE_MINUTES - TASK_START_MINUTES - 1) / RETRY_EVERY_MINUTES) + 1;
+  }
+
+  /** Does what is due now (a pass, the window's close), then sets the timer for the next thing. */
+  private plan(): void {
+    if (!this.started || this.running) return;
+    const t = this.ctx.now();
+    const today = localDate(t, this.ctx.utcOffsetMinutes);
+    if (this.night?.date !== today) this.night = { date: today, lastSlot: -1, closed: false };
+    const night = this.night;
+    const close = this.closeAt(today);
+    const first = this.slotAt(today, 0);
+    if (t >= close) {
+      if (night.lastSlot >= 0 && !night.closed) {
+        night.closed = true;
+        this.closeWindow(today);
+      }
+      this.wakeAt(this.slotAt(addDays(today, 1), 0));
+      return;
+    }
+    if (t < first) {
+      this.wakeAt(first);
+      return;
+    }
+    // Inside the window: the slot whose time has come.
+    const current = Math.min(this.slots - 1, Math.floor((t - first) / (RETRY_EVERY_MINUTES * MINUTE)));
+    if (current > night.lastSlot) {
+      const firstOfNight = night.lastSlot < 0;
+      night.lastSlot = current;
+      this.runPass(firstOfNight);
+      return;
+    }
+    const next = night.lastSlot + 1;
+    this.wakeAt(next < this.slots ? this.slotAt(today, next) : close);
+  }
+
+  private wakeAt(terminalInstant: number): void {
+    this.ctx.clock.clearTimeout(this.timer);
+    const gen = this.generation;
+    this.timer = this.ctx.clock.setTimeout(() => {
+      this.timer = undefined;
+      if (gen === this.generation) this.plan();
+    }, Math.max(0, terminalInstant - this.ctx.now()));
+  }
+
+  private runPass(firstOfNight: boolean): void {
+    const gen = this.generation;
+    const night = this.night!;
+    const p = this.pass(night, firstOfNight, gen)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.running === p) this.running = undefined;
+        // Also after a stop and a start while this pass was winding down: the new start could not plan then.
+        if (this.started) this.plan();
+      });
+    this.running = p;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // One pass
+
+  private async pass(night: Night, firstOfNight: boolean, gen: number): Promise<void> {
+    const { ctx } = this;
+    const day = addDays(night.date, -1);
+    ctx.store.prune(addDays(night.date, -DAYS_KEPT));
+    this.pruneKeys(addDays(night.date, -DAYS_KEPT));
+    const startedAt = ctx.now();
+    const byPort = new Map<number, ArchiveEntry[]>();
+    for (const e of ctx.archive.entries()) {
+      const list = byPort.get(e.point.port);
+      if (list) list.push(e);
+      else byPort.set(e.point.port, [e]);
+    }
+    let due = 0;
+    let read = 0;
+    let failed = 0;
+    let recovered = 0;
+    const ports: { port: number; startedAt: number; endedAt: number; lineTimeMs: number }[] = [];
+    await Promise.all(
+      [...byPort.entries()].map(async ([port, entries]) => {
+        const channel = ctx.channel(port);
+        if (!channel) return;
+        let first = NaN;
+        let last = NaN;
+        let characters = 0;
+        for (const entry of entries) {
+          if (gen !== this.generation) return;
+          const needed = this.neededDays(entry, day);
+          if (needed.size === 0) continue;
+          due++;
+          for (const d of needed) this.tries.set(key(entry.point.pn, d), (this.tries.get(key(entry.point.pn, d)) ?? 0) + 1);
+          let record: SessionRecord | undefined;
+          let outcome: PointOutcome;
+          try {
+            outcome = await channel.use('collection', async (s) => {
+              record = s.record;
+              try {
+                return await this.collectPoint(s, entry, needed, day, gen);
+              } finally {
+                if (Number.isNaN(s.record.lastAt) || ctx.now() > s.record.lastAt) s.record.lastAt = ctx.now();
+              }
+            });
+          } catch {
+            outcome = { complete: false, readDay: false, recovered: 0 };
+          }
+          if (record && !Number.isNaN(record.firstAt)) {
+            if (Number.isNaN(first)) first = record.firstAt;
+            last = record.lastAt;
+            characters += record.characters;
+          }
+          if (outcome.readDay) read++;
+          recovered += outcome.recovered;
+          if (!outcome.complete) failed++;
+        }
+        if (!Number.isNaN(first)) ports.push({ port, startedAt: first, endedAt: last, lineTimeMs: characters * channel.charMs });
+      }),
+    );
+    if (gen !== this.generation) return;
+    if (!firstOfNight && due === 0) return;
+    ports.sort((a, b) => a.port - b.port);
+    this.runs.push({ day, startedAt, endedAt: ctx.now(), due, read, failed, recovered, ports });
+  }
+
+  /** Due days of a point for the run of `day` that are not stored and can still be read. */
+  private neededDays(entry: ArchiveEntry, day: string): Set<string> {
+    const { ctx } = this;
+    const p = entry.point;
+    const firstDue = localDate(entry.archivedAt, ctx.utcOffsetMinutes);
+    const days = this.consideredDays(day).filter((d) => d >= firstDue && !ctx.store.has(p.pn, d));
+    // Without a daily freeze only `day` can be read (its current value after 00:00).
+    return new Set(p.protocol === 'dlt645-2007' ? days : days.filter((d) => d === day));
+  }
+
+  private consideredDays(day: string): string[] {
+    if (this.ctx.skipReRead) return [day];
+    return Array.from({ length: RE_READ_DAYS }, (_, i) => addDays(day, -i));
+  }
+
+  private async collectPoint(s: PortSession, entry: ArchiveEntry, needed: Set<string>, day: string, gen: number): Promise<PointOutcome> {
+    const { ctx } = this;
+    const p = entry.point;
+    let readDay = false;
+    let recovered = 0;
+    const store = (d: string, frozenAt: number, value: DailyReading['value']): void => {
+      if (gen !== this.generation) return;
+      const reading: DailyReading = { pn: p.pn, day: d, frozenAt, readAt: ctx.now(), attempt: this.tries.get(key(p.pn, d)) ?? 1, value };
+      if (!ctx.store.put(reading)) return;
+      needed.delete(d);
+      if (d === day) readDay = true;
+      else recovered++;
+    };
+    const outcome = (): PointOutcome => ({ complete: needed.size === 0, readDay, recovered });
+
+    if (p.protocol !== 'dlt645-2007') {
+      const r = await readCurrentValue(s, p);
+      if (r.ok) store(day, ctx.now(), r.value);
+      return outcome();
+    }
+    const oldest = [...needed].sort()[0]!;
+    const freezes = ctx.skipReRead ? 1 : FREEZES_READ;
+    for (let n = 1; n <= freezes && needed.size > 0; n++) {
+      if (gen !== this.generation) break;
+      const t = await readFreezeTime(s, p, n, ctx.utcOffsetMinutes);
+      if (!t.ok || t.value === null) break;
+      const d = ctx.dayFromReadTime ? addDays(day, -(n - 1)) : dayOfFreeze(t.value, ctx.utcOffsetMinutes);
+      if (d < oldest) break;
+      if (!needed.has(d)) continue;
+      const e = await readFreezeEnergy(s, p, n);
+      if (!e.ok) break;
+      store(d, t.value, { kind: 'electricity', forwardActiveKwh: e.value });
+    }
+    return outcome();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The window's close: ERC 39
+
+  private closeWindow(date: string): void {
+    const { ctx } = this;
+    const day = addDays(date, -1);
+    const at = ctx.now();
+    for (const entry of ctx.archive.entries()) {
+      const p = entry.point;
+      const firstDue = localDate(entry.archivedAt, ctx.utcOffsetMinutes);
+      for (const d of this.consideredDays(day).sort()) {
+        if (d < firstDue || ctx.store.has(p.pn, d) || this.reported.has(key(p.pn, d))) continue;
+        this.reported.add(key(p.pn, d));
+        if (ctx.failedReReadEvent) ctx.recordEvent({ erc: ERC_FAILED_RE_READ, important: true, at, fields: { pn: p.pn, time: localMinute(at, ctx.utcOffsetMinutes), day: d } });
+      }
+    }
+  }
+
+  private pruneKeys(firstKept: string): void {
+    for (const set of [this.reported, this.tries]) {
+      for (const k of set.keys()) if (k.slice(k.indexOf('|') + 1) < firstKept) set.delete(k);
+    }
+  }
+}
+
+function key(pn: number, day: string): string {
+  return `${pn}|${day}`;
+}

@@ -1,0 +1,99 @@
+/**
+ * What the concentrator keeps over a power cycle (ROB-08): the daily readings per (pn, day) and the
+ * event records. Plain in-memory structures owned by the core; a reboot cuts the running work but
+ * never touches these.
+ *
+ * - Daily readings are idempotent per (pn, day) (ROB-10: "storage is idempotent, key meter, data
+ *   item, freeze timestamp"): the first reading stored for a day stays, a later one for the same day
+ *   is refused (put returns false), so a re-read never overwrites or doubles a day.
+ * - Only the last 31 days are kept (`DAYS_KEPT`): older days are pruned when the collection task runs.
+ * - Events: the important and the normal list (1376.1 AFN 0E F1 / F2), each bounded to the last 256
+ *   records, with EC1 / EC2 counters mod 256 (the counters a 1376.1 terminal carries in EC).
+ */
+import type { ConcentratorEvent, DailyReading } from './types.ts';
+
+/** Days of daily readings kept: the last 31 (a month of daily frozen data, the contract of issue 12). */
+export const DAYS_KEPT = 31;
+/** Records kept per event list: 256, the range of the 1376.1 event pointers pm..pn (one byte). */
+export const EVENTS_KEPT = 256;
+
+/** "YYYY-MM-DD" plus `days` (negative: earlier), in the proleptic Gregorian calendar. */
+export function addDays(day: string, days: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const t = new Date(Date.UTC(y, m - 1, d + days));
+  return t.toISOString().slice(0, 10);
+}
+
+/** Daily readings per measuring point and day. */
+export class DailyStore {
+  private readonly byPn = new Map<number, Map<string, DailyReading>>();
+
+  get(pn: number, day: string): DailyReading | undefined {
+    return this.byPn.get(pn)?.get(day);
+  }
+
+  has(pn: number, day: string): boolean {
+    return this.byPn.get(pn)?.has(day) ?? false;
+  }
+
+  /** Stores a reading unless one for its (pn, day) is there already (ROB-10). Returns whether it was stored. */
+  put(reading: DailyReading): boolean {
+    let days = this.byPn.get(reading.pn);
+    if (!days) {
+      days = new Map();
+      this.byPn.set(reading.pn, days);
+    }
+    if (days.has(reading.day)) return false;
+    days.set(reading.day, reading);
+    return true;
+  }
+
+  /** Every stored day of a point, oldest first. */
+  days(pn: number): readonly string[] {
+    return [...(this.byPn.get(pn)?.keys() ?? [])].sort();
+  }
+
+  /** Drops every reading of a point (its archive entry now names another meter). */
+  forget(pn: number): void {
+    this.byPn.delete(pn);
+  }
+
+  /** Keeps only days on or after `firstKept` ("YYYY-MM-DD"). */
+  prune(firstKept: string): void {
+    for (const [pn, days] of this.byPn) {
+      for (const day of days.keys()) if (day < firstKept) days.delete(day);
+      if (days.size === 0) this.byPn.delete(pn);
+    }
+  }
+
+  /** Readings stored, all points. */
+  get size(): number {
+    let n = 0;
+    for (const days of this.byPn.values()) n += days.size;
+    return n;
+  }
+}
+
+/** The two event lists and their counters. */
+export class EventLog {
+  private readonly important: ConcentratorEvent[] = [];
+  private readonly normal: ConcentratorEvent[] = [];
+  private ec1 = 0;
+  private ec2 = 0;
+
+  add(e: ConcentratorEvent): void {
+    const list = e.important ? this.important : this.normal;
+    list.push(e);
+    if (list.length > EVENTS_KEPT) list.shift();
+    if (e.important) this.ec1 = (this.ec1 + 1) % 256;
+    else this.ec2 = (this.ec2 + 1) % 256;
+  }
+
+  list(important: boolean): readonly ConcentratorEvent[] {
+    return important ? this.important : this.normal;
+  }
+
+  counters(): { readonly important: number; readonly normal: number } {
+    return { important: this.ec1, normal: this.ec2 };
+  }
+}
