@@ -254,14 +254,7 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
   private waiter: Waiter | undefined;
   private closed: LinkError | undefined;
 
-  private readonly onData = (chunk: Uint8Array, timing?: ChunkTiming): void => {
-    try {
-      this.receiver.push(chunk, timing, 0);
-    } catch (e) {
-      // The codec never throws on bytes; this guards against a listener of ours that did.
-      this.logger?.debug(`gw1376 master: error while receiving: ${(e as Error).message}`);
-    }
-  };
+  private readonly onData = (chunk: Uint8Array, timing?: ChunkTiming): void => this.receiver.push(chunk, timing, 0);
   private readonly onLinkClose = (): void => this.fail(new LinkError(`${this.link.name} closed`));
   private readonly onLinkError = (e: Error): void => this.fail(e instanceof LinkError ? e : new LinkError(`${this.link.name}: ${e.message}`, { cause: e }));
 
@@ -289,8 +282,8 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
       scanner: new Gw1376FrameScanner({ frame: this.frameOptions }),
       clock: this.clock,
       silenceMs: positive(options.interByteTimeoutMs ?? GW1376_DEFAULT_INTER_BYTE_TIMEOUT_MS, 'interByteTimeoutMs'),
-      onFrame: (f) => this.handleFrame(f),
-      onDiscarded: (d) => this.rejectBytes(`${d.error.code}: ${d.error.message}`, d.bytes),
+      onFrame: (f) => this.guarded(() => this.handleFrame(f)),
+      onDiscarded: (d) => this.guarded(() => this.rejectBytes(`${d.error.code}: ${d.error.message}`, d.bytes)),
       onFlush: (cause) => this.logger?.debug(`${this.link.name}: scanner flushed (${cause}) after a partial frame`),
     });
     this.link.on('data', this.onData);
@@ -616,6 +609,21 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
       return;
     }
     if (fr.seq.con) this.sendConfirm(message);
+  }
+
+  /**
+   * Runs the handling of one received frame. Nothing in it throws on bytes; an event listener of
+   * the caller that throws must not cost the frames behind it in the same chunk, so its error is
+   * raised again on its own (as an uncaught exception, like any listener's error), after them.
+   */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 
   private terminalInitiated(m: Gw1376Message): void {
