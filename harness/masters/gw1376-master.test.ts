@@ -13,7 +13,7 @@ import { SeededRandom } from '../core/random.ts';
 import { createMemoryPair } from '../links/memory.ts';
 import { connectTcpLink } from '../links/tcp.ts';
 import type { Link } from '../links/link.ts';
-import { Afn, ERC_LAYOUTS, buildFrame, encodeFrame, items } from '../protocols/gw1376/index.ts';
+import { Afn, ERC_LAYOUTS, buildFrame, decode, encodeFrame, items } from '../protocols/gw1376/index.ts';
 import { Gw1376Master, Gw1376TimeoutError, forwardByteTimeoutByte, forwardFrameTimeoutByte, type Gw1376MasterOptions, type Gw1376Rejection } from './gw1376-master.ts';
 import { Gw1376Station } from './gw1376-station.ts';
 import { NoReplyError } from './errors.ts';
@@ -68,8 +68,11 @@ const dailyValue = (day: string, kwh: number) => ({ day, readingTime: '2026-01-0
 describe('Gw1376Master: terminal-initiated frames', () => {
   it('confirms a login with AFN 00 F1, C = 0BH and RSEQ = its PSEQ (golden vectors 0 and 1) and learns the terminal', async () => {
     const { master, terminal, events, settle } = setup();
+    const frames: string[] = [];
+    master.on('frame', (dir, bytes) => frames.push(`${dir} ${toHex(bytes)}`));
     terminal.send(vector(0));
     await settle();
+    expect(frames).toEqual([`in ${toHex(vector(0))}`, `out ${toHex(vector(1))}`]);
     expect(terminal.receivedBytes.map((b) => toHex(b))).toEqual([toHex(vector(1))]);
     expect(events).toEqual(['login:1']);
     expect(master.terminal).toEqual({ areaCode: '0200', terminal: 0x1234, msa: 1, group: false });
@@ -275,6 +278,23 @@ describe('Gw1376Master: requests', () => {
     expect(terminal.requests.map((m) => m.frame.control.raw)).toEqual([0x4b, 0x4a]);
   });
 
+  it('gives the EC of a reply with ACD = 1; sends without PW or with a Tp given per request (robustness cases)', async () => {
+    const { clock, master, terminal } = await loggedIn((m, t) => t.reply(m, Afn.class1Data, [{ pn: 0, fn: 2, value: CLOCK_VALUE }], { ec: { important: 2, normal: 1 } }));
+    const reply = await master.request(Afn.class1Data, [{ pn: 0, fn: 2 }]);
+    expect(reply.ec).toEqual({ important: 2, normal: 1 });
+    // AFN 04 without its PW and with an expired Tp. PW's presence follows from the header (3.6), so a
+    // terminal reading by the standard cannot even find the data units: silence.
+    const expired = { pfc: 9, day: 31, hour: 23, minute: 0, second: 0, delayMinutes: 1 };
+    const value = { rtsDelay20ms: 0, tpDelayMinutes: 0, timeoutAndRetries: 5, conFlags: 7, heartbeatMinutes: 15 };
+    const outcome = await clock.run(master.request(Afn.setParameters, [{ pn: 0, fn: 1, value }], { pw: false, tp: expired, attempts: 1 })).catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(Gw1376TimeoutError);
+    const sent = (outcome as Gw1376TimeoutError).exchange.request;
+    expect(terminal.junk).toHaveLength(1);
+    const asSent = decode(sent, 0, { pwAfns: [] });
+    expect(asSent.ok && asSent.value.frame.aux).toEqual({ pw: null, ec: null, tp: expired });
+    expect(asSent.ok && items(asSent.value)[0]!.value).toEqual(value);
+  });
+
   it('refuses to request before it knows the terminal, and bad values with an EncodeError', async () => {
     const { master } = setup();
     await expect(master.class1([{ pn: 0, fn: 2 }])).rejects.toThrow(UsageError);
@@ -399,6 +419,24 @@ describe('Gw1376Station', () => {
     expect(offline).toEqual(['4403/4']);
     expect(station.terminal('4403', 4)).toBeUndefined();
     await expect(clock.run(station.waitForTerminal('4403', 5, 1000))).rejects.toThrow(TimeoutError);
+  });
+
+  it('gives a connection that never logs in a master but no registration, and closes every connection on close()', async () => {
+    const clock = new VirtualClock({ autoAdvance: false });
+    const station = new Gw1376Station({ clock });
+    const [a, b] = createMemoryPair();
+    const master = station.accept(a);
+    const rejected: string[] = [];
+    master.on('rejected', (e) => rejected.push(e.reason));
+    await b.write(hex('68 68 68 16 16 01 02 03'));
+    await clock.advance(10_000); // silence: the scanner gives up the partial frame
+    expect(rejected).toHaveLength(1);
+    expect(station.connections).toBe(1);
+    expect(station.terminals).toEqual([]);
+    const logged = await loginOn(station, clock, '4403', 4);
+    await station.close();
+    expect([b.isOpen, logged.link.isOpen]).toEqual([false, false]);
+    expect(() => station.accept(createMemoryPair()[0])).toThrow(UsageError);
   });
 
   it('accepts a terminal over loopback TCP: it logs in, waitForTerminal resolves, a request is answered', async () => {
