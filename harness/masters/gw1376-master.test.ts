@@ -346,6 +346,18 @@ describe('Gw1376Master: robustness (nothing from the terminal throws)', () => {
     expect(rejected.at(-1)!.reason).toMatch(/^rseq: a reply .* to no pending request/);
   });
 
+  it('joins frames that arrive one byte at a time, and confirms a heartbeat that comes in the middle of a request', async () => {
+    const { master, terminal, events } = await loggedIn((m, t) => {
+      const heartbeat = uplinkFrame({ address: t.address, afn: Afn.linkTest, seq: 7, con: true, prm: true, units: [{ pn: 0, fn: 3 }] });
+      const reply = t.reply(m, Afn.class1Data, [{ pn: 0, fn: 2, value: CLOCK_VALUE }]);
+      for (const b of [...heartbeat, ...reply]) t.send(Uint8Array.of(b));
+      return null;
+    });
+    expect(await master.class1([{ pn: 0, fn: 2 }])).toHaveLength(1);
+    expect(events).toEqual(['login:0', 'heartbeat:7']);
+    expect(terminal.confirms.map((m) => m.frame.seq.seq)).toEqual([0, 7]);
+  });
+
   it('never throws on seeded random chunks mixed with valid frames, and still confirms the heartbeats among them', async () => {
     const { terminal, events, settle } = setup();
     const random = new SeededRandom(1376);

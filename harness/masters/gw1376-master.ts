@@ -96,6 +96,9 @@ export const CON_REQUEST_AFNS: readonly number[] = [Afn.reset, Afn.setParameters
 /** AFN 10 F1 control word when none is given: 6BH = 2400 bit/s 8E1 (PROTOCOLS.md 3.8, bit map [BK]). */
 export const DEFAULT_FORWARD_CONTROL_WORD = 0x6b;
 
+/** Rejections kept in a request's record (a flooding terminal cannot grow it without bound); the 'rejected' event has them all. */
+const MAX_REJECTIONS_KEPT = 100;
+
 /** The C function code of a master's request for `afn` (see the file header). */
 export function requestFunction(afn: number): number {
   if (afn === Afn.reset) return PrmFunction.reset;
@@ -204,7 +207,7 @@ export interface Gw1376RequestRecord {
   readonly pseq: number;
   readonly request: Uint8Array;
   readonly attempts: number;
-  /** Frames and bytes rejected while it waited. */
+  /** Frames and bytes rejected while it waited (the first 100). */
   readonly rejected: readonly Gw1376Rejection[];
 }
 
@@ -513,7 +516,9 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
         else if (started) arm();
         return true;
       },
-      reject: (reason, bytes) => rejected.push({ reason, bytes }),
+      reject: (reason, bytes) => {
+        if (rejected.length < MAX_REJECTIONS_KEPT) rejected.push({ reason, bytes });
+      },
       onClose: (e) => fail(e),
     };
     try {
