@@ -54,7 +54,6 @@ import {
   DEFAULT_PW_AFNS,
   Gw1376FrameScanner,
   MAX_USER_DATA_NETWORK,
-  PW_LENGTH,
   PrmFunction,
   RespFunction,
   buildFrame,
@@ -114,7 +113,7 @@ export interface Gw1376MasterOptions {
   readonly clock: Clock;
   /** Master-station address A3 D1-D7, 1..127. Default 1. */
   readonly msa?: number;
-  /** PW, 16 bytes (3.6). Default 16 × 00. */
+  /** PW, 16 bytes (3.6; the frame options' pwLength). Default all 00. */
   readonly password?: Uint8Array;
   /** Reply timeout per attempt, ms. Default 5000 (CON-02). */
   readonly timeoutMs?: number;
@@ -268,7 +267,7 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
     this.msa = options.msa ?? GW1376_DEFAULT_MSA;
     if (!Number.isInteger(this.msa) || this.msa < 1 || this.msa > 127) throw new UsageError(`msa must be 1..127 (a master-initiated frame's MSA is non-zero), got ${String(options.msa)}`);
     this.frameOptions = resolveFrameOptions(options.frame ?? DEFAULT_FRAME_OPTIONS);
-    this.password = options.password ?? new Uint8Array(this.frameOptions.pwLength || PW_LENGTH);
+    this.password = options.password ?? new Uint8Array(this.frameOptions.pwLength);
     if (!(this.password instanceof Uint8Array) || this.password.length !== this.frameOptions.pwLength) {
       throw new UsageError(`password must be ${this.frameOptions.pwLength} bytes`);
     }
@@ -278,6 +277,7 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
     if (tp !== null && !(Number.isInteger(tp) && tp >= 0 && tp <= 255)) throw new UsageError(`tpDelayMinutes must be 0..255 or null, got ${String(tp)}`);
     this.tpDelayMinutes = tp;
     this.utcOffsetMinutes = options.utcOffsetMinutes ?? GW1376_DEFAULT_UTC_OFFSET_MINUTES;
+    if (!Number.isInteger(this.utcOffsetMinutes) || Math.abs(this.utcOffsetMinutes) > 14 * 60) throw new UsageError(`utcOffsetMinutes must be a whole number of minutes within ±14 h, got ${String(options.utcOffsetMinutes)}`);
     this.confirmWanted = options.confirm ?? (() => true);
     this.logger = options.logger;
     if (options.terminal) this.learned = this.addressOf(options.terminal);
@@ -491,6 +491,7 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
       settle = resolve;
       fail = reject;
     });
+    outcome.catch(() => undefined); // a close while the write is pending: the write's error is the one thrown
     const arm = (): void => {
       this.clock.clearTimeout(timer);
       timer = this.clock.setTimeout(() => settle(null), timeoutMs);
