@@ -5,3 +5,5 @@ export * from './exchange.ts';
 export * from './errors.ts';
 export * from './mbus-master.ts';
 export * from './mbus-errors.ts';
+export * from './gw1376-master.ts';
+export * from './gw1376-station.ts';
