@@ -27,6 +27,7 @@ import type { ArchivePoint, ConcentratorPort, DailyReading, PointValue } from '.
 import { createInterfaceConverter, type SimulatedInterfaceConverter } from '../converter/index.ts';
 import { compileMeterType, createElectricityMeter, REFERENCE_METER_PROFILE, type ElectricityMeter, type FreezeRecord, type MeterType } from '../electricity-meter/index.ts';
 import { createFlowMeter, FlowMeterModel, UNIT_CUBIC_METRE, type ConsumptionProfile, type FlowMeter } from '../flow-meter/index.ts';
+import { truncateTo } from '../electricity-meter/values.ts';
 import { createHeatMeter, HeatMeterModel, type HeatingProfile, type HeatMeter } from '../heat-meter/index.ts';
 import { archivePointOf, concentratorCount, partitionConcentrators, planConcentrator, SNIFF_PERIOD_MS, type ConcentratorFaultPlan, type ConcentratorPlan, type PointPlan, type PortPlan } from './plan.ts';
 import type { CollectionScenario } from './scenario.ts';
@@ -93,8 +94,9 @@ export interface ConcentratorTruth {
    * Checks a stored daily reading against its meter. DL/T 645: the forward active energies equal the
    * meter's daily freeze at `frozenAt` (total and tariffs, within the register's 0.01 kWh). Water,
    * gas, heat (read after 00:00 and stored as yesterday's, COL-03): the value lies between the
-   * register `slackMs` before `frozenAt` and `slackMs` after it (default 120 s: the exchange, the
-   * reply delay and a terminal clock a little off).
+   * register `slackMs` before `frozenAt` and `slackMs` after it (default 10 s: the exchange and the
+   * reply delay, and a terminal clock within CLK-01's 5 s of the world's; a heat meter's register
+   * moves about 0.01 kWh in 10 s, so the window rarely spans two values).
    */
   check(reading: DailyReading, options?: { readonly slackMs?: number }): ReadingCheck;
 }
@@ -295,7 +297,7 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
       check(reading, options = {}) {
         const t = byPn(reading.pn);
         if (!t) return { ok: false, expected: `a point ${reading.pn}`, got: 'no such point' };
-        return checkReading(t, reading, options.slackMs ?? 120_000, startMs);
+        return checkReading(t, reading, options.slackMs ?? DEFAULT_SLACK_MS, startMs);
       },
     },
     async close() {
@@ -408,8 +410,12 @@ function heatTruth(plan: PointPlan, heat: HeatMeter, twin: HeatTwin): PointTruth
   };
 }
 
-/** One register step of DL/T 645 energy: 0.01 kWh (XXXXXX.XX). */
-const KWH_STEP = 0.01;
+/** Default window of `check` around a non-freezing meter's read instant (ConcentratorTruth.check). */
+const DEFAULT_SLACK_MS = 10_000;
+/** DL/T 645 energy XXXXXX.XX kWh rolls over at 999999.99 (simulators/electricity-meter/values.ts). */
+const ENERGY_MAX = 1_000_000;
+/** An energy register as the reference meter sends it: truncated to 0.01 kWh (values.ts `kWh`). */
+const sentKwh = (v: number): number => truncateTo(v % ENERGY_MAX, 2);
 
 function checkReading(t: PointTruth, r: DailyReading, slackMs: number, startMs: number): ReadingCheck {
   const got = JSON.stringify(r.value);
@@ -417,10 +423,11 @@ function checkReading(t: PointTruth, r: DailyReading, slackMs: number, startMs: 
   if (r.value.kind === 'electricity') {
     const f = t.freeze(r.frozenAt);
     if (!f) return { ok: false, expected: `a daily freeze of the meter at ${new Date(r.frozenAt).toISOString()}`, got };
-    const want = energies(f.energy.forwardActive);
+    const want = energies(f.energy.forwardActive).map(sentKwh);
     const values = r.value.forwardActiveKwh;
-    const ok = values.length >= 1 && values.every((v, i) => i < want.length && Math.abs(v - want[i]!) < KWH_STEP);
-    return { ok, expected: JSON.stringify(want.map((v) => Math.floor(v * 100) / 100)), got };
+    // Total and every tariff the reading holds, exactly as the meter sent them (to float noise).
+    const ok = values.length >= 1 && values.every((v, i) => i < want.length && Math.abs(v - want[i]!) < 1e-6);
+    return { ok, expected: JSON.stringify(want), got };
   }
   const lo = t.valueAt(Math.max(startMs, r.frozenAt - slackMs));
   const hi = t.valueAt(Math.max(startMs, r.frozenAt + slackMs));
