@@ -18,6 +18,7 @@ import { WIRELESS_AIR_LINE } from '../../harness/links/wireless-hop.ts';
 import { MeterType } from '../../harness/protocols/cjt188/index.ts';
 import { HOP_ATTEMPTS, WAKE_UP_FACTOR } from '../../harness/protocols/mlgw/index.ts';
 import type { ArchivePoint, MeterKind, PointProtocol } from '../concentrator/types.ts';
+import { HOP_REPLY_TIMEOUT_MS, PROCESSING_MS } from '../converter/converter.ts';
 import { FIRST_PORT, METER_KINDS, type Channel, type CollectionScenario } from './scenario.ts';
 
 /** M-Bus medium code of a heat meter (EN 13757-3 table: 04H heat, outlet). */
@@ -27,8 +28,6 @@ export const ELECTRICITY_PASSWORD = '02000000';
 export const ELECTRICITY_OPERATOR = '00000000';
 /** Sniff period of the simulated battery meters behind converters (MM-06: 2 s). */
 export const SNIFF_PERIOD_MS = 2000;
-/** CJ/T 188 hop timeout of the converter after the request is off the air (simulators/converter HOP_REPLY_TIMEOUT_MS.cjt188; DL/T 645's is 1500). */
-const CONVERTER_HOP_TIMEOUT_MS = { cjt188: 1000, dlt645: 1500 } as const;
 /** Longest frames on a hop: a CJ/T 188 901F request with 4 FE is 20 bytes, its reply 43; a DL/T 645 read of 05060101 with reply about 40 (MeterLab's bound). */
 const HOP_FRAME_BYTES = 64;
 
@@ -184,9 +183,9 @@ export function converterPortTimeoutMs(s: CollectionScenario): number {
   const charMs = characterTimeMs(WIRELESS_AIR_LINE);
   const latency = s.channels.wireless.hopLatencyMs[1];
   const wake = WAKE_UP_FACTOR * SNIFF_PERIOD_MS;
-  const hopTimeout = Math.max(CONVERTER_HOP_TIMEOUT_MS.cjt188, CONVERTER_HOP_TIMEOUT_MS.dlt645);
+  const hopTimeout = Math.max(HOP_REPLY_TIMEOUT_MS.cjt188, HOP_REPLY_TIMEOUT_MS.dlt645);
   const perAttempt = wake + HOP_FRAME_BYTES * charMs + latency + hopTimeout;
-  const total = HOP_ATTEMPTS * perAttempt + HOP_FRAME_BYTES * charMs + latency + 10;
+  const total = HOP_ATTEMPTS * perAttempt + HOP_FRAME_BYTES * charMs + latency + PROCESSING_MS;
   return Math.ceil(total / 1000) * 1000 + 1000;
 }
 
