@@ -13,8 +13,8 @@ import { Cjt188Master } from '../../harness/masters/cjt188-master.ts';
 import { Dlt645Master } from '../../harness/masters/dlt645-master.ts';
 import { MbusMaster } from '../../harness/masters/mbus-master.ts';
 import type { ArchivePoint, DailyReading, PointValue } from '../concentrator/types.ts';
-import { planConcentrator } from './plan.ts';
-import { loadCollectionScenario, type CollectionScenarioInput } from './scenario.ts';
+import { concentratorCount, planConcentrator, summarizePlans } from './plan.ts';
+import { loadCollectionScenario, readCollectionScenarioFile, type CollectionScenarioInput } from './scenario.ts';
 import { buildCollectionWorld, type CollectionWorld, type WorldConcentrator } from './world.ts';
 
 const MIX: CollectionScenarioInput = {
@@ -208,5 +208,22 @@ describe('collection world', () => {
     const r = await clock.run(cjt.readData(last.meterType!, last.address, '901F'));
     const v = (r.value as unknown as { currentFlow: { value: number; unitCode: number } }).currentFlow;
     expect(c.truth.check(reading(last, clock.now(), clock.now(), { kind: 'water', value: v.value, unit: v.unitCode, meterType: last.meterType! }))).toMatchObject({ ok: true });
+  }, 60_000);
+
+  it('the whole pilot builds: 2,172 points in nine archives, its faults in place, every port open until close', async () => {
+    const s = readCollectionScenarioFile(new URL('./scenarios/pilot-2172.json', import.meta.url).pathname);
+    const clock = new VirtualClock({ start: s.startMs });
+    const w = buildCollectionWorld(s, { clock });
+    const plans = Array.from({ length: concentratorCount(s) }, (_, i) => planConcentrator(s, i));
+    const sum = summarizePlans(plans);
+    expect(w.concentrators.map((c) => c.archive.length).reduce((a, b) => a + b, 0)).toBe(2172);
+    const truths = w.concentrators.flatMap((c) => c.truth.points);
+    expect(truths.filter((t) => t.dead).length).toBe(sum.dead);
+    expect(w.concentrators.flatMap((c) => c.world.ports).filter((p) => p.noise).length).toBe(sum.noisyBuses);
+    expect(w.concentrators.filter((c) => c.faults.reboot).length).toBe(sum.reboots);
+    const links = w.concentrators.flatMap((c) => c.ports.map((p) => p.link));
+    expect(links.every((l) => l.isOpen)).toBe(true);
+    await w.close();
+    expect(links.some((l) => l.isOpen)).toBe(false);
   }, 60_000);
 });
