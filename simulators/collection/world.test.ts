@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fromCalendar } from '../../harness/core/calendar.ts';
 import { VirtualClock } from '../../harness/core/clock.ts';
 import { FaultInjectingLink } from '../../harness/links/fault.ts';
+import type { Link } from '../../harness/links/link.ts';
+import { createMemoryPair } from '../../harness/links/memory.ts';
 import { Cjt188Master } from '../../harness/masters/cjt188-master.ts';
 import { Dlt645Master } from '../../harness/masters/dlt645-master.ts';
 import { MbusMaster } from '../../harness/masters/mbus-master.ts';
@@ -164,10 +166,29 @@ describe('collection world', () => {
     const to = Date.parse('2026-01-12T06:00:00+08:00');
     expect(c.faults.uplinkDown).toEqual({ from, to });
     expect([c.uplinkUp(from - 1), c.uplinkUp(from), c.uplinkUp(to - 1), c.uplinkUp(to)]).toEqual([true, false, false, true]);
+    // The uplink: a link opened before the outage is closed when it begins; none opens inside it.
+    const opened: Link[] = [];
+    const connect = c.throughUplink(async () => {
+      const [a] = createMemoryPair({ clock });
+      opened.push(a);
+      return a;
+    });
+    const link = await clock.run(connect());
+    expect(link.isOpen).toBe(true);
     const reboots: { at: number; offMs: number }[] = [];
     c.scheduleReboot((offMs) => reboots.push({ at: clock.now(), offMs }));
-    await clock.run(clock.sleep(20 * HOUR));
+    await clock.run(clock.sleep(from - clock.now()));
+    expect(link.isOpen).toBe(false);
+    await expect(clock.run(connect())).rejects.toThrow(/mix-0001: uplink down \(scenario fault\) until 2026-01-11T22:00:00.000Z/);
+    expect(opened.length).toBe(1);
+    await clock.run(clock.sleep(to - clock.now()));
+    expect((await clock.run(connect())).isOpen).toBe(true);
     expect(reboots).toEqual([{ at: Date.parse('2026-01-12T01:30:00+08:00'), offMs: 180_000 }]);
+    // No outage planned: connect itself.
+    const calm = world(MIX).w.concentrator('mix-0001')!;
+    expect(calm.faults).toEqual({});
+    const plain = async () => createMemoryPair()[0];
+    expect(calm.throughUplink(plain)).toBe(plain);
   }, 60_000);
 
   it('builds a shard alone: only its concentrators, the same as in the whole world', () => {

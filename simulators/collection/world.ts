@@ -15,6 +15,7 @@
  * Time only from the injected Clock; randomness only from forks of the scenario seed (plan.ts).
  */
 import type { Clock } from '../../harness/core/clock.ts';
+import { LinkError } from '../../harness/core/errors.ts';
 import { SeededRandom } from '../../harness/core/random.ts';
 import { Rs485Bus } from '../../harness/links/bus.ts';
 import { FaultInjectingLink, type FaultStats } from '../../harness/links/fault.ts';
@@ -124,6 +125,12 @@ export interface WorldConcentrator {
   readonly faults: ConcentratorFaultPlan;
   /** False while the planned uplink outage lasts: a concentrator's `connect()` fails then. */
   uplinkUp(t: number): boolean;
+  /**
+   * Wraps a concentrator's uplink `connect` (simulators/concentrator terminal) with the planned
+   * outage: inside it the returned function rejects with a LinkError; a link opened before it is
+   * closed when it begins (a GPRS link that drops at night). No outage planned: `connect` itself.
+   */
+  throughUplink(connect: () => Promise<Link>): () => Promise<Link>;
   /**
    * Sets a timer for the planned reboot (calls `reboot(offMs)` at its instant). Returns a cancel
    * function; nothing to schedule gives a no-op.
@@ -284,6 +291,23 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
     archive: plan.archive,
     faults: plan.faults,
     uplinkUp: (t) => !down || t < down.from || t >= down.to,
+    throughUplink(connect) {
+      if (!down) return connect;
+      return async () => {
+        const now = clock.now();
+        if (now >= down.from && now < down.to) throw new LinkError(`${plan.id}: uplink down (scenario fault) until ${new Date(down.to).toISOString()}`);
+        const link = await connect();
+        if (clock.now() < down.from) {
+          const h = clock.setTimeout(() => void link.close().catch(() => undefined), down.from - clock.now());
+          link.on('close', () => clock.clearTimeout(h));
+        } else if (clock.now() < down.to) {
+          // The outage began while connecting.
+          await link.close().catch(() => undefined);
+          throw new LinkError(`${plan.id}: uplink down (scenario fault) until ${new Date(down.to).toISOString()}`);
+        }
+        return link;
+      };
+    },
     scheduleReboot(reboot) {
       const r = plan.faults.reboot;
       if (!r) return () => undefined;
