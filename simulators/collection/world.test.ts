@@ -247,4 +247,27 @@ describe('collection world', () => {
     await w.close();
     expect(links.some((l) => l.isOpen)).toBe(false);
   }, 60_000);
+
+  it('wireless electricity meters behind a converter answer DL/T 645; a lossy hop loses what the scenario says', async () => {
+    const input: CollectionScenarioInput = {
+      seed: 12,
+      areas: [{ name: 'radio', areaCode: '0401', households: 6, householdsPerConcentrator: 6, meters: { electricity: { share: 1, channel: 'wireless' } } }],
+      channels: { wireless: { hopLossProbability: 0 } },
+      faults: { lossyHops: { share: 0.5, lossProbability: 1 } },
+    };
+    const { clock, w } = world(input);
+    const c = w.concentrators[0]!;
+    const lossy = c.truth.points.filter((t) => t.plan.lossyHop === 1);
+    const healthy = c.truth.points.filter((t) => t.plan.lossyHop === undefined);
+    expect(lossy.length).toBeGreaterThan(0);
+    expect(healthy.length).toBeGreaterThan(0);
+    const port = c.ports[0]!;
+    expect(port.timeoutMs).toBe(15_000);
+    const dlt = new Dlt645Master({ link: port.link, clock, line: port.line, timeoutMs: port.timeoutMs!, attempts: 1, callSites: false });
+    await expect(clock.run(dlt.readData(healthy[0]!.plan.address, '00010000'))).resolves.toMatchObject({ address: healthy[0]!.plan.address });
+    expect(healthy[0]!.hop!.stats.down.lost).toBe(0);
+    await expect(clock.run(dlt.readData(lossy[0]!.plan.address, '00010000'))).rejects.toThrow(/no reply/i);
+    // Every attempt of the converter lost on the air (3 hop attempts, MM-04 converter spec).
+    expect(lossy[0]!.hop!.stats.down).toMatchObject({ frames: 3, lost: 3 });
+  }, 60_000);
 });
