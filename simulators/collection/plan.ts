@@ -19,7 +19,7 @@ import { MeterType } from '../../harness/protocols/cjt188/index.ts';
 import { HOP_ATTEMPTS, WAKE_UP_FACTOR } from '../../harness/protocols/mlgw/index.ts';
 import type { ArchivePoint, MeterKind, PointProtocol } from '../concentrator/types.ts';
 import { HOP_REPLY_TIMEOUT_MS, PROCESSING_MS } from '../converter/converter.ts';
-import { FIRST_PORT, METER_KINDS, type Channel, type CollectionScenario } from './scenario.ts';
+import { FIRST_PORT, METER_KINDS, type MeterChannel, type CollectionScenario } from './scenario.ts';
 
 /** M-Bus medium code of a heat meter (EN 13757-3 table: 04H heat, outlet). */
 export const MBUS_MEDIUM_HEAT = 0x04;
@@ -41,7 +41,7 @@ export interface PointPlan {
   /** 0-based household index in the whole scenario. */
   readonly household: number;
   readonly kind: MeterKind;
-  readonly channel: Channel;
+  readonly channel: MeterChannel;
   readonly protocol: PointProtocol;
   /** DL/T 645: 12 digits; CJ/T 188: 14 digits; M-Bus: the primary address as decimal text. */
   readonly address: string;
@@ -194,12 +194,12 @@ function concentratorId(area: string, terminal: number): string {
   return `${area}-${String(terminal).padStart(4, '0')}`;
 }
 
-function protocolOf(kind: MeterKind, channel: Channel): PointProtocol {
+function protocolOf(kind: MeterKind, channel: MeterChannel): PointProtocol {
   if (channel === 'mbus') return 'mbus';
   return kind === 'electricity' ? 'dlt645-2007' : 'cjt188';
 }
 
-function portKindOf(kind: MeterKind, channel: Channel): PortKind {
+function portKindOf(kind: MeterKind, channel: MeterChannel): PortKind {
   if (channel === 'mbus') return 'mbus';
   if (channel === 'wireless') return 'converter';
   return kind === 'electricity' ? 'dlt645' : 'cjt188';
@@ -211,7 +211,7 @@ const PORT_ORDER: readonly PortKind[] = ['dlt645', 'cjt188', 'converter', 'mbus'
 interface Drawn {
   readonly household: number;
   readonly kind: MeterKind;
-  readonly channel: Channel;
+  readonly channel: MeterChannel;
   readonly dead: boolean;
   readonly lossy: boolean;
   readonly seed: number;

@@ -48,9 +48,9 @@ export const METER_KINDS = ['electricity', 'water', 'gas', 'heat'] as const sati
  * - `mbus`: heat meters on M-Bus segments (EN 13757, REQ_UD2).
  */
 export const CHANNELS = ['rs485', 'wireless', 'mbus'] as const;
-export type Channel = (typeof CHANNELS)[number];
+export type MeterChannel = (typeof CHANNELS)[number];
 /** Which channels each kind may use. */
-export const CHANNELS_OF: Readonly<Record<MeterKind, readonly Channel[]>> = {
+export const CHANNELS_OF: Readonly<Record<MeterKind, readonly MeterChannel[]>> = {
   electricity: ['rs485', 'wireless'],
   water: ['rs485', 'wireless'],
   gas: ['rs485', 'wireless'],
