@@ -4,11 +4,13 @@
  */
 export type * from './types.ts';
 export {
+  assembleConcentrator,
   ConcentratorTerminal,
   createConcentratorTerminal,
   DEFAULT_FORWARD_FRAME_TIMEOUT_MS,
   DEFAULT_TERMINAL_PARAMETERS,
   HARDWARE_RESET_OFF_MS,
+  type Concentrator,
   type ConcentratorTerminalEvents,
   type ConcentratorTerminalOptions,
   type TerminalDefects,

@@ -189,6 +189,8 @@ export class ScriptedMaster {
   readonly dialledAt: number[] = [];
   /** connect() rejects while true (the APN refuses). */
   refuse = false;
+  /** Confirms every PRM = 1 uplink frame that asks for it (CON) as it arrives. */
+  autoConfirm = false;
   private readonly received: Received[] = [];
   private waiting: ((r: Received) => void) | null = null;
   private pfc = 0;
@@ -242,6 +244,7 @@ export class ScriptedMaster {
   }
 
   private deliver(r: Received): void {
+    if (this.autoConfirm && r.message.frame.control.prm && r.message.frame.seq.con) void this.confirm(r);
     const w = this.waiting;
     if (w) {
       this.waiting = null;

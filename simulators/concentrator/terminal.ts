@@ -291,10 +291,12 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
   // Requests
 
   private enqueue(m: Gw1376Message): void {
-    this.work = this.work.then(
-      () => this.handle(m),
-      () => this.handle(m),
-    );
+    const run = (): Promise<void> =>
+      this.handle(m).catch((e: unknown) => {
+        // Never reached by design (handle catches its own failures); kept so that a bug cannot stop the queue.
+        this.log(`request handling failed: ${(e as Error).message}`);
+      });
+    this.work = this.work.then(run, run);
   }
 
   private async handle(m: Gw1376Message): Promise<void> {
@@ -328,10 +330,21 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
       this.log(`broadcast AFN ${hex(f.afn)} executed, not answered`);
     } else if (reply !== null) {
       if (reply.afn === Afn.confirmDeny && items0Fn(reply) === 2) this.stats.denied++;
-      for (const frame of this.replyFrames(m, reply)) await this.uplink.send(frame);
+      let frames: Uint8Array[];
+      try {
+        frames = this.replyFrames(m, reply);
+      } catch (e) {
+        this.log(`AFN ${hex(f.afn)} reply not encodable: ${(e as Error).message}: deny`);
+        frames = this.replyFrames(m, deny());
+      }
+      for (const frame of frames) await this.uplink.send(frame);
       this.stats.replies++;
     }
-    if (after) await after();
+    try {
+      if (after) await after();
+    } catch (e) {
+      this.log(`AFN ${hex(f.afn)} after the reply: ${(e as Error).message}`);
+    }
   }
 
   private async answer(m: Gw1376Message): Promise<{ reply: Reply | null; after?: () => Promise<void> }> {
@@ -607,10 +620,10 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
         const value = r.value.value;
         const readingTime = this.a15(r.value.readAt);
         if (it.fn === 129 && value.kind === 'electricity') {
-          out.push(unit(Afn.class1Data, pn, 129, { readingTime, ...tariffs(value) }));
+          this.push(out, Afn.class1Data, pn, 129, { readingTime, ...tariffs(value) });
         } else if (it.fn === FOUR_METER_FN && value.kind !== 'electricity') {
           const st = value.status ?? 0;
-          out.push(unit(Afn.class1Data, pn, FOUR_METER_FN, { readingTime, meterType: value.meterType, unit: value.unit, value: value.value, status: toHex(Uint8Array.of(st & 0xff, (st >> 8) & 0xff)) }));
+          this.push(out, Afn.class1Data, pn, FOUR_METER_FN, { readingTime, meterType: value.meterType, unit: value.unit, value: value.value, status: toHex(Uint8Array.of(st & 0xff, (st >> 8) & 0xff)) });
         }
       }
     }
@@ -630,8 +643,8 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
       if (!d) continue;
       const readingTime = this.a15(d.readAt);
       const v = d.value;
-      if (it.fn === 161 && v.kind === 'electricity') out.push(unit(Afn.class2Data, pn, 161, { day, readingTime, ...tariffs(v) }));
-      else if (it.fn === FOUR_METER_FN && v.kind !== 'electricity') out.push(unit(Afn.class2Data, pn, FOUR_METER_FN, { day, readingTime, meterType: v.meterType, unit: v.unit, value: v.value }));
+      if (it.fn === 161 && v.kind === 'electricity') this.push(out, Afn.class2Data, pn, 161, { day, readingTime, ...tariffs(v) });
+      else if (it.fn === FOUR_METER_FN && v.kind !== 'electricity') this.push(out, Afn.class2Data, pn, FOUR_METER_FN, { day, readingTime, meterType: v.meterType, unit: v.unit, value: v.value });
     }
     return out;
   }
@@ -796,6 +809,19 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
     });
   }
 
+  /**
+   * Adds one point's data unit; a value the layout cannot carry (a reading above A.14's
+   * 999999.9999, a tariff count over 255) leaves that point out with a log line instead of
+   * failing the whole reply.
+   */
+  private push(out: Piece[], afn: number, pn: number, fn: number, value: UnitValue): void {
+    try {
+      out.push(unit(afn, pn, fn, value));
+    } catch (e) {
+      this.log(`AFN ${hex(afn)} F${fn} p${pn}: ${(e as Error).message}: left out`);
+    }
+  }
+
   private addressFor(msa: number): Address {
     return { areaCode: this.o.address.areaCode, terminal: this.o.address.terminal, msa, group: false };
   }
@@ -850,6 +876,35 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
 
 export function createConcentratorTerminal(options: ConcentratorTerminalOptions): ConcentratorTerminal {
   return new ConcentratorTerminal(options);
+}
+
+/** A concentrator: its core and its 1376.1 terminal, started and stopped together. */
+export interface Concentrator {
+  readonly core: ConcentratorCore;
+  readonly terminal: ConcentratorTerminal;
+  /** Starts the core's daily task and the uplink (dial, login). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The terminal over a given core (`createConcentrator` in index.ts builds the core first, once the
+ * core of part B is there).
+ */
+export function assembleConcentrator(core: ConcentratorCore, options: Omit<ConcentratorTerminalOptions, 'core'>): Concentrator {
+  const terminal = createConcentratorTerminal({ ...options, core });
+  return {
+    core,
+    terminal,
+    start() {
+      core.start();
+      terminal.start();
+    },
+    async stop() {
+      await terminal.stop();
+      core.stop();
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
