@@ -5,8 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hex, toHex } from '../../harness/core/bytes.ts';
-import { Afn } from '../../harness/protocols/gw1376/index.ts';
-import { createRig, kindOf, START } from './terminal-test-support.ts';
+import { RealClock } from '../../harness/core/clock.ts';
+import { connectTcpLink, listenTcp, type TcpLink } from '../../harness/links/tcp.ts';
+import { Afn, buildFrame, Gw1376FrameScanner, items, type Gw1376Message } from '../../harness/protocols/gw1376/index.ts';
+import { createConcentratorTerminal } from './terminal.ts';
+import { AREA, createRig, FakeCore, kindOf, PASSWORD, START, TERMINAL } from './terminal-test-support.ts';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -172,5 +175,56 @@ describe('redial', () => {
     expect(rig.master.pending).toBe(0);
     expect(rig.master.dialledAt).toHaveLength(1);
     expect(rig.clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('over TCP on loopback (RealClock, the production path)', () => {
+  it('dials the station with connectTcpLink, logs in, answers a request, redials when the station closes the link', async () => {
+    const listener = await listenTcp({ port: 0 });
+    const clock = new RealClock();
+    const core = new FakeCore({ clock });
+    const accepted: TcpLink[] = [];
+    const frames: Gw1376Message[] = [];
+    let wake: (() => void) | null = null;
+    listener.on('connection', (link) => {
+      accepted.push(link);
+      const scanner = new Gw1376FrameScanner();
+      link.on('data', (chunk) => {
+        for (const e of scanner.push(chunk)) if (e.type === 'frame' && e.message.ok) frames.push(e.message.value);
+        wake?.();
+      });
+    });
+    const nextFrame = async (): Promise<Gw1376Message> => {
+      while (frames.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      return frames.shift()!;
+    };
+    const terminal = createConcentratorTerminal({
+      core,
+      clock,
+      address: { areaCode: AREA, terminal: TERMINAL },
+      password: PASSWORD,
+      connect: () => connectTcpLink({ host: '127.0.0.1', port: listener.port }),
+      parameters: { redialIntervalSeconds: 1 },
+    });
+    try {
+      terminal.start();
+      const login = await nextFrame();
+      expect([login.frame.afn, items(login)[0]!.fn, login.frame.seq.con]).toEqual([Afn.linkTest, 1, true]);
+      const confirmFor = (m: Gw1376Message): Uint8Array =>
+        buildFrame({ control: { dir: false, prm: false, functionCode: 11 }, address: m.frame.address, afn: Afn.confirmDeny, seq: { seq: m.frame.seq.seq }, units: [{ pn: 0, fn: 1 }] });
+      await accepted[0]!.write(confirmFor(login));
+      const ask = buildFrame({ control: { dir: false, prm: true, functionCode: 10 }, address: { areaCode: AREA, terminal: TERMINAL, msa: 1, group: false }, afn: Afn.class1Data, seq: { seq: 3 }, units: [{ pn: 0, fn: 2 }] });
+      await accepted[0]!.write(ask);
+      const reply = await nextFrame();
+      expect([reply.frame.afn, reply.frame.seq.seq, items(reply)[0]!.fn]).toEqual([Afn.class1Data, 3, 2]);
+      expect(terminal.state).toBe('online');
+      await accepted[0]!.close();
+      const relogin = await nextFrame();
+      expect([relogin.frame.afn, items(relogin)[0]!.fn]).toEqual([Afn.linkTest, 1]);
+      expect(accepted).toHaveLength(2);
+    } finally {
+      await terminal.stop();
+      await listener.close();
+    }
   });
 });
