@@ -411,3 +411,24 @@ describe('bad input (ROB)', () => {
     expect(hb.at - START).toBe(15 * MIN);
   });
 });
+
+describe('every point (DA FF 00)', () => {
+  it('0D F161 for all points answers each electricity point that has the day', async () => {
+    const rig = createRig();
+    await rig.online();
+    await withArchive(rig);
+    const readAt = START - 10 * 60 * MIN + 5 * MIN;
+    for (const pn of [1, 2]) rig.core.putDaily({ pn, day: '2026-03-09', frozenAt: readAt, readAt, attempt: 1, value: { kind: 'electricity', forwardActiveKwh: [pn] } });
+    // DA FF 00 (every valid point [BK]) built by hand: buildFrame names points one by one.
+    const frame = rig.master.requestFrame(Afn.class2Data, [{ pn: 1, fn: 161, value: { day: '2026-03-09' } }]);
+    frame[14] = 0xff;
+    frame[15] = 0x00;
+    frame[frame.length - 2] = frame.subarray(6, frame.length - 2).reduce((a, b) => (a + b) & 0xff, 0);
+    await rig.master.send(frame);
+    const got = itemsOf([await rig.next()]);
+    expect(got.map((i) => [i.pn, (i.value!.forwardActive as UnitValue[])[0]!.value])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  });
+});

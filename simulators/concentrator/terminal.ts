@@ -745,7 +745,7 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
     this.uplink.report({
       describe: `event report ERC ${e.erc}`,
       confirm: confirmWanted,
-      build: (pseq) => this.reportFrame(pseq, confirmWanted, record, pointer, counters),
+      build: (pseq, pfc) => this.reportFrame(pseq, pfc, confirmWanted, record, pointer, counters),
       onConfirmed: () => {
         // Delivered up to this event, unless the master had already read further.
         const upTo = (pointer + 1) % EVENT_POINTER_MOD;
@@ -761,9 +761,9 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
     return dist(b) <= dist(a);
   }
 
-  private reportFrame(pseq: number, con: boolean, record: UnitValue, pointer: number, counters: { important: number; normal: number }): Uint8Array {
+  private reportFrame(pseq: number, pfc: number, con: boolean, record: UnitValue, pointer: number, counters: { important: number; normal: number }): Uint8Array {
     const data = unit(Afn.class3Data, 0, 1, { ec1: counters.important, ec2: counters.normal, pm: pointer, pn: (pointer + 1) % EVENT_POINTER_MOD, events: [record] });
-    const tp = this.params.tpDelayMinutes > 0 ? this.timeTag(pseq, this.params.tpDelayMinutes) : null;
+    const tp = this.params.tpDelayMinutes > 0 ? this.timeTag(pfc, this.params.tpDelayMinutes) : null;
     return encodeFrame({
       control: makeControl({ dir: true, prm: true, functionCode: PrmFunction.userData }),
       address: this.addressFor(0),

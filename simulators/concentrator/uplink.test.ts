@@ -228,3 +228,30 @@ describe('over TCP on loopback (RealClock, the production path)', () => {
     }
   });
 });
+
+describe('AFN 04 F1 fields take effect (CON-01)', () => {
+  it('timeout 9 s and 1 retry: an unconfirmed heartbeat goes twice, 9 s apart, then the link drops', async () => {
+    const rig = createRig();
+    await rig.online();
+    const set = await rig.ask(Afn.setParameters, [
+      { pn: 0, fn: 1, value: { rtsDelay20ms: 0, tpDelayMinutes: 0, timeoutAndRetries: (1 << 12) | 9, conFlags: 7, heartbeatMinutes: 15 } },
+    ]);
+    expect(kindOf(set[0]!)).toBe('00 F1');
+    const hbs = [await rig.next(), await rig.next()];
+    expect(hbs.map(kindOf)).toEqual(['02 F3', '02 F3']);
+    expect(hbs[1]!.at - hbs[0]!.at).toBe(9 * S);
+    const login = await rig.next();
+    expect(kindOf(login)).toBe('02 F1');
+    expect(login.at - hbs[1]!.at).toBe(9 * S + 60 * S);
+  });
+
+  it('tpDelayMinutes > 0: the terminal puts Tp on its event reports (its own send time and that delay)', async () => {
+    const rig = createRig({ parameters: { tpDelayMinutes: 3 } });
+    await rig.online();
+    rig.core.addEvent({ erc: 39, important: true, at: START, fields: { pn: 1, time: START, day: '2026-03-09' } });
+    const report = await rig.next();
+    // PFC 1 (the login was 0), so PSEQ 1.
+    expect(report.message.frame.seq.seq).toBe(1);
+    expect(report.message.frame.aux.tp).toEqual({ pfc: 1, day: 10, hour: 10, minute: 0, second: 0, delayMinutes: 3 });
+  });
+});

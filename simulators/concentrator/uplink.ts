@@ -81,7 +81,8 @@ export interface ActiveReport {
   readonly describe: string;
   /** Whether the frame asks for confirmation (SEQ.CON); without it the frame is sent once. */
   readonly confirm: boolean;
-  build(pseq: number): Uint8Array;
+  /** `pfc` is the terminal's 8-bit frame counter of this frame (Tp), `pseq` its low 4 bits (3.4). */
+  build(pseq: number, pfc: number): Uint8Array;
   onConfirmed(): void;
 }
 
@@ -351,12 +352,13 @@ export class Gw1376Uplink extends EventEmitter<UplinkEvents> {
       while (this.reports.length > 0 && generation === this.generation && this.online) {
         const r = this.reports[0]!;
         if (!r.confirm) {
-          await this.send(r.build(this.takePseq()));
+          const pfc = this.takePfc();
+          await this.send(r.build(pfc & 0x0f, pfc));
           this.reports.shift();
           r.onConfirmed();
           continue;
         }
-        const outcome = await this.exchange(r.describe, (pseq) => r.build(pseq), generation);
+        const outcome = await this.exchange(r.describe, (pseq, pfc) => r.build(pseq, pfc), generation);
         if (outcome === 'confirmed' || outcome === 'denied') {
           // A deny is the master's answer too: the report was received; the event stays readable by AFN 0E.
           this.reports.shift();
@@ -374,18 +376,20 @@ export class Gw1376Uplink extends EventEmitter<UplinkEvents> {
     }
   }
 
-  private takePseq(): number {
-    const pseq = this.pfc & 0x0f;
+  /** The next PFC (8 bits); its low 4 bits are the frame's PSEQ. */
+  private takePfc(): number {
+    const pfc = this.pfc;
     this.pfc = (this.pfc + 1) & 0xff;
-    return pseq;
+    return pfc;
   }
 
   /** One confirmed frame: queued behind any other, retransmitted until confirmed or out of retries. */
-  private exchange(describe: string, build: (pseq: number) => Uint8Array, generation: number): Promise<ConfirmOutcome> {
+  private exchange(describe: string, build: (pseq: number, pfc: number) => Uint8Array, generation: number): Promise<ConfirmOutcome> {
     const run = async (): Promise<ConfirmOutcome> => {
       if (generation !== this.generation) return 'closed';
-      const pseq = this.takePseq();
-      const bytes = build(pseq);
+      const pfc = this.takePfc();
+      const pseq = pfc & 0x0f;
+      const bytes = build(pseq, pfc);
       const { timeoutMs, retries } = this.o.timing();
       for (let attempt = 0; attempt <= retries; attempt++) {
         if (generation !== this.generation || !this.link?.isOpen) return 'closed';
