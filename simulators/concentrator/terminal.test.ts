@@ -227,6 +227,18 @@ describe('events (AFN 0E) and active reports', () => {
     expect(again.raw.subarray(14, -2)).toEqual(sent[0]!.raw.subarray(14, -2));
   });
 
+  it('a core event whose fields do not fit its ERC layout is logged and not reported; the next one is', async () => {
+    const rig = createRig();
+    await rig.online();
+    rig.core.addEvent({ ...erc39, fields: { pn: 'three', time: START, day: '2026-03-07' } });
+    await rig.clock.advance(10 * S);
+    expect(rig.master.pending).toBe(0);
+    expect(rig.logs.some((l) => l.includes('ERC 39 event not reportable'))).toBe(true);
+    rig.core.addEvent(erc39);
+    const report = await rig.next();
+    expect(itemsOf([report])[0]!.value).toMatchObject({ ec1: 2, pm: 1, pn: 2 });
+  });
+
   it('read by AFN 0E F1 with pointers pm..pn (which clears ACD); F2 normal events: none, counters given', async () => {
     const rig = createRig({ parameters: { conFlags: 0x03 } });
     await rig.online();

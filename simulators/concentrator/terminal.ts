@@ -741,6 +741,13 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
     if (record === null) return;
     const pointer = (counters.important - 1 + EVENT_POINTER_MOD) % EVENT_POINTER_MOD;
     const confirmWanted = (this.params.conFlags & CON_CLASS3) !== 0;
+    try {
+      this.reportFrame(0, 0, confirmWanted, record, pointer, counters);
+    } catch (err) {
+      // A core event whose fields do not fit its ERC layout: not reported (still readable as bytes by nobody); logged.
+      this.log(`ERC ${e.erc} event not reportable: ${(err as Error).message}`);
+      return;
+    }
     this.stats.reportsQueued++;
     this.uplink.report({
       describe: `event report ERC ${e.erc}`,

@@ -223,7 +223,7 @@ export class Gw1376Uplink extends EventEmitter<UplinkEvents> {
   /** Queues an active report; it goes out now if the terminal is online, else after the next login. */
   report(r: ActiveReport): void {
     this.reports.push(r);
-    if (this.online) void this.flushReports(this.generation);
+    if (this.online) this.flushReportsSafely(this.generation);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ export class Gw1376Uplink extends EventEmitter<UplinkEvents> {
     this.failures = 0;
     this.setState('online');
     this.scheduleHeartbeat(generation);
-    void this.flushReports(generation);
+    this.flushReportsSafely(generation);
   }
 
   private attach(link: Link, generation: number): void {
@@ -343,6 +343,10 @@ export class Gw1376Uplink extends EventEmitter<UplinkEvents> {
     }
     this.log(`heartbeat ${outcome}: dropping the link`);
     await this.drop(generation);
+  }
+
+  private flushReportsSafely(generation: number): void {
+    this.flushReports(generation).catch((e: unknown) => this.log(`report not sent: ${(e as Error).message}`));
   }
 
   private async flushReports(generation: number): Promise<void> {
