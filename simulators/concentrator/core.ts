@@ -180,6 +180,12 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
     this.archive.clear();
   }
 
+  /** Data-area initialisation (AFN 01 F2-F4): every stored reading and event record goes; the archive stays. */
+  clearData(): void {
+    this.store.clear();
+    this.eventLog.clear();
+  }
+
   // -------------------------------------------------------------------------------------------
   // Data
 

@@ -58,6 +58,11 @@ export class DailyStore {
     this.byPn.delete(pn);
   }
 
+  /** Drops every reading (AFN 01 F2-F4, data-area initialisation). */
+  clear(): void {
+    this.byPn.clear();
+  }
+
   /** Keeps only days on or after `firstKept` ("YYYY-MM-DD"). */
   prune(firstKept: string): void {
     for (const [pn, days] of this.byPn) {
@@ -95,5 +100,13 @@ export class EventLog {
 
   counters(): { readonly important: number; readonly normal: number } {
     return { important: this.ec1, normal: this.ec2 };
+  }
+
+  /** Drops every record and zeroes EC1/EC2 (AFN 01 F2-F4). */
+  clear(): void {
+    this.important.length = 0;
+    this.normal.length = 0;
+    this.ec1 = 0;
+    this.ec2 = 0;
   }
 }

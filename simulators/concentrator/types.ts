@@ -128,6 +128,11 @@ export interface ConcentratorCore {
   setPoints(points: readonly ArchivePoint[]): readonly ArchiveChange[];
   /** Removes every entry (AFN 01 F3/F4 parameter initialisation). */
   clearArchive(): void;
+  /**
+   * Clears stored readings, events and collection runs (AFN 01 F2 data-area initialisation, and
+   * F3/F4). Optional: a terminal over a core without it denies AFN 01 F2-F4.
+   */
+  clearData?(): void;
   readonly capacity: number;
 
   /** The stored daily reading of a point and day, if any. */
