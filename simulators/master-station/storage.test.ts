@@ -453,13 +453,13 @@ describe.skipIf(PG_URL === undefined)(`storage on a PostgreSQL server${PG_URL ==
     }
   });
 
-  it('applies 001 once when two processes open the same fresh database at once (advisory lock)', async () => {
+  it('applies each migration once when two processes open the same fresh database at once (advisory lock)', async () => {
     const schema = await freshSchema();
     try {
       const opened = await Promise.all([1, 2, 3].map(() => openDatabase(url, { schema })));
       try {
-        const rows = await opened[0]!.query('SELECT version FROM schema_migrations');
-        expect(rows.rows).toEqual([{ version: 1 }]);
+        const rows = await opened[0]!.query('SELECT version FROM schema_migrations ORDER BY version');
+        expect(rows.rows).toEqual([{ version: 1 }, { version: 2 }]);
       } finally {
         await Promise.all(opened.map((db) => db.close()));
       }
