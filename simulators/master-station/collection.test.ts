@@ -6,6 +6,8 @@
  * back are exactly what the codec gives for a terminal's reply.
  */
 import { EventEmitter } from 'node:events';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fromCalendar } from '../../harness/core/calendar.ts';
 import { VirtualClock } from '../../harness/core/clock.ts';
@@ -32,6 +34,7 @@ import {
   type CollectionStationOptions,
   type TerminalId,
 } from './collection.ts';
+import type { DeliveryBatch } from './collection-delivery.ts';
 import type { Db } from './db.ts';
 import { BACKENDS, testDatabases } from './test-db.ts';
 
@@ -458,5 +461,84 @@ describe.each(BACKENDS)('collection on %s', (backend) => {
     const wrong = await run({ countRetriedTwice: true });
     expect(wrong.total).toMatchObject({ due: 10, collected: 11, firstAttempt: 7 });
     expect(wrong.total.rate).toBe(1.1);
+  });
+});
+
+describe('delivery to the utilities (msw)', () => {
+  const received: { utility: string; auth: string | null; batch: DeliveryBatch }[] = [];
+  let waterFailures = 0;
+  const server = setupServer(
+    http.post('http://water.example/api/readings', async ({ request }) => {
+      if (waterFailures > 0) {
+        waterFailures--;
+        return new HttpResponse('busy', { status: 503 });
+      }
+      received.push({ utility: 'water', auth: request.headers.get('authorization'), batch: (await request.json()) as DeliveryBatch });
+      return HttpResponse.json({ ok: true });
+    }),
+    http.post('http://heat.example/readings', async ({ request }) => {
+      received.push({ utility: 'heat', auth: request.headers.get('authorization'), batch: (await request.json()) as DeliveryBatch });
+      return new HttpResponse(null, { status: 204 });
+    }),
+  );
+  beforeAll(() => {
+    databases = testDatabases('pglite');
+    server.listen({ onUnhandledRequest: 'error' });
+  });
+  afterAll(async () => {
+    server.close();
+    await databases.closeAll();
+  });
+
+  it('posts each water, gas and heat reading to its utility once, retrying a failed batch after 60 s; electricity goes nowhere', async () => {
+    const points = archive(5, 4, 3, 6);
+    const delivery = {
+      endpoints: [
+        { utility: 'water-gas-co', kinds: ['water', 'gas'] as const, url: 'http://water.example/api/readings', token: 'w-token' },
+        { utility: 'heat-co', kinds: ['heat'] as const, url: 'http://heat.example/readings' },
+      ],
+      batchSize: 5,
+    };
+    const r = await rig([{ id: A, archive: points }], { delivery });
+    const t = r.terminals[0]!;
+    t.availableFrom.set(7, at(4, 20)); // a water reading collected at 04:30
+    waterFailures = 1;
+    r.link.login(t);
+    await r.until(at(4, 10));
+    const failed = await r.clock.run(r.db.query<{ detail: { utility: string } }>(`SELECT detail FROM event WHERE kind = 'delivery-failed'`));
+    expect(failed.rows.map((x) => x.detail.utility)).toEqual(['water-gas-co']);
+    await r.until(at(4, 40));
+
+    const water = received.filter((x) => x.utility === 'water');
+    const heat = received.filter((x) => x.utility === 'heat');
+    expect(water.every((x) => x.auth === 'Bearer w-token')).toBe(true);
+    expect(heat.every((x) => x.auth === null)).toBe(true);
+    expect(heat.map((x) => x.batch.readings.length)).toEqual([5, 1]);
+    // 6 water and gas readings at 04:01 (the retry; 5 + 1), the late one at 04:30.
+    expect(water.map((x) => x.batch.readings.map((y) => y.pn))).toEqual([[6, 8, 9, 10, 11], [12], [7]]);
+    const sent = [...water, ...heat].flatMap((x) => x.batch.readings);
+    expect(sent.map((y) => y.pn).sort((a, b) => a - b)).toEqual(points.filter((p) => p.kind !== 'electricity').map((p) => p.pn));
+    for (const y of sent) {
+      const p = points.find((x) => x.pn === y.pn)!;
+      expect(y).toEqual({ concentrator: '3301-00001', pn: p.pn, day: DAY, kind: p.kind, value: Math.round(truth(p.pn) * 10_000) / 10_000, unit: p.kind === 'heat' ? 0x05 : 0x2c, meterType: p.meterType, readingTime: '2026-03-02 00:07', tariffs: null });
+    }
+    expect(water[0]!.batch.reference).toBe(`water-gas-co/${DAY}/3301-00001/6..${DAY}/3301-00001/11`);
+
+    // A restarted station finds nothing pending and posts nothing.
+    await r.clock.run(r.station.stop());
+    const before = received.length;
+    r.station = new CollectionStation(r.options);
+    await r.clock.run(async () => {
+      await r.station.start();
+      await r.station.idle();
+    });
+    expect(received.length).toBe(before);
+  });
+
+  it('refuses a bad endpoint configuration with the field named', () => {
+    const base = { db: {} as Db, clock: new VirtualClock(), link: new ScriptedLink(), concentrators: [] };
+    expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'w', kinds: ['water'], url: 'ftp://x' }] } })).toThrow(/url must be http: or https:/);
+    expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'a b', kinds: ['water'], url: 'http://x' }] } })).toThrow(/utility must be/);
+    expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'w', kinds: [], url: 'http://x' }] } })).toThrow(/kinds is empty/);
   });
 });

@@ -30,6 +30,7 @@ import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
 import { MAX_USER_DATA_NETWORK, type DataUnitItem, type UnitSpec, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
 import type { ArchivePoint, MeterKind } from '../concentrator/types.ts';
 import { archiveChunks, archiveFnOf, FN_METER_ARCHIVE, FN_FOUR_METER_ARCHIVE } from './collection-archive.ts';
+import { checkEndpoint, postReadings, type DeliveredReading, type UtilityEndpoint } from './collection-delivery.ts';
 import type { Db, Queryable } from './db.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -93,6 +94,16 @@ export interface CollectionFaults {
   readonly countRetriedTwice?: boolean;
 }
 
+export interface DeliveryOptions {
+  readonly endpoints: readonly UtilityEndpoint[];
+  /** Default: the global fetch (msw intercepts it in tests). */
+  readonly fetch?: typeof fetch;
+  /** Readings per POST. Default 500 (MeterLab's choice). */
+  readonly batchSize?: number;
+  /** A batch that failed is sent again after this long. Default 60 s (as the SMS outbox). */
+  readonly retryMs?: number;
+}
+
 export interface CollectionStationOptions {
   readonly db: Db;
   readonly clock: Clock;
@@ -102,9 +113,13 @@ export interface CollectionStationOptions {
   /** Local time zone of collection days. Default UTC+8. */
   readonly utcOffsetMinutes?: number;
   readonly faults?: CollectionFaults;
+  /** Readings delivered to the utilities' HTTP endpoints (by kind). */
+  readonly delivery?: DeliveryOptions;
   readonly logger?: (message: string) => void;
 }
 
+export const DEFAULT_DELIVERY_BATCH = 500;
+export const DEFAULT_DELIVERY_RETRY_MS = 60_000;
 export const DEFAULT_COLLECTION_START_MINUTE = 4 * 60;
 export const DEFAULT_COLLECTION_RETRY_MINUTES = 30;
 export const DEFAULT_COLLECTION_END_MINUTE = 12 * 60;
@@ -243,6 +258,12 @@ export class CollectionStation {
     if (!(this.retryMinutes > 0) || !(this.perRequest >= 1) || this.startMinute >= this.endMinute) {
       throw new Error('collection schedule: retryMinutes > 0, pointsPerRequest ≥ 1 and startMinute < endMinute are required');
     }
+    const utilities = new Set<string>();
+    for (const e of options.delivery?.endpoints ?? []) {
+      checkEndpoint(e);
+      if (utilities.has(e.utility)) throw new TypeError(`utility endpoint ${e.utility} is configured twice`);
+      utilities.add(e.utility);
+    }
     for (const c of options.concentrators) {
       const key = concentratorKey(c);
       if (this.byKey.has(key)) throw new Error(`concentrator ${key} is configured twice`);
@@ -267,12 +288,14 @@ export class CollectionStation {
     this.listen('seen', (id) => void this.track(this.q(`UPDATE concentrator SET last_seen_at = $2, online = TRUE WHERE id = $1`, [concentratorKey(id), this.now()])));
     this.listen('offline', (id) => void this.track(this.q(`UPDATE concentrator SET online = FALSE WHERE id = $1`, [concentratorKey(id)])));
     this.schedule();
+    this.kickDelivery(); // what a previous run stored and did not deliver
   }
 
   /** Stops scheduling and waits for work in progress. */
   async stop(): Promise<void> {
     this.running = false;
     this.clock.clearTimeout(this.timer);
+    this.clock.clearTimeout(this.deliveryTimer);
     for (const l of this.listeners.splice(0)) this.link.off(l.event, l.fn);
     await this.idle();
   }
@@ -607,10 +630,128 @@ export class CollectionStation {
           [key, day, r.pn, now],
         );
         added += ins.affectedRows;
+        if (ins.affectedRows > 0) {
+          for (const e of this.options.delivery?.endpoints ?? []) {
+            if (e.kinds.includes(r.kind)) {
+              await tx.query(`INSERT INTO reading_delivery (utility, concentrator_id, pn, day) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [e.utility, key, r.pn, day]);
+            }
+          }
+        }
       }
       if (rejected.length > 0) await this.event(tx, 'reading-rejected', { concentrator: key, day, fn, rejected });
       return added;
+    }).then((added) => {
+      if (added > 0) this.kickDelivery();
+      return added;
     });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Delivery to the utilities (collection-delivery.ts)
+
+  private deliveryTimer: TimerHandle | undefined;
+  private delivering: Promise<number> | null = null;
+  private deliverAgain = false;
+
+  /** Starts a delivery pass now, or right after the one running. */
+  private kickDelivery(): void {
+    if (!this.running || (this.options.delivery?.endpoints.length ?? 0) === 0) return;
+    if (this.delivering) {
+      this.deliverAgain = true;
+      return;
+    }
+    this.clock.clearTimeout(this.deliveryTimer);
+    this.deliveryTimer = undefined;
+    this.delivering = this.track(this.deliver())
+      .catch(() => 0) // logged by track
+      .finally(() => {
+      this.delivering = null;
+      if (this.deliverAgain) {
+        this.deliverAgain = false;
+        this.kickDelivery();
+      }
+    });
+  }
+
+  /**
+   * Sends every pending reading to its endpoints, `batchSize` a POST; a batch that fails stays
+   * pending and is sent again after `retryMs`. Returns the readings delivered.
+   */
+  async deliver(): Promise<number> {
+    const d = this.options.delivery;
+    if (!d) return 0;
+    const size = d.batchSize ?? DEFAULT_DELIVERY_BATCH;
+    const fetchFn = d.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    let delivered = 0;
+    let failed = false;
+    for (const endpoint of d.endpoints) {
+      for (;;) {
+        const { rows } = await this.q<{
+          concentrator_id: string;
+          pn: number;
+          day: string;
+          kind: MeterKind;
+          reading_time: string | null;
+          value_e4: number;
+          tariffs_e4: (number | null)[] | null;
+          unit: number | null;
+          meter_type: number | null;
+        }>(
+          `SELECT r.concentrator_id, r.pn, r.day, r.kind, r.reading_time, r.value_e4, r.tariffs_e4, r.unit, r.meter_type
+             FROM reading_delivery d JOIN meter_reading r USING (concentrator_id, pn, day)
+            WHERE d.utility = $1 AND d.delivered_at IS NULL ORDER BY r.day, r.concentrator_id, r.pn LIMIT $2`,
+          [endpoint.utility, size],
+        );
+        if (rows.length === 0) break;
+        const readings: DeliveredReading[] = rows.map((r) => ({
+          concentrator: r.concentrator_id,
+          pn: r.pn,
+          day: r.day,
+          kind: r.kind,
+          value: Number(r.value_e4) / 10_000,
+          unit: r.unit,
+          meterType: r.meter_type,
+          readingTime: r.reading_time,
+          tariffs: r.tariffs_e4 === null ? null : r.tariffs_e4.map((t) => (t === null ? null : t / 10_000)),
+        }));
+        const first = readings[0]!;
+        const last = readings[readings.length - 1]!;
+        const reference = `${endpoint.utility}/${first.day}/${first.concentrator}/${first.pn}..${last.day}/${last.concentrator}/${last.pn}`;
+        const keys = [rows.map((r) => r.concentrator_id), rows.map((r) => r.pn), rows.map((r) => r.day)];
+        const release = this.hold();
+        try {
+          await postReadings(endpoint, { utility: endpoint.utility, reference, readings }, fetchFn);
+        } catch (e) {
+          release();
+          failed = true;
+          await this.tx(async (tx) => {
+            await tx.query(
+              `UPDATE reading_delivery d SET attempts = attempts + 1 FROM unnest($2::text[], $3::int[], $4::text[]) AS k(c, p, dy)
+                WHERE d.utility = $1 AND d.concentrator_id = k.c AND d.pn = k.p AND d.day = k.dy`,
+              [endpoint.utility, ...keys],
+            );
+            await this.event(tx, 'delivery-failed', { utility: endpoint.utility, reference, readings: rows.length, error: (e as Error).message });
+          });
+          break; // this endpoint waits for the retry; the others go on
+        }
+        release();
+        await this.tx(async (tx) => {
+          await tx.query(
+            `UPDATE reading_delivery d SET attempts = attempts + 1, delivered_at = $5 FROM unnest($2::text[], $3::int[], $4::text[]) AS k(c, p, dy)
+              WHERE d.utility = $1 AND d.concentrator_id = k.c AND d.pn = k.p AND d.day = k.dy`,
+            [endpoint.utility, ...keys, this.now()],
+          );
+          await this.event(tx, 'delivery-sent', { utility: endpoint.utility, reference, readings: rows.length });
+        });
+        delivered += rows.length;
+        if (rows.length < size) break;
+      }
+    }
+    if (failed && this.running) {
+      this.clock.clearTimeout(this.deliveryTimer);
+      this.deliveryTimer = this.clock.setTimeout(() => this.kickDelivery(), d.retryMs ?? DEFAULT_DELIVERY_RETRY_MS);
+    }
+    return delivered;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -65,3 +65,18 @@ CREATE TABLE meter_reading (
   PRIMARY KEY (concentrator_id, pn, day)
 );
 CREATE INDEX meter_reading_day ON meter_reading (day, concentrator_id);
+
+-- Delivery of readings to the utilities' HTTP endpoints (COL-02: to marketing by 12:00; water, gas
+-- and heat to their utilities): one row per endpoint and reading, written in the transaction that
+-- stores the reading, sent after commit, retried until the endpoint takes it (at least once).
+CREATE TABLE reading_delivery (
+  utility      TEXT NOT NULL,
+  concentrator_id TEXT NOT NULL,
+  pn           INTEGER NOT NULL,
+  day          TEXT NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  delivered_at BIGINT,
+  PRIMARY KEY (utility, concentrator_id, pn, day),
+  FOREIGN KEY (concentrator_id, pn, day) REFERENCES meter_reading (concentrator_id, pn, day)
+);
+CREATE INDEX reading_delivery_pending ON reading_delivery (utility, delivered_at);
