@@ -64,7 +64,10 @@ describe('gw1376CollectionLink', () => {
     expect(await s.class2([{ pn: 1, fn: 161, value: { day: '2026-03-01' } }])).toEqual([item]);
     master.reply = { items: [], denied: true };
     expect(await s.class2([{ pn: 1, fn: 161, value: { day: '2026-03-01' } }])).toEqual([]);
-    expect(master.requests.map((r) => r.afn)).toEqual([0x04, 0x04, 0x04, 0x0d, 0x0d]);
+    expect(await s.class1([{ pn: 1, fn: 249 }])).toEqual([]);
+    master.reply = { items: [item], denied: false };
+    expect(await s.class1([{ pn: 1, fn: 249 }])).toEqual([item]);
+    expect(master.requests.map((r) => r.afn)).toEqual([0x04, 0x04, 0x04, 0x0d, 0x0d, 0x0c, 0x0c]);
   });
 
   it('confirmations: an F3 list names each unit; a reply that is no confirmation confirms nothing', () => {

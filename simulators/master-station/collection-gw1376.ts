@@ -8,7 +8,7 @@
  * - `station.on('terminal', master)` (a connection's first login) → 'login'; then the master's own
  *   'login' (a re-login on the same connection) → 'login', its 'heartbeat' → 'seen';
  * - `station.on('offline', address)` → 'offline';
- * - `station.terminal(area, terminal)` → the session: AFN 04 and AFN 0D through `master.request`.
+ * - `station.terminal(area, terminal)` → the session: AFN 04, 0C and 0D through `master.request`.
  *
  * The terminal's password (PW of AFN 04) is the master's (`Gw1376Master({ password })`): the
  * station that builds the masters must be given it; `CollectionConcentrator.password` is not
@@ -20,6 +20,7 @@ import type { CollectionLink, CollectionSession, TerminalId } from './collection
 
 /** AFN 04 set parameters, AFN 0D class 2 data (PROTOCOLS.md 3.7). */
 const AFN_SET_PARAMETERS = 0x04;
+const AFN_CLASS1 = 0x0c;
 const AFN_CLASS2 = 0x0d;
 
 /** What the adapter uses of a `Gw1376Reply`. */
@@ -80,6 +81,10 @@ export function gw1376CollectionLink(station: Gw1376StationLike): CollectionLink
       return {
         async setParameters(units) {
           return confirmations(units, await master.request(AFN_SET_PARAMETERS, [...units]));
+        },
+        async class1(units) {
+          const reply = await master.request(AFN_CLASS1, [...units]);
+          return reply.denied ? [] : reply.items;
         },
         async class2(units) {
           const reply = await master.request(AFN_CLASS2, [...units]);

@@ -25,6 +25,7 @@ import {
 } from '../../harness/protocols/gw1376/index.ts';
 import type { ArchivePoint } from '../concentrator/types.ts';
 import { archiveChunks, archiveRecord } from './collection-archive.ts';
+import { everyIncrementPositive } from './collection-leak.ts';
 import {
   CollectionStation,
   concentratorKey,
@@ -90,6 +91,8 @@ class ScriptedTerminal implements CollectionSession {
   timeouts = 0;
   /** Replies with the reading of another day (a stale buffer). */
   wrongDay = false;
+  /** The current reading of a point at an instant (AFN 0C F249), or undefined: none. */
+  current: (pn: number, now: number) => number | undefined = () => undefined;
 
   constructor(
     readonly id: TerminalId,
@@ -102,7 +105,7 @@ class ScriptedTerminal implements CollectionSession {
   }
 
   private down(afn: number, units: readonly UnitSpec[]): DataUnitItem[] {
-    const bytes = buildFrame({ control: { dir: false, prm: true, functionCode: afn === 0x04 ? 10 : 11 }, address: this.address(), afn, seq: { seq: 0 }, units, pw: afn === 0x04 ? PW : undefined });
+    const bytes = buildFrame({ control: { dir: false, prm: true, functionCode: afn === 0x04 ? 10 : afn === 0x0c ? 10 : 11 }, address: this.address(), afn, seq: { seq: 0 }, units, pw: afn === 0x04 ? PW : undefined });
     const r = decode(bytes);
     if (!r.ok) throw new Error(`the station's AFN ${afn} request does not decode: ${r.error.message}`);
     const list = itemsOf(r.value);
@@ -119,6 +122,22 @@ class ScriptedTerminal implements CollectionSession {
       for (const m of (item.value!.meters as readonly UnitValue[]) ?? []) this.archive.set(m.pn as number, m);
       return true;
     });
+  }
+
+  async class1(units: readonly UnitSpec[]): Promise<readonly DataUnitItem[]> {
+    if (!this.online) throw new Error('link closed');
+    const reply: UnitSpec[] = [];
+    for (const item of this.down(0x0c, units)) {
+      const pn = item.pn as number;
+      const point = this.points.find((p) => p.pn === pn);
+      const v = this.current(pn, this.clock.now());
+      if (!point || item.fn !== 249 || v === undefined) continue;
+      reply.push({ pn, fn: 249, value: { readingTime: '2026-03-02 02:00', meterType: point.meterType!, unit: 0x2c, value: v, status: '00 00' } });
+    }
+    if (reply.length === 0) return [];
+    const r = decode(buildFrame({ control: { dir: true, prm: false, functionCode: 8 }, address: this.address(), afn: 0x0c, seq: { seq: 0 }, units: reply }));
+    if (!r.ok) throw new Error(`the scripted reply does not decode: ${r.error.message}`);
+    return itemsOf(r.value);
   }
 
   async class2(units: readonly UnitSpec[]): Promise<readonly DataUnitItem[]> {
@@ -540,5 +559,75 @@ describe('delivery to the utilities (msw)', () => {
     expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'w', kinds: ['water'], url: 'ftp://x' }] } })).toThrow(/url must be http: or https:/);
     expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'a b', kinds: ['water'], url: 'http://x' }] } })).toThrow(/utility must be/);
     expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'w', kinds: [], url: 'http://x' }] } })).toThrow(/kinds is empty/);
+  });
+});
+
+describe('leak warnings (GAP-08)', () => {
+  it('everyIncrementPositive: all present and each above the one before', () => {
+    expect(everyIncrementPositive([1, 2, 3, 4])).toBe(true);
+    expect(everyIncrementPositive([1, 2, 2, 4])).toBe(false);
+    expect(everyIncrementPositive([1, 2, undefined, 4])).toBe(false);
+    expect(everyIncrementPositive([4, 3])).toBe(false);
+    expect(everyIncrementPositive([1])).toBe(false);
+  });
+
+  describe.each(BACKENDS)('on %s', (backend) => {
+    const mine = testDatabases(backend);
+    beforeAll(() => {
+      databases = mine;
+    });
+    afterAll(() => mine.closeAll());
+
+    it('warns a water meter after 3 positive nights and a gas meter after a day without a zero hour, once per episode; never a meter with zero hours', async () => {
+      const r = await rig([{ id: A, archive: archive(0, 2, 2, 0) }], { leak: {} });
+      const t = r.terminals[0]!;
+      const HOUR = 3_600_000;
+      // pn 1 water and pn 3 gas run all the time; pn 2 water and pn 4 gas only from 07:00 to 23:00.
+      const daytimeHours = (now: number): number => {
+        let n = 0;
+        for (let h = T0; h + HOUR <= now; h += HOUR) {
+          const hour = new Date(h + 8 * HOUR).getUTCHours();
+          if (hour >= 7 && hour < 23) n++;
+        }
+        return n;
+      };
+      t.current = (pn, now) => (pn === 1 || pn === 3 ? 100 + Math.floor((now - T0) / HOUR) * 0.01 : 50 + daytimeHours(now) * 0.02);
+      r.link.login(t);
+      await r.until(at(6, 0, 6));
+      const warnings = await r.clock.run(r.station.leakWarnings());
+      expect(warnings).toEqual([
+        // The first whole gas day is 03-03 (03-02 began before the station read anything).
+        { concentrator: '3301-00001', pn: 3, kind: 'gas', day: '2026-03-03', lastDay: '2026-03-05', raisedAt: at(0, 0, 4) },
+        // Nights 03-03, 03-04 and 03-05 (03-02's 02:00 was before T0).
+        { concentrator: '3301-00001', pn: 1, kind: 'water', day: '2026-03-05', lastDay: '2026-03-06', raisedAt: at(5, 0, 5) },
+      ]);
+      const events = await r.clock.run(r.db.query(`SELECT kind FROM event WHERE kind = 'leak-warning'`));
+      expect(events.rows).toHaveLength(2);
+      // Water is read at 02:00-05:00 only; gas every hour.
+      const slots = await r.clock.run(r.db.query<{ pn: number; n: number }>(`SELECT pn, COUNT(*)::int AS n FROM hourly_reading GROUP BY pn ORDER BY pn`));
+      // Water: 03:00-05:00 of 03-02 (3 slots) and 02:00-05:00 of 03-03..03-06 (16); gas: every hour
+      // from 03:00 of 03-02 to 05:00 of 03-06 (99; the 06:00 slot fires after the test's own timer).
+      expect(slots.rows).toEqual([
+        { pn: 1, n: 19 },
+        { pn: 2, n: 19 },
+        { pn: 3, n: 99 },
+        { pn: 4, n: 99 },
+      ]);
+    });
+
+    it('a night without readings (terminal offline) is not positive: the rule never warns on missing data', async () => {
+      const r = await rig([{ id: A, archive: archive(0, 1, 0, 0) }], { leak: {} });
+      const t = r.terminals[0]!;
+      t.current = (_pn, now) => 100 + Math.floor((now - T0) / 3_600_000) * 0.01;
+      r.link.login(t);
+      await r.until(at(2, 30, 4));
+      r.link.drop(t); // offline for the 03:00-05:00 slots of night 03-04
+      await r.until(at(6, 0, 4));
+      r.link.login(t);
+      await r.until(at(6, 0, 6));
+      expect(await r.clock.run(r.station.leakWarnings())).toEqual([]); // nights 03-05 and 03-06 only: 2 of 3
+      await r.until(at(6, 0, 7));
+      expect((await r.clock.run(r.station.leakWarnings())).map((w) => w.day)).toEqual(['2026-03-07']);
+    });
   });
 });

@@ -30,6 +30,7 @@ import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
 import { MAX_USER_DATA_NETWORK, type DataUnitItem, type UnitSpec, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
 import type { ArchivePoint, MeterKind } from '../concentrator/types.ts';
 import { archiveChunks, archiveFnOf, FN_METER_ARCHIVE, FN_FOUR_METER_ARCHIVE } from './collection-archive.ts';
+import { everyIncrementPositive, GAS_DAY_SLOTS, readsAt, WATER_LEAK_NIGHTS, WATER_NIGHT_HOURS, type LeakKind } from './collection-leak.ts';
 import { checkEndpoint, postReadings, type DeliveredReading, type UtilityEndpoint } from './collection-delivery.ts';
 import type { Db, Queryable } from './db.ts';
 
@@ -49,6 +50,8 @@ export interface CollectionSession {
    * confirmed it (AFN 00 F1, or F3 with ERR 00), false when it denied it (F2, or F3 with ERR ≠ 00).
    */
   setParameters(units: readonly UnitSpec[]): Promise<readonly boolean[]>;
+  /** AFN 0C with these units; resolves with the reply's data items (none when it was denied). */
+  class1(units: readonly UnitSpec[]): Promise<readonly DataUnitItem[]>;
   /** AFN 0D with these units; resolves with the reply's data items (none when it was denied, AFN 00 F2). */
   class2(units: readonly UnitSpec[]): Promise<readonly DataUnitItem[]>;
 }
@@ -113,6 +116,8 @@ export interface CollectionStationOptions {
   /** Local time zone of collection days. Default UTC+8. */
   readonly utcOffsetMinutes?: number;
   readonly faults?: CollectionFaults;
+  /** Leak warnings for water and gas (GAP-08, collection-leak.ts): hourly current readings; off unless given. */
+  readonly leak?: { readonly waterNights?: number };
   /** Readings delivered to the utilities' HTTP endpoints (by kind). */
   readonly delivery?: DeliveryOptions;
   readonly logger?: (message: string) => void;
@@ -288,6 +293,7 @@ export class CollectionStation {
     this.listen('seen', (id) => void this.track(this.q(`UPDATE concentrator SET last_seen_at = $2, online = TRUE WHERE id = $1`, [concentratorKey(id), this.now()])));
     this.listen('offline', (id) => void this.track(this.q(`UPDATE concentrator SET online = FALSE WHERE id = $1`, [concentratorKey(id)])));
     this.schedule();
+    this.scheduleHourly();
     this.kickDelivery(); // what a previous run stored and did not deliver
   }
 
@@ -296,6 +302,7 @@ export class CollectionStation {
     this.running = false;
     this.clock.clearTimeout(this.timer);
     this.clock.clearTimeout(this.deliveryTimer);
+    this.clock.clearTimeout(this.hourlyTimer);
     for (const l of this.listeners.splice(0)) this.link.off(l.event, l.fn);
     await this.idle();
   }
@@ -647,6 +654,95 @@ export class CollectionStation {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Hourly readings and leak warnings (collection-leak.ts, GAP-08)
+
+  private hourlyTimer: TimerHandle | undefined;
+
+  /** Arms the timer of the next local hh:00 at or after `from`. */
+  private scheduleHourly(from = this.now()): void {
+    if (!this.running || !this.options.leak) return;
+    const hour = 3_600_000;
+    const offset = this.utcOffset * 60_000;
+    const at = Math.ceil((from + offset) / hour) * hour - offset;
+    this.hourlyTimer = this.clock.setTimeout(() => {
+      this.hourlyTimer = undefined;
+      if (!this.running) return;
+      void this.track(this.readHour(at));
+      this.scheduleHourly(at + 1);
+    }, at - this.now());
+  }
+
+  /**
+   * The hourly slot `slot` (hh:00 local): the current reading (AFN 0C F249) of every water point
+   * at night hours and every gas point, stored by slot; after 05:00 the water rule is checked for
+   * the night, after 00:00 the gas rule for the day before.
+   */
+  async readHour(slot: number): Promise<void> {
+    const hour = toCalendar(slot, this.utcOffset).hour;
+    const today = this.dayOf(slot);
+    await Promise.all(
+      [...this.byKey.entries()].map(async ([key, c]) => {
+        const points = c.archive.filter((p) => (p.kind === 'water' || p.kind === 'gas') && p.protocol !== 'dlt645-2007' && readsAt(p.kind, hour));
+        if (points.length > 0 && this.link.session(c)) {
+          await this.serial(key, async () => {
+            for (let i = 0; i < points.length; i += this.perRequest) {
+              const chunk = points.slice(i, i + this.perRequest);
+              const session = this.link.session(c);
+              if (!session) return;
+              let items: readonly DataUnitItem[];
+              try {
+                items = await session.class1(chunk.map((p) => ({ pn: p.pn, fn: FN_FOUR_METER_DAILY })));
+              } catch (e) {
+                await this.tx((tx) => this.event(tx, 'hourly-request-failed', { concentrator: key, slot, error: (e as Error).message }));
+                return;
+              }
+              const asked = new Set(chunk.map((p) => p.pn));
+              await this.tx(async (tx) => {
+                for (const item of items) {
+                  const v = item.value;
+                  if (typeof item.pn !== 'number' || !asked.has(item.pn) || item.fn !== FN_FOUR_METER_DAILY || !v || typeof v.value !== 'number') continue;
+                  await tx.query(`INSERT INTO hourly_reading (concentrator_id, pn, at, value_e4) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, [key, item.pn, slot, toE4(v.value)]);
+                }
+              });
+            }
+          });
+        }
+        if (hour === WATER_NIGHT_HOURS[WATER_NIGHT_HOURS.length - 1]) await this.checkLeaks(key, c, 'water', today);
+        if (hour === 0) await this.checkLeaks(key, c, 'gas', this.previousDay(today));
+      }),
+    );
+  }
+
+  /** Whether the rule's window of `day` (a water night or a gas day) is positive for a point. */
+  private async positive(key: string, pn: number, kind: LeakKind, day: string): Promise<boolean> {
+    const base = this.midnight(day);
+    const slots = kind === 'water' ? WATER_NIGHT_HOURS.map((h) => base + h * 3_600_000) : Array.from({ length: GAS_DAY_SLOTS }, (_, h) => base + h * 3_600_000);
+    const { rows } = await this.q<{ at: number; value_e4: number }>(`SELECT at, value_e4 FROM hourly_reading WHERE concentrator_id = $1 AND pn = $2 AND at = ANY($3::bigint[])`, [key, pn, slots]);
+    const byAt = new Map(rows.map((r) => [Number(r.at), Number(r.value_e4)]));
+    return everyIncrementPositive(slots.map((s) => byAt.get(s)));
+  }
+
+  private async checkLeaks(key: string, c: CollectionConcentrator, kind: LeakKind, day: string): Promise<void> {
+    const nights = kind === 'water' ? (this.options.leak?.waterNights ?? WATER_LEAK_NIGHTS) : 1;
+    for (const p of c.archive.filter((x) => x.kind === kind)) {
+      if (!(await this.positive(key, p.pn, kind, day))) continue;
+      // An episode already warned that went on until the day before goes on: no new warning.
+      const going = await this.q(`UPDATE leak_warning SET last_day = $4 WHERE concentrator_id = $1 AND pn = $2 AND last_day = $3`, [key, p.pn, this.previousDay(day), day]);
+      if (going.affectedRows > 0) continue;
+      let all = true;
+      for (let n = 1; n < nights && all; n++) all = await this.positive(key, p.pn, kind, this.previousDay(day, n));
+      if (!all) continue;
+      await this.tx(async (tx) => {
+        const ins = await tx.query(
+          `INSERT INTO leak_warning (concentrator_id, pn, kind, day, last_day, raised_at, detail) VALUES ($1, $2, $3, $4, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING`,
+          [key, p.pn, kind, day, this.now(), JSON.stringify({ nights })],
+        );
+        if (ins.affectedRows > 0) await this.event(tx, 'leak-warning', { concentrator: key, pn: p.pn, kind, day });
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Delivery to the utilities (collection-delivery.ts)
 
   private deliveryTimer: TimerHandle | undefined;
@@ -840,6 +936,14 @@ export class CollectionStation {
       meterType: r.meter_type,
       receivedAt: Number(r.received_at),
     }));
+  }
+
+  /** Leak warnings raised, oldest first. */
+  async leakWarnings(): Promise<{ concentrator: string; pn: number; kind: LeakKind; day: string; lastDay: string; raisedAt: number }[]> {
+    const { rows } = await this.q<{ concentrator_id: string; pn: number; kind: LeakKind; day: string; last_day: string; raised_at: number }>(
+      `SELECT concentrator_id, pn, kind, day, last_day, raised_at FROM leak_warning ORDER BY raised_at, concentrator_id, pn`,
+    );
+    return rows.map((r) => ({ concentrator: r.concentrator_id, pn: r.pn, kind: r.kind, day: r.day, lastDay: r.last_day, raisedAt: Number(r.raised_at) }));
   }
 
   /** Points of a concentrator whose archive record the terminal has confirmed. */

@@ -80,3 +80,27 @@ CREATE TABLE reading_delivery (
   FOREIGN KEY (concentrator_id, pn, day) REFERENCES meter_reading (concentrator_id, pn, day)
 );
 CREATE INDEX reading_delivery_pending ON reading_delivery (utility, delivered_at);
+
+-- Hourly current readings of water and gas points (AFN 0C F249) for the leak rule (GAP-08):
+-- water at 02:00-05:00 each night, gas every hour. `at` is the slot (hh:00 local), not the
+-- terminal's reading time.
+CREATE TABLE hourly_reading (
+  concentrator_id TEXT NOT NULL REFERENCES concentrator(id),
+  pn           INTEGER NOT NULL,
+  at           BIGINT NOT NULL,
+  value_e4     BIGINT NOT NULL,
+  PRIMARY KEY (concentrator_id, pn, at)
+);
+
+-- Leak warnings (GAP-08, MM-08): one per point and episode, named by the night (water) or day (gas)
+-- that completed the rule.
+CREATE TABLE leak_warning (
+  concentrator_id TEXT NOT NULL REFERENCES concentrator(id),
+  pn           INTEGER NOT NULL,
+  kind         TEXT NOT NULL,
+  day          TEXT NOT NULL,
+  last_day     TEXT NOT NULL,            -- the latest night/day the episode went on (no new warning while it does)
+  raised_at    BIGINT NOT NULL,
+  detail       JSONB NOT NULL DEFAULT '{}'::jsonb,
+  PRIMARY KEY (concentrator_id, pn, day)
+);
