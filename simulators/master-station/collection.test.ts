@@ -91,6 +91,8 @@ class ScriptedTerminal implements CollectionSession {
   timeouts = 0;
   /** Replies with the reading of another day (a stale buffer). */
   wrongDay = false;
+  /** The daily reading of a point and day, or undefined: none stored. */
+  daily: (pn: number, day: string) => number | undefined = (pn, day) => (day === DAY ? truth(pn) : undefined);
   /** The current reading of a point at an instant (AFN 0C F249), or undefined: none. */
   current: (pn: number, now: number) => number | undefined = () => undefined;
 
@@ -153,9 +155,9 @@ class ScriptedTerminal implements CollectionSession {
       const pn = item.pn as number;
       const day = item.value!.day as string;
       const point = this.points.find((p) => p.pn === pn);
-      if (!point || day !== DAY || this.never.has(pn) || this.clock.now() < (this.availableFrom.get(pn) ?? 0)) continue;
+      const v = this.daily(pn, day);
+      if (!point || v === undefined || this.never.has(pn) || this.clock.now() < (this.availableFrom.get(pn) ?? 0)) continue;
       const replyDay = this.wrongDay ? '2026-02-28' : day;
-      const v = truth(pn);
       if (item.fn === 161) {
         const t = (v / 4).toFixed(4);
         reply.push({ pn, fn: 161, value: { day: replyDay, readingTime: '2026-03-02 00:05', tariffCount: 4, forwardActive: [v, +t, +t, +t, null].map((value) => ({ value })) } });
@@ -559,6 +561,39 @@ describe('delivery to the utilities (msw)', () => {
     expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'w', kinds: ['water'], url: 'ftp://x' }] } })).toThrow(/url must be http: or https:/);
     expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'a b', kinds: ['water'], url: 'http://x' }] } })).toThrow(/utility must be/);
     expect(() => new CollectionStation({ ...base, delivery: { endpoints: [{ utility: 'w', kinds: [], url: 'http://x' }] } })).toThrow(/kinds is empty/);
+  });
+});
+
+describe('usage reminders', () => {
+  beforeAll(() => {
+    databases = testDatabases('pglite');
+  });
+  afterAll(() => databases.closeAll());
+
+  it("a day whose usage is above the kind's threshold gets one reminder, whichever of its two readings comes last", async () => {
+    const r = await rig([{ id: A, archive: archive(1, 2, 1, 0) }], { usageReminders: { water: 1.5, gas: 3 } });
+    const t = r.terminals[0]!;
+    const values: Record<number, Record<string, number>> = {
+      1: { '2026-02-27': 1, '2026-02-28': 900, '2026-03-01': 1000 }, // electricity: no threshold, no reminder
+      2: { '2026-02-27': 7, '2026-02-28': 9, '2026-03-01': 10 }, // water: 2 on 02-28 (reminded), 1 on 03-01
+      3: { '2026-02-28': 15, '2026-03-01': 20 }, // water: 5 on 03-01
+      4: { '2026-02-28': 96, '2026-03-01': 99.0001 }, // gas: 3.0001 on 03-01, just above 3
+    };
+    t.daily = (pn, day) => values[pn]?.[day];
+    r.link.login(t);
+    await r.until(at(4, 10));
+    await r.clock.run(async () => {
+      await r.station.runRound('2026-02-28');
+      await r.station.runRound('2026-02-27');
+      await r.station.runRound('2026-02-27'); // nothing twice
+    });
+    expect(await r.clock.run(r.station.usageReminders())).toEqual([
+      { concentrator: '3301-00001', pn: 2, kind: 'water', day: '2026-02-28', usage: 2, threshold: 1.5 },
+      { concentrator: '3301-00001', pn: 3, kind: 'water', day: '2026-03-01', usage: 5, threshold: 1.5 },
+      { concentrator: '3301-00001', pn: 4, kind: 'gas', day: '2026-03-01', usage: 3.0001, threshold: 3 },
+    ]);
+    const events = await r.clock.run(r.db.query(`SELECT kind FROM event WHERE kind = 'usage-reminder'`));
+    expect(events.rows).toHaveLength(3);
   });
 });
 

@@ -118,6 +118,11 @@ export interface CollectionStationOptions {
   readonly faults?: CollectionFaults;
   /** Leak warnings for water and gas (GAP-08, collection-leak.ts): hourly current readings; off unless given. */
   readonly leak?: { readonly waterNights?: number };
+  /**
+   * Usage reminders: a day whose usage (its daily reading minus the day before's, in the reading's
+   * unit: m³ for water and gas, kWh for heat and electricity) is above the kind's threshold.
+   */
+  readonly usageReminders?: Partial<Record<MeterKind, number>>;
   /** Readings delivered to the utilities' HTTP endpoints (by kind). */
   readonly delivery?: DeliveryOptions;
   readonly logger?: (message: string) => void;
@@ -645,12 +650,46 @@ export class CollectionStation {
           }
         }
       }
+      for (const r of rows) await this.checkUsage(tx, key, r.pn, r.kind, day);
       if (rejected.length > 0) await this.event(tx, 'reading-rejected', { concentrator: key, day, fn, rejected });
       return added;
     }).then((added) => {
       if (added > 0) this.kickDelivery();
       return added;
     });
+  }
+
+  /**
+   * With a threshold for the kind: the usage of `day` (with the day before) and of the day after
+   * (with `day`), whichever readings are stored; a usage above the threshold gets one reminder.
+   */
+  private async checkUsage(tx: Queryable, key: string, pn: number, kind: MeterKind, day: string): Promise<void> {
+    const threshold = this.options.usageReminders?.[kind];
+    if (threshold === undefined) return;
+    const before = this.previousDay(day);
+    const after = this.previousDay(day, -1);
+    const { rows } = await tx.query<{ day: string; value_e4: number }>(`SELECT day, value_e4 FROM meter_reading WHERE concentrator_id = $1 AND pn = $2 AND day = ANY($3::text[])`, [key, pn, [before, day, after]]);
+    const v = new Map(rows.map((r) => [r.day, Number(r.value_e4)]));
+    for (const [from, to] of [[before, day], [day, after]] as const) {
+      const a = v.get(from);
+      const b = v.get(to);
+      if (a === undefined || b === undefined) continue;
+      const usage = b - a;
+      if (usage <= toE4(threshold)) continue;
+      const ins = await tx.query(
+        `INSERT INTO usage_reminder (concentrator_id, pn, kind, day, usage_e4, threshold_e4, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+        [key, pn, kind, to, usage, toE4(threshold), this.now()],
+      );
+      if (ins.affectedRows > 0) await this.event(tx, 'usage-reminder', { concentrator: key, pn, kind, day: to, usage: usage / 10_000, threshold });
+    }
+  }
+
+  /** Usage reminders raised, by day and point. */
+  async usageReminders(): Promise<{ concentrator: string; pn: number; kind: MeterKind; day: string; usage: number; threshold: number }[]> {
+    const { rows } = await this.q<{ concentrator_id: string; pn: number; kind: MeterKind; day: string; usage_e4: number; threshold_e4: number }>(
+      `SELECT concentrator_id, pn, kind, day, usage_e4, threshold_e4 FROM usage_reminder ORDER BY day, concentrator_id, pn`,
+    );
+    return rows.map((r) => ({ concentrator: r.concentrator_id, pn: r.pn, kind: r.kind, day: r.day, usage: Number(r.usage_e4) / 10_000, threshold: Number(r.threshold_e4) / 10_000 }));
   }
 
   // -------------------------------------------------------------------------------------------

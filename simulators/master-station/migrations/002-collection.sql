@@ -104,3 +104,16 @@ CREATE TABLE leak_warning (
   detail       JSONB NOT NULL DEFAULT '{}'::jsonb,
   PRIMARY KEY (concentrator_id, pn, day)
 );
+
+-- Usage reminders (issue 12 E): a day whose usage (this day's reading minus the day before's) is
+-- above the configured threshold for the kind; one per point and day.
+CREATE TABLE usage_reminder (
+  concentrator_id TEXT NOT NULL REFERENCES concentrator(id),
+  pn           INTEGER NOT NULL,
+  kind         TEXT NOT NULL,
+  day          TEXT NOT NULL,
+  usage_e4     BIGINT NOT NULL,
+  threshold_e4 BIGINT NOT NULL,
+  raised_at    BIGINT NOT NULL,
+  PRIMARY KEY (concentrator_id, pn, day)
+);
