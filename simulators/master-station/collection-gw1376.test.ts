@@ -12,9 +12,9 @@ const ADDRESS: Address = { areaCode: '3301', terminal: 7, msa: 0, group: false }
 
 class FakeMaster extends EventEmitter implements Gw1376MasterLike {
   terminal: Address | undefined = ADDRESS;
-  readonly requests: { afn: number; units: UnitSpec[] }[] = [];
+  readonly requests: { afn: number; units: readonly UnitSpec[] }[] = [];
   reply: Gw1376ReplyLike = { items: [], denied: false, confirm: [] };
-  async request(afn: number, units: UnitSpec[]): Promise<Gw1376ReplyLike> {
+  async request(afn: number, units: readonly UnitSpec[]): Promise<Gw1376ReplyLike> {
     this.requests.push({ afn, units });
     return this.reply;
   }

@@ -28,14 +28,14 @@ export interface Gw1376ReplyLike {
   readonly items: readonly DataUnitItem[];
   /** AFN 00 F2. */
   readonly denied: boolean;
-  /** AFN 00 F1 / F3: per-unit confirmation (an F1 may list none: all confirmed). */
-  readonly confirm?: readonly { readonly fn: number; readonly pn: number; readonly ok: boolean }[];
+  /** AFN 00 F1 / F2 / F3: per-unit confirmation (pn 'all' for DA FF 00; an F1 may list none: all confirmed). */
+  readonly confirm?: readonly { readonly fn: number; readonly pn: number | 'all'; readonly ok: boolean }[];
 }
 
 export interface Gw1376MasterLike {
   readonly terminal: Address | undefined;
   on(event: 'login' | 'heartbeat', listener: (m: Gw1376Message) => void): unknown;
-  request(afn: number, units: UnitSpec[]): Promise<Gw1376ReplyLike>;
+  request(afn: number, units: readonly UnitSpec[]): Promise<Gw1376ReplyLike>;
 }
 
 export interface Gw1376StationLike {
@@ -49,7 +49,7 @@ export function confirmations(units: readonly UnitSpec[], reply: Gw1376ReplyLike
   if (reply.denied || reply.confirm === undefined) return units.map(() => false);
   const list = reply.confirm;
   return units.map((u) => {
-    const entry = list.find((c) => c.fn === u.fn && c.pn === u.pn);
+    const entry = list.find((c) => c.fn === u.fn && (c.pn === u.pn || c.pn === 'all'));
     return entry !== undefined ? entry.ok : list.every((c) => c.ok);
   });
 }
@@ -80,14 +80,14 @@ export function gw1376CollectionLink(station: Gw1376StationLike): CollectionLink
       if (!master) return undefined;
       return {
         async setParameters(units) {
-          return confirmations(units, await master.request(AFN_SET_PARAMETERS, [...units]));
+          return confirmations(units, await master.request(AFN_SET_PARAMETERS, units));
         },
         async class1(units) {
-          const reply = await master.request(AFN_CLASS1, [...units]);
+          const reply = await master.request(AFN_CLASS1, units);
           return reply.denied ? [] : reply.items;
         },
         async class2(units) {
-          const reply = await master.request(AFN_CLASS2, [...units]);
+          const reply = await master.request(AFN_CLASS2, units);
           return reply.denied ? [] : reply.items;
         },
       };
