@@ -448,6 +448,24 @@ describe.each(BACKENDS)('collection on %s', (backend) => {
     ]);
   });
 
+  it('a station started after 04:00 catches up with yesterday at once; a terminal that logs in later gets its gap', async () => {
+    const r = await rig([{ id: A, archive: archive(3, 1, 0, 0) }]); // started at 03:00, stopped at once
+    await r.clock.run(r.station.stop());
+    await r.until(at(13, 0));
+    const t = r.terminals[0]!;
+    r.station = new CollectionStation(r.options);
+    await r.clock.run(async () => {
+      await r.station.start();
+      await r.station.idle();
+    });
+    let rate = await r.clock.run(r.station.successRate(DAY));
+    expect(rate.total).toMatchObject({ due: 4, collected: 0, offlineTerminals: 1 });
+    r.link.login(t);
+    await r.until(at(13, 5));
+    rate = await r.clock.run(r.station.successRate(DAY));
+    expect(rate.total).toMatchObject({ due: 4, collected: 4, byDeadline: 0 });
+  });
+
   it('a request that times out interrupts the round; the next round asks again', async () => {
     const r = await rig([{ id: A, archive: archive(40, 0, 0, 0) }], { schedule: { pointsPerRequest: 20 } });
     const t = r.terminals[0]!;

@@ -297,6 +297,10 @@ export class CollectionStation {
     this.listen('login', (id) => this.onLogin(id));
     this.listen('seen', (id) => void this.track(this.q(`UPDATE concentrator SET last_seen_at = $2, online = TRUE WHERE id = $1`, [concentratorKey(id), this.now()])));
     this.listen('offline', (id) => void this.track(this.q(`UPDATE concentrator SET online = FALSE WHERE id = $1`, [concentratorKey(id)])));
+    // A station started (or restarted) after 04:00 catches up with yesterday at once: what is due
+    // is written and the terminals online are asked; those that log in later get their gap then.
+    const now = this.now();
+    if (now >= this.midnight(this.dayOf(now)) + this.startMinute * 60_000) void this.track(this.runRound(this.previousDay(this.dayOf(now))));
     this.schedule();
     this.scheduleHourly();
     this.kickDelivery(); // what a previous run stored and did not deliver
