@@ -251,10 +251,13 @@ function contractTests(backend: () => Backend, options: { serialised: boolean })
     const rows = await db.query<{ version: number; name: string; checksum: string; applied_at: number }>(
       'SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version',
     );
-    expect(rows.rows.map((r) => [r.version, r.name])).toEqual([[1, '001-init.sql']]);
+    expect(rows.rows.map((r) => [r.version, r.name])).toEqual([
+      [1, '001-init.sql'],
+      [2, '002-collection.sql'],
+    ]);
     expect(rows.rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(typeof rows.rows[0]!.applied_at).toBe('number');
-    expect(await applyMigrations(db)).toEqual({ applied: [], skipped: ['001-init.sql'] });
+    expect(await applyMigrations(db)).toEqual({ applied: [], skipped: ['001-init.sql', '002-collection.sql'] });
   });
 }
 
@@ -307,7 +310,7 @@ describe('storage on PGlite in a data directory', () => {
       expect((await again.query('SELECT payment_id FROM top_up')).rows).toEqual([{ payment_id: 'PAY-1' }]);
       expect((await again.query('SELECT balance_fen FROM account')).rows).toEqual([{ balance_fen: 700 }]);
       expect((await again.query('SELECT applied_at FROM schema_migrations')).rows).toEqual(appliedAt);
-      expect(await applyMigrations(again)).toEqual({ applied: [], skipped: ['001-init.sql'] });
+      expect(await applyMigrations(again)).toEqual({ applied: [], skipped: ['001-init.sql', '002-collection.sql'] });
     } finally {
       await again.close();
     }
@@ -450,13 +453,13 @@ describe.skipIf(PG_URL === undefined)(`storage on a PostgreSQL server${PG_URL ==
     }
   });
 
-  it('applies 001 once when two processes open the same fresh database at once (advisory lock)', async () => {
+  it('applies each migration once when two processes open the same fresh database at once (advisory lock)', async () => {
     const schema = await freshSchema();
     try {
       const opened = await Promise.all([1, 2, 3].map(() => openDatabase(url, { schema })));
       try {
-        const rows = await opened[0]!.query('SELECT version FROM schema_migrations');
-        expect(rows.rows).toEqual([{ version: 1 }]);
+        const rows = await opened[0]!.query('SELECT version FROM schema_migrations ORDER BY version');
+        expect(rows.rows).toEqual([{ version: 1 }, { version: 2 }]);
       } finally {
         await Promise.all(opened.map((db) => db.close()));
       }

@@ -12,8 +12,8 @@ import { openDatabase } from './storage.ts';
 export const PG_URL = process.env.METERLAB_TEST_PG_URL;
 export const PG_SKIP_REASON = 'METERLAB_TEST_PG_URL not set: no PostgreSQL server';
 
-/** Every table of schema 1, children first. */
-const TABLES = 'event, sms_outbox, switch_job, top_up, charge, daily_reading, account, channel';
+/** Every table of schemas 1 and 2, children first. */
+const TABLES = 'usage_reminder, leak_warning, hourly_reading, reading_delivery, meter_reading, collection_terminal_day, collection_due, collection_point, concentrator, event, sms_outbox, switch_job, top_up, charge, daily_reading, account, channel';
 
 export interface TestDatabases {
   readonly kind: 'pglite' | 'postgres';
