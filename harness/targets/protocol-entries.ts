@@ -6,3 +6,4 @@ import './dlt645-protocol.ts';
 import './cjt188-protocol.ts';
 import './mbus-protocol.ts';
 import './converter-protocol.ts';
+import './gw1376-protocol.ts';

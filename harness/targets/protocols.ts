@@ -19,9 +19,10 @@ import type { LineSettings } from '../links/link.ts';
  * The device kinds a target profile can declare (`device.kind`). A kind names what is measured;
  * the protocol names how it is read (a water meter may speak CJ/T 188 or M-Bus). An
  * 'interface-converter' (MM-01) is the device between a concentrator's RS-485 port and the meters
- * it reaches over micro-power wireless: one device upstream, its meters in its declaration.
+ * it reaches over micro-power wireless: one device upstream, its meters in its declaration. A
+ * 'concentrator' (issue 12) is reached through its Q/GDW 1376.1 uplink, its meters behind it.
  */
-export const DEVICE_KINDS = ['electricity-meter', 'water-meter', 'gas-meter', 'heat-meter', 'interface-converter'] as const;
+export const DEVICE_KINDS = ['electricity-meter', 'water-meter', 'gas-meter', 'heat-meter', 'interface-converter', 'concentrator'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /**

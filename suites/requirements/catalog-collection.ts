@@ -60,6 +60,18 @@ export const COLLECTION_REQUIREMENTS: readonly Requirement[] = [
     origin: 'REQUIREMENTS.md',
   }),
   R({
+    id: 'COL-10',
+    title: 'Protocol-type coverage in the meter archive',
+    statement:
+      '376.1 AFN04-F10 protocol codes: 0 = do not read, 1 = DL/T 645-1997, 2 = AC sampling, 30 = DL/T 645-2007, 31 = narrowband-PLC module interface. 698.45 archive (class 6000) protocol enum: 0 unknown, 1 645-97, 2 645-07, 3 698.45, 4 CJ/T 188-2004. Conformance: the DUT must accept each code, and must reject or ignore reserved codes safely.',
+    threshold: 'every record of the archive accepted and given back as set',
+    source: `${NUC97X} STM32F4xx/Head/AFN04.h:144-153; STM32F4xx/DL698/DL698_SETInit_6000_Project3xx_USER0xx.c`,
+    confidence: 'H',
+    notes:
+      "376.1 has no code for CJ/T 188 or M-Bus meters: the collection suite downloads them with MeterLab's four-meter extension F249 (codes 40 and 41, docs/protocols/meterlab-four-meter-1376.md, GAP-12), DL/T 645-2007 meters with F10 code 30.",
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
     id: 'CON-02',
     title: 'Observed uplink defaults',
     statement: 'Heartbeat period 15 min (1 / 5 / 10 min in other builds); response timeout 5 s, or 60 s with 3 retries; CON flags 0x07. Harness defaults: heartbeat 15 min; timeout 5 s; 3 retries.',

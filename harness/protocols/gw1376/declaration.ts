@@ -43,8 +43,9 @@ export const ConcentratorDeclarationSchema = z
     /** Local time of the terminal's clock: minutes east of UTC (China 480). */
     utcOffsetMinutes: z.number().int().min(-720).max(840).default(480),
     /**
-     * The meters behind it: a collection scenario (simulators/collection/scenarios/<name>.json, or a
-     * path relative to the profile) and which of its concentrators this device is (1-based).
+     * The meters behind it: a collection scenario (a bare name: simulators/collection/scenarios/<name>.json;
+     * otherwise a file path, absolute or relative to the working directory) and which of its
+     * concentrators this device is (1-based).
      */
     meters: z
       .object({

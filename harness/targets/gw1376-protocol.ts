@@ -1,0 +1,184 @@
+/**
+ * The concentrator as a target protocol (issue 12): a profile with `device: { kind: "concentrator",
+ * protocol: "gw1376", declaration: {...} }` (harness/protocols/gw1376/declaration.ts).
+ *
+ * The target's link is the concentrator's UPLINK: MeterLab is its master station
+ * (`masters.gw1376`, a Gw1376Master on the capture-tapped link). The meters behind it are MeterLab's
+ * too: the collection scenario the declaration names (simulators/collection) builds them, so a
+ * collected value can be checked against the meter's own.
+ *
+ * The reference device (`connection: { type: "reference", transport: "memory" }`) is the reference
+ * concentrator (simulators/concentrator: core over the world's ports, 1376.1 terminal) on a
+ * virtual clock that must stand at the scenario's start (suites/collection opens it so). Its uplink
+ * goes through an UplinkRelay, so a case can drop the GPRS link and the concentrator redials while
+ * the master keeps its one link (ROB-09). Broken variants are `connection.defects`.
+ *
+ * Not yet: a vendor's concentrator. Its uplink would be a TCP connection it opens to MeterLab and
+ * its meters MeterLab's simulated ones served on serial adapters (station-api's TCP serial servers
+ * show how); a serial or TCP connection of this protocol is refused with that message.
+ */
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ProfileError } from '../core/errors.ts';
+import type { Describe } from '../links/index.ts';
+import { DLT645_DEFAULT_LINE } from '../links/link.ts';
+import { UplinkRelay } from '../links/uplink-relay.ts';
+import { Gw1376Master } from '../masters/gw1376-master.ts';
+import { ConcentratorDeclarationSchema, describeFrame, Gw1376FrameScanner, passwordBytes, type ConcentratorDeclaration } from '../protocols/gw1376/index.ts';
+import { buildCollectionWorld, readCollectionScenarioFile, type CollectionScenario, type WorldConcentrator } from '../../simulators/collection/index.ts';
+import { createConcentrator, type Concentrator, type ConcentratorDefects, type TerminalDefects } from '../../simulators/concentrator/index.ts';
+import { describeByScanner, registerTargetProtocol } from './protocols.ts';
+
+/** The archive records MeterLab downloads as a master station (the reference station's own, simulators/master-station). */
+export { archiveChunks, archiveRecord, type ArchiveChunk } from '../../simulators/master-station/collection-archive.ts';
+export type { ArchivePoint, DailyReading, PointValue } from '../../simulators/concentrator/index.ts';
+
+declare module './protocols.ts' {
+  interface TargetMasters {
+    /** MeterLab as the master station of a concentrator (device.protocol "gw1376"). */
+    readonly gw1376?: Gw1376Master;
+  }
+}
+
+/** Where the named collection scenarios live (`meters.scenario: "bench"`). */
+export const COLLECTION_SCENARIOS_DIR = fileURLToPath(new URL('../../simulators/collection/scenarios/', import.meta.url));
+
+/** The scenario file a declaration names: a bare name from COLLECTION_SCENARIOS_DIR, or a path (relative to the profile's folder). */
+export function scenarioPathOf(d: ConcentratorDeclaration, profileSource?: string): string {
+  const s = d.meters.scenario;
+  if (/^[a-z0-9-]+$/.test(s)) return join(COLLECTION_SCENARIOS_DIR, `${s}.json`);
+  return isAbsolute(s) ? s : resolve(profileSource ? dirname(profileSource) : process.cwd(), s);
+}
+
+/** The scenario of a declaration, read and validated (ProfileError naming the field). */
+export function scenarioOf(d: ConcentratorDeclaration, profileSource?: string): CollectionScenario {
+  try {
+    return readCollectionScenarioFile(scenarioPathOf(d, profileSource));
+  } catch (e) {
+    throw new ProfileError(`device.declaration.meters.scenario: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** One line per capture chunk: every 1376.1 frame by the codec, other bytes counted. */
+export const describeGw1376: Describe = describeByScanner(
+  () => new Gw1376FrameScanner(),
+  (e) => describeFrame(e.decoded, e.message),
+);
+
+/** One broken variant of the reference concentrator (a profile's `connection.defects` element); simulators/concentrator/README.md. */
+export const ConcentratorDefectSchema = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('skip-re-read') }).strict().describe('reads only yesterday: no 补抄 of the last 3 days (COL-03)'),
+  z.object({ name: z.literal('alter-forwarded-byte') }).strict().describe('changes one byte of a forwarded frame and fixes its checksum (CON-07)'),
+  z.object({ name: z.literal('no-heartbeat') }).strict().describe('logs in, then never sends a heartbeat (CON-02)'),
+  z.object({ name: z.literal('ignore-time-tag') }).strict().describe('acts on a request whose Tp has expired (ROB-10)'),
+  z.object({ name: z.literal('no-failed-re-read-event') }).strict().describe('records no ERC 39 when a re-read fails (COL-04)'),
+  z.object({ name: z.literal('day-from-read-time') }).strict().describe("files a freeze under the day it was read, not the meter's freeze time"),
+]);
+export type ConcentratorDefect = z.output<typeof ConcentratorDefectSchema>;
+
+/** The core's and the terminal's switches for a list of defects. */
+export function concentratorDefectSwitches(defects: readonly ConcentratorDefect[]): { core: ConcentratorDefects; terminal: TerminalDefects } {
+  const core: { -readonly [K in keyof ConcentratorDefects]: ConcentratorDefects[K] } = {};
+  const terminal: { -readonly [K in keyof TerminalDefects]: TerminalDefects[K] } = {};
+  for (const d of defects) {
+    switch (d.name) {
+      case 'skip-re-read':
+        core.skipReRead = true;
+        break;
+      case 'alter-forwarded-byte':
+        core.alterForwardedByte = true;
+        break;
+      case 'no-failed-re-read-event':
+        core.noFailedReReadEvent = true;
+        break;
+      case 'day-from-read-time':
+        core.dayFromReadTime = true;
+        break;
+      case 'no-heartbeat':
+        terminal.noHeartbeat = true;
+        break;
+      case 'ignore-time-tag':
+        terminal.ignoreTimeTag = true;
+        break;
+    }
+  }
+  return { core, terminal };
+}
+
+/** What a reference concentrator target's `backchannel` is (suites reach simulators only through targets). */
+export interface ConcentratorBackchannel {
+  readonly scenario: CollectionScenario;
+  /** The meters behind it, their ports and their truth. */
+  readonly world: WorldConcentrator;
+  /** The reference concentrator (core and terminal). */
+  readonly concentrator: Concentrator;
+  /** Its uplink: drop() / setDown() play a GPRS link that goes away. */
+  readonly uplink: UplinkRelay;
+  /** Power off for `offMs`, then on (ROB-08): the link drops, the core restarts, the terminal dials and logs in again. */
+  powerCycle(offMs: number): Promise<void>;
+}
+
+registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect>({
+  id: 'gw1376',
+  title: 'Q/GDW 1376.1-2013 (concentrator uplink)',
+  kinds: ['concentrator'],
+  declaration: ConcentratorDeclarationSchema,
+  // The uplink is a TCP/GPRS link with no serial line; a line is only asked of a serial connection.
+  lineOf: () => DLT645_DEFAULT_LINE,
+  addressOf: (d) => `${d.terminal.areaCode}-${String(d.terminal.address).padStart(5, '0')}`,
+  describe: describeGw1376,
+  createMaster: ({ link, clock, settings, declaration: d }) =>
+    new Gw1376Master({
+      link,
+      clock,
+      msa: d.msa,
+      password: passwordBytes(d),
+      // CON-02: 5 s response timeout; a profile may ask for more.
+      timeoutMs: Math.max(5000, settings.timeoutMs),
+      attempts: settings.attempts,
+      utcOffsetMinutes: d.utcOffsetMinutes,
+      terminal: { areaCode: d.terminal.areaCode, terminal: d.terminal.address },
+    }),
+  createSimulator: ({ declaration: d, defects, link, clock }) => {
+    const scenario = scenarioOf(d);
+    const index = d.meters.concentrator - 1;
+    const world = buildCollectionWorld(scenario, { clock, concentrators: [index] });
+    const wc = world.concentrators[0];
+    if (!wc) throw new ProfileError(`device.declaration.meters.concentrator: the scenario has no concentrator ${d.meters.concentrator}`);
+    const uplink = new UplinkRelay(link, `uplink ${d.terminal.areaCode}-${d.terminal.address}`);
+    const switches = concentratorDefectSwitches(defects);
+    const concentrator = createConcentrator({
+      clock,
+      ports: wc.ports,
+      // One object for both: the core reads its switches, the terminal its own.
+      defects: { ...switches.core, ...switches.terminal },
+      utcOffsetMinutes: d.utcOffsetMinutes,
+      address: { areaCode: d.terminal.areaCode, terminal: d.terminal.address },
+      password: passwordBytes(d),
+      connect: wc.throughUplink(() => uplink.connect()),
+      parameters: { heartbeatMinutes: d.heartbeatMinutes },
+    });
+    const cancelReboot = wc.scheduleReboot((offMs) => concentrator.core.reboot(offMs));
+    concentrator.start();
+    const backchannel: ConcentratorBackchannel = {
+      scenario,
+      world: wc,
+      concentrator,
+      uplink,
+      powerCycle: (offMs) => concentrator.terminal.uplink.powerCycle(() => concentrator.core.reboot(offMs)),
+    };
+    return {
+      backchannel,
+      stop: () => {
+        cancelReboot();
+        void (async () => {
+          await concentrator.stop().catch(() => undefined);
+          await uplink.close().catch(() => undefined);
+          await world.close().catch(() => undefined);
+        })();
+      },
+    };
+  },
+  defects: ConcentratorDefectSchema,
+});

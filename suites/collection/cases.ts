@@ -1,0 +1,473 @@
+/**
+ * The collection suite (issue 12): a concentrator judged from its uplink (MeterLab the master
+ * station, Q/GDW 1376.1) with MeterLab's meters behind it, whose truth says what a collected value
+ * must be. The cases share one target and run in order, virtual time only moving forward:
+ * login and heartbeat → archive capacity (then cleared) → the scenario's archive downloaded →
+ * clock sync → bad input → forwarding → the first night's collection → a failed re-read → a
+ * re-read after two dead nights → a dropped uplink → a reboot.
+ * Requirements in suites/requirements/catalog-collection.ts.
+ */
+import { bytesEqual, toHex } from '../../harness/core/bytes.ts';
+import { encodeMessage as encodeCjt188 } from '../../harness/protocols/cjt188/messages.ts';
+import { encodeMessage as encodeDlt645 } from '../../harness/protocols/dlt645/messages.ts';
+import { buildFrame, FOUR_METER_FN, passwordBytes, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
+import { archiveChunks, type ArchivePoint, type DailyReading, type PointValue } from '../../harness/targets/gw1376-protocol.ts';
+import type { ConformanceCase } from '../framework/case.ts';
+import { successRateSvg, timelineSvg } from './pictures.ts';
+import { addDays, field, localClock, localDay, localInstant, needsBench, nextLocal, offline, run, until, type CollectionTarget } from './support.ts';
+
+type Case = ConformanceCase<CollectionTarget>;
+
+/** Tolerance on the heartbeat period: one minute, MeterLab's choice (a terminal times it in minutes, AFN 04 F1). */
+export const HEARTBEAT_TOLERANCE_S = 60;
+/** CLK-01: terminal error after a sync ≤ 5 s. */
+export const SYNC_LIMIT_S = 5;
+/** COL-01 / GAP-01 limits, percent. */
+export const SUCCESS_LIMIT_PCT: Readonly<Record<string, number>> = { electricity: 99.5, water: 98, gas: 98, heat: 98 };
+/**
+ * Slack when a water, gas or heat reading is checked against its meter: A.15 gives the reading time
+ * to the minute, so the register may have moved for up to a minute (plus the exchange) [MeterLab].
+ */
+const READ_TIME_SLACK_MS = 75_000;
+/** How long after the window closes the failed re-read must be on record [MeterLab]. */
+const EVENT_GRACE_MS = 15 * 60_000;
+/** Power-off time of the reboot case (ROB-08) [MeterLab]. */
+const POWER_OFF_MS = 60_000;
+/** Points per AFN 0D request (one DA names up to 8 pn; several DA per frame). */
+const POINTS_PER_REQUEST = 8;
+
+const points = (t: CollectionTarget): readonly ArchivePoint[] => t.bench?.world.archive ?? [];
+
+/** A collected day of a point through 0D (F161 electricity, F249 the others), as a DailyReading the truth can check; undefined when denied. */
+async function collectedDaily(t: CollectionTarget, ps: readonly ArchivePoint[], day: string): Promise<Map<number, DailyReading>> {
+  const got = new Map<number, DailyReading>();
+  for (let i = 0; i < ps.length; i += POINTS_PER_REQUEST) {
+    const chunk = ps.slice(i, i + POINTS_PER_REQUEST);
+    for (const fn of [161, FOUR_METER_FN]) {
+      const mine = chunk.filter((p) => (fn === 161) === (p.protocol === 'dlt645-2007'));
+      if (mine.length === 0) continue;
+      const items = await run(t, t.master.class2(mine.map((p) => ({ pn: p.pn, fn, value: { day } }))));
+      for (const it of items) {
+        const r = readingOf(t, it, mine);
+        if (r) got.set(r.pn, r);
+      }
+    }
+  }
+  return got;
+}
+
+function readingOf(t: CollectionTarget, it: DataUnitItem, ps: readonly ArchivePoint[]): DailyReading | undefined {
+  if (typeof it.pn !== 'number' || it.value === null) return undefined;
+  const p = ps.find((x) => x.pn === it.pn);
+  const day = field(it.value, 'day');
+  const readingTime = field(it.value, 'readingTime');
+  if (!p || typeof day !== 'string' || typeof readingTime !== 'string') return undefined;
+  const readAt = Date.parse(`${readingTime.replace(' ', 'T')}:00Z`) - t.declaration.utcOffsetMinutes * 60_000;
+  let value: PointValue;
+  if (it.fn === 161) {
+    const list = field(it.value, 'forwardActive');
+    if (!Array.isArray(list)) return undefined;
+    value = { kind: 'electricity', forwardActiveKwh: (list as UnitValue[]).map((x) => Number(field(x, 'value') ?? NaN)) };
+    // A DL/T 645 freeze closes its day at the next 00:00 (simulators/concentrator README).
+    return { pn: p.pn, day, frozenAt: localInstant(t, addDays(day, 1), '00:00'), readAt, attempt: 1, value };
+  }
+  const kind = p.kind === 'electricity' ? 'water' : p.kind;
+  value = { kind, value: Number(field(it.value, 'value')), unit: Number(field(it.value, 'unit')), meterType: Number(field(it.value, 'meterType')) };
+  return { pn: p.pn, day, frozenAt: readAt, readAt, attempt: 1, value };
+}
+
+const describeValue = (v: PointValue): string => (v.kind === 'electricity' ? `${v.forwardActiveKwh.join('/')} kWh` : `${v.value} (unit ${v.unit.toString(16)}H)`);
+
+// -----------------------------------------------------------------------------------------------
+
+const loginAndHeartbeat: Case = {
+  id: 'collection.login-and-heartbeat',
+  requirement: 'CON-02',
+  title: 'logs in, then sends a heartbeat every declared period',
+  async run(ctx, t) {
+    const periodMs = t.declaration.heartbeatMinutes * 60_000;
+    if (t.logins.length === 0) await until(t, t.clock.now() + t.declaration.loginWithinSeconds * 1000);
+    const login = t.logins.at(-1);
+    if (login === undefined) return ctx.fail(`no login (AFN 02 F1) within ${t.declaration.loginWithinSeconds} s (device.declaration.loginWithinSeconds)`);
+    ctx.log(`login at ${localClock(t, login)}`);
+    await until(t, login + 2 * periodMs + HEARTBEAT_TOLERANCE_S * 1000);
+    const beats = t.heartbeats.filter((h) => h > login);
+    ctx.log(`heartbeats at ${beats.map((b) => localClock(t, b)).join(', ') || 'none'}`);
+    if (!ctx.check(beats.length >= 2, `${beats.length} heartbeat(s) in the ${2 * t.declaration.heartbeatMinutes + 1} min after the login; declared every ${t.declaration.heartbeatMinutes} min`)) return;
+    const gaps = [beats[0]! - login, beats[1]! - beats[0]!];
+    const worst = Math.max(...gaps.map((g) => Math.abs(g - periodMs))) / 1000;
+    ctx.measure('heartbeat period deviation, worst', Math.round(worst), 's', { max: HEARTBEAT_TOLERANCE_S });
+  },
+};
+
+const archiveCapacity: Case = {
+  id: 'collection.archive-capacity',
+  requirement: 'COL-06',
+  title: 'holds the declared archive capacity (at least 1,024 points) and gives it back',
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    const n = t.declaration.capacity;
+    ctx.measure('declared archive capacity', n, 'points', { min: 1024 });
+    // Points on the first RS-485 port, addresses no meter has: nothing is read before the clear below.
+    const port = points(t).find((p) => p.protocol === 'dlt645-2007')?.port ?? 2;
+    const fill: ArchivePoint[] = Array.from({ length: n }, (_, i) => ({
+      serial: i + 1,
+      pn: i + 1,
+      port,
+      protocol: 'dlt645-2007',
+      address: String(900000000000 + i + 1),
+      kind: 'electricity',
+      password: '02000000',
+    }));
+    let refused = 0;
+    for (const c of archiveChunks(fill)) {
+      const reply = await run(t, t.master.setParameters(c.fn, c.value));
+      if (reply.denied || (reply.confirm ?? []).some((x) => !x.ok)) refused += c.points.length;
+    }
+    ctx.check(refused === 0, `${refused} of ${n} archive records refused`);
+    const back = await run(t, t.master.query(10, { count: 0, serials: [] }, { timeoutMs: 30_000 }));
+    const records = back.flatMap((it) => (Array.isArray(field(it.value, 'meters')) ? (field(it.value, 'meters') as UnitValue[]) : []));
+    ctx.log(`AFN 0A F10 answered ${records.length} records in ${back.length} data unit(s)`);
+    ctx.check(records.length === n, `AFN 0A F10 gave back ${records.length} records; ${n} were set`);
+    const wrong = records.filter((r) => field(r, 'address') !== String(900000000000 + Number(field(r, 'serial'))));
+    ctx.check(wrong.length === 0, `${wrong.length} record(s) came back with another address than was set (first: serial ${String(field(wrong[0], 'serial'))})`);
+    // AFN 01 F4: parameters (but the uplink's) and data initialised: the archive is empty again.
+    const reset = await run(t, t.master.request(0x01, [{ pn: 0, fn: 4 }]));
+    ctx.check(!reset.denied, 'AFN 01 F4 (parameter and data initialisation) was denied: the test archive could not be cleared');
+    await until(t, t.clock.now() + 60_000);
+    const after = await run(t, t.master.query(10, { count: 0, serials: [] }));
+    const left = after.reduce((s, it) => s + Number(field(it.value, 'count') ?? 0), 0);
+    ctx.check(left === 0, `${left} archive record(s) left after AFN 01 F4`);
+  },
+};
+
+const archiveDownload: Case = {
+  id: 'collection.archive-download',
+  requirement: 'COL-10',
+  title: "takes the scenario's archive (F10 DL/T 645, F249 CJ/T 188 and M-Bus) and gives it back",
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    const ps = points(t);
+    if (ps.length === 0) return ctx.inconclusive('the scenario has no meters behind this concentrator');
+    let refused = 0;
+    for (const c of archiveChunks(ps)) {
+      const reply = await ctx.step(`AFN 04 F${c.fn}: ${c.points.length} record(s)`, () => run(t, t.master.setParameters(c.fn, c.value)));
+      const bad = reply.denied ? c.points.length : (reply.confirm ?? []).filter((x) => !x.ok).length;
+      refused += bad;
+    }
+    ctx.check(refused === 0, `${refused} of ${ps.length} archive records refused`);
+    for (const fn of [10, FOUR_METER_FN]) {
+      const want = archiveChunks(ps).filter((c) => c.fn === fn).flatMap((c) => (c.value.meters as UnitValue[]) ?? []);
+      const back = (await run(t, t.master.query(fn, { count: 0, serials: [] }))).flatMap((it) => (field(it.value, 'meters') as UnitValue[] | undefined) ?? []);
+      const key = (r: UnitValue): string => JSON.stringify(Object.entries(r).sort());
+      const missing = want.filter((w) => !back.some((b) => key(b) === key(w)));
+      ctx.check(missing.length === 0, `AFN 0A F${fn}: ${missing.length} of ${want.length} record(s) not given back as set (first: ${missing[0] ? JSON.stringify(missing[0]) : ''})`);
+    }
+    t.archiveLoaded = refused === 0;
+  },
+};
+
+const clockSync: Case = {
+  id: 'collection.clock-sync',
+  requirement: 'CLK-01',
+  title: 'sets its clock on AFN 05 F31 and keeps it within 5 s',
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    const readClock = async (): Promise<number | undefined> => {
+      const items = await run(t, t.master.class1([{ pn: 0, fn: 2 }]));
+      const c = field(items[0]?.value, 'clock') as { time?: string } | undefined;
+      return c?.time ? Date.parse(`${c.time.replace(' ', 'T')}Z`) - t.declaration.utcOffsetMinutes * 60_000 : undefined;
+    };
+    const a1 = (ms: number): UnitValue => {
+      const local = new Date(ms + t.declaration.utcOffsetMinutes * 60_000);
+      return { clock: { time: local.toISOString().slice(0, 19).replace('T', ' '), week: local.getUTCDay() === 0 ? 7 : local.getUTCDay() } };
+    };
+    // First set it 7 minutes wrong (inside CLK-03's 1-15 min band), so a terminal that ignores F31 is seen.
+    const off = 7 * 60_000;
+    const r1 = await run(t, t.master.control(31, 0, a1(t.clock.now() + off)));
+    if (!ctx.check(!r1.denied, 'AFN 05 F31 denied')) return;
+    const seen1 = await readClock();
+    if (seen1 === undefined) return ctx.fail('AFN 0C F2 gave no clock');
+    ctx.check(Math.abs(seen1 - (t.clock.now() + off)) <= SYNC_LIMIT_S * 1000, `after setting it 7 min ahead the clock reads ${localClock(t, seen1)}, master ${localClock(t, t.clock.now())}: F31 not acted on`);
+    await run(t, t.master.control(31, 0, a1(t.clock.now())));
+    const seen2 = await readClock();
+    if (seen2 === undefined) return ctx.fail('AFN 0C F2 gave no clock');
+    ctx.measure('terminal clock error after sync', Math.abs(seen2 - t.clock.now()) / 1000, 's', { max: SYNC_LIMIT_S });
+  },
+};
+
+const badInput: Case = {
+  id: 'collection.bad-input',
+  requirement: 'ROB-10',
+  title: 'a corrupted frame, a wrong password and an expired time tag change nothing, and it answers afterwards',
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    const before = await run(t, t.master.query(1));
+    const hb = field(before[0]?.value, 'heartbeatMinutes');
+    if (typeof hb !== 'number' || !before[0]?.value) return ctx.inconclusive('AFN 0A F1 (uplink parameters) not answered: nothing to compare');
+    const address = { areaCode: t.declaration.terminal.areaCode, terminal: t.declaration.terminal.address, msa: t.declaration.msa, group: false };
+    const change = { ...(before[0]!.value as object), heartbeatMinutes: hb === 1 ? 2 : hb - 1 } as UnitValue;
+    const set = (pw: Uint8Array, tp?: { pfc: number; day: number; hour: number; minute: number; second: number; delayMinutes: number }): Uint8Array =>
+      buildFrame({ control: { dir: false, prm: true, functionCode: 10 }, address, afn: 0x04, seq: { seq: 9, con: true }, units: [{ pn: 0, fn: 1, value: change }], pw, ...(tp ? { tp } : {}) });
+    const good = passwordBytes(t.declaration);
+    // 1. The checksum broken.
+    const corrupted = set(good);
+    corrupted[corrupted.length - 2] = (corrupted[corrupted.length - 2]! + 1) & 0xff;
+    const r1 = await run(t, t.master.sendRaw(corrupted, { timeoutMs: 5000 }));
+    ctx.check(r1 === null, `a frame with a wrong checksum was answered (AFN ${r1?.frame.afn.toString(16)}H)`);
+    // 2. A wrong password.
+    const wrong = good.map((b) => b ^ 0xff);
+    const r2 = await run(t, t.master.sendRaw(set(wrong), { timeoutMs: 5000 }));
+    ctx.check(r2 === null || r2.frame.afn === 0x00, 'a request with a wrong password got a reply that is no AFN 00 deny');
+    if (r2 && r2.frame.afn === 0x00) ctx.log(`wrong password: AFN 00 F${r2.units[0]?.fns[0] ?? '?'}`);
+    // 3. A time tag sent 10 minutes ago with 1 minute allowed (CON-01).
+    const sent = new Date(t.clock.now() - 10 * 60_000 + t.declaration.utcOffsetMinutes * 60_000);
+    const tp = { pfc: 9, day: sent.getUTCDate(), hour: sent.getUTCHours(), minute: sent.getUTCMinutes(), second: sent.getUTCSeconds(), delayMinutes: 1 };
+    const r3 = await run(t, t.master.sendRaw(set(good, tp), { timeoutMs: 5000 }));
+    ctx.check(r3 === null, `a request whose time tag expired 9 minutes ago was answered (AFN ${r3?.frame.afn.toString(16)}H): it must be discarded (ROB-10)`);
+    const after = await run(t, t.master.query(1));
+    ctx.check(after.length > 0, 'AFN 0A F1 not answered after the bad input');
+    const hbAfter = field(after[0]?.value, 'heartbeatMinutes');
+    ctx.check(hbAfter === hb, `the heartbeat period changed from ${hb} to ${String(hbAfter)} min: a bad request was acted on`);
+  },
+};
+
+const forwarding: Case = {
+  id: 'collection.forwarding-byte-exact',
+  requirement: 'CON-07',
+  title: 'forwards a DL/T 645 and a CJ/T 188 frame to the meter and its reply back, byte for byte',
+  applies: (t) => needsBench(t, 'seeing the frames on the meters’ bus'),
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    const bench = t.bench!;
+    const chosen = [points(t).find((p) => p.protocol === 'dlt645-2007'), points(t).find((p) => p.protocol === 'cjt188')].filter((p): p is ArchivePoint => p !== undefined);
+    if (chosen.length === 0) return ctx.notApplicable('the scenario has no DL/T 645 or CJ/T 188 meter');
+    for (const p of chosen) {
+      const frame =
+        p.protocol === 'dlt645-2007'
+          ? encodeDlt645(p.address, { kind: 'readData', di: '00010000', extra: new Uint8Array(0) })
+          : encodeCjt188(p.meterType ?? 0x10, p.address, { kind: 'readData', di: '901F', diOrder: 'standard', ser: 7 });
+      const wp = bench.world.world.ports.find((w) => w.port.port === p.port);
+      if (!wp) return ctx.fail(`port ${p.port} of point ${p.pn} is not in the world`);
+      const seen: number[] = [];
+      const sniffer = wp.bus.attach(`sniffer-${p.pn}`);
+      sniffer.on('data', (c: Uint8Array) => seen.push(...c));
+      const r = await ctx.step(`forward ${p.protocol} to ${p.address} on port ${p.port}`, () =>
+        run(t, t.master.forward(p.port, frame, { frameTimeoutMs: 20_000, byteTimeoutMs: 500, timeoutMs: 60_000, attempts: 1 })),
+      );
+      await sniffer.close();
+      if ('denied' in r) {
+        ctx.check(false, `forwarding to ${p.address} (${p.protocol}) on port ${p.port} denied`);
+        continue;
+      }
+      const onBus = Uint8Array.from(seen);
+      const at = indexOf(onBus, frame);
+      ctx.check(at >= 0, `the frame on the bus is not the one forwarded: sent ${toHex(frame)}, the bus carried ${toHex(onBus)}`);
+      const replyStart = at >= 0 ? at + frame.length : 0;
+      let rest = onBus.subarray(replyStart);
+      while (rest.length > 0 && rest[0] === 0xfe) rest = rest.subarray(1);
+      ctx.check(r.content.length > 0 && bytesEqual(r.content, rest.subarray(0, r.content.length)) && r.content.length === rest.length, `the reply forwarded up (${toHex(r.content)}) is not the meter's (${toHex(rest)})`);
+      ctx.evidence(`forward ${p.address}`, `request ${toHex(frame)}\nbus     ${toHex(onBus)}\nreply   ${toHex(r.content)}`);
+    }
+  },
+};
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+const dailyByDeadline: Case = {
+  id: 'collection.daily-by-deadline',
+  requirement: 'COL-03',
+  title: "every meter's daily frozen data at the concentrator by the deadline, equal to the meter's own",
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    if (!t.archiveLoaded) return ctx.inconclusive('the archive was not downloaded (collection.archive-download)');
+    const deadline = nextLocal(t, t.declaration.collection.deadline);
+    const day = addDays(localDay(t, deadline), -1);
+    await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    const ps = points(t);
+    const got = await collectedDaily(t, ps, day);
+    const byKind = new Map<string, { due: number; collected: number; first: number }>();
+    for (const p of ps) {
+      const k = byKind.get(p.kind) ?? { due: 0, collected: 0, first: 0 };
+      byKind.set(p.kind, k);
+      const truth = t.bench?.world.truth.point(p.pn);
+      if (truth?.dead) continue; // a meter that never answers is not the concentrator's failure (COL-04 judges its event)
+      k.due++;
+      const r = got.get(p.pn);
+      if (!r) {
+        ctx.check(false, `p${p.pn} (${p.kind} ${p.address}): no daily data for ${day} at ${t.declaration.collection.deadline}`);
+        continue;
+      }
+      if (t.bench) {
+        const c = t.bench.world.truth.check(r, { slackMs: READ_TIME_SLACK_MS });
+        if (!ctx.check(c.ok, `p${p.pn} (${p.kind} ${p.address}) ${day}: collected ${describeValue(r.value)}, the meter says ${c.expected}`)) continue;
+      }
+      k.collected++;
+    }
+    for (const [kind, k] of byKind) {
+      if (k.due === 0) continue;
+      ctx.measure(`daily success rate, ${kind}`, Math.round((10000 * k.collected) / k.due) / 100, '%', { min: SUCCESS_LIMIT_PCT[kind] ?? 98 });
+    }
+    const rate = successRateSvg(
+      `${day}: collected at the concentrator by ${t.declaration.collection.deadline}`,
+      [...byKind].map(([kind, k]) => ({ label: kind, due: k.due, collected: k.collected, firstAttempt: k.collected, limitPct: SUCCESS_LIMIT_PCT[kind] ?? 98 })),
+    );
+    ctx.evidence('success rate per meter kind', rate, 'image/svg+xml');
+    const runs = t.bench?.concentrator.core.collectionRuns().filter((r) => r.day === day) ?? [];
+    if (runs.length > 0) {
+      const start = localInstant(t, addDays(day, 1), '00:00');
+      const ports = new Map<number, { startMs: number; endMs: number; lineTimeMs: number }>();
+      for (const r of runs) {
+        for (const p of r.ports) {
+          const x = ports.get(p.port);
+          ports.set(p.port, x ? { startMs: Math.min(x.startMs, p.startedAt), endMs: Math.max(x.endMs, p.endedAt), lineTimeMs: x.lineTimeMs + p.lineTimeMs } : { startMs: p.startedAt, endMs: p.endedAt, lineTimeMs: p.lineTimeMs });
+        }
+      }
+      const name = `${t.declaration.terminal.areaCode}-${t.declaration.terminal.address}`;
+      const svg = timelineSvg(`${day}: collection timeline`, [{ name, ports: [...ports].map(([port, p]) => ({ label: `port ${port}`, ...p })) }], start, deadline, t.declaration.utcOffsetMinutes);
+      ctx.evidence('collection timeline', svg, 'image/svg+xml');
+      const last = Math.max(...[...ports.values()].map((p) => p.endMs));
+      ctx.log(`collection of ${day}: ${runs.length} run(s), last exchange at ${localClock(t, last)}`);
+    }
+  },
+};
+
+/** An electricity point of the archive, counting from the end (so two cases pick different meters). */
+const electricityPoint = (t: CollectionTarget, fromEnd: number): ArchivePoint | undefined => points(t).filter((p) => p.protocol === 'dlt645-2007').at(-1 - fromEnd);
+
+const failedReReadEvent: Case = {
+  id: 'collection.failed-re-read-event',
+  requirement: 'COL-04',
+  title: 'a meter that cannot be read is reported with an ERC 39 event naming it and the day',
+  applies: (t) => needsBench(t, 'silencing a meter'),
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    if (!t.archiveLoaded) return ctx.inconclusive('the archive was not downloaded (collection.archive-download)');
+    const p = electricityPoint(t, 0);
+    if (!p) return ctx.notApplicable('the scenario has no DL/T 645 meter');
+    const truth = t.bench!.world.truth.point(p.pn)!;
+    truth.setDead(true);
+    try {
+      const deadline = nextLocal(t, t.declaration.collection.deadline);
+      const day = addDays(localDay(t, deadline), -1);
+      const reportsBefore = t.reports.length;
+      // The window closes at the deadline; the event may take the last exchange after it (MeterLab allows 15 min).
+      await ctx.step(`p${p.pn} silent, run to ${localDay(t, deadline)} ${t.declaration.collection.deadline} + 15 min`, () => until(t, deadline + EVENT_GRACE_MS));
+      const events = await run(t, t.master.events(true, 0, 255));
+      const erc39 = events.filter((e) => field(e, 'erc') === 39);
+      ctx.log(`important events: ${events.map((e) => `ERC ${String(field(e, 'erc'))}`).join(', ') || 'none'}`);
+      const mine = erc39.filter((e) => {
+        const data = (field(e, 'fields') ?? {}) as UnitValue;
+        return Number(field(data, 'pn')) % 4096 === p.pn && field(data, 'day') === day;
+      });
+      ctx.check(mine.length > 0, `no ERC 39 for p${p.pn} and ${day} among ${erc39.length} ERC 39 record(s) (AFN 0E F1)`);
+      const reported = t.reports.slice(reportsBefore).some((r) => r.items.some((it) => it.fn === 1));
+      ctx.check(reported, 'the event was not reported actively (AFN 0E with CON, CON-04)');
+    } finally {
+      truth.setDead(false);
+    }
+  },
+};
+
+const reReadAfterOutage: Case = {
+  id: 'collection.re-read-after-outage',
+  requirement: 'COL-03',
+  title: "re-reads the last 3 days: a meter silent for two nights has all its days once it answers again",
+  applies: (t) => needsBench(t, 'silencing a meter'),
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    if (!t.archiveLoaded) return ctx.inconclusive('the archive was not downloaded (collection.archive-download)');
+    const p = electricityPoint(t, 1);
+    if (!p) return ctx.notApplicable('the scenario has fewer than two DL/T 645 meters');
+    const truth = t.bench!.world.truth.point(p.pn)!;
+    truth.setDead(true);
+    const firstNight = nextLocal(t, t.declaration.collection.deadline);
+    const missed = [addDays(localDay(t, firstNight), -1), localDay(t, firstNight)];
+    await ctx.step(`p${p.pn} silent for two nights (${missed.join(', ')})`, () => until(t, localInstant(t, addDays(localDay(t, firstNight), 1), '06:00')));
+    truth.setDead(false);
+    const deadline = nextLocal(t, t.declaration.collection.deadline);
+    await ctx.step(`p${p.pn} answers again; run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    const days = [...missed, addDays(localDay(t, deadline), -1)];
+    for (const day of days) {
+      const got = (await collectedDaily(t, [p], day)).get(p.pn);
+      if (!ctx.check(got !== undefined, `p${p.pn}: no daily data for ${day} after the meter came back`)) continue;
+      const c = t.bench!.world.truth.check(got!);
+      ctx.check(c.ok, `p${p.pn} ${day}: collected ${describeValue(got!.value)}, the meter's freeze says ${c.expected}`);
+    }
+  },
+};
+
+const reloginAfterDrop: Case = {
+  id: 'collection.relogin-after-drop',
+  requirement: 'ROB-09',
+  title: 'after its uplink drops it logs in again (login first), and answers',
+  applies: (t) => needsBench(t, 'dropping the uplink'),
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    const logins = t.logins.length;
+    const dropped = t.clock.now();
+    await t.bench!.uplink.drop();
+    const limit = dropped + t.declaration.loginWithinSeconds * 1000;
+    while (t.logins.length === logins && t.clock.now() < limit) await until(t, Math.min(limit, t.clock.now() + 5000));
+    if (t.logins.length === logins) return ctx.fail(`no login within ${t.declaration.loginWithinSeconds} s of the uplink dropping`);
+    const again = t.logins[logins]!;
+    ctx.measure('login after the uplink dropped', Math.round((again - dropped) / 1000), 's', { max: t.declaration.loginWithinSeconds });
+    const items = await run(t, t.master.class1([{ pn: 0, fn: 2 }]));
+    ctx.check(items.length > 0, 'AFN 0C F2 not answered after the re-login');
+  },
+};
+
+const rebootKeepsData: Case = {
+  id: 'collection.reboot-keeps-data',
+  requirement: 'ROB-08',
+  title: 'a power cycle keeps the archive and the stored daily data',
+  applies: (t) => needsBench(t, 'power-cycling the concentrator'),
+  async run(ctx, t) {
+    const down = offline(t);
+    if (down) return ctx.inconclusive(down);
+    if (!t.archiveLoaded) return ctx.inconclusive('the archive was not downloaded (collection.archive-download)');
+    const day = addDays(localDay(t, t.clock.now()), -1);
+    const ps = points(t);
+    const before = await collectedDaily(t, ps, day);
+    const archiveBefore = (await run(t, t.master.query(10, { count: 0, serials: [] }))).length;
+    const logins = t.logins.length;
+    await run(t, t.bench!.powerCycle(POWER_OFF_MS));
+    await until(t, t.clock.now() + t.declaration.loginWithinSeconds * 1000);
+    ctx.check(t.logins.length > logins, 'no login after the power cycle');
+    const after = await collectedDaily(t, ps, day);
+    const lost = [...before.keys()].filter((pn) => !after.has(pn));
+    ctx.check(lost.length === 0, `${lost.length} point(s) lost their ${day} data in the power cycle (first: p${lost[0]})`);
+    const archiveAfter = (await run(t, t.master.query(10, { count: 0, serials: [] }))).length;
+    ctx.check(archiveAfter === archiveBefore && archiveAfter > 0, `the F10 archive answered in ${archiveAfter} unit(s) after the power cycle, ${archiveBefore} before`);
+  },
+};
+
+/** In order: each case leaves the target as the next one expects it (see the file header). */
+export const collectionCases: readonly Case[] = [
+  loginAndHeartbeat,
+  archiveCapacity,
+  archiveDownload,
+  clockSync,
+  badInput,
+  forwarding,
+  dailyByDeadline,
+  failedReReadEvent,
+  reReadAfterOutage,
+  reloginAfterDrop,
+  rebootKeepsData,
+];
