@@ -146,7 +146,7 @@ const toyProfile = (connection: unknown, extra: Record<string, unknown> = {}) =>
 
 describe('a registered protocol opens as a target', () => {
   it('lists the built-in DL/T 645 entry and the registered one', () => {
-    expect(targetProtocolIds()).toEqual(['dlt645', 'cjt188', 'mbus', 'converter', 'toy']);
+    expect(targetProtocolIds()).toEqual(['dlt645', 'cjt188', 'mbus', 'converter', 'gw1376', 'toy']);
     expect(() => registerTargetProtocol({ id: 'toy' } as never)).toThrow(/registered twice/);
   });
 
@@ -232,7 +232,7 @@ describe('profiles of a registered protocol', () => {
   it('refuses an unknown protocol, a kind the protocol does not read, and the DL/T 645 fields', () => {
     const unknown = toyProfile({ type: 'reference' });
     unknown.device.protocol = 'nope';
-    expect(fails(unknown)).toBe('target profile toy.json: device.protocol: no protocol "nope" is registered (known: dlt645, cjt188, mbus, converter, toy)');
+    expect(fails(unknown)).toBe('target profile toy.json: device.protocol: no protocol "nope" is registered (known: dlt645, cjt188, mbus, converter, gw1376, toy)');
     const kind = toyProfile({ type: 'reference' });
     kind.device.kind = 'heat-meter';
     expect(fails(kind)).toBe('target profile toy.json: device.kind: Toy 1.0 reads water-meter, not a heat-meter');
