@@ -12,7 +12,7 @@ import { encodeMessage as encodeCjt188 } from '../../harness/protocols/cjt188/me
 import { encodeMessage as encodeDlt645 } from '../../harness/protocols/dlt645/messages.ts';
 import { buildFrame, FOUR_METER_FN, passwordBytes, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
 import { archiveChunks, type ArchivePoint, type DailyReading, type PointValue } from '../../harness/targets/gw1376-protocol.ts';
-import type { ConformanceCase } from '../framework/case.ts';
+import type { CheckContext, ConformanceCase } from '../framework/case.ts';
 import { successRateSvg, timelineSvg } from './pictures.ts';
 import { addDays, field, localClock, localDay, localInstant, needsBench, nextLocal, offline, run, until, type CollectionTarget } from './support.ts';
 
@@ -76,6 +76,12 @@ function readingOf(t: CollectionTarget, it: DataUnitItem, ps: readonly ArchivePo
   return { pn: p.pn, day, frozenAt: readAt, readAt, attempt: 1, value };
 }
 
+/** Stops the case as inconclusive when nothing can be judged: no login, or (with `archive`) the archive not downloaded. */
+function ready(ctx: CheckContext, t: CollectionTarget, needs: { readonly archive?: boolean } = {}): void {
+  const down = offline(t) ?? (needs.archive && !t.archiveLoaded ? 'the archive was not downloaded (collection.archive-download)' : null);
+  if (down) ctx.inconclusive(down);
+}
+
 const describeValue = (v: PointValue): string => (v.kind === 'electricity' ? `${v.forwardActiveKwh.join('/')} kWh` : `${v.value} (unit ${v.unit.toString(16)}H)`);
 
 // -----------------------------------------------------------------------------------------------
@@ -105,8 +111,7 @@ const archiveCapacity: Case = {
   requirement: 'COL-06',
   title: 'holds the declared archive capacity (at least 1,024 points) and gives it back',
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
+    ready(ctx, t);
     const n = t.declaration.capacity;
     ctx.measure('declared archive capacity', n, 'points', { min: 1024 });
     // Points on the first RS-485 port, addresses no meter has: nothing is read before the clear below.
@@ -147,8 +152,7 @@ const archiveDownload: Case = {
   requirement: 'COL-10',
   title: "takes the scenario's archive (F10 DL/T 645, F249 CJ/T 188 and M-Bus) and gives it back",
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
+    ready(ctx, t);
     const ps = points(t);
     if (ps.length === 0) return ctx.inconclusive('the scenario has no meters behind this concentrator');
     let refused = 0;
@@ -174,8 +178,7 @@ const clockSync: Case = {
   requirement: 'CLK-01',
   title: 'sets its clock on AFN 05 F31 and keeps it within 5 s',
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
+    ready(ctx, t);
     const readClock = async (): Promise<number | undefined> => {
       const items = await run(t, t.master.class1([{ pn: 0, fn: 2 }]));
       const c = field(items[0]?.value, 'clock') as { time?: string } | undefined;
@@ -204,8 +207,7 @@ const badInput: Case = {
   requirement: 'ROB-10',
   title: 'a corrupted frame, a wrong password and an expired time tag change nothing, and it answers afterwards',
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
+    ready(ctx, t);
     const before = await run(t, t.master.query(1));
     const hb = field(before[0]?.value, 'heartbeatMinutes');
     if (typeof hb !== 'number' || !before[0]?.value) return ctx.inconclusive('AFN 0A F1 (uplink parameters) not answered: nothing to compare');
@@ -242,8 +244,7 @@ const forwarding: Case = {
   title: 'forwards a DL/T 645 and a CJ/T 188 frame to the meter and its reply back, byte for byte',
   applies: (t) => needsBench(t, 'seeing the frames on the meters’ bus'),
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
+    ready(ctx, t);
     const bench = t.bench!;
     const chosen = [points(t).find((p) => p.protocol === 'dlt645-2007'), points(t).find((p) => p.protocol === 'cjt188')].filter((p): p is ArchivePoint => p !== undefined);
     if (chosen.length === 0) return ctx.notApplicable('the scenario has no DL/T 645 or CJ/T 188 meter');
@@ -290,9 +291,7 @@ const dailyByDeadline: Case = {
   requirement: 'COL-03',
   title: "every meter's daily frozen data at the concentrator by the deadline, equal to the meter's own",
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
-    if (!t.archiveLoaded) return ctx.inconclusive('the archive was not downloaded (collection.archive-download)');
+    ready(ctx, t, { archive: true });
     const deadline = nextLocal(t, t.declaration.collection.deadline);
     const day = addDays(localDay(t, deadline), -1);
     await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
@@ -353,9 +352,7 @@ const failedReReadEvent: Case = {
   title: 'a meter that cannot be read is reported with an ERC 39 event naming it and the day',
   applies: (t) => needsBench(t, 'silencing a meter'),
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
-    if (!t.archiveLoaded) return ctx.inconclusive('the archive was not downloaded (collection.archive-download)');
+    ready(ctx, t, { archive: true });
     const p = electricityPoint(t, 0);
     if (!p) return ctx.notApplicable('the scenario has no DL/T 645 meter');
     const truth = t.bench!.world.truth.point(p.pn)!;
@@ -388,9 +385,7 @@ const reReadAfterOutage: Case = {
   title: "re-reads the last 3 days: a meter silent for two nights has all its days once it answers again",
   applies: (t) => needsBench(t, 'silencing a meter'),
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
-    if (!t.archiveLoaded) return ctx.inconclusive('the archive was not downloaded (collection.archive-download)');
+    ready(ctx, t, { archive: true });
     const p = electricityPoint(t, 1);
     if (!p) return ctx.notApplicable('the scenario has fewer than two DL/T 645 meters');
     const truth = t.bench!.world.truth.point(p.pn)!;
@@ -417,8 +412,7 @@ const reloginAfterDrop: Case = {
   title: 'after its uplink drops it logs in again (login first), and answers',
   applies: (t) => needsBench(t, 'dropping the uplink'),
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
+    ready(ctx, t);
     const logins = t.logins.length;
     const dropped = t.clock.now();
     await t.bench!.uplink.drop();
@@ -438,9 +432,7 @@ const rebootKeepsData: Case = {
   title: 'a power cycle keeps the archive and the stored daily data',
   applies: (t) => needsBench(t, 'power-cycling the concentrator'),
   async run(ctx, t) {
-    const down = offline(t);
-    if (down) return ctx.inconclusive(down);
-    if (!t.archiveLoaded) return ctx.inconclusive('the archive was not downloaded (collection.archive-download)');
+    ready(ctx, t, { archive: true });
     const day = addDays(localDay(t, t.clock.now()), -1);
     const ps = points(t);
     const before = await collectedDaily(t, ps, day);
