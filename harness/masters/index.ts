@@ -7,3 +7,4 @@ export * from './mbus-master.ts';
 export * from './mbus-errors.ts';
 export * from './gw1376-master.ts';
 export * from './gw1376-station.ts';
+export * from './gw1376-forwarding-link.ts';
