@@ -27,6 +27,8 @@ import { loadDeviceTargetProfile, loadTargetProfile, openDeviceTarget, openTarge
 import { cjt188ReadingCases } from '../suites/cjt188-reading/cases.ts';
 import { casesForKind } from '../suites/cjt188-reading/support.ts';
 import { cjt188ValveCases } from '../suites/cjt188-valve/cases.ts';
+import { collectionCases } from '../suites/collection/cases.ts';
+import { openCollectionTarget } from '../suites/collection/support.ts';
 import { converterCases } from '../suites/converter/cases.ts';
 import { runCases, type ConformanceCase } from '../suites/framework/case.ts';
 import { referenceDeviceProfilePath } from '../suites/framework/suite-target.ts';
@@ -68,7 +70,23 @@ const DEVICE_SUITES: Readonly<Record<string, readonly { readonly profile: string
   ],
   converter: [{ profile: reference('interface-converter'), cases: converterCases }],
 };
-const KNOWN = [...ALL, ...Object.keys(DEVICE_SUITES)];
+/**
+ * Suites with their own target opener: the collection suite runs against the reference
+ * concentrator (its uplink, MeterLab's meters behind it, virtual time that moves only inside the
+ * cases: suites/collection/support.ts).
+ */
+const OWN_OPENER_SUITES: Readonly<Record<string, () => Promise<{ readonly name: string; readonly failures: string[] }>>> = {
+  collection: async () => {
+    const target = await openCollectionTarget(referenceDeviceProfilePath('concentrator'));
+    try {
+      const failures = (await runCases(collectionCases, target)).filter((r) => r.verdict !== 'passed' && r.verdict !== 'notApplicable').map((r) => `${r.id} ${r.verdict}: ${r.reason}`);
+      return { name: target.profile.name, failures };
+    } finally {
+      await target.close();
+    }
+  },
+};
+const KNOWN = [...ALL, ...Object.keys(DEVICE_SUITES), ...Object.keys(OWN_OPENER_SUITES)];
 /**
  * The declarations the suites run against: the built-in reference, two more of the same
  * simulator and the reference over byte-by-byte delivery with every suite; then switching declarations with the switching suite only (what they
@@ -135,6 +153,12 @@ for (const suite of selected) {
       await target.close();
     }
   }
+}
+for (const suite of selected) {
+  const open = OWN_OPENER_SUITES[suite];
+  if (!open) continue;
+  const { name, failures } = await open();
+  for (const f of failures) bad.push(`${name}: ${f}`);
 }
 if (bad.length > 0) {
   process.stderr.write(`${bad.join('\n')}\n`);

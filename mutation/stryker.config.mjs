@@ -3,7 +3,7 @@
  * kill test (issue 6). Run it with `npm run mutation` (scripts/mutation.ts), not directly: the
  * script also applies mutation/equivalent-mutants.json and writes the score.
  *
- * What is mutated (scope dlt645, the default; SCOPES below for mbus, cjt188, converter): the DL/T 645 meter server (handler and receive path) and the model's password
+ * What is mutated (scope dlt645, the default; SCOPES below for mbus, cjt188, converter, concentrator): the DL/T 645 meter server (handler and receive path) and the model's password
  * check. Behaviours (deliberately broken variants) are not, nor the server.ts spans that only
  * serve them or the server's lifecycle (SERVER_EXCLUDED below, with the reason for each). Log
  * statements are ignored (log-ignorer.mjs). METERLAB_MUTATE="file:10-40,file2" narrows the run (development only).
@@ -173,6 +173,13 @@ export const SCOPES = {
     // The converter's logic and its upstream receiver (which frames it forwards, and the hop reply parse).
     mutate: () => [...without('simulators/converter/converter.ts', CONVERTER_EXCLUDED), 'simulators/converter/upstream-scanner.ts'],
     suites: ['converter'],
+  },
+  concentrator: {
+    // The concentrator's collection decisions: its archive, the nightly task (which days, retries,
+    // ERC 39) and its storage. The readers, the core's plumbing and the 1376.1 terminal are left for
+    // scopes of their own (thousands of mutants more at ~2 s of CPU each).
+    mutate: () => ['archive', 'collection', 'storage'].map((f) => `simulators/concentrator/${f}.ts`),
+    suites: ['collection'],
   },
 };
 

@@ -50,7 +50,7 @@ export interface EquivalentMutant {
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** The scopes stryker.config.mjs defines (it refuses any other name). */
-export const SCOPE_NAMES = ['dlt645', 'mbus', 'cjt188', 'converter'] as const;
+export const SCOPE_NAMES = ['dlt645', 'mbus', 'cjt188', 'converter', 'concentrator'] as const;
 export type ScopeName = (typeof SCOPE_NAMES)[number];
 
 /** Where a scope's report, summary and equivalents live (dlt645 keeps the paths it always had). */
