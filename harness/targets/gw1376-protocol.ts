@@ -147,7 +147,7 @@ registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect
   kindDefects: { 'master-station': MasterStationDefectSchema },
   // The uplink is a TCP/GPRS link with no serial line; a line is only asked of a serial connection.
   lineOf: () => DLT645_DEFAULT_LINE,
-  addressOf: (d) => `${d.terminal.areaCode}-${String(d.terminal.address).padStart(5, '0')}`,
+  addressOf: (d) => (notAStation(d), `${d.terminal.areaCode}-${String(d.terminal.address).padStart(5, '0')}`),
   describe: describeGw1376,
   createMaster: ({ link, clock, settings, declaration: d }) =>
     new Gw1376Master({
