@@ -50,3 +50,17 @@ describe('collection suite on the broken master station (count-retried-twice)', 
     expect(byId(results)['collection.station-recollected-once']!.reason).toMatch(/the station counts \d+ collected of 10 due for 2026-01-12; 10 distinct point\(s\) were delivered/);
   }, 120_000);
 });
+
+describe('the station bench (simulators/collection/scenarios/station-bench.json)', () => {
+  it('plans what the cases rely on: three concentrators with every meter kind, one uplink down the first night 23:00-06:00', async () => {
+    const t = await open('reference-master-station');
+    expect(t.concentrators.map((c) => [...new Set(c.world.archive.map((p) => p.kind))].sort())).toEqual([
+      ['electricity', 'gas', 'heat', 'water'],
+      ['electricity', 'gas', 'heat', 'water'],
+      ['electricity', 'gas', 'heat', 'water'],
+    ]);
+    const down = t.concentrators.filter((c) => c.world.faults.uplinkDown);
+    expect(down.map((c) => c.world.id)).toEqual(['station-bench-0003']);
+    expect(down[0]!.world.faults.uplinkDown).toEqual({ from: Date.parse('2026-01-11T23:00:00+08:00'), to: Date.parse('2026-01-12T06:00:00+08:00') });
+  });
+});
