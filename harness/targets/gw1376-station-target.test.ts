@@ -72,7 +72,7 @@ describe('ObservedUplink', () => {
     await link.write(login);
     await link.write(heartbeat);
     await stationEnd.write(heartbeat);
-    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 3; i++) await Promise.resolve();
     expect(got).toEqual([login.length, login.length]);
     expect(uplink.frames.map((f) => `${f.dir} F${f.message.units[0]?.fns[0]}`)).toEqual(['up F1', 'up F1', 'down F3']);
     expect(uplink.logins).toEqual([0, 0]);
