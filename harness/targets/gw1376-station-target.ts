@@ -22,6 +22,7 @@
  */
 import { LinkError, ProfileError } from '../core/errors.ts';
 import { VirtualClock } from '../core/clock.ts';
+import { CaptureTap, JsonlFileCaptureSink } from '../links/capture.ts';
 import { LinkBase, type Link } from '../links/link.ts';
 import { createMemoryPair } from '../links/memory.ts';
 import { Gw1376Station } from '../masters/gw1376-station.ts';
@@ -33,7 +34,7 @@ import { CollectionStation, type DailySuccessRate, type StoredReading, type Term
 import type { Db } from '../../simulators/master-station/db.ts';
 import { openDatabase } from '../../simulators/master-station/storage.ts';
 import type { DeviceTargetProfile } from './profile.ts';
-import { scenarioPathOf, type MasterStationDefect } from './gw1376-protocol.ts';
+import { describeGw1376, scenarioPathOf, type MasterStationDefect } from './gw1376-protocol.ts';
 
 export type { DailySuccessRate, StoredReading } from '../../simulators/master-station/collection.ts';
 
@@ -195,7 +196,12 @@ const RETRY_MINUTES = 30;
  * scenario's start, the scenario's world and a reference concentrator per planned concentrator,
  * each dialling the station through an ObservedUplink (and the scenario's uplink outages).
  */
-export async function openMasterStationTarget(profile: DeviceTargetProfile): Promise<MasterStationTarget> {
+export interface OpenMasterStationOptions {
+  /** Every frame on every uplink, as the station's side saw it, to this JSONL file (one `link` per concentrator connection), decoded. */
+  readonly captureFile?: string;
+}
+
+export async function openMasterStationTarget(profile: DeviceTargetProfile, options: OpenMasterStationOptions = {}): Promise<MasterStationTarget> {
   if (profile.device.kind !== 'master-station' || profile.device.protocol !== 'gw1376') {
     throw new ProfileError(`target profile ${profile.source}: a ${profile.device.kind} over ${profile.device.protocol} is no Q/GDW 1376.1 master station`);
   }
@@ -216,6 +222,7 @@ export async function openMasterStationTarget(profile: DeviceTargetProfile): Pro
   const clock = new VirtualClock({ start: scenario.startMs, autoAdvance: false });
   const password = hexBytes(d.password);
   const world = buildCollectionWorld(scenario, { clock });
+  const sink = options.captureFile ? new JsonlFileCaptureSink(options.captureFile) : undefined;
   let db: Db | undefined;
   const concentrators: StationTargetConcentrator[] = [];
   const cancels: (() => void)[] = [];
@@ -237,7 +244,7 @@ export async function openMasterStationTarget(profile: DeviceTargetProfile): Pro
       const uplink = new ObservedUplink(clock);
       const dial = async (): Promise<Link> => {
         const [stationSide, terminalSide] = createMemoryPair({ names: [`station:${w.id}`, `uplink:${w.id}`] });
-        gw.accept(stationSide);
+        gw.accept(sink ? new CaptureTap({ link: stationSide, clock, sink, describe: describeGw1376 }) : stationSide);
         return uplink.wrap(terminalSide);
       };
       const concentrator = createConcentrator({
@@ -261,6 +268,7 @@ export async function openMasterStationTarget(profile: DeviceTargetProfile): Pro
     await gw.close().catch(() => undefined);
     await db?.close().catch(() => undefined);
     await world.close().catch(() => undefined);
+    await sink?.close().catch(() => undefined);
     throw e instanceof LinkError || e instanceof ProfileError ? e : new ProfileError(`target profile ${profile.source}: the reference master station did not start: ${(e as Error).message}`, { cause: e });
   }
   const s = station;
@@ -286,6 +294,7 @@ export async function openMasterStationTarget(profile: DeviceTargetProfile): Pro
         await clock.run(gw.close()).catch(() => undefined);
         await world.close().catch(() => undefined);
         await db!.close().catch(() => undefined);
+        await sink?.close();
       })()),
   };
 }

@@ -7,12 +7,15 @@
  * whether the concentrator was reached at all — and the cases compare the station's own figures
  * and readings (`t.report`) with it.
  *
- * The clock is virtual and moves only inside `until` (no auto-advance).
+ * The clock is virtual and moves only inside `until` (no auto-advance). Under `meterlab run` every
+ * uplink frame goes to METERLAB_OUT/captures/collection.master-station.jsonl.
  */
+import { join } from 'node:path';
 import { items, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
 import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
 import { openMasterStationTarget, type MasterStationTarget, type ObservedUplink } from '../../harness/targets/gw1376-station-target.ts';
 import { TargetNotInScope } from '../framework/case.ts';
+import { runOutputDir } from '../framework/env.ts';
 import { suiteTargetSpec } from '../framework/suite-target.ts';
 
 export type StationTarget = MasterStationTarget;
@@ -34,7 +37,8 @@ export async function openStationTarget(spec: string = suiteTargetSpec({ suite: 
   if (profile.device.kind !== 'master-station' || profile.device.protocol !== 'gw1376') {
     throw new TargetNotInScope(`the target "${profile.name}" is a ${profile.device.kind} read over ${profile.device.protocol}; these cases test master stations over Q/GDW 1376.1`);
   }
-  return openMasterStationTarget(profile);
+  const out = runOutputDir();
+  return openMasterStationTarget(profile, out ? { captureFile: join(out, 'captures', `${SUITE}.master-station.jsonl`) } : {});
 }
 
 /** Lets virtual time run until `ms` (an instant), then waits for what the station has in flight. */
