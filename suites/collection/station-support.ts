@@ -125,13 +125,15 @@ const dayOf = (it: DataUnitItem): unknown => field(it.value, 'day');
  * What `uplink`'s concentrator delivered for `day` until `by` (an instant): reads the frames both
  * ways in order — the station's AFN 0D requests naming the day (a new PSEQ, or the same after
  * RETRANSMISSION_WINDOW_MS, is a new attempt) and the concentrator's replies that reached the
- * station (AFN 0D data for the day, or an AFN 00 answer to such a request).
+ * station (AFN 0D data for the day, or an AFN 00 answer to such a request). A reply counts only
+ * as the answer to a request of the day with its PSEQ (within RETRANSMISSION_WINDOW_MS), and only
+ * for points that request named.
  */
 export function delivered(uplink: ObservedUplink, day: string, by: number): Delivered {
   const attempts = new Map<number, number>();
   const last = new Map<number, { pseq: number; at: number }>();
-  /** PSEQ → instant of the station's latest request for the day with it. */
-  const open = new Map<number, number>();
+  /** PSEQ → the station's latest request for the day with it: when, and the points it named. */
+  const open = new Map<number, { at: number; pns: ReadonlySet<number> }>();
   const points = new Map<number, Delivery>();
   let repeats = 0;
   let reachedAt: number | undefined;
@@ -147,7 +149,7 @@ export function delivered(uplink: ObservedUplink, day: string, by: number): Deli
       const repeat = lastRequest !== undefined && lastRequest.pseq === pseq && f.at - lastRequest.at <= RETRANSMISSION_WINDOW_MS;
       if (!repeat) requests++;
       lastRequest = { pseq, at: f.at };
-      open.set(pseq, f.at);
+      open.set(pseq, { at: f.at, pns: new Set(mine.map((it) => it.pn as number)) });
       for (const it of mine) {
         const pn = it.pn as number;
         const l = last.get(pn);
@@ -158,12 +160,13 @@ export function delivered(uplink: ObservedUplink, day: string, by: number): Deli
     }
     if (f.dir !== 'up' || fr.control.prm) continue;
     const asked = open.get(pseq);
-    const answers = asked !== undefined && f.at - asked <= RETRANSMISSION_WINDOW_MS;
-    if (fr.afn === AFN_CONFIRM && answers) reachedAt ??= f.at;
+    // Only an answer to a request for the day counts: a reply to nothing asked is no delivery.
+    if (asked === undefined || f.at - asked.at > RETRANSMISSION_WINDOW_MS) continue;
+    if (fr.afn === AFN_CONFIRM) reachedAt ??= f.at;
     if (fr.afn !== AFN_CLASS2) continue;
-    if (answers) reachedAt ??= f.at;
+    reachedAt ??= f.at;
     for (const it of items(f.message)) {
-      if (typeof it.pn !== 'number' || it.value === null || dayOf(it) !== day) continue;
+      if (typeof it.pn !== 'number' || !asked.pns.has(it.pn) || it.value === null || dayOf(it) !== day) continue;
       if (points.has(it.pn)) {
         repeats++;
         continue;
