@@ -13,6 +13,10 @@
  * goes through an UplinkRelay, so a case can drop the GPRS link and the concentrator redials while
  * the master keeps its one link (ROB-09). Broken variants are `connection.defects`.
  *
+ * The other gw1376 kind, "master-station" (the station is the system under test, MeterLab runs the
+ * concentrators), has its own declaration and defects here (`kindDeclarations`, `kindDefects`) and
+ * opens through gw1376-station-target.ts; this entry's address, master and simulator refuse it.
+ *
  * Not yet: a vendor's concentrator. Its uplink would be a TCP connection it opens to MeterLab and
  * its meters MeterLab's simulated ones served on serial adapters (station-api's TCP serial servers
  * show how); a serial or TCP connection of this protocol is refused with that message.
