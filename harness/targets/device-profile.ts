@@ -48,7 +48,8 @@ export function parseDeviceTargetProfile(json: unknown, options: ParseTargetProf
   if (!entry.kinds.includes(device.kind)) {
     throw new ProfileError(`${label}: device.kind: ${entry.title} reads ${entry.kinds.join(', ')}, not a ${device.kind}`);
   }
-  const d = entry.declaration.safeParse(device.declaration);
+  // A kind with its own declaration (protocols.ts kindDeclarations), else the protocol's.
+  const d = (entry.kindDeclarations?.[device.kind] ?? entry.declaration).safeParse(device.declaration);
   if (!d.success) {
     const lines = d.error.issues.map((i) => `${formatIssuePath(['device', 'declaration', ...i.path])}: ${i.message}`);
     throw new ProfileError(`${label}: ${lines.join('; ')}`);
@@ -73,8 +74,9 @@ export function parseDeviceTargetProfile(json: unknown, options: ParseTargetProf
       if (c.delivery !== undefined && c.transport !== 'bus') {
         throw new ProfileError(`${label}: connection.delivery: applies to transport "bus" only (this profile's transport is "${c.transport}")`);
       }
-      if (!entry.createSimulator) throw new ProfileError(`${label}: connection.type: ${entry.title} has no reference simulator yet; use a serial or TCP connection`);
-      const defects = parseDefects(entry, c.defects ?? [], label);
+      const ownKind = entry.kindDeclarations?.[device.kind] !== undefined;
+      if (!entry.createSimulator && !ownKind) throw new ProfileError(`${label}: connection.type: ${entry.title} has no reference simulator yet; use a serial or TCP connection`);
+      const defects = parseDefects(ownKind ? { ...entry, defects: entry.kindDefects?.[device.kind] } : entry, c.defects ?? [], label);
       connection = { type: 'reference', transport: c.transport, delivery: c.delivery ?? 'frame', seed: c.seed, ...(defects.length > 0 ? { defects } : {}) };
       break;
     }

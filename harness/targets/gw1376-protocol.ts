@@ -13,6 +13,10 @@
  * goes through an UplinkRelay, so a case can drop the GPRS link and the concentrator redials while
  * the master keeps its one link (ROB-09). Broken variants are `connection.defects`.
  *
+ * The other gw1376 kind, "master-station" (the station is the system under test, MeterLab runs the
+ * concentrators), has its own declaration and defects here (`kindDeclarations`, `kindDefects`) and
+ * opens through gw1376-station-target.ts; this entry's address, master and simulator refuse it.
+ *
  * Not yet: a vendor's concentrator. Its uplink would be a TCP connection it opens to MeterLab and
  * its meters MeterLab's simulated ones served on serial adapters (station-api's TCP serial servers
  * show how); a serial or TCP connection of this protocol is refused with that message.
@@ -25,7 +29,7 @@ import type { Describe } from '../links/index.ts';
 import { DLT645_DEFAULT_LINE } from '../links/link.ts';
 import { UplinkRelay } from '../links/uplink-relay.ts';
 import { Gw1376Master } from '../masters/gw1376-master.ts';
-import { ConcentratorDeclarationSchema, describeFrame, Gw1376FrameScanner, passwordBytes, type ConcentratorDeclaration } from '../protocols/gw1376/index.ts';
+import { ConcentratorDeclarationSchema, MasterStationDeclarationSchema, describeFrame, Gw1376FrameScanner, passwordBytes, type ConcentratorDeclaration } from '../protocols/gw1376/index.ts';
 import { buildCollectionWorld, readCollectionScenarioFile, type CollectionScenario, type WorldConcentrator } from '../../simulators/collection/index.ts';
 import { createConcentrator, type Concentrator, type ConcentratorDefects, type TerminalDefects } from '../../simulators/concentrator/index.ts';
 import { describeByScanner, registerTargetProtocol } from './protocols.ts';
@@ -77,6 +81,15 @@ export const ConcentratorDefectSchema = z.discriminatedUnion('name', [
 ]);
 export type ConcentratorDefect = z.output<typeof ConcentratorDefectSchema>;
 
+/**
+ * One broken variant of the reference master station (kind "master-station", gw1376-station-target.ts):
+ * simulators/master-station `CollectionFaults`.
+ */
+export const MasterStationDefectSchema = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('count-retried-twice') }).strict().describe('counts a reading collected by a re-collection a second time in "collected" (COL-01, ROB-10)'),
+]);
+export type MasterStationDefect = z.output<typeof MasterStationDefectSchema>;
+
 /** The core's and the terminal's switches for a list of defects. */
 export function concentratorDefectSwitches(defects: readonly ConcentratorDefect[]): { core: ConcentratorDefects; terminal: TerminalDefects } {
   const core: { -readonly [K in keyof ConcentratorDefects]: ConcentratorDefects[K] } = {};
@@ -106,6 +119,14 @@ export function concentratorDefectSwitches(defects: readonly ConcentratorDefect[
   return { core, terminal };
 }
 
+/** A master station's declaration reaching the concentrator's master or simulator is a wiring mistake: say where it opens. */
+function notAStation(d: ConcentratorDeclaration): object {
+  if (typeof (d as Partial<ConcentratorDeclaration>).terminal !== 'object') {
+    throw new ProfileError('a master-station target is opened by openMasterStationTarget (harness/targets/gw1376-station-target.ts), not as a device on one link');
+  }
+  return {};
+}
+
 /** What a reference concentrator target's `backchannel` is (suites reach simulators only through targets). */
 export interface ConcentratorBackchannel {
   readonly scenario: CollectionScenario;
@@ -122,14 +143,19 @@ export interface ConcentratorBackchannel {
 registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect>({
   id: 'gw1376',
   title: 'Q/GDW 1376.1-2013 (concentrator uplink)',
-  kinds: ['concentrator'],
+  kinds: ['concentrator', 'master-station'],
   declaration: ConcentratorDeclarationSchema,
+  // A master station is the system under test, MeterLab runs the concentrators: opened by
+  // openMasterStationTarget (gw1376-station-target.ts), never by createMaster / createSimulator.
+  kindDeclarations: { 'master-station': MasterStationDeclarationSchema },
+  kindDefects: { 'master-station': MasterStationDefectSchema },
   // The uplink is a TCP/GPRS link with no serial line; a line is only asked of a serial connection.
   lineOf: () => DLT645_DEFAULT_LINE,
-  addressOf: (d) => `${d.terminal.areaCode}-${String(d.terminal.address).padStart(5, '0')}`,
+  addressOf: (d) => (notAStation(d), `${d.terminal.areaCode}-${String(d.terminal.address).padStart(5, '0')}`),
   describe: describeGw1376,
   createMaster: ({ link, clock, settings, declaration: d }) =>
     new Gw1376Master({
+      ...notAStation(d),
       link,
       clock,
       msa: d.msa,
@@ -141,6 +167,7 @@ registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect
       terminal: { areaCode: d.terminal.areaCode, terminal: d.terminal.address },
     }),
   createSimulator: ({ declaration: d, defects, link, clock }) => {
+    notAStation(d);
     const scenario = scenarioOf(d);
     const index = d.meters.concentrator - 1;
     const world = buildCollectionWorld(scenario, { clock, concentrators: [index] });

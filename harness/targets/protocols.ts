@@ -20,9 +20,11 @@ import type { LineSettings } from '../links/link.ts';
  * the protocol names how it is read (a water meter may speak CJ/T 188 or M-Bus). An
  * 'interface-converter' (MM-01) is the device between a concentrator's RS-485 port and the meters
  * it reaches over micro-power wireless: one device upstream, its meters in its declaration. A
- * 'concentrator' (issue 12) is reached through its Q/GDW 1376.1 uplink, its meters behind it.
+ * 'concentrator' (issue 12) is reached through its Q/GDW 1376.1 uplink, its meters behind it. A
+ * 'master-station' (issue 12) is the system that collects from concentrators: MeterLab runs the
+ * concentrators (and their meters) that log in to it.
  */
-export const DEVICE_KINDS = ['electricity-meter', 'water-meter', 'gas-meter', 'heat-meter', 'interface-converter', 'concentrator'] as const;
+export const DEVICE_KINDS = ['electricity-meter', 'water-meter', 'gas-meter', 'heat-meter', 'interface-converter', 'concentrator', 'master-station'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /**
@@ -99,6 +101,14 @@ export interface TargetProtocol<Declaration = unknown, Master extends TargetMast
   readonly kinds: readonly DeviceKind[];
   /** The device's declaration (`device.declaration` in a profile); errors are reported under that path. */
   readonly declaration: z.ZodType<Declaration, unknown>;
+  /**
+   * A kind whose declaration is not `declaration` (gw1376: a master station declares what MeterLab's
+   * concentrators need to reach it, not a concentrator). Such a kind is opened by its own opener,
+   * not by `createMaster` / `createSimulator` (which see `declaration`'s kinds only).
+   */
+  readonly kindDeclarations?: Partial<Record<DeviceKind, z.ZodType<unknown, unknown>>>;
+  /** The broken variants of such a kind's reference device (`connection.defects`), as `defects`. */
+  readonly kindDefects?: Partial<Record<DeviceKind, z.ZodType<unknown, unknown>>>;
   /** The serial line the declaration implies (default of a serial connection; bus speed; timing behind a TCP server). */
   lineOf(declaration: Declaration): LineSettings;
   /** Address of the declared device, for names (the bus node of a reference target). */

@@ -9,3 +9,4 @@ export * from './messages.ts';
 export * from './scanner.ts';
 export * from './json.ts';
 export * from './declaration.ts';
+export * from './station-declaration.ts';

@@ -1,0 +1,50 @@
+/**
+ * What a master station declares in a target profile (`device.declaration` with `device.kind:
+ * "master-station"`, `device.protocol: "gw1376"`), issue 12: the station is the system under test
+ * and MeterLab runs the concentrators (with their meters, a collection scenario) that log in to it.
+ * The declaration says what those concentrators need to be accepted (the PW the station sends, its
+ * MSA), what the station promises (its collection window: GAP-02, COL-02), and which scenario's
+ * concentrators MeterLab runs. Validated with zod; a bad field is one error naming
+ * `device.declaration.<field>`.
+ */
+import { z } from 'zod';
+
+const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export const MasterStationDeclarationSchema = z
+  .object({
+    /**
+     * PW the station sends on AFN 04/05 (16 bytes as 32 hex digits, PROTOCOLS.md 3.6): MeterLab's
+     * concentrators are set to it. One for every terminal (harness/masters Gw1376Station has one).
+     */
+    password: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{32}$/, '32 hex digits (16 bytes)')
+      .default('00000000000000000000000000000000'),
+    /** The station's MSA (1..127) as it addresses the terminals. */
+    msa: z.number().int().min(1).max(127).default(1),
+    /** Heartbeat period of MeterLab's concentrators, minutes (AFN 04 F1; CON-02 default 15). */
+    heartbeatMinutes: z.number().int().min(1).max(255).default(15),
+    /** The station's daily collection window: yesterday's data from `start` (GAP-02 04:00), all of it by `deadline` (COL-02 12:00). */
+    collection: z
+      .object({
+        start: z.string().regex(CLOCK, 'hh:mm').default('04:00'),
+        deadline: z.string().regex(CLOCK, 'hh:mm').default('12:00'),
+      })
+      .strict()
+      .prefault({}),
+    /** Local time of collection days: minutes east of UTC (China 480). */
+    utcOffsetMinutes: z.number().int().min(-720).max(840).default(480),
+    /**
+     * The concentrators MeterLab runs for it: every concentrator of a collection scenario (a bare
+     * name: simulators/collection/scenarios/<name>.json; otherwise a file path, absolute or relative
+     * to the profile's folder). The station must be configured with their archives (the scenario's plan).
+     */
+    meters: z
+      .object({ scenario: z.string().min(1).default('station-bench') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type MasterStationDeclaration = z.output<typeof MasterStationDeclarationSchema>;

@@ -1,0 +1,82 @@
+/**
+ * The master station as a gw1376 target (issue 12): its profile is validated with the kind's own
+ * declaration and defects (protocols.ts kindDeclarations / kindDefects), a concentrator's fields or
+ * defects are refused on it and the other way round, a vendor's station is refused with what is
+ * missing, it never opens as a one-link device, and ObservedUplink passes, drops and duplicates
+ * whole frames while recording what reached the other side.
+ */
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../core/clock.ts';
+import { createMemoryPair } from '../links/memory.ts';
+import { Afn, buildFrame } from '../protocols/gw1376/index.ts';
+import { parseDeviceTargetProfile } from './device-profile.ts';
+import { ObservedUplink, openMasterStationTarget } from './gw1376-station-target.ts';
+import { openDeviceTarget } from './target.ts';
+
+const station = (declaration: object, connection: object = { type: 'reference', transport: 'memory' }) => ({
+  name: 'station',
+  device: { kind: 'master-station', protocol: 'gw1376', declaration },
+  connection,
+});
+
+describe('master-station profiles', () => {
+  it('take the master-station declaration, with its defaults', () => {
+    const p = parseDeviceTargetProfile(station({}));
+    expect(p.device).toMatchObject({ kind: 'master-station', protocol: 'gw1376' });
+    expect(p.device.declaration).toEqual({
+      password: '00000000000000000000000000000000',
+      msa: 1,
+      heartbeatMinutes: 15,
+      collection: { start: '04:00', deadline: '12:00' },
+      utcOffsetMinutes: 480,
+      meters: { scenario: 'station-bench' },
+    });
+  });
+
+  it("refuse a concentrator's field and a bad field by name", () => {
+    expect(() => parseDeviceTargetProfile(station({ terminal: { areaCode: '3701', address: 1 } }))).toThrow(/device\.declaration: Unrecognized key: "terminal"/);
+    expect(() => parseDeviceTargetProfile(station({ collection: { deadline: '25:00' } }))).toThrow(/device\.declaration\.collection\.deadline: hh:mm/);
+  });
+
+  it("take the station's defects, refuse the concentrator's, and the other way round", () => {
+    const broken = parseDeviceTargetProfile(station({}, { type: 'reference', transport: 'memory', defects: [{ name: 'count-retried-twice' }] }));
+    expect(broken.connection).toMatchObject({ defects: [{ name: 'count-retried-twice' }] });
+    expect(() => parseDeviceTargetProfile(station({}, { type: 'reference', transport: 'memory', defects: [{ name: 'skip-re-read' }] }))).toThrow(/connection\.defects\[0\]\.name/);
+    const concentrator = {
+      name: 'c',
+      device: { kind: 'concentrator', protocol: 'gw1376', declaration: { terminal: { areaCode: '3701', address: 1 } } },
+      connection: { type: 'reference', transport: 'memory', defects: [{ name: 'count-retried-twice' }] },
+    };
+    expect(() => parseDeviceTargetProfile(concentrator)).toThrow(/connection\.defects\[0\]\.name/);
+  });
+
+  it("a vendor's station is refused with what is missing; a station never opens as a device on one link", async () => {
+    const vendor = parseDeviceTargetProfile(station({}, { type: 'tcp', host: '127.0.0.1', port: 9 }));
+    await expect(openMasterStationTarget(vendor)).rejects.toThrow(/a vendor's master station is not supported yet — MeterLab's concentrators would dial it over TCP/);
+    await expect(openDeviceTarget(parseDeviceTargetProfile(station({})))).rejects.toThrow(/opened by openMasterStationTarget/);
+  });
+});
+
+describe('ObservedUplink', () => {
+  it('passes, drops or duplicates whole frames up, and records both ways what reached the other side', async () => {
+    const clock = new VirtualClock({ start: 0, autoAdvance: false });
+    const [terminalEnd, stationEnd] = createMemoryPair();
+    const uplink = new ObservedUplink(clock);
+    const link = uplink.wrap(terminalEnd);
+    const got: number[] = [];
+    stationEnd.on('data', (c: Uint8Array) => got.push(c.length));
+    const address = { areaCode: '3701', terminal: 1, msa: 0, group: false };
+    const login = buildFrame({ control: { dir: true, prm: true, functionCode: 9 }, address, afn: Afn.linkTest, seq: { seq: 0, con: true }, units: [{ pn: 0, fn: 1 }] });
+    const heartbeat = buildFrame({ control: { dir: true, prm: true, functionCode: 9 }, address, afn: Afn.linkTest, seq: { seq: 1, con: true }, units: [{ pn: 0, fn: 3 }] });
+    uplink.rule = (m) => (m.units[0]?.fns[0] === 3 ? 'drop' : 'duplicate');
+    await link.write(login);
+    await link.write(heartbeat);
+    await stationEnd.write(heartbeat);
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    expect(got).toEqual([login.length, login.length]);
+    expect(uplink.frames.map((f) => `${f.dir} F${f.message.units[0]?.fns[0]}`)).toEqual(['up F1', 'up F1', 'down F3']);
+    expect(uplink.logins).toEqual([0, 0]);
+    await link.close();
+    expect(uplink.disconnects).toEqual([0]);
+  });
+});

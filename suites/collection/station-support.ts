@@ -1,0 +1,178 @@
+/**
+ * The collection suite's other target (issue 12): a master station as the system under test.
+ * MeterLab runs the concentrators of a scenario (harness/targets/gw1376-station-target.ts), which
+ * log in to the station; every frame on their uplinks is MeterLab's to see. From those frames
+ * (`delivered`) and the world's truth MeterLab computes what the station was given — which point's
+ * daily data each concentrator delivered for a day, on the station's how-many-th request, and
+ * whether the concentrator was reached at all — and the cases compare the station's own figures
+ * and readings (`t.report`) with it.
+ *
+ * The clock is virtual and moves only inside `until` (no auto-advance). Under `meterlab run` every
+ * uplink frame goes to METERLAB_OUT/captures/collection.master-station.jsonl.
+ */
+import { join } from 'node:path';
+import { items, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
+import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
+import { openMasterStationTarget, type MasterStationTarget, type ObservedUplink } from '../../harness/targets/gw1376-station-target.ts';
+import { TargetNotInScope } from '../framework/case.ts';
+import { runOutputDir } from '../framework/env.ts';
+import { suiteTargetSpec } from '../framework/suite-target.ts';
+
+export type StationTarget = MasterStationTarget;
+
+export const SUITE = 'collection';
+
+/** AFN 00 (confirm/deny) and AFN 0D (class 2 data), PROTOCOLS.md 3.7. */
+const AFN_CONFIRM = 0x00;
+const AFN_CLASS2 = 0x0d;
+/**
+ * A request frame repeated with the same PSEQ within this long is the master's retransmission of
+ * one request, not a new attempt (CON-02/CON-04: 3 tries of 5 s, or 60 s) [MeterLab].
+ */
+export const RETRANSMISSION_WINDOW_MS = 60_000;
+
+/** Opens the selected target (METERLAB_TARGET, default suites/profiles/reference-master-station.json), or the profile file `spec`. */
+export async function openStationTarget(spec: string = suiteTargetSpec({ suite: SUITE, protocol: 'gw1376', kind: 'master-station' })): Promise<StationTarget> {
+  const profile = loadDeviceTargetProfile(spec);
+  if (profile.device.kind !== 'master-station' || profile.device.protocol !== 'gw1376') {
+    throw new TargetNotInScope(`the target "${profile.name}" is a ${profile.device.kind} read over ${profile.device.protocol}; these cases test master stations over Q/GDW 1376.1`);
+  }
+  const out = runOutputDir();
+  return openMasterStationTarget(profile, out ? { captureFile: join(out, 'captures', `${SUITE}.master-station.jsonl`) } : {});
+}
+
+/** Lets virtual time run until `ms` (an instant), then waits for what the station has in flight. */
+export async function until(t: StationTarget, ms: number): Promise<void> {
+  if (ms > t.clock.now()) await t.clock.run(t.clock.sleep(ms - t.clock.now()));
+  await t.settle();
+}
+
+const offset = (t: StationTarget): number => t.declaration.utcOffsetMinutes * 60_000;
+
+/** The local date "YYYY-MM-DD" of an instant. */
+export function localDay(t: StationTarget, ms: number): string {
+  return new Date(ms + offset(t)).toISOString().slice(0, 10);
+}
+
+/** The instant of local `hh:mm` on local date `day`. */
+export function localInstant(t: StationTarget, day: string, hhmm: string): number {
+  return Date.parse(`${day}T${hhmm}:00Z`) - offset(t);
+}
+
+/** The local date `n` days after `day`. */
+export function addDays(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** "MM-DD hh:mm" local. */
+export function localTime(t: StationTarget, ms: number): string {
+  return new Date(ms + offset(t)).toISOString().slice(5, 16).replace('T', ' ');
+}
+
+/** The first day whose data the concentrators have: the day the scenario starts (its freeze is at the next midnight). */
+export function firstDay(t: StationTarget): string {
+  return localDay(t, t.scenario.startMs);
+}
+
+/** When the station must have `day` (COL-02): the declared deadline on the next day. */
+export function deadlineOf(t: StationTarget, day: string): number {
+  return localInstant(t, addDays(day, 1), t.declaration.collection.deadline);
+}
+
+/** When the station may start on `day` (GAP-02): the declared start on the next day. */
+export function windowStartOf(t: StationTarget, day: string): number {
+  return localInstant(t, addDays(day, 1), t.declaration.collection.start);
+}
+
+/** The reason a case that reads the station's own figures does not apply to a station that gives none. */
+export function needsReport(t: StationTarget): string | null {
+  return t.report
+    ? null
+    : "the station's daily success rate and stored readings are read from its own report; this station exports none MeterLab can read yet (a vendor's station: issue 12, next step)";
+}
+
+/** One unit's value, by field. */
+export function field(v: UnitValue | null | undefined, name: string): unknown {
+  return v ? (v as Record<string, unknown>)[name] : undefined;
+}
+
+/** One point's daily data as a concentrator delivered it to the station. */
+export interface Delivery {
+  readonly pn: number;
+  readonly fn: number;
+  /** When the reply carrying it went up. */
+  readonly at: number;
+  /** How many distinct requests of the station had named this point and day by then (1: the first attempt). */
+  readonly attempt: number;
+  readonly value: UnitValue;
+}
+
+/** What one concentrator gave the station for a day, seen on its uplink. */
+export interface Delivered {
+  /** The first delivery of each point. */
+  readonly points: ReadonlyMap<number, Delivery>;
+  /** Deliveries beyond the first of a point (a re-collection answered again, a reply sent twice). */
+  readonly repeats: number;
+  /** When a request of the station for the day first got an answer (data or a deny): undefined = never reached. */
+  readonly reachedAt: number | undefined;
+  /** Distinct requests of the station for the day. */
+  readonly requests: number;
+}
+
+const dayOf = (it: DataUnitItem): unknown => field(it.value, 'day');
+
+/**
+ * What `uplink`'s concentrator delivered for `day` until `by` (an instant): reads the frames both
+ * ways in order — the station's AFN 0D requests naming the day (a new PSEQ, or the same after
+ * RETRANSMISSION_WINDOW_MS, is a new attempt) and the concentrator's replies that reached the
+ * station (AFN 0D data for the day, or an AFN 00 answer to such a request). A reply counts only
+ * as the answer to a request of the day with its PSEQ (within RETRANSMISSION_WINDOW_MS), and only
+ * for points that request named.
+ */
+export function delivered(uplink: ObservedUplink, day: string, by: number): Delivered {
+  const attempts = new Map<number, number>();
+  const last = new Map<number, { pseq: number; at: number }>();
+  /** PSEQ → the station's latest request for the day with it: when, and the points it named. */
+  const open = new Map<number, { at: number; pns: ReadonlySet<number> }>();
+  const points = new Map<number, Delivery>();
+  let repeats = 0;
+  let reachedAt: number | undefined;
+  let requests = 0;
+  let lastRequest: { pseq: number; at: number } | undefined;
+  for (const f of uplink.frames) {
+    if (f.at > by) break;
+    const fr = f.message.frame;
+    const pseq = fr.seq.seq;
+    if (f.dir === 'down' && fr.control.prm && fr.afn === AFN_CLASS2) {
+      const mine = items(f.message).filter((it) => dayOf(it) === day && typeof it.pn === 'number');
+      if (mine.length === 0) continue;
+      const repeat = lastRequest !== undefined && lastRequest.pseq === pseq && f.at - lastRequest.at <= RETRANSMISSION_WINDOW_MS;
+      if (!repeat) requests++;
+      lastRequest = { pseq, at: f.at };
+      open.set(pseq, { at: f.at, pns: new Set(mine.map((it) => it.pn as number)) });
+      for (const it of mine) {
+        const pn = it.pn as number;
+        const l = last.get(pn);
+        if (!(l && l.pseq === pseq && f.at - l.at <= RETRANSMISSION_WINDOW_MS)) attempts.set(pn, (attempts.get(pn) ?? 0) + 1);
+        last.set(pn, { pseq, at: f.at });
+      }
+      continue;
+    }
+    if (f.dir !== 'up' || fr.control.prm) continue;
+    const asked = open.get(pseq);
+    // Only an answer to a request for the day counts: a reply to nothing asked is no delivery.
+    if (asked === undefined || f.at - asked.at > RETRANSMISSION_WINDOW_MS) continue;
+    if (fr.afn === AFN_CONFIRM) reachedAt ??= f.at;
+    if (fr.afn !== AFN_CLASS2) continue;
+    reachedAt ??= f.at;
+    for (const it of items(f.message)) {
+      if (typeof it.pn !== 'number' || !asked.pns.has(it.pn) || it.value === null || dayOf(it) !== day) continue;
+      if (points.has(it.pn)) {
+        repeats++;
+        continue;
+      }
+      points.set(it.pn, { pn: it.pn, fn: it.fn, at: f.at, attempt: attempts.get(it.pn) ?? 0, value: it.value });
+    }
+  }
+  return { points, repeats, reachedAt, requests };
+}
