@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RealClock } from '../core/clock.ts';
-import { fromCalendar } from '../core/calendar.ts';
+import { fromCalendar, toCalendar } from '../core/calendar.ts';
 import { Gw1376Station } from '../masters/gw1376-station.ts';
 import type { UnitValue } from '../protocols/gw1376/index.ts';
-import { loadCollectionScenario, planConcentrator, readCollectionScenarioFile } from '../../simulators/collection/index.ts';
+import { loadCollectionScenario, nightInstant, planConcentrator, readCollectionScenarioFile } from '../../simulators/collection/index.ts';
 import { runCli } from './program.ts';
 import { expectOneErrorLine, meterlab, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 import { archiveChunks, COLLECTION_SCENARIOS_DIR } from '../targets/gw1376-protocol.ts';
@@ -38,7 +38,16 @@ const SMALL = {
     { name: 'a', areaCode: '3702', households: 4, householdsPerConcentrator: 2, meters: { electricity: { share: 1, channel: 'rs485' } } },
     { name: 'b', areaCode: '3703', firstTerminal: 7, households: 2, householdsPerConcentrator: 2, meters: { electricity: { share: 1, channel: 'rs485' }, water: { share: 1, channel: 'rs485' } } },
   ],
+  // Every concentrator reboots and loses its uplink on the first night, after its midnight: always after the command's start.
+  faults: { reboots: { share: 1, at: '02:00', offMinutes: 3 }, uplinkDown: { share: 1, from: '03:00', to: '03:30' } },
 };
+
+/** "YYYY-MM-DD hh:mm" UTC+8. */
+function local(ms: number): string {
+  const c = toCalendar(ms, 480);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return `${c.year}-${p2(c.month)}-${p2(c.day)} ${p2(c.hour)}:${p2(c.minute)}`;
+}
 
 function file(name: string, json: unknown): string {
   const path = join(tmp, name);
@@ -115,6 +124,7 @@ describe('meterlab simulate concentrator', () => {
   it('--concentrator by number and id runs only those; --empty-archive leaves their archives for the station to download; SIGTERM stops them', async () => {
     const st = await station();
     const path = file('small.json', SMALL);
+    const before = clock.now();
     const sim = startMeterlab(['simulate', 'concentrator', '--master', `127.0.0.1:${st.port}`, '--scenario', path, '--concentrator', '3,a-0001', '--empty-archive']);
     running.push(sim);
     await sim.waitFor(/serving b-0007 3703\/7 → /, 30_000);
@@ -124,6 +134,11 @@ describe('meterlab simulate concentrator', () => {
     const water = plans.reduce((n, p) => n + p.archive.filter((x) => x.kind === 'water').length, 0);
     expect(sim.stderr()).toContain(`2 of 3 concentrator(s), ${meters} meter(s) (${meters - water} electricity, ${water} water), archive empty`);
     expect(sim.stderr()).toContain('archive empty (--empty-archive: the station downloads it)');
+    // The night faults fall on the first night after the command's start (the scenario is rebased to it), not on the scenario's start.
+    const after = clock.now();
+    const faults = (t: number): string =>
+      `meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at ${local(nightInstant(t, 0, '02:00'))} for 3 min; uplink down ${local(nightInstant(t, 0, '03:00'))} .. ${local(nightInstant(t, 0, '03:30'))}`;
+    expect([faults(before), faults(after)]).toContain(sim.stderr().split('\n').find((l) => l.startsWith('meterlab: b-0007 3703/7: scenario faults')));
     for (const [area, terminal] of [['3703', 7], ['3702', 1]] as const) {
       const master = await st.waitForTerminal(area, terminal, 10_000);
       const back = await master.query(10, { count: 0, serials: [] });

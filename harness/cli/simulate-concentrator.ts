@@ -227,9 +227,7 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
   const kinds = [...byKind].map(([k, n]) => `${n} ${k}`).join(', ');
   const which =
     o.shard !== undefined ? `shard ${o.shard.index}/${o.shard.count}: ${running.length} of ${ids.length} concentrator(s) (${running[0]!.id}..${running.at(-1)!.id})` : `${running.length} of ${ids.length} concentrator(s)`;
-  const local = toCalendar(startMs, LOCAL_OFFSET_MINUTES);
-  const p2 = (n: number): string => String(n).padStart(2, '0');
-  const localText = `${local.year}-${p2(local.month)}-${p2(local.day)} ${p2(local.hour)}:${p2(local.minute)}:${p2(local.second)} UTC+8`;
+  const localText = `${localTime(startMs)}:${String(toCalendar(startMs, LOCAL_OFFSET_MINUTES).second).padStart(2, '0')} UTC+8`;
   say(
     `meterlab: scenario ${file} (seed ${scenario.seed}): ${which}, ${points} meter(s)${kinds ? ` (${kinds})` : ''}, ` +
       `archive ${o.emptyArchive ? 'empty (--empty-archive: the station downloads it)' : 'preloaded'}; dialling ${target} in real time`,
@@ -238,6 +236,14 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
     `meterlab: the meters and concentrators run on this machine's clock as UTC+8 (now ${localText}), not the scenario's start ` +
       `${new Date(scenario.startMs).toISOString()}; their registers start now, the first daily freeze is at the next 00:00 UTC+8, night faults fall on the nights after now`,
   );
+  for (const c of world.concentrators) {
+    const f = c.faults;
+    const parts = [
+      ...(f.reboot ? [`power cycle at ${localTime(f.reboot.at)} for ${f.reboot.offMs / 60_000} min`] : []),
+      ...(f.uplinkDown ? [`uplink down ${localTime(f.uplinkDown.from)} .. ${localTime(f.uplinkDown.to)}`] : []),
+    ];
+    if (parts.length > 0) say(`meterlab: ${c.id} ${c.address.areaCode}/${c.address.terminal}: scenario faults (UTC+8): ${parts.join('; ')}`);
+  }
   for (const r of running) r.concentrator.start();
 
   const why = await signal.promise;
@@ -261,6 +267,13 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
   await world.close().catch(() => undefined);
   say(`meterlab: concentrators stopped (${why}): ${running.length} concentrator(s), ${totals.logins} login(s), ${totals.requests} request(s) from ${target}`);
   return EXIT.ok;
+}
+
+/** "YYYY-MM-DD hh:mm" in UTC+8. */
+function localTime(ms: number): string {
+  const c = toCalendar(ms, LOCAL_OFFSET_MINUTES);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return `${c.year}-${p2(c.month)}-${p2(c.day)} ${p2(c.hour)}:${p2(c.minute)}`;
 }
 
 /** `connect()` or a LinkError after CONNECT_TIMEOUT_MS (a link that opens later is closed). */
