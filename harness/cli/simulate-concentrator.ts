@@ -155,13 +155,19 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
   const running: Running[] = [];
   let world: Awaited<ReturnType<typeof buildCollectionWorld>> | undefined;
   let unreachableSaid = false;
+  let stopping = false;
+  /** Connects in progress: given up at once on a signal, so a master that does not answer cannot hold the exit. */
+  const dialling = new Set<AbortController>();
   try {
     world = buildCollectionWorld(live, { clock, concentrators: indices, ...(o.verbose ? { log: (l: string) => log.frame(`${stamp()} ${oneLine(l)}`) } : {}) });
     const dial = (id: string) => async (): Promise<Link> => {
+      const controller = new AbortController();
+      dialling.add(controller);
+      const timer = clock.setTimeout(() => controller.abort(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
       try {
-        return await connectWithin(clock, () => connectTcpLink({ host: master.host, port: master.port, name: `${id}→${target}` }), `${target}`);
+        return await connectTcpLink({ host: master.host, port: master.port, name: `${id}→${target}`, signal: controller.signal });
       } catch (e) {
-        if (!unreachableSaid) {
+        if (!unreachableSaid && !stopping) {
           unreachableSaid = true;
           say(
             `meterlab: master station ${target} not reachable (${oneLine((e as Error).message)}): ` +
@@ -169,6 +175,9 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
           );
         }
         throw e;
+      } finally {
+        clock.clearTimeout(timer);
+        dialling.delete(controller);
       }
     };
     for (const wc of world.concentrators) {
@@ -248,6 +257,8 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
 
   const why = await signal.promise;
   signal.dispose();
+  stopping = true;
+  for (const d of dialling) d.abort(new Error(`stopped (${why})`));
   for (const r of running) r.cancelReboot();
   await Promise.all(running.map((r) => r.concentrator.stop().catch(() => undefined)));
   const totals = { logins: 0, requests: 0 };
@@ -274,26 +285,4 @@ function localTime(ms: number): string {
   const c = toCalendar(ms, LOCAL_OFFSET_MINUTES);
   const p2 = (n: number): string => String(n).padStart(2, '0');
   return `${c.year}-${p2(c.month)}-${p2(c.day)} ${p2(c.hour)}:${p2(c.minute)}`;
-}
-
-/** `connect()` or a LinkError after CONNECT_TIMEOUT_MS (a link that opens later is closed). */
-function connectWithin(clock: Clock, connect: () => Promise<Link>, target: string): Promise<Link> {
-  return new Promise<Link>((resolveLink, reject) => {
-    let settled = false;
-    const timer = clock.setTimeout(() => {
-      settled = true;
-      reject(new LinkError(`cannot connect to ${target}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s`));
-    }, CONNECT_TIMEOUT_MS);
-    connect().then(
-      (link) => {
-        clock.clearTimeout(timer);
-        if (settled) void link.close().catch(() => undefined);
-        else resolveLink(link);
-      },
-      (e: unknown) => {
-        clock.clearTimeout(timer);
-        if (!settled) reject(e);
-      },
-    );
-  });
 }
