@@ -166,6 +166,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .option('--shard <i/n>', "run only shard i of n of the scenario's concentrators (whole concentrators), so machines can split a province", shardOption)
     .option('--speed <speed>', 'simulation speed; only "real" (default real)')
     .option('--empty-archive', "leave the concentrators' meter archives empty, for a station that downloads them (AFN 04 F10 / F249)")
+    .option('--password <hex>', 'the 16-byte PW (32 hex digits) every concentrator checks on AFN 01/04/05/06/0F/10 (default: each its own, seeded by the scenario; --verbose prints them)')
     .option('--redial-interval <s>', 'F8 redial interval: the first wait after a failed dial or a dropped link, doubling up to 30 min (default 60)', intOption('--redial-interval', 1, 86_400))
     .option('--verbose', "log every uplink frame, decoded, and the concentrators' own log lines")
     .action(async (opts: import('./simulate-concentrator.ts').SimulateConcentratorOptions) => {

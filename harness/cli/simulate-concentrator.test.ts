@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { toHex } from '../core/bytes.ts';
 import { RealClock } from '../core/clock.ts';
 import { fromCalendar, toCalendar } from '../core/calendar.ts';
 import { Gw1376Station } from '../masters/gw1376-station.ts';
 import type { UnitValue } from '../protocols/gw1376/index.ts';
-import { loadCollectionScenario, nightInstant, planConcentrator, readCollectionScenarioFile } from '../../simulators/collection/index.ts';
+import { loadCollectionScenario, nightInstant, planConcentrator, readCollectionScenarioFile, type ConcentratorPlan } from '../../simulators/collection/index.ts';
 import { runCli } from './program.ts';
 import { expectOneErrorLine, meterlab, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 import { archiveChunks, COLLECTION_SCENARIOS_DIR } from '../targets/gw1376-protocol.ts';
@@ -113,23 +114,31 @@ describe('meterlab simulate concentrator', () => {
       expect(back.map(key), `AFN 0A F${fn}`).toEqual(want.map(key));
     }
 
+    // The concentrator checks its own seeded PW: the station's default (zeros) is denied an archive change.
+    const chunk = archiveChunks(plan.archive).find((ch) => ch.fn === 10)!;
+    expect(plan.password.some((b) => b !== 0)).toBe(true);
+    expect((await master.setParameters(10, chunk.value)).denied).toBe(true);
+
     sim.child.kill('SIGINT');
     expect(await sim.exited).toBe(0);
     const err = sim.stderr();
-    expect(err).toMatch(/meterlab: bench-0001 3701\/1: 1 login\(s\), 1 dial\(s\) \(0 failed\), 0 heartbeat\(s\), 4 request\(s\) \(0 denied, 0 unanswered\)/);
-    expect(err).toMatch(/meterlab: concentrators stopped \(SIGINT\): 1 concentrator\(s\), 1 login\(s\), 4 request\(s\) from 127\.0\.0\.1:\d+\n$/);
+    expect(err).toMatch(/meterlab: bench-0001 3701\/1: 1 login\(s\), 1 dial\(s\) \(0 failed\), 0 heartbeat\(s\), 5 request\(s\) \(1 denied, 0 unanswered\)/);
+    expect(err).toMatch(/meterlab: concentrators stopped \(SIGINT\): 1 concentrator\(s\), 1 login\(s\), 5 request\(s\) from 127\.0\.0\.1:\d+\n$/);
     expect(err).not.toMatch(/\n\s+at /);
   }, 60_000);
 
-  it('--concentrator by number and id runs only those; --empty-archive leaves their archives for the station to download; SIGTERM stops them', async () => {
-    const st = await station();
+  it('--concentrator by number and id runs only those; --empty-archive leaves their archives for the station to download (with the --password it gives them); SIGTERM stops them', async () => {
+    const pw = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+    const st = await Gw1376Station.listen({ clock, port: 0, host: '127.0.0.1', master: { password: pw } });
+    stations.push(st);
     const path = file('small.json', SMALL);
     const before = clock.now();
-    const sim = startMeterlab(['simulate', 'concentrator', '--master', `127.0.0.1:${st.port}`, '--scenario', path, '--concentrator', '3,a-0001', '--empty-archive']);
+    const sim = startMeterlab(['simulate', 'concentrator', '--master', `127.0.0.1:${st.port}`, '--scenario', path, '--concentrator', '3,a-0001', '--empty-archive', '--password', toHex(pw, ''), '--verbose']);
     running.push(sim);
     await sim.waitFor(/serving b-0007 3703\/7 → /, 30_000);
     await sim.waitFor(/serving a-0001 3702\/1 → /, 30_000);
-    const plans = [2, 0].map((i) => planConcentrator(loadCollectionScenario(SMALL), i));
+    const plan = (i: number): ConcentratorPlan => planConcentrator(loadCollectionScenario(SMALL), i);
+    const plans = [2, 0].map(plan);
     const meters = plans.reduce((n, p) => n + p.archive.length, 0);
     const water = plans.reduce((n, p) => n + p.archive.filter((x) => x.kind === 'water').length, 0);
     expect(sim.stderr()).toContain(`2 of 3 concentrator(s), ${meters} meter(s) (${meters - water} electricity, ${water} water), archive empty`);
@@ -139,11 +148,20 @@ describe('meterlab simulate concentrator', () => {
     const faults = (t: number): string =>
       `meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at ${local(nightInstant(t, 0, '02:00'))} for 3 min; uplink down ${local(nightInstant(t, 0, '03:00'))} .. ${local(nightInstant(t, 0, '03:30'))}`;
     expect([faults(before), faults(after)]).toContain(sim.stderr().split('\n').find((l) => l.startsWith('meterlab: b-0007 3703/7: scenario faults')));
-    for (const [area, terminal] of [['3703', 7], ['3702', 1]] as const) {
+    expect(sim.stderr()).toContain(`meterlab: b-0007 3703/7: PW ${toHex(pw, '')}`);
+    for (const [area, terminal, index] of [['3703', 7, 2], ['3702', 1, 0]] as const) {
       const master = await st.waitForTerminal(area, terminal, 10_000);
-      const back = await master.query(10, { count: 0, serials: [] });
-      expect(back.reduce((n, it) => n + Number(field(it.value, 'count') ?? 0), 0)).toBe(0);
+      const count = async (): Promise<number> => (await master.query(10, { count: 0, serials: [] })).reduce((n, it) => n + Number(field(it.value, 'count') ?? 0), 0);
+      expect(await count()).toBe(0);
+      // The station downloads the DL/T 645 part of the archive with the PW --password set.
+      const chunk = archiveChunks(plan(index).archive).find((ch) => ch.fn === 10)!;
+      const reply = await master.setParameters(10, chunk.value);
+      expect(reply.denied).toBe(false);
+      expect(reply.confirm?.every((c) => c.ok)).toBe(true);
+      expect(await count()).toBe(chunk.points.length);
     }
+    // Frames are logged decoded with --verbose.
+    expect(sim.stderr()).toMatch(/b-0007 <- down .* AFN 04 /);
     // a-0002 is not run.
     expect(st.terminal('3702', 2)).toBeUndefined();
     expect(sim.stderr()).not.toContain('a-0002');
@@ -208,6 +226,7 @@ describe('meterlab simulate concentrator: arguments', () => {
     [['--master', '127.0.0.1:4000', '--scenario', small, '--concentrator', '1', '--shard', '1/2'], /^meterlab: give --concentrator or --shard, not both$/],
     [['--master', '127.0.0.1:4000', '--scenario', small, '--shard', '1/4'], /^meterlab: --shard 1\/4: the scenario has 3 concentrator\(s\), fewer than 4 shards \(a shard would hold none\)$/],
     [['--master', '127.0.0.1:4000', '--scenario', small, '--shard', '3/2'], /^meterlab: option '--shard <i\/n>' argument '3\/2' is invalid\. --shard must be i\/n with 1 ≤ i ≤ n \(here 1\.\.2\), got "3\/2"$/],
+    [['--master', '127.0.0.1:4000', '--scenario', small, '--password', '00'], /^meterlab: --password must be 32 hex digits \(the 16-byte PW of Q\/GDW 1376\.1\), got "00"$/],
     [['--master', '127.0.0.1:4000', '--scenario', small, '--speed', '10'], /^meterlab: --speed 10: only "real" is supported/],
     [['--master', '127.0.0.1:4000', '--scenario', small, '--redial-interval', '0'], /^meterlab: option '--redial-interval <s>' argument '0' is invalid\. --redial-interval must be between 1 and 86400$/],
   ])('%j: one line, exit 2', async (args, message) => {

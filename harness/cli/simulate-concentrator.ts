@@ -1,6 +1,6 @@
 /**
  * `meterlab simulate concentrator --master <host:port> --scenario <file|name>
- *  [--concentrator <k>[,<k>...] | --shard i/n] [--speed real] [--empty-archive] [--redial-interval s] [--verbose]`
+ *  [--concentrator <k>[,<k>...] | --shard i/n] [--speed real] [--empty-archive] [--password hex] [--redial-interval s] [--verbose]`
  *
  * Runs, in real time, the chosen concentrators of a collection scenario (simulators/collection) with
  * the meters behind them, each a reference concentrator (simulators/concentrator `createConcentrator`:
@@ -20,6 +20,9 @@
  * Archive. Preloaded with the scenario's archive (a vendor's station may not download MeterLab's
  * F249 four-meter extension), unless `--empty-archive`: then the station downloads it (AFN 04 F10 /
  * F249).
+ *
+ * Password. Each concentrator checks the PW of its plan (seeded, `planConcentrator(s, c).password`;
+ * `--verbose` prints it), or the one `--password` gives them all.
  */
 import { readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,6 +30,7 @@ import { lookup } from 'node:dns/promises';
 import { RealClock, type Clock } from '../core/clock.ts';
 import { LinkError, UsageError } from '../core/errors.ts';
 import { toCalendar } from '../core/calendar.ts';
+import { toHex } from '../core/bytes.ts';
 import type { Link } from '../links/link.ts';
 import { connectTcpLink } from '../links/tcp.ts';
 import type { Shard } from '../../simulators/fleet/plan.ts';
@@ -49,6 +53,8 @@ export interface SimulateConcentratorOptions {
   readonly emptyArchive?: boolean;
   /** F8 redial interval, s (CON-03): the first wait after a failed dial or a drop, doubling up to 30 min. Default 60. */
   readonly redialInterval?: number;
+  /** The 16-byte PW (32 hex digits) every concentrator checks, instead of each one's seeded own. */
+  readonly password?: string;
   /** Log every uplink frame (decoded) and the terminals' and cores' own lines. */
   readonly verbose?: boolean;
 }
@@ -135,6 +141,12 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
     indices = partitionConcentrators(scenario, o.shard.index, o.shard.count);
   } else indices = ids.map((_, i) => i);
   const redialS = o.redialInterval ?? DEFAULT_REDIAL_S;
+  let password: Uint8Array | undefined;
+  if (o.password !== undefined) {
+    const digits = o.password.replace(/\s+/g, '');
+    if (!/^[0-9A-Fa-f]{32}$/.test(digits)) throw new UsageError(`--password must be 32 hex digits (the 16-byte PW of Q/GDW 1376.1), got "${o.password}"`);
+    password = Uint8Array.from(digits.match(/../g)!, (h) => parseInt(h, 16));
+  }
   // A master whose name does not resolve will never be reached: one line, exit 3, nothing built.
   try {
     await lookup(master.host);
@@ -187,7 +199,7 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
         ports: wc.ports,
         ...(o.emptyArchive ? {} : { archive: wc.archive }),
         address: wc.address,
-        password: wc.password,
+        password: password ?? wc.password,
         connect: wc.throughUplink(dial(wc.id)),
         parameters: { redialIntervalSeconds: redialS },
         utcOffsetMinutes: LOCAL_OFFSET_MINUTES,
@@ -251,6 +263,7 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
       ...(f.reboot ? [`power cycle at ${localTime(f.reboot.at)} for ${f.reboot.offMs / 60_000} min`] : []),
       ...(f.uplinkDown ? [`uplink down ${localTime(f.uplinkDown.from)} .. ${localTime(f.uplinkDown.to)}`] : []),
     ];
+    if (o.verbose) say(`meterlab: ${c.id} ${c.address.areaCode}/${c.address.terminal}: PW ${toHex(password ?? c.password, '')}`);
     if (parts.length > 0) say(`meterlab: ${c.id} ${c.address.areaCode}/${c.address.terminal}: scenario faults (UTC+8): ${parts.join('; ')}`);
   }
   for (const r of running) r.concentrator.start();
