@@ -170,6 +170,19 @@ describe('meterlab simulate concentrator', () => {
     expect(sim.stderr()).toMatch(/concentrators stopped \(SIGTERM\): 2 concentrator\(s\), 2 login\(s\)/);
   }, 60_000);
 
+  it('--shard 2/2 runs the second half of the concentrators (whole ones, as partitionConcentrators)', async () => {
+    const st = await station();
+    const sim = startMeterlab(['simulate', 'concentrator', '--master', `127.0.0.1:${st.port}`, '--scenario', file('shard.json', SMALL), '--shard', '2/2']);
+    running.push(sim);
+    await sim.waitFor(/serving a-0002 3702\/2 → /, 30_000);
+    await sim.waitFor(/serving b-0007 3703\/7 → /, 30_000);
+    expect(sim.stderr()).toMatch(/: shard 2\/2: 2 of 3 concentrator\(s\) \(a-0002\.\.b-0007\), \d+ meter\(s\)/);
+    expect(sim.stderr()).not.toContain('a-0001');
+    sim.child.kill('SIGINT');
+    expect(await sim.exited).toBe(0);
+    expect(sim.stderr()).toMatch(/concentrators stopped \(SIGINT\): 2 concentrator\(s\), 2 login\(s\)/);
+  }, 60_000);
+
   it('a master not reachable at the start is said once; the concentrator redials and logs in once the station listens', async () => {
     const port = await freePort();
     const path = file('one.json', { ...SMALL, areas: [SMALL.areas[1]] });
