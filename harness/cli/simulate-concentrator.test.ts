@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { toHex } from '../core/bytes.ts';
-import { RealClock } from '../core/clock.ts';
+import { RealClock, VirtualClock } from '../core/clock.ts';
 import { fromCalendar, toCalendar } from '../core/calendar.ts';
 import { Gw1376Station } from '../masters/gw1376-station.ts';
 import type { UnitValue } from '../protocols/gw1376/index.ts';
 import { loadCollectionScenario, nightInstant, planConcentrator, readCollectionScenarioFile, type ConcentratorPlan } from '../../simulators/collection/index.ts';
 import { runCli } from './program.ts';
+import { simulateConcentratorCommand } from './simulate-concentrator.ts';
 import { expectOneErrorLine, meterlab, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 import { archiveChunks, COLLECTION_SCENARIOS_DIR } from '../targets/gw1376-protocol.ts';
 
@@ -221,6 +222,35 @@ async function inProcess(args: readonly string[]): Promise<{ code: number; stdou
   const code = await runCli(['node', 'meterlab', ...args], { stdin: Readable.from([]), stdout: out, stderr: err });
   return { code, stdout, stderr };
 }
+
+describe('meterlab simulate concentrator: a start inside an uplink outage', () => {
+  it('is said once, with the end of the outage, and no dial reaches the station (in process, on a clock standing at 23:30 UTC+8)', async () => {
+    const st = await station();
+    let logins = 0;
+    st.on('terminal', () => logins++);
+    // 2026-12-01 23:30 UTC+8: the outage of night 0 runs from 23:00 (the evening before its midnight) to 06:00.
+    const virtual = new VirtualClock({ start: fromCalendar({ year: 2026, month: 12, day: 1, hour: 23, minute: 30, second: 0 }, 480), autoAdvance: false });
+    const path = file('outage.json', { ...SMALL, areas: [SMALL.areas[1]], faults: { uplinkDown: { share: 1, from: '23:00', to: '06:00' } } });
+    const err = new PassThrough();
+    let stderr = '';
+    const said = new Promise<void>((resolve) =>
+      err.on('data', (c: Buffer) => {
+        stderr += c.toString('utf8');
+        if (stderr.includes('uplink down (scenario fault)')) resolve();
+      }),
+    );
+    const exit = simulateConcentratorCommand({ master: `127.0.0.1:${st.port}`, scenario: path }, { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err }, virtual);
+    await said;
+    process.emit('SIGINT');
+    expect(await exit).toBe(0);
+    expect(stderr).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): uplink down 2026-12-01 23:00 .. 2026-12-02 06:00');
+    expect(stderr).toContain('2026-12-01T15:30:00.000Z b-0007 3703/7: uplink down (scenario fault) until 2026-12-02 06:00 UTC+8: its dials fail until then');
+    expect(stderr.match(/uplink down \(scenario fault\)/g)).toHaveLength(1);
+    expect(stderr).toMatch(/b-0007 3703\/7: 0 login\(s\), 1 dial\(s\)/);
+    expect(stderr).not.toContain('not reachable');
+    expect(logins).toBe(0);
+  });
+});
 
 describe('meterlab simulate concentrator: arguments', () => {
   const small = file('args.json', SMALL);

@@ -34,6 +34,7 @@ import { toHex } from '../core/bytes.ts';
 import type { Link } from '../links/link.ts';
 import { connectTcpLink } from '../links/tcp.ts';
 import type { Shard } from '../../simulators/fleet/plan.ts';
+import type { WorldConcentrator } from '../../simulators/collection/index.ts';
 import { EXIT, oneLine, type ExitCode } from './exit.ts';
 import type { CliIo } from './program.ts';
 import { parseHostPort, stderrLog } from './simulate.ts';
@@ -192,6 +193,18 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
         dialling.delete(controller);
       }
     };
+    /** A dial refused by the scenario's uplink outage is said once per outage. */
+    const outageSaid = (wc: WorldConcentrator, label: string, connect: () => Promise<Link>) => {
+      let said = false;
+      return async (): Promise<Link> => {
+        if (wc.uplinkUp(clock.now())) said = false;
+        else if (!said) {
+          said = true;
+          say(`${stamp()} ${label}: uplink down (scenario fault) until ${localTime(wc.faults.uplinkDown!.to)} UTC+8: its dials fail until then`);
+        }
+        return connect();
+      };
+    };
     for (const wc of world.concentrators) {
       const label = `${wc.id} ${wc.address.areaCode}/${wc.address.terminal}`;
       const concentrator = createConcentrator({
@@ -200,7 +213,7 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
         ...(o.emptyArchive ? {} : { archive: wc.archive }),
         address: wc.address,
         password: password ?? wc.password,
-        connect: wc.throughUplink(dial(wc.id)),
+        connect: outageSaid(wc, label, wc.throughUplink(dial(wc.id))),
         parameters: { redialIntervalSeconds: redialS },
         utcOffsetMinutes: LOCAL_OFFSET_MINUTES,
         ...(o.verbose
