@@ -237,7 +237,7 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
           r.logins++;
           say(r.logins === 1 ? `meterlab: serving ${label} → ${target}` : `${stamp()} meterlab: serving ${label} → ${target} again (login ${r.logins})`);
         } else if (s === 'waiting' && was === 'online') {
-          const down = wc.uplinkUp(clock.now()) ? '' : ` (scenario fault: uplink down until ${new Date(wc.faults.uplinkDown!.to).toISOString()})`;
+          const down = wc.uplinkUp(clock.now()) ? '' : ` (scenario fault: uplink down until ${localTime(wc.faults.uplinkDown!.to)} UTC+8)`;
           say(`${stamp()} ${label}: link to ${target} dropped${down}; redialling`);
         } else if (s === 'waiting' && was === 'login') {
           say(`${stamp()} ${label}: login not confirmed by ${target}; redialling`);
