@@ -252,6 +252,33 @@ describe('meterlab simulate concentrator: a start inside an uplink outage', () =
   });
 });
 
+describe('meterlab simulate concentrator: an uplink outage that begins while online', () => {
+  it('closes the link at its start and says so with its end (in process, on a clock at 22:59 UTC+8 advanced to 23:00)', async () => {
+    const st = await station();
+    const from = fromCalendar({ year: 2026, month: 12, day: 1, hour: 23, minute: 0, second: 0 }, 480);
+    const virtual = new VirtualClock({ start: from - 60_000, autoAdvance: false });
+    const path = file('outage-later.json', { ...SMALL, areas: [SMALL.areas[1]], faults: { uplinkDown: { share: 1, from: '23:00', to: '06:00' } } });
+    const err = new PassThrough();
+    let stderr = '';
+    const waiting: { text: string; resolve: () => void }[] = [];
+    err.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+      for (const w of waiting.filter((x) => stderr.includes(x.text))) w.resolve();
+    });
+    const line = (text: string): Promise<void> => new Promise((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
+    const exit = simulateConcentratorCommand({ master: `127.0.0.1:${st.port}`, scenario: path }, { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err }, virtual);
+    await line('meterlab: serving b-0007 3703/7 → ');
+    const offline = new Promise((resolve) => st.once('offline', resolve));
+    await virtual.advanceTo(from);
+    await line('b-0007 3703/7: link to ');
+    await offline;
+    process.emit('SIGINT');
+    expect(await exit).toBe(0);
+    expect(stderr).toContain(`2026-12-01T15:00:00.000Z b-0007 3703/7: link to 127.0.0.1:${st.port} dropped (scenario fault: uplink down until 2026-12-02 06:00 UTC+8); redialling`);
+    expect(stderr).toMatch(/b-0007 3703\/7: 1 login\(s\), 1 dial\(s\) \(0 failed\)/);
+  });
+});
+
 describe('meterlab simulate concentrator: arguments', () => {
   const small = file('args.json', SMALL);
   const bad = file('bad.json', { ...SMALL, areas: [{ ...SMALL.areas[0], areaCode: '37' }] });
