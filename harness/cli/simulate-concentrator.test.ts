@@ -41,7 +41,7 @@ const SMALL = {
     { name: 'b', areaCode: '3703', firstTerminal: 7, households: 2, householdsPerConcentrator: 2, meters: { electricity: { share: 1, channel: 'rs485' }, water: { share: 1, channel: 'rs485' } } },
   ],
   // Every concentrator reboots and loses its uplink on the first night, after its midnight: always after the command's start.
-  faults: { reboots: { share: 1, at: '02:00', offMinutes: 3 }, uplinkDown: { share: 1, from: '03:00', to: '03:30' } },
+  faults: { reboots: { share: 1, at: '00:01', offMinutes: 3 }, uplinkDown: { share: 1, from: '03:00', to: '03:30' } },
 };
 
 /** "YYYY-MM-DD hh:mm" UTC+8. */
@@ -276,6 +276,39 @@ describe('meterlab simulate concentrator: an uplink outage that begins while onl
     expect(await exit).toBe(0);
     expect(stderr).toContain(`2026-12-01T15:00:00.000Z b-0007 3703/7: link to 127.0.0.1:${st.port} dropped (scenario fault: uplink down until 2026-12-02 06:00 UTC+8); redialling`);
     expect(stderr).toMatch(/b-0007 3703\/7: 1 login\(s\), 1 dial\(s\) \(0 failed\)/);
+  });
+});
+
+describe('meterlab simulate concentrator: a planned reboot', () => {
+  it('power-cycles the concentrator: the link drops, it is off for offMinutes, then it logs in again (in process, on a clock at 23:59 UTC+8, the reboot at 00:01)', async () => {
+    const st = await station();
+    // Night 0's reboot at 00:01, after the first midnight following the start; the nightly collection (00:05) is not yet due.
+    const at = fromCalendar({ year: 2026, month: 12, day: 2, hour: 0, minute: 1, second: 0 }, 480);
+    const virtual = new VirtualClock({ start: at - 120_000, autoAdvance: false });
+    const path = file('reboot.json', { ...SMALL, areas: [SMALL.areas[1]], faults: { reboots: { share: 1, at: '00:01', offMinutes: 3 } } });
+    const err = new PassThrough();
+    let stderr = '';
+    const waiting: { text: string; resolve: () => void }[] = [];
+    err.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+      for (const w of waiting.filter((x) => stderr.includes(x.text))) w.resolve();
+    });
+    const line = (text: string): Promise<void> => new Promise((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
+    const exit = simulateConcentratorCommand({ master: `127.0.0.1:${st.port}`, scenario: path }, { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err }, virtual);
+    await line('meterlab: serving b-0007 3703/7 → ');
+    expect(stderr).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at 2026-12-02 00:01 for 3 min');
+    const offline = new Promise((resolve) => st.once('offline', resolve));
+    await virtual.advanceTo(at);
+    await line('b-0007 3703/7: power cycle (scenario fault), off for 3 min');
+    await offline;
+    expect(stderr).not.toContain('again (login 2)');
+    await virtual.advanceTo(at + 3 * 60_000);
+    await line('again (login 2)');
+    await st.waitForTerminal('3703', 7, 5_000);
+    process.emit('SIGINT');
+    expect(await exit).toBe(0);
+    expect(stderr).toContain(`2026-12-01T16:01:00.000Z b-0007 3703/7: power cycle (scenario fault), off for 3 min`);
+    expect(stderr).toMatch(/b-0007 3703\/7: 2 login\(s\), 2 dial\(s\) \(0 failed\)/);
   });
 });
 
