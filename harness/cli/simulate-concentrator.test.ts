@@ -41,7 +41,7 @@ const SMALL = {
     { name: 'b', areaCode: '3703', firstTerminal: 7, households: 2, householdsPerConcentrator: 2, meters: { electricity: { share: 1, channel: 'rs485' }, water: { share: 1, channel: 'rs485' } } },
   ],
   // Every concentrator reboots and loses its uplink on the first night, after its midnight: always after the command's start.
-  faults: { reboots: { share: 1, at: '00:01', offMinutes: 3 }, uplinkDown: { share: 1, from: '03:00', to: '03:30' } },
+  faults: { reboots: { share: 1, at: '02:00', offMinutes: 3 }, uplinkDown: { share: 1, from: '03:00', to: '03:30' } },
 };
 
 /** "YYYY-MM-DD hh:mm" UTC+8. */
@@ -148,7 +148,7 @@ describe('meterlab simulate concentrator', () => {
     const after = clock.now();
     const faults = (t: number): string =>
       `meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at ${local(nightInstant(t, 0, '02:00'))} for 3 min; uplink down ${local(nightInstant(t, 0, '03:00'))} .. ${local(nightInstant(t, 0, '03:30'))}`;
-    expect([faults(before), faults(after)]).toContain(sim.stderr().split('\n').find((l) => l.startsWith('meterlab: b-0007 3703/7: scenario faults')));
+    expect([faults(before), faults(after)], sim.stderr()).toContain(sim.stderr().split('\n').find((l) => l.startsWith('meterlab: b-0007 3703/7: scenario faults')));
     expect(sim.stderr()).toContain(`meterlab: b-0007 3703/7: PW ${toHex(pw, '')}`);
     for (const [area, terminal, index] of [['3703', 7, 2], ['3702', 1, 0]] as const) {
       const master = await st.waitForTerminal(area, terminal, 10_000);
