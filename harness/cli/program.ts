@@ -157,6 +157,23 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
       setExit(await simulateConverterCommand(opts, io));
     });
 
+  simulate
+    .command('concentrator')
+    .description("run a collection scenario's concentrators with their meters in real time, each dialling a vendor's Q/GDW 1376.1 master station over TCP, until SIGINT/SIGTERM")
+    .requiredOption('--master <host:port>', 'the master station the concentrators dial, e.g. 10.0.0.5:9000')
+    .requiredOption('--scenario <file|name>', 'collection scenario (JSON; simulators/collection/README.md), or the name of a checked-in one: bench, pilot-2172, district-5389, province-50000')
+    .option('--concentrator <k,...>', 'run only these concentrators: numbers 1..N in scenario order, or ids such as heat-city-0002, comma-separated (default all)')
+    .option('--shard <i/n>', "run only shard i of n of the scenario's concentrators (whole concentrators), so machines can split a province", shardOption)
+    .option('--speed <speed>', 'simulation speed; only "real" (default real)')
+    .option('--empty-archive', "leave the concentrators' meter archives empty, for a station that downloads them (AFN 04 F10 / F249)")
+    .option('--password <hex>', 'the 16-byte PW (32 hex digits) every concentrator checks on AFN 01/04/05/06/0F/10 (default: each its own, seeded by the scenario; --verbose prints them)')
+    .option('--redial-interval <s>', 'F8 redial interval: the first wait after a failed dial or a dropped link, doubling up to 30 min (default 60)', intOption('--redial-interval', 1, 86_400))
+    .option('--verbose', "log every uplink frame, decoded, and the concentrators' own log lines")
+    .action(async (opts: import('./simulate-concentrator.ts').SimulateConcentratorOptions) => {
+      const { simulateConcentratorCommand } = await import('./simulate-concentrator.ts');
+      setExit(await simulateConcentratorCommand(opts, io));
+    });
+
   // ---- serve -------------------------------------------------------------------------------
   const serve = program.command('serve').description('run a MeterLab service');
   serve

@@ -63,11 +63,11 @@ export interface SimulateMeterOptions {
   readonly seed?: number;
 }
 
-/** "host:port" or "[v6]:port"; port 0 picks a free one (printed in the ready line). */
-export function parseHostPort(text: string): { host: string; port: number } {
+/** "host:port" or "[v6]:port"; port 0 picks a free one (printed in the ready line). `option` names the option in the message. */
+export function parseHostPort(text: string, option = '--tcp'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`--tcp must be <host>:<port>, e.g. 127.0.0.1:8645; got "${text}"`);
+  if (!m || port > 65535) throw new UsageError(`${option} must be <host>:<port>, e.g. 127.0.0.1:8645; got "${text}"`);
   return { host: (m[1] ?? m[2])!, port };
 }
 

@@ -20,6 +20,25 @@ async function freePort(): Promise<number> {
 }
 
 describe('TCP links on 127.0.0.1', () => {
+  it('connectTcpLink gives up a connect in progress when its signal aborts, and never starts one with an aborted signal', async () => {
+    const listener = await listenTcp({ port: 0 });
+    try {
+      const controller = new AbortController();
+      const pending = connectTcpLink({ host: '127.0.0.1', port: listener.port, signal: controller.signal });
+      controller.abort(new Error('no answer within 30 s'));
+      await expect(pending).rejects.toThrow(new LinkError(`cannot connect to 127.0.0.1:${listener.port}: no answer within 30 s`));
+      await expect(connectTcpLink({ host: '127.0.0.1', port: listener.port, signal: controller.signal })).rejects.toBeInstanceOf(LinkError);
+      // A signal that aborts after the connect changes nothing.
+      const later = new AbortController();
+      const link = await connectTcpLink({ host: '127.0.0.1', port: listener.port, signal: later.signal });
+      later.abort();
+      expect(link.isOpen).toBe(true);
+      await link.close();
+    } finally {
+      await listener.close();
+    }
+  });
+
   it('round-trips bytes both ways through listenTcp and connectTcpLink', async () => {
     const listener = await listenTcp({ port: 0 });
     try {

@@ -135,19 +135,35 @@ export interface TcpConnectOptions {
   readonly port: number;
   /** Link name; default `tcp:<host>:<port>`. */
   readonly name?: string;
+  /** Gives up a connect still in progress (the socket is destroyed): rejects with `cannot connect to host:port: <the signal's reason>`. */
+  readonly signal?: AbortSignal;
 }
 
 /** Connects to a TCP serial server. Refusal and the like reject with `cannot connect to host:port: ECONNREFUSED`. */
 export function connectTcpLink(opts: TcpConnectOptions): Promise<TcpLink> {
   const remote = `${opts.host}:${opts.port}`;
   return new Promise<TcpLink>((resolve, reject) => {
+    const signal = opts.signal;
+    const aborted = (): string => (signal?.reason instanceof Error ? signal.reason.message : String(signal?.reason ?? 'aborted'));
+    if (signal?.aborted) {
+      reject(new LinkError(`cannot connect to ${remote}: ${aborted()}`));
+      return;
+    }
     const socket = connect({ host: opts.host, port: opts.port });
+    const onAbort = (): void => {
+      socket.off('error', onError);
+      socket.destroy();
+      reject(new LinkError(`cannot connect to ${remote}: ${aborted()}`));
+    };
     const onError = (e: Error): void => {
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(new LinkError(`cannot connect to ${remote}: ${reasonOf(e)}`, { cause: e }));
     };
+    signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('error', onError);
     socket.once('connect', () => {
+      signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       resolve(new TcpLink(socket, opts.name ?? `tcp:${remote}`, remote));
     });

@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { readCollectionScenarioFile, loadCollectionScenario, type CollectionScenario } from './scenario.ts';
-import { concentratorCount, nightInstant, partitionConcentrators, planConcentrator, summarizePlans, type ConcentratorPlan } from './plan.ts';
+import { concentratorCount, concentratorIds, nightInstant, partitionConcentrators, planConcentrator, summarizePlans, type ConcentratorPlan } from './plan.ts';
 
 const file = (name: string): CollectionScenario => readCollectionScenarioFile(new URL(`./scenarios/${name}.json`, import.meta.url).pathname);
 const planAll = (s: CollectionScenario): ConcentratorPlan[] => Array.from({ length: concentratorCount(s) }, (_, i) => planConcentrator(s, i));
@@ -19,6 +19,13 @@ describe('collection plan', () => {
     // Same households and layout (not seeded), other passwords.
     expect(other.map((p) => p.households)).toEqual(a.map((p) => p.households));
     expect(other[0]!.password).not.toEqual(a[0]!.password);
+  });
+
+  it("concentratorIds gives every concentrator's id by index, as its plan does", () => {
+    const s = file('pilot-2172');
+    expect(concentratorIds(s)).toEqual(planAll(s).map((p) => p.id));
+    const moved = loadCollectionScenario({ seed: 1, areas: [{ name: 'a', areaCode: '0101', firstTerminal: 9, households: 5, householdsPerConcentrator: 2, meters: { electricity: { share: 1, channel: 'rs485' } } }] });
+    expect(concentratorIds(moved)).toEqual(['a-0009', 'a-0010', 'a-0011']);
   });
 
   it('shards by whole concentrators: every concentrator in exactly one shard, in order, sizes within one', () => {

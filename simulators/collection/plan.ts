@@ -143,6 +143,16 @@ export function concentratorCount(s: CollectionScenario): number {
   return last.firstConcentrator + last.concentrators;
 }
 
+/** Every concentrator's id by global index (`<area>-<terminal, 4 digits>`), without planning its meters. */
+export function concentratorIds(s: CollectionScenario): string[] {
+  const out: string[] = [];
+  for (const span of spans(s)) {
+    const area = s.areas[span.area]!;
+    for (let k = 0; k < span.concentrators; k++) out.push(concentratorId(area.name, area.firstTerminal + k));
+  }
+  return out;
+}
+
 /** Number of households in the scenario. */
 export function householdCount(s: CollectionScenario): number {
   return s.areas.reduce((a, b) => a + b.households, 0);
