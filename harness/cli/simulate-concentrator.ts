@@ -226,7 +226,7 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
       // A power cycle of the whole concentrator (ROB-08): the link drops while it is off, it dials again when on.
       const cancelReboot = wc.scheduleReboot((offMs) => {
         say(`${stamp()} ${label}: power cycle (scenario fault), off for ${offMs / 60_000} min`);
-        return concentrator.terminal.uplink.powerCycle(() => concentrator.core.reboot(offMs));
+        return concentrator.powerCycle(offMs);
       });
       const r: Running = { id: wc.id, label, concentrator, cancelReboot, logins: 0 };
       let previous = concentrator.terminal.state;

@@ -186,14 +186,14 @@ registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect
       connect: wc.throughUplink(() => uplink.connect()),
       parameters: { heartbeatMinutes: d.heartbeatMinutes },
     });
-    const cancelReboot = wc.scheduleReboot((offMs) => concentrator.core.reboot(offMs));
+    const cancelReboot = wc.scheduleReboot((offMs) => concentrator.powerCycle(offMs));
     concentrator.start();
     const backchannel: ConcentratorBackchannel = {
       scenario,
       world: wc,
       concentrator,
       uplink,
-      powerCycle: (offMs) => concentrator.terminal.uplink.powerCycle(() => concentrator.core.reboot(offMs)),
+      powerCycle: (offMs) => concentrator.powerCycle(offMs),
     };
     return {
       backchannel,

@@ -257,7 +257,7 @@ export async function openMasterStationTarget(profile: DeviceTargetProfile, opti
         connect: w.throughUplink(dial),
         parameters: { heartbeatMinutes: d.heartbeatMinutes },
       });
-      cancels.push(w.scheduleReboot((offMs) => concentrator.core.reboot(offMs)));
+      cancels.push(w.scheduleReboot((offMs) => concentrator.powerCycle(offMs)));
       concentrator.start();
       concentrators.push({ world: w, concentrator, uplink });
     }

@@ -892,6 +892,11 @@ export interface Concentrator {
   /** Starts the core's daily task and the uplink (dial, login). */
   start(): void;
   stop(): Promise<void>;
+  /**
+   * Power off for `offMs`, then on (ROB-08): the uplink drops, the core restarts (archive, stored
+   * data and events kept, ERC 14), the terminal dials and logs in again.
+   */
+  powerCycle(offMs: number): Promise<void>;
 }
 
 /**
@@ -910,6 +915,9 @@ export function assembleConcentrator(core: ConcentratorCore, options: Omit<Conce
     async stop() {
       await terminal.stop();
       core.stop();
+    },
+    powerCycle(offMs: number) {
+      return terminal.uplink.powerCycle(() => core.reboot(offMs));
     },
   };
 }
