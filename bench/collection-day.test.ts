@@ -86,3 +86,22 @@ describe('collection day: shards of whole concentrators merge to the single run'
     expect(lines.size).toBe(variants.length + 1);
   });
 });
+
+describe('collection day with the 1376.1 terminal and the master station', () => {
+  it('the station collects over 1376.1 what the concentrators stored, and the concentrators store what they store alone', async () => {
+    const s = readCollectionScenarioFile(PILOT);
+    const alone = await runCollectionDay(s, { source: 'pilot-2172', concentrators: [0, 1] });
+    const chain = await runCollectionDay(s, { source: 'pilot-2172', concentrators: [0, 1], mode: 'station' });
+    expect(chain.mode).toBe('station');
+    // The core's readings with the terminal and the station on one shared clock = alone on its own clock.
+    expect(chain.concentrators.map((c) => c.digest)).toEqual(alone.concentrators.map((c) => c.digest));
+    const st = chain.totals.station!;
+    expect(st.due).toBe(alone.totals.due);
+    expect(st.readings).toBe(alone.totals.collected);
+    expect(st.collected).toBe(alone.totals.collected);
+    expect(st.byDeadline).toBe(st.collected);
+    expect(st.mismatched).toBe(0);
+    expect(st.offline).toBe(0);
+    expect(chain.digest).not.toBe(alone.digest); // the station's readings are part of the station-mode digest
+  }, 300_000);
+});

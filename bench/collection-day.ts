@@ -24,11 +24,11 @@
  */
 import { VirtualClock } from '../harness/core/clock.ts';
 import type { CollectionScenario } from '../simulators/collection/scenario.ts';
-import { buildCollectionWorld } from '../simulators/collection/world.ts';
+import { buildCollectionWorld, type WorldConcentrator } from '../simulators/collection/world.ts';
 import { concentratorCount, nightInstant, partitionConcentrators } from '../simulators/collection/plan.ts';
 import { localDate } from '../simulators/concentrator/collection.ts';
 import { createConcentratorCore } from '../simulators/concentrator/core.ts';
-import type { DailyReading, MeterKind } from '../simulators/concentrator/types.ts';
+import type { ConcentratorCore, DailyReading, MeterKind } from '../simulators/concentrator/types.ts';
 import { fnv1a } from '../simulators/fleet/read.ts';
 
 /** Terminal local time of the scenarios (UTC+8, simulators/collection/README.md). */
@@ -71,11 +71,31 @@ export interface ConcentratorDayResult {
   readonly night: { readonly passes: number; readonly simulatedMs: number; readonly lastReadingLocal: string | null };
   /** FNV-1a (32 bit, hex) over every stored reading of the day, in pn order (`readingLine`). */
   readonly digest: string;
-  /** Host cost of this concentrator: wall ms to build its world and core, and to run its day. */
+  /** Host cost of this concentrator: wall ms to build its world and core, and to run its day (station mode: the whole run's, on the first concentrator). */
   readonly wallMs: { readonly build: number; readonly run: number };
+  /** Station mode (collection-station-day.ts): what the master station collected from it over 1376.1. */
+  readonly station?: StationSide;
+}
+
+/** The master station's side of one concentrator's day (COL-01 counts by 12:00, COL-02). */
+export interface StationSide {
+  readonly due: number;
+  readonly collected: number;
+  readonly firstAttempt: number;
+  /** Collected by 12:00 of the next day. */
+  readonly byDeadline: number;
+  /** No request for the day answered by the deadline (TERMINA_OFFLINE_NUM). */
+  readonly offline: boolean;
+  /** Readings the station stored for the day; `mismatched`: of those, not equal to the concentrator's own (expected 0). */
+  readonly readings: number;
+  readonly mismatched: number;
+  /** FNV-1a over the station's readings in pn order. */
+  readonly digest: string;
 }
 
 export interface DayResult {
+  /** 'core': each concentrator's core alone on its own clock; 'station': full concentrators and a master station over 1376.1. */
+  readonly mode: 'core' | 'station';
   readonly scenario: { readonly source: string; readonly seed: number; readonly concentrators: number };
   /** The local date collected. */
   readonly day: string;
@@ -96,6 +116,8 @@ export interface DayTotals {
   wrong: number;
   erc39: number;
   byKind: Record<MeterKind, KindCounts>;
+  /** Station mode: the station's counts summed, `offline` = offline terminals. */
+  station?: { due: number; collected: number; firstAttempt: number; byDeadline: number; offline: number; readings: number; mismatched: number };
 }
 
 /** The local date a scenario's first night collects: the day of its start (a start is before that night's midnight). */
@@ -132,68 +154,77 @@ export async function runConcentratorDay(s: CollectionScenario, index: number, o
   try {
     core.start();
     await clock.advanceTo(nightInstant(s.startMs, 0, RUN_UNTIL, UTC_OFFSET_MINUTES));
-    const t2 = performance.now();
-    const day = collectedDay(s);
-    const byKind = emptyKinds();
-    let collected = 0;
-    let firstAttempt = 0;
-    let items = 0;
-    let wrong = 0;
-    let digest = 0x811c9dc5;
-    let lastRead = -Infinity;
-    for (const p of wc.archive) {
-      const k = byKind[p.kind];
-      k.due++;
-      const r = core.daily(p.pn, day);
-      if (!r) continue;
-      const n = ITEMS_PER_READING[p.protocol];
-      collected++;
-      k.collected++;
-      k.items += n;
-      items += n;
-      if (r.attempt === 1) firstAttempt++;
-      if (r.readAt > lastRead) lastRead = r.readAt;
-      if (o.checkTruth !== false && !wc.truth.check(r).ok) wrong++;
-      digest = fnv1a(readingLine(r), digest);
-    }
-    const runs = core.collectionRuns().filter((r) => r.day === day);
-    const first = runs[0];
-    // The port whose exchanges took longest decides the pass; the bound is the largest port's line time.
-    let slowest: ConcentratorDayResult['firstPass']['slowestPort'] = null;
-    let bound = 0;
-    for (const p of first?.ports ?? []) {
-      bound = Math.max(bound, p.lineTimeMs);
-      if (!slowest || p.endedAt - p.startedAt > slowest.simulatedMs) {
-        const kind = wc.plan.ports.find((x) => x.port === p.port)?.kind ?? '?';
-        slowest = { port: p.port, kind, simulatedMs: p.endedAt - p.startedAt, lineTimeMs: p.lineTimeMs };
-      }
-    }
-    return {
-      index,
-      id: wc.id,
-      address: wc.address,
-      due: wc.archive.length,
-      collected,
-      firstAttempt,
-      items,
-      wrong,
-      byKind,
-      erc39: core.events(true).filter((e) => e.erc === 39).length,
-      rebooted,
-      firstPass: { simulatedMs: first ? first.endedAt - first.startedAt : 0, lineTimeBoundMs: bound, slowestPort: slowest },
-      night: {
-        passes: runs.length,
-        simulatedMs: runs.length ? runs.at(-1)!.endedAt - runs[0]!.startedAt : 0,
-        lastReadingLocal: Number.isFinite(lastRead) ? new Date(lastRead + UTC_OFFSET_MINUTES * 60_000).toISOString().slice(11, 19) : null,
-      },
-      digest: hex32(digest),
-      wallMs: { build: t1 - t0, run: t2 - t1 },
-    };
+    return concentratorResult(s, wc, core, { rebooted, checkTruth: o.checkTruth !== false, wallMs: { build: t1 - t0, run: performance.now() - t1 } });
   } finally {
     cancelReboot();
     core.stop();
     await world.close();
   }
+}
+
+/** The result of concentrator `wc`'s day from its core once the run is over (readings, counts, passes, digest). */
+export function concentratorResult(
+  s: CollectionScenario,
+  wc: WorldConcentrator,
+  core: ConcentratorCore,
+  o: { readonly rebooted: boolean; readonly checkTruth: boolean; readonly wallMs: { readonly build: number; readonly run: number } },
+): ConcentratorDayResult {
+  const day = collectedDay(s);
+  const byKind = emptyKinds();
+  let collected = 0;
+  let firstAttempt = 0;
+  let items = 0;
+  let wrong = 0;
+  let digest = 0x811c9dc5;
+  let lastRead = -Infinity;
+  for (const p of wc.archive) {
+    const k = byKind[p.kind];
+    k.due++;
+    const r = core.daily(p.pn, day);
+    if (!r) continue;
+    const n = ITEMS_PER_READING[p.protocol];
+    collected++;
+    k.collected++;
+    k.items += n;
+    items += n;
+    if (r.attempt === 1) firstAttempt++;
+    if (r.readAt > lastRead) lastRead = r.readAt;
+    if (o.checkTruth && !wc.truth.check(r).ok) wrong++;
+    digest = fnv1a(readingLine(r), digest);
+  }
+  const runs = core.collectionRuns().filter((r) => r.day === day);
+  const first = runs[0];
+  // The port whose exchanges took longest decides the pass; the bound is the largest port's line time.
+  let slowest: ConcentratorDayResult['firstPass']['slowestPort'] = null;
+  let bound = 0;
+  for (const p of first?.ports ?? []) {
+    bound = Math.max(bound, p.lineTimeMs);
+    if (!slowest || p.endedAt - p.startedAt > slowest.simulatedMs) {
+      const kind = wc.plan.ports.find((x) => x.port === p.port)?.kind ?? '?';
+      slowest = { port: p.port, kind, simulatedMs: p.endedAt - p.startedAt, lineTimeMs: p.lineTimeMs };
+    }
+  }
+  return {
+    index: wc.index,
+    id: wc.id,
+    address: wc.address,
+    due: wc.archive.length,
+    collected,
+    firstAttempt,
+    items,
+    wrong,
+    byKind,
+    erc39: core.events(true).filter((e) => e.erc === 39).length,
+    rebooted: o.rebooted,
+    firstPass: { simulatedMs: first ? first.endedAt - first.startedAt : 0, lineTimeBoundMs: bound, slowestPort: slowest },
+    night: {
+      passes: runs.length,
+      simulatedMs: runs.length ? runs.at(-1)!.endedAt - runs[0]!.startedAt : 0,
+      lastReadingLocal: Number.isFinite(lastRead) ? new Date(lastRead + UTC_OFFSET_MINUTES * 60_000).toISOString().slice(11, 19) : null,
+    },
+    digest: hex32(digest),
+    wallMs: o.wallMs,
+  };
 }
 
 /** Totals and digest of concentrator results given in index order. */
@@ -212,7 +243,17 @@ export function summarize(concentrators: readonly ConcentratorDayResult[]): { to
       totals.byKind[k].collected += c.byKind[k].collected;
       totals.byKind[k].items += c.byKind[k].items;
     }
-    digest = fnv1a(`${c.id} ${c.digest}\n`, digest);
+    if (c.station) {
+      const t = (totals.station ??= { due: 0, collected: 0, firstAttempt: 0, byDeadline: 0, offline: 0, readings: 0, mismatched: 0 });
+      t.due += c.station.due;
+      t.collected += c.station.collected;
+      t.firstAttempt += c.station.firstAttempt;
+      t.byDeadline += c.station.byDeadline;
+      t.offline += c.station.offline ? 1 : 0;
+      t.readings += c.station.readings;
+      t.mismatched += c.station.mismatched;
+    }
+    digest = fnv1a(`${c.id} ${c.digest}${c.station ? ` ${c.station.digest}` : ''}\n`, digest);
   }
   return { totals, digest: hex32(digest) };
 }
@@ -223,6 +264,10 @@ export interface RunDayOptions {
   readonly concentrators?: readonly number[];
   readonly shard?: { readonly index: number; readonly count: number };
   readonly checkTruth?: boolean;
+  /** 'station': run them as full concentrators against one master station (collection-station-day.ts). */
+  readonly mode?: 'core' | 'station';
+  /** Station mode: the database URL (default PGlite in memory). */
+  readonly db?: string;
   /** Called after each concentrator (progress). */
   readonly onConcentrator?: (c: ConcentratorDayResult, done: number, of: number) => void;
 }
@@ -233,11 +278,18 @@ export async function runCollectionDay(s: CollectionScenario, o: RunDayOptions):
   const total = concentratorCount(s);
   const indices = o.shard ? partitionConcentrators(s, o.shard.index, o.shard.count) : (o.concentrators ?? Array.from({ length: total }, (_, i) => i));
   const out: ConcentratorDayResult[] = [];
-  for (const c of [...indices].sort((a, b) => a - b)) {
-    out.push(await runConcentratorDay(s, c, { ...(o.checkTruth !== undefined ? { checkTruth: o.checkTruth } : {}) }));
-    o.onConcentrator?.(out.at(-1)!, out.length, indices.length);
+  const mode = o.mode ?? 'core';
+  if (mode === 'station') {
+    const { runStationDay } = await import('./collection-station-day.ts');
+    out.push(...(await runStationDay(s, indices, { ...(o.db ? { db: o.db } : {}), ...(o.checkTruth !== undefined ? { checkTruth: o.checkTruth } : {}) })));
+    out.forEach((c, i) => o.onConcentrator?.(c, i + 1, out.length));
+  } else {
+    for (const c of [...indices].sort((a, b) => a - b)) {
+      out.push(await runConcentratorDay(s, c, { ...(o.checkTruth !== undefined ? { checkTruth: o.checkTruth } : {}) }));
+      o.onConcentrator?.(out.at(-1)!, out.length, indices.length);
+    }
   }
-  return { scenario: { source: o.source, seed: s.seed, concentrators: total }, day: collectedDay(s), shard: o.shard ?? null, concentrators: out, ...summarize(out) };
+  return { mode, scenario: { source: o.source, seed: s.seed, concentrators: total }, day: collectedDay(s), shard: o.shard ?? null, concentrators: out, ...summarize(out) };
 }
 
 /** Why shard results cannot be merged. */
@@ -262,6 +314,7 @@ export function mergeDayResults(parts: readonly DayResult[]): DayResult {
     if (p.scenario.source !== first.scenario.source || p.scenario.seed !== first.scenario.seed || p.scenario.concentrators !== first.scenario.concentrators) {
       problems.push(`part ${i + 1} is of scenario ${p.scenario.source} (seed ${p.scenario.seed}, ${p.scenario.concentrators} concentrators), part 1 of ${first.scenario.source} (seed ${first.scenario.seed}, ${first.scenario.concentrators})`);
     }
+    if (p.mode !== first.mode) problems.push(`part ${i + 1} ran in ${p.mode} mode, part 1 in ${first.mode}`);
     if (p.day !== first.day) problems.push(`part ${i + 1} collected ${p.day}, part 1 ${first.day}`);
     if (!p.shard || p.shard.count !== count) problems.push(`part ${i + 1} is shard ${p.shard ? `${p.shard.index}/${p.shard.count}` : 'null'}, not one of ${count}`);
     else if (seen.has(p.shard.index)) problems.push(`shard ${p.shard.index}/${count} given twice`);
@@ -272,5 +325,5 @@ export function mergeDayResults(parts: readonly DayResult[]): DayResult {
   for (let i = 1; i < all.length; i++) if (all[i]!.index === all[i - 1]!.index) problems.push(`concentrator ${all[i]!.id} in two parts`);
   if (problems.length === 0 && all.length !== first.scenario.concentrators) problems.push(`the parts hold ${all.length} concentrators, the scenario has ${first.scenario.concentrators}`);
   if (problems.length) throw new MergeError(`cannot merge: ${problems.join('; ')}`);
-  return { scenario: first.scenario, day: first.day, shard: null, concentrators: all, ...summarize(all) };
+  return { mode: first.mode, scenario: first.scenario, day: first.day, shard: null, concentrators: all, ...summarize(all) };
 }

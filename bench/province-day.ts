@@ -6,6 +6,12 @@
  *   npx tsx bench/province-day.ts [--scenario province-50000] [--sizes 1,10,50,all] [--shards 2] [--json FILE]
  *   npx tsx bench/province-day.ts --shard 2/4 --out shard-2.json        # one shard (a CI job, a pod)
  *   npx tsx bench/province-day.ts --merge shard-*.json [--out day.json] [--against single.json]
+ *   npx tsx bench/province-day.ts --station [--db postgres://...] --sizes 1,10   # with the 1376.1 terminal and a master station
+ *
+ * Modes: by default each concentrator's core alone on its own clock (collection-day.ts); `--station`
+ * runs full concentrators (core + 1376.1 terminal) logged in to one reference master station per
+ * process, which collects over 1376.1 until 12:00 (collection-station-day.ts; PGlite in memory, or
+ * the PostgreSQL server `--db` names).
  *
  * Sizes: the first N concentrators of the scenario (`all`: every one), each size in its own process
  * (zx) so peak memory is that size's. `--shards n`: the whole scenario again as n shard processes
@@ -63,6 +69,8 @@ const { values, positionals } = parseArgs({
     against: { type: 'string' },
     json: { type: 'string', default: resolve(import.meta.dirname, 'province-day-results.json') },
     quiet: { type: 'boolean', default: false },
+    station: { type: 'boolean', default: false },
+    db: { type: 'string' },
   },
 });
 
@@ -99,6 +107,8 @@ async function runHere(out: string): Promise<void> {
   const n = values.concentrators === undefined ? undefined : values.concentrators === 'all' ? total : Number(values.concentrators);
   const result = await runCollectionDay(s, {
     source: values.scenario,
+    mode: values.station ? 'station' : 'core',
+    ...(values.db ? { db: values.db } : {}),
     ...(values.shard ? { shard: parseShard(values.shard) } : { concentrators: Array.from({ length: Math.min(n ?? total, total) }, (_, i) => i) }),
     onConcentrator: (c, done, of) => {
       sample();
@@ -128,7 +138,8 @@ async function runHere(out: string): Promise<void> {
 /** Runs this script in a child process with `args` and reads its `--out` file. */
 async function inChild(args: string[], dir: string, name: string): Promise<RunFile> {
   const out = join(dir, `${name}.json`);
-  const p = await $`npx tsx ${import.meta.filename} --scenario ${values.scenario} ${args} --out ${out}`.nothrow().quiet();
+  const mode = values.station ? ['--station', ...(values.db ? ['--db', values.db] : [])] : [];
+  const p = await $`npx tsx ${import.meta.filename} --scenario ${values.scenario} ${mode} ${args} --out ${out}`.nothrow().quiet();
   if (p.exitCode !== 0) throw new Error(`${name} failed (exit ${p.exitCode}):\n${p.stderr}`);
   return JSON.parse(readFileSync(out, 'utf8')) as RunFile;
 }
@@ -164,6 +175,15 @@ const HEADER =
 
 function printRun(label: string, f: RunFile): void {
   console.log(`| ${row(label, f)} |`);
+  stationNotes.push(stationLine(label, f.result));
+}
+
+/** Station mode: what the master station had by 12:00, one line per run under the table. */
+const stationNotes: string[] = [];
+function stationLine(label: string, r: DayResult): string {
+  const t = r.totals.station;
+  if (!t) return '';
+  return `${label}: station ${fmt(t.collected)}/${fmt(t.due)} collected (${((100 * t.collected) / t.due).toFixed(2)} %), ${fmt(t.firstAttempt)} first attempt, ${fmt(t.byDeadline)} by 12:00, ${t.offline} offline terminals, ${fmt(t.readings)} readings stored, ${t.mismatched} not equal to the concentrator's`;
 }
 
 async function main(): Promise<void> {
@@ -182,7 +202,9 @@ async function main(): Promise<void> {
     }
     if (values.out) writeFileSync(values.out, JSON.stringify({ result: merged }));
     const t = merged.totals;
-    console.log(`merged ${results.length} shards: ${t.concentrators} concentrators, ${fmt(t.collected)}/${fmt(t.due)} points, ${fmt(t.items)} data items, ${t.wrong} wrong, ${t.erc39} ERC 39, digest ${merged.digest}`);
+    console.log(`merged ${results.length} shards (${merged.mode} mode): ${t.concentrators} concentrators, ${fmt(t.collected)}/${fmt(t.due)} points, ${fmt(t.items)} data items, ${t.wrong} wrong, ${t.erc39} ERC 39, digest ${merged.digest}`);
+    const st = stationLine('merged', merged);
+    if (st) console.log(st);
     if (values.against) {
       const single = JSON.parse(readFileSync(values.against, 'utf8')) as RunFile | DayResult;
       const d = ('result' in single ? single.result : single).digest;
@@ -205,7 +227,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'province-day-'));
   const runs: { label: string; file: RunFile }[] = [];
   try {
-    console.log(`${values.scenario}: ${total} concentrators; node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`${values.scenario} (${values.station ? 'station mode: full concentrators and a master station over 1376.1' : 'core mode'}): ${total} concentrators; node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log(`| ${HEADER} |`);
     console.log(`|${HEADER.split('|').map(() => '---').join('|')}|`);
     for (const size of values.sizes.split(',')) {
@@ -229,6 +251,7 @@ async function main(): Promise<void> {
       console.log(`\nmerged ${count} shards: ${fmt(merged.totals.collected)}/${fmt(merged.totals.due)} points, ${fmt(merged.totals.items)} data items, digest ${merged.digest}` + (single ? `; single run ${single.file.result.digest}: ${single.file.result.digest === merged.digest ? 'EQUAL' : 'DIFFERENT'}` : ' (no single run of every concentrator to compare: add "all" to --sizes)'));
       if (single && single.file.result.digest !== merged.digest) process.exitCode = 1;
     }
+    for (const line of stationNotes) if (line) console.log(line);
     const biggest = runs.filter((r) => r.file.result.shard === null).at(-1);
     if (biggest) {
       const t = biggest.file.result.totals;
