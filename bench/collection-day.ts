@@ -66,7 +66,7 @@ export interface ConcentratorDayResult {
   /** The planned reboot happened in the window. */
   readonly rebooted: boolean;
   /** The night's first pass (00:05): simulated duration; the line-time lower bound = the largest of its ports' (ports run in parallel); the port that took longest, with its own bound. */
-  readonly firstPass: { readonly simulatedMs: number; readonly lineTimeBoundMs: number; readonly slowestPort: { readonly port: number; readonly kind: string; readonly simulatedMs: number; readonly lineTimeMs: number } | null };
+  readonly firstPass: { readonly simulatedMs: number; readonly lineTimeBoundMs: number; readonly slowestPort: PortPass | null; readonly ports: readonly PortPass[] };
   /** Every pass of the night: their count, the first start to the last end, and the time of the last stored reading (local hh:mm:ss). */
   readonly night: { readonly passes: number; readonly simulatedMs: number; readonly lastReadingLocal: string | null };
   /** FNV-1a (32 bit, hex) over every stored reading of the day, in pn order (`readingLine`). */
@@ -75,6 +75,15 @@ export interface ConcentratorDayResult {
   readonly wallMs: { readonly build: number; readonly run: number };
   /** Station mode (collection-station-day.ts): what the master station collected from it over 1376.1. */
   readonly station?: StationSide;
+}
+
+/** One port in a pass: what it carries (plan.ts PortKind), its points, first to last exchange, and its line-time lower bound. */
+export interface PortPass {
+  readonly port: number;
+  readonly kind: string;
+  readonly points: number;
+  readonly simulatedMs: number;
+  readonly lineTimeMs: number;
 }
 
 /** The master station's side of one concentrator's day (COL-01 counts by 12:00, COL-02). */
@@ -195,14 +204,15 @@ export function concentratorResult(
   const runs = core.collectionRuns().filter((r) => r.day === day);
   const first = runs[0];
   // The port whose exchanges took longest decides the pass; the bound is the largest port's line time.
-  let slowest: ConcentratorDayResult['firstPass']['slowestPort'] = null;
+  let slowest: PortPass | null = null;
   let bound = 0;
+  const ports: PortPass[] = [];
   for (const p of first?.ports ?? []) {
     bound = Math.max(bound, p.lineTimeMs);
-    if (!slowest || p.endedAt - p.startedAt > slowest.simulatedMs) {
-      const kind = wc.plan.ports.find((x) => x.port === p.port)?.kind ?? '?';
-      slowest = { port: p.port, kind, simulatedMs: p.endedAt - p.startedAt, lineTimeMs: p.lineTimeMs };
-    }
+    const plan = wc.plan.ports.find((x) => x.port === p.port);
+    const pass: PortPass = { port: p.port, kind: plan?.kind ?? '?', points: plan?.points.length ?? 0, simulatedMs: p.endedAt - p.startedAt, lineTimeMs: p.lineTimeMs };
+    ports.push(pass);
+    if (!slowest || pass.simulatedMs > slowest.simulatedMs) slowest = pass;
   }
   return {
     index: wc.index,
@@ -216,7 +226,7 @@ export function concentratorResult(
     byKind,
     erc39: core.events(true).filter((e) => e.erc === 39).length,
     rebooted: o.rebooted,
-    firstPass: { simulatedMs: first ? first.endedAt - first.startedAt : 0, lineTimeBoundMs: bound, slowestPort: slowest },
+    firstPass: { simulatedMs: first ? first.endedAt - first.startedAt : 0, lineTimeBoundMs: bound, slowestPort: slowest, ports },
     night: {
       passes: runs.length,
       simulatedMs: runs.length ? runs.at(-1)!.endedAt - runs[0]!.startedAt : 0,

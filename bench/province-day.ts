@@ -33,7 +33,7 @@ import { $ } from 'zx';
 import { RealClock, type TimerHandle } from '../harness/core/clock.ts';
 import { concentratorCount } from '../simulators/collection/plan.ts';
 import { readCollectionScenarioFile } from '../simulators/collection/scenario.ts';
-import { mergeDayResults, MergeError, runCollectionDay, type DayResult } from './collection-day.ts';
+import { mergeDayResults, MergeError, runCollectionDay, type DayResult, type PortPass } from './collection-day.ts';
 import { median } from './stats.ts';
 
 const SCENARIOS = resolve(import.meta.dirname, '../simulators/collection/scenarios');
@@ -254,6 +254,17 @@ async function main(): Promise<void> {
     for (const line of stationNotes) if (line) console.log(line);
     const biggest = runs.filter((r) => r.file.result.shard === null).at(-1);
     if (biggest) {
+      console.log(`\n${biggest.label}, first pass per port kind (medians over the ports; simulated = first to last exchange, line time = characters × character time):`);
+      console.log('| port kind | ports | points a port | simulated s | line-time s | simulated ÷ line time | slowest port: simulated s / line-time s |');
+      console.log('|---|---:|---:|---:|---:|---:|---:|');
+      const byKind = new Map<string, PortPass[]>();
+      for (const c of biggest.file.result.concentrators) for (const p of c.firstPass.ports) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p]);
+      for (const [kind, ps] of byKind) {
+        const worst = ps.reduce((a, p) => (p.simulatedMs > a.simulatedMs ? p : a));
+        console.log(
+          `| ${kind} | ${ps.length} | ${median(ps.map((p) => p.points))} | ${secs(median(ps.map((p) => p.simulatedMs)))} | ${secs(median(ps.map((p) => p.lineTimeMs)))} | ${median(ps.map((p) => p.simulatedMs / Math.max(p.lineTimeMs, 1e-9))).toFixed(2)} | ${secs(worst.simulatedMs)} / ${secs(worst.lineTimeMs)} |`,
+        );
+      }
       const t = biggest.file.result.totals;
       const perConcentrator = biggest.file.host.wallMs / t.concentrators;
       console.log(
