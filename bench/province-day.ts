@@ -230,7 +230,7 @@ async function main(): Promise<void> {
     console.log(`${values.scenario} (${values.station ? 'station mode: full concentrators and a master station over 1376.1' : 'core mode'}): ${total} concentrators; node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log(`| ${HEADER} |`);
     console.log(`|${HEADER.split('|').map(() => '---').join('|')}|`);
-    for (const size of values.sizes.split(',')) {
+    for (const size of values.sizes.split(',').filter((x) => x !== '')) {
       const n = size === 'all' ? total : Math.min(Number(size), total);
       const f = await inChild(['--concentrators', String(n)], dir, `size-${n}`);
       runs.push({ label: `first ${n}`, file: f });
