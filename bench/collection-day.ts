@@ -21,6 +21,9 @@
  * - `wrong`: stored readings the world's truth refuses (`truth.check`: the meter's own freeze or
  *   register). Never expected to be anything but 0: a benchmark that stores wrong values is not
  *   measuring collection.
+ *
+ * `mode: 'station'` runs the chosen concentrators instead as full concentrators against one master
+ * station over 1376.1 (collection-station-day.ts); the core's figures are computed the same way.
  */
 import { VirtualClock } from '../harness/core/clock.ts';
 import type { CollectionScenario } from '../simulators/collection/scenario.ts';
