@@ -78,6 +78,7 @@ export const ConcentratorDefectSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('ignore-time-tag') }).strict().describe('acts on a request whose Tp has expired (ROB-10)'),
   z.object({ name: z.literal('no-failed-re-read-event') }).strict().describe('records no ERC 39 when a re-read fails (COL-04)'),
   z.object({ name: z.literal('day-from-read-time') }).strict().describe("files a freeze under the day it was read, not the meter's freeze time"),
+  z.object({ name: z.literal('no-retry') }).strict().describe('one pass a night at 00:05, no retries until 04:00 (COL-03)'),
 ]);
 export type ConcentratorDefect = z.output<typeof ConcentratorDefectSchema>;
 
@@ -107,6 +108,9 @@ export function concentratorDefectSwitches(defects: readonly ConcentratorDefect[
         break;
       case 'day-from-read-time':
         core.dayFromReadTime = true;
+        break;
+      case 'no-retry':
+        core.noRetry = true;
         break;
       case 'no-heartbeat':
         terminal.noHeartbeat = true;

@@ -70,6 +70,8 @@ export interface CollectionContext {
   readonly failedReReadEvent: boolean;
   /** The dayFromReadTime defect: the N-th freeze is taken as `day` - (N - 1). */
   readonly dayFromReadTime: boolean;
+  /** The noRetry defect: one pass a night, at 00:05. */
+  readonly noRetry?: boolean;
 }
 
 /** Local date "YYYY-MM-DD" of a terminal instant. */
@@ -198,14 +200,14 @@ export class CollectionTask {
     }
     // Inside the window: the slot whose time has come.
     const current = Math.min(this.slots - 1, Math.floor((t - first) / (RETRY_EVERY_MINUTES * MINUTE)));
-    if (current > night.lastSlot) {
+    if (current > night.lastSlot && !(this.ctx.noRetry === true && night.lastSlot >= 0)) {
       const firstOfNight = night.lastSlot < 0;
       night.lastSlot = current;
       this.runPass(firstOfNight);
       return;
     }
     const next = night.lastSlot + 1;
-    this.wakeAt(next < this.slots ? this.slotAt(today, next) : close);
+    this.wakeAt(next < this.slots && this.ctx.noRetry !== true ? this.slotAt(today, next) : close);
   }
 
   private wakeAt(terminalInstant: number): void {

@@ -79,6 +79,12 @@ export interface ConcentratorDefects {
    * day's energy twice, another day never.
    */
   readonly dayFromReadTime?: boolean;
+  /**
+   * One pass a night at 00:05 and no retries until 04:00 (COL-03, GAP-02). The field fault: a
+   * concentrator whose task runs once, so a meter busy or asleep at 00:05 loses its day until the
+   * next night's re-read.
+   */
+  readonly noRetry?: boolean;
 }
 
 export interface CreateConcentratorCoreOptions {
@@ -140,6 +146,7 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
       skipReRead: this.defects.skipReRead === true,
       failedReReadEvent: this.defects.noFailedReReadEvent !== true,
       dayFromReadTime: this.defects.dayFromReadTime === true,
+      noRetry: this.defects.noRetry === true,
     });
     if (o.archive) {
       const refused = this.setPoints(o.archive).filter((c) => !c.ok);

@@ -168,8 +168,27 @@ const archiveDownload: Case = {
       const key = (r: UnitValue): string => JSON.stringify(Object.entries(r).sort());
       const missing = want.filter((w) => !back.some((b) => key(b) === key(w)));
       ctx.check(missing.length === 0, `AFN 0A F${fn}: ${missing.length} of ${want.length} record(s) not given back as set (first: ${missing[0] ? JSON.stringify(missing[0]) : ''})`);
+      ctx.check(back.length === want.length, `AFN 0A F${fn}: ${back.length} record(s) given back, ${want.length} set`);
     }
     t.archiveLoaded = refused === 0;
+    // COL-10: a reserved protocol code, and a port the concentrator does not have, are refused safely
+    // (denied, and not in the archive afterwards), while the archive stays as it was.
+    const template = archiveChunks(ps.filter((p) => p.protocol === 'dlt645-2007').slice(0, 1))[0]?.value.meters as UnitValue[] | undefined;
+    if (template?.[0]) {
+      const serial = Math.min(2040, Math.max(...ps.map((p) => p.serial)) + 100);
+      const bad: [string, UnitValue][] = [
+        ['reserved protocol code 99', { ...template[0], serial, pn: serial, protocol: 99 }],
+        ['port 29, which it does not have', { ...template[0], serial, pn: serial, rateAndPort: (3 << 5) | 29 }],
+      ];
+      for (const [what, record] of bad) {
+        const reply = await run(t, t.master.setParameters(10, { count: 1, meters: [record] }));
+        const accepted = !reply.denied && (reply.confirm ?? []).every((x) => x.ok);
+        ctx.check(!accepted, `an F10 record with ${what} was accepted`);
+        const back = await run(t, t.master.query(10, { count: 1, serials: [{ serial }] }));
+        const kept = back.flatMap((it) => (field(it.value, 'meters') as UnitValue[] | undefined) ?? []).filter((r) => field(r, 'serial') === serial);
+        ctx.check(kept.length === 0, `an F10 record with ${what} is in the archive (serial ${serial})`);
+      }
+    }
   },
 };
 
@@ -346,6 +365,41 @@ const dailyByDeadline: Case = {
 /** An electricity point of the archive, counting from the end (so two cases pick different meters). */
 const electricityPoint = (t: CollectionTarget, fromEnd: number): ArchivePoint | undefined => points(t).filter((p) => p.protocol === 'dlt645-2007').at(-1 - fromEnd);
 
+/** When the meters of the retry case answer again: after the 00:05 pass and a first retry [MeterLab]. */
+const BACK_AT = '01:10';
+
+const retryBeforeDeadline: Case = {
+  id: 'collection.retry-before-deadline',
+  requirement: 'COL-03',
+  title: 'meters silent at 00:05 that answer later in the night are read again before the deadline',
+  applies: (t) => needsBench(t, 'silencing a meter'),
+  async run(ctx, t) {
+    ready(ctx, t, { archive: true });
+    // One meter of each protocol behind the concentrator, silent from before midnight until 01:10.
+    const chosen = ['dlt645-2007', 'cjt188', 'mbus']
+      .map((protocol) => points(t).filter((p) => p.protocol === protocol).at(protocol === 'dlt645-2007' ? -3 : -1))
+      .filter((p): p is ArchivePoint => p !== undefined);
+    const deadline = nextLocal(t, t.declaration.collection.deadline);
+    const day = addDays(localDay(t, deadline), -1);
+    const truths = chosen.map((p) => t.bench!.world.truth.point(p.pn)!);
+    for (const x of truths) x.setDead(true);
+    try {
+      await ctx.step(`${chosen.map((p) => `p${p.pn}`).join(', ')} silent until ${BACK_AT}`, () => until(t, localInstant(t, localDay(t, deadline), BACK_AT)));
+    } finally {
+      for (const x of truths) x.setDead(false);
+    }
+    await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    const got = await collectedDaily(t, chosen, day);
+    for (const p of chosen) {
+      const r = got.get(p.pn);
+      if (!ctx.check(r !== undefined, `p${p.pn} (${p.kind} ${p.address}): silent at 00:05, answering from ${BACK_AT}, still no daily data for ${day} at ${t.declaration.collection.deadline}`)) continue;
+      const c = t.bench!.world.truth.check(r!, { slackMs: READ_TIME_SLACK_MS });
+      ctx.check(c.ok, `p${p.pn} (${p.kind}) ${day}: collected ${describeValue(r!.value)}, the meter says ${c.expected}`);
+      ctx.check(r!.readAt >= localInstant(t, localDay(t, deadline), BACK_AT), `p${p.pn}: its reading time ${localClock(t, r!.readAt)} is before the meter answered again (${BACK_AT})`);
+    }
+  },
+};
+
 const failedReReadEvent: Case = {
   id: 'collection.failed-re-read-event',
   requirement: 'COL-04',
@@ -458,6 +512,7 @@ export const collectionCases: readonly Case[] = [
   badInput,
   forwarding,
   dailyByDeadline,
+  retryBeforeDeadline,
   failedReReadEvent,
   reReadAfterOutage,
   reloginAfterDrop,
