@@ -365,6 +365,17 @@ const dailyByDeadline: Case = {
 /** An electricity point of the archive, counting from the end (so two cases pick different meters). */
 const electricityPoint = (t: CollectionTarget, fromEnd: number): ArchivePoint | undefined => points(t).filter((p) => p.protocol === 'dlt645-2007').at(-1 - fromEnd);
 
+/** Runs `work` with the meters of `ps` silent (reference only); they answer again afterwards, whatever happens. */
+async function withSilenced<R>(t: CollectionTarget, ps: readonly ArchivePoint[], work: () => Promise<R>): Promise<R> {
+  const truths = ps.map((p) => t.bench!.world.truth.point(p.pn)!);
+  for (const x of truths) x.setDead(true);
+  try {
+    return await work();
+  } finally {
+    for (const x of truths) x.setDead(false);
+  }
+}
+
 /** When the meters of the retry case answer again: after the 00:05 pass and a first retry [MeterLab]. */
 const BACK_AT = '01:10';
 
@@ -381,13 +392,7 @@ const retryBeforeDeadline: Case = {
       .filter((p): p is ArchivePoint => p !== undefined);
     const deadline = nextLocal(t, t.declaration.collection.deadline);
     const day = addDays(localDay(t, deadline), -1);
-    const truths = chosen.map((p) => t.bench!.world.truth.point(p.pn)!);
-    for (const x of truths) x.setDead(true);
-    try {
-      await ctx.step(`${chosen.map((p) => `p${p.pn}`).join(', ')} silent until ${BACK_AT}`, () => until(t, localInstant(t, localDay(t, deadline), BACK_AT)));
-    } finally {
-      for (const x of truths) x.setDead(false);
-    }
+    await ctx.step(`${chosen.map((p) => `p${p.pn}`).join(', ')} silent until ${BACK_AT}`, () => withSilenced(t, chosen, () => until(t, localInstant(t, localDay(t, deadline), BACK_AT))));
     await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
     const got = await collectedDaily(t, chosen, day);
     for (const p of chosen) {
@@ -409,27 +414,21 @@ const failedReReadEvent: Case = {
     ready(ctx, t, { archive: true });
     const p = electricityPoint(t, 0);
     if (!p) return ctx.notApplicable('the scenario has no DL/T 645 meter');
-    const truth = t.bench!.world.truth.point(p.pn)!;
-    truth.setDead(true);
-    try {
-      const deadline = nextLocal(t, t.declaration.collection.deadline);
-      const day = addDays(localDay(t, deadline), -1);
-      const reportsBefore = t.reports.length;
-      // The window closes at the deadline; the event may take the last exchange after it (MeterLab allows 15 min).
-      await ctx.step(`p${p.pn} silent, run to ${localDay(t, deadline)} ${t.declaration.collection.deadline} + 15 min`, () => until(t, deadline + EVENT_GRACE_MS));
-      const events = await run(t, t.master.events(true, 0, 255));
-      const erc39 = events.filter((e) => field(e, 'erc') === 39);
-      ctx.log(`important events: ${events.map((e) => `ERC ${String(field(e, 'erc'))}`).join(', ') || 'none'}`);
-      const mine = erc39.filter((e) => {
-        const data = (field(e, 'fields') ?? {}) as UnitValue;
-        return Number(field(data, 'pn')) % 4096 === p.pn && field(data, 'day') === day;
-      });
-      ctx.check(mine.length > 0, `no ERC 39 for p${p.pn} and ${day} among ${erc39.length} ERC 39 record(s) (AFN 0E F1)`);
-      const reported = t.reports.slice(reportsBefore).some((r) => r.items.some((it) => it.fn === 1));
-      ctx.check(reported, 'the event was not reported actively (AFN 0E with CON, CON-04)');
-    } finally {
-      truth.setDead(false);
-    }
+    const deadline = nextLocal(t, t.declaration.collection.deadline);
+    const day = addDays(localDay(t, deadline), -1);
+    const reportsBefore = t.reports.length;
+    // The window closes at the deadline; the event may take the last exchange after it (MeterLab allows 15 min).
+    await ctx.step(`p${p.pn} silent, run to ${localDay(t, deadline)} ${t.declaration.collection.deadline} + 15 min`, () => withSilenced(t, [p], () => until(t, deadline + EVENT_GRACE_MS)));
+    const events = await run(t, t.master.events(true, 0, 255));
+    const erc39 = events.filter((e) => field(e, 'erc') === 39);
+    ctx.log(`important events: ${events.map((e) => `ERC ${String(field(e, 'erc'))}`).join(', ') || 'none'}`);
+    const mine = erc39.filter((e) => {
+      const data = (field(e, 'fields') ?? {}) as UnitValue;
+      return Number(field(data, 'pn')) % 4096 === p.pn && field(data, 'day') === day;
+    });
+    ctx.check(mine.length > 0, `no ERC 39 for p${p.pn} and ${day} among ${erc39.length} ERC 39 record(s) (AFN 0E F1)`);
+    const reported = t.reports.slice(reportsBefore).some((r) => r.items.some((it) => it.fn === 1));
+    ctx.check(reported, 'the event was not reported actively (AFN 0E with CON, CON-04)');
   },
 };
 
@@ -442,12 +441,9 @@ const reReadAfterOutage: Case = {
     ready(ctx, t, { archive: true });
     const p = electricityPoint(t, 1);
     if (!p) return ctx.notApplicable('the scenario has fewer than two DL/T 645 meters');
-    const truth = t.bench!.world.truth.point(p.pn)!;
-    truth.setDead(true);
     const firstNight = nextLocal(t, t.declaration.collection.deadline);
     const missed = [addDays(localDay(t, firstNight), -1), localDay(t, firstNight)];
-    await ctx.step(`p${p.pn} silent for two nights (${missed.join(', ')})`, () => until(t, localInstant(t, addDays(localDay(t, firstNight), 1), '06:00')));
-    truth.setDead(false);
+    await ctx.step(`p${p.pn} silent for two nights (${missed.join(', ')})`, () => withSilenced(t, [p], () => until(t, localInstant(t, addDays(localDay(t, firstNight), 1), '06:00'))));
     const deadline = nextLocal(t, t.declaration.collection.deadline);
     await ctx.step(`p${p.pn} answers again; run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
     const days = [...missed, addDays(localDay(t, deadline), -1)];
