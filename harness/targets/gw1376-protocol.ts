@@ -19,7 +19,8 @@
  *
  * Not yet: a vendor's concentrator. Its uplink would be a TCP connection it opens to MeterLab and
  * its meters MeterLab's simulated ones served on serial adapters (station-api's TCP serial servers
- * show how); a serial or TCP connection of this protocol is refused with that message.
+ * show how); the collection suite refuses a concentrator profile with a serial or TCP connection
+ * with that message (suites/collection/support.ts).
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
