@@ -183,6 +183,34 @@ export interface DailySuccessRate {
   readonly total: SuccessCounts & { readonly terminals: number; readonly offlineTerminals: number };
 }
 
+/** A meter_reading row as both the delivery and `readings()` select it (values × 10,000 as BIGINT). */
+interface ReadingRow {
+  concentrator_id: string;
+  pn: number;
+  day: string;
+  kind: MeterKind;
+  reading_time: string | null;
+  value_e4: number;
+  tariffs_e4: (number | null)[] | null;
+  unit: number | null;
+  meter_type: number | null;
+}
+
+/** A meter_reading row as a reading (kWh or the unit's value, exact to 0.0001). */
+function readingOfRow(r: ReadingRow): DeliveredReading {
+  return {
+    concentrator: r.concentrator_id,
+    pn: r.pn,
+    day: r.day,
+    kind: r.kind,
+    readingTime: r.reading_time,
+    value: Number(r.value_e4) / 10_000,
+    tariffs: r.tariffs_e4 === null ? null : r.tariffs_e4.map((t) => (t === null ? null : t / 10_000)),
+    unit: r.unit,
+    meterType: r.meter_type,
+  };
+}
+
 export interface StoredReading {
   readonly concentrator: string;
   readonly pn: number;
@@ -825,34 +853,14 @@ export class CollectionStation {
     let failed = false;
     for (const endpoint of d.endpoints) {
       for (;;) {
-        const { rows } = await this.q<{
-          concentrator_id: string;
-          pn: number;
-          day: string;
-          kind: MeterKind;
-          reading_time: string | null;
-          value_e4: number;
-          tariffs_e4: (number | null)[] | null;
-          unit: number | null;
-          meter_type: number | null;
-        }>(
+        const { rows } = await this.q<ReadingRow>(
           `SELECT r.concentrator_id, r.pn, r.day, r.kind, r.reading_time, r.value_e4, r.tariffs_e4, r.unit, r.meter_type
              FROM reading_delivery d JOIN meter_reading r USING (concentrator_id, pn, day)
             WHERE d.utility = $1 AND d.delivered_at IS NULL ORDER BY r.day, r.concentrator_id, r.pn LIMIT $2`,
           [endpoint.utility, size],
         );
         if (rows.length === 0) break;
-        const readings: DeliveredReading[] = rows.map((r) => ({
-          concentrator: r.concentrator_id,
-          pn: r.pn,
-          day: r.day,
-          kind: r.kind,
-          value: Number(r.value_e4) / 10_000,
-          unit: r.unit,
-          meterType: r.meter_type,
-          readingTime: r.reading_time,
-          tariffs: r.tariffs_e4 === null ? null : r.tariffs_e4.map((t) => (t === null ? null : t / 10_000)),
-        }));
+        const readings: DeliveredReading[] = rows.map(readingOfRow);
         const first = readings[0]!;
         const last = readings[readings.length - 1]!;
         const reference = `${endpoint.utility}/${first.day}/${first.concentrator}/${first.pn}..${last.day}/${last.concentrator}/${last.pn}`;
@@ -951,34 +959,12 @@ export class CollectionStation {
   /** Stored readings, by concentrator (key or id) and optionally day, in (day, pn) order. */
   async readings(concentrator: TerminalId | string, day?: string): Promise<StoredReading[]> {
     const key = typeof concentrator === 'string' ? concentrator : concentratorKey(concentrator);
-    const { rows } = await this.q<{
-      concentrator_id: string;
-      pn: number;
-      day: string;
-      kind: MeterKind;
-      reading_time: string | null;
-      value_e4: number;
-      tariffs_e4: (number | null)[] | null;
-      unit: number | null;
-      meter_type: number | null;
-      received_at: number;
-    }>(
+    const { rows } = await this.q<ReadingRow & { received_at: number }>(
       `SELECT concentrator_id, pn, day, kind, reading_time, value_e4, tariffs_e4, unit, meter_type, received_at FROM meter_reading
         WHERE concentrator_id = $1 AND ($2::text IS NULL OR day = $2) ORDER BY day, pn`,
       [key, day ?? null],
     );
-    return rows.map((r) => ({
-      concentrator: r.concentrator_id,
-      pn: r.pn,
-      day: r.day,
-      kind: r.kind,
-      readingTime: r.reading_time,
-      value: Number(r.value_e4) / 10_000,
-      tariffs: r.tariffs_e4 === null ? null : r.tariffs_e4.map((t) => (t === null ? null : t / 10_000)),
-      unit: r.unit,
-      meterType: r.meter_type,
-      receivedAt: Number(r.received_at),
-    }));
+    return rows.map((r) => ({ ...readingOfRow(r), receivedAt: Number(r.received_at) }));
   }
 
   /** Leak warnings raised, oldest first. */
