@@ -211,6 +211,19 @@ describe('meterlab simulate concentrator', () => {
   }, 90_000);
 });
 
+/** A stderr stream for an in-process run: its text so far, and a promise per line it must come to show. */
+function capturedStderr(): { err: PassThrough; text: () => string; line: (text: string) => Promise<void> } {
+  const err = new PassThrough();
+  let stderr = '';
+  const waiting: { text: string; resolve: () => void }[] = [];
+  err.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+    for (const w of waiting.filter((x) => stderr.includes(x.text))) w.resolve();
+  });
+  const line = (text: string): Promise<void> => new Promise((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
+  return { err, text: () => stderr, line };
+}
+
 /** Runs the command in this process (argument checks need no child process). */
 async function inProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = new PassThrough();
@@ -231,23 +244,17 @@ describe('meterlab simulate concentrator: a start inside an uplink outage', () =
     // 2026-12-01 23:30 UTC+8: the outage of night 0 runs from 23:00 (the evening before its midnight) to 06:00.
     const virtual = new VirtualClock({ start: fromCalendar({ year: 2026, month: 12, day: 1, hour: 23, minute: 30, second: 0 }, 480), autoAdvance: false });
     const path = file('outage.json', { ...SMALL, areas: [SMALL.areas[1]], faults: { uplinkDown: { share: 1, from: '23:00', to: '06:00' } } });
-    const err = new PassThrough();
-    let stderr = '';
-    const said = new Promise<void>((resolve) =>
-      err.on('data', (c: Buffer) => {
-        stderr += c.toString('utf8');
-        if (stderr.includes('uplink down (scenario fault)')) resolve();
-      }),
-    );
+    const { err, text, line } = capturedStderr();
+    const said = line('uplink down (scenario fault)');
     const exit = simulateConcentratorCommand({ master: `127.0.0.1:${st.port}`, scenario: path }, { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err }, virtual);
     await said;
     process.emit('SIGINT');
     expect(await exit).toBe(0);
-    expect(stderr).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): uplink down 2026-12-01 23:00 .. 2026-12-02 06:00');
-    expect(stderr).toContain('2026-12-01T15:30:00.000Z b-0007 3703/7: uplink down (scenario fault) until 2026-12-02 06:00 UTC+8: its dials fail until then');
-    expect(stderr.match(/uplink down \(scenario fault\)/g)).toHaveLength(1);
-    expect(stderr).toMatch(/b-0007 3703\/7: 0 login\(s\), 1 dial\(s\)/);
-    expect(stderr).not.toContain('not reachable');
+    expect(text()).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): uplink down 2026-12-01 23:00 .. 2026-12-02 06:00');
+    expect(text()).toContain('2026-12-01T15:30:00.000Z b-0007 3703/7: uplink down (scenario fault) until 2026-12-02 06:00 UTC+8: its dials fail until then');
+    expect(text().match(/uplink down \(scenario fault\)/g)).toHaveLength(1);
+    expect(text()).toMatch(/b-0007 3703\/7: 0 login\(s\), 1 dial\(s\)/);
+    expect(text()).not.toContain('not reachable');
     expect(logins).toBe(0);
   });
 });
@@ -258,14 +265,7 @@ describe('meterlab simulate concentrator: an uplink outage that begins while onl
     const from = fromCalendar({ year: 2026, month: 12, day: 1, hour: 23, minute: 0, second: 0 }, 480);
     const virtual = new VirtualClock({ start: from - 60_000, autoAdvance: false });
     const path = file('outage-later.json', { ...SMALL, areas: [SMALL.areas[1]], faults: { uplinkDown: { share: 1, from: '23:00', to: '06:00' } } });
-    const err = new PassThrough();
-    let stderr = '';
-    const waiting: { text: string; resolve: () => void }[] = [];
-    err.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-      for (const w of waiting.filter((x) => stderr.includes(x.text))) w.resolve();
-    });
-    const line = (text: string): Promise<void> => new Promise((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
+    const { err, text, line } = capturedStderr();
     const exit = simulateConcentratorCommand({ master: `127.0.0.1:${st.port}`, scenario: path }, { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err }, virtual);
     await line('meterlab: serving b-0007 3703/7 → ');
     const offline = new Promise((resolve) => st.once('offline', resolve));
@@ -274,8 +274,8 @@ describe('meterlab simulate concentrator: an uplink outage that begins while onl
     await offline;
     process.emit('SIGINT');
     expect(await exit).toBe(0);
-    expect(stderr).toContain(`2026-12-01T15:00:00.000Z b-0007 3703/7: link to 127.0.0.1:${st.port} dropped (scenario fault: uplink down until 2026-12-02 06:00 UTC+8); redialling`);
-    expect(stderr).toMatch(/b-0007 3703\/7: 1 login\(s\), 1 dial\(s\) \(0 failed\)/);
+    expect(text()).toContain(`2026-12-01T15:00:00.000Z b-0007 3703/7: link to 127.0.0.1:${st.port} dropped (scenario fault: uplink down until 2026-12-02 06:00 UTC+8); redialling`);
+    expect(text()).toMatch(/b-0007 3703\/7: 1 login\(s\), 1 dial\(s\) \(0 failed\)/);
   });
 });
 
@@ -286,29 +286,22 @@ describe('meterlab simulate concentrator: a planned reboot', () => {
     const at = fromCalendar({ year: 2026, month: 12, day: 2, hour: 0, minute: 1, second: 0 }, 480);
     const virtual = new VirtualClock({ start: at - 120_000, autoAdvance: false });
     const path = file('reboot.json', { ...SMALL, areas: [SMALL.areas[1]], faults: { reboots: { share: 1, at: '00:01', offMinutes: 3 } } });
-    const err = new PassThrough();
-    let stderr = '';
-    const waiting: { text: string; resolve: () => void }[] = [];
-    err.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-      for (const w of waiting.filter((x) => stderr.includes(x.text))) w.resolve();
-    });
-    const line = (text: string): Promise<void> => new Promise((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
+    const { err, text, line } = capturedStderr();
     const exit = simulateConcentratorCommand({ master: `127.0.0.1:${st.port}`, scenario: path }, { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err }, virtual);
     await line('meterlab: serving b-0007 3703/7 → ');
-    expect(stderr).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at 2026-12-02 00:01 for 3 min');
+    expect(text()).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at 2026-12-02 00:01 for 3 min');
     const offline = new Promise((resolve) => st.once('offline', resolve));
     await virtual.advanceTo(at);
     await line('b-0007 3703/7: power cycle (scenario fault), off for 3 min');
     await offline;
-    expect(stderr).not.toContain('again (login 2)');
+    expect(text()).not.toContain('again (login 2)');
     await virtual.advanceTo(at + 3 * 60_000);
     await line('again (login 2)');
     await st.waitForTerminal('3703', 7, 5_000);
     process.emit('SIGINT');
     expect(await exit).toBe(0);
-    expect(stderr).toContain(`2026-12-01T16:01:00.000Z b-0007 3703/7: power cycle (scenario fault), off for 3 min`);
-    expect(stderr).toMatch(/b-0007 3703\/7: 2 login\(s\), 2 dial\(s\) \(0 failed\)/);
+    expect(text()).toContain(`2026-12-01T16:01:00.000Z b-0007 3703/7: power cycle (scenario fault), off for 3 min`);
+    expect(text()).toMatch(/b-0007 3703\/7: 2 login\(s\), 2 dial\(s\) \(0 failed\)/);
   });
 });
 
