@@ -73,6 +73,26 @@ export interface DailyReading {
   readonly value: PointValue;
 }
 
+/**
+ * A point's load curves of one day (COL-12), read from a DL/T 645 meter's load records
+ * (DI 06000001) and answered upstream as 1376.1 AFN 0D F81 / F89 / F101. Point i is at
+ * 00:00 + i x `intervalMinutes` of `day` (terminal local time); 1440 / intervalMinutes points.
+ */
+export interface DailyCurve {
+  readonly pn: number;
+  readonly day: string;
+  /** 15: 1376.1 density m = 1. */
+  readonly intervalMinutes: number;
+  /** When the concentrator read it (terminal clock, ms). */
+  readonly readAt: number;
+  /** F101 forward active total energy reading, kWh; NaN where the meter had no (valid) record. */
+  readonly forwardActiveKwh: Float64Array;
+  /** F81 total active power, kW; NaN where missing. */
+  readonly activePowerKw: Float64Array;
+  /** F89 phase A voltage, V; NaN where missing. */
+  readonly voltageAV: Float64Array;
+}
+
 /** Why an exchange with a meter failed. */
 export type ReadFailure = { readonly ok: false; readonly reason: 'no-reply' | 'abnormal' | 'refused' | 'no-such-point' | 'busy'; readonly detail: string };
 export type ReadResult<T> = { readonly ok: true; readonly value: T } | ReadFailure;
@@ -137,6 +157,8 @@ export interface ConcentratorCore {
 
   /** The stored daily reading of a point and day, if any. */
   daily(pn: number, day: string): DailyReading | undefined;
+  /** The stored load curves of a point and day, if any (AFN 0D F81/F89/F101). Optional: a core without curves answers none. */
+  curve?(pn: number, day: string): DailyCurve | undefined;
   /** Reads a point's current value from the meter now (AFN 0C F129 / F249). */
   readCurrent(pn: number, signal?: AbortSignal): Promise<ReadResult<{ readonly readAt: number; readonly value: PointValue }>>;
 
