@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../harness/core/bytes.ts';
+import { Gw1376Master } from '../../harness/masters/gw1376-master.ts';
 import { Afn, CurveFn, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
-import { createRig, itemsOf, kindOf, START, type Received, type Rig } from './terminal-test-support.ts';
+import { AREA, createRig, itemsOf, kindOf, MSA, START, TERMINAL, type Received, type Rig } from './terminal-test-support.ts';
 import type { DailyCurve } from './types.ts';
 
 const DAY = '2026-03-09';
@@ -185,6 +186,33 @@ describe('AFN 0D F81 / F89 / F101 from the day curves', () => {
       const pn = item.pn as number;
       const want = Array.from({ length: 255 }, (_, i) => (i < 96 ? energy(pn, 9, i) : i < 192 ? energy(pn, 10, i - 96) : null));
       expect(pointsOf(item)).toEqual(want);
+    }
+  });
+
+  it('end to end: Gw1376Master.readCurves over the terminal gives the curves as the core holds them', async () => {
+    const rig = await onlineRig();
+    rig.core.putCurve(dayCurve(1, DAY, [10]));
+    rig.core.putCurve(dayCurve(2, DAY));
+    const master = new Gw1376Master({ link: rig.master.link, clock: rig.clock, msa: MSA, terminal: { areaCode: AREA, terminal: TERMINAL } });
+    try {
+      const got = await rig.clock.run(master.readCurves([1, 2, 3].flatMap((pn) => [81, 89, 101].map((fn) => ({ pn, fn }))), `${DAY} 00:00`, 1, 96));
+      expect(got.map((c) => [c.pn, c.fn])).toEqual([
+        [1, 81],
+        [2, 81],
+        [1, 89],
+        [2, 89],
+        [1, 101],
+        [2, 101],
+      ]);
+      const series = { 81: power, 89: voltage, 101: energy } as const;
+      for (const c of got) {
+        const f = series[c.fn as 81 | 89 | 101];
+        expect(c.points).toEqual(Array.from({ length: 96 }, (_, i) => (c.pn === 1 && i === 10 ? null : f(c.pn, 9, i))));
+      }
+      // A day without curves: null.
+      expect(await rig.clock.run(master.readCurve(81, 1, '2026-03-01 00:00', 1, 96))).toBeNull();
+    } finally {
+      master.dispose();
     }
   });
 });
