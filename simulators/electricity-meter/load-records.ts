@@ -1,0 +1,210 @@
+/**
+ * The electricity meter's load records (负荷记录, DL/T 645-2007 table A.7; block layout in
+ * harness/protocols/dlt645/load-record.ts): one record at every interval boundary of the meter
+ * clock, kept in a ring of `daysKept × 1440 / intervalMinutes` records, oldest overwritten.
+ *
+ * Memory (50,000 meters live in one process): a meter whose mode word is 0 holds nothing; the
+ * store is allocated with the first record, one day's worth, and doubles up to the ring size. A
+ * record is a few 32-bit integers, only for the classes the mode word enables, as scaled integers
+ * (exact for the BCD fields):
+ *   time           meter minutes since the epoch
+ *   power          classes 1, 2, 3: total active power × 10⁴ (kW, rounded to the field's
+ *                  0.0001), MAINS_OFF when the mains were off. The rest of these classes (phase
+ *                  voltages, currents, phase powers, reactive power, power factors, frequency) is
+ *                  a function of that power and the load settings (values.ts `computeElectrical`,
+ *                  the same the meter serves on 0201..0206 / 02800002): computed when read.
+ *   class 4        forward, reverse active, combined reactive 1 (QI + QII), 2 (QIII + QIV) × 100
+ *   class 5        quadrant I..IV reactive × 100
+ *   class 6        active demand × 10⁴; reactive demand = active × tan φ, computed when read
+ * Mode word 0B (classes 1, 2, 4), 15 min, 4 days: 384 records × 6 words = 9.2 kB per meter.
+ */
+import { toCalendar } from '../../harness/core/calendar.ts';
+import type { LoadRecordBlock } from '../../harness/protocols/dlt645/load-record.ts';
+import { computeElectrical, roundTo, truncateTo } from './values.ts';
+
+/** `simulation.loadRecord` of a profile (profile.ts). */
+export interface LoadRecordSettings {
+  /** Load-record mode word (04000901): bit c−1 enables class c (1..6). 0 = no load records. */
+  readonly modeWord: number;
+  /** Record interval, minutes (04000A02..07: every class the same). Divides 60. */
+  readonly intervalMinutes: number;
+  /** Days of records kept (the ring holds daysKept × 1440 / intervalMinutes). */
+  readonly daysKept: number;
+}
+
+/** The electrical state a record is made from (model.ts passes what it has at the boundary). */
+export interface LoadRecordSample {
+  /** Meter time of the boundary (ms, a whole number of minutes). */
+  readonly meterMs: number;
+  readonly mainsOn: boolean;
+  /** Total active power at the boundary, kW (0 with the relay open). */
+  readonly kW: number;
+  readonly forwardActiveKWh: number;
+  readonly reverseActiveKWh: number;
+  /** Reactive energy by quadrant I..IV, kvarh (totals over the tariffs). */
+  readonly quadrantKvarh: readonly [number, number, number, number];
+  /** Active demand at the boundary, kW (the last whole demand period's average). */
+  readonly demandKW: number;
+}
+
+type Load = Parameters<typeof computeElectrical>[0];
+
+const MS_PER_MINUTE = 60_000;
+const MINUTES_PER_DAY = 1440;
+/** The power word of a record taken with the mains off (no voltage, no frequency). */
+const MAINS_OFF = -0x80000000;
+/** XXXXXX.XX rolls over at 999999.99 (as values.ts). */
+const ENERGY_MAX = 1_000_000;
+/** XX.XXXX signed fields: ±79.9999 (formats.ts: the top nibble keeps 3 bits under the sign). */
+const POWER_MAX = 79.9999;
+const DEMAND_MAX = 99.9999;
+
+const energyWord = (kWh: number): number => Math.round(truncateTo(kWh % ENERGY_MAX, 2) * 100);
+
+export class LoadRecordStore {
+  readonly settings: LoadRecordSettings;
+  private readonly load: Load;
+  /** Words per record. */
+  private readonly stride: number;
+  private readonly powerAt: number;
+  private readonly class4At: number;
+  private readonly class5At: number;
+  private readonly class6At: number;
+  /** Ring size in records. */
+  readonly capacity: number;
+  private data: Int32Array;
+  /** Index of the oldest record, and the number kept. */
+  private head = 0;
+  private size = 0;
+
+  constructor(settings: LoadRecordSettings, load: Load) {
+    this.settings = settings;
+    this.load = load;
+    const w = settings.modeWord;
+    let stride = 1; // time
+    this.powerAt = w & 0b000111 ? stride++ : -1;
+    this.class4At = w & 0b001000 ? ((stride += 4), stride - 4) : -1;
+    this.class5At = w & 0b010000 ? ((stride += 4), stride - 4) : -1;
+    this.class6At = w & 0b100000 ? stride++ : -1;
+    this.stride = stride;
+    this.capacity = (settings.daysKept * MINUTES_PER_DAY) / settings.intervalMinutes;
+    this.data = new Int32Array(Math.min(this.capacity, MINUTES_PER_DAY / settings.intervalMinutes) * stride);
+  }
+
+  /** Records kept. */
+  get count(): number {
+    return this.size;
+  }
+
+  /** Bytes of typed-array storage held now. */
+  get bytes(): number {
+    return this.data.byteLength;
+  }
+
+  /** Forgets every record (1AH meter clear); keeps the storage. */
+  clear(): void {
+    this.head = 0;
+    this.size = 0;
+  }
+
+  /** Appends the record of one boundary (the oldest goes once the ring is full). */
+  add(s: LoadRecordSample): void {
+    const held = this.data.length / this.stride;
+    if (this.size === held && held < this.capacity) this.grow(Math.min(this.capacity, held * 2));
+    const slots = this.data.length / this.stride;
+    let index: number;
+    if (this.size < slots) {
+      index = (this.head + this.size) % slots;
+      this.size++;
+    } else {
+      index = this.head;
+      this.head = (this.head + 1) % slots;
+    }
+    const d = this.data;
+    const at = index * this.stride;
+    d[at] = Math.round(s.meterMs / MS_PER_MINUTE);
+    if (this.powerAt >= 0) d[at + this.powerAt] = s.mainsOn ? Math.round(roundTo(s.kW, 4, POWER_MAX) * 1e4) : MAINS_OFF;
+    if (this.class4At >= 0) {
+      const q = s.quadrantKvarh;
+      const p = at + this.class4At;
+      d[p] = energyWord(s.forwardActiveKWh);
+      d[p + 1] = energyWord(s.reverseActiveKWh);
+      d[p + 2] = energyWord(q[0] + q[1]);
+      d[p + 3] = energyWord(q[2] + q[3]);
+    }
+    if (this.class5At >= 0) {
+      const p = at + this.class5At;
+      for (let i = 0; i < 4; i++) d[p + i] = energyWord(s.quadrantKvarh[i]!);
+    }
+    if (this.class6At >= 0) d[at + this.class6At] = Math.round(truncateTo(Math.min(Math.max(0, s.demandKW), DEMAND_MAX), 4) * 1e4);
+  }
+
+  private grow(records: number): void {
+    const next = new Int32Array(records * this.stride);
+    const slots = this.data.length / this.stride;
+    for (let i = 0; i < this.size; i++) {
+      const from = ((this.head + i) % slots) * this.stride;
+      next.set(this.data.subarray(from, from + this.stride), i * this.stride);
+    }
+    this.data = next;
+    this.head = 0;
+  }
+
+  /**
+   * The records whose time is at or after `fromMeterMs`, at most `count`, in the order they were
+   * recorded (oldest first; after the meter clock was set back, a later record may carry an
+   * earlier time).
+   */
+  blocks(fromMeterMs: number, count: number): LoadRecordBlock[] {
+    const out: LoadRecordBlock[] = [];
+    const slots = this.data.length / this.stride;
+    for (let i = 0; i < this.size && out.length < count; i++) {
+      const at = ((this.head + i) % slots) * this.stride;
+      if (this.data[at]! * MS_PER_MINUTE >= fromMeterMs) out.push(this.block(at));
+    }
+    return out;
+  }
+
+  private block(at: number): LoadRecordBlock {
+    const d = this.data;
+    const w = this.settings.modeWord;
+    const c = toCalendar(d[at]! * MS_PER_MINUTE);
+    const block: { -readonly [K in keyof LoadRecordBlock]: LoadRecordBlock[K] } = {
+      time: { year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute },
+      valid: true,
+    };
+    if (this.powerAt >= 0) {
+      const word = d[at + this.powerAt]!;
+      const on = word !== MAINS_OFF;
+      const e = computeElectrical(this.load, on, on ? word / 1e4 : 0);
+      const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+      if (w & 1) {
+        block.voltageCurrentFrequency = {
+          voltageV: [num(e.voltage[0]), num(e.voltage[1]), num(e.voltage[2])],
+          currentA: [e.current[0]!, e.current[1]!, e.current[2]!],
+          frequencyHz: on ? roundTo(this.load.frequencyHz, 2, 99.99) : 0,
+        };
+      }
+      if (w & 2) {
+        const p = e.activeKW;
+        const q = e.reactiveKvar;
+        block.power = { activeKw: [p[0]!, p[1]!, p[2]!, p[3]!], reactiveKvar: [q[0]!, q[1]!, q[2]!, q[3]!] };
+      }
+      if (w & 4) block.powerFactor = [e.powerFactor[0]!, e.powerFactor[1]!, e.powerFactor[2]!, e.powerFactor[3]!];
+    }
+    if (this.class4At >= 0) {
+      const p = at + this.class4At;
+      block.energy = { forwardActiveKwh: d[p]! / 100, reverseActiveKwh: d[p + 1]! / 100, combinedReactive1Kvarh: d[p + 2]! / 100, combinedReactive2Kvarh: d[p + 3]! / 100 };
+    }
+    if (this.class5At >= 0) {
+      const p = at + this.class5At;
+      block.quadrantReactiveKvarh = [d[p]! / 100, d[p + 1]! / 100, d[p + 2]! / 100, d[p + 3]! / 100];
+    }
+    if (this.class6At >= 0) {
+      const kW = d[at + this.class6At]! / 1e4;
+      const tanPhi = Math.tan(Math.acos(this.load.powerFactor));
+      block.demand = { activeKw: kW, reactiveKvar: truncateTo(Math.min(kW * tanPhi, DEMAND_MAX), 4) };
+    }
+    return block;
+  }
+}
