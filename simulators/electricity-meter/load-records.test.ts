@@ -231,6 +231,15 @@ describe('load record store of the model', () => {
     expect(m.loadRecords(0, 100)).toEqual([]);
   });
 
+  it('04000901 and 04000A02..07 read the mode word and the interval of the profile, over the wire too', async () => {
+    const { m } = model({ modeWord: 0b101001, intervalMinutes: 30 });
+    expect(m.readValue('04000901')).toBe(0b101001);
+    for (const di of ['04000A02', '04000A03', '04000A04', '04000A05', '04000A06', '04000A07']) expect(m.readValue(di), di).toBe(30);
+    const rig = createRig(profileWith({ simulation: { loadRecord: { modeWord: 0b1000, intervalMinutes: 5 } } }));
+    expect(await rig.ask({ kind: 'readData', di: '04000901', extra: new Uint8Array(0) })).toMatchObject({ kind: 'readDataResponse', payload: Uint8Array.of(0x08) });
+    expect(await rig.ask({ kind: 'readData', di: '04000A05', extra: new Uint8Array(0) })).toMatchObject({ kind: 'readDataResponse', payload: Uint8Array.of(0x05, 0x00) });
+  });
+
   it('the profile refuses an interval that does not divide 60 and a mode word beyond class 6', () => {
     expect(() => loadSimulatorProfile(profileWith({ simulation: { loadRecord: { modeWord: 1, intervalMinutes: 7 } } }))).toThrow(/simulation\.loadRecord\.intervalMinutes/);
     expect(() => loadSimulatorProfile(profileWith({ simulation: { loadRecord: { modeWord: 64 } } }))).toThrow(/simulation\.loadRecord\.modeWord/);

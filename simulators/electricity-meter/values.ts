@@ -346,6 +346,15 @@ function parameterGetter(di: string): Getter | undefined {
       return () => 0x50; // combined reactive 2 = QIII + QIV
     case '04000703':
       return (m) => baudToFeatureWord(m.baudRate); // RS-485 port 1 (PROTOCOLS.md 1.6)
+    case '04000901':
+      return (m) => m.loadRecordSettings.modeWord; // load-record mode word (simulation.loadRecord)
+    case '04000A02':
+    case '04000A03':
+    case '04000A04':
+    case '04000A05':
+    case '04000A06':
+    case '04000A07':
+      return (m) => m.loadRecordSettings.intervalMinutes; // class 1..6 interval: one for all classes
     case '04000B01':
       return (m) => ({ day: m.settlementDay, hour: m.settlementHour });
     case '04000F01':
