@@ -14,6 +14,8 @@
  * - A reply longer than `maxFrameDataLength`, or an identifier the declaration lists in
  *   `followUpIdentifiers` (sent member by member), is split: 91H|20H (B1) with DI + first part,
  *   then 12H requests SEQ 1, 2, … get 92H (B2 while more follows) with DI + part + SEQ (1.3).
+ * - 11H DI 06000001 (load records at a given time) takes the request data after the DI (NN and
+ *   the time, harness/protocols/dlt645/load-record.ts): `readLoadRecords`.
  * - Abnormal replies carry the error word ERR (1.7): 02H no requested data, 04H password error /
  *   unauthorised, 08H baud rate cannot be changed, 01H other error.
  * - A well-formed frame whose data field is malformed gets an abnormal reply with 01H (other
