@@ -183,20 +183,43 @@ describe('load record store of the model', () => {
     return { clock, m };
   }
 
-  it('keeps a ring of daysKept × 96 records, grown from one day, only the enabled classes (6 words a record for classes 1, 2, 4)', async () => {
+  it('keeps a ring of daysKept × 96 records, grown from one day, a column per quantity of the enabled classes that was ever non-zero', async () => {
     const { clock, m } = model({ modeWord: MODE, daysKept: 2 });
     await clock.advanceTo(at(day(2, 22, 0)));
-    expect(m.loadRecordStorage).toEqual({ records: 48, bytes: 96 * 6 * 4 }); // 10:15 .. 22:00 (10:00 was the start): one day allocated
+    // 10:15 .. 22:00 (10:00 was the start) in one day's columns: time, power, forward, combined reactive 1 (no export: no reverse, no combined reactive 2).
+    expect(m.loadRecordStorage).toEqual({ records: 48, bytes: 96 * 4 * 4 });
     await clock.advanceTo(at(day(6, 0, 0)));
-    expect(m.loadRecordStorage).toEqual({ records: 192, bytes: 192 * 6 * 4 });
+    expect(m.loadRecordStorage).toEqual({ records: 192, bytes: 192 * 4 * 4 });
     const all = m.loadRecords(0, 1000);
     expect(all).toHaveLength(192);
     expect(all[0]!.time).toEqual(day(4, 0, 15)); // 192 records back from 6 March 00:00
     expect(all[191]!.time).toEqual(day(6, 0, 0));
-    // Energy only: 5 words a record (time, forward, reverse, combined reactive 1 and 2).
+    // Energy only: time, forward, combined reactive 1.
     const e = model({ modeWord: 0b1000, daysKept: 1 });
     await e.clock.advanceTo(at(day(4)));
-    expect(e.m.loadRecordStorage).toEqual({ records: 96, bytes: 96 * 5 * 4 });
+    expect(e.m.loadRecordStorage).toEqual({ records: 96, bytes: 96 * 3 * 4 });
+  });
+
+  it('a column first needed after the ring has wrapped (export from noon) reads 0 before and the values after', async () => {
+    const { clock, m } = model({ modeWord: 0b1000, daysKept: 2 }, { kW: 1, powerFactor: 0.8, voltageV: 230, frequencyHz: 50, phases: 3 });
+    await clock.advanceTo(at(day(4, 12, 0)));
+    expect(m.loadRecordStorage.bytes).toBe(192 * 3 * 4); // time, forward, combined reactive 1
+    m.setLoad(-2);
+    await clock.advanceTo(at(day(5, 0, 0)));
+    expect(m.loadRecordStorage).toEqual({ records: 192, bytes: 192 * 5 * 4 }); // + reverse, combined reactive 2
+    const all = m.loadRecords(0, 200);
+    expect(all[0]!.time).toEqual(day(3, 0, 15));
+    const noon = all.findIndex((b) => b.time.day === 4 && b.time.hour === 12 && b.time.minute === 0);
+    const before = all[noon]!.energy!;
+    expect(before.reverseActiveKwh).toBe(0);
+    expect(before.combinedReactive2Kvarh).toBe(0);
+    for (let i = noon + 1; i < all.length; i++) {
+      const e = all[i]!.energy!;
+      const quarters = i - noon;
+      expect(e.forwardActiveKwh).toBe(before.forwardActiveKwh);
+      expect(e.reverseActiveKwh).toBeCloseTo(0.5 * quarters, 2); // 2 kW × 0.25 h
+      expect(Math.abs(e.combinedReactive2Kvarh - 0.375 * quarters)).toBeLessThanOrEqual(0.01 + 1e-9); // QIII: 1.5 kvar × 0.25 h
+    }
   });
 
   it('records every interval of 5 minutes too, and all six classes: PF, quadrants, demand of the last whole period', async () => {
@@ -231,6 +254,8 @@ describe('load record store of the model', () => {
     expect(b3!.voltageCurrentFrequency!.frequencyHz).toBe(50);
     m.meterClear('00000001');
     expect(m.loadRecords(0, 100)).toEqual([]);
+    await clock.advanceTo(at(day(2, 11, 15)));
+    expect(m.loadRecords(0, 100).map((b) => b.time)).toEqual([day(2, 11, 15)]);
   });
 
   it('04000901 and 04000A02..07 read the mode word and the interval of the profile, over the wire too', async () => {

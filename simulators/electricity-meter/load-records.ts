@@ -4,9 +4,10 @@
  * clock, kept in a ring of `daysKept × 1440 / intervalMinutes` records, oldest overwritten.
  *
  * Memory (50,000 meters live in one process): a meter whose mode word is 0 holds nothing; the
- * store is allocated with the first record, one day's worth, and doubles up to the ring size. A
- * record is a few 32-bit integers, only for the classes the mode word enables, as scaled integers
- * (exact for the BCD fields):
+ * store is made with the first record, one day's worth, and doubles up to the ring size. Records
+ * are stored by column: one Int32Array of scaled integers (exact for the BCD fields) per quantity
+ * of the enabled classes, and a column is allocated only when a record first holds a non-zero
+ * value in it (a household that never exports keeps no reverse-energy column). The columns:
  *   time           meter minutes since the epoch
  *   power          classes 1, 2, 3: total active power × 10⁴ (kW, rounded to the field's
  *                  0.0001), MAINS_OFF when the mains were off. The rest of these classes (phase
@@ -16,7 +17,8 @@
  *   class 4        forward, reverse active, combined reactive 1 (QI + QII), 2 (QIII + QIV) × 100
  *   class 5        quadrant I..IV reactive × 100
  *   class 6        active demand × 10⁴; reactive demand = active × tan φ, computed when read
- * Mode word 0B (classes 1, 2, 4), 15 min, 4 days: 384 records × 6 words = 9.2 kB per meter.
+ * Mode word 0B (classes 1, 2, 4), 15 min, 4 days, a household that imports only: 384 records × 4
+ * columns (time, power, forward, combined reactive 1) × 4 B = 6.1 kB per meter (2 days: 3.1 kB).
  */
 import { toCalendar } from '../../harness/core/calendar.ts';
 import type { LoadRecordBlock } from '../../harness/protocols/dlt645/load-record.ts';
@@ -64,15 +66,17 @@ const energyWord = (kWh: number): number => Math.round(truncateTo(kWh % ENERGY_M
 export class LoadRecordStore {
   readonly settings: LoadRecordSettings;
   private readonly load: Load;
-  /** Words per record. */
-  private readonly stride: number;
+  /** Column of each quantity (COLUMN_* below), or -1 when its class is off. */
   private readonly powerAt: number;
   private readonly class4At: number;
   private readonly class5At: number;
   private readonly class6At: number;
+  /** Columns of the enabled quantities: null while every value in it is 0 (column 0, time, never is). */
+  private readonly columns: (Int32Array | null)[];
   /** Ring size in records. */
   readonly capacity: number;
-  private data: Int32Array;
+  /** Records the columns hold now (one day's worth, doubled up to `capacity`). */
+  private slots: number;
   /** Index of the oldest record, and the number kept. */
   private head = 0;
   private size = 0;
@@ -81,14 +85,15 @@ export class LoadRecordStore {
     this.settings = settings;
     this.load = load;
     const w = settings.modeWord;
-    let stride = 1; // time
-    this.powerAt = w & 0b000111 ? stride++ : -1;
-    this.class4At = w & 0b001000 ? ((stride += 4), stride - 4) : -1;
-    this.class5At = w & 0b010000 ? ((stride += 4), stride - 4) : -1;
-    this.class6At = w & 0b100000 ? stride++ : -1;
-    this.stride = stride;
+    let n = 1; // time
+    this.powerAt = w & 0b000111 ? n++ : -1;
+    this.class4At = w & 0b001000 ? ((n += 4), n - 4) : -1;
+    this.class5At = w & 0b010000 ? ((n += 4), n - 4) : -1;
+    this.class6At = w & 0b100000 ? n++ : -1;
     this.capacity = (settings.daysKept * MINUTES_PER_DAY) / settings.intervalMinutes;
-    this.data = new Int32Array(Math.min(this.capacity, MINUTES_PER_DAY / settings.intervalMinutes) * stride);
+    this.slots = Math.min(this.capacity, MINUTES_PER_DAY / settings.intervalMinutes);
+    this.columns = new Array<Int32Array | null>(n).fill(null);
+    this.columns[0] = new Int32Array(this.slots);
   }
 
   /** Records kept. */
@@ -98,56 +103,72 @@ export class LoadRecordStore {
 
   /** Bytes of typed-array storage held now. */
   get bytes(): number {
-    return this.data.byteLength;
+    let n = 0;
+    for (const c of this.columns) if (c) n += c.byteLength;
+    return n;
   }
 
-  /** Forgets every record (1AH meter clear); keeps the storage. */
+  /** Forgets every record (1AH meter clear): the value columns go, the time column stays. */
   clear(): void {
     this.head = 0;
     this.size = 0;
+    for (let k = 1; k < this.columns.length; k++) this.columns[k] = null;
   }
 
   /** Appends the record of one boundary (the oldest goes once the ring is full). */
   add(s: LoadRecordSample): void {
-    const held = this.data.length / this.stride;
-    if (this.size === held && held < this.capacity) this.grow(Math.min(this.capacity, held * 2));
-    const slots = this.data.length / this.stride;
+    if (this.size === this.slots && this.slots < this.capacity) this.grow(Math.min(this.capacity, this.slots * 2));
     let index: number;
-    if (this.size < slots) {
-      index = (this.head + this.size) % slots;
+    if (this.size < this.slots) {
+      index = (this.head + this.size) % this.slots;
       this.size++;
     } else {
       index = this.head;
-      this.head = (this.head + 1) % slots;
+      this.head = (this.head + 1) % this.slots;
     }
-    const d = this.data;
-    const at = index * this.stride;
-    d[at] = Math.round(s.meterMs / MS_PER_MINUTE);
-    if (this.powerAt >= 0) d[at + this.powerAt] = s.mainsOn ? Math.round(roundTo(s.kW, 4, POWER_MAX) * 1e4) : MAINS_OFF;
+    this.put(0, index, Math.round(s.meterMs / MS_PER_MINUTE));
+    if (this.powerAt >= 0) this.put(this.powerAt, index, s.mainsOn ? Math.round(roundTo(s.kW, 4, POWER_MAX) * 1e4) : MAINS_OFF);
     if (this.class4At >= 0) {
       const q = s.quadrantKvarh;
-      const p = at + this.class4At;
-      d[p] = energyWord(s.forwardActiveKWh);
-      d[p + 1] = energyWord(s.reverseActiveKWh);
-      d[p + 2] = energyWord(q[0] + q[1]);
-      d[p + 3] = energyWord(q[2] + q[3]);
+      const p = this.class4At;
+      this.put(p, index, energyWord(s.forwardActiveKWh));
+      this.put(p + 1, index, energyWord(s.reverseActiveKWh));
+      this.put(p + 2, index, energyWord(q[0] + q[1]));
+      this.put(p + 3, index, energyWord(q[2] + q[3]));
     }
     if (this.class5At >= 0) {
-      const p = at + this.class5At;
-      for (let i = 0; i < 4; i++) d[p + i] = energyWord(s.quadrantKvarh[i]!);
+      for (let i = 0; i < 4; i++) this.put(this.class5At + i, index, energyWord(s.quadrantKvarh[i]!));
     }
-    if (this.class6At >= 0) d[at + this.class6At] = Math.round(truncateTo(Math.min(Math.max(0, s.demandKW), DEMAND_MAX), 4) * 1e4);
+    if (this.class6At >= 0) this.put(this.class6At, index, Math.round(truncateTo(Math.min(Math.max(0, s.demandKW), DEMAND_MAX), 4) * 1e4));
   }
 
-  private grow(records: number): void {
-    const next = new Int32Array(records * this.stride);
-    const slots = this.data.length / this.stride;
-    for (let i = 0; i < this.size; i++) {
-      const from = ((this.head + i) % slots) * this.stride;
-      next.set(this.data.subarray(from, from + this.stride), i * this.stride);
+  /** Writes one word; a column of zeros is allocated only for its first non-zero word (a fresh one reads 0). */
+  private put(column: number, index: number, word: number): void {
+    let c = this.columns[column] ?? null;
+    if (c === null) {
+      if (word === 0) return;
+      c = this.columns[column] = new Int32Array(this.slots);
     }
-    this.data = next;
+    c[index] = word;
+  }
+
+  /** The word of `column` in record slot `index`. */
+  private get(column: number, index: number): number {
+    const c = this.columns[column];
+    return c ? c[index]! : 0;
+  }
+
+  /** Re-lays the ring oldest first into columns of `records` slots. */
+  private grow(records: number): void {
+    for (let k = 0; k < this.columns.length; k++) {
+      const c = this.columns[k];
+      if (!c) continue;
+      const next = new Int32Array(records);
+      for (let i = 0; i < this.size; i++) next[i] = c[(this.head + i) % this.slots]!;
+      this.columns[k] = next;
+    }
     this.head = 0;
+    this.slots = records;
   }
 
   /**
@@ -157,26 +178,26 @@ export class LoadRecordStore {
    */
   blocks(fromMeterMs: number, count: number): LoadRecordBlock[] {
     const out: LoadRecordBlock[] = [];
-    const slots = this.data.length / this.stride;
+    const time = this.columns[0]!;
     for (let i = 0; i < this.size && out.length < count; i++) {
-      const at = ((this.head + i) % slots) * this.stride;
-      if (this.data[at]! * MS_PER_MINUTE >= fromMeterMs) out.push(this.block(at));
+      const index = (this.head + i) % this.slots;
+      if (time[index]! * MS_PER_MINUTE >= fromMeterMs) out.push(this.block(index));
     }
     return out;
   }
 
-  private block(at: number): LoadRecordBlock {
-    const d = this.data;
+  private block(index: number): LoadRecordBlock {
     const w = this.settings.modeWord;
-    const c = toCalendar(d[at]! * MS_PER_MINUTE);
+    const word = (column: number): number => this.get(column, index);
+    const c = toCalendar(word(0) * MS_PER_MINUTE);
     const block: { -readonly [K in keyof LoadRecordBlock]: LoadRecordBlock[K] } = {
       time: { year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute },
       valid: true,
     };
     if (this.powerAt >= 0) {
-      const word = d[at + this.powerAt]!;
-      const on = word !== MAINS_OFF;
-      const e = computeElectrical(this.load, on, on ? word / 1e4 : 0);
+      const power = word(this.powerAt);
+      const on = power !== MAINS_OFF;
+      const e = computeElectrical(this.load, on, on ? power / 1e4 : 0);
       const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
       if (w & 1) {
         block.voltageCurrentFrequency = {
@@ -193,15 +214,20 @@ export class LoadRecordStore {
       if (w & 4) block.powerFactor = [e.powerFactor[0]!, e.powerFactor[1]!, e.powerFactor[2]!, e.powerFactor[3]!];
     }
     if (this.class4At >= 0) {
-      const p = at + this.class4At;
-      block.energy = { forwardActiveKwh: d[p]! / 100, reverseActiveKwh: d[p + 1]! / 100, combinedReactive1Kvarh: d[p + 2]! / 100, combinedReactive2Kvarh: d[p + 3]! / 100 };
+      const p = this.class4At;
+      block.energy = {
+        forwardActiveKwh: word(p) / 100,
+        reverseActiveKwh: word(p + 1) / 100,
+        combinedReactive1Kvarh: word(p + 2) / 100,
+        combinedReactive2Kvarh: word(p + 3) / 100,
+      };
     }
     if (this.class5At >= 0) {
-      const p = at + this.class5At;
-      block.quadrantReactiveKvarh = [d[p]! / 100, d[p + 1]! / 100, d[p + 2]! / 100, d[p + 3]! / 100];
+      const p = this.class5At;
+      block.quadrantReactiveKvarh = [word(p) / 100, word(p + 1) / 100, word(p + 2) / 100, word(p + 3) / 100];
     }
     if (this.class6At >= 0) {
-      const kW = d[at + this.class6At]! / 1e4;
+      const kW = word(this.class6At) / 1e4;
       const tanPhi = Math.tan(Math.acos(this.load.powerFactor));
       block.demand = { activeKw: kW, reactiveKvar: truncateTo(Math.min(kW * tanPhi, DEMAND_MAX), 4) };
     }
