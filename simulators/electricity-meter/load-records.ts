@@ -5,9 +5,9 @@
  *
  * Memory (50,000 meters live in one process): a meter whose mode word is 0 holds nothing; the
  * store is made with the first record, one day's worth, and doubles up to the ring size. Records
- * are stored by column: one Int32Array of scaled integers (exact for the BCD fields) per quantity
- * of the enabled classes, and a column is allocated only when a record first holds a non-zero
- * value in it (a household that never exports keeps no reverse-energy column). The columns:
+ * are stored by column in one Int32Array: a section of scaled integers (exact for the BCD fields)
+ * per quantity of the enabled classes, and a section only once a record holds a non-zero value in
+ * it (a household that never exports keeps no reverse-energy section). The columns:
  *   time           meter minutes since the epoch
  *   power          classes 1, 2, 3: total active power × 10⁴ (kW, rounded to the field's
  *                  0.0001), MAINS_OFF when the mains were off. The rest of these classes (phase
@@ -18,7 +18,8 @@
  *   class 5        quadrant I..IV reactive × 100
  *   class 6        active demand × 10⁴; reactive demand = active × tan φ, computed when read
  * Mode word 0B (classes 1, 2, 4), 15 min, 4 days, a household that imports only: 384 records × 4
- * columns (time, power, forward, combined reactive 1) × 4 B = 6.1 kB per meter (2 days: 3.1 kB).
+ * columns (time, power, forward, combined reactive 1) × 4 B = 6.1 kB per meter (2 days: 3.1 kB),
+ * in three objects (the store, its buffer, its column map).
  */
 import { toCalendar } from '../../harness/core/calendar.ts';
 import type { LoadRecordBlock } from '../../harness/protocols/dlt645/load-record.ts';
@@ -34,19 +35,12 @@ export interface LoadRecordSettings {
   readonly daysKept: number;
 }
 
-/** The electrical state a record is made from (model.ts passes what it has at the boundary). */
-export interface LoadRecordSample {
-  /** Meter time of the boundary (ms, a whole number of minutes). */
-  readonly meterMs: number;
-  readonly mainsOn: boolean;
-  /** Total active power at the boundary, kW (0 with the relay open). */
-  readonly kW: number;
-  readonly forwardActiveKWh: number;
-  readonly reverseActiveKWh: number;
-  /** Reactive energy by quadrant I..IV, kvarh (totals over the tariffs). */
-  readonly quadrantKvarh: readonly [number, number, number, number];
-  /** Active demand at the boundary, kW (the last whole demand period's average). */
-  readonly demandKW: number;
+/** The energy registers a record reads (model.ts EnergyRegisters: per tariff, summed here). */
+export interface LoadRecordRegisters {
+  readonly forwardActive: readonly number[];
+  readonly reverseActive: readonly number[];
+  /** Quadrants I..IV. */
+  readonly reactive: readonly (readonly number[])[];
 }
 
 type Load = Parameters<typeof computeElectrical>[0];
@@ -63,19 +57,28 @@ const DEMAND_MAX = 99.9999;
 
 const energyWord = (kWh: number): number => Math.round(truncateTo(kWh % ENERGY_MAX, 2) * 100);
 
+function total(tariffs: readonly number[]): number {
+  let t = 0;
+  for (let i = 0; i < tariffs.length; i++) t += tariffs[i]!;
+  return t;
+}
+
 export class LoadRecordStore {
   readonly settings: LoadRecordSettings;
   private readonly load: Load;
-  /** Column of each quantity (COLUMN_* below), or -1 when its class is off. */
+  /** Column of each quantity, or -1 when its class is off (column 0 is the time). */
   private readonly powerAt: number;
   private readonly class4At: number;
   private readonly class5At: number;
   private readonly class6At: number;
-  /** Columns of the enabled quantities: null while every value in it is 0 (column 0, time, never is). */
-  private readonly columns: (Int32Array | null)[];
+  /** Section of `data` holding each column, −1 while every value in it is 0 (the time always has one). */
+  private readonly sectionOf: Int8Array;
+  private sections = 1;
+  /** Column-major: section k is data[k × slots, (k + 1) × slots). */
+  private data: Int32Array;
   /** Ring size in records. */
   readonly capacity: number;
-  /** Records the columns hold now (one day's worth, doubled up to `capacity`). */
+  /** Records a section holds now (one day's worth, doubled up to `capacity`). */
   private slots: number;
   /** Index of the oldest record, and the number kept. */
   private head = 0;
@@ -92,8 +95,9 @@ export class LoadRecordStore {
     this.class6At = w & 0b100000 ? n++ : -1;
     this.capacity = (settings.daysKept * MINUTES_PER_DAY) / settings.intervalMinutes;
     this.slots = Math.min(this.capacity, MINUTES_PER_DAY / settings.intervalMinutes);
-    this.columns = new Array<Int32Array | null>(n).fill(null);
-    this.columns[0] = new Int32Array(this.slots);
+    this.sectionOf = new Int8Array(n).fill(-1);
+    this.sectionOf[0] = 0;
+    this.data = new Int32Array(this.slots);
   }
 
   /** Records kept. */
@@ -101,22 +105,27 @@ export class LoadRecordStore {
     return this.size;
   }
 
-  /** Bytes of typed-array storage held now. */
+  /** Bytes of record storage held now (the column map adds one byte a column). */
   get bytes(): number {
-    let n = 0;
-    for (const c of this.columns) if (c) n += c.byteLength;
-    return n;
+    return this.data.byteLength;
   }
 
   /** Forgets every record (1AH meter clear): the value columns go, the time column stays. */
   clear(): void {
     this.head = 0;
     this.size = 0;
-    for (let k = 1; k < this.columns.length; k++) this.columns[k] = null;
+    this.sectionOf.fill(-1);
+    this.sectionOf[0] = 0;
+    this.sections = 1;
+    this.data = new Int32Array(this.slots);
   }
 
-  /** Appends the record of one boundary (the oldest goes once the ring is full). */
-  add(s: LoadRecordSample): void {
+  /**
+   * Appends the record of meter instant `meterMs` (a boundary, whole minutes): the mains, the total
+   * active power (kW, 0 with the relay open), the registers, and the demand of the last whole
+   * period (kW). The oldest record goes once the ring is full.
+   */
+  add(meterMs: number, mainsOn: boolean, kW: number, e: LoadRecordRegisters, demandKW: number): void {
     if (this.size === this.slots && this.slots < this.capacity) this.grow(Math.min(this.capacity, this.slots * 2));
     let index: number;
     if (this.size < this.slots) {
@@ -126,47 +135,51 @@ export class LoadRecordStore {
       index = this.head;
       this.head = (this.head + 1) % this.slots;
     }
-    this.put(0, index, Math.round(s.meterMs / MS_PER_MINUTE));
-    if (this.powerAt >= 0) this.put(this.powerAt, index, s.mainsOn ? Math.round(roundTo(s.kW, 4, POWER_MAX) * 1e4) : MAINS_OFF);
+    this.put(0, index, Math.round(meterMs / MS_PER_MINUTE));
+    if (this.powerAt >= 0) this.put(this.powerAt, index, mainsOn ? Math.round(roundTo(kW, 4, POWER_MAX) * 1e4) : MAINS_OFF);
+    const q = e.reactive;
     if (this.class4At >= 0) {
-      const q = s.quadrantKvarh;
       const p = this.class4At;
-      this.put(p, index, energyWord(s.forwardActiveKWh));
-      this.put(p + 1, index, energyWord(s.reverseActiveKWh));
-      this.put(p + 2, index, energyWord(q[0] + q[1]));
-      this.put(p + 3, index, energyWord(q[2] + q[3]));
+      this.put(p, index, energyWord(total(e.forwardActive)));
+      this.put(p + 1, index, energyWord(total(e.reverseActive)));
+      this.put(p + 2, index, energyWord(total(q[0]!) + total(q[1]!)));
+      this.put(p + 3, index, energyWord(total(q[2]!) + total(q[3]!)));
     }
     if (this.class5At >= 0) {
-      for (let i = 0; i < 4; i++) this.put(this.class5At + i, index, energyWord(s.quadrantKvarh[i]!));
+      for (let i = 0; i < 4; i++) this.put(this.class5At + i, index, energyWord(total(q[i]!)));
     }
-    if (this.class6At >= 0) this.put(this.class6At, index, Math.round(truncateTo(Math.min(Math.max(0, s.demandKW), DEMAND_MAX), 4) * 1e4));
+    if (this.class6At >= 0) this.put(this.class6At, index, Math.round(truncateTo(Math.min(Math.max(0, demandKW), DEMAND_MAX), 4) * 1e4));
   }
 
-  /** Writes one word; a column of zeros is allocated only for its first non-zero word (a fresh one reads 0). */
+  /** Writes one word; a column of zeros gets its section only with its first non-zero word. */
   private put(column: number, index: number, word: number): void {
-    let c = this.columns[column] ?? null;
-    if (c === null) {
+    let k = this.sectionOf[column]!;
+    if (k < 0) {
       if (word === 0) return;
-      c = this.columns[column] = new Int32Array(this.slots);
+      k = this.sections++;
+      const next = new Int32Array(this.sections * this.slots);
+      next.set(this.data);
+      this.data = next;
+      this.sectionOf[column] = k;
     }
-    c[index] = word;
+    this.data[k * this.slots + index] = word;
   }
 
-  /** The word of `column` in record slot `index`. */
+  /** The word of `column` in record slot `index` (0 for a column without a section). */
   private get(column: number, index: number): number {
-    const c = this.columns[column];
-    return c ? c[index]! : 0;
+    const k = this.sectionOf[column]!;
+    return k < 0 ? 0 : this.data[k * this.slots + index]!;
   }
 
-  /** Re-lays the ring oldest first into columns of `records` slots. */
+  /** Re-lays the ring oldest first into sections of `records` slots. */
   private grow(records: number): void {
-    for (let k = 0; k < this.columns.length; k++) {
-      const c = this.columns[k];
-      if (!c) continue;
-      const next = new Int32Array(records);
-      for (let i = 0; i < this.size; i++) next[i] = c[(this.head + i) % this.slots]!;
-      this.columns[k] = next;
+    const next = new Int32Array(this.sections * records);
+    for (let k = 0; k < this.sections; k++) {
+      const from = k * this.slots;
+      const to = k * records;
+      for (let i = 0; i < this.size; i++) next[to + i] = this.data[from + ((this.head + i) % this.slots)]!;
     }
+    this.data = next;
     this.head = 0;
     this.slots = records;
   }
@@ -178,14 +191,12 @@ export class LoadRecordStore {
    */
   blocks(fromMeterMs: number, count: number): LoadRecordBlock[] {
     const out: LoadRecordBlock[] = [];
-    const time = this.columns[0]!;
     for (let i = 0; i < this.size && out.length < count; i++) {
       const index = (this.head + i) % this.slots;
-      if (time[index]! * MS_PER_MINUTE >= fromMeterMs) out.push(this.block(index));
+      if (this.data[index]! * MS_PER_MINUTE >= fromMeterMs) out.push(this.block(index));
     }
     return out;
   }
-
   private block(index: number): LoadRecordBlock {
     const w = this.settings.modeWord;
     const word = (column: number): number => this.get(column, index);

@@ -929,17 +929,7 @@ export class ElectricityMeterModel {
 
   /** The load record of meter instant `m` (harness instant `s`): the values at that instant. */
   private recordLoad(m: number, s: number): void {
-    const e = this.energy;
-    const q = e.reactive;
-    (this.loadRecords_ ??= new LoadRecordStore(this.sim.loadRecord, this.sim.load)).add({
-      meterMs: m,
-      mainsOn: this.mainsOn,
-      kW: this.powerAt(s, m),
-      forwardActiveKWh: sum(e.forwardActive),
-      reverseActiveKWh: sum(e.reverseActive),
-      quadrantKvarh: [sum(q[0]), sum(q[1]), sum(q[2]), sum(q[3])],
-      demandKW: this.lastDemandKW,
-    });
+    (this.loadRecords_ ??= new LoadRecordStore(this.sim.loadRecord, this.sim.load)).add(m, this.mainsOn, this.powerAt(s, m), this.energy, this.lastDemandKW);
   }
 
   private freezeRecord(time: number, s: number): FreezeRecord {
