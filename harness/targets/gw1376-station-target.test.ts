@@ -24,7 +24,6 @@ describe('master-station profiles', () => {
     const p = parseDeviceTargetProfile(station({}));
     expect(p.device).toMatchObject({ kind: 'master-station', protocol: 'gw1376' });
     expect(p.device.declaration).toEqual({
-      password: '00000000000000000000000000000000',
       msa: 1,
       heartbeatMinutes: 15,
       collection: { start: '04:00', deadline: '12:00' },

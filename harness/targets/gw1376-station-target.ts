@@ -220,13 +220,19 @@ export async function openMasterStationTarget(profile: DeviceTargetProfile, opti
   }
   const defects = (c.defects ?? []) as MasterStationDefect[];
   const clock = new VirtualClock({ start: scenario.startMs, autoAdvance: false });
-  const password = hexBytes(d.password);
+  const declared = d.password === undefined ? undefined : hexBytes(d.password);
   const world = buildCollectionWorld(scenario, { clock });
+  /** Each concentrator's PW: the declared one for all, else its own from the plan. */
+  const passwordOf = (w: WorldConcentrator): Uint8Array => declared ?? w.password;
   const sink = options.captureFile ? new JsonlFileCaptureSink(options.captureFile) : undefined;
   let db: Db | undefined;
   const concentrators: StationTargetConcentrator[] = [];
   const cancels: (() => void)[] = [];
-  const gw = new Gw1376Station({ clock, master: { password, msa: d.msa, utcOffsetMinutes: d.utcOffsetMinutes } });
+  const gw = new Gw1376Station({
+    clock,
+    master: { msa: d.msa, utcOffsetMinutes: d.utcOffsetMinutes },
+    passwords: world.concentrators.map((w) => ({ areaCode: w.address.areaCode, terminal: w.address.terminal, password: passwordOf(w) })),
+  });
   let station: CollectionStation | undefined;
   try {
     db = await openDatabase('memory');
@@ -234,7 +240,7 @@ export async function openMasterStationTarget(profile: DeviceTargetProfile, opti
       db,
       clock,
       link: gw1376CollectionLink(gw),
-      concentrators: world.concentrators.map((w) => ({ areaCode: w.address.areaCode, terminal: w.address.terminal, password, archive: w.archive })),
+      concentrators: world.concentrators.map((w) => ({ areaCode: w.address.areaCode, terminal: w.address.terminal, password: passwordOf(w), archive: w.archive })),
       schedule: { startMinute: minutesOf(d.collection.start), endMinute: minutesOf(d.collection.deadline), retryMinutes: RETRY_MINUTES },
       utcOffsetMinutes: d.utcOffsetMinutes,
       faults: { countRetriedTwice: defects.some((x) => x.name === 'count-retried-twice') },
@@ -252,8 +258,7 @@ export async function openMasterStationTarget(profile: DeviceTargetProfile, opti
         ports: w.ports,
         utcOffsetMinutes: d.utcOffsetMinutes,
         address: w.address,
-        // The station's one PW (see MasterStationDeclaration.password), not the plan's own.
-        password,
+        password: passwordOf(w),
         connect: w.throughUplink(dial),
         parameters: { heartbeatMinutes: d.heartbeatMinutes },
       });

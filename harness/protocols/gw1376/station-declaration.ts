@@ -14,13 +14,15 @@ const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
 export const MasterStationDeclarationSchema = z
   .object({
     /**
-     * PW the station sends on AFN 04/05 (16 bytes as 32 hex digits, PROTOCOLS.md 3.6): MeterLab's
-     * concentrators are set to it. One for every terminal (harness/masters Gw1376Station has one).
+     * PW the station sends on AFN 04/05 (16 bytes as 32 hex digits, PROTOCOLS.md 3.6) to every
+     * terminal: MeterLab's concentrators are all set to it. Absent (the default), each concentrator
+     * checks its own, seeded in the scenario's plan (`planConcentrator(s, c).password`), and the
+     * station must be configured with each one (the reference is, from the plan).
      */
     password: z
       .string()
       .regex(/^[0-9A-Fa-f]{32}$/, '32 hex digits (16 bytes)')
-      .default('00000000000000000000000000000000'),
+      .optional(),
     /** The station's MSA (1..127) as it addresses the terminals. */
     msa: z.number().int().min(1).max(127).default(1),
     /** Heartbeat period of MeterLab's concentrators, minutes (AFN 04 F1; CON-02 default 15). */
