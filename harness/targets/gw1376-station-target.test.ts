@@ -49,9 +49,10 @@ describe('master-station profiles', () => {
     expect(() => parseDeviceTargetProfile(concentrator)).toThrow(/connection\.defects\[0\]\.name/);
   });
 
-  it("a vendor's station is refused with what is missing; a station never opens as a device on one link", async () => {
+  it("a vendor's station that does not listen is refused before anything is built; a station never opens as a device on one link", async () => {
     const vendor = parseDeviceTargetProfile(station({}, { type: 'tcp', host: '127.0.0.1', port: 9 }));
-    await expect(openMasterStationTarget(vendor)).rejects.toThrow(/a vendor's master station is not supported yet — MeterLab's concentrators would dial it over TCP/);
+    await expect(openMasterStationTarget(vendor)).rejects.toThrow(/the master station 127\.0\.0\.1:9 is not reachable \(cannot connect to 127\.0\.0\.1:9: ECONNREFUSED\); start it/);
+    expect(() => parseDeviceTargetProfile(station({ vendor: { export: { url: 'not a url' } } }, { type: 'tcp', host: '127.0.0.1', port: 9 }))).toThrow(/device\.declaration\.vendor\.export/);
     await expect(openDeviceTarget(parseDeviceTargetProfile(station({})))).rejects.toThrow(/opened by openMasterStationTarget/);
   });
 });

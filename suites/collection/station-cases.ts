@@ -15,8 +15,10 @@ import { SUCCESS_LIMIT_PCT } from './cases.ts';
 import { successRateSvg } from './pictures.ts';
 import {
   addDays,
+  allDelivered,
   deadlineOf,
   delivered,
+  deliveredDaily,
   field,
   firstDay,
   localInstant,
@@ -24,6 +26,7 @@ import {
   needsReport,
   RETRANSMISSION_WINDOW_MS,
   until,
+  waitTitle,
   windowStartOf,
   type Delivered,
   type StationTarget,
@@ -107,7 +110,7 @@ const successRate: Case = {
   async run(ctx, t) {
     const day = firstDay(t);
     const deadline = deadlineOf(t, day);
-    await ctx.step(`run to ${localTime(t, deadline)} (the ${day} deadline)`, () => until(t, deadline));
+    await ctx.step(waitTitle(t, deadline, `the ${day} deadline`), () => until(t, deadline, allDelivered(t, day)));
     const off = noLogin(t);
     if (off) return ctx.inconclusive(off);
     const report = await t.report!.successRate(day);
@@ -157,20 +160,36 @@ const successRate: Case = {
 const readingsByNoon: Case = {
   id: 'collection.station-readings-by-deadline',
   requirement: 'COL-02',
-  title: "has every delivered daily reading by 12:00, once, equal to the meter's own",
-  applies: needsReport,
+  title: "has every point's daily data by the deadline, equal to the meter's own: delivered on the uplinks, and (where the station reports its readings) stored once",
   async run(ctx, t) {
     const day = firstDay(t);
     const deadline = deadlineOf(t, day);
-    await until(t, deadline);
+    await ctx.step(waitTitle(t, deadline, `the ${day} deadline`), () => until(t, deadline, allDelivered(t, day)));
     const off = noLogin(t);
     if (off) return ctx.inconclusive(off);
+    let given = 0;
     let stored = 0;
     let alive = 0;
     for (const c of t.concentrators) {
       const d = delivered(c.uplink, day, deadline);
-      const readings = await t.report!.readings(c.world.address, day);
-      alive += c.world.archive.filter((p) => !c.world.truth.point(p.pn)?.dead).length;
+      const live = c.world.archive.filter((p) => !c.world.truth.point(p.pn)?.dead);
+      alive += live.length;
+      // What the concentrator gave the station on its uplink, against the meter's own (the station's side needs no export).
+      const missing: number[] = [];
+      for (const p of live) {
+        const x = d.points.get(p.pn);
+        if (!x) {
+          missing.push(p.pn);
+          continue;
+        }
+        const daily = deliveredDaily(t, c, x);
+        if (!ctx.check(daily !== undefined, `${name(c)} p${p.pn}: the ${day} data delivered at ${localTime(t, x.at)} has no reading time or registers to check it by`)) continue;
+        const v = c.world.truth.check(daily!, { slackMs: READ_TIME_SLACK_MS });
+        if (ctx.check(v.ok, `${name(c)} p${p.pn} (${p.kind}) ${day}: delivered ${describe(daily!.value)}, the meter says ${v.expected}`)) given++;
+      }
+      ctx.check(missing.length === 0, `${name(c)}: ${missing.length} of ${live.length} point(s) of ${day} not delivered to the station by ${localTime(t, deadline)}: no answer to a request of the station carried them (p${missing.join(', p')}; ${d.requests} request(s) for the day${d.reachedAt === undefined ? ', none answered' : ''})`);
+      if (!t.report) continue;
+      const readings = await t.report.readings(c.world.address, day);
       const seen = new Set<number>();
       for (const r of readings) {
         if (!ctx.check(!seen.has(r.pn), `${name(c)} p${r.pn}: ${day} stored twice`)) continue;
@@ -182,11 +201,13 @@ const readingsByNoon: Case = {
         const v = c.world.truth.check(daily!, { slackMs: READ_TIME_SLACK_MS });
         if (ctx.check(v.ok, `${name(c)} p${r.pn} (${r.kind}) ${day}: the station stored ${describe(daily!.value)}, the meter says ${v.expected}`)) stored++;
       }
-      const missing = [...d.points.keys()].filter((pn) => !seen.has(pn));
-      ctx.check(missing.length === 0, `${name(c)}: ${missing.length} delivered ${day} reading(s) not stored by ${t.declaration.collection.deadline} (p${missing.join(', p')})`);
+      const unstored = [...d.points.keys()].filter((pn) => !seen.has(pn));
+      ctx.check(unstored.length === 0, `${name(c)}: ${unstored.length} delivered ${day} reading(s) not stored by ${t.declaration.collection.deadline} (p${unstored.join(', p')})`);
     }
     // Every meter that answers has its reading at the concentrator by 04:00, so at the station by the deadline (COL-02).
-    ctx.measure(`${day} readings at the station by ${t.declaration.collection.deadline}, equal to the meters'`, stored, 'readings', { min: alive });
+    if (t.report) ctx.measure(`${day} readings at the station by ${t.declaration.collection.deadline}, equal to the meters'`, stored, 'readings', { min: alive });
+    else ctx.log(`the station's stored readings are not exported: judged from the uplinks alone`);
+    ctx.measure(`${day} daily data delivered to the station by ${t.declaration.collection.deadline}, equal to the meters'`, given, 'readings', { min: alive });
   },
 };
 
@@ -199,7 +220,7 @@ const gapAfterOutage: Case = {
     const deadline = deadlineOf(t, day);
     const hit = t.concentrators.filter((c) => c.world.faults.uplinkDown !== undefined);
     if (hit.length === 0) return ctx.notApplicable("the scenario plans no uplink outage (faults.uplinkDown)");
-    await until(t, deadline);
+    await ctx.step(waitTitle(t, deadline, `the ${day} deadline`), () => until(t, deadline, allDelivered(t, day)));
     for (const c of hit) {
       const down = c.world.faults.uplinkDown!;
       ctx.log(`${name(c)}: uplink down ${localTime(t, down.from)} to ${localTime(t, down.to)}; logins ${c.uplink.logins.map((x) => localTime(t, x)).join(', ')}`);
@@ -265,7 +286,7 @@ const recollectedOnce: Case = {
       return 'pass';
     };
     try {
-      await ctx.step(`${name(c)}: the replies to the station's first ${day} request lost, later ones sent twice; run to ${localTime(t, deadline)}`, () => until(t, deadline));
+      await ctx.step(`${name(c)}: the replies to the station's first ${day} request lost, later ones sent twice; ${waitTitle(t, deadline, `the ${day} deadline`)}`, () => until(t, deadline));
     } finally {
       c.uplink.rule = undefined;
     }
