@@ -17,7 +17,7 @@
  *   }],
  *   "readings": [{ "areaCode": "3702", "terminal": 1, "pn": 1, "day": "2026-01-11", "kind": "electricity",
  *                  "readingTime": "2026-01-12 00:05", "value": 1234.5678, "tariffs": [600, 634.5678],
- *                  "unit": null, "meterType": null, "receivedAt": "2026-01-12T04:00:02+08:00" }]
+ *                  "unit": null, "meterType": null, "receivedAt": "2026-01-12T04:00:02.417+08:00" }]
  * }
  * ```
  *
@@ -29,7 +29,8 @@
  *   them once: electricity `value` the forward active total in kWh and `tariffs` the tariffs
  *   (null where absent); water, gas, heat `value` in `unit` (the CJ/T 188 / F249 unit code) with
  *   `meterType`; `readingTime` local "YYYY-MM-DD hh:mm" as delivered (F161 / F249), or null;
- *   `receivedAt` when it stored it, an ISO 8601 instant with its offset.
+ *   `receivedAt` when it stored it, an ISO 8601 instant with its offset (milliseconds optional: a
+ *   case compares it with MeterLab's instants to the second).
  *
  * Validated with zod; a bad export is one `StationExportError` naming the field
  * (`successRate[0].concentrators[1].due: ...`), and the case that asked fails with it.
@@ -188,7 +189,7 @@ export function stationExportOf(rates: readonly DailySuccessRate[], readings: re
   const split = (key: string): { areaCode: string; terminal: number } => ({ areaCode: key.slice(0, 4), terminal: Number(key.slice(5)) });
   const pick = (x: { due: number; collected: number; firstAttempt: number }) => ({ due: x.due, collected: x.collected, firstAttempt: x.firstAttempt });
   const local = (ms: number): string => {
-    const t = new Date(ms + utcOffsetMinutes * 60_000).toISOString().slice(0, 19);
+    const t = new Date(ms + utcOffsetMinutes * 60_000).toISOString().slice(0, 23);
     const sign = utcOffsetMinutes < 0 ? '-' : '+';
     const a = Math.abs(utcOffsetMinutes);
     return `${t}${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;

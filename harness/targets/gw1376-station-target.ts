@@ -498,13 +498,14 @@ async function openVendorStation(
   const deadline = dayStart + DAY_MS + minute(d.collection.deadline);
   const zone = `UTC${d.utcOffsetMinutes >= 0 ? '+' : '-'}${pad2(Math.floor(Math.abs(d.utcOffsetMinutes) / 60))}:${pad2(Math.abs(d.utcOffsetMinutes) % 60)}`;
   const timing =
-    `real time: the station ${remote} reads ${local(now)} ${zone} (real time ${v.clockOffsetSeconds === 0 ? '' : `${v.clockOffsetSeconds > 0 ? '+' : ''}${v.clockOffsetSeconds} s`}${v.clockOffsetSeconds === 0 ? 'itself' : ''}); ` +
+    `real time: the station ${remote} reads ${local(now)} ${zone} (${v.clockOffsetSeconds === 0 ? 'its clock is right' : `its clock set ${v.clockOffsetSeconds > 0 ? '+' : ''}${v.clockOffsetSeconds} s from the real time, as declared`}); ` +
     `MeterLab ran its ${concentrators.length} concentrator(s) and their meters in virtual time from ${local(startMs)} to then and follows real time from now. ` +
     `Day ${day}: the station's window opens at ${local(windowStart)}${windowStart > now ? ` (in ${durationText(windowStart - now)})` : ' (open)'}; ` +
     `the day's cases wait until its deadline ${local(deadline)}, at most ${durationText(deadline - now)} from now (less once every point is delivered); ` +
     `the second day's case (ROB-10) waits until ${local(deadline + DAY_MS)}, ${durationText(deadline + DAY_MS - now)} from now.`;
 
   let closing: Promise<void> | undefined;
+  let settledOnce = false;
   return {
     profile,
     declaration: d,
@@ -516,12 +517,15 @@ async function openVendorStation(
     time: 'real',
     timing,
     async until(ms, done) {
+      // A wait that starts with everything there already after an earlier settled wait: nothing to wait for.
+      if (settledOnce && done?.()) return;
       let end = ms;
       while (clock.now() < end) {
         // Once everything is there, give the station SETTLE_AFTER_DONE_MS to store and count it.
         if (end === ms && done?.()) end = Math.min(ms, clock.now() + SETTLE_AFTER_DONE_MS);
         await new Promise<void>((r) => clock.setTimeout(r, Math.max(0, Math.min(DONE_POLL_MS, end - clock.now()))));
       }
+      if (end < ms) settledOnce = true;
     },
     settle: async () => undefined,
     close: () =>
