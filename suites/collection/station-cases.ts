@@ -16,6 +16,7 @@ import { successRateSvg } from './pictures.ts';
 import {
   addDays,
   allDelivered,
+  budgetUntil,
   deadlineOf,
   delivered,
   deliveredDaily,
@@ -104,6 +105,7 @@ function noLogin(t: StationTarget): string | null {
 
 const successRate: Case = {
   id: 'collection.station-success-rate',
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, firstDay(t))),
   requirement: 'COL-01',
   title: "reports the day's success rate per concentrator and per meter kind (due, collected, first attempt, offline terminals) as MeterLab counts it, within the limits",
   applies: needsReport,
@@ -159,6 +161,7 @@ const successRate: Case = {
 
 const readingsByNoon: Case = {
   id: 'collection.station-readings-by-deadline',
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, firstDay(t))),
   requirement: 'COL-02',
   title: "has every point's daily data by the deadline, equal to the meter's own: delivered on the uplinks, and (where the station reports its readings) stored once",
   async run(ctx, t) {
@@ -213,6 +216,7 @@ const readingsByNoon: Case = {
 
 const gapAfterOutage: Case = {
   id: 'collection.station-gap-after-outage',
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, firstDay(t))),
   requirement: 'ROB-09',
   title: 'collects the day of a concentrator whose uplink was down at night once it logs in again',
   async run(ctx, t) {
@@ -252,6 +256,7 @@ const gapAfterOutage: Case = {
 
 const recollectedOnce: Case = {
   id: 'collection.station-recollected-once',
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, addDays(firstDay(t), 1))),
   requirement: 'ROB-10',
   title: 'a reading collected again after a lost reply, or delivered twice, is stored once and counted once',
   applies: needsReport,

@@ -16,7 +16,7 @@ import { items, type DataUnitItem, type UnitValue } from '../../harness/protocol
 import type { DailyReading, PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
 import { openMasterStationTarget, type MasterStationTarget, type ObservedUplink, type StationTargetConcentrator } from '../../harness/targets/gw1376-station-target.ts';
-import { TargetNotInScope } from '../framework/case.ts';
+import { DEFAULT_CASE_TIMEOUT_MS, TargetNotInScope } from '../framework/case.ts';
 import { runOutputDir } from '../framework/env.ts';
 import { suiteTargetSpec } from '../framework/suite-target.ts';
 
@@ -52,6 +52,18 @@ export async function openStationTarget(spec: string = suiteTargetSpec({ suite: 
  */
 export async function until(t: StationTarget, ms: number, done?: () => boolean): Promise<void> {
   await t.until(ms, done);
+}
+
+/** What a case needs beyond its wait: the checks and the station's export [MeterLab's choice]. */
+const CASE_MARGIN_MS = 120_000;
+
+/**
+ * A case's time budget (runCase's `timeoutMs`): in real time the wait until `ms` plus a margin
+ * (a vendor's station takes hours: the case must not be cut at DEFAULT_CASE_TIMEOUT_MS); in virtual
+ * time the default.
+ */
+export function budgetUntil(t: StationTarget, ms: number): number {
+  return t.time === 'real' ? Math.max(DEFAULT_CASE_TIMEOUT_MS, ms - t.clock.now() + CASE_MARGIN_MS) : DEFAULT_CASE_TIMEOUT_MS;
 }
 
 /** A step title for a wait until `ms`: in real time it says how long that is. */
