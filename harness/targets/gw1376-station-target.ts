@@ -411,6 +411,68 @@ export function durationText(ms: number): string {
   return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${pad2(m % 60)} min`;
 }
 
+/** When a vendor's station run stands (all instants in the station's time). */
+export interface VendorSchedule {
+  /** The station's now. */
+  readonly now: number;
+  /** The first day D ("YYYY-MM-DD" local): the last day whose deadline is still ahead. */
+  readonly day: string;
+  /** The rebased scenario's start: D at the scenario's start time of day, or now if that is later. */
+  readonly startMs: number;
+  /** D's window: the station's start and deadline on D+1. */
+  readonly windowStart: number;
+  readonly deadline: number;
+}
+
+/** Where a run against a vendor's station whose time is `stationNow` stands (see the file header). */
+export function vendorSchedule(d: MasterStationDeclaration, scenarioStartMs: number, stationNow: number): VendorSchedule {
+  const tz = d.utcOffsetMinutes * 60_000;
+  const minute = (hhmm: string): number => minutesOf(hhmm) * 60_000;
+  const localMs = stationNow + tz;
+  const today = Math.floor(localMs / DAY_MS) * DAY_MS - tz; // 00:00 local of today, as an instant
+  const dayStart = localMs - (today + tz) < minute(d.collection.deadline) ? today - DAY_MS : today;
+  const startOfDay = (((scenarioStartMs + tz) % DAY_MS) + DAY_MS) % DAY_MS;
+  return {
+    now: stationNow,
+    day: new Date(dayStart + tz).toISOString().slice(0, 10),
+    startMs: Math.min(dayStart + startOfDay, stationNow),
+    windowStart: dayStart + DAY_MS + minute(d.collection.start),
+    deadline: dayStart + DAY_MS + minute(d.collection.deadline),
+  };
+}
+
+/** The `timing` line of a vendor's station. */
+function vendorTimingText(d: MasterStationDeclaration, remote: string, concentrators: number | undefined, s: VendorSchedule): string {
+  const offset = d.vendor?.clockOffsetSeconds ?? 0;
+  const local = (ms: number): string => localText(ms, d.utcOffsetMinutes);
+  const zone = `UTC${d.utcOffsetMinutes >= 0 ? '+' : '-'}${pad2(Math.floor(Math.abs(d.utcOffsetMinutes) / 60))}:${pad2(Math.abs(d.utcOffsetMinutes) % 60)}`;
+  return (
+    `real time: the station ${remote} reads ${local(s.now)} ${zone} (${offset === 0 ? 'its clock is right' : `its clock set ${offset > 0 ? '+' : ''}${offset} s from the real time, as declared`}); ` +
+    `MeterLab runs ${concentrators === undefined ? 'the scenario\'s' : `its ${concentrators}`} concentrator(s) and their meters in virtual time from ${local(s.startMs)} to then and follows real time from there. ` +
+    `Day ${s.day}: the station's window opens at ${local(s.windowStart)}${s.windowStart > s.now ? ` (in ${durationText(s.windowStart - s.now)})` : ' (open)'}; ` +
+    `the day's cases wait until its deadline ${local(s.deadline)}, at most ${durationText(s.deadline - s.now)} from now (less once every point is delivered); ` +
+    `the second day's case (ROB-10) waits until ${local(s.deadline + DAY_MS)}, ${durationText(s.deadline + DAY_MS - s.now)} from now.`
+  );
+}
+
+/**
+ * Before a run: the `timing` line a vendor's master-station profile will have (undefined for any
+ * other profile), from the real time `realNow`, so `meterlab run` can say how long it will take.
+ */
+export function vendorTimingNote(profile: DeviceTargetProfile, realNow: number): string | undefined {
+  const c = profile.connection;
+  if (profile.device.kind !== 'master-station' || profile.device.protocol !== 'gw1376' || c.type !== 'tcp') return undefined;
+  const d = profile.device.declaration as MasterStationDeclaration;
+  let startMs: number;
+  try {
+    startMs = readCollectionScenarioFile(scenarioPathOf({ meters: { scenario: d.meters.scenario, concentrator: 1 } } as Parameters<typeof scenarioPathOf>[0], profile.source)).startMs;
+  } catch {
+    return undefined; // the target's open says what is wrong with the scenario
+  }
+  const remote = `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`;
+  return vendorTimingText(d, remote, undefined, vendorSchedule(d, startMs, realNow + (d.vendor?.clockOffsetSeconds ?? 0) * 1000));
+}
+
 async function openVendorStation(
   profile: DeviceTargetProfile,
   d: MasterStationDeclaration,
@@ -429,15 +491,7 @@ async function openVendorStation(
     throw new LinkError(`target profile ${profile.source}: connection: the master station ${remote} is not reachable (${(e as Error).message}); start it (its listener for concentrators) before the run`, { cause: e });
   }
   const offsetMs = v.clockOffsetSeconds * 1000;
-  const tz = d.utcOffsetMinutes * 60_000;
-  const minute = (hhmm: string): number => minutesOf(hhmm) * 60_000;
-  const stationNow = real.now() + offsetMs;
-  const localMs = stationNow + tz;
-  const today = Math.floor(localMs / DAY_MS) * DAY_MS - tz; // 00:00 local of today, as an instant
-  // D: the last day whose deadline (on D+1) is still ahead.
-  const dayStart = localMs - (today + tz) < minute(d.collection.deadline) ? today - DAY_MS : today;
-  const startOfDay = (((baseScenario.startMs + tz) % DAY_MS) + DAY_MS) % DAY_MS;
-  const startMs = Math.min(dayStart + startOfDay, stationNow);
+  const { startMs } = vendorSchedule(d, baseScenario.startMs, real.now() + offsetMs);
   const scenario: CollectionScenario = { ...baseScenario, startMs };
   const clock = new VirtualClock({ start: startMs, autoAdvance: false });
   const pacer = new Pacer(clock, real, offsetMs);
@@ -491,18 +545,7 @@ async function openVendorStation(
     };
   }
 
-  const day = new Date(dayStart + tz).toISOString().slice(0, 10);
-  const local = (ms: number): string => localText(ms, d.utcOffsetMinutes);
-  const now = clock.now();
-  const windowStart = dayStart + DAY_MS + minute(d.collection.start);
-  const deadline = dayStart + DAY_MS + minute(d.collection.deadline);
-  const zone = `UTC${d.utcOffsetMinutes >= 0 ? '+' : '-'}${pad2(Math.floor(Math.abs(d.utcOffsetMinutes) / 60))}:${pad2(Math.abs(d.utcOffsetMinutes) % 60)}`;
-  const timing =
-    `real time: the station ${remote} reads ${local(now)} ${zone} (${v.clockOffsetSeconds === 0 ? 'its clock is right' : `its clock set ${v.clockOffsetSeconds > 0 ? '+' : ''}${v.clockOffsetSeconds} s from the real time, as declared`}); ` +
-    `MeterLab ran its ${concentrators.length} concentrator(s) and their meters in virtual time from ${local(startMs)} to then and follows real time from now. ` +
-    `Day ${day}: the station's window opens at ${local(windowStart)}${windowStart > now ? ` (in ${durationText(windowStart - now)})` : ' (open)'}; ` +
-    `the day's cases wait until its deadline ${local(deadline)}, at most ${durationText(deadline - now)} from now (less once every point is delivered); ` +
-    `the second day's case (ROB-10) waits until ${local(deadline + DAY_MS)}, ${durationText(deadline + DAY_MS - now)} from now.`;
+  const timing = vendorTimingText(d, remote, concentrators.length, { ...vendorSchedule(d, baseScenario.startMs, clock.now()), startMs });
 
   let closing: Promise<void> | undefined;
   let settledOnce = false;
