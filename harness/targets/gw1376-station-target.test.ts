@@ -106,7 +106,7 @@ describe("a vendor's station in real time: where a run stands", () => {
     const vendor = parseDeviceTargetProfile(station({ vendor: { clockOffsetSeconds: 3600 } }, { type: 'tcp', host: '127.0.0.1', port: 9 }));
     expect(vendorTimingNote(vendor, at('2026-11-30T20:30:00+08:00'))).toBe(
       "real time: the station 127.0.0.1:9 reads 2026-11-30 21:30:00 UTC+08:00 (its clock set +3600 s from the real time, as declared); MeterLab runs the scenario's concentrator(s) and their meters in virtual time from 2026-11-30 12:00:00 to then and follows real time from there. " +
-        "Day 2026-11-30: the station's window opens at 2026-12-01 04:00:00 (in 6 h 30 min); the day's cases wait until its deadline 2026-12-01 12:00:00, at most 14 h 30 min from now (less once every point is delivered); the second day's case (ROB-10) waits until 2026-12-02 12:00:00, 38 h 30 min from now.",
+        "Day 2026-11-30: the station's window opens at 2026-12-01 04:00:00 (in 6 h 30 min); the cases wait until its deadline 2026-12-01 12:00:00, at most 14 h 30 min from now (less once every point is delivered).",
     );
     expect(vendorTimingNote(parseDeviceTargetProfile(station({})), 0)).toBeUndefined();
   });

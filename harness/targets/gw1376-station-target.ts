@@ -229,6 +229,12 @@ const RETRY_MINUTES = 30;
 export interface OpenMasterStationOptions {
   /** Every frame on every uplink, as the station's side saw it, to this JSONL file (one `link` per concentrator connection), decoded. */
   readonly captureFile?: string;
+  /**
+   * A vendor's station only: called once the world has run to the station's now, before the
+   * concentrators dial it, with them, the first day D and the instant (a rule to set on an uplink
+   * from the first login on, e.g. ROB-10's probe: a second day would cost 24 h of real time).
+   */
+  readonly beforeOnline?: (concentrators: readonly StationTargetConcentrator[], day: string, now: number) => void;
 }
 
 export async function openMasterStationTarget(profile: DeviceTargetProfile, options: OpenMasterStationOptions = {}): Promise<MasterStationTarget> {
@@ -450,8 +456,8 @@ function vendorTimingText(d: MasterStationDeclaration, remote: string, concentra
     `real time: the station ${remote} reads ${local(s.now)} ${zone} (${offset === 0 ? 'its clock is right' : `its clock set ${offset > 0 ? '+' : ''}${offset} s from the real time, as declared`}); ` +
     `MeterLab runs ${concentrators === undefined ? 'the scenario\'s' : `its ${concentrators}`} concentrator(s) and their meters in virtual time from ${local(s.startMs)} to then and follows real time from there. ` +
     `Day ${s.day}: the station's window opens at ${local(s.windowStart)}${s.windowStart > s.now ? ` (in ${durationText(s.windowStart - s.now)})` : ' (open)'}; ` +
-    `the day's cases wait until its deadline ${local(s.deadline)}, at most ${durationText(s.deadline - s.now)} from now (less once every point is delivered); ` +
-    `the second day's case (ROB-10) waits until ${local(s.deadline + DAY_MS)}, ${durationText(s.deadline + DAY_MS - s.now)} from now.`
+    `the cases wait until its deadline ${local(s.deadline)}, at most ${durationText(s.deadline - s.now)} from now (less once every point is delivered)` +
+    (d.vendor?.export !== undefined ? `; ROB-10 probes the same day (one concentrator's replies to the station's first request lost, later ones sent twice).` : '.')
   );
 }
 
@@ -524,6 +530,7 @@ async function openVendorStation(
       concentrators.push({ world: w, concentrator, uplink });
     }
     await pacer.catchUp();
+    options.beforeOnline?.(concentrators, vendorSchedule(d, baseScenario.startMs, clock.now()).day, clock.now());
     pacer.start();
     paced = true;
     for (const x of concentrators) x.concentrator.terminal.start();

@@ -6,7 +6,9 @@
  * and run in order, virtual time only moving forward: the first day's success rate (COL-01) and
  * readings (COL-02) and the outage concentrator's gap (ROB-09) at the first deadline; then a
  * second day on which one concentrator's first reply is lost and its later replies are sent twice
- * (ROB-10). Requirements in suites/requirements/catalog-collection.ts.
+ * (ROB-10). On a vendor's station (real time) the cases wait in real time and ROB-10 probes the
+ * first day instead, its probe set before the concentrators came online (a second day would cost
+ * 24 h). Requirements in suites/requirements/catalog-collection.ts.
  */
 import type { DailyReading, PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import type { DailySuccessRate, StationTargetConcentrator, StoredReading } from '../../harness/targets/gw1376-station-target.ts';
@@ -17,27 +19,26 @@ import {
   addDays,
   allDelivered,
   budgetUntil,
+  installRecollectionProbe,
+  probeConcentrator,
+  probeOf,
   deadlineOf,
   delivered,
   deliveredDaily,
-  field,
   firstDay,
   localInstant,
   localTime,
   needsReport,
-  RETRANSMISSION_WINDOW_MS,
   until,
   waitTitle,
   windowStartOf,
   type Delivered,
+  type RecollectionProbe,
   type StationTarget,
 } from './station-support.ts';
 
 type Case = ConformanceCase<StationTarget>;
 
-/** AFN 00 and AFN 0D (PROTOCOLS.md 3.7). */
-const AFN_CONFIRM = 0x00;
-const AFN_CLASS2 = 0x0d;
 /**
  * Slack when a water, gas or heat reading is checked against its meter: A.15 gives the reading time
  * to the minute, so the register may have moved for up to a minute (plus the exchange) [MeterLab;
@@ -256,46 +257,45 @@ const gapAfterOutage: Case = {
 
 const recollectedOnce: Case = {
   id: 'collection.station-recollected-once',
-  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, addDays(firstDay(t), 1))),
+  // Virtual time: the second day. Real time: the probe has run on the first day since the concentrators came online.
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, t.time === 'real' ? firstDay(t) : addDays(firstDay(t), 1))),
   requirement: 'ROB-10',
   title: 'a reading collected again after a lost reply, or delivered twice, is stored once and counted once',
   applies: needsReport,
   async run(ctx, t) {
-    const day = addDays(firstDay(t), 1);
-    const start = windowStartOf(t, day);
+    let day: string;
+    let probe: RecollectionProbe | undefined;
+    let c: StationTargetConcentrator | undefined;
+    if (t.time === 'real') {
+      // A second day would cost 24 h of real time: the probe was set on day D before the concentrators came online (openStationTarget).
+      day = firstDay(t);
+      const set = probeOf(t);
+      if (!set) return ctx.inconclusive(`no re-collection probe was set on ${day} when the concentrators came online (the target was not opened by openStationTarget with an export)`);
+      ({ probe, concentrator: c } = set);
+    } else {
+      day = addDays(firstDay(t), 1);
+      const start = windowStartOf(t, day);
+      if (t.clock.now() >= start) return ctx.inconclusive(`the clock is past the ${day} collection start (${localTime(t, start)}): this case runs after the first day's cases, before the second night's window`);
+      c = probeConcentrator(t);
+      if (!c) return ctx.notApplicable('the scenario has no concentrator');
+    }
     const deadline = deadlineOf(t, day);
-    if (t.clock.now() >= start) return ctx.inconclusive(`the clock is past the ${day} collection start (${localTime(t, start)}): this case runs after the first day's cases, before the second night's window`);
     const off = noLogin(t);
     if (off) return ctx.inconclusive(off);
-    const c = t.concentrators.find((x) => x.world.faults.uplinkDown === undefined) ?? t.concentrators[0];
-    if (!c) return ctx.notApplicable('the scenario has no concentrator');
-    // The station's first request for the day: every reply to it (retransmissions included) is lost;
-    // every later reply for the day is sent twice (a replayed response, ROB-10).
-    let first: { pseq: number; at: number } | undefined;
-    let lost = 0;
-    let doubled = 0;
-    c.uplink.rule = (m, at) => {
-      if (first === undefined) {
-        const req = [...c.uplink.frames].reverse().find((f) => f.dir === 'down' && f.message.frame.control.prm && f.message.frame.afn === AFN_CLASS2);
-        if (req && req.at >= start && req.message.units.some((u) => u.items.some((it) => field(it.value, 'day') === day))) first = { pseq: req.message.frame.seq.seq, at: req.at };
+    const cc = c;
+    if (t.time === 'real') {
+      await ctx.step(`${name(cc)}: the replies to the station's first ${day} request lost since the concentrators came online, later ones sent twice; ${waitTitle(t, deadline, `the ${day} deadline`)}`, () => until(t, deadline, allDelivered(t, day)));
+      probe!.remove();
+    } else {
+      probe = installRecollectionProbe(cc, day, windowStartOf(t, day));
+      try {
+        await ctx.step(`${name(cc)}: the replies to the station's first ${day} request lost, later ones sent twice; ${waitTitle(t, deadline, `the ${day} deadline`)}`, () => until(t, deadline));
+      } finally {
+        probe.remove();
       }
-      const fr = m.frame;
-      if (fr.control.prm || (fr.afn !== AFN_CLASS2 && fr.afn !== AFN_CONFIRM) || first === undefined) return 'pass';
-      if (fr.seq.seq === first.pseq && at - first.at <= RETRANSMISSION_WINDOW_MS) {
-        lost++;
-        return 'drop';
-      }
-      if (fr.afn === AFN_CLASS2 && m.units.some((u) => u.items.some((it) => field(it.value, 'day') === day))) {
-        doubled++;
-        return 'duplicate';
-      }
-      return 'pass';
-    };
-    try {
-      await ctx.step(`${name(c)}: the replies to the station's first ${day} request lost, later ones sent twice; ${waitTitle(t, deadline, `the ${day} deadline`)}`, () => until(t, deadline));
-    } finally {
-      c.uplink.rule = undefined;
     }
+    const { lost, doubled } = probe!;
+    c = cc;
     ctx.log(`${lost} reply frame(s) lost, ${doubled} sent twice`);
     if (lost === 0) return ctx.inconclusive(`the station sent ${name(c)} no request for ${day} whose reply could be lost`);
     const d = delivered(c.uplink, day, deadline);

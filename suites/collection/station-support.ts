@@ -12,7 +12,7 @@
  * every uplink frame goes to METERLAB_OUT/captures/collection.master-station.jsonl.
  */
 import { join } from 'node:path';
-import { items, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
+import { items, type DataUnitItem, type Gw1376Message, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
 import type { DailyReading, PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
 import { openMasterStationTarget, type MasterStationTarget, type ObservedUplink, type StationTargetConcentrator } from '../../harness/targets/gw1376-station-target.ts';
@@ -40,7 +40,17 @@ export async function openStationTarget(spec: string = suiteTargetSpec({ suite: 
     throw new TargetNotInScope(`the target "${profile.name}" is a ${profile.device.kind} read over ${profile.device.protocol}; these cases test master stations over Q/GDW 1376.1`);
   }
   const out = runOutputDir();
-  const t = await openMasterStationTarget(profile, out ? { captureFile: join(out, 'captures', `${SUITE}.master-station.jsonl`) } : {});
+  let set: { probe: RecollectionProbe; concentrator: StationTargetConcentrator } | undefined;
+  const t = await openMasterStationTarget(profile, {
+    ...(out ? { captureFile: join(out, 'captures', `${SUITE}.master-station.jsonl`) } : {}),
+    // Real time (a vendor's station with an export): ROB-10's probe on day D, set before the first login (see installRecollectionProbe).
+    beforeOnline: (concentrators, day, now) => {
+      const d = profile.device.declaration as { vendor?: { export?: unknown } };
+      const c = concentrators.find((x) => x.world.faults.uplinkDown === undefined) ?? concentrators[0];
+      if (d.vendor?.export !== undefined && c) set = { probe: installRecollectionProbe(c, day, now), concentrator: c };
+    },
+  });
+  if (set) probes.set(t, set);
   // A vendor's station runs in real time: say at once how long the run will take.
   if (t.time === 'real') process.stderr.write(`meterlab: collection suite on ${profile.name}: ${t.timing}\n`);
   return t;
@@ -64,6 +74,67 @@ const CASE_MARGIN_MS = 120_000;
  */
 export function budgetUntil(t: StationTarget, ms: number): number {
   return t.time === 'real' ? Math.max(DEFAULT_CASE_TIMEOUT_MS, ms - t.clock.now() + CASE_MARGIN_MS) : DEFAULT_CASE_TIMEOUT_MS;
+}
+
+/** What ROB-10's probe did to one concentrator's replies. */
+export interface RecollectionProbe {
+  /** Reply frames dropped (every reply to the station's first request for the day, retransmissions too). */
+  readonly lost: number;
+  /** Reply frames of the day sent twice (after the first request). */
+  readonly doubled: number;
+  remove(): void;
+}
+
+/**
+ * ROB-10's probe on concentrator `c` for `day`: from `from` on, every reply to the station's first
+ * AFN 0D request naming the day (and to its retransmissions, same PSEQ within
+ * RETRANSMISSION_WINDOW_MS) is lost, and every later reply carrying the day is sent twice (a replayed
+ * response). The station must collect the day again and store and count it once.
+ */
+export function installRecollectionProbe(c: StationTargetConcentrator, day: string, from: number): RecollectionProbe {
+  let first: { pseq: number; at: number } | undefined;
+  const counts = { lost: 0, doubled: 0 };
+  const rule = (m: Gw1376Message, at: number): 'pass' | 'drop' | 'duplicate' => {
+    if (first === undefined) {
+      const req = [...c.uplink.frames].reverse().find((f) => f.dir === 'down' && f.message.frame.control.prm && f.message.frame.afn === AFN_CLASS2);
+      if (req && req.at >= from && req.message.units.some((u) => u.items.some((it) => field(it.value, 'day') === day))) first = { pseq: req.message.frame.seq.seq, at: req.at };
+    }
+    const fr = m.frame;
+    if (fr.control.prm || (fr.afn !== AFN_CLASS2 && fr.afn !== AFN_CONFIRM) || first === undefined) return 'pass';
+    if (fr.seq.seq === first.pseq && at - first.at <= RETRANSMISSION_WINDOW_MS) {
+      counts.lost++;
+      return 'drop';
+    }
+    if (fr.afn === AFN_CLASS2 && m.units.some((u) => u.items.some((it) => field(it.value, 'day') === day))) {
+      counts.doubled++;
+      return 'duplicate';
+    }
+    return 'pass';
+  };
+  c.uplink.rule = rule;
+  return {
+    get lost() {
+      return counts.lost;
+    },
+    get doubled() {
+      return counts.doubled;
+    },
+    remove() {
+      if (c.uplink.rule === rule) c.uplink.rule = undefined;
+    },
+  };
+}
+
+/** The concentrator ROB-10 probes: the first without a planned outage. */
+export function probeConcentrator(t: StationTarget): StationTargetConcentrator | undefined {
+  return t.concentrators.find((x) => x.world.faults.uplinkDown === undefined) ?? t.concentrators[0];
+}
+
+const probes = new WeakMap<StationTarget, { probe: RecollectionProbe; concentrator: StationTargetConcentrator }>();
+
+/** The probe openStationTarget set on a real-time target's first day (with an export), if any. */
+export function probeOf(t: StationTarget): { probe: RecollectionProbe; concentrator: StationTargetConcentrator } | undefined {
+  return probes.get(t);
 }
 
 /** A step title for a wait until `ms`: in real time it says how long that is. */
