@@ -74,6 +74,8 @@ export interface ResolvedTarget {
    * each against the reference device of its own protocol and kind).
    */
   readonly device?: TargetDevice;
+  /** How long a real-time target takes (a vendor's master station), said before the run starts. */
+  readonly timing?: string;
 }
 
 export interface TargetDevice {
@@ -180,7 +182,8 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
   // A station-only profile's connection is the built-in meter nobody judges: name the station instead.
   const target = { name: profile.name, spec: env, kind: station ? 'station-api' : profile.connection.type };
   if (spec === REFERENCE_TARGET_SPEC) return { env, target };
-  return { env, target, device: { protocol: profile.device.protocol, kind: profile.device.kind, ...(station ? { stationOnly: true } : {}) } };
+  const timing = profile.device.kind === 'master-station' ? (await import('../targets/gw1376-station-target.ts')).vendorTimingNote(profile, new RealClock().now()) : undefined;
+  return { env, target, device: { protocol: profile.device.protocol, kind: profile.device.kind, ...(station ? { stationOnly: true } : {}) }, ...(timing ? { timing } : {}) };
 }
 
 export async function runConformance(options: RunOptions): Promise<RunOutcome> {
@@ -259,6 +262,7 @@ async function writeReport(
   const reportDir = join(dir, 'allure-report');
 
   stdout.write(`meterlab: running ${suiteLabel} against ${target.name} (${target.kind}) → ${where}\n`);
+  if (run.resolved.timing) stdout.write(`meterlab: ${run.resolved.timing}\n`);
   const startedAt = clock.now();
   const collector = new ResultCollector();
   const env = { [TARGET_ENV]: targetEnv, [OUT_ENV]: dir };

@@ -115,8 +115,11 @@ export interface Gw1376MasterOptions {
   readonly clock: Clock;
   /** Master-station address A3 D1-D7, 1..127. Default 1. */
   readonly msa?: number;
-  /** PW, 16 bytes (3.6; the frame options' pwLength). Default all 00. */
-  readonly password?: Uint8Array;
+  /**
+   * PW, 16 bytes (3.6; the frame options' pwLength). Default all 00. A function is asked at every
+   * request with the terminal's address (a station that keeps a PW per terminal, Gw1376Station).
+   */
+  readonly password?: Uint8Array | ((terminal: Address) => Uint8Array);
   /** Reply timeout per attempt, ms. Default 5000 (CON-02). */
   readonly timeoutMs?: number;
   /** Attempts in total. Default 3 (CON-02). */
@@ -263,7 +266,7 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
   readonly attempts: number;
   readonly tpDelayMinutes: number | null;
   readonly utcOffsetMinutes: number;
-  private readonly password: Uint8Array;
+  private readonly password: Uint8Array | ((terminal: Address) => Uint8Array);
   private readonly confirmWanted: (m: Gw1376Message) => boolean;
   private readonly frameOptions: ResolvedFrameOptions;
   private readonly logger: MasterLogger | undefined;
@@ -287,9 +290,7 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
     if (!Number.isInteger(this.msa) || this.msa < 1 || this.msa > 127) throw new UsageError(`msa must be 1..127 (a master-initiated frame's MSA is non-zero), got ${String(options.msa)}`);
     this.frameOptions = resolveFrameOptions(options.frame ?? DEFAULT_FRAME_OPTIONS);
     this.password = options.password ?? new Uint8Array(this.frameOptions.pwLength);
-    if (!(this.password instanceof Uint8Array) || this.password.length !== this.frameOptions.pwLength) {
-      throw new UsageError(`password must be ${this.frameOptions.pwLength} bytes`);
-    }
+    if (typeof this.password !== 'function') this.checkPassword(this.password);
     this.timeoutMs = positive(options.timeoutMs ?? GW1376_DEFAULT_TIMEOUT_MS, 'timeoutMs');
     this.attempts = positiveInt(options.attempts ?? GW1376_DEFAULT_ATTEMPTS, 'attempts');
     const tp = options.tpDelayMinutes ?? null;
@@ -312,6 +313,16 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
     this.link.on('close', this.onLinkClose);
     this.link.on('error', this.onLinkError);
     if (!this.link.isOpen) this.closed = new LinkError(`${this.link.name} is closed`);
+  }
+
+  private checkPassword(pw: unknown): Uint8Array {
+    if (!(pw instanceof Uint8Array) || pw.length !== this.frameOptions.pwLength) throw new UsageError(`password must be ${this.frameOptions.pwLength} bytes`);
+    return pw;
+  }
+
+  /** The PW of a request to `terminal`: the fixed one, or the resolver's for that terminal. */
+  private passwordOf(terminal: Address): Uint8Array {
+    return typeof this.password === 'function' ? this.checkPassword(this.password(terminal)) : this.password;
   }
 
   /** The terminal's address as this master sends to it (A1, A2, our MSA), once known. */
@@ -512,7 +523,7 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
         afn,
         seq: { seq: pseq, con: CON_REQUEST_AFNS.includes(afn) },
         units,
-        ...(withPw && this.frameOptions.pwLength > 0 ? { pw: this.password } : {}),
+        ...(withPw && this.frameOptions.pwLength > 0 ? { pw: this.passwordOf(terminal) } : {}),
         ...(tp ? { tp } : {}),
       },
       { ...this.frameOptions, pwAfns },

@@ -12,6 +12,9 @@
  *   of the same terminal replaced it).
  * - A connection that never logs in gets a master too (its frames are confirmed and rejected like
  *   any), but is not registered; `idleTimeoutMs` closes silent connections.
+ * - PW (AFN 04/05/..., 3.6): each terminal's own, keyed as terminals are (area code and terminal
+ *   address of its login): `passwords` / `setPassword`; a terminal without one gets
+ *   `master.password` (default all 00). Asked at every request, so a PW set later applies at once.
  *
  * Time only from the injected Clock.
  */
@@ -31,9 +34,19 @@ export interface Gw1376StationEvents {
 /** Options every master of the station gets (the link and clock are the station's). */
 export type Gw1376StationMasterOptions = Omit<Gw1376MasterOptions, 'link' | 'clock' | 'terminal'>;
 
+/** One terminal's PW (16 bytes), by the address it logs in with. */
+export interface Gw1376TerminalPassword {
+  readonly areaCode: string;
+  readonly terminal: number;
+  readonly password: Uint8Array;
+}
+
 export interface Gw1376StationOptions {
   readonly clock: Clock;
+  /** Every master's options; `master.password` is the PW of a terminal `passwords` does not name. */
   readonly master?: Gw1376StationMasterOptions;
+  /** Each terminal's own PW (a concentrator's is seeded per terminal in a collection plan). */
+  readonly passwords?: Iterable<Gw1376TerminalPassword>;
 }
 
 export interface Gw1376ListenOptions extends Gw1376StationOptions {
@@ -49,11 +62,19 @@ function key(areaCode: string, terminal: number): string {
   return `${areaCode.toUpperCase()}/${terminal}`;
 }
 
+/** PW length of the standard frame (3.6); a master with other frame options checks its own. */
+const DEFAULT_PW_LENGTH = 16;
+
+function resolveDefault(p: Gw1376StationMasterOptions['password'], a: { areaCode: string; terminal: number }): Uint8Array | undefined {
+  return typeof p === 'function' ? p({ areaCode: a.areaCode, terminal: a.terminal, msa: 0, group: false }) : p;
+}
+
 export class Gw1376Station extends EventEmitter<Gw1376StationEvents> {
   readonly clock: Clock;
   private readonly masterOptions: Gw1376StationMasterOptions;
   private readonly registered = new Map<string, Gw1376Master>();
   private readonly masters = new Set<Gw1376Master>();
+  private readonly passwords = new Map<string, Uint8Array>();
   private listener: TcpListener | undefined;
   private closed = false;
 
@@ -61,6 +82,23 @@ export class Gw1376Station extends EventEmitter<Gw1376StationEvents> {
     super();
     this.clock = options.clock;
     this.masterOptions = options.master ?? {};
+    for (const p of options.passwords ?? []) this.setPassword(p.areaCode, p.terminal, p.password);
+  }
+
+  /** Sets (or with undefined, forgets) one terminal's PW; its next request carries it. */
+  setPassword(areaCode: string, terminal: number, password: Uint8Array | undefined): void {
+    const k = key(areaCode, terminal);
+    if (password === undefined) {
+      this.passwords.delete(k);
+      return;
+    }
+    if (!(password instanceof Uint8Array)) throw new UsageError(`the PW of terminal ${k} must be bytes`);
+    this.passwords.set(k, Uint8Array.from(password));
+  }
+
+  /** The PW requests to this terminal carry: its own, or the station's default. */
+  passwordOf(areaCode: string, terminal: number): Uint8Array | undefined {
+    return this.passwords.get(key(areaCode, terminal)) ?? resolveDefault(this.masterOptions.password, { areaCode, terminal });
   }
 
   /** A station listening on TCP (default 127.0.0.1; port 0 = any free port). */
@@ -104,7 +142,15 @@ export class Gw1376Station extends EventEmitter<Gw1376StationEvents> {
   /** Puts a master on `link` (a connection from a terminal). */
   accept(link: Link): Gw1376Master {
     if (this.closed) throw new UsageError('the 1376.1 station is closed');
-    const master = new Gw1376Master({ ...this.masterOptions, link, clock: this.clock });
+    const fallback = this.masterOptions.password;
+    const master = new Gw1376Master({
+      ...this.masterOptions,
+      ...(this.passwords.size > 0 || typeof fallback === 'function'
+        ? { password: (a: Address) => this.passwords.get(key(a.areaCode, a.terminal)) ?? resolveDefault(fallback, a) ?? new Uint8Array(DEFAULT_PW_LENGTH) }
+        : {}),
+      link,
+      clock: this.clock,
+    });
     this.masters.add(master);
     master.on('login', (m) => {
       const a = m.frame.address;

@@ -10,7 +10,7 @@ import { VirtualClock } from '../core/clock.ts';
 import { createMemoryPair } from '../links/memory.ts';
 import { Afn, buildFrame } from '../protocols/gw1376/index.ts';
 import { parseDeviceTargetProfile } from './device-profile.ts';
-import { ObservedUplink, openMasterStationTarget } from './gw1376-station-target.ts';
+import { ObservedUplink, openMasterStationTarget, vendorSchedule, vendorTimingNote } from './gw1376-station-target.ts';
 import { openDeviceTarget } from './target.ts';
 
 const station = (declaration: object, connection: object = { type: 'reference', transport: 'memory' }) => ({
@@ -24,7 +24,6 @@ describe('master-station profiles', () => {
     const p = parseDeviceTargetProfile(station({}));
     expect(p.device).toMatchObject({ kind: 'master-station', protocol: 'gw1376' });
     expect(p.device.declaration).toEqual({
-      password: '00000000000000000000000000000000',
       msa: 1,
       heartbeatMinutes: 15,
       collection: { start: '04:00', deadline: '12:00' },
@@ -50,9 +49,10 @@ describe('master-station profiles', () => {
     expect(() => parseDeviceTargetProfile(concentrator)).toThrow(/connection\.defects\[0\]\.name/);
   });
 
-  it("a vendor's station is refused with what is missing; a station never opens as a device on one link", async () => {
+  it("a vendor's station that does not listen is refused before anything is built; a station never opens as a device on one link", async () => {
     const vendor = parseDeviceTargetProfile(station({}, { type: 'tcp', host: '127.0.0.1', port: 9 }));
-    await expect(openMasterStationTarget(vendor)).rejects.toThrow(/a vendor's master station is not supported yet — MeterLab's concentrators would dial it over TCP/);
+    await expect(openMasterStationTarget(vendor)).rejects.toThrow(/the master station 127\.0\.0\.1:9 is not reachable \(cannot connect to 127\.0\.0\.1:9: ECONNREFUSED\); start it/);
+    expect(() => parseDeviceTargetProfile(station({ vendor: { export: { url: 'not a url' } } }, { type: 'tcp', host: '127.0.0.1', port: 9 }))).toThrow(/device\.declaration\.vendor\.export/);
     await expect(openDeviceTarget(parseDeviceTargetProfile(station({})))).rejects.toThrow(/opened by openMasterStationTarget/);
   });
 });
@@ -78,5 +78,36 @@ describe('ObservedUplink', () => {
     expect(uplink.logins).toEqual([0, 0]);
     await link.close();
     expect(uplink.disconnects).toEqual([0]);
+  });
+});
+
+describe("a vendor's station in real time: where a run stands", () => {
+  const d = parseDeviceTargetProfile(station({})).device.declaration as Parameters<typeof vendorSchedule>[0];
+  const at = (iso: string) => Date.parse(iso);
+  const BENCH_START = at('2026-01-11T12:00:00+08:00');
+
+  it('the first day is the last one whose deadline is ahead; the scenario is rebased to it', () => {
+    // Before the 12:00 deadline: yesterday, its night pre-rolled in virtual time.
+    expect(vendorSchedule(d, BENCH_START, at('2026-12-01T04:00:50+08:00'))).toEqual({
+      now: at('2026-12-01T04:00:50+08:00'),
+      day: '2026-11-30',
+      startMs: at('2026-11-30T12:00:00+08:00'),
+      windowStart: at('2026-12-01T04:00:00+08:00'),
+      deadline: at('2026-12-01T12:00:00+08:00'),
+    });
+    // After it: today, whose start time of day (12:00) has passed; the night comes in real time.
+    expect(vendorSchedule(d, BENCH_START, at('2026-11-30T21:30:00+08:00'))).toMatchObject({ day: '2026-11-30', startMs: at('2026-11-30T12:00:00+08:00'), deadline: at('2026-12-01T12:00:00+08:00') });
+    // Today, before the scenario's start time of day: it starts now.
+    expect(vendorSchedule(d, BENCH_START, at('2026-11-30T12:00:00+08:00') - 3_600_000)).toMatchObject({ day: '2026-11-29' });
+    expect(vendorSchedule(d, at('2026-01-11T22:00:00+08:00'), at('2026-11-30T12:30:00+08:00'))).toMatchObject({ day: '2026-11-30', startMs: at('2026-11-30T12:30:00+08:00') });
+  });
+
+  it('says before the run how long it takes; nothing for the reference', () => {
+    const vendor = parseDeviceTargetProfile(station({ vendor: { clockOffsetSeconds: 3600 } }, { type: 'tcp', host: '127.0.0.1', port: 9 }));
+    expect(vendorTimingNote(vendor, at('2026-11-30T20:30:00+08:00'))).toBe(
+      "real time: the station 127.0.0.1:9 reads 2026-11-30 21:30:00 UTC+08:00 (its clock set +3600 s from the real time, as declared); MeterLab runs the scenario's concentrator(s) and their meters in virtual time from 2026-11-30 12:00:00 to then and follows real time from there. " +
+        "Day 2026-11-30: the station's window opens at 2026-12-01 04:00:00 (in 6 h 30 min); the cases wait until its deadline 2026-12-01 12:00:00, at most 14 h 30 min from now (less once every point is delivered).",
+    );
+    expect(vendorTimingNote(parseDeviceTargetProfile(station({})), 0)).toBeUndefined();
   });
 });

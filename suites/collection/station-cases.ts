@@ -6,7 +6,9 @@
  * and run in order, virtual time only moving forward: the first day's success rate (COL-01) and
  * readings (COL-02) and the outage concentrator's gap (ROB-09) at the first deadline; then a
  * second day on which one concentrator's first reply is lost and its later replies are sent twice
- * (ROB-10). Requirements in suites/requirements/catalog-collection.ts.
+ * (ROB-10). On a vendor's station (real time) the cases wait in real time and ROB-10 probes the
+ * first day instead, its probe set before the concentrators came online (a second day would cost
+ * 24 h). Requirements in suites/requirements/catalog-collection.ts.
  */
 import type { DailyReading, PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import type { DailySuccessRate, StationTargetConcentrator, StoredReading } from '../../harness/targets/gw1376-station-target.ts';
@@ -15,25 +17,28 @@ import { SUCCESS_LIMIT_PCT } from './cases.ts';
 import { successRateSvg } from './pictures.ts';
 import {
   addDays,
+  allDelivered,
+  budgetUntil,
+  installRecollectionProbe,
+  probeConcentrator,
+  probeOf,
   deadlineOf,
   delivered,
-  field,
+  deliveredDaily,
   firstDay,
   localInstant,
   localTime,
   needsReport,
-  RETRANSMISSION_WINDOW_MS,
   until,
+  waitTitle,
   windowStartOf,
   type Delivered,
+  type RecollectionProbe,
   type StationTarget,
 } from './station-support.ts';
 
 type Case = ConformanceCase<StationTarget>;
 
-/** AFN 00 and AFN 0D (PROTOCOLS.md 3.7). */
-const AFN_CONFIRM = 0x00;
-const AFN_CLASS2 = 0x0d;
 /**
  * Slack when a water, gas or heat reading is checked against its meter: A.15 gives the reading time
  * to the minute, so the register may have moved for up to a minute (plus the exchange) [MeterLab;
@@ -101,13 +106,14 @@ function noLogin(t: StationTarget): string | null {
 
 const successRate: Case = {
   id: 'collection.station-success-rate',
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, firstDay(t))),
   requirement: 'COL-01',
   title: "reports the day's success rate per concentrator and per meter kind (due, collected, first attempt, offline terminals) as MeterLab counts it, within the limits",
   applies: needsReport,
   async run(ctx, t) {
     const day = firstDay(t);
     const deadline = deadlineOf(t, day);
-    await ctx.step(`run to ${localTime(t, deadline)} (the ${day} deadline)`, () => until(t, deadline));
+    await ctx.step(waitTitle(t, deadline, `the ${day} deadline`), () => until(t, deadline, allDelivered(t, day)));
     const off = noLogin(t);
     if (off) return ctx.inconclusive(off);
     const report = await t.report!.successRate(day);
@@ -156,21 +162,38 @@ const successRate: Case = {
 
 const readingsByNoon: Case = {
   id: 'collection.station-readings-by-deadline',
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, firstDay(t))),
   requirement: 'COL-02',
-  title: "has every delivered daily reading by 12:00, once, equal to the meter's own",
-  applies: needsReport,
+  title: "has every point's daily data by the deadline, equal to the meter's own: delivered on the uplinks, and (where the station reports its readings) stored once",
   async run(ctx, t) {
     const day = firstDay(t);
     const deadline = deadlineOf(t, day);
-    await until(t, deadline);
+    await ctx.step(waitTitle(t, deadline, `the ${day} deadline`), () => until(t, deadline, allDelivered(t, day)));
     const off = noLogin(t);
     if (off) return ctx.inconclusive(off);
+    let given = 0;
     let stored = 0;
     let alive = 0;
     for (const c of t.concentrators) {
       const d = delivered(c.uplink, day, deadline);
-      const readings = await t.report!.readings(c.world.address, day);
-      alive += c.world.archive.filter((p) => !c.world.truth.point(p.pn)?.dead).length;
+      const live = c.world.archive.filter((p) => !c.world.truth.point(p.pn)?.dead);
+      alive += live.length;
+      // What the concentrator gave the station on its uplink, against the meter's own (the station's side needs no export).
+      const missing: number[] = [];
+      for (const p of live) {
+        const x = d.points.get(p.pn);
+        if (!x) {
+          missing.push(p.pn);
+          continue;
+        }
+        const daily = deliveredDaily(t, c, x);
+        if (!ctx.check(daily !== undefined, `${name(c)} p${p.pn}: the ${day} data delivered at ${localTime(t, x.at)} has no reading time or registers to check it by`)) continue;
+        const v = c.world.truth.check(daily!, { slackMs: READ_TIME_SLACK_MS });
+        if (ctx.check(v.ok, `${name(c)} p${p.pn} (${p.kind}) ${day}: delivered ${describe(daily!.value)}, the meter says ${v.expected}`)) given++;
+      }
+      ctx.check(missing.length === 0, `${name(c)}: ${missing.length} of ${live.length} point(s) of ${day} not delivered to the station by ${localTime(t, deadline)}: no answer to a request of the station carried them (p${missing.join(', p')}; ${d.requests} request(s) for the day${d.reachedAt === undefined ? ', none answered' : ''})`);
+      if (!t.report) continue;
+      const readings = await t.report.readings(c.world.address, day);
       const seen = new Set<number>();
       for (const r of readings) {
         if (!ctx.check(!seen.has(r.pn), `${name(c)} p${r.pn}: ${day} stored twice`)) continue;
@@ -182,16 +205,19 @@ const readingsByNoon: Case = {
         const v = c.world.truth.check(daily!, { slackMs: READ_TIME_SLACK_MS });
         if (ctx.check(v.ok, `${name(c)} p${r.pn} (${r.kind}) ${day}: the station stored ${describe(daily!.value)}, the meter says ${v.expected}`)) stored++;
       }
-      const missing = [...d.points.keys()].filter((pn) => !seen.has(pn));
-      ctx.check(missing.length === 0, `${name(c)}: ${missing.length} delivered ${day} reading(s) not stored by ${t.declaration.collection.deadline} (p${missing.join(', p')})`);
+      const unstored = [...d.points.keys()].filter((pn) => !seen.has(pn));
+      ctx.check(unstored.length === 0, `${name(c)}: ${unstored.length} delivered ${day} reading(s) not stored by ${t.declaration.collection.deadline} (p${unstored.join(', p')})`);
     }
     // Every meter that answers has its reading at the concentrator by 04:00, so at the station by the deadline (COL-02).
-    ctx.measure(`${day} readings at the station by ${t.declaration.collection.deadline}, equal to the meters'`, stored, 'readings', { min: alive });
+    if (t.report) ctx.measure(`${day} readings at the station by ${t.declaration.collection.deadline}, equal to the meters'`, stored, 'readings', { min: alive });
+    else ctx.log(`the station's stored readings are not exported: judged from the uplinks alone`);
+    ctx.measure(`${day} daily data delivered to the station by ${t.declaration.collection.deadline}, equal to the meters'`, given, 'readings', { min: alive });
   },
 };
 
 const gapAfterOutage: Case = {
   id: 'collection.station-gap-after-outage',
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, firstDay(t))),
   requirement: 'ROB-09',
   title: 'collects the day of a concentrator whose uplink was down at night once it logs in again',
   async run(ctx, t) {
@@ -199,7 +225,7 @@ const gapAfterOutage: Case = {
     const deadline = deadlineOf(t, day);
     const hit = t.concentrators.filter((c) => c.world.faults.uplinkDown !== undefined);
     if (hit.length === 0) return ctx.notApplicable("the scenario plans no uplink outage (faults.uplinkDown)");
-    await until(t, deadline);
+    await ctx.step(waitTitle(t, deadline, `the ${day} deadline`), () => until(t, deadline, allDelivered(t, day)));
     for (const c of hit) {
       const down = c.world.faults.uplinkDown!;
       ctx.log(`${name(c)}: uplink down ${localTime(t, down.from)} to ${localTime(t, down.to)}; logins ${c.uplink.logins.map((x) => localTime(t, x)).join(', ')}`);
@@ -221,7 +247,8 @@ const gapAfterOutage: Case = {
       }
       if (t.report) {
         const stored = await t.report.readings(c.world.address, day);
-        const before = stored.filter((r) => r.receivedAt < back!);
+        // To the second: a station's export may give its instants in whole seconds.
+        const before = stored.filter((r) => r.receivedAt < Math.floor(back! / 1000) * 1000);
         ctx.check(stored.length === d.points.size && before.length === 0, `${name(c)}: the station stored ${stored.length} reading(s) of ${day} (${before.length} before the re-login); the concentrator delivered ${d.points.size} after it`);
       }
     }
@@ -230,45 +257,45 @@ const gapAfterOutage: Case = {
 
 const recollectedOnce: Case = {
   id: 'collection.station-recollected-once',
+  // Virtual time: the second day. Real time: the probe has run on the first day since the concentrators came online.
+  timeoutMs: (t) => budgetUntil(t, deadlineOf(t, t.time === 'real' ? firstDay(t) : addDays(firstDay(t), 1))),
   requirement: 'ROB-10',
   title: 'a reading collected again after a lost reply, or delivered twice, is stored once and counted once',
   applies: needsReport,
   async run(ctx, t) {
-    const day = addDays(firstDay(t), 1);
-    const start = windowStartOf(t, day);
+    let day: string;
+    let probe: RecollectionProbe | undefined;
+    let c: StationTargetConcentrator | undefined;
+    if (t.time === 'real') {
+      // A second day would cost 24 h of real time: the probe was set on day D before the concentrators came online (openStationTarget).
+      day = firstDay(t);
+      const set = probeOf(t);
+      if (!set) return ctx.inconclusive(`no re-collection probe was set on ${day} when the concentrators came online (the target was not opened by openStationTarget with an export)`);
+      ({ probe, concentrator: c } = set);
+    } else {
+      day = addDays(firstDay(t), 1);
+      const start = windowStartOf(t, day);
+      if (t.clock.now() >= start) return ctx.inconclusive(`the clock is past the ${day} collection start (${localTime(t, start)}): this case runs after the first day's cases, before the second night's window`);
+      c = probeConcentrator(t);
+      if (!c) return ctx.notApplicable('the scenario has no concentrator');
+    }
     const deadline = deadlineOf(t, day);
-    if (t.clock.now() >= start) return ctx.inconclusive(`the clock is past the ${day} collection start (${localTime(t, start)}): this case runs after the first day's cases, before the second night's window`);
     const off = noLogin(t);
     if (off) return ctx.inconclusive(off);
-    const c = t.concentrators.find((x) => x.world.faults.uplinkDown === undefined) ?? t.concentrators[0];
-    if (!c) return ctx.notApplicable('the scenario has no concentrator');
-    // The station's first request for the day: every reply to it (retransmissions included) is lost;
-    // every later reply for the day is sent twice (a replayed response, ROB-10).
-    let first: { pseq: number; at: number } | undefined;
-    let lost = 0;
-    let doubled = 0;
-    c.uplink.rule = (m, at) => {
-      if (first === undefined) {
-        const req = [...c.uplink.frames].reverse().find((f) => f.dir === 'down' && f.message.frame.control.prm && f.message.frame.afn === AFN_CLASS2);
-        if (req && req.at >= start && req.message.units.some((u) => u.items.some((it) => field(it.value, 'day') === day))) first = { pseq: req.message.frame.seq.seq, at: req.at };
+    const cc = c;
+    if (t.time === 'real') {
+      await ctx.step(`${name(cc)}: the replies to the station's first ${day} request lost since the concentrators came online, later ones sent twice; ${waitTitle(t, deadline, `the ${day} deadline`)}`, () => until(t, deadline, allDelivered(t, day)));
+      probe!.remove();
+    } else {
+      probe = installRecollectionProbe(cc, day, windowStartOf(t, day));
+      try {
+        await ctx.step(`${name(cc)}: the replies to the station's first ${day} request lost, later ones sent twice; ${waitTitle(t, deadline, `the ${day} deadline`)}`, () => until(t, deadline));
+      } finally {
+        probe.remove();
       }
-      const fr = m.frame;
-      if (fr.control.prm || (fr.afn !== AFN_CLASS2 && fr.afn !== AFN_CONFIRM) || first === undefined) return 'pass';
-      if (fr.seq.seq === first.pseq && at - first.at <= RETRANSMISSION_WINDOW_MS) {
-        lost++;
-        return 'drop';
-      }
-      if (fr.afn === AFN_CLASS2 && m.units.some((u) => u.items.some((it) => field(it.value, 'day') === day))) {
-        doubled++;
-        return 'duplicate';
-      }
-      return 'pass';
-    };
-    try {
-      await ctx.step(`${name(c)}: the replies to the station's first ${day} request lost, later ones sent twice; run to ${localTime(t, deadline)}`, () => until(t, deadline));
-    } finally {
-      c.uplink.rule = undefined;
     }
+    const { lost, doubled } = probe!;
+    c = cc;
     ctx.log(`${lost} reply frame(s) lost, ${doubled} sent twice`);
     if (lost === 0) return ctx.inconclusive(`the station sent ${name(c)} no request for ${day} whose reply could be lost`);
     const d = delivered(c.uplink, day, deadline);

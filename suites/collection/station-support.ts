@@ -7,14 +7,16 @@
  * whether the concentrator was reached at all — and the cases compare the station's own figures
  * and readings (`t.report`) with it.
  *
- * The clock is virtual and moves only inside `until` (no auto-advance). Under `meterlab run` every
- * uplink frame goes to METERLAB_OUT/captures/collection.master-station.jsonl.
+ * Time moves only inside `until`: virtual on the reference (no auto-advance), real on a vendor's
+ * station (the target's `timing` says how long; `openStationTarget` prints it). Under `meterlab run`
+ * every uplink frame goes to METERLAB_OUT/captures/collection.master-station.jsonl.
  */
 import { join } from 'node:path';
-import { items, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
+import { items, type DataUnitItem, type Gw1376Message, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
+import type { DailyReading, PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
-import { openMasterStationTarget, type MasterStationTarget, type ObservedUplink } from '../../harness/targets/gw1376-station-target.ts';
-import { TargetNotInScope } from '../framework/case.ts';
+import { openMasterStationTarget, type MasterStationTarget, type ObservedUplink, type StationTargetConcentrator } from '../../harness/targets/gw1376-station-target.ts';
+import { DEFAULT_CASE_TIMEOUT_MS, TargetNotInScope } from '../framework/case.ts';
 import { runOutputDir } from '../framework/env.ts';
 import { suiteTargetSpec } from '../framework/suite-target.ts';
 
@@ -38,13 +40,117 @@ export async function openStationTarget(spec: string = suiteTargetSpec({ suite: 
     throw new TargetNotInScope(`the target "${profile.name}" is a ${profile.device.kind} read over ${profile.device.protocol}; these cases test master stations over Q/GDW 1376.1`);
   }
   const out = runOutputDir();
-  return openMasterStationTarget(profile, out ? { captureFile: join(out, 'captures', `${SUITE}.master-station.jsonl`) } : {});
+  let set: { probe: RecollectionProbe; concentrator: StationTargetConcentrator } | undefined;
+  const t = await openMasterStationTarget(profile, {
+    ...(out ? { captureFile: join(out, 'captures', `${SUITE}.master-station.jsonl`) } : {}),
+    // Real time (a vendor's station with an export): ROB-10's probe on day D, set before the first login (see installRecollectionProbe).
+    beforeOnline: (concentrators, day, now) => {
+      const d = profile.device.declaration as { vendor?: { export?: unknown } };
+      const c = concentrators.find((x) => x.world.faults.uplinkDown === undefined) ?? concentrators[0];
+      if (d.vendor?.export !== undefined && c) set = { probe: installRecollectionProbe(c, day, now), concentrator: c };
+    },
+  });
+  if (set) probes.set(t, set);
+  // A vendor's station runs in real time: say at once how long the run will take.
+  if (t.time === 'real') process.stderr.write(`meterlab: collection suite on ${profile.name}: ${t.timing}\n`);
+  return t;
 }
 
-/** Lets virtual time run until `ms` (an instant), then waits for what the station has in flight. */
-export async function until(t: StationTarget, ms: number): Promise<void> {
-  if (ms > t.clock.now()) await t.clock.run(t.clock.sleep(ms - t.clock.now()));
-  await t.settle();
+/**
+ * Lets time run until `ms` (an instant), then waits for what the station has in flight. In real time
+ * (a vendor's station) `done` ends the wait as soon as it holds.
+ */
+export async function until(t: StationTarget, ms: number, done?: () => boolean): Promise<void> {
+  await t.until(ms, done);
+}
+
+/** What a case needs beyond its wait: the checks and the station's export [MeterLab's choice]. */
+const CASE_MARGIN_MS = 120_000;
+
+/**
+ * A case's time budget (runCase's `timeoutMs`): in real time the wait until `ms` plus a margin
+ * (a vendor's station takes hours: the case must not be cut at DEFAULT_CASE_TIMEOUT_MS); in virtual
+ * time the default.
+ */
+export function budgetUntil(t: StationTarget, ms: number): number {
+  return t.time === 'real' ? Math.max(DEFAULT_CASE_TIMEOUT_MS, ms - t.clock.now() + CASE_MARGIN_MS) : DEFAULT_CASE_TIMEOUT_MS;
+}
+
+/** What ROB-10's probe did to one concentrator's replies. */
+export interface RecollectionProbe {
+  /** Reply frames dropped (every reply to the station's first request for the day, retransmissions too). */
+  readonly lost: number;
+  /** Reply frames of the day sent twice (after the first request). */
+  readonly doubled: number;
+  remove(): void;
+}
+
+/**
+ * ROB-10's probe on concentrator `c` for `day`: from `from` on, every reply to the station's first
+ * AFN 0D request naming the day (and to its retransmissions, same PSEQ within
+ * RETRANSMISSION_WINDOW_MS) is lost, and every later reply carrying the day is sent twice (a replayed
+ * response). The station must collect the day again and store and count it once.
+ */
+export function installRecollectionProbe(c: StationTargetConcentrator, day: string, from: number): RecollectionProbe {
+  let first: { pseq: number; at: number } | undefined;
+  const counts = { lost: 0, doubled: 0 };
+  const rule = (m: Gw1376Message, at: number): 'pass' | 'drop' | 'duplicate' => {
+    if (first === undefined) {
+      const req = [...c.uplink.frames].reverse().find((f) => f.dir === 'down' && f.message.frame.control.prm && f.message.frame.afn === AFN_CLASS2);
+      if (req && req.at >= from && req.message.units.some((u) => u.items.some((it) => field(it.value, 'day') === day))) first = { pseq: req.message.frame.seq.seq, at: req.at };
+    }
+    const fr = m.frame;
+    if (fr.control.prm || (fr.afn !== AFN_CLASS2 && fr.afn !== AFN_CONFIRM) || first === undefined) return 'pass';
+    if (fr.seq.seq === first.pseq && at - first.at <= RETRANSMISSION_WINDOW_MS) {
+      counts.lost++;
+      return 'drop';
+    }
+    if (fr.afn === AFN_CLASS2 && m.units.some((u) => u.items.some((it) => field(it.value, 'day') === day))) {
+      counts.doubled++;
+      return 'duplicate';
+    }
+    return 'pass';
+  };
+  c.uplink.rule = rule;
+  return {
+    get lost() {
+      return counts.lost;
+    },
+    get doubled() {
+      return counts.doubled;
+    },
+    remove() {
+      if (c.uplink.rule === rule) c.uplink.rule = undefined;
+    },
+  };
+}
+
+/** The concentrator ROB-10 probes: the first without a planned outage. */
+export function probeConcentrator(t: StationTarget): StationTargetConcentrator | undefined {
+  return t.concentrators.find((x) => x.world.faults.uplinkDown === undefined) ?? t.concentrators[0];
+}
+
+const probes = new WeakMap<StationTarget, { probe: RecollectionProbe; concentrator: StationTargetConcentrator }>();
+
+/** The probe openStationTarget set on a real-time target's first day (with an export), if any. */
+export function probeOf(t: StationTarget): { probe: RecollectionProbe; concentrator: StationTargetConcentrator } | undefined {
+  return probes.get(t);
+}
+
+/** A step title for a wait until `ms`: in real time it says how long that is. */
+export function waitTitle(t: StationTarget, ms: number, what: string): string {
+  if (t.time === 'virtual') return `run to ${localTime(t, ms)} (${what})`;
+  const left = Math.max(0, Math.round((ms - t.clock.now()) / 1000));
+  return `wait in real time until ${localTime(t, ms)} (${what}): at most ${left} s, less once every point is delivered`;
+}
+
+/** True once every concentrator delivered `day` for every point whose meter answers (the early end of a real-time wait). */
+export function allDelivered(t: StationTarget, day: string): () => boolean {
+  return () =>
+    t.concentrators.every((c) => {
+      const got = delivered(c.uplink, day, Number.POSITIVE_INFINITY).points;
+      return c.world.archive.every((p) => c.world.truth.point(p.pn)?.dead || got.has(p.pn));
+    });
 }
 
 const offset = (t: StationTarget): number => t.declaration.utcOffsetMinutes * 60_000;
@@ -88,7 +194,30 @@ export function windowStartOf(t: StationTarget, day: string): number {
 export function needsReport(t: StationTarget): string | null {
   return t.report
     ? null
-    : "the station's daily success rate and stored readings are read from its own report; this station exports none MeterLab can read yet (a vendor's station: issue 12, next step)";
+    : "needs the station's own daily success rate and stored readings: its profile declares no export (device.declaration.vendor.export, MeterLab's station export format, harness/targets/gw1376-station-export.ts)";
+}
+
+/**
+ * A delivery as a DailyReading the truth can check (F161 electricity, F249 the others); undefined
+ * when it lacks what the check needs (no reading time, no registers).
+ */
+export function deliveredDaily(t: StationTarget, c: StationTargetConcentrator, x: Delivery): DailyReading | undefined {
+  const p = c.world.archive.find((a) => a.pn === x.pn);
+  const day = field(x.value, 'day');
+  const readingTime = field(x.value, 'readingTime');
+  if (!p || typeof day !== 'string' || typeof readingTime !== 'string') return undefined;
+  const readAt = Date.parse(`${readingTime.replace(' ', 'T')}:00Z`) - offset(t);
+  let value: PointValue;
+  if (x.fn === 161) {
+    const list = field(x.value, 'forwardActive');
+    if (!Array.isArray(list)) return undefined;
+    value = { kind: 'electricity', forwardActiveKwh: (list as UnitValue[]).map((v) => Number(field(v, 'value') ?? Number.NaN)) };
+    // A DL/T 645 freeze closes its day at the next 00:00 (simulators/concentrator README).
+    return { pn: p.pn, day, frozenAt: localInstant(t, addDays(day, 1), '00:00'), readAt, attempt: 1, value };
+  }
+  const kind = p.kind === 'electricity' ? 'water' : p.kind;
+  value = { kind, value: Number(field(x.value, 'value')), unit: Number(field(x.value, 'unit')), meterType: Number(field(x.value, 'meterType')) };
+  return { pn: p.pn, day, frozenAt: readAt, readAt, attempt: 1, value };
 }
 
 /** One unit's value, by field. */
