@@ -18,6 +18,9 @@
  *   holds two (0506000N, the freeze time, and 0506010N, the forward active energy block of total and
  *   tariffs), a CJ/T 188 point's one (901F, the cumulative volume), an M-Bus point's one (the
  *   energy record of its REQ_UD2 answer);
+ * - with curves (COL-12, a scenario's `curves`): every point of a stored day curve that holds a
+ *   value is one data item per quantity (F101 forward active energy, F81 active power, F89 phase A
+ *   voltage): a full 15-minute day of one meter is 3 x 96 = 288 items;
  * - `wrong`: stored readings the world's truth refuses (`truth.check`: the meter's own freeze or
  *   register). Never expected to be anything but 0: a benchmark that stores wrong values is not
  *   measuring collection.
@@ -31,7 +34,7 @@ import { buildCollectionWorld, type WorldConcentrator } from '../simulators/coll
 import { concentratorCount, nightInstant, partitionConcentrators } from '../simulators/collection/plan.ts';
 import { localDate } from '../simulators/concentrator/collection.ts';
 import { createConcentratorCore } from '../simulators/concentrator/core.ts';
-import type { ConcentratorCore, DailyReading, MeterKind } from '../simulators/concentrator/types.ts';
+import type { ConcentratorCore, DailyCurve, DailyReading, MeterKind } from '../simulators/concentrator/types.ts';
 import { fnv1a } from '../simulators/fleet/read.ts';
 
 /** Terminal local time of the scenarios (UTC+8, simulators/collection/README.md). */
@@ -61,7 +64,9 @@ export interface ConcentratorDayResult {
   /** ... of those, read by the 00:05 pass (attempt 1: COL-01's first-attempt success). */
   readonly firstAttempt: number;
   readonly items: number;
-  /** Stored readings the truth refuses (expected 0). */
+  /** COL-12: day curves stored (points with one) and the data items they hold (included in `items`). */
+  readonly curves: { readonly points: number; readonly items: number };
+  /** Stored readings and curves the truth refuses (expected 0). */
   readonly wrong: number;
   readonly byKind: Readonly<Record<MeterKind, KindCounts>>;
   /** ERC 39 (failed re-read) events recorded at 04:00 (COL-04). */
@@ -125,6 +130,7 @@ export interface DayTotals {
   collected: number;
   firstAttempt: number;
   items: number;
+  curves: { points: number; items: number };
   wrong: number;
   erc39: number;
   byKind: Record<MeterKind, KindCounts>;
@@ -135,6 +141,18 @@ export interface DayTotals {
 /** The local date a scenario's first night collects: the day of its start (a start is before that night's midnight). */
 export function collectedDay(s: CollectionScenario): string {
   return localDate(s.startMs, UTC_OFFSET_MINUTES);
+}
+
+/** Data items of a day curve: its points that hold a value, per quantity (F101, F81, F89). */
+export function curveItems(c: DailyCurve): number {
+  let n = 0;
+  for (const series of [c.forwardActiveKwh, c.activePowerKw, c.voltageAV]) for (const v of series) if (!Number.isNaN(v)) n++;
+  return n;
+}
+
+/** One stored curve as the digest sees it. */
+export function curveLine(c: DailyCurve): string {
+  return `${c.pn} ${c.day} C ${c.intervalMinutes} ${c.readAt} ${c.forwardActiveKwh.join(',')} ${c.activePowerKw.join(',')} ${c.voltageAV.join(',')}\n`;
 }
 
 /** One stored reading as the digest sees it: every field, values in full. */
@@ -156,7 +174,7 @@ export async function runConcentratorDay(s: CollectionScenario, index: number, o
   const clock = new VirtualClock({ start: s.startMs, autoAdvance: false });
   const world = buildCollectionWorld(s, { clock, concentrators: [index] });
   const wc = world.concentrators[0]!;
-  const core = createConcentratorCore({ clock, ports: wc.ports, archive: wc.archive, utcOffsetMinutes: UTC_OFFSET_MINUTES });
+  const core = createConcentratorCore({ clock, ports: wc.ports, archive: wc.archive, utcOffsetMinutes: UTC_OFFSET_MINUTES, ...(wc.curves ? { curves: wc.curves } : {}) });
   let rebooted = false;
   const cancelReboot = wc.scheduleReboot((offMs) => {
     rebooted = true;
@@ -204,6 +222,18 @@ export function concentratorResult(
     if (o.checkTruth && !wc.truth.check(r).ok) wrong++;
     digest = fnv1a(readingLine(r), digest);
   }
+  const curves = { points: 0, items: 0 };
+  for (const p of wc.archive) {
+    const c = core.curve?.(p.pn, day);
+    if (!c) continue;
+    const n = curveItems(c);
+    curves.points++;
+    curves.items += n;
+    byKind[p.kind].items += n;
+    items += n;
+    if (o.checkTruth && !wc.truth.checkCurve(c).ok) wrong++;
+    digest = fnv1a(curveLine(c), digest);
+  }
   const runs = core.collectionRuns().filter((r) => r.day === day);
   const first = runs[0];
   // The port whose exchanges took longest decides the pass; the bound is the largest port's line time.
@@ -225,6 +255,7 @@ export function concentratorResult(
     collected,
     firstAttempt,
     items,
+    curves,
     wrong,
     byKind,
     erc39: core.events(true).filter((e) => e.erc === 39).length,
@@ -242,13 +273,15 @@ export function concentratorResult(
 
 /** Totals and digest of concentrator results given in index order. */
 export function summarize(concentrators: readonly ConcentratorDayResult[]): { totals: DayTotals; digest: string } {
-  const totals: DayTotals = { concentrators: concentrators.length, due: 0, collected: 0, firstAttempt: 0, items: 0, wrong: 0, erc39: 0, byKind: emptyKinds() };
+  const totals: DayTotals = { concentrators: concentrators.length, due: 0, collected: 0, firstAttempt: 0, items: 0, curves: { points: 0, items: 0 }, wrong: 0, erc39: 0, byKind: emptyKinds() };
   let digest = 0x811c9dc5;
   for (const c of concentrators) {
     totals.due += c.due;
     totals.collected += c.collected;
     totals.firstAttempt += c.firstAttempt;
     totals.items += c.items;
+    totals.curves.points += c.curves.points;
+    totals.curves.items += c.curves.items;
     totals.wrong += c.wrong;
     totals.erc39 += c.erc39;
     for (const k of KINDS) {

@@ -270,7 +270,8 @@ async function main(): Promise<void> {
       console.log(
         `\n${biggest.label}: ${fmt(t.items)} data items (${(t.items / t.concentrators).toFixed(0)} a concentrator); ` +
           `the whole scenario at that rate: ~${fmt(Math.round((t.items / t.concentrators) * total))} items, ~${secs(perConcentrator * total, 0)} s wall in one process; ` +
-          `COL-12 asks ${fmt(COL12_ITEMS)}: ${((100 * (t.items / t.concentrators) * total) / COL12_ITEMS).toFixed(1)} % of it`,
+          `COL-12 asks ${fmt(COL12_ITEMS)}: ${((100 * (t.items / t.concentrators) * total) / COL12_ITEMS).toFixed(1)} % of it` +
+          (t.curves && t.curves.points > 0 ? `; of the items, ${fmt(t.curves.items)} are curve points of ${fmt(t.curves.points)} day curves (F101, F81, F89)` : ''),
       );
     }
     writeFileSync(values.json, JSON.stringify({ scenario: values.scenario, at: new Date(new RealClock().now()).toISOString(), runs }, null, 1));

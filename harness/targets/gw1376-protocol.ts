@@ -186,6 +186,7 @@ registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect
       // One object for both: the core reads its switches, the terminal its own.
       defects: { ...switches.core, ...switches.terminal },
       utcOffsetMinutes: d.utcOffsetMinutes,
+      ...(wc.curves ? { curves: wc.curves } : {}),
       address: { areaCode: d.terminal.areaCode, terminal: d.terminal.address },
       password: passwordBytes(d),
       connect: wc.throughUplink(() => uplink.connect()),
