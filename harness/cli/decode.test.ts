@@ -304,6 +304,15 @@ describe('decodeGw1376Hex', () => {
     });
   });
 
+  it('shows an AFN 0D F81 curve with Td_c and its points, EEH as null (COL-12)', () => {
+    // Reply p1 F81: Td_c 2026-11-29 23:30, m 1, n 4; points +1.5, -0.25, EEH, +79.9999 kW (curves.test.ts).
+    const r = decodeGw1376Hex('68 7E 00 7E 00 68 88 00 02 34 12 02 0D 63 01 01 01 0A 30 23 29 11 26 01 04 00 50 01 00 25 80 EE EE EE 99 99 79 72 16');
+    expect(r).toMatchObject({
+      ok: true,
+      json: { units: [{ items: [{ pn: 1, fn: 81, name: 'total active power curve', value: { start: '2026-11-29 23:30', density: 1, pointCount: 4, points: [{ value: 1.5 }, { value: -0.25 }, { value: null }, { value: 79.9999 }] } }] }] },
+    });
+  });
+
   it('reports bad hex, a bad checksum and trailing bytes like decode dlt645', () => {
     expect(decodeGw1376Hex('68 1G')).toEqual(decodeDlt645Hex('68 1G'));
     expect(decodeGw1376Hex(GW1376_F3.replace(/BE 16$/, 'BF 16'))).toMatchObject({ ok: false, json: { ok: false, error: { code: 'gw1376.checksum', offset: 24 } } });

@@ -50,6 +50,8 @@ import { LinkError, MeterLabError, UsageError } from '../core/errors.ts';
 import type { ChunkTiming, Link } from '../links/link.ts';
 import {
   Afn,
+  CurveFn,
+  curveDensityMinutes,
   DEFAULT_FRAME_OPTIONS,
   DEFAULT_PW_AFNS,
   Gw1376FrameScanner,
@@ -198,6 +200,23 @@ export interface Gw1376ForwardOptions {
 }
 
 export type Gw1376ForwardResult = { readonly port: number; readonly content: Uint8Array } | { readonly denied: true };
+
+/** One load curve read by `readCurve` / `readCurves` (AFN 0D F81 / F89 / F101, COL-12). */
+export interface Gw1376Curve {
+  readonly pn: number;
+  readonly fn: number;
+  /** Td_c start, "YYYY-MM-DD hh:mm" terminal local time (A.15). */
+  readonly start: string;
+  /** Td_c density m. */
+  readonly density: number;
+  /** Minutes between points for m, or null (0 = not frozen, reserved codes). */
+  readonly intervalMinutes: number | null;
+  /** n values (kW, V or kWh); null where the terminal sent EEH (no data). */
+  readonly points: readonly (number | null)[];
+}
+
+/** AFN 0D curve Fn this master reads (gw1376 CurveFn). */
+const CURVE_FNS: readonly number[] = [CurveFn.activePower, CurveFn.phaseAVoltage, CurveFn.forwardActiveEnergy];
 
 /** What a request was, for errors. */
 export interface Gw1376RequestRecord {
@@ -353,6 +372,46 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
   async class2(wanted: readonly { pn: number; fn: number; value: UnitValue }[], options: Gw1376RequestOptions = {}): Promise<DataUnitItem[]> {
     const r = await this.request(Afn.class2Data, wanted.map(({ pn, fn, value }) => ({ pn, fn, value })), options);
     return dataItems(r);
+  }
+
+  /**
+   * AFN 0D load curve of one point (F81 active power kW, F89 phase A voltage V, F101 forward active
+   * energy kWh; COL-12): Td_c = `start` (A.15 text "YYYY-MM-DD hh:mm" in the terminal's local time,
+   * or ms since the epoch on a whole minute, shown in `utcOffsetMinutes`), density m (1 = 15 min,
+   * 2 = 30, 3 = 60, 254 = 5, 255 = 1) and n points. The decoded points (null = EEH, no data), or
+   * null when the terminal has none (AFN 00 F2, or the reply lacks that unit).
+   */
+  async readCurve(fn: number, pn: number, start: string | number, density: number, n: number, options: Gw1376RequestOptions = {}): Promise<Gw1376Curve | null> {
+    const got = await this.readCurves([{ pn, fn }], start, density, n, options);
+    return got[0] ?? null;
+  }
+
+  /**
+   * Several curves with one Td_c in one request (several points and Fn; the reply may span several
+   * frames): the curves answered, in wire order; a point the terminal left out is missing. A unit
+   * whose Td_c differs from the request's is a Gw1376ProtocolError (the terminal answered another
+   * span), as is a curve Fn or pn nobody asked for.
+   */
+  async readCurves(wanted: readonly { pn: number; fn: number }[], start: string | number, density: number, n: number, options: Gw1376RequestOptions = {}): Promise<Gw1376Curve[]> {
+    const startText = typeof start === 'number' ? this.a15(start) : start;
+    for (const w of wanted) {
+      if (!CURVE_FNS.includes(w.fn)) throw new UsageError(`F${w.fn} is not a curve (F81, F89, F101)`);
+      if (!Number.isInteger(w.pn) || w.pn < 1) throw new UsageError(`a curve needs a measuring point pn >= 1, got ${String(w.pn)}`);
+    }
+    const tdc: UnitValue = { start: startText, density, pointCount: n };
+    const r = await this.request(Afn.class2Data, wanted.map(({ pn, fn }) => ({ pn, fn, value: tdc })), options);
+    const out: Gw1376Curve[] = [];
+    for (const item of dataItems(r)) {
+      const v = item.value;
+      if (!CURVE_FNS.includes(item.fn) || v === null || item.pn === 'all') continue;
+      if (!wanted.some((w) => w.pn === item.pn && w.fn === item.fn)) throw new Gw1376ProtocolError(`AFN 0D p${item.pn} F${item.fn}: a curve that was not asked for`, r);
+      if (v.start !== startText || v.density !== density || v.pointCount !== n) {
+        throw new Gw1376ProtocolError(`AFN 0D p${item.pn} F${item.fn}: Td_c ${String(v.start)} m ${String(v.density)} n ${String(v.pointCount)} answers ${startText} m ${density} n ${n}`, r);
+      }
+      const points = Array.isArray(v.points) ? (v.points as readonly UnitValue[]).map((p) => (typeof p.value === 'number' ? p.value : null)) : [];
+      out.push({ pn: item.pn, fn: item.fn, start: startText, density, intervalMinutes: curveDensityMinutes(density) ?? null, points });
+    }
+    return out;
   }
 
   /** AFN 0E F1 (important) / F2 (normal) events pm..pn: the ERC records, decoded where the dictionary knows the ERC ([] when denied). */
@@ -562,6 +621,13 @@ export class Gw1376Master extends EventEmitter<Gw1376MasterEvents> {
       }
     }
     return { ...base, denied: false, confirm };
+  }
+
+  /** A.15 text of `ms` in the terminal's local time; UsageError when it is not a whole minute. */
+  private a15(ms: number): string {
+    if (!Number.isInteger(ms) || ms % 60_000 !== 0) throw new UsageError(`a curve start must be a whole minute in ms, got ${String(ms)}`);
+    const local = new Date(ms + this.utcOffsetMinutes * 60_000);
+    return local.toISOString().slice(0, 16).replace('T', ' ');
   }
 
   /** Tp for a request with PFC `pfc`, or null without tpDelayMinutes. */

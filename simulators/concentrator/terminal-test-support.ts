@@ -1,6 +1,6 @@
 /**
  * Test support for the 1376.1 terminal (terminal.test.ts): a small in-memory `ConcentratorCore`
- * (archive, daily storage, current values, forwarding responder, control, events) and a scripted
+ * (archive, daily storage, load curves, current values, forwarding responder, control, events) and a scripted
  * master station on memory pairs that builds every frame with the codec's `buildFrame`. Never
  * imported by the simulator itself.
  */
@@ -26,6 +26,7 @@ import type {
   CollectionRun,
   ConcentratorCore,
   ConcentratorEvent,
+  DailyCurve,
   DailyReading,
   PointValue,
   ReadResult,
@@ -102,6 +103,7 @@ export class FakeCore extends EventEmitter<{ event: [ConcentratorEvent] }> imple
   clearData(): void {
     this.dataCleared++;
     this.dailies.clear();
+    this.curves.clear();
   }
 
   daily(pn: number, day: string): DailyReading | undefined {
@@ -110,6 +112,19 @@ export class FakeCore extends EventEmitter<{ event: [ConcentratorEvent] }> imple
 
   putDaily(r: DailyReading): void {
     this.dailies.set(`${r.pn}/${r.day}`, r);
+  }
+
+  /** Load curves by pn and day (AFN 0D F81/F89/F101); `curveCalls` records every lookup. */
+  private readonly curves = new Map<string, DailyCurve>();
+  readonly curveCalls: string[] = [];
+
+  curve(pn: number, day: string): DailyCurve | undefined {
+    this.curveCalls.push(`${pn}/${day}`);
+    return this.curves.get(`${pn}/${day}`);
+  }
+
+  putCurve(c: DailyCurve): void {
+    this.curves.set(`${c.pn}/${c.day}`, c);
   }
 
   readCurrent(pn: number): Promise<ReadResult<{ readonly readAt: number; readonly value: PointValue }>> {

@@ -27,8 +27,10 @@
  *   (core.setTime, A.1 in terminal local time); same confirmation rule.
  * - AFN 09 F1 version; AFN 0A F1, F10, F249 (count 0 = every record).
  * - AFN 0C F2 clock, F129 (electricity points), F249 (water, gas, heat points): read now through
- *   core.readCurrent; AFN 0D F161 / F249 from core.daily. A point without data is left out of the
- *   reply; when no unit has data: AFN 00 F2 (docs/protocols/meterlab-four-meter-1376.md).
+ *   core.readCurrent; AFN 0D F161 / F249 from core.daily; AFN 0D F81 / F89 / F101 curves (COL-12)
+ *   from core.curve (Td_c's points at its density, across midnight, EEH for a point on no record).
+ *   A point without data is left out of the reply; when no unit has data: AFN 00 F2
+ *   (docs/protocols/meterlab-four-meter-1376.md).
  * - AFN 0E F1 / F2: the events with pointers pm..pn-1 (mod 256), with EC1 EC2.
  * - AFN 10 F1: core.forward, the reply's port and content; silence or a refusal: AFN 00 F2.
  * - Any other AFN or Fn: AFN 00 F2.
@@ -50,6 +52,8 @@ import type { Link } from '../../harness/links/link.ts';
 import {
   Afn,
   ArchiveProtocol,
+  CurveFn,
+  curveDensityMinutes,
   EC_LENGTH,
   encodeDa,
   encodeDt,
@@ -77,7 +81,7 @@ import {
   type UnitSpec,
   type UnitValue,
 } from '../../harness/protocols/gw1376/index.ts';
-import type { ArchivePoint, ConcentratorCore, ConcentratorEvent, MeterKind, PointValue } from './types.ts';
+import type { ArchivePoint, ConcentratorCore, ConcentratorEvent, DailyCurve, MeterKind, PointValue } from './types.ts';
 import { Gw1376Uplink, type TerminalLogger, type UplinkState, type UplinkStats } from './uplink.ts';
 
 export type { TerminalLogger, UplinkState } from './uplink.ts';
@@ -633,6 +637,7 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
   // AFN 0D -------------------------------------------------------------------------------------
 
   private class2(it: DataUnitItem): Piece[] {
+    if (it.fn in CURVE_SERIES) return this.curves(it);
     if (it.fn !== 161 && it.fn !== FOUR_METER_FN) return [];
     const day = it.value?.day;
     if (typeof day !== 'string') return [];
@@ -645,6 +650,58 @@ export class ConcentratorTerminal extends EventEmitter<ConcentratorTerminalEvent
       const v = d.value;
       if (it.fn === 161 && v.kind === 'electricity') this.push(out, Afn.class2Data, pn, 161, { day, readingTime, ...tariffs(v) });
       else if (it.fn === FOUR_METER_FN && v.kind !== 'electricity') this.push(out, Afn.class2Data, pn, FOUR_METER_FN, { day, readingTime, meterType: v.meterType, unit: v.unit, value: v.value });
+    }
+    return out;
+  }
+
+  /**
+   * F81 / F89 / F101 (COL-12): Td_c's n points from its start at its density, from the day curves
+   * of the core; the reply repeats the request's Td_c. A point falls on a record when its local
+   * time is on the grid of that day's curve (a coarser density takes every k-th record, a span
+   * past midnight the next day's curve); a point on no record, or on a record the meter did not
+   * give (NaN), is EEH (null). A point for which no day in the span has a curve is left out, as
+   * F161 leaves out a day not stored. Density 0 (not frozen), a reserved density or a start that
+   * is no real time: nothing for any point (logged).
+   */
+  private curves(it: DataUnitItem): Piece[] {
+    const v = it.value;
+    const curveOf = this.core.curve?.bind(this.core);
+    if (v === null || curveOf === undefined) return [];
+    const series = CURVE_SERIES[it.fn]!;
+    const startText = str(v, 'start');
+    const density = num(v, 'density');
+    const n = num(v, 'pointCount');
+    const step = curveDensityMinutes(density);
+    const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d)$/.exec(startText);
+    const start = m ? { year: +m[1]!, month: +m[2]!, day: +m[3]!, hour: +m[4]!, minute: +m[5]!, second: 0 } : null;
+    if (start === null || !isValidCalendar(start) || step === undefined) {
+      this.log(`AFN 0D F${it.fn}: Td_c start ${JSON.stringify(startText)}, density ${density}: no such time or interval, nothing answered`);
+      return [];
+    }
+    // Local minutes counted as if the terminal's local time were UTC: days and minutes of the day by plain arithmetic.
+    const startMinute = fromCalendar(start, 0) / MINUTE_MS;
+    const out: Piece[] = [];
+    for (const pn of this.pnsOf(it)) {
+      if (pn === 0) continue;
+      const days = new Map<number, DailyCurve | undefined>();
+      let found = false;
+      const points: UnitValue[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = startMinute + i * step;
+        const dayIndex = Math.floor(t / MINUTES_PER_DAY);
+        if (!days.has(dayIndex)) days.set(dayIndex, curveOf(pn, dayText(dayIndex)));
+        const c = days.get(dayIndex);
+        if (c === undefined) {
+          points.push({ value: null });
+          continue;
+        }
+        found = true;
+        const minuteOfDay = t - dayIndex * MINUTES_PER_DAY;
+        const x = minuteOfDay % c.intervalMinutes === 0 ? c[series][minuteOfDay / c.intervalMinutes] : undefined;
+        points.push({ value: x === undefined || Number.isNaN(x) ? null : x });
+      }
+      if (!found) continue;
+      this.push(out, Afn.class2Data, pn, it.fn, { start: startText, density, pointCount: n, points });
     }
     return out;
   }
@@ -1032,6 +1089,21 @@ function mbusKind(m: number): MeterKind | null {
   if ([0x06, 0x07, 0x15, 0x16, 0x17].includes(m)) return 'water';
   if (m === 0x03) return 'gas';
   return null;
+}
+
+/** AFN 0D curve Fn -> the DailyCurve series it answers (COL-12; gw1376 CurveFn). */
+const CURVE_SERIES: Readonly<Record<number, 'activePowerKw' | 'voltageAV' | 'forwardActiveKwh'>> = {
+  [CurveFn.activePower]: 'activePowerKw',
+  [CurveFn.phaseAVoltage]: 'voltageAV',
+  [CurveFn.forwardActiveEnergy]: 'forwardActiveKwh',
+};
+const MINUTE_MS = 60_000;
+const MINUTES_PER_DAY = 1440;
+
+/** "YYYY-MM-DD" of a day counted from 1970-01-01 (local calendar arithmetic, no clock read). */
+function dayText(dayIndex: number): string {
+  const c = toCalendar(dayIndex * MINUTES_PER_DAY * MINUTE_MS, 0);
+  return `${String(c.year).padStart(4, '0')}-${String(c.month).padStart(2, '0')}-${String(c.day).padStart(2, '0')}`;
 }
 
 function pnOf(it: DataUnitItem): number {

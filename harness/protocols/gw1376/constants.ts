@@ -151,3 +151,27 @@ export const Port = { acSampling: 1, rs485First: 2, carrier: 31 } as const;
 
 /** The Fn of MeterLab's four-meter extension in AFN 04, 0A, 0C and 0D: beyond the standard's F1..F248, so it cannot collide. */
 export const FOUR_METER_FN = 249;
+
+/**
+ * Curves of class 2 data (AFN 0D, COL-12): F81 total active power (有功功率曲线, A.9 kW), F89 phase A
+ * voltage (A相电压曲线, A.7 V), F101 forward active total energy reading (正向有功总电能示值曲线, A.11 kWh).
+ */
+export const CurveFn = { activePower: 81, phaseAVoltage: 89, forwardActiveEnergy: 101 } as const;
+
+/**
+ * Td_c density m (曲线数据冻结密度, BIN 1 byte) -> minutes between points: 1 = 15 min, 2 = 30 min,
+ * 3 = 60 min (public master-station code maps 1/2/3 to 15/30/60 min); 254 = 5 min and 255 = 1 min
+ * [BK]. 0 = not frozen (no points) and 4..253 are reserved: no interval.
+ */
+export const CURVE_DENSITY_MINUTES: Readonly<Record<number, number>> = { 1: 15, 2: 30, 3: 60, 254: 5, 255: 1 };
+
+/** Minutes between the points of Td_c density `m`, or undefined for 0 (not frozen) and reserved codes. */
+export function curveDensityMinutes(m: number): number | undefined {
+  return CURVE_DENSITY_MINUTES[m];
+}
+
+/** The Td_c density code of an interval in minutes (15 -> 1), or undefined when 376.1 has none. */
+export function curveDensityOf(minutes: number): number | undefined {
+  for (const [m, min] of Object.entries(CURVE_DENSITY_MINUTES)) if (min === minutes) return Number(m);
+  return undefined;
+}

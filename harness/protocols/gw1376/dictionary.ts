@@ -15,7 +15,7 @@
 import { decodeError, EncodeError, type DecodeError } from '../../core/errors.ts';
 import { concatBytes, toHex } from '../../core/bytes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import { A1, A11, A12, A14, A15, A20, ascii, bin, bytesOf, ML7, type FieldValue, type Format } from './formats.ts';
+import { A1, A11, A12, A14, A15, A20, A7, A9, ascii, bin, bytesOf, eeFilled, ML7, type FieldValue, type Format } from './formats.ts';
 
 export type Field =
   | { readonly name: string; readonly format: Format }
@@ -55,6 +55,16 @@ const f = (name: string, format: Format): Field => ({ name, format });
 const NONE: Layout = [];
 /** Reading time A.15, tariff count M, then M + 1 values (total, T1..TM). */
 const tariffs = (name: string, format: Format): Field => ({ name, repeat: [f('value', format)], count: 'tariffCount', plus: 1 });
+
+/**
+ * Td_c, the time of curve data (AFN 0D curves, COL-12): start time A.15 (mm hh DD MM YY), density
+ * m (BIN 1: 1 = 15 min, 2 = 30, 3 = 60, 254 = 5, 255 = 1 [BK]; constants.ts CURVE_DENSITY_MINUTES),
+ * point count n (BIN 1). Sources: public master-station code (m -> minutes) and a test tool that
+ * sends "mmhhDDMMyy" + m + n.
+ */
+const TD_C: Layout = [f('start', A15), f('density', bin(1)), f('pointCount', bin(1))];
+/** A curve reply: Td_c, then n points of `format`; a point with no data is EEH-filled (null). */
+const curve = (format: Format): Layout => [...TD_C, { name: 'points', repeat: [f('value', eeFilled(format))], count: 'pointCount' }];
 
 /** AFN 04 F10 / AFN 0A F10 meter archive record, 27 bytes [BK]. */
 const METER_ARCHIVE_RECORD: Layout = [
@@ -262,6 +272,39 @@ const D: FnDefinition[] = [
     note: "MeterLab's extension: value in the CJ/T 188 unit `unit` (2CH m³, 05H kWh) (docs/protocols/meterlab-four-meter-1376.md)",
   },
   // AFN 0D class 2 data (3.7)
+  {
+    afn: 0x0d,
+    fn: 81,
+    name: 'total active power curve',
+    nameZh: '有功功率曲线',
+    pn: 'point',
+    down: TD_C,
+    up: curve(A9),
+    bk: true,
+    note: 'Td_c (start A.15, density m, n) then n points A.9 kW (signed); EEH = no data (COL-12)',
+  },
+  {
+    afn: 0x0d,
+    fn: 89,
+    name: 'phase A voltage curve',
+    nameZh: 'A相电压曲线',
+    pn: 'point',
+    down: TD_C,
+    up: curve(A7),
+    bk: true,
+    note: 'Td_c (start A.15, density m, n) then n points A.7 V; EEH = no data (COL-12)',
+  },
+  {
+    afn: 0x0d,
+    fn: 101,
+    name: 'forward active total energy reading curve',
+    nameZh: '正向有功总电能示值曲线',
+    pn: 'point',
+    down: TD_C,
+    up: curve(A11),
+    bk: true,
+    note: 'Td_c (start A.15, density m, n) then n points A.11 kWh; EEH = no data (COL-12)',
+  },
   {
     afn: 0x0d,
     fn: 161,

@@ -3,8 +3,9 @@
  * multi-byte fields are low byte first. From the notes: A.1 clock ss mm hh DD (week << 5 | month)
  * YY; A.15 mm hh DD MM YY; A.11 XXXXXX.XX (4 BCD); A.14 XXXXXX.XXXX (5 BCD). Marked [BK]
  * (background knowledge, not in a source read): A.12 (12-digit address, 6 BCD), A.20 (DD MM YY),
- * A.13 XXXX.XXXX (4 BCD), A.7 XXX.X (2 BCD), A.26 X.XXX (2 BCD), the century 20YY, and "every
- * byte FFH = no data" (decoded as null, encoded back as FFH).
+ * A.13 XXXX.XXXX (4 BCD), A.7 XXX.X (2 BCD), A.9 XX.XXXX (3 BCD, signed), A.26 X.XXX (2 BCD),
+ * the century 20YY, and "every byte FFH = no data" (decoded as null, encoded back as FFH); the
+ * points of a curve use EEH as their fill instead (`eeFilled`).
  *
  * Decoding a field returns its value, or a typed error when a digit is not BCD; it never throws.
  * Encoding a bad value throws EncodeError.
@@ -121,7 +122,75 @@ export const A1: Format = {
   },
 };
 
+/**
+ * Signed BCD number: the sign in D7 of the most significant byte (the last on the wire), the
+ * magnitude in BCD below it, as DL/T 645's signed fields ("XX.XXXX" `00 50 81` = -15.0000 [BK]).
+ * A negative zero decodes to -0 so that it encodes back to the same bytes (JSON shows it as 0).
+ */
+function signedBcdNumber(id: string, length: number, decimals: number, description: string, bk: boolean): Format {
+  const scale = 10 ** decimals;
+  // The top byte keeps 3 bits of magnitude (0..7) under the sign bit.
+  const maxScaled = 8 * 10 ** (2 * length - 1) - 1;
+  return {
+    id,
+    length,
+    description,
+    bk,
+    decode(bytes, at) {
+      if (allFf(bytes, at, length)) return null;
+      const top = bytes[at + length - 1]!;
+      const magnitude = Uint8Array.from(bytes.subarray(at, at + length));
+      magnitude[length - 1] = top & 0x7f;
+      const d = bcdLeToDigits(magnitude);
+      if (d === null) return undefined;
+      const v = Number(d) / scale;
+      return (top & 0x80) !== 0 ? -v : v;
+    },
+    encode(value) {
+      if (value === null) return ffs(length);
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new EncodeError(`${id} needs a number or null, got ${JSON.stringify(value)}`);
+      const negative = value < 0 || Object.is(value, -0);
+      const scaled = Math.round(Math.abs(value) * scale);
+      if (scaled > maxScaled) throw new EncodeError(`${value} does not fit ${id} (${description})`);
+      const out = digitsToBcdLe(String(scaled), length);
+      if (negative) out[length - 1]! |= 0x80;
+      return out;
+    },
+  };
+}
+
+/** EEH: the fill of a missing data item part (Q/GDW 1376.1, COL-12 contract) [BK]. */
+export const NO_DATA_FILL = 0xee;
+
+/**
+ * The same format with EEH as its "no data" fill: every byte EEH decodes to null and null encodes
+ * to EEH (the fill of a data item's missing part, used for the points of a curve that fall on no
+ * record, contract of COL-12 [BK]). All FFH is then not a value of the format (undefined, a
+ * `gw1376.bcd` error): accepting both fills as null would not encode back to the bytes received.
+ */
+export function eeFilled(format: Format): Format {
+  const length = format.length;
+  return {
+    id: format.id,
+    length,
+    description: `${format.description}; EEH = no data`,
+    bk: format.bk,
+    decode(bytes, at) {
+      let fill = true;
+      for (let i = 0; i < length; i++) if (bytes[at + i] !== NO_DATA_FILL) fill = false;
+      if (fill) return null;
+      const v = format.decode(bytes, at);
+      return v === null ? undefined : v;
+    },
+    encode(value) {
+      return value === null ? new Uint8Array(length).fill(NO_DATA_FILL) : format.encode(value);
+    },
+  };
+}
+
 export const A11 = bcdNumber('A.11', 4, 2, 'XXXXXX.XX (4 BCD), kWh/kvarh', false);
+/** A.9 [BK]: XX.XXXX kW, 3 BCD, signed (sign in D7 of the last byte), e.g. active power. */
+export const A9 = signedBcdNumber('A.9', 3, 4, 'XX.XXXX (3 BCD, sign in D7 of the high byte), kW [BK]', true);
 export const A13 = bcdNumber('A.13', 4, 4, 'XXXX.XXXX (4 BCD) [BK]', true);
 export const A14 = bcdNumber('A.14', 5, 4, 'XXXXXX.XXXX (5 BCD), kWh or yuan', false);
 export const A7 = bcdNumber('A.7', 2, 1, 'XXX.X (2 BCD) [BK]', true);

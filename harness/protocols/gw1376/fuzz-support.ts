@@ -46,8 +46,8 @@ const DECODE_CODES: ReadonlySet<string> = new Set([...FRAME_ERROR_CODES, ...MESS
 const DISCARD_CODES: ReadonlySet<string> = new Set(SCANNER_DISCARD_CODES);
 const VALUE_CODES: ReadonlySet<string> = new Set(VALUE_ERROR_CODES);
 
-/** Bytes that steer the parsers: start, end, L of small frames, C values, AFNs, FF (no data). */
-export const GW1376_SPECIAL_BYTES = [0x68, 0x16, 0x32, 0x00, 0x01, 0x02, 0x04, 0xc9, 0x0b, 0x4b, 0xa0, 0x41, 0x0c, 0x0d, 0x0e, 0x10, 0x71, 0xf0, 0xff, 0xfe, 0x80];
+/** Bytes that steer the parsers: start, end, L of small frames, C values, AFNs, FF and EE (no data: generic, curve points). */
+export const GW1376_SPECIAL_BYTES = [0x68, 0x16, 0x32, 0x00, 0x01, 0x02, 0x04, 0xc9, 0x0b, 0x4b, 0xa0, 0x41, 0x0c, 0x0d, 0x0e, 0x10, 0x71, 0xf0, 0xff, 0xfe, 0x80, 0xee];
 
 // ---------------------------------------------------------------------------------------------
 // An independent reading of PROTOCOLS.md 3.1 and 3.6
@@ -97,15 +97,22 @@ const LAYOUTS: readonly { afn: number; fn: number; uplink: boolean; layout: Layo
   ...(d.up ? [{ afn: d.afn, fn: d.fn, uplink: true, layout: d.up }] : []),
 ]);
 
-/** Bytes a layout is likely to accept: small counts, BCD digits, FF runs. */
+/** Bytes a layout is likely to accept: small counts, BCD digits, FF runs, EE runs (curve points with no data). */
 function layoutishBytes(rnd: SeededRandom, n: number): Uint8Array {
-  return Uint8Array.from({ length: n }, () => {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
     const r = rnd.next();
-    if (r < 0.35) return rnd.int(0, 3);
-    if (r < 0.85) return ((rnd.int(0, 9) << 4) | rnd.int(0, 9)) & 0xff;
-    if (r < 0.92) return 0xff;
-    return rnd.int(0, 255);
-  });
+    if (r < 0.35) out[i] = rnd.int(0, 3);
+    else if (r < 0.85) out[i] = ((rnd.int(0, 9) << 4) | rnd.int(0, 9)) & 0xff;
+    else if (r < 0.92) out[i] = 0xff;
+    else if (r < 0.95) {
+      // A run of EEH as long as a curve point (2-4 bytes).
+      const run = rnd.int(2, 4);
+      for (let k = 0; k < run && i < n; k++, i++) out[i] = 0xee;
+      i--;
+    } else out[i] = rnd.int(0, 255);
+  }
+  return out;
 }
 
 /** Input of the value target: a layout and bytes. */
