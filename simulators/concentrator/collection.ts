@@ -85,6 +85,8 @@ export interface CollectionContext {
   readonly noRetry?: boolean;
   /** COL-12: read the load curves of DL/T 645 points into `store`, points `intervalMinutes` apart. Absent: no curves. */
   readonly curves?: { readonly store: CurveStore; readonly intervalMinutes: number };
+  /** The curveShifted defect: each load record is filed one interval early. */
+  readonly curveShifted?: boolean;
 }
 
 /** Local date "YYYY-MM-DD" of a terminal instant. */
@@ -397,7 +399,7 @@ export class CollectionTask {
         continue;
       }
       if (gen !== this.generation) break;
-      if (c.store.put(curveOf(p.pn, d, from, c.intervalMinutes, points, r.value, ctx.now(), ctx.utcOffsetMinutes))) curves++;
+      if (c.store.put(curveOf(p.pn, d, from, c.intervalMinutes, points, r.value, ctx.now(), ctx.utcOffsetMinutes, ctx.curveShifted === true ? -1 : 0))) curves++;
     }
     return outcome();
   }
@@ -435,7 +437,18 @@ const MINUTES_PER_DAY = 1440;
  * (F81) and phase A voltage (F89), when the meter's load-record mode word enables the class; the
  * rest stay NaN (no data: EEH upstream).
  */
-export function curveOf(pn: number, day: string, from: number, intervalMinutes: number, points: number, blocks: readonly LoadRecordBlock[], readAt: number, utcOffsetMinutes: number): DailyCurve {
+export function curveOf(
+  pn: number,
+  day: string,
+  from: number,
+  intervalMinutes: number,
+  points: number,
+  blocks: readonly LoadRecordBlock[],
+  readAt: number,
+  utcOffsetMinutes: number,
+  /** Points added to each record's index (the curveShifted defect: -1); 0 for a right curve. */
+  shift = 0,
+): DailyCurve {
   const forwardActiveKwh = new Float64Array(points).fill(NaN);
   const activePowerKw = new Float64Array(points).fill(NaN);
   const voltageAV = new Float64Array(points).fill(NaN);
@@ -443,7 +456,7 @@ export function curveOf(pn: number, day: string, from: number, intervalMinutes: 
   for (const b of blocks) {
     if (!b.valid) continue;
     const t = Date.UTC(b.time.year, b.time.month - 1, b.time.day, b.time.hour, b.time.minute) - utcOffsetMinutes * MINUTE;
-    const i = (t - from) / step;
+    const i = (t - from) / step + shift;
     if (!Number.isInteger(i) || i < 0 || i >= points) continue;
     if (b.energy) forwardActiveKwh[i] = b.energy.forwardActiveKwh;
     if (b.power) activePowerKw[i] = b.power.activeKw[0];

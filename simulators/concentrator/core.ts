@@ -86,6 +86,13 @@ export interface ConcentratorDefects {
    * next night's re-read.
    */
   readonly noRetry?: boolean;
+  /**
+   * Each load record is filed one interval early: the record stamped 00:15 becomes the 00:00 point
+   * of the curve (COL-12). The field fault: a concentrator that takes a record's time as the start of
+   * the interval it closes, so every curve the master gets is shifted by 15 minutes and misses its
+   * last point.
+   */
+  readonly curveShifted?: boolean;
 }
 
 export interface CreateConcentratorCoreOptions {
@@ -155,6 +162,7 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
       failedReReadEvent: this.defects.noFailedReReadEvent !== true,
       dayFromReadTime: this.defects.dayFromReadTime === true,
       noRetry: this.defects.noRetry === true,
+      curveShifted: this.defects.curveShifted === true,
       ...(o.curves ? { curves: { store: this.curveStore, intervalMinutes: o.curves === true ? 15 : o.curves.intervalMinutes } } : {}),
     });
     if (o.archive) {
