@@ -273,6 +273,12 @@ async function main(): Promise<void> {
           `COL-12 asks ${fmt(COL12_ITEMS)}: ${((100 * (t.items / t.concentrators) * total) / COL12_ITEMS).toFixed(1)} % of it` +
           (t.curves && t.curves.points > 0 ? `; of the items, ${fmt(t.curves.items)} are curve points of ${fmt(t.curves.points)} day curves (F101, F81, F89)` : ''),
       );
+      if (t.uplink) {
+        console.log(
+          `into the master over 1376.1: ${fmt(t.uplink.items)} data items (${t.uplink.items === t.items ? 'all of them' : `of ${fmt(t.items)}`}), ${t.uplink.mismatched} mismatched, ` +
+            `${fmt(Math.round(t.uplink.bytes / 1024))} KiB from the terminals in ${fmt(t.uplink.requests)} requests, ${secs(t.uplink.wallMs)} s wall of the run's ${secs(biggest.file.host.wallMs)} s`,
+        );
+      }
     }
     writeFileSync(values.json, JSON.stringify({ scenario: values.scenario, at: new Date(new RealClock().now()).toISOString(), runs }, null, 1));
     console.log(`figures: ${values.json}`);
