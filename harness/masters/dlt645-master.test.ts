@@ -277,6 +277,28 @@ describe('Dlt645Master wildcard, follow-up, broadcast', () => {
     expect(meter.requests.filter((m) => m.kind === 'readFollowUp').map((m) => (m as { seq: number }).seq)).toEqual([1, 2]);
   });
 
+  it('sends request data after the DI (load-record block count and given time), and follow-ups without it', async () => {
+    const parts = [hex('A0 A0'), hex('0B')];
+    const { master, meter } = setup((f, m) => {
+      if (m.kind === 'readData') return reply(METER, { kind: 'readDataResponse', di: m.di, payload: parts[0]!, hasFollowUp: true });
+      if (m.kind === 'readFollowUp') return reply(METER, { kind: 'readFollowUpResponse', di: m.di, payload: parts[m.seq]!, seq: m.seq, hasFollowUp: false });
+      return null;
+    });
+    const extra = hex('96 00 00 01 03 26'); // NN = 96 | 2026-03-01 00:00 as mm hh DD MM YY
+    const r = await master.readData(METER, '06000001', { extra });
+    expect(toHex(r.payload)).toBe('A0 A0 0B');
+    // 11 | L = 0A | DI 06000001 (wire 01 00 00 06) + 33H | extra + 33H: C9 33 33 34 36 59
+    const first = r.exchanges[0]!.request;
+    expect(toHex(first.subarray(4 + 8, 4 + 10 + 10))).toBe('11 0A 34 33 33 39 C9 33 33 34 36 59');
+    expect(meter.requests[0]).toEqual({ kind: 'readData', di: '06000001', extra });
+    // 12 | L = 05 | DI + SEQ 01: no request data repeated
+    expect(meter.requests[1]).toEqual({ kind: 'readFollowUp', di: '06000001', seq: 1 });
+    expect(toHex(r.exchanges[1]!.request.subarray(4 + 8, 4 + 10))).toBe('12 05');
+    // The caller's array is copied: changing it later does not change what was recorded.
+    extra[0] = 0x01;
+    expect(toHex((r.exchanges[0]!.message as { extra: Uint8Array }).extra)).toBe('96 00 00 01 03 26');
+  });
+
   it('names the SEQ of a missing follow-up reply', async () => {
     const { master } = setup((f, m) => {
       if (m.kind === 'readData') return reply(METER, { kind: 'readDataResponse', di: m.di, payload: hex('01'), hasFollowUp: true });

@@ -149,6 +149,11 @@ export interface RequestOptions {
   readonly listenMs?: number;
 }
 
+export interface ReadDataOptions extends Omit<RequestOptions, 'expect'> {
+  /** Request data after the DI in the 11H request (default none); not repeated in 12H follow-ups. */
+  readonly extra?: Uint8Array;
+}
+
 export interface ReadDataResult {
   /** Address of the meter that answered (differs from the request's for wildcard requests). */
   readonly address: string;
@@ -340,13 +345,16 @@ export class Dlt645Master extends EventEmitter<Dlt645MasterEvents> {
 
   /**
    * Reads one identifier (11H), following B1 follow-up flags with 12H SEQ 1, 2, ... and
-   * concatenating the payloads. Throws Dlt645AbnormalReplyError for an abnormal reply and
-   * Dlt645NoReplyError (naming the SEQ for a follow-up) when a reply never comes.
+   * concatenating the payloads. `options.extra` is request data sent after the DI (the block
+   * count and given time of a load-record read, DI 06000001: encodeLoadRecordRequest); the
+   * follow-ups carry only DI + SEQ, as always. Throws Dlt645AbnormalReplyError for an abnormal
+   * reply and Dlt645NoReplyError (naming the SEQ for a follow-up) when a reply never comes.
    */
-  async readData(address: string, di: string, options: Omit<RequestOptions, 'expect'> = {}): Promise<ReadDataResult> {
+  async readData(address: string, di: string, options: ReadDataOptions = {}): Promise<ReadDataResult> {
     const callSite = this.callSite(this.readData);
     const id = di.toUpperCase();
-    const first = await this.enqueueRequest(address, { kind: 'readData', di: id, extra: new Uint8Array(0) }, options, callSite);
+    const extra = options.extra === undefined ? new Uint8Array(0) : new Uint8Array(options.extra);
+    const first = await this.enqueueRequest(address, { kind: 'readData', di: id, extra }, options, callSite);
     const reply = this.normalReply(first, 'readDataResponse');
     const exchanges: Exchange[] = [first];
     const parts: Uint8Array[] = [reply.payload];

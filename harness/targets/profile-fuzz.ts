@@ -186,7 +186,7 @@ export function targetProfileFuzzTarget(maxDepth: number, controlCharacters: boo
     },
     size: (text: string) => Buffer.byteLength(text),
     show: (text: string) => (text.length > 2000 ? `${JSON.stringify(text.slice(0, 2000))}… (${text.length} characters)` : JSON.stringify(text)),
-    // Validating a reference target revalidates the 1435-identifier simulator profile (about a
+    // Validating a reference target revalidates the 1442-identifier simulator profile (about a
     // millisecond): 1 input per 100 of --count.
     countScale: 1 / 100,
   });

@@ -7,8 +7,8 @@
  *
  * Everything is computed lazily: `sync()` integrates energy from the last integration instant up to
  * `clock.now()`, stopping at every instant where something changes (time-slot boundary, load step,
- * midnight daily freeze, settlement, timed freeze, end of a `drawFor`, a delayed trip, a prepaid
- * threshold crossing). The model schedules NO timers: an ever-pending midnight timer would make an
+ * midnight daily freeze, settlement, timed freeze, load-record interval boundary, end of a
+ * `drawFor`, a delayed trip, a prepaid threshold crossing). The model schedules NO timers: an ever-pending midnight timer would make an
  * auto-advancing VirtualClock run simulated days forever. Any read, write, command or backchannel
  * call syncs first, so what the master observes is exactly what a continuously running meter shows.
  *
@@ -27,6 +27,8 @@ import { encodeStatusWord3 } from '../../harness/protocols/dlt645/dictionary.ts'
 import type { SimulatorProfile, SimulationSettings } from './profile.ts';
 import { checkMeterAddress, meterTypeOf, profileAtAddress, type CompiledLoadStep, type CompiledSlot, type MeterType } from './meter-type.ts';
 import { readModelValue, writeModelValue, servesIdentifier } from './values.ts';
+import { LoadRecordStore, type LoadRecordSettings } from './load-records.ts';
+import type { LoadRecordBlock } from '../../harness/protocols/dlt645/load-record.ts';
 
 const MS_PER_HOUR = 3_600_000;
 const MS_PER_DAY = 86_400_000;
@@ -455,6 +457,8 @@ export class ElectricityMeterModel {
   private reverseDemand: DemandSet = zeroDemand();
   /** The demand period being measured (meter time), and the energy in it so far. */
   private demandBlock = { start: 0, whole: false, forwardKWh: 0, reverseKWh: 0 };
+  /** Average forward power of the last whole demand period, kW (load-record class 6); 0 before one. */
+  private lastDemandKW = 0;
   /** Signed balance: money (yuan) for money-prepaid, energy (kWh) for energy-prepaid. */
   private balance: number;
   private purchaseCount: number;
@@ -510,6 +514,13 @@ export class ElectricityMeterModel {
     return (this.freezes_ ??= { ...NO_FREEZES });
   }
   private timedFreezePattern: FreezePattern | null = null;
+
+  /**
+   * Load records (load-records.ts): null while none was made, or when the mode word is 0. The
+   * interval in meter ms, 0 when off.
+   */
+  private loadRecords_: LoadRecordStore | null = null;
+  private readonly loadRecordMs: number;
 
   // events: allocated on first use (most meters of a fleet never record one)
   private eventLogs_: EventLogs | null = null;
@@ -570,6 +581,7 @@ export class ElectricityMeterModel {
     this.settlementHour = this.sim.settlement.hour;
     this.slots = type.slots;
     this.loadSteps = type.loadSteps;
+    this.loadRecordMs = this.sim.loadRecord.modeWord === 0 ? 0 : this.sim.loadRecord.intervalMinutes * 60_000;
 
     if (this.purchaseCount > 0) {
       // The purchases before the simulation began, summed up as one record.
@@ -724,6 +736,9 @@ export class ElectricityMeterModel {
       }
     }
     due = Math.min(due, this.demandBlock.start + DEMAND_PERIOD_MS);
+    // Load records: every interval boundary (UTC+8 is a whole number of hours, the interval divides 60 min).
+    const every = this.loadRecordMs;
+    if (every > 0) due = Math.min(due, Math.floor(m0 / every) * every + every);
     due = Math.min(due, this.nextSettlement(m0));
     const timed = this.nextTimedFreeze(m0);
     if (timed !== null) due = Math.min(due, timed);
@@ -864,6 +879,7 @@ export class ElectricityMeterModel {
     const b = this.demandBlock;
     const end = b.start + DEMAND_PERIOD_MS;
     if (m1 < end) return;
+    this.lastDemandKW = b.whole ? periodDemandKW(b.forwardKWh) : 0;
     if (b.whole) {
       const tariff = this.tariffAt(b.start);
       this.forwardDemand = this.noteDemand(this.forwardDemand, periodDemandKW(b.forwardKWh), tariff, b.start);
@@ -876,6 +892,12 @@ export class ElectricityMeterModel {
 
   private afterStep(m0: number, m1: number, s1: number): void {
     this.endDemandPeriod(m1);
+    // A load record at the interval boundary this step ended on (steps stop at each one).
+    const every = this.loadRecordMs;
+    if (every > 0) {
+      const boundary = Math.floor(m1 / every) * every;
+      if (boundary > m0) this.recordLoad(boundary, s1);
+    }
     // Daily freeze at local midnight (keep the last 62).
     const midnight = localDayStart(m1);
     if (midnight > m0 && midnight <= m1) {
@@ -903,6 +925,11 @@ export class ElectricityMeterModel {
     if (this.draw && this.draw.until <= s1) this.draw = null;
     this.checkTripProtect(s1, m1);
     this.updateLevel(m1);
+  }
+
+  /** The load record of meter instant `m` (harness instant `s`): the values at that instant. */
+  private recordLoad(m: number, s: number): void {
+    (this.loadRecords_ ??= new LoadRecordStore(this.sim.loadRecord, this.sim.load)).add(m, this.mainsOn, this.powerAt(s, m), this.energy, this.lastDemandKW);
   }
 
   private freezeRecord(time: number, s: number): FreezeRecord {
@@ -1312,6 +1339,7 @@ export class ElectricityMeterModel {
     this.reverseDemand = zeroDemand();
     this.restartDemandPeriod(this.meterNow());
     this.freezes_ = null;
+    this.loadRecords_?.clear();
     for (const [name, log] of Object.entries(this.events)) {
       if (name === 'meterClear') continue;
       log.count = 0;
@@ -1545,6 +1573,31 @@ export class ElectricityMeterModel {
 
   get settings(): SimulationSettings {
     return this.sim;
+  }
+
+  /** `simulation.loadRecord` (mode word 0: no load records). */
+  get loadRecordSettings(): LoadRecordSettings {
+    return this.sim.loadRecord;
+  }
+
+  /** Whether the meter keeps load records (its mode word enables a class). */
+  get recordsLoad(): boolean {
+    return this.loadRecordMs > 0;
+  }
+
+  /**
+   * Load records (DI 06000001): the blocks whose meter time is at or after `fromMeterMs`, at most
+   * `count`, oldest first; only the classes the mode word enables. Empty when none.
+   */
+  loadRecords(fromMeterMs: number, count: number): LoadRecordBlock[] {
+    this.sync();
+    return this.loadRecords_?.blocks(fromMeterMs, count) ?? [];
+  }
+
+  /** Records kept and the bytes of their storage (0 when none was made). */
+  get loadRecordStorage(): { readonly records: number; readonly bytes: number } {
+    this.sync();
+    return { records: this.loadRecords_?.count ?? 0, bytes: this.loadRecords_?.bytes ?? 0 };
   }
 
   /**

@@ -195,6 +195,28 @@ export const SimulationSchema = z
     wildcardReply: z.enum(['own-address', 'echo-wildcard']).default('own-address'),
     /** Serve long items with follow-up frames. Absent: follows `meter.capabilities.followUp`. */
     supportsFollowUp: z.boolean().optional(),
+    /**
+     * Load records (负荷记录, load-records.ts): one record at every interval boundary of the meter
+     * clock, read with 11H DI 06000001 (block count and given time). Off by default (mode word 0):
+     * a meter then keeps and allocates nothing.
+     */
+    loadRecord: z
+      .object({
+        /** Load-record mode word (04000901): bit c−1 records class c (1 U/I/f, 2 P/Q, 3 PF, 4 energy, 5 quadrant reactive, 6 demand). */
+        modeWord: z.number().int().min(0).max(0b111111).default(0),
+        /** Record interval (04000A02..07), minutes: a divisor of 60, so records fall on the same instants every hour. */
+        intervalMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(60)
+          .refine((m) => 60 % m === 0, { message: 'must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)' })
+          .default(15),
+        /** Days of records kept: a ring of daysKept × 1440 / intervalMinutes records. */
+        daysKept: z.number().int().min(1).max(62).default(4),
+      })
+      .strict()
+      .default({ modeWord: 0, intervalMinutes: 15, daysKept: 4 }),
   })
   .strict();
 

@@ -14,6 +14,8 @@
  * - A reply longer than `maxFrameDataLength`, or an identifier the declaration lists in
  *   `followUpIdentifiers` (sent member by member), is split: 91H|20H (B1) with DI + first part,
  *   then 12H requests SEQ 1, 2, … get 92H (B2 while more follows) with DI + part + SEQ (1.3).
+ * - 11H DI 06000001 (load records at a given time) takes the request data after the DI (NN and
+ *   the time, harness/protocols/dlt645/load-record.ts): `readLoadRecords`.
  * - Abnormal replies carry the error word ERR (1.7): 02H no requested data, 04H password error /
  *   unauthorised, 08H baud rate cannot be changed, 01H other error.
  * - A well-formed frame whose data field is malformed gets an abnormal reply with 01H (other
@@ -87,6 +89,9 @@ import {
   type Dlt645Message,
   parseControl,
   type Dlt645ScanEvent,
+  LOAD_RECORD_GIVEN_TIME_DI,
+  decodeLoadRecordRequest,
+  encodeLoadRecordBlocks,
 } from '../../harness/protocols/dlt645/index.ts';
 import { DICTIONARY } from '../../harness/protocols/dlt645/dictionary.ts';
 import type { ElectricityMeterModel } from './model.ts';
@@ -214,9 +219,18 @@ export interface Dlt645MeterServerOptions {
 
 interface PendingFollowUp {
   readonly di: string;
+  /**
+   * The 11H request data after the DI (the block count and given time of DI 06000001; empty for
+   * a plain read): what the parts answer. A 12H carries only DI + SEQ, so a read that needs
+   * request data cannot be recomputed from the DI: its follow-ups come from these parts only.
+   */
+  readonly extra: Uint8Array;
   /** Part k goes in the frame answering SEQ k (part 0 in the 91H/B1H reply). */
   readonly parts: readonly Uint8Array[];
 }
+
+/** The request data of a plain read (nothing after the DI). */
+const NO_EXTRA = new Uint8Array(0);
 
 /** A block's payload cut at its members, a record's at its fields (4-tariff layouts). */
 function splitAtMembers(di: string, payload: Uint8Array): Uint8Array[] {
@@ -869,7 +883,9 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     }
 
     // The read of a collection, before the closures the other functions need (issue 7: per item).
-    if (message.kind === 'readData') return this.readData(message.di, request);
+    if (message.kind === 'readData') {
+      return message.di === LOAD_RECORD_GIVEN_TIME_DI ? this.readLoadRecords(message.di, message.extra, request) : this.readData(message.di, request);
+    }
     const pw = (password: { level: number; value: string }, maxLevel: number): boolean =>
       options.skipPasswordCheck === true || this.model.checkPassword(password, maxLevel);
     const writeLevel = this.type.writeLevel;
@@ -1085,7 +1101,39 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     const parts = this.partsOf(di, payload);
     if (parts.length === 1) return this.reply({ kind: 'readDataResponse', di, payload, hasFollowUp: false }, request);
     if (!this.followUpSupported) return this.error(fc, ErrorWord.NoRequestedData, request);
-    this.followUp = { di, parts };
+    this.followUp = { di, extra: NO_EXTRA, parts };
+    return this.reply({ kind: 'readDataResponse', di, payload: parts[0]!, hasFollowUp: true }, request);
+  }
+
+  /**
+   * 11H DI 06000001, load records at a given time (load-record.ts): the request data is NN (block
+   * count) and the given time; the reply is the blocks whose time is at or after it, at most NN,
+   * oldest first, split over follow-up frames like any long reply. Served when the meter records
+   * load (`simulation.loadRecord.modeWord` ≠ 0) or declares the identifier. Malformed request data
+   * → 01H other error; no record at or after the time → 02H no requested data; too long for one
+   * frame without follow-up frames → 02H, as any other long item.
+   */
+  private readLoadRecords(di: string, extra: Uint8Array, request: IncomingRequest): Uint8Array {
+    const fc = FunctionCode.ReadData;
+    if (!this.model.recordsLoad && !this.declared(di)) return this.error(fc, ErrorWord.NoRequestedData, request);
+    const r = decodeLoadRecordRequest(extra);
+    if (!r.ok) {
+      this.log(`load record request refused: ${r.error.message}`);
+      return this.error(fc, ErrorWord.OtherError, request);
+    }
+    const blocks = this.model.loadRecords(fromCalendar({ ...r.from, second: 0 }), r.count);
+    if (blocks.length === 0) return this.error(fc, ErrorWord.NoRequestedData, request);
+    let payload: Uint8Array;
+    try {
+      payload = encodeLoadRecordBlocks(blocks);
+    } catch (e) {
+      this.log(`cannot encode load records: ${String(e)}`);
+      return this.error(fc, ErrorWord.OtherError, request);
+    }
+    const parts = this.partsOf(di, payload);
+    if (parts.length === 1) return this.reply({ kind: 'readDataResponse', di, payload, hasFollowUp: false }, request);
+    if (!this.followUpSupported) return this.error(fc, ErrorWord.NoRequestedData, request);
+    this.followUp = { di, extra: new Uint8Array(extra), parts };
     return this.reply({ kind: 'readDataResponse', di, payload: parts[0]!, hasFollowUp: true }, request);
   }
 
@@ -1093,10 +1141,12 @@ export class Dlt645MeterServer extends EventEmitter<ServerEvents> {
     const fc = FunctionCode.ReadFollowUp;
     if (!this.followUpSupported) return this.error(fc, ErrorWord.NoRequestedData, request);
     if (!this.followUp || this.followUp.di !== di) {
+      // A read that needs request data (load records) cannot be followed without its 11H.
+      if (di === LOAD_RECORD_GIVEN_TIME_DI) return this.error(fc, ErrorWord.NoRequestedData, request);
       // No read in progress for this DI: serve the follow-up frames of a fresh value.
       const value = this.payloadOrError(di, fc, request);
       if ('error' in value) return value.error;
-      this.followUp = { di, parts: this.partsOf(di, value.payload) };
+      this.followUp = { di, extra: NO_EXTRA, parts: this.partsOf(di, value.payload) };
     }
     const parts = this.followUp.parts;
     if (seq < 1 || seq >= parts.length) return this.error(fc, ErrorWord.NoRequestedData, request);

@@ -11,6 +11,7 @@
 import { isValidCalendar, toCalendar, fromCalendar } from '../../harness/core/calendar.ts';
 import { baudToFeatureWord } from '../../harness/protocols/dlt645/constants.ts';
 import { lookup } from '../../harness/protocols/dlt645/dictionary.ts';
+import { LOAD_RECORD_GIVEN_TIME_DI } from '../../harness/protocols/dlt645/load-record.ts';
 import type { DataValue } from '../../harness/protocols/dlt645/dictionary-types.ts';
 import type { ElectricityMeterModel, EnergyRegisters, FreezeRecord, DemandRecord, WriteResult } from './model.ts';
 
@@ -102,7 +103,8 @@ function energySnapshot(e: EnergyRegisters | null, suffix: string): Record<strin
 // ---------------------------------------------------------------------------------------------
 // Instantaneous values
 
-interface Electrical {
+/** The instantaneous quantities served on 0201..0206 (and recorded in load-record classes 1..3, load-records.ts). */
+export interface Electrical {
   readonly voltage: readonly DataValue[]; // A, B, C
   readonly current: readonly number[];
   readonly activeKW: readonly number[]; // total, A, B, C
@@ -129,7 +131,8 @@ function electrical(m: ElectricityMeterModel): Electrical {
   return e;
 }
 
-function computeElectrical(load: ElectricityMeterModel['settings']['load'], on: boolean, p: number): Electrical {
+/** Voltages, currents, powers and power factors at total power `p` (kW) with the mains on or off. */
+export function computeElectrical(load: ElectricityMeterModel['settings']['load'], on: boolean, p: number): Electrical {
   const three = load.phases === 3;
   const pf = load.powerFactor;
   const perPhase = three ? p / 3 : p;
@@ -343,6 +346,15 @@ function parameterGetter(di: string): Getter | undefined {
       return () => 0x50; // combined reactive 2 = QIII + QIV
     case '04000703':
       return (m) => baudToFeatureWord(m.baudRate); // RS-485 port 1 (PROTOCOLS.md 1.6)
+    case '04000901':
+      return (m) => m.loadRecordSettings.modeWord; // load-record mode word (simulation.loadRecord)
+    case '04000A02':
+    case '04000A03':
+    case '04000A04':
+    case '04000A05':
+    case '04000A06':
+    case '04000A07':
+      return (m) => m.loadRecordSettings.intervalMinutes; // class 1..6 interval: one for all classes
     case '04000B01':
       return (m) => ({ day: m.settlementDay, hour: m.settlementHour });
     case '04000F01':
@@ -481,9 +493,15 @@ export function servesIdentifier(_model: ElectricityMeterModel, di: string): boo
   return resolve(di) !== undefined;
 }
 
-/** Whether the simulator serves `di` at all (what a profile may declare readable). */
+/**
+ * Whether the simulator serves `di` at all (what a profile may declare readable): the values of
+ * `resolve`, and DI 06000001, the load records at a given time, which need request data after the
+ * DI (server.ts) and so are not among `servedIdentifiers` (the reference declares only what a
+ * plain 11H reads).
+ */
 export function isServedIdentifier(di: string): boolean {
-  return resolve(di.toUpperCase()) !== undefined;
+  const id = di.toUpperCase();
+  return id === LOAD_RECORD_GIVEN_TIME_DI || resolve(id) !== undefined;
 }
 
 /** Every 2007 identifier of the dictionary the model serves, in dictionary order. */

@@ -31,6 +31,7 @@ import type {
   ValueEncoding,
 } from './dictionary-types.ts';
 import { ABSENT_VALUE, bytesToHex, hexToBytes, valueFieldCodec, type ValueFieldCodec, type ValueFieldSpec } from './formats.ts';
+import { LOAD_RECORD_MAX_COUNT, loadRecordBlockLength } from './load-record.ts';
 
 // =============================================================================================
 // Status word 3 (PROTOCOLS.md 1.8)
@@ -979,10 +980,14 @@ for (let n = 1; n <= HOURLY_FREEZES; n++) {
 // DI3 = 06: load records (table A.7) [src: bob items]. DI2 00 all classes, 01..06 class 1..6; DI0
 // 00 earliest record block, 01 the block at a given time (the request carries the block count and
 // the time), 02 the latest block. A block's length follows the meter's load-record mode word
-// (04000901) and the block count, so the reply is opaque here: 1..LOAD_RECORD_MAX bytes [BK].
+// (04000901) and the block count, so the reply is opaque here: 1..LOAD_RECORD_MAX bytes [BK]; its
+// blocks decode with load-record.ts (decodeLoadRecordBlocks).
 
-/** Largest load-record reply accepted (several follow-up frames) [BK]. */
-const LOAD_RECORD_MAX = 4096;
+/**
+ * Largest load-record reply accepted (several follow-up frames): NN = 99 blocks of all six classes
+ * (load-record.ts: 103 bytes each) [BK].
+ */
+const LOAD_RECORD_MAX = LOAD_RECORD_MAX_COUNT * loadRecordBlockLength(0b111111);
 for (let c = 0; c <= 6; c++) {
   const cls = c === 0 ? '' : `class ${c} `;
   const clsZh = c === 0 ? '' : `第${c}类负荷`;

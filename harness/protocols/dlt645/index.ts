@@ -11,3 +11,4 @@ export * from './dictionary-types.ts';
 // Data dictionary (maintained by the dictionary engineer):
 export * from './formats.ts';
 export * from './dictionary.ts';
+export * from './load-record.ts';
