@@ -79,6 +79,18 @@ function readingOf(t: CollectionTarget, it: DataUnitItem, ps: readonly ArchivePo
   return { pn: p.pn, day, frozenAt: readAt, readAt, attempt: 1, value };
 }
 
+/**
+ * The deadline of the first day the concentrator has had its archive for from the start: the next
+ * deadline whose day (the day before it) is not before today. A case started at 00:40 waits for
+ * tomorrow's 04:00 (yesterday's points were archived only today), one started at 12:40 for
+ * tomorrow's too.
+ */
+function firstWholeDayDeadline(t: CollectionTarget): number {
+  const today = localDay(t, t.clock.now());
+  const next = nextLocal(t, t.declaration.collection.deadline);
+  return addDays(localDay(t, next), -1) < today ? localInstant(t, addDays(localDay(t, next), 1), t.declaration.collection.deadline) : next;
+}
+
 /** Stops the case as inconclusive when nothing can be judged: no login, or (with `archive`) the archive not downloaded. */
 function ready(ctx: CheckContext, t: CollectionTarget, needs: { readonly archive?: boolean } = {}): void {
   const down = offline(t) ?? (needs.archive && !t.archiveLoaded ? 'the archive was not downloaded (collection.archive-download)' : null);
@@ -314,7 +326,7 @@ const dailyByDeadline: Case = {
   title: "every meter's daily frozen data at the concentrator by the deadline, equal to the meter's own",
   async run(ctx, t) {
     ready(ctx, t, { archive: true });
-    const deadline = nextLocal(t, t.declaration.collection.deadline);
+    const deadline = firstWholeDayDeadline(t);
     const day = addDays(localDay(t, deadline), -1);
     await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
     const ps = points(t);
@@ -360,7 +372,7 @@ const dailyByDeadline: Case = {
       const svg = timelineSvg(`${day}: collection timeline`, [{ name, ports: [...ports].map(([port, p]) => ({ label: `port ${port}`, ...p })) }], start, deadline, t.declaration.utcOffsetMinutes);
       ctx.evidence('collection timeline', svg, 'image/svg+xml');
       const last = Math.max(...[...ports.values()].map((p) => p.endMs));
-      ctx.log(`collection of ${day}: ${runs.length} run(s), last exchange at ${localClock(t, last)}`);
+      if (Number.isFinite(last)) ctx.log(`collection of ${day}: ${runs.length} run(s), last exchange at ${localClock(t, last)}`);
     }
   },
 };
