@@ -222,6 +222,14 @@ async function main(): Promise<void> {
     return;
   }
 
+  // Bad arguments: one line, exit 2, before anything runs.
+  const sizes = values.sizes.split(',').filter((x) => x !== '');
+  const badSize = sizes.find((x) => x !== 'all' && !(Number.isInteger(Number(x)) && Number(x) >= 1));
+  const shardCount = values.shards === undefined ? 0 : Number(values.shards);
+  if (badSize !== undefined || !Number.isInteger(shardCount) || shardCount < 0) {
+    console.error(badSize !== undefined ? `--sizes: "${badSize}" is not a count of concentrators (1, 2, ... or all)` : `--shards: "${values.shards}" is not a number of shards (0 = none, 1, 2, ...)`);
+    process.exit(2);
+  }
   const s = readCollectionScenarioFile(scenarioPath(values.scenario));
   const total = concentratorCount(s);
   const dir = mkdtempSync(join(tmpdir(), 'province-day-'));
@@ -230,14 +238,14 @@ async function main(): Promise<void> {
     console.log(`${values.scenario} (${values.station ? 'station mode: full concentrators and a master station over 1376.1' : 'core mode'}): ${total} concentrators; node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log(`| ${HEADER} |`);
     console.log(`|${HEADER.split('|').map(() => '---').join('|')}|`);
-    for (const size of values.sizes.split(',').filter((x) => x !== '')) {
+    for (const size of sizes) {
       const n = size === 'all' ? total : Math.min(Number(size), total);
       const f = await inChild(['--concentrators', String(n)], dir, `size-${n}`);
       runs.push({ label: `first ${n}`, file: f });
       printRun(`first ${n}`, f);
     }
-    if (values.shards) {
-      const count = Number(values.shards);
+    if (shardCount > 0) {
+      const count = shardCount;
       const shardArgs = Array.from({ length: count }, (_, i) => ['--shard', `${i + 1}/${count}`]);
       const files = values.parallel
         ? await Promise.all(shardArgs.map((a, i) => inChild(a, dir, `shard-${i + 1}`)))
