@@ -18,9 +18,20 @@
  *   holds two (0506000N, the freeze time, and 0506010N, the forward active energy block of total and
  *   tariffs), a CJ/T 188 point's one (901F, the cumulative volume), an M-Bus point's one (the
  *   energy record of its REQ_UD2 answer);
+ * - with curves (COL-12, a scenario's `curves`): every point of a stored day curve that holds a
+ *   value is one data item per quantity (F101 forward active energy, F81 active power, F89 phase A
+ *   voltage): a full 15-minute day of one meter is 3 x 96 = 288 items;
  * - `wrong`: stored readings the world's truth refuses (`truth.check`: the meter's own freeze or
  *   register). Never expected to be anything but 0: a benchmark that stores wrong values is not
  *   measuring collection.
+ *
+ * Into the master (COL-12 "into the master"): with curves, after the night each concentrator's
+ * 1376.1 terminal (over its core) dials a `Gw1376Master` on an in-memory uplink, which asks 0D F161
+ * / F249 for every point's day and F101 / F81 / F89 for every DL/T 645 point's curves (4 points a
+ * request), as a master station collects them. `uplink.items` counts the data items that reached the
+ * master the same way as at the concentrator (must equal `items`), `uplink.mismatched` the points
+ * whose curve or reading arrived different from what the core stored (expected 0), `uplink.bytes`
+ * the terminal's bytes to the master.
  *
  * `mode: 'station'` runs the chosen concentrators instead as full concentrators against one master
  * station over 1376.1 (collection-station-day.ts); the core's figures are computed the same way.
@@ -31,7 +42,11 @@ import { buildCollectionWorld, type WorldConcentrator } from '../simulators/coll
 import { concentratorCount, nightInstant, partitionConcentrators } from '../simulators/collection/plan.ts';
 import { localDate } from '../simulators/concentrator/collection.ts';
 import { createConcentratorCore } from '../simulators/concentrator/core.ts';
-import type { ConcentratorCore, DailyReading, MeterKind } from '../simulators/concentrator/types.ts';
+import { createConcentratorTerminal } from '../simulators/concentrator/terminal.ts';
+import { createMemoryPair } from '../harness/links/memory.ts';
+import { Gw1376Master } from '../harness/masters/gw1376-master.ts';
+import { FOUR_METER_FN } from '../harness/protocols/gw1376/index.ts';
+import type { ConcentratorCore, DailyCurve, DailyReading, MeterKind } from '../simulators/concentrator/types.ts';
 import { fnv1a } from '../simulators/fleet/read.ts';
 
 /** Terminal local time of the scenarios (UTC+8, simulators/collection/README.md). */
@@ -61,7 +76,9 @@ export interface ConcentratorDayResult {
   /** ... of those, read by the 00:05 pass (attempt 1: COL-01's first-attempt success). */
   readonly firstAttempt: number;
   readonly items: number;
-  /** Stored readings the truth refuses (expected 0). */
+  /** COL-12: day curves stored (points with one) and the data items they hold (included in `items`). */
+  readonly curves: { readonly points: number; readonly items: number };
+  /** Stored readings and curves the truth refuses (expected 0). */
   readonly wrong: number;
   readonly byKind: Readonly<Record<MeterKind, KindCounts>>;
   /** ERC 39 (failed re-read) events recorded at 04:00 (COL-04). */
@@ -78,6 +95,17 @@ export interface ConcentratorDayResult {
   readonly wallMs: { readonly build: number; readonly run: number };
   /** Station mode (collection-station-day.ts): what the master station collected from it over 1376.1. */
   readonly station?: StationSide;
+  /** Core mode with curves: what a master got over the 1376.1 uplink (file header). */
+  readonly uplink?: UplinkSide;
+}
+
+/** What a master collected from one concentrator over 1376.1 after its night (core mode with curves). */
+export interface UplinkSide {
+  readonly items: number;
+  readonly mismatched: number;
+  readonly bytes: number;
+  readonly requests: number;
+  readonly wallMs: number;
 }
 
 /** One port in a pass: what it carries (plan.ts PortKind), its points, first to last exchange, and its line-time lower bound. */
@@ -125,9 +153,12 @@ export interface DayTotals {
   collected: number;
   firstAttempt: number;
   items: number;
+  curves: { points: number; items: number };
   wrong: number;
   erc39: number;
   byKind: Record<MeterKind, KindCounts>;
+  /** Core mode with curves: what masters got over the uplinks, summed. */
+  uplink?: { items: number; mismatched: number; bytes: number; requests: number; wallMs: number };
   /** Station mode: the station's counts summed, `offline` = offline terminals. */
   station?: { due: number; collected: number; firstAttempt: number; byDeadline: number; offline: number; readings: number; mismatched: number };
 }
@@ -135,6 +166,18 @@ export interface DayTotals {
 /** The local date a scenario's first night collects: the day of its start (a start is before that night's midnight). */
 export function collectedDay(s: CollectionScenario): string {
   return localDate(s.startMs, UTC_OFFSET_MINUTES);
+}
+
+/** Data items of a day curve: its points that hold a value, per quantity (F101, F81, F89). */
+export function curveItems(c: DailyCurve): number {
+  let n = 0;
+  for (const series of [c.forwardActiveKwh, c.activePowerKw, c.voltageAV]) for (const v of series) if (!Number.isNaN(v)) n++;
+  return n;
+}
+
+/** One stored curve as the digest sees it. */
+export function curveLine(c: DailyCurve): string {
+  return `${c.pn} ${c.day} C ${c.intervalMinutes} ${c.readAt} ${c.forwardActiveKwh.join(',')} ${c.activePowerKw.join(',')} ${c.voltageAV.join(',')}\n`;
 }
 
 /** One stored reading as the digest sees it: every field, values in full. */
@@ -156,7 +199,7 @@ export async function runConcentratorDay(s: CollectionScenario, index: number, o
   const clock = new VirtualClock({ start: s.startMs, autoAdvance: false });
   const world = buildCollectionWorld(s, { clock, concentrators: [index] });
   const wc = world.concentrators[0]!;
-  const core = createConcentratorCore({ clock, ports: wc.ports, archive: wc.archive, utcOffsetMinutes: UTC_OFFSET_MINUTES });
+  const core = createConcentratorCore({ clock, ports: wc.ports, archive: wc.archive, utcOffsetMinutes: UTC_OFFSET_MINUTES, ...(wc.curves ? { curves: wc.curves } : {}) });
   let rebooted = false;
   const cancelReboot = wc.scheduleReboot((offMs) => {
     rebooted = true;
@@ -166,12 +209,93 @@ export async function runConcentratorDay(s: CollectionScenario, index: number, o
   try {
     core.start();
     await clock.advanceTo(nightInstant(s.startMs, 0, RUN_UNTIL, UTC_OFFSET_MINUTES));
-    return concentratorResult(s, wc, core, { rebooted, checkTruth: o.checkTruth !== false, wallMs: { build: t1 - t0, run: performance.now() - t1 } });
+    const result = concentratorResult(s, wc, core, { rebooted, checkTruth: o.checkTruth !== false, wallMs: { build: t1 - t0, run: performance.now() - t1 } });
+    return wc.curves ? { ...result, uplink: await collectOverUplink(wc, core, clock, collectedDay(s)) } : result;
   } finally {
     cancelReboot();
     core.stop();
     await world.close();
   }
+}
+
+/** Points per 1376.1 request of the uplink collection (one DA names up to 8 pn; 4 pn x 3 curves x 96 points is a few frames). */
+const UPLINK_POINTS_PER_REQUEST = 4;
+/** Td_c density m = 1 (15 min), 96 points from 00:00 (1376.1). */
+const CURVE_DENSITY = 1;
+
+/** The night's data of `wc` pulled over a 1376.1 uplink by a master (file header, "Into the master"). */
+async function collectOverUplink(wc: WorldConcentrator, core: ConcentratorCore, clock: VirtualClock, day: string): Promise<UplinkSide> {
+  const t0 = performance.now();
+  const [terminalEnd, masterEnd] = createMemoryPair({ names: [`uplink:${wc.id}`, `master:${wc.id}`] });
+  let bytes = 0;
+  masterEnd.on('data', (chunk: Uint8Array) => void (bytes += chunk.length));
+  const terminal = createConcentratorTerminal({ core, clock, address: wc.address, password: wc.password, connect: () => Promise.resolve(terminalEnd), utcOffsetMinutes: UTC_OFFSET_MINUTES });
+  const master = new Gw1376Master({ link: masterEnd, clock, password: wc.password, terminal: wc.address, utcOffsetMinutes: UTC_OFFSET_MINUTES });
+  let items = 0;
+  let mismatched = 0;
+  let requests = 0;
+  try {
+    const login = new Promise<void>((resolve) => master.once('login', () => resolve()));
+    terminal.start();
+    await clock.run(login);
+    const points = wc.archive;
+    for (let i = 0; i < points.length; i += UPLINK_POINTS_PER_REQUEST) {
+      const chunk = points.slice(i, i + UPLINK_POINTS_PER_REQUEST);
+      // Daily data: F161 for DL/T 645, F249 for the others.
+      for (const fn of [161, FOUR_METER_FN]) {
+        const mine = chunk.filter((p) => (fn === 161) === (p.protocol === 'dlt645-2007'));
+        if (mine.length === 0) continue;
+        requests++;
+        const got = await clock.run(master.class2(mine.map((p) => ({ pn: p.pn, fn, value: { day } }))));
+        const seen = new Set<number>();
+        for (const it of got) {
+          if (typeof it.pn !== 'number' || it.value === null) continue;
+          seen.add(it.pn);
+          const p = mine.find((x) => x.pn === it.pn);
+          if (!p) continue;
+          items += ITEMS_PER_READING[p.protocol];
+          if (!sameDaily(core.daily(p.pn, day), it.value as Record<string, unknown>)) mismatched++;
+        }
+        for (const p of mine) if (!seen.has(p.pn) && core.daily(p.pn, day)) mismatched++;
+      }
+      const dlt = chunk.filter((p) => p.protocol === 'dlt645-2007' && core.curve?.(p.pn, day));
+      if (dlt.length === 0) continue;
+      requests++;
+      const curves = await clock.run(master.readCurves(dlt.flatMap((p) => [101, 81, 89].map((fn) => ({ pn: p.pn, fn }))), `${day} 00:00`, CURVE_DENSITY, 96));
+      for (const p of dlt) {
+        const stored = core.curve!(p.pn, day)!;
+        for (const [fn, series] of [[101, stored.forwardActiveKwh], [81, stored.activePowerKw], [89, stored.voltageAV]] as const) {
+          const c = curves.find((x) => x.pn === p.pn && x.fn === fn);
+          if (!c) {
+            mismatched++;
+            continue;
+          }
+          let same = c.points.length === series.length;
+          c.points.forEach((v, k) => {
+            if (v !== null) items++;
+            if (!(v === null ? Number.isNaN(series[k]!) : Math.abs(v - series[k]!) < 1e-6)) same = false;
+          });
+          if (!same) mismatched++;
+        }
+      }
+    }
+  } finally {
+    master.dispose();
+    await terminal.stop();
+  }
+  return { items, mismatched, bytes, requests, wallMs: performance.now() - t0 };
+}
+
+/** Does a 0D F161 / F249 unit carry the reading the core stored? */
+function sameDaily(r: DailyReading | undefined, v: Record<string, unknown>): boolean {
+  if (!r) return false;
+  if (r.value.kind === 'electricity') {
+    const list = v['forwardActive'];
+    if (!Array.isArray(list)) return false;
+    const got = list.map((x) => Number((x as Record<string, unknown>)['value']));
+    return r.value.forwardActiveKwh.every((e, i) => Math.abs(e - (got[i] ?? NaN)) < 1e-6);
+  }
+  return Math.abs(Number(v['value']) - r.value.value) < 1e-6;
 }
 
 /** The result of concentrator `wc`'s day from its core once the run is over (readings, counts, passes, digest). */
@@ -204,6 +328,18 @@ export function concentratorResult(
     if (o.checkTruth && !wc.truth.check(r).ok) wrong++;
     digest = fnv1a(readingLine(r), digest);
   }
+  const curves = { points: 0, items: 0 };
+  for (const p of wc.archive) {
+    const c = core.curve?.(p.pn, day);
+    if (!c) continue;
+    const n = curveItems(c);
+    curves.points++;
+    curves.items += n;
+    byKind[p.kind].items += n;
+    items += n;
+    if (o.checkTruth && !wc.truth.checkCurve(c).ok) wrong++;
+    digest = fnv1a(curveLine(c), digest);
+  }
   const runs = core.collectionRuns().filter((r) => r.day === day);
   const first = runs[0];
   // The port whose exchanges took longest decides the pass; the bound is the largest port's line time.
@@ -225,6 +361,7 @@ export function concentratorResult(
     collected,
     firstAttempt,
     items,
+    curves,
     wrong,
     byKind,
     erc39: core.events(true).filter((e) => e.erc === 39).length,
@@ -242,19 +379,29 @@ export function concentratorResult(
 
 /** Totals and digest of concentrator results given in index order. */
 export function summarize(concentrators: readonly ConcentratorDayResult[]): { totals: DayTotals; digest: string } {
-  const totals: DayTotals = { concentrators: concentrators.length, due: 0, collected: 0, firstAttempt: 0, items: 0, wrong: 0, erc39: 0, byKind: emptyKinds() };
+  const totals: DayTotals = { concentrators: concentrators.length, due: 0, collected: 0, firstAttempt: 0, items: 0, curves: { points: 0, items: 0 }, wrong: 0, erc39: 0, byKind: emptyKinds() };
   let digest = 0x811c9dc5;
   for (const c of concentrators) {
     totals.due += c.due;
     totals.collected += c.collected;
     totals.firstAttempt += c.firstAttempt;
     totals.items += c.items;
+    totals.curves.points += c.curves.points;
+    totals.curves.items += c.curves.items;
     totals.wrong += c.wrong;
     totals.erc39 += c.erc39;
     for (const k of KINDS) {
       totals.byKind[k].due += c.byKind[k].due;
       totals.byKind[k].collected += c.byKind[k].collected;
       totals.byKind[k].items += c.byKind[k].items;
+    }
+    if (c.uplink) {
+      const u = (totals.uplink ??= { items: 0, mismatched: 0, bytes: 0, requests: 0, wallMs: 0 });
+      u.items += c.uplink.items;
+      u.mismatched += c.uplink.mismatched;
+      u.bytes += c.uplink.bytes;
+      u.requests += c.uplink.requests;
+      u.wallMs += c.uplink.wallMs;
     }
     if (c.station) {
       const t = (totals.station ??= { due: 0, collected: 0, firstAttempt: 0, byDeadline: 0, offline: 0, readings: 0, mismatched: 0 });

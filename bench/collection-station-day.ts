@@ -78,6 +78,7 @@ export async function runStationDay(s: CollectionScenario, indices: readonly num
       clock,
       ports: wc.ports,
       utcOffsetMinutes: UTC_OFFSET_MINUTES,
+      ...(wc.curves ? { curves: wc.curves } : {}),
       address: wc.address,
       password: BENCH_PASSWORD,
       connect: wc.throughUplink(async () => {

@@ -222,6 +222,14 @@ async function main(): Promise<void> {
     return;
   }
 
+  // Bad arguments: one line, exit 2, before anything runs.
+  const sizes = values.sizes.split(',').filter((x) => x !== '');
+  const badSize = sizes.find((x) => x !== 'all' && !(Number.isInteger(Number(x)) && Number(x) >= 1));
+  const shardCount = values.shards === undefined ? 0 : Number(values.shards);
+  if (badSize !== undefined || !Number.isInteger(shardCount) || shardCount < 0) {
+    console.error(badSize !== undefined ? `--sizes: "${badSize}" is not a count of concentrators (1, 2, ... or all)` : `--shards: "${values.shards}" is not a number of shards (0 = none, 1, 2, ...)`);
+    process.exit(2);
+  }
   const s = readCollectionScenarioFile(scenarioPath(values.scenario));
   const total = concentratorCount(s);
   const dir = mkdtempSync(join(tmpdir(), 'province-day-'));
@@ -230,14 +238,14 @@ async function main(): Promise<void> {
     console.log(`${values.scenario} (${values.station ? 'station mode: full concentrators and a master station over 1376.1' : 'core mode'}): ${total} concentrators; node ${process.version}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log(`| ${HEADER} |`);
     console.log(`|${HEADER.split('|').map(() => '---').join('|')}|`);
-    for (const size of values.sizes.split(',').filter((x) => x !== '')) {
+    for (const size of sizes) {
       const n = size === 'all' ? total : Math.min(Number(size), total);
       const f = await inChild(['--concentrators', String(n)], dir, `size-${n}`);
       runs.push({ label: `first ${n}`, file: f });
       printRun(`first ${n}`, f);
     }
-    if (values.shards) {
-      const count = Number(values.shards);
+    if (shardCount > 0) {
+      const count = shardCount;
       const shardArgs = Array.from({ length: count }, (_, i) => ['--shard', `${i + 1}/${count}`]);
       const files = values.parallel
         ? await Promise.all(shardArgs.map((a, i) => inChild(a, dir, `shard-${i + 1}`)))
@@ -270,8 +278,15 @@ async function main(): Promise<void> {
       console.log(
         `\n${biggest.label}: ${fmt(t.items)} data items (${(t.items / t.concentrators).toFixed(0)} a concentrator); ` +
           `the whole scenario at that rate: ~${fmt(Math.round((t.items / t.concentrators) * total))} items, ~${secs(perConcentrator * total, 0)} s wall in one process; ` +
-          `COL-12 asks ${fmt(COL12_ITEMS)}: ${((100 * (t.items / t.concentrators) * total) / COL12_ITEMS).toFixed(1)} % of it`,
+          `COL-12 asks ${fmt(COL12_ITEMS)}: ${((100 * (t.items / t.concentrators) * total) / COL12_ITEMS).toFixed(1)} % of it` +
+          (t.curves && t.curves.points > 0 ? `; of the items, ${fmt(t.curves.items)} are curve points of ${fmt(t.curves.points)} day curves (F101, F81, F89)` : ''),
       );
+      if (t.uplink) {
+        console.log(
+          `into the master over 1376.1: ${fmt(t.uplink.items)} data items (${t.uplink.items === t.items ? 'all of them' : `of ${fmt(t.items)}`}), ${t.uplink.mismatched} mismatched, ` +
+            `${fmt(Math.round(t.uplink.bytes / 1024))} KiB from the terminals in ${fmt(t.uplink.requests)} requests, ${secs(t.uplink.wallMs)} s wall of the run's ${secs(biggest.file.host.wallMs)} s`,
+        );
+      }
     }
     writeFileSync(values.json, JSON.stringify({ scenario: values.scenario, at: new Date(new RealClock().now()).toISOString(), runs }, null, 1));
     console.log(`figures: ${values.json}`);

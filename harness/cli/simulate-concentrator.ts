@@ -216,6 +216,7 @@ export async function simulateConcentratorCommand(o: SimulateConcentratorOptions
         connect: outageSaid(wc, label, wc.throughUplink(dial(wc.id))),
         parameters: { redialIntervalSeconds: redialS },
         utcOffsetMinutes: LOCAL_OFFSET_MINUTES,
+        ...(wc.curves ? { curves: wc.curves } : {}),
         ...(o.verbose
           ? {
               logger: { debug: (l: string) => log.frame(`${stamp()} ${wc.id} ${oneLine(l)}`) },

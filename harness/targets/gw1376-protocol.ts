@@ -80,6 +80,7 @@ export const ConcentratorDefectSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('no-failed-re-read-event') }).strict().describe('records no ERC 39 when a re-read fails (COL-04)'),
   z.object({ name: z.literal('day-from-read-time') }).strict().describe("files a freeze under the day it was read, not the meter's freeze time"),
   z.object({ name: z.literal('no-retry') }).strict().describe('one pass a night at 00:05, no retries until 04:00 (COL-03)'),
+  z.object({ name: z.literal('curve-shifted') }).strict().describe('files each load record one interval early: every curve shifted by 15 minutes (COL-12)'),
 ]);
 export type ConcentratorDefect = z.output<typeof ConcentratorDefectSchema>;
 
@@ -112,6 +113,9 @@ export function concentratorDefectSwitches(defects: readonly ConcentratorDefect[
         break;
       case 'no-retry':
         core.noRetry = true;
+        break;
+      case 'curve-shifted':
+        core.curveShifted = true;
         break;
       case 'no-heartbeat':
         terminal.noHeartbeat = true;
@@ -186,6 +190,7 @@ registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect
       // One object for both: the core reads its switches, the terminal its own.
       defects: { ...switches.core, ...switches.terminal },
       utcOffsetMinutes: d.utcOffsetMinutes,
+      ...(wc.curves ? { curves: wc.curves } : {}),
       address: { areaCode: d.terminal.areaCode, terminal: d.terminal.address },
       password: passwordBytes(d),
       connect: wc.throughUplink(() => uplink.connect()),

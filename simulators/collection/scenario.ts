@@ -174,6 +174,15 @@ export const CollectionScenarioSchema = z
       }),
     channels: ChannelsSchema,
     faults: FaultsSchema,
+    /**
+     * COL-12: the electricity meters keep load records every `intervalMinutes` (voltage, power and
+     * energy: classes 1, 2 and 4 of the load-record mode word 04000901) and the concentrators read
+     * them every night as day curves (1376.1 AFN 0D F81/F89/F101). Absent: daily data only.
+     */
+    curves: z
+      .object({ intervalMinutes: z.union([z.literal(15), z.literal(30), z.literal(60)]).default(15) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

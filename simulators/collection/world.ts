@@ -24,7 +24,9 @@ import { createMbusSegment } from '../../harness/links/mbus-segment.ts';
 import type { WirelessHop } from '../../harness/links/wireless-hop.ts';
 import { ConverterDeclarationSchema, type ConverterDeclarationInput } from '../../harness/protocols/converter/index.ts';
 import { manufacturerValue } from '../../harness/protocols/mbus/index.ts';
-import type { ArchivePoint, ConcentratorPort, DailyReading, PointValue } from '../concentrator/types.ts';
+import type { LoadRecordBlock } from '../../harness/protocols/dlt645/load-record.ts';
+import { curveOf } from '../concentrator/collection.ts';
+import type { ArchivePoint, ConcentratorPort, DailyCurve, DailyReading, PointValue } from '../concentrator/types.ts';
 import { createInterfaceConverter, type SimulatedInterfaceConverter } from '../converter/index.ts';
 import { compileMeterType, createElectricityMeter, REFERENCE_METER_PROFILE, type ElectricityMeter, type FreezeRecord, type MeterType } from '../electricity-meter/index.ts';
 import { createFlowMeter, FlowMeterModel, UNIT_CUBIC_METRE, type ConsumptionProfile, type FlowMeter } from '../flow-meter/index.ts';
@@ -49,11 +51,31 @@ function heatingOf(seed: number): HeatingProfile {
   return { uaKwPerK: 0.08 + new SeededRandom(seed).fork('collection:heating').next() * 0.08 };
 }
 
-let referenceType: MeterType | undefined;
-/** The reference DL/T 645 meter, compiled once for every electricity meter of every world. */
-function electricityType(): MeterType {
-  referenceType ??= compileMeterType(REFERENCE_METER_PROFILE);
-  return referenceType;
+const referenceTypes = new Map<number, MeterType>();
+/**
+ * Load-record mode word 04000901 of the meters of a scenario with curves: classes 1 (voltage,
+ * current, frequency), 2 (power) and 4 (energy): bits 0, 1 and 3 (DL/T 645-2007 load-record mode
+ * word, bit c-1 = class c).
+ */
+export const CURVE_MODE_WORD = 0b0000_1011;
+/** Days of load records a meter keeps in a scenario with curves: COL-03's 3 re-read days and today. */
+export const CURVE_DAYS_KEPT_BY_METER = 4;
+/**
+ * The reference DL/T 645 meter, compiled once per load-record interval (0 = none) for every
+ * electricity meter of every world.
+ */
+function electricityType(curveInterval = 0): MeterType {
+  let t = referenceTypes.get(curveInterval);
+  if (!t) {
+    const base = REFERENCE_METER_PROFILE;
+    t = compileMeterType(
+      curveInterval === 0
+        ? base
+        : { ...base, simulation: { ...base.simulation, loadRecord: { modeWord: CURVE_MODE_WORD, intervalMinutes: curveInterval, daysKept: CURVE_DAYS_KEPT_BY_METER } } },
+    );
+    referenceTypes.set(curveInterval, t);
+  }
+  return t;
 }
 
 /** The truth of one point: its meter, and what a collected value must be. */
@@ -79,6 +101,8 @@ export interface PointTruth {
   valueAt(t: number): PointValue;
   /** DL/T 645: the meter's daily freeze made at `t` (meter time), if it has one. */
   freeze(t: number): FreezeRecord | undefined;
+  /** DL/T 645 with load records: up to `count` of the meter's records from meter instant `from`, oldest first. */
+  loadRecords(from: number, count: number): readonly LoadRecordBlock[];
 }
 
 export interface ReadingCheck {
@@ -100,6 +124,12 @@ export interface ConcentratorTruth {
    * moves about 0.01 kWh in 10 s, so the window rarely spans two values).
    */
   check(reading: DailyReading, options?: { readonly slackMs?: number }): ReadingCheck;
+  /**
+   * Checks a stored day curve against its meter's own load records of that day (COL-12): every
+   * point equal to the record on its grid instant, to the record's own resolution (energy 0.01 kWh,
+   * power 0.0001 kW, voltage 0.1 V), NaN exactly where the meter has no valid record.
+   */
+  checkCurve(curve: DailyCurve): ReadingCheck;
 }
 
 export interface WorldPort {
@@ -123,6 +153,8 @@ export interface WorldConcentrator {
   readonly ports: readonly ConcentratorPort[];
   readonly archive: readonly ArchivePoint[];
   readonly faults: ConcentratorFaultPlan;
+  /** COL-12: the scenario's curves, as the concentrator's `curves` option; absent: none. */
+  readonly curves?: { readonly intervalMinutes: 15 | 30 | 60 };
   /** False while the planned uplink outage lasts: a concentrator's `connect()` fails then. */
   uplinkUp(t: number): boolean;
   /**
@@ -223,7 +255,7 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
       if (pp.kind === 'dlt645') {
         for (const pn of pp.points) {
           const p = plan.points[pn - 1]!;
-          const meter = createElectricityMeter({ type: electricityType(), address: p.address, link: bus.attach(p.address), clock, seed: p.seed });
+          const meter = createElectricityMeter({ type: electricityType(s.curves?.intervalMinutes ?? 0), address: p.address, link: bus.attach(p.address), clock, seed: p.seed });
           truths[pn - 1] = electricityTruth(p, meter);
         }
       } else if (pp.kind === 'cjt188') {
@@ -290,6 +322,7 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
     ports: ports.map((p) => p.port),
     archive: plan.archive,
     faults: plan.faults,
+    ...(s.curves ? { curves: { intervalMinutes: s.curves.intervalMinutes } } : {}),
     uplinkUp: (t) => !down || t < down.from || t >= down.to,
     throughUplink(connect) {
       if (!down) return connect;
@@ -323,6 +356,11 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
         if (!t) return { ok: false, expected: `a point ${reading.pn}`, got: 'no such point' };
         return checkReading(t, reading, options.slackMs ?? DEFAULT_SLACK_MS, startMs);
       },
+      checkCurve(curve) {
+        const t = byPn(curve.pn);
+        if (!t) return { ok: false, expected: `a point ${curve.pn}`, got: 'no such point' };
+        return checkCurve(t, curve);
+      },
     },
     async close() {
       for (const t of truths) t.setDead(true);
@@ -354,6 +392,7 @@ function electricityTruth(plan: PointPlan, meter: ElectricityMeter, hop?: Wirele
       throw new RangeError(`point ${plan.pn} is a DL/T 645 meter: its daily readings are its freezes (freeze(t))`);
     },
     freeze: (t) => meter.model.snapshot().dailyFreezes.find((f) => f.time === t),
+    loadRecords: (from, count) => meter.model.loadRecords(from, count),
   };
 }
 
@@ -396,6 +435,7 @@ function flowTruth(plan: PointPlan, flow: FlowMeter, hop: WirelessHop | undefine
       return value(m.snapshot().cubicMetres);
     },
     freeze: () => undefined,
+    loadRecords: () => [],
   };
 }
 
@@ -431,6 +471,7 @@ function heatTruth(plan: PointPlan, heat: HeatMeter, twin: HeatTwin): PointTruth
       return value(m.snapshot().energyKwh);
     },
     freeze: () => undefined,
+    loadRecords: () => [],
   };
 }
 
@@ -440,6 +481,31 @@ const DEFAULT_SLACK_MS = 10_000;
 const ENERGY_MAX = 1_000_000;
 /** An energy register as the reference meter sends it: truncated to 0.01 kWh (values.ts `kWh`). */
 const sentKwh = (v: number): number => truncateTo(v % ENERGY_MAX, 2);
+
+/** Local time of the meters and of the scenario's concentrators (scenario.ts: UTC+8). */
+const LOCAL_OFFSET_MINUTES = 480;
+
+function checkCurve(t: PointTruth, c: DailyCurve): ReadingCheck {
+  const points = c.forwardActiveKwh.length;
+  const [y, m, d] = c.day.split('-').map(Number) as [number, number, number];
+  const from = Date.UTC(y, m - 1, d) - LOCAL_OFFSET_MINUTES * 60_000;
+  const want = curveOf(c.pn, c.day, from, c.intervalMinutes, points, t.loadRecords(from, points), c.readAt, LOCAL_OFFSET_MINUTES);
+  const series = [
+    ['forwardActiveKwh', 1e-6],
+    ['activePowerKw', 1e-7],
+    ['voltageAV', 1e-6],
+  ] as const;
+  for (const [name, eps] of series) {
+    const a = c[name];
+    const b = want[name];
+    if (a.length !== b.length) return { ok: false, expected: `${b.length} points of ${name}`, got: `${a.length}` };
+    for (let i = 0; i < a.length; i++) {
+      const same = Number.isNaN(b[i]!) ? Number.isNaN(a[i]!) : Math.abs(a[i]! - b[i]!) < eps;
+      if (!same) return { ok: false, expected: `${name}[${i}] = ${b[i]} (the meter's record at ${c.day} +${i * c.intervalMinutes} min)`, got: String(a[i]) };
+    }
+  }
+  return { ok: true, expected: 'the meter\'s load records', got: `${points} points` };
+}
 
 function checkReading(t: PointTruth, r: DailyReading, slackMs: number, startMs: number): ReadingCheck {
   const got = JSON.stringify(r.value);

@@ -25,6 +25,16 @@
  * - At 04:00 (GAP-02: daily data at the concentrator by 04:00): every due day still missing gets
  *   one important ERC 39 event { pn, time, day } (COL-04), once per (pn, day) for good.
  *
+ * Load curves (COL-12, when the core reads them: `curves`). After its daily freezes, a DL/T 645
+ * point's curve days are read: the same due days (`day` first, then the re-read days), each not yet
+ * stored, with one 11H 06000001 "given time record block" read of the day's 96 quarter-hour records
+ * from its 00:00 (follow-up frames joined). The records become the day's `DailyCurve` (F101 forward
+ * active energy, F81 active power, F89 phase A voltage; NaN where the meter has no valid record),
+ * stored once per (pn, day). A meter that answers abnormally (it keeps no load records, or not that
+ * far back) is not asked for that day again; a meter that does not answer is tried on the next pass.
+ * Curves never decide a point's daily success, its ERC 39 or `attempt`; a point whose daily freeze
+ * walk ended without a reply is not asked for its curves on that pass.
+ *
  * Each pass is one `CollectionRun` (the first of the night always, a retry only when it had work):
  * points due, read (`day` stored), failed, recovered (earlier days stored), and per port the first
  * and last exchange instants and the line-time lower bound (characters on the port x character time).
@@ -37,9 +47,10 @@
 import type { Clock, TimerHandle } from '../../harness/core/clock.ts';
 import { toCalendar } from '../../harness/core/calendar.ts';
 import type { Archive, ArchiveEntry } from './archive.ts';
-import { readCurrentValue, readFreezeEnergy, readFreezeTime, type PortChannel, type PortSession, type SessionRecord } from './readers.ts';
-import { addDays, DAYS_KEPT, type DailyStore } from './storage.ts';
-import type { CollectionRun, ConcentratorEvent, DailyReading } from './types.ts';
+import type { LoadRecordBlock } from '../../harness/protocols/dlt645/load-record.ts';
+import { readCurrentValue, readFreezeEnergy, readFreezeTime, readLoadRecords, type PortChannel, type PortSession, type SessionRecord } from './readers.ts';
+import { addDays, CURVE_DAYS_KEPT, DAYS_KEPT, type CurveStore, type DailyStore } from './storage.ts';
+import type { CollectionRun, ConcentratorEvent, DailyCurve, DailyReading } from './types.ts';
 
 /** COL-03: the task starts at 00:05. */
 export const TASK_START_MINUTES = 5;
@@ -72,6 +83,10 @@ export interface CollectionContext {
   readonly dayFromReadTime: boolean;
   /** The noRetry defect: one pass a night, at 00:05. */
   readonly noRetry?: boolean;
+  /** COL-12: read the load curves of DL/T 645 points into `store`, points `intervalMinutes` apart. Absent: no curves. */
+  readonly curves?: { readonly store: CurveStore; readonly intervalMinutes: number };
+  /** The curveShifted defect: each load record is filed one interval early. */
+  readonly curveShifted?: boolean;
 }
 
 /** Local date "YYYY-MM-DD" of a terminal instant. */
@@ -109,7 +124,7 @@ interface Night {
   closed: boolean;
 }
 
-type PointOutcome = { readonly complete: boolean; readonly readDay: boolean; readonly recovered: number };
+type PointOutcome = { readonly complete: boolean; readonly readDay: boolean; readonly recovered: number; readonly curves: number };
 
 export class CollectionTask {
   private readonly runs: CollectionRun[] = [];
@@ -117,6 +132,8 @@ export class CollectionTask {
   private readonly reported = new Set<string>();
   /** Passes that tried each (pn, day). */
   private readonly tries = new Map<string, number>();
+  /** (pn, day) whose meter answered abnormally to its load-record read: not asked again. */
+  private readonly noCurve = new Set<string>();
   private night: Night | undefined;
   private timer: TimerHandle | undefined;
   private running: Promise<void> | undefined;
@@ -239,6 +256,7 @@ export class CollectionTask {
     const { ctx } = this;
     const day = addDays(night.date, -1);
     ctx.store.prune(addDays(night.date, -DAYS_KEPT));
+    ctx.curves?.store.prune(addDays(night.date, -CURVE_DAYS_KEPT));
     this.pruneKeys(addDays(night.date, -DAYS_KEPT));
     const startedAt = ctx.now();
     const byPort = new Map<number, ArchiveEntry[]>();
@@ -251,6 +269,7 @@ export class CollectionTask {
     let read = 0;
     let failed = 0;
     let recovered = 0;
+    let curves = 0;
     const ports: { port: number; startedAt: number; endedAt: number; lineTimeMs: number }[] = [];
     await Promise.all(
       [...byPort.entries()].map(async ([port, entries]) => {
@@ -262,8 +281,10 @@ export class CollectionTask {
         for (const entry of entries) {
           if (gen !== this.generation) return;
           const needed = this.neededDays(entry, day);
-          if (needed.size === 0) continue;
-          due++;
+          const curveDays = this.neededCurveDays(entry, day);
+          if (needed.size === 0 && curveDays.length === 0) continue;
+          const dailyDue = needed.size > 0;
+          if (dailyDue) due++;
           for (const d of needed) this.tries.set(key(entry.point.pn, d), (this.tries.get(key(entry.point.pn, d)) ?? 0) + 1);
           let record: SessionRecord | undefined;
           let outcome: PointOutcome;
@@ -271,13 +292,13 @@ export class CollectionTask {
             outcome = await channel.use('collection', async (s) => {
               record = s.record;
               try {
-                return await this.collectPoint(s, entry, needed, day, gen);
+                return await this.collectPoint(s, entry, needed, curveDays, day, gen);
               } finally {
                 if (Number.isNaN(s.record.lastAt) || ctx.now() > s.record.lastAt) s.record.lastAt = ctx.now();
               }
             });
           } catch {
-            outcome = { complete: false, readDay: false, recovered: 0 };
+            outcome = { complete: false, readDay: false, recovered: 0, curves: 0 };
           }
           if (record && !Number.isNaN(record.firstAt)) {
             if (Number.isNaN(first)) first = record.firstAt;
@@ -286,15 +307,16 @@ export class CollectionTask {
           }
           if (outcome.readDay) read++;
           recovered += outcome.recovered;
-          if (!outcome.complete) failed++;
+          curves += outcome.curves;
+          if (dailyDue && !outcome.complete) failed++;
         }
         if (!Number.isNaN(first)) ports.push({ port, startedAt: first, endedAt: last, lineTimeMs: characters * channel.charMs });
       }),
     );
     if (gen !== this.generation) return;
-    if (!firstOfNight && due === 0) return;
+    if (!firstOfNight && due === 0 && curves === 0) return;
     ports.sort((a, b) => a.port - b.port);
-    this.runs.push({ day, startedAt, endedAt: ctx.now(), due, read, failed, recovered, ports });
+    this.runs.push({ day, startedAt, endedAt: ctx.now(), due, read, failed, recovered, ...(ctx.curves ? { curves } : {}), ports });
   }
 
   /** Due days of a point for the run of `day` that are not stored and can still be read. */
@@ -307,12 +329,21 @@ export class CollectionTask {
     return new Set(p.protocol === 'dlt645-2007' ? days : days.filter((d) => d === day));
   }
 
+  /** Curve days of a DL/T 645 point for the run of `day` not stored yet, newest first (COL-12). */
+  private neededCurveDays(entry: ArchiveEntry, day: string): string[] {
+    const { ctx } = this;
+    const p = entry.point;
+    if (!ctx.curves || p.protocol !== 'dlt645-2007') return [];
+    const firstDue = localDate(entry.archivedAt, ctx.utcOffsetMinutes);
+    return this.consideredDays(day).filter((d) => d >= firstDue && !ctx.curves!.store.has(p.pn, d) && !this.noCurve.has(key(p.pn, d)));
+  }
+
   private consideredDays(day: string): string[] {
     if (this.ctx.skipReRead) return [day];
     return Array.from({ length: RE_READ_DAYS }, (_, i) => addDays(day, -i));
   }
 
-  private async collectPoint(s: PortSession, entry: ArchiveEntry, needed: Set<string>, day: string, gen: number): Promise<PointOutcome> {
+  private async collectPoint(s: PortSession, entry: ArchiveEntry, needed: Set<string>, curveDays: readonly string[], day: string, gen: number): Promise<PointOutcome> {
     const { ctx } = this;
     const p = entry.point;
     let readDay = false;
@@ -325,25 +356,50 @@ export class CollectionTask {
       if (d === day) readDay = true;
       else recovered++;
     };
-    const outcome = (): PointOutcome => ({ complete: needed.size === 0, readDay, recovered });
+    let curves = 0;
+    const outcome = (): PointOutcome => ({ complete: needed.size === 0, readDay, recovered, curves });
 
     if (p.protocol !== 'dlt645-2007') {
       const r = await readCurrentValue(s, p);
       if (r.ok) store(day, ctx.now(), r.value);
       return outcome();
     }
-    const oldest = [...needed].sort()[0]!;
-    const freezes = ctx.skipReRead ? 1 : FREEZES_READ;
-    for (let n = 1; n <= freezes && needed.size > 0; n++) {
+    let silent = false;
+    if (needed.size > 0) {
+      const oldest = [...needed].sort()[0]!;
+      const freezes = ctx.skipReRead ? 1 : FREEZES_READ;
+      for (let n = 1; n <= freezes && needed.size > 0; n++) {
+        if (gen !== this.generation) break;
+        const t = await readFreezeTime(s, p, n, ctx.utcOffsetMinutes);
+        if (!t.ok || t.value === null) {
+          silent = !t.ok && t.reason === 'no-reply';
+          break;
+        }
+        const d = ctx.dayFromReadTime ? addDays(day, -(n - 1)) : dayOfFreeze(t.value, ctx.utcOffsetMinutes);
+        if (d < oldest) break;
+        if (!needed.has(d)) continue;
+        const e = await readFreezeEnergy(s, p, n);
+        if (!e.ok) {
+          silent = e.reason === 'no-reply';
+          break;
+        }
+        store(d, t.value, { kind: 'electricity', forwardActiveKwh: e.value });
+      }
+    }
+    const c = ctx.curves;
+    if (!c || silent) return outcome();
+    const points = Math.floor(MINUTES_PER_DAY / c.intervalMinutes);
+    for (const d of curveDays) {
       if (gen !== this.generation) break;
-      const t = await readFreezeTime(s, p, n, ctx.utcOffsetMinutes);
-      if (!t.ok || t.value === null) break;
-      const d = ctx.dayFromReadTime ? addDays(day, -(n - 1)) : dayOfFreeze(t.value, ctx.utcOffsetMinutes);
-      if (d < oldest) break;
-      if (!needed.has(d)) continue;
-      const e = await readFreezeEnergy(s, p, n);
-      if (!e.ok) break;
-      store(d, t.value, { kind: 'electricity', forwardActiveKwh: e.value });
+      const from = dayStart(d, ctx.utcOffsetMinutes);
+      const r = await readLoadRecords(s, p, from, points, ctx.utcOffsetMinutes);
+      if (!r.ok) {
+        if (r.reason !== 'abnormal') break;
+        this.noCurve.add(key(p.pn, d));
+        continue;
+      }
+      if (gen !== this.generation) break;
+      if (c.store.put(curveOf(p.pn, d, from, c.intervalMinutes, points, r.value, ctx.now(), ctx.utcOffsetMinutes, ctx.curveShifted === true ? -1 : 0))) curves++;
     }
     return outcome();
   }
@@ -367,10 +423,46 @@ export class CollectionTask {
   }
 
   private pruneKeys(firstKept: string): void {
-    for (const set of [this.reported, this.tries]) {
+    for (const set of [this.reported, this.tries, this.noCurve]) {
       for (const k of set.keys()) if (k.slice(k.indexOf('|') + 1) < firstKept) set.delete(k);
     }
   }
+}
+
+const MINUTES_PER_DAY = 1440;
+
+/**
+ * A day's curve from the meter's load records: each valid block on the day's grid (00:00 + i x
+ * interval, terminal local time) gives point i its forward active energy (F101), total active power
+ * (F81) and phase A voltage (F89), when the meter's load-record mode word enables the class; the
+ * rest stay NaN (no data: EEH upstream).
+ */
+export function curveOf(
+  pn: number,
+  day: string,
+  from: number,
+  intervalMinutes: number,
+  points: number,
+  blocks: readonly LoadRecordBlock[],
+  readAt: number,
+  utcOffsetMinutes: number,
+  /** Points added to each record's index (the curveShifted defect: -1); 0 for a right curve. */
+  shift = 0,
+): DailyCurve {
+  const forwardActiveKwh = new Float64Array(points).fill(NaN);
+  const activePowerKw = new Float64Array(points).fill(NaN);
+  const voltageAV = new Float64Array(points).fill(NaN);
+  const step = intervalMinutes * MINUTE;
+  for (const b of blocks) {
+    if (!b.valid) continue;
+    const t = Date.UTC(b.time.year, b.time.month - 1, b.time.day, b.time.hour, b.time.minute) - utcOffsetMinutes * MINUTE;
+    const i = (t - from) / step + shift;
+    if (!Number.isInteger(i) || i < 0 || i >= points) continue;
+    if (b.energy) forwardActiveKwh[i] = b.energy.forwardActiveKwh;
+    if (b.power) activePowerKw[i] = b.power.activeKw[0];
+    if (b.voltageCurrentFrequency) voltageAV[i] = b.voltageCurrentFrequency.voltageV[0];
+  }
+  return { pn, day, intervalMinutes, readAt, forwardActiveKwh, activePowerKw, voltageAV };
 }
 
 function key(pn: number, day: string): string {

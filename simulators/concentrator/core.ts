@@ -32,7 +32,7 @@ import { UsageError } from '../../harness/core/errors.ts';
 import { Archive } from './archive.ts';
 import { CollectionTask, localMinute } from './collection.ts';
 import { classify, failure, PortChannel, readCurrentValue, remoteControl, RS485_PREAMBLE, type ControlAction } from './readers.ts';
-import { DailyStore, EventLog } from './storage.ts';
+import { CurveStore, DailyStore, EventLog } from './storage.ts';
 import type {
   ArchiveChange,
   ArchivePoint,
@@ -40,6 +40,7 @@ import type {
   ConcentratorCore,
   ConcentratorEvent,
   ConcentratorPort,
+  DailyCurve,
   DailyReading,
   PointValue,
   ReadResult,
@@ -85,6 +86,13 @@ export interface ConcentratorDefects {
    * next night's re-read.
    */
   readonly noRetry?: boolean;
+  /**
+   * Each load record is filed one interval early: the record stamped 00:15 becomes the 00:00 point
+   * of the curve (COL-12). The field fault: a concentrator that takes a record's time as the start of
+   * the interval it closes, so every curve the master gets is shifted by 15 minutes and misses its
+   * last point.
+   */
+  readonly curveShifted?: boolean;
 }
 
 export interface CreateConcentratorCoreOptions {
@@ -93,6 +101,12 @@ export interface CreateConcentratorCoreOptions {
   /** The archive to start with (as if downloaded); a refused entry throws a UsageError naming it. */
   readonly archive?: readonly ArchivePoint[];
   readonly defects?: ConcentratorDefects;
+  /**
+   * COL-12: read the 15-minute load curves of DL/T 645 points (their load records) after the daily
+   * freezes, for AFN 0D F81/F89/F101. Default off: a meter without load records would only cost
+   * an abnormal reply a day. `intervalMinutes` 15 (density m = 1), 30 or 60.
+   */
+  readonly curves?: boolean | { readonly intervalMinutes: 15 | 30 | 60 };
   /** The terminal's local time (collection schedule, dates). Default UTC+8 (480). */
   readonly utcOffsetMinutes?: number;
   readonly log?: (line: string) => void;
@@ -110,6 +124,7 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
   private readonly ports: ReadonlyMap<number, ConcentratorPort>;
   private readonly archive: Archive;
   private readonly store = new DailyStore();
+  private readonly curveStore = new CurveStore();
   private readonly eventLog = new EventLog();
   private readonly emitter = new EventEmitter<{ event: [e: ConcentratorEvent] }>();
   private readonly channels = new Map<number, PortChannel>();
@@ -147,6 +162,8 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
       failedReReadEvent: this.defects.noFailedReReadEvent !== true,
       dayFromReadTime: this.defects.dayFromReadTime === true,
       noRetry: this.defects.noRetry === true,
+      curveShifted: this.defects.curveShifted === true,
+      ...(o.curves ? { curves: { store: this.curveStore, intervalMinutes: o.curves === true ? 15 : o.curves.intervalMinutes } } : {}),
     });
     if (o.archive) {
       const refused = this.setPoints(o.archive).filter((c) => !c.ok);
@@ -180,7 +197,10 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
   }
 
   setPoints(points: readonly ArchivePoint[]): readonly ArchiveChange[] {
-    return this.archive.set(points, this.now(), (pn) => this.store.forget(pn));
+    return this.archive.set(points, this.now(), (pn) => {
+      this.store.forget(pn);
+      this.curveStore.forget(pn);
+    });
   }
 
   clearArchive(): void {
@@ -190,6 +210,7 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
   /** Data-area initialisation (AFN 01 F2-F4): every stored reading and event record goes; the archive stays. */
   clearData(): void {
     this.store.clear();
+    this.curveStore.clear();
     this.eventLog.clear();
   }
 
@@ -198,6 +219,10 @@ export class ReferenceConcentratorCore implements ConcentratorCore {
 
   daily(pn: number, day: string): DailyReading | undefined {
     return this.store.get(pn, day);
+  }
+
+  curve(pn: number, day: string): DailyCurve | undefined {
+    return this.curveStore.get(pn, day);
   }
 
   async readCurrent(pn: number, signal?: AbortSignal): Promise<ReadResult<{ readonly readAt: number; readonly value: PointValue }>> {

@@ -33,6 +33,7 @@ import { MbusMaster } from '../../harness/masters/mbus-master.ts';
 import type { Cjt188Status, Quantity } from '../../harness/protocols/cjt188/index.ts';
 import type { DataValue } from '../../harness/protocols/dlt645/dictionary-types.ts';
 import { RemoteControlCommand, type FrameDateTime } from '../../harness/protocols/dlt645/index.ts';
+import { decodeLoadRecordBlocks, encodeLoadRecordRequest, LOAD_RECORD_GIVEN_TIME_DI, type LoadRecordBlock } from '../../harness/protocols/dlt645/load-record.ts';
 import type { MbusRecord } from '../../harness/protocols/mbus/index.ts';
 import type { ArchivePoint, ConcentratorPort, PointValue, ReadFailure, ReadResult } from './types.ts';
 
@@ -386,6 +387,20 @@ export async function readFreezeEnergy(s: PortSession, p: ArchivePoint, n: numbe
   if (!r.ok) return r;
   const e = forwardActive(r.value.value);
   return e ? { ok: true, value: e } : failure('abnormal', `${p.address}: ${dailyFreezeEnergyDi(n)} did not decode (${r.value.valueError?.message ?? 'not a list of kWh'})`);
+}
+
+/**
+ * The meter's load records (负荷记录, COL-12) from terminal instant `from`: 11H DI 06000001 "given
+ * time record block" with the block count and the time (`extra`), the reply's follow-up frames
+ * joined, the blocks decoded. An abnormal reply (the meter keeps no such records) is 'abnormal'.
+ */
+export async function readLoadRecords(s: PortSession, p: ArchivePoint, from: number, count: number, utcOffsetMinutes: number): Promise<ReadResult<LoadRecordBlock[]>> {
+  const c = toCalendar(from, utcOffsetMinutes);
+  const extra = encodeLoadRecordRequest({ count, from: { year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute } });
+  const r = await attempt(() => s.dlt645().readData(p.address, LOAD_RECORD_GIVEN_TIME_DI, { extra }));
+  if (!r.ok) return r;
+  const d = decodeLoadRecordBlocks(r.value.payload);
+  return d.ok ? { ok: true, value: d.blocks } : failure('abnormal', `${p.address}: the load records of ${LOAD_RECORD_GIVEN_TIME_DI} do not decode at byte ${d.error.offset}: ${d.error.message}`);
 }
 
 // ---------------------------------------------------------------------------------------------

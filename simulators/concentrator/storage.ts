@@ -10,10 +10,16 @@
  * - Events: the important and the normal list (1376.1 AFN 0E F1 / F2), each bounded to the last 256
  *   records, with EC1 / EC2 counters mod 256 (the counters a 1376.1 terminal carries in EC).
  */
-import type { ConcentratorEvent, DailyReading } from './types.ts';
+import type { ConcentratorEvent, DailyCurve, DailyReading } from './types.ts';
 
 /** Days of daily readings kept: the last 31 (a month of daily frozen data, the contract of issue 12). */
 export const DAYS_KEPT = 31;
+/**
+ * Days of load curves kept: the last 10 (MeterLab's choice [BK]: the terminal's curve storage is
+ * not fixed by 1376.1; 10 days cover COL-03's 3-day re-read with room, and a province's curves of
+ * 50,000 points take 10 x 2.3 KB each).
+ */
+export const CURVE_DAYS_KEPT = 10;
 /** Records kept per event list: 256, the range of the 1376.1 event pointers pm..pn (one byte). */
 export const EVENTS_KEPT = 256;
 
@@ -72,6 +78,57 @@ export class DailyStore {
   }
 
   /** Readings stored, all points. */
+  get size(): number {
+    let n = 0;
+    for (const days of this.byPn.values()) n += days.size;
+    return n;
+  }
+}
+
+/**
+ * Load curves per measuring point and day (COL-12), idempotent like the daily readings: the first
+ * curve stored for a (pn, day) stays, so a re-read never overwrites a day.
+ */
+export class CurveStore {
+  private readonly byPn = new Map<number, Map<string, DailyCurve>>();
+
+  get(pn: number, day: string): DailyCurve | undefined {
+    return this.byPn.get(pn)?.get(day);
+  }
+
+  has(pn: number, day: string): boolean {
+    return this.byPn.get(pn)?.has(day) ?? false;
+  }
+
+  /** Stores a curve unless one for its (pn, day) is there already. Returns whether it was stored. */
+  put(curve: DailyCurve): boolean {
+    let days = this.byPn.get(curve.pn);
+    if (!days) {
+      days = new Map();
+      this.byPn.set(curve.pn, days);
+    }
+    if (days.has(curve.day)) return false;
+    days.set(curve.day, curve);
+    return true;
+  }
+
+  forget(pn: number): void {
+    this.byPn.delete(pn);
+  }
+
+  clear(): void {
+    this.byPn.clear();
+  }
+
+  /** Keeps only days on or after `firstKept` ("YYYY-MM-DD"). */
+  prune(firstKept: string): void {
+    for (const [pn, days] of this.byPn) {
+      for (const day of days.keys()) if (day < firstKept) days.delete(day);
+      if (days.size === 0) this.byPn.delete(pn);
+    }
+  }
+
+  /** Curves stored, all points and days. */
   get size(): number {
     let n = 0;
     for (const days of this.byPn.values()) n += days.size;

@@ -76,7 +76,15 @@ export interface WorldOptions {
   readonly heat?: number;
   readonly defects?: ConcentratorDefects;
   readonly withArchive?: boolean;
+  /** COL-12: the electricity meters keep 15-minute load records (classes 1, 2, 4) and the core reads them as day curves. */
+  readonly curves?: boolean;
 }
+
+/** The reference meter keeping 15-minute load records of voltage, power and energy (mode word classes 1, 2, 4). */
+export const CURVE_METER_PROFILE = {
+  ...REFERENCE_METER_PROFILE,
+  simulation: { ...REFERENCE_METER_PROFILE.simulation, loadRecord: { modeWord: 0b1011, intervalMinutes: 15, daysKept: 4 } },
+};
 
 export function buildWorld(o: WorldOptions = {}): World {
   const clock = new VirtualClock({ start: T0, autoAdvance: false });
@@ -91,7 +99,7 @@ export function buildWorld(o: WorldOptions = {}): World {
   const bus1 = new Rs485Bus({ clock, line: LINE, name: 'rs485-1' });
   bus1.attach('sniffer').on('data', (bytes) => heard.port2.push({ at: clock.now(), bytes: new Uint8Array(bytes) }));
   const electricity = Array.from({ length: o.electricity ?? 3 }, (_, i) =>
-    createElectricityMeter({ profile: REFERENCE_METER_PROFILE, address: electricityAddress(i), link: bus1.attach(`meter-${i + 1}`), clock, seed: i + 1 }),
+    createElectricityMeter({ profile: o.curves ? CURVE_METER_PROFILE : REFERENCE_METER_PROFILE, address: electricityAddress(i), link: bus1.attach(`meter-${i + 1}`), clock, seed: i + 1 }),
   );
 
   const bus2 = new Rs485Bus({ clock, line: LINE, name: 'rs485-2' });
@@ -150,7 +158,7 @@ export function buildWorld(o: WorldOptions = {}): World {
     { serial: 102, pn: GAS_PN, port: 3, protocol: 'cjt188', address: GAS, meterType: MeterType.Gas, kind: 'gas' },
     ...heat.map((_, i): ArchivePoint => ({ serial: 201 + i, pn: HEAT_PN + i, port: 5, protocol: 'mbus', address: String(i + 1), meterType: 0x04, kind: 'heat' })),
   ];
-  const core = createConcentratorCore({ clock, ports, ...(o.withArchive === false ? {} : { archive }), ...(o.defects ? { defects: o.defects } : {}) });
+  const core = createConcentratorCore({ clock, ports, ...(o.withArchive === false ? {} : { archive }), ...(o.defects ? { defects: o.defects } : {}), ...(o.curves ? { curves: true } : {}) });
   return {
     clock,
     core,

@@ -119,6 +119,8 @@ export interface CollectionRun {
   readonly read: number;
   readonly failed: number;
   readonly recovered: number;
+  /** Load curves (point-days) stored on this run (COL-12); absent when the concentrator reads none. */
+  readonly curves?: number;
   /** Per port: first and last exchange instants, and the line-time lower bound of its exchanges (ms). */
   readonly ports: readonly { readonly port: number; readonly startedAt: number; readonly endedAt: number; readonly lineTimeMs: number }[];
 }

@@ -141,8 +141,8 @@ describe('load records over DL/T 645 (DI 06000001, given time)', () => {
     expect((await blocksOf(2, day(3, 7, 1))).map((b) => b.time)).toEqual([day(3, 7, 15), day(3, 7, 30)]);
     // Fewer records than NN after the time: those there are (12:00 is the last before 12:05).
     expect((await blocksOf(99, day(3, 11, 30))).map((b) => b.time)).toEqual([day(3, 11, 30), day(3, 11, 45), day(3, 12, 0)]);
-    // The first record the meter made: 10:15 on the day it started (10:00 itself is its start, not a boundary it crossed).
-    expect((await blocksOf(1, day(1)))[0]!.time).toEqual(day(2, 10, 15));
+    // The first record the meter made: 10:00 on the day it started (a start on a boundary records it).
+    expect((await blocksOf(1, day(1)))[0]!.time).toEqual(day(2, 10, 0));
   });
 
   it('refuses: no record at or after the time → 02H no requested data; malformed request data → 01H other error', async () => {
@@ -186,8 +186,8 @@ describe('load record store of the model', () => {
   it('keeps a ring of daysKept × 96 records, grown from one day, a column per quantity of the enabled classes that was ever non-zero', async () => {
     const { clock, m } = model({ modeWord: MODE, daysKept: 2 });
     await clock.advanceTo(at(day(2, 22, 0)));
-    // 10:15 .. 22:00 (10:00 was the start) in one day's columns: time, power, forward, combined reactive 1 (no export: no reverse, no combined reactive 2).
-    expect(m.loadRecordStorage).toEqual({ records: 48, bytes: 96 * 4 * 4 });
+    // 10:00 (the start, on a boundary) .. 22:00 in one day's columns: time, power, forward, combined reactive 1 (no export: no reverse, no combined reactive 2).
+    expect(m.loadRecordStorage).toEqual({ records: 49, bytes: 96 * 4 * 4 });
     await clock.advanceTo(at(day(6, 0, 0)));
     expect(m.loadRecordStorage).toEqual({ records: 192, bytes: 192 * 4 * 4 });
     const all = m.loadRecords(0, 1000);
@@ -226,7 +226,7 @@ describe('load record store of the model', () => {
     const { clock, m } = model({ modeWord: 0b111111, intervalMinutes: 5 }, { kW: 2, powerFactor: 0.8, voltageV: 220, frequencyHz: 50, phases: 1 });
     await clock.advanceTo(at(day(2, 11, 0)));
     const blocks = m.loadRecords(at(day(2, 10, 0)), 100);
-    expect(blocks.map((b) => b.time.minute)).toEqual([5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 0]);
+    expect(blocks.map((b) => b.time.minute)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 0]);
     const b = blocks.find((x) => x.time.minute === 30)!;
     // Single-phase: phases B and C have no voltage (FF FF on the wire) and no current.
     expect(b.voltageCurrentFrequency).toEqual({ voltageV: [220, Number.NaN, Number.NaN], currentA: [11.364, 0, 0], frequencyHz: 50 });
@@ -234,9 +234,10 @@ describe('load record store of the model', () => {
     expect(b.powerFactor).toEqual([0.8, 0.8, 1, 1]);
     expect(b.quadrantReactiveKvarh).toEqual([0.75, 0, 0, 0]); // 30 min at 1.5 kvar
     expect(b.energy).toEqual({ forwardActiveKwh: 1001, reverseActiveKwh: 0, combinedReactive1Kvarh: 0.75, combinedReactive2Kvarh: 0 });
-    // 10:15 ended the first whole demand period (10:00-10:15): 2 kW; at 10:05 and 10:10 none yet.
+    // 10:15 ended the first whole demand period (10:00-10:15): 2 kW; at 10:00 (the start), 10:05 and 10:10 none yet.
     expect(blocks[0]!.demand).toEqual({ activeKw: 0, reactiveKvar: 0 });
-    expect(blocks[2]!.demand).toEqual({ activeKw: 2, reactiveKvar: 1.5 });
+    expect(blocks[2]!.demand).toEqual({ activeKw: 0, reactiveKvar: 0 });
+    expect(blocks[3]!.demand).toEqual({ activeKw: 2, reactiveKvar: 1.5 });
   });
 
   it('records the mains off as no voltage, no frequency, no power; a meter clear forgets the records', async () => {

@@ -595,6 +595,12 @@ export class ElectricityMeterModel {
       this.relayOpen = true;
       this.localLock = this.level >= 4 ? 'locked' : 'releasable';
     }
+    // A simulation that starts on a load-record boundary records it: the registers at that instant
+    // are the starting values (a scenario starting at 00:00 has the whole day's 96 records).
+    if (this.loadRecordMs > 0) {
+      const m = this.meterTimeAt(this.integratedTo);
+      if (m % this.loadRecordMs === 0) this.recordLoad(m, this.integratedTo);
+    }
   }
 
   /** This meter's profile: the one given, or its type's with this meter's address (`meter.address`). */

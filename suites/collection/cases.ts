@@ -3,7 +3,7 @@
  * station, Q/GDW 1376.1) with MeterLab's meters behind it, whose truth says what a collected value
  * must be. The cases share one target and run in order, virtual time only moving forward:
  * login and heartbeat → archive capacity (then cleared) → the scenario's archive downloaded →
- * clock sync → bad input → forwarding → the first night's collection → a failed re-read → a
+ * clock sync → bad input → forwarding → the first night's collection → its load curves → a retry → a failed re-read → a
  * re-read after two dead nights → a dropped uplink → a reboot.
  * Requirements in suites/requirements/catalog-collection.ts.
  */
@@ -13,7 +13,10 @@ import { encodeMessage as encodeDlt645 } from '../../harness/protocols/dlt645/me
 import { buildFrame, FOUR_METER_FN, passwordBytes, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
 import { archiveChunks, type ArchivePoint, type DailyReading, type PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import type { CheckContext, ConformanceCase } from '../framework/case.ts';
-import { successRateSvg, timelineSvg } from './pictures.ts';
+import type { Gw1376Curve } from '../../harness/masters/gw1376-master.ts';
+import { curveOf } from '../../simulators/concentrator/collection.ts';
+import type { DailyCurve } from '../../simulators/concentrator/types.ts';
+import { curveSvg, successRateSvg, timelineSvg } from './pictures.ts';
 import { addDays, field, localClock, localDay, localInstant, needsBench, nextLocal, offline, run, until, type CollectionTarget } from './support.ts';
 
 type Case = ConformanceCase<CollectionTarget>;
@@ -74,6 +77,18 @@ function readingOf(t: CollectionTarget, it: DataUnitItem, ps: readonly ArchivePo
   const kind = p.kind === 'electricity' ? 'water' : p.kind;
   value = { kind, value: Number(field(it.value, 'value')), unit: Number(field(it.value, 'unit')), meterType: Number(field(it.value, 'meterType')) };
   return { pn: p.pn, day, frozenAt: readAt, readAt, attempt: 1, value };
+}
+
+/**
+ * The deadline of the first day the concentrator has had its archive for from the start: the next
+ * deadline whose day (the day before it) is not before today. A case started at 00:40 waits for
+ * tomorrow's 04:00 (yesterday's points were archived only today), one started at 12:40 for
+ * tomorrow's too.
+ */
+function firstWholeDayDeadline(t: CollectionTarget): number {
+  const today = localDay(t, t.clock.now());
+  const next = nextLocal(t, t.declaration.collection.deadline);
+  return addDays(localDay(t, next), -1) < today ? localInstant(t, addDays(localDay(t, next), 1), t.declaration.collection.deadline) : next;
 }
 
 /** Stops the case as inconclusive when nothing can be judged: no login, or (with `archive`) the archive not downloaded. */
@@ -311,7 +326,7 @@ const dailyByDeadline: Case = {
   title: "every meter's daily frozen data at the concentrator by the deadline, equal to the meter's own",
   async run(ctx, t) {
     ready(ctx, t, { archive: true });
-    const deadline = nextLocal(t, t.declaration.collection.deadline);
+    const deadline = firstWholeDayDeadline(t);
     const day = addDays(localDay(t, deadline), -1);
     await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
     const ps = points(t);
@@ -357,8 +372,91 @@ const dailyByDeadline: Case = {
       const svg = timelineSvg(`${day}: collection timeline`, [{ name, ports: [...ports].map(([port, p]) => ({ label: `port ${port}`, ...p })) }], start, deadline, t.declaration.utcOffsetMinutes);
       ctx.evidence('collection timeline', svg, 'image/svg+xml');
       const last = Math.max(...[...ports.values()].map((p) => p.endMs));
-      ctx.log(`collection of ${day}: ${runs.length} run(s), last exchange at ${localClock(t, last)}`);
+      if (Number.isFinite(last)) ctx.log(`collection of ${day}: ${runs.length} run(s), last exchange at ${localClock(t, last)}`);
     }
+  },
+};
+
+/** 1376.1 AFN 0D curve Fn (COL-12): F101 forward active energy reading, F81 active power, F89 phase A voltage. */
+const CURVE_FNS = { forwardActiveKwh: 101, activePowerKw: 81, voltageAV: 89 } as const;
+/** Td_c density m = 1: 15 minutes, 96 points a day (1376.1; harness/protocols/gw1376 CURVE_DENSITY_MINUTES). */
+const CURVE_DENSITY = 1;
+const CURVE_POINTS = 96;
+const CURVE_INTERVAL_MINUTES = 15;
+/** Points per curve request: 4 pn x 3 Fn x 96 points, a few frames [MeterLab]. */
+const CURVE_POINTS_PER_REQUEST = 4;
+
+/** The day curves of `ps` for `day` through AFN 0D F101/F81/F89 (Td_c from 00:00, 15 min, 96 points), as DailyCurves. */
+async function collectedCurves(t: CollectionTarget, ps: readonly ArchivePoint[], day: string): Promise<Map<number, DailyCurve>> {
+  const got = new Map<number, Partial<Record<keyof typeof CURVE_FNS, Gw1376Curve>>>();
+  for (let i = 0; i < ps.length; i += CURVE_POINTS_PER_REQUEST) {
+    const wanted = ps.slice(i, i + CURVE_POINTS_PER_REQUEST).flatMap((p) => Object.values(CURVE_FNS).map((fn) => ({ pn: p.pn, fn })));
+    const curves = await run(t, t.master.readCurves(wanted, `${day} 00:00`, CURVE_DENSITY, CURVE_POINTS));
+    for (const c of curves) {
+      const name = (Object.keys(CURVE_FNS) as (keyof typeof CURVE_FNS)[]).find((k) => CURVE_FNS[k] === c.fn)!;
+      got.set(c.pn, { ...got.get(c.pn), [name]: c });
+    }
+  }
+  const out = new Map<number, DailyCurve>();
+  const series = (c: Gw1376Curve | undefined): Float64Array => Float64Array.from({ length: CURVE_POINTS }, (_, i) => c?.points[i] ?? NaN);
+  for (const [pn, c] of got) {
+    out.set(pn, { pn, day, intervalMinutes: CURVE_INTERVAL_MINUTES, readAt: NaN, forwardActiveKwh: series(c.forwardActiveKwh), activePowerKw: series(c.activePowerKw), voltageAV: series(c.voltageAV) });
+  }
+  return out;
+}
+
+const loadCurves: Case = {
+  id: 'collection.load-curves',
+  requirement: 'COL-12',
+  title: "every electricity meter's 15-minute curves of the day (energy, power, voltage) at the concentrator by the deadline, equal to the meter's own load records",
+  applies: (t) => needsBench(t, "comparing the curves with the meters' own load records"),
+  async run(ctx, t) {
+    ready(ctx, t, { archive: true });
+    // The day whose deadline passed last: yesterday once today's deadline is over, else run to it.
+    const today = localDay(t, t.clock.now());
+    const passed = localInstant(t, today, t.declaration.collection.deadline) <= t.clock.now();
+    const deadline = passed ? localInstant(t, today, t.declaration.collection.deadline) : nextLocal(t, t.declaration.collection.deadline);
+    if (!passed) await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    const day = addDays(localDay(t, deadline), -1);
+    const from = localInstant(t, day, '00:00');
+    // Due: the electricity meters that answer and keep load records for the day (a DL/T 645 meter
+    // behind a wireless converter keeps none in this world; the truth says which).
+    const due = points(t).filter((p) => {
+      const truth = t.bench!.world.truth.point(p.pn);
+      return p.protocol === 'dlt645-2007' && truth !== undefined && !truth.dead && truth.loadRecords(from, CURVE_POINTS).length > 0;
+    });
+    if (due.length === 0) ctx.inconclusive(`no electricity meter of the scenario keeps load records for ${day} (its "curves" setting)`);
+    const got = await collectedCurves(t, due, day);
+    let want = 0;
+    let right = 0;
+    let drawn = false;
+    for (const p of due) {
+      const truth = t.bench!.world.truth.point(p.pn)!;
+      const records = truth.loadRecords(from, CURVE_POINTS);
+      const expected = curveOf(p.pn, day, from, CURVE_INTERVAL_MINUTES, CURVE_POINTS, records, NaN, t.declaration.utcOffsetMinutes);
+      let points = 0;
+      for (const a of [expected.forwardActiveKwh, expected.activePowerKw, expected.voltageAV]) for (const v of a) if (!Number.isNaN(v)) points++;
+      want += points;
+      const c = got.get(p.pn);
+      if (!ctx.check(c !== undefined, `p${p.pn} (${p.address}): no curve for ${day} (F101/F81/F89) at ${t.declaration.collection.deadline}; the meter has ${records.length} load records of it`)) continue;
+      const verdict = t.bench!.world.truth.checkCurve(c!);
+      if (ctx.check(verdict.ok, `p${p.pn} (${p.address}) ${day}: ${verdict.expected}, collected ${verdict.got}`)) right += points;
+      if (!drawn) {
+        drawn = true;
+        const list = (a: Float64Array): (number | null)[] => Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+        ctx.evidence(
+          `day curves of p${p.pn}`,
+          curveSvg(`p${p.pn} (${p.address}) ${day}: collected (line) and the meter's load records (grey)`, [
+            { label: 'F101 forward active energy', unit: 'kWh', points: list(c!.forwardActiveKwh), expected: list(expected.forwardActiveKwh) },
+            { label: 'F81 active power', unit: 'kW', points: list(c!.activePowerKw), expected: list(expected.activePowerKw) },
+            { label: 'F89 phase A voltage', unit: 'V', points: list(c!.voltageAV), expected: list(expected.voltageAV) },
+          ], CURVE_INTERVAL_MINUTES),
+          'image/svg+xml',
+        );
+      }
+    }
+    ctx.measure('curve points collected, electricity', want === 0 ? 0 : Math.round((10000 * right) / want) / 100, '%', { min: SUCCESS_LIMIT_PCT['electricity']! });
+    ctx.log(`${day}: ${got.size} of ${due.length} meters' curves, ${right} of ${want} points (3 quantities x records) equal to the meters'`);
   },
 };
 
@@ -508,6 +606,7 @@ export const collectionCases: readonly Case[] = [
   badInput,
   forwarding,
   dailyByDeadline,
+  loadCurves,
   retryBeforeDeadline,
   failedReReadEvent,
   reReadAfterOutage,

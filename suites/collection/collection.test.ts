@@ -54,6 +54,7 @@ describe('collection suite on broken variants (suites/profiles/reference-broken-
     ['ignore-time-tag', 'collection.bad-input', /time tag expired 9 minutes ago was answered/],
     ['no-failed-re-read-event', 'collection.failed-re-read-event', /no ERC 39 for p12 and 2026-01-13/],
     ['no-retry', 'collection.retry-before-deadline', /silent at 00:05, answering from 01:10, still no daily data for 2026-01-12 at 04:00/],
+    ['curve-shifted', 'collection.load-curves', /p1 \(\d{12}\) 2026-01-11: forwardActiveKwh\[0\] = [\d.]+ \(the meter's record at 2026-01-11 \+0 min\), collected [\d.]+/],
   ];
   it.each(cases)('%s fails %s', async (defect, failing, reason) => {
     const t = await open(`reference-broken-concentrator-${defect}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { successRateSvg, timelineSvg } from './pictures.ts';
+import { curveSvg, successRateSvg, timelineSvg } from './pictures.ts';
 
 /** Well-formed enough for a viewer: one root, balanced tags, no raw '<' or '&' in text. */
 function assertWellFormed(svg: string): void {
@@ -41,5 +41,22 @@ describe('collection pictures', () => {
       ['#c0392b', 'C1 port 5: 00:05-04:30'],
     ]);
     expect(svg).toContain('deadline 04:00');
+  });
+
+  it('draws a panel per quantity and marks exactly the points that differ from the meter or are missing', () => {
+    const want = Array.from({ length: 96 }, (_, i) => (i < 48 ? null : 100 + i * 0.25));
+    const got = want.map((v, i) => (i === 60 ? (v ?? 0) + 1 : i === 70 ? null : v));
+    const svg = curveSvg('p1 2026-01-10 <curves>', [
+      { label: 'forward active energy', unit: 'kWh', points: got, expected: want },
+      { label: 'voltage A', unit: 'V', points: want.map((v) => (v === null ? null : 220)), expected: want.map((v) => (v === null ? null : 220)) },
+    ], 15);
+    assertWellFormed(svg);
+    const marks = [...svg.matchAll(/<circle[^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]);
+    expect(marks).toEqual(['point 60: collected 116, the meter 115', 'point 70: collected nothing, the meter 117.5']);
+    expect(svg.match(/<rect /g)).toHaveLength(2);
+    expect(svg).toContain('forward active energy (kWh)');
+    expect(svg).toContain('12:00');
+    // The same data, the same bytes.
+    expect(curveSvg('t', [{ label: 'a', unit: 'kW', points: got }], 15)).toBe(curveSvg('t', [{ label: 'a', unit: 'kW', points: got }], 15));
   });
 });

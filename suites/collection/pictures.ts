@@ -112,3 +112,68 @@ export function timelineSvg(title: string, concentrators: readonly TimelineConce
   );
   return parts.join('\n');
 }
+
+/** One quantity of a day curve (COL-12): point i at 00:00 + i x intervalMinutes; null = no data. */
+export interface CurveSeries {
+  readonly label: string;
+  readonly unit: string;
+  readonly points: readonly (number | null)[];
+  /** The meter's own values, drawn under the collected ones (same grid); a point that differs is marked. */
+  readonly expected?: readonly (number | null)[];
+}
+
+/**
+ * A meter's day curves, one panel per quantity (energy reading, power, voltage): the collected points
+ * as a line, the meter's own records as a wider grey line under it, a red mark where they differ or
+ * where the meter had a record and nothing was collected. Hours on the x axis.
+ */
+export function curveSvg(title: string, series: readonly CurveSeries[], intervalMinutes: number): string {
+  const left = 70;
+  const top = 34;
+  const panelH = 110;
+  const gap = 36;
+  const plotW = 480;
+  const width = left + plotW + 30;
+  const height = top + series.length * (panelH + gap) + 10;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${escapeXml(title)}</title>`,
+    `<text x="${left}" y="18" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
+  ];
+  const perDay = Math.max(1, Math.round(1440 / intervalMinutes));
+  const x = (i: number): number => left + (i / perDay) * plotW;
+  series.forEach((s, k) => {
+    const y0 = top + k * (panelH + gap);
+    const values = [...s.points, ...(s.expected ?? [])].filter((v): v is number => v !== null && Number.isFinite(v));
+    const lo = values.length ? Math.min(...values) : 0;
+    const hi = values.length ? Math.max(...values) : 1;
+    const span = hi - lo || Math.max(1, Math.abs(hi));
+    const y = (v: number): number => y0 + panelH - ((v - lo) / span) * panelH;
+    parts.push(
+      `<rect x="${left}" y="${y0}" width="${plotW}" height="${panelH}" fill="none" stroke="#ccc"/>`,
+      `<text x="${left - 6}" y="${y0 + 10}" text-anchor="end">${fmt(hi, 2)}</text>`,
+      `<text x="${left - 6}" y="${y0 + panelH}" text-anchor="end">${fmt(lo, 2)}</text>`,
+      `<text x="${left + 4}" y="${y0 - 4}" font-weight="bold">${escapeXml(`${s.label} (${s.unit})`)}</text>`,
+    );
+    for (let h = 0; h <= 24; h += 6) parts.push(`<text x="${x((h * 60) / intervalMinutes)}" y="${y0 + panelH + 13}" text-anchor="middle" fill="#555">${String(h).padStart(2, '0')}:00</text>`);
+    const line = (pts: readonly (number | null)[], attrs: string): void => {
+      let d = '';
+      pts.forEach((v, i) => {
+        if (v === null || !Number.isFinite(v)) return;
+        d += `${d === '' || pts[i - 1] === null || pts[i - 1] === undefined ? 'M' : 'L'}${x(i).toFixed(1)} ${y(v).toFixed(1)} `;
+      });
+      if (d !== '') parts.push(`<path d="${d.trim()}" fill="none" ${attrs}/>`);
+    };
+    if (s.expected) line(s.expected, 'stroke="#bbb" stroke-width="5"');
+    line(s.points, 'stroke="#1f4e79" stroke-width="1.5"');
+    if (s.expected) {
+      s.expected.forEach((want, i) => {
+        const got = s.points[i] ?? null;
+        const differs = want === null ? got !== null : got === null || Math.abs(got - want) > 1e-6 * Math.max(1, Math.abs(want));
+        if (differs) parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(want ?? got ?? lo).toFixed(1)}" r="3" fill="#c0392b"><title>${escapeXml(`point ${i}: collected ${got ?? 'nothing'}, the meter ${want ?? 'nothing'}`)}</title></circle>`);
+      });
+    }
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}

@@ -72,6 +72,18 @@ export const COLLECTION_REQUIREMENTS: readonly Requirement[] = [
     origin: 'REQUIREMENTS.md',
   }),
   R({
+    id: 'COL-12',
+    title: 'Scale of the four-meter pilot: 96-point curves',
+    statement:
+      'Shandong: 50,000 households and more than 10 million records a day, about 200 records per household per day, which implies 96-point (15-minute) curves plus water, gas and heat items. The harness load profile must sustain at least 200 records per household per day into the master.',
+    threshold: "every electricity meter's 15-minute curves of the day (F101 energy, F81 power, F89 voltage) at the concentrator by the deadline, equal to the meter's own load records; ≥ 200 items a household a day in the province benchmark",
+    source: "the brief's article (not re-verified); REQUIREMENTS.md COL-12 (derived, confidence L)",
+    confidence: 'L',
+    notes:
+      'The curves come from the meters\' DL/T 645 load records (06000001, given-time record block; format from public concentrator firmware, [BK] points in harness/protocols/dlt645/README.md) and go up as 1376.1 AFN 0D F81/F89/F101 with Td_c. The benchmark (bench/province-day.ts) counts one item per curve point and quantity.',
+    origin: 'REQUIREMENTS.md',
+  }),
+  R({
     id: 'CON-02',
     title: 'Observed uplink defaults',
     statement: 'Heartbeat period 15 min (1 / 5 / 10 min in other builds); response timeout 5 s, or 60 s with 3 retries; CON flags 0x07. Harness defaults: heartbeat 15 min; timeout 5 s; 3 retries.',
