@@ -51,7 +51,24 @@ function heatingOf(seed: number): HeatingProfile {
   return { uaKwPerK: 0.08 + new SeededRandom(seed).fork('collection:heating').next() * 0.08 };
 }
 
-const referenceTypes = new Map<number, MeterType>();
+const referenceTypes = new Map<string, MeterType>();
+/**
+ * Household loads of the meters of a scenario with curves (kW, single-phase): one of
+ * `HOUSEHOLD_LOADS` shapes a meter, by its seed — a low night, a morning peak, a working day, an
+ * evening peak; the shapes differ in level and in when the evening starts (one at 18:40, inside a
+ * quarter hour). MeterLab's own shapes, so that a day curve has something to show [MeterLab].
+ */
+export const HOUSEHOLD_LOADS: readonly (readonly { readonly from: string; readonly kW: number }[])[] = Array.from({ length: 8 }, (_, k) => [
+  { from: '00:00', kW: round3(0.15 + 0.03 * k) },
+  { from: '06:30', kW: round3(0.9 + 0.1 * k) },
+  { from: '08:15', kW: round3(0.35 + 0.05 * k) },
+  { from: k % 2 === 0 ? '18:00' : '18:40', kW: round3(1.6 + 0.15 * k) },
+  { from: '22:30', kW: round3(0.5 + 0.04 * k) },
+]);
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
 /**
  * Load-record mode word 04000901 of the meters of a scenario with curves: classes 1 (voltage,
  * current, frequency), 2 (power) and 4 (energy): bits 0, 1 and 3 (DL/T 645-2007 load-record mode
@@ -64,16 +81,25 @@ export const CURVE_DAYS_KEPT_BY_METER = 4;
  * The reference DL/T 645 meter, compiled once per load-record interval (0 = none) for every
  * electricity meter of every world.
  */
-function electricityType(curveInterval = 0): MeterType {
-  let t = referenceTypes.get(curveInterval);
+function electricityType(curveInterval = 0, seed = 0): MeterType {
+  const shape = curveInterval === 0 ? -1 : new SeededRandom(seed).fork('collection:household-load').int(0, HOUSEHOLD_LOADS.length - 1);
+  const key = `${curveInterval}:${shape}`;
+  let t = referenceTypes.get(key);
   if (!t) {
     const base = REFERENCE_METER_PROFILE;
     t = compileMeterType(
       curveInterval === 0
         ? base
-        : { ...base, simulation: { ...base.simulation, loadRecord: { modeWord: CURVE_MODE_WORD, intervalMinutes: curveInterval, daysKept: CURVE_DAYS_KEPT_BY_METER } } },
+        : {
+            ...base,
+            simulation: {
+              ...base.simulation,
+              load: { ...base.simulation.load, kW: HOUSEHOLD_LOADS[shape]!.map((x) => ({ ...x })), phases: 1 },
+              loadRecord: { modeWord: CURVE_MODE_WORD, intervalMinutes: curveInterval, daysKept: CURVE_DAYS_KEPT_BY_METER },
+            },
+          },
     );
-    referenceTypes.set(curveInterval, t);
+    referenceTypes.set(key, t);
   }
   return t;
 }
@@ -255,7 +281,7 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
       if (pp.kind === 'dlt645') {
         for (const pn of pp.points) {
           const p = plan.points[pn - 1]!;
-          const meter = createElectricityMeter({ type: electricityType(s.curves?.intervalMinutes ?? 0), address: p.address, link: bus.attach(p.address), clock, seed: p.seed });
+          const meter = createElectricityMeter({ type: electricityType(s.curves?.intervalMinutes ?? 0, p.seed), address: p.address, link: bus.attach(p.address), clock, seed: p.seed });
           truths[pn - 1] = electricityTruth(p, meter);
         }
       } else if (pp.kind === 'cjt188') {

@@ -133,7 +133,8 @@ export function curveSvg(title: string, series: readonly CurveSeries[], interval
   const panelH = 110;
   const gap = 36;
   const plotW = 480;
-  const width = left + plotW + 30;
+  // Wide enough for the title (about 7 px a character at 13 px bold).
+  const width = Math.max(left + plotW + 30, left + 10 + Math.ceil(title.length * 7.5));
   const height = top + series.length * (panelH + gap) + 10;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
