@@ -166,7 +166,9 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
       const link = await connectTcpLink({ host: c.host, port: c.port });
       await link.close();
     } catch (e) {
-      throw new LinkError(`${(e as Error).message} (target profile ${spec}, connection.host/port): is the serial server on?`, { cause: e });
+      // A master station listens for concentrators; anything else is a meter behind a TCP serial server.
+      const what = profile.device.kind === 'master-station' ? 'is the master station listening for concentrators there?' : 'is the serial server on?';
+      throw new LinkError(`${(e as Error).message} (target profile ${spec}, connection.host/port): ${what}`, { cause: e });
     }
   }
   // And a meter that does not answer (dead, miswired, wrong line settings or address): one line
