@@ -12,6 +12,7 @@
  * a channel once the concentrator is gone. Bad arguments and config: one line, exit 2, nothing created.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -229,6 +230,20 @@ describe('meterlab serve master-station: collection arguments and config', () =>
     expect(oneLine(await cli([...base, '--config', config]))).toBe(`meterlab: config ${config}: collection: its concentrators log in to the station's 1376.1 listener: give --uplink [host:]port`);
     expect(oneLine(await cli([...base, '--uplink', '4000']))).toBe('meterlab: --uplink: the station collects from no concentrator: give collection.concentrators in --config');
     expect(existsSync(data)).toBe(false);
+  });
+
+  it('an --uplink port in use is exit 3, one line', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const config = file('busy.json', { collection: { concentrators: [inline] } });
+      const r = await cli(['--db', 'memory', '--port', '0', '--token', TOKEN, '--uplink', `127.0.0.1:${port}`, '--config', config]);
+      expect(r.code).toBe(3);
+      expect(r.stderr.trimEnd().split('\n')).toEqual([`meterlab: cannot listen for concentrators on 127.0.0.1:${port}: EADDRINUSE`]);
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
   });
 
   it('names the field of a bad collection or concentrator channel', async () => {

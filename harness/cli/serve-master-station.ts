@@ -322,25 +322,13 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
     throw new EnvironmentError(`cannot open the database ${maskPassword(dbUrl)}: ${message}`, { cause: e });
   }
 
-  // The 1376.1 side: the listener for concentrators, each terminal's PW.
+  // The 1376.1 side: the station of the terminals with each one's PW. Its TCP listener opens once
+  // the collection has started, so no login comes before the collection listens for it.
   let gw: import('../masters/gw1376-station.ts').Gw1376Station | undefined;
+  let uplinkListener: import('../links/tcp.ts').TcpListener | undefined;
   if (collection && uplink) {
     const { Gw1376Station } = await import('../masters/gw1376-station.ts');
-    try {
-      gw = await Gw1376Station.listen({
-        clock,
-        host: uplink.host,
-        port: uplink.port,
-        ...(collection.idleTimeoutMs > 0 ? { idleTimeoutMs: collection.idleTimeoutMs } : {}),
-        master: { msa: collection.msa, utcOffsetMinutes: collection.utcOffsetMinutes },
-        passwords: collection.concentrators,
-      });
-    } catch (e) {
-      signal.dispose();
-      await db.close().catch(() => undefined);
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      throw new EnvironmentError(`cannot listen for concentrators on ${uplink.host}:${uplink.port}: ${code}`, { cause: e });
-    }
+    gw = new Gw1376Station({ clock, master: { msa: collection.msa, utcOffsetMinutes: collection.utcOffsetMinutes }, passwords: collection.concentrators });
     const label = new Map(collection.concentrators.map((c) => [terminalLabel(c.areaCode, c.terminal), c.label]));
     const named = (a: { areaCode: string; terminal: number }): string => label.get(terminalLabel(a.areaCode, a.terminal)) ?? `${terminalLabel(a.areaCode, a.terminal)} (not in the config: not collected)`;
     gw.on('terminal', (m) => {
@@ -400,6 +388,7 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
     await station.stop().catch((e: unknown) => say(`meterlab: stopping the station: ${oneLine((e as Error).message)}`));
     await collector?.stop().catch((e: unknown) => say(`meterlab: stopping the collection: ${oneLine((e as Error).message)}`));
     await Promise.allSettled([...links.values()].map((l) => l.close()));
+    await uplinkListener?.close().catch(() => undefined);
     await gw?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
   };
@@ -414,6 +403,30 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
     }
     await station.start();
     await collector?.start();
+    if (gw && collection && uplink) {
+      const station1376 = gw;
+      const { listenTcp } = await import('../links/tcp.ts');
+      try {
+        uplinkListener = await listenTcp({
+          host: uplink.host,
+          port: uplink.port,
+          name: 'gw1376',
+          ...(collection.idleTimeoutMs > 0 ? { idleTimeoutMs: collection.idleTimeoutMs, clock } : {}),
+        });
+      } catch (e) {
+        // listenTcp wraps the system error (a LinkError whose cause has the code).
+        const code = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? oneLine((e as Error).message);
+        throw new EnvironmentError(`cannot listen for concentrators on ${uplink.host}:${uplink.port}: ${code}`, { cause: e });
+      }
+      uplinkListener.on('connection', (link) => {
+        try {
+          station1376.accept(link);
+        } catch {
+          void link.close(); // the station is stopping
+        }
+      });
+      uplinkListener.on('error', (e: Error) => say(`meterlab: concentrator listener: ${oneLine(e.message)}`));
+    }
     const exportOf = collector && collection ? collector : undefined;
     const { collectionExport } = await import('./serve-master-station-collection.ts');
     api = await startStationApi({
@@ -444,9 +457,9 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
     const hhmm = (m: number): string => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
     const tz = collection.utcOffsetMinutes;
     const zone = `UTC${tz < 0 ? '-' : '+'}${Math.floor(Math.abs(tz) / 60)}${Math.abs(tz) % 60 ? `:${String(Math.abs(tz) % 60).padStart(2, '0')}` : ''}`;
-    const h = gw.host ?? uplink!.host;
+    const h = uplinkListener?.host ?? uplink!.host;
     io.stdout.write(
-      `meterlab: concentrators log in on ${h.includes(':') ? `[${h}]` : h}:${gw.port} (Q/GDW 1376.1; ${collection.concentrators.length} concentrator(s), ${points} point(s); ` +
+      `meterlab: concentrators log in on ${h.includes(':') ? `[${h}]` : h}:${uplinkListener?.port} (Q/GDW 1376.1; ${collection.concentrators.length} concentrator(s), ${points} point(s); ` +
         `collection ${hhmm(collection.schedule.startMinute!)}-${hhmm(collection.schedule.endMinute!)} ${zone})\n`,
     );
   }
