@@ -208,6 +208,46 @@ describe('meterlab serve master-station: the 1376.1 side', () => {
   }, 120_000);
 });
 
+describe('meterlab serve master-station: a broken served station', () => {
+  it('with collection.faults.countRetriedTwice it says so, and the collection suite fails ROB-10 and COL-01 by its export', async () => {
+    const offsetSeconds = Math.round((Date.parse('2026-01-12T04:00:50+08:00') - real.now()) / 1000);
+    const config = file('broken.json', {
+      collection: { concentrators: [1, 2, 3].map((k) => ({ scenario: SCENARIO, concentrator: k })), schedule: { start: '04:00', deadline: '04:03', retryMinutes: 1 }, faults: { countRetriedTwice: true } },
+    });
+    process.env[TOKEN_ENV] = TOKEN;
+    const x = io();
+    const exit = serveMasterStationCommand({ db: 'memory', port: 0, uplink: '127.0.0.1:0', token: TOKEN, config }, x.io, new ShiftedClock(real, offsetSeconds * 1000));
+    const api = (await x.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) /))[1]!;
+    const uplink = Number(/concentrators log in on 127\.0\.0\.1:(\d+) /.exec(x.stdout())![1]);
+    let t: Awaited<ReturnType<typeof openStationTarget>> | undefined;
+    try {
+      expect(x.stderr()).toContain('meterlab: config collection.faults {"countRetriedTwice":true}: this station is deliberately broken');
+      const profile = file('vendor-broken.json', {
+        name: 'served-broken-station',
+        device: {
+          kind: 'master-station',
+          protocol: 'gw1376',
+          declaration: {
+            collection: { start: '04:00', deadline: '04:03' },
+            meters: { scenario: SCENARIO },
+            vendor: { clockOffsetSeconds: offsetSeconds, redialSeconds: 2, export: { url: `${api}/api/v1/collection/export`, tokenEnv: TOKEN_ENV } },
+          },
+        },
+        connection: { type: 'tcp', host: '127.0.0.1', port: uplink },
+      });
+      t = await openStationTarget(profile);
+      const results = await runCases(stationCases, t, [COL01, ROB10]);
+      const lines = verdictLines(results).join('\n');
+      expect(results.map((r) => r.verdict), lines).toEqual(['failed', 'failed']);
+      expect(results[1]!.reason).toMatch(/the station counts \d+ collected of \d+ due for 2026-01-11; \d+ distinct point\(s\) were delivered/);
+    } finally {
+      await t?.close();
+      process.emit('SIGINT');
+      expect(await exit).toBe(0);
+    }
+  }, 120_000);
+});
+
 describe('meterlab serve master-station: collection arguments and config', () => {
   async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
     const x = io();
