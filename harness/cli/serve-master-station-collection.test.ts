@@ -20,15 +20,20 @@ import { fileURLToPath } from 'node:url';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RealClock } from '../core/clock.ts';
+import { RealClock, VirtualClock } from '../core/clock.ts';
+import { createMemoryPair } from '../links/memory.ts';
+import { Dlt645Master } from '../masters/dlt645-master.ts';
+import { Gw1376Station } from '../masters/gw1376-station.ts';
+import { createConcentrator } from '../../simulators/concentrator/index.ts';
 import { ShiftedClock } from '../targets/gw1376-reference-vendor.ts';
 import { parseStationExport } from '../targets/gw1376-station-export.ts';
-import { planConcentrator, readCollectionScenarioFile } from '../../simulators/collection/index.ts';
+import { buildCollectionWorld, planConcentrator, readCollectionScenarioFile } from '../../simulators/collection/index.ts';
 import { runCases, verdictLines } from '../../suites/framework/case.ts';
 import { stationCases } from '../../suites/collection/station-cases.ts';
 import { openStationTarget } from '../../suites/collection/station-support.ts';
 import { runCli } from './program.ts';
 import { parseStationConfig, serveMasterStationCommand } from './serve-master-station.ts';
+import { CONCENTRATOR_CHANNEL_TIMEOUT_MS, ConcentratorChannelLink } from './serve-master-station-collection.ts';
 
 const real = new RealClock();
 const SCENARIO = fileURLToPath(new URL('../../suites/collection/fixtures/station-realtime.json', import.meta.url));
@@ -206,6 +211,59 @@ describe('meterlab serve master-station: the 1376.1 side', () => {
     }
     expect(x.stderr()).toMatch(/meterlab: master station stopped/);
   }, 120_000);
+});
+
+describe('ConcentratorChannelLink', () => {
+  it("reads a meter through the terminal's master of the moment: offline is a LinkError, a re-login on a new connection is followed, closed is closed", async () => {
+    const s = readCollectionScenarioFile(SCENARIO);
+    const clock = new VirtualClock({ start: s.startMs, autoAdvance: false });
+    const world = buildCollectionWorld(s, { clock, concentrators: [0] });
+    const wc = world.concentrators[0]!;
+    const gw = new Gw1376Station({ clock, passwords: [{ ...wc.address, password: wc.password }] });
+    let dials = 0;
+    const c = createConcentrator({
+      clock,
+      ports: wc.ports,
+      archive: wc.archive,
+      address: wc.address,
+      password: wc.password,
+      connect: async () => {
+        dials++;
+        const [stationEnd, terminalEnd] = createMemoryPair();
+        gw.accept(stationEnd);
+        return terminalEnd;
+      },
+    });
+    const point = wc.archive.find((p) => p.protocol === 'dlt645-2007')!;
+    const link = new ConcentratorChannelLink('concentrator:test', gw, { ...wc.address, port: point.port });
+    const dlt = new Dlt645Master({ link, clock, timeoutMs: CONCENTRATOR_CHANNEL_TIMEOUT_MS, attempts: 2 });
+    try {
+      // Not logged in yet: the write fails at once, as a channel that cannot be opened.
+      await expect(clock.run(dlt.readData(point.address, '00010000'))).rejects.toThrow(/concentrator:test: concentrator 3702\/1 is not logged in/);
+      c.start();
+      await clock.run(gw.waitForTerminal(wc.address.areaCode, wc.address.terminal, 60_000));
+      const first = gw.terminal(wc.address.areaCode, wc.address.terminal)!;
+      const r1 = await clock.run(dlt.readData(point.address, '00010000'));
+      expect(r1.value).toBeGreaterThan(0);
+      // The connection drops; the terminal redials and logs in on a new one: the channel follows it.
+      await clock.run(first.link.close());
+      await clock.run(clock.sleep(5 * 60_000));
+      const second = gw.terminal(wc.address.areaCode, wc.address.terminal);
+      expect(second).toBeDefined();
+      expect(second).not.toBe(first);
+      expect(dials).toBe(2);
+      const r2 = await clock.run(dlt.readData(point.address, '00010000'));
+      expect(r2.value).toBeGreaterThanOrEqual(r1.value as number);
+      await link.close();
+      await expect(clock.run(dlt.readData(point.address, '00010000'))).rejects.toThrow(/closed/);
+    } finally {
+      dlt.dispose();
+      await link.close();
+      await clock.run(c.stop());
+      await gw.close();
+      await world.close();
+    }
+  });
 });
 
 describe('meterlab serve master-station: a broken served station', () => {
