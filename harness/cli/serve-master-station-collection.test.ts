@@ -151,6 +151,14 @@ describe('meterlab serve master-station: the 1376.1 side', () => {
       expect(verdictLines(results), x.stderr().slice(-3000)).toEqual([COL01, COL02, ROB09, ROB10].map((id) => `${id}: passed`));
       expect(results[0]!.measurements.map((m) => m.value)).toEqual([100, 100, 100, 100]);
       expect(x.stderr()).toMatch(/meterlab: concentrator station-bench-0001 3702\/1 logged in/);
+      // Each concentrator's archive was downloaded at its login and confirmed by it (AFN 04 F10 / F249): every point, once.
+      const events = (await call(api, 'GET', '/events?limit=1000')).json.events as { kind: string; detail: { concentrator: string; fn: number; pns: number[] } }[];
+      const confirmed = events.filter((ev) => ev.kind === 'archive-confirmed');
+      expect(events.filter((ev) => ev.kind === 'archive-denied')).toEqual([]);
+      expect(new Set(confirmed.map((ev) => ev.detail.concentrator))).toEqual(new Set(['3702-00001', '3702-00002', '3702-00003']));
+      expect(confirmed.flatMap((ev) => ev.detail.pns.map((pn) => `${ev.detail.concentrator}/${pn}`)).sort()).toEqual(
+        [0, 1, 2].flatMap((k) => planConcentrator(scenario, k).archive.map((p) => `3702-0000${k + 1}/${p.pn}`)).sort(),
+      );
 
       // The export itself: the day, valid in the format, every point once.
       const day = await call(api, 'GET', `/collection/export?day=${DAY}`);
