@@ -1,7 +1,9 @@
 /**
  * `meterlab serve master-station`: the reference master station (simulators/master-station) as a
  * real service — storage from --db, the HTTP API on --host:--port, channels reached as the
- * config file says, time from the real clock — until SIGINT/SIGTERM.
+ * config file says (a TCP serial server, a serial port, or a port of a concentrator), and with
+ * --uplink its collection from concentrators over Q/GDW 1376.1 (serve-master-station-collection.ts),
+ * time from the real clock — until SIGINT/SIGTERM.
  *
  * Everything the user gave is checked before anything is created (no data directory for a bad
  * config): a bad argument, config file or database URL is one line and exit 2. A database that
@@ -385,11 +387,13 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
   let api: Awaited<ReturnType<typeof startStationApi>> | undefined;
   const shutDown = async (): Promise<void> => {
     await api?.close().catch(() => undefined);
+    // The switching jobs finish first (a concentrator channel needs its terminal's connection);
+    // then the concentrators' connections close, so a collection request in flight fails at once.
     await station.stop().catch((e: unknown) => say(`meterlab: stopping the station: ${oneLine((e as Error).message)}`));
-    await collector?.stop().catch((e: unknown) => say(`meterlab: stopping the collection: ${oneLine((e as Error).message)}`));
-    await Promise.allSettled([...links.values()].map((l) => l.close()));
     await uplinkListener?.close().catch(() => undefined);
     await gw?.close().catch(() => undefined);
+    await collector?.stop().catch((e: unknown) => say(`meterlab: stopping the collection: ${oneLine((e as Error).message)}`));
+    await Promise.allSettled([...links.values()].map((l) => l.close()));
     await db.close().catch(() => undefined);
   };
   try {
