@@ -185,7 +185,8 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .option('--token <token>', 'API bearer token (default $METERLAB_STATION_TOKEN; without either, a random one is printed on stderr)')
     .option('--sms-url <url>', 'SMS gateway: warnings are POSTed here (without it they stay in the outbox)')
     .option('--sms-token <token>', 'bearer token for the SMS gateway')
-    .option('--config <file>', 'channels and how to reach them, remote-control password (JSON; harness/cli/README.md)')
+    .option('--config <file>', 'channels and how to reach them, remote-control password, concentrators to collect (JSON; harness/cli/README.md)')
+    .option('--uplink <[host:]port>', 'listen for concentrators (Q/GDW 1376.1) here; host default 127.0.0.1; 0 = a free port (needs collection.concentrators in --config)')
     .action(async (opts: import('./serve-master-station.ts').ServeMasterStationOptions) => {
       const { serveMasterStationCommand } = await import('./serve-master-station.ts');
       setExit(await serveMasterStationCommand(opts, io));

@@ -1,7 +1,9 @@
 /**
  * `meterlab serve master-station`: the reference master station (simulators/master-station) as a
  * real service — storage from --db, the HTTP API on --host:--port, channels reached as the
- * config file says, time from the real clock — until SIGINT/SIGTERM.
+ * config file says (a TCP serial server, a serial port, or a port of a concentrator), and with
+ * --uplink its collection from concentrators over Q/GDW 1376.1 (serve-master-station-collection.ts),
+ * time from the real clock — until SIGINT/SIGTERM.
  *
  * Everything the user gave is checked before anything is created (no data directory for a bad
  * config): a bad argument, config file or database URL is one line and exit 2. A database that
@@ -18,6 +20,7 @@ import type { Channel } from '../../simulators/master-station/types.ts';
 import { EXIT, oneLine, type ExitCode } from './exit.ts';
 import type { CliIo } from './program.ts';
 import { waitForSignal } from './signals.ts';
+import { collectionConfigSchema, concentratorChannelSchema, CONCENTRATOR_CHANNEL_TIMEOUT_MS, ConcentratorChannelLink, terminalLabel, type ResolvedCollection } from './serve-master-station-collection.ts';
 
 /** The API's default port: MeterLab's choice (the number of the standard it speaks, DL/T 645). */
 export const DEFAULT_STATION_PORT = 8645;
@@ -36,6 +39,8 @@ export interface ServeMasterStationOptions {
   readonly smsUrl?: string;
   readonly smsToken?: string;
   readonly config?: string;
+  /** `[host:]port` of the 1376.1 listener for concentrators (host default 127.0.0.1); off when absent. */
+  readonly uplink?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -66,10 +71,15 @@ const channelSchema = z
       .optional(),
     serial: z.string().min(1, 'must be a serial device path, e.g. "/dev/ttyUSB0"').optional(),
     line: lineSchema.optional(),
+    /** A port of a concentrator the station collects (collection.concentrators), reached by AFN 10 F1 forwarding. */
+    concentrator: concentratorChannelSchema.optional(),
   })
   .superRefine((c, ctx) => {
-    if ((c.tcp === undefined) === (c.serial === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'give exactly one of "tcp" or "serial"', path: [] });
+    if ([c.tcp, c.serial, c.concentrator].filter((x) => x !== undefined).length !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of "tcp", "serial" or "concentrator"', path: [] });
+    }
+    if (c.concentrator !== undefined && c.line !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'applies to a "serial" channel only (the concentrator sets its port\'s line)', path: ['line'] });
     }
     if (c.tcp !== undefined && c.line !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'applies to a "serial" channel only (a TCP serial server has its own line settings)', path: ['line'] });
@@ -99,6 +109,8 @@ export const stationConfigSchema = z.strictObject({
       volatileTopUps: z.boolean().optional(),
     })
     .optional(),
+  /** The concentrators the station collects over Q/GDW 1376.1 (serve-master-station-collection.ts; needs --uplink). */
+  collection: collectionConfigSchema.optional(),
 });
 
 export type StationConfig = z.infer<typeof stationConfigSchema>;
@@ -128,6 +140,9 @@ export function parseStationConfig(text: string, file: string): StationConfig {
   r.data.channels.forEach((c, i) => {
     if (seen.has(c.id)) throw new UsageError(`config ${file}: channels[${i}].id: channel "${c.id}" is given twice`);
     seen.add(c.id);
+    if (c.concentrator !== undefined && !r.data.collection) {
+      throw new UsageError(`config ${file}: channels[${i}].concentrator: terminal ${terminalLabel(c.concentrator.areaCode, c.concentrator.terminal)} is not collected: add it to collection.concentrators`);
+    }
   });
   return r.data;
 }
@@ -212,6 +227,7 @@ export class ReopeningLink extends LinkBase {
 }
 
 function channelLink(c: ChannelConfig, log: (line: string) => void): ReopeningLink {
+  if (c.concentrator !== undefined) throw new Error(`channel ${c.id} is reached through a concentrator`);
   if (c.tcp !== undefined) {
     const m = HOST_PORT.exec(c.tcp)!.groups!;
     const host = m.host!.replace(/^\[|\]$/g, '');
@@ -230,6 +246,14 @@ class EnvironmentError extends MeterLabError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('environment', message, options);
   }
+}
+
+/** `--uplink [host:]port`: host default loopback (as the API); port 0 = a free one. */
+export function parseUplink(text: string): { host: string; port: number } {
+  const m = /^(?:(?<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?(?<port>\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.groups?.port);
+  if (!m || !(port >= 0 && port <= 65535)) throw new UsageError(`--uplink "${text}" is not [host:]port with a port 0..65535 (e.g. 127.0.0.1:4000, or 4000)`);
+  return { host: (m.groups!.host ?? DEFAULT_STATION_HOST).replace(/^\[|\]$/g, ''), port };
 }
 
 export async function serveMasterStationCommand(opts: ServeMasterStationOptions, io: CliIo, clock: Clock = new RealClock()): Promise<ExitCode> {
@@ -257,6 +281,21 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
     throw new UsageError('--sms-token needs --sms-url');
   }
   const config: StationConfig = opts.config !== undefined ? loadStationConfig(opts.config) : { channels: [] };
+  const uplink = opts.uplink !== undefined ? parseUplink(opts.uplink) : undefined;
+  let collection: ResolvedCollection | undefined;
+  if (config.collection) {
+    if (!uplink) throw new UsageError(`config ${opts.config}: collection: its concentrators log in to the station's 1376.1 listener: give --uplink [host:]port`);
+    const { resolveCollection } = await import('./serve-master-station-collection.ts');
+    collection = await resolveCollection(config.collection, opts.config!);
+    const known = new Set(collection.concentrators.map((c) => terminalLabel(c.areaCode, c.terminal)));
+    config.channels.forEach((c, i) => {
+      if (c.concentrator && !known.has(terminalLabel(c.concentrator.areaCode, c.concentrator.terminal))) {
+        throw new UsageError(`config ${opts.config}: channels[${i}].concentrator: terminal ${terminalLabel(c.concentrator.areaCode, c.concentrator.terminal)} is not in collection.concentrators`);
+      }
+    });
+  } else if (uplink) {
+    throw new UsageError('--uplink: the station collects from no concentrator: give collection.concentrators in --config');
+  }
   const { parseDatabaseUrl, openDatabase, maskPassword, StorageError } = await import('../../simulators/master-station/storage.ts');
   const dbUrl = opts.db ?? DEFAULT_STATION_DB;
   try {
@@ -285,8 +324,26 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
     throw new EnvironmentError(`cannot open the database ${maskPassword(dbUrl)}: ${message}`, { cause: e });
   }
 
-  const links = new Map<string, ReopeningLink>();
-  for (const c of config.channels) links.set(c.id, channelLink(c, (line) => say(`meterlab: ${line}`)));
+  // The 1376.1 side: the station of the terminals with each one's PW. Its TCP listener opens once
+  // the collection has started, so no login comes before the collection listens for it.
+  let gw: import('../masters/gw1376-station.ts').Gw1376Station | undefined;
+  let uplinkListener: import('../links/tcp.ts').TcpListener | undefined;
+  if (collection && uplink) {
+    const { Gw1376Station } = await import('../masters/gw1376-station.ts');
+    gw = new Gw1376Station({ clock, master: { msa: collection.msa, utcOffsetMinutes: collection.utcOffsetMinutes }, passwords: collection.concentrators });
+    const label = new Map(collection.concentrators.map((c) => [terminalLabel(c.areaCode, c.terminal), c.label]));
+    const named = (a: { areaCode: string; terminal: number }): string => label.get(terminalLabel(a.areaCode, a.terminal)) ?? `${terminalLabel(a.areaCode, a.terminal)} (not in the config: not collected)`;
+    gw.on('terminal', (m) => {
+      if (m.terminal) say(`meterlab: concentrator ${named(m.terminal)} logged in`);
+    });
+    gw.on('offline', (a) => say(`meterlab: concentrator ${named(a)} offline (its connection closed)`));
+  }
+
+  const links = new Map<string, Link>();
+  for (const c of config.channels) {
+    links.set(c.id, c.concentrator !== undefined ? new ConcentratorChannelLink(`concentrator:${terminalLabel(c.concentrator.areaCode, c.concentrator.terminal)}`, gw!, c.concentrator) : channelLink(c, (line) => say(`meterlab: ${line}`)));
+  }
+  const throughConcentrator = new Set(config.channels.filter((c) => c.concentrator !== undefined).map((c) => c.id));
   const sms = smsUrl
     ? new HttpSmsGateway({ url: smsUrl.href, ...(opts.smsToken !== undefined ? { token: opts.smsToken } : {}) })
     : {
@@ -300,24 +357,90 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
     links: (channel: Channel) => links.get(channel.id),
     sms,
     remoteControl: config.remoteControl ?? DEFAULT_REMOTE_CONTROL,
+    // A reply through a concentrator comes after the whole 1376.1 round trip (AFN 10 F1).
+    channelMaster: (channel: Channel) => (throughConcentrator.has(channel.id) ? { timeoutMs: CONCENTRATOR_CHANNEL_TIMEOUT_MS, attempts: 2 } : undefined),
     ...(config.faults ? { faults: config.faults } : {}),
     logger: (line) => say(`meterlab: ${oneLine(line)}`),
   });
 
+  let collector: import('../../simulators/master-station/collection.ts').CollectionStation | undefined;
+  if (collection && gw) {
+    const { CollectionStation } = await import('../../simulators/master-station/collection.ts');
+    const { gw1376CollectionLink } = await import('../../simulators/master-station/collection-gw1376.ts');
+    collector = new CollectionStation({
+      db,
+      clock,
+      link: gw1376CollectionLink(gw),
+      concentrators: collection.concentrators,
+      schedule: collection.schedule,
+      utcOffsetMinutes: collection.utcOffsetMinutes,
+      ...(collection.faults ? { faults: collection.faults } : {}),
+      ...(collection.leak ? { leak: collection.leak } : {}),
+      ...(collection.usageReminders ? { usageReminders: collection.usageReminders } : {}),
+      ...(collection.endpoints.length > 0
+        ? { delivery: { endpoints: collection.endpoints, ...(collection.batchSize !== undefined ? { batchSize: collection.batchSize } : {}), ...(collection.retryMs !== undefined ? { retryMs: collection.retryMs } : {}) } }
+        : {}),
+      logger: (line) => say(`meterlab: ${oneLine(line)}`),
+    });
+  }
+
   let api: Awaited<ReturnType<typeof startStationApi>> | undefined;
   const shutDown = async (): Promise<void> => {
     await api?.close().catch(() => undefined);
+    // The switching jobs finish first (a concentrator channel needs its terminal's connection);
+    // then the concentrators' connections close, so a collection request in flight fails at once.
     await station.stop().catch((e: unknown) => say(`meterlab: stopping the station: ${oneLine((e as Error).message)}`));
+    await uplinkListener?.close().catch(() => undefined);
+    await gw?.close().catch(() => undefined);
+    await collector?.stop().catch((e: unknown) => say(`meterlab: stopping the collection: ${oneLine((e as Error).message)}`));
     await Promise.allSettled([...links.values()].map((l) => l.close()));
     await db.close().catch(() => undefined);
   };
   try {
     for (const c of config.channels) {
-      const description = c.description ?? (c.tcp !== undefined ? `TCP serial server ${c.tcp}` : `serial ${c.serial}`);
-      await station.addChannel({ id: c.id, kind: c.tcp !== undefined ? 'tcp' : 'rs485', description });
+      const description =
+        c.description ??
+        (c.tcp !== undefined ? `TCP serial server ${c.tcp}`
+        : c.concentrator !== undefined ? `port ${c.concentrator.port} of concentrator ${terminalLabel(c.concentrator.areaCode, c.concentrator.terminal)}`
+        : `serial ${c.serial}`);
+      await station.addChannel({ id: c.id, kind: c.tcp !== undefined ? 'tcp' : c.concentrator !== undefined ? 'concentrator' : 'rs485', description });
     }
     await station.start();
-    api = await startStationApi({ service: station, token, host, port, logger: { level: 'info', stream: { write: (msg: string) => void io.stderr.write(msg) } } });
+    await collector?.start();
+    if (gw && collection && uplink) {
+      const station1376 = gw;
+      const { listenTcp } = await import('../links/tcp.ts');
+      try {
+        uplinkListener = await listenTcp({
+          host: uplink.host,
+          port: uplink.port,
+          name: 'gw1376',
+          ...(collection.idleTimeoutMs > 0 ? { idleTimeoutMs: collection.idleTimeoutMs, clock } : {}),
+        });
+      } catch (e) {
+        // listenTcp wraps the system error (a LinkError whose cause has the code).
+        const code = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? oneLine((e as Error).message);
+        throw new EnvironmentError(`cannot listen for concentrators on ${uplink.host}:${uplink.port}: ${code}`, { cause: e });
+      }
+      uplinkListener.on('connection', (link) => {
+        try {
+          station1376.accept(link);
+        } catch {
+          void link.close(); // the station is stopping
+        }
+      });
+      uplinkListener.on('error', (e: Error) => say(`meterlab: concentrator listener: ${oneLine(e.message)}`));
+    }
+    const exportOf = collector && collection ? collector : undefined;
+    const { collectionExport } = await import('./serve-master-station-collection.ts');
+    api = await startStationApi({
+      service: station,
+      token,
+      host,
+      port,
+      logger: { level: 'info', stream: { write: (msg: string) => void io.stderr.write(msg) } },
+      ...(exportOf && collection ? { collectionExport: (day: string | undefined) => collectionExport(exportOf, collection.concentrators, clock, collection.utcOffsetMinutes, day) } : {}),
+    });
   } catch (e) {
     signal.dispose();
     await shutDown();
@@ -329,6 +452,20 @@ export async function serveMasterStationCommand(opts: ServeMasterStationOptions,
   }
   if (config.faults && Object.values(config.faults).some((v) => v !== undefined && v !== false)) {
     say(`meterlab: config faults ${JSON.stringify(config.faults)}: this station is deliberately broken (a broken variant for MeterLab's own tests)`);
+  }
+  if (config.collection?.faults?.countRetriedTwice) {
+    say('meterlab: config collection.faults {"countRetriedTwice":true}: this station is deliberately broken (a broken variant for MeterLab\'s own tests)');
+  }
+  if (gw && collection) {
+    const points = collection.concentrators.reduce((n, c) => n + c.archive.length, 0);
+    const hhmm = (m: number): string => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+    const tz = collection.utcOffsetMinutes;
+    const zone = `UTC${tz < 0 ? '-' : '+'}${Math.floor(Math.abs(tz) / 60)}${Math.abs(tz) % 60 ? `:${String(Math.abs(tz) % 60).padStart(2, '0')}` : ''}`;
+    const h = uplinkListener?.host ?? uplink!.host;
+    io.stdout.write(
+      `meterlab: concentrators log in on ${h.includes(':') ? `[${h}]` : h}:${uplinkListener?.port} (Q/GDW 1376.1; ${collection.concentrators.length} concentrator(s), ${points} point(s); ` +
+        `collection ${hhmm(collection.schedule.startMinute!)}-${hhmm(collection.schedule.endMinute!)} ${zone})\n`,
+    );
   }
   io.stdout.write(`meterlab: master station listening on ${api.url} (API ${api.url}/api/v1, OpenAPI ${api.url}/openapi.json; storage ${db.location})\n`);
 

@@ -93,7 +93,8 @@ export const StationExportSchema = z
 
 export type StationExport = z.output<typeof StationExportSchema>;
 
-export type StationExportSource = { readonly url: string } | { readonly file: string };
+/** `token`: sent as `Authorization: Bearer <token>` (a station whose API wants one, e.g. `meterlab serve master-station`). */
+export type StationExportSource = { readonly url: string; readonly token?: string } | { readonly file: string };
 
 export class StationExportError extends MeterLabError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -120,7 +121,8 @@ export async function readStationExport(source: StationExportSource, clock: Cloc
     const controller = new AbortController();
     const timer = clock.setTimeout(() => controller.abort(new Error(`no answer within ${EXPORT_FETCH_TIMEOUT_MS / 1000} s`)), EXPORT_FETCH_TIMEOUT_MS);
     try {
-      const res = await fetchImpl(source.url, { signal: controller.signal, headers: { accept: 'application/json' } });
+      const headers: Record<string, string> = { accept: 'application/json', ...(source.token !== undefined ? { authorization: `Bearer ${source.token}` } : {}) };
+      const res = await fetchImpl(source.url, { signal: controller.signal, headers });
       if (!res.ok) throw new StationExportError(`station export ${source.url}: HTTP ${res.status}`);
       text = await res.text();
     } catch (e) {

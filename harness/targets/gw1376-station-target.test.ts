@@ -53,6 +53,10 @@ describe('master-station profiles', () => {
     const vendor = parseDeviceTargetProfile(station({}, { type: 'tcp', host: '127.0.0.1', port: 9 }));
     await expect(openMasterStationTarget(vendor)).rejects.toThrow(/the master station 127\.0\.0\.1:9 is not reachable \(cannot connect to 127\.0\.0\.1:9: ECONNREFUSED\); start it/);
     expect(() => parseDeviceTargetProfile(station({ vendor: { export: { url: 'not a url' } } }, { type: 'tcp', host: '127.0.0.1', port: 9 }))).toThrow(/device\.declaration\.vendor\.export/);
+    // An export behind a bearer token names the variable; one that is not set is refused before anything is built.
+    const tokened = parseDeviceTargetProfile(station({ vendor: { export: { url: 'http://127.0.0.1:8645/api/v1/collection/export', tokenEnv: 'METERLAB_TEST_NEVER_SET_TOKEN' } } }, { type: 'tcp', host: '127.0.0.1', port: 9 }));
+    await expect(openMasterStationTarget(tokened)).rejects.toThrow(/device\.declaration\.vendor\.export\.tokenEnv: the environment variable METERLAB_TEST_NEVER_SET_TOKEN is not set/);
+    expect(() => parseDeviceTargetProfile(station({ vendor: { export: { url: 'http://h/x', tokenEnv: 'not a name' } } }, { type: 'tcp', host: '127.0.0.1', port: 9 }))).toThrow(/tokenEnv/);
     await expect(openDeviceTarget(parseDeviceTargetProfile(station({})))).rejects.toThrow(/opened by openMasterStationTarget/);
   });
 });

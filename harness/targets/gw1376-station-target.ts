@@ -489,6 +489,13 @@ async function openVendorStation(
 ): Promise<MasterStationTarget> {
   const remote = `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`;
   const v = { clockOffsetSeconds: d.vendor?.clockOffsetSeconds ?? 0, redialSeconds: d.vendor?.redialSeconds ?? 60, export: d.vendor?.export };
+  let exportToken: string | undefined;
+  if (v.export && 'url' in v.export && v.export.tokenEnv !== undefined) {
+    exportToken = process.env[v.export.tokenEnv];
+    if (exportToken === undefined || exportToken === '') {
+      throw new ProfileError(`target profile ${profile.source}: device.declaration.vendor.export.tokenEnv: the environment variable ${v.export.tokenEnv} is not set (the bearer token of the station's export)`);
+    }
+  }
   const real = new RealClock();
   // The station must be listening before anything is built: one connection opened and closed.
   try {
@@ -547,7 +554,7 @@ async function openVendorStation(
 
   let report: StationReport | undefined;
   if (v.export) {
-    const source: StationExportSource = 'url' in v.export ? v.export : { file: isAbsolute(v.export.file) ? v.export.file : resolve(profile.source ? dirname(profile.source) : process.cwd(), v.export.file) };
+    const source: StationExportSource = 'url' in v.export ? { url: v.export.url, ...(exportToken !== undefined ? { token: exportToken } : {}) } : { file: isAbsolute(v.export.file) ? v.export.file : resolve(profile.source ? dirname(profile.source) : process.cwd(), v.export.file) };
     report = {
       successRate: async (day) => successRateOf(await readStationExport(source, real), day),
       readings: async (id, day) => readingsOf(await readStationExport(source, real), id, day),

@@ -122,11 +122,27 @@ export const EventsQuery = z.strictObject({
 
 // ---- responses (documentation; api.test.ts checks canned values against them) -------------
 
+/** A local collection day, a real date: "2026-01-11". */
+const CollectionDay = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date "YYYY-MM-DD"' })
+  .refine((d) => {
+    const [y, m, day] = d.split('-').map(Number) as [number, number, number];
+    const t = new Date(Date.UTC(y, m - 1, day));
+    return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === day;
+  }, { error: 'must be a date that exists' });
+export const CollectionExportQuery = z.strictObject({ day: CollectionDay.optional() });
+/** MeterLab's station export format (harness/targets/gw1376-station-export.ts); described loosely here. */
+export const CollectionExportResponse = z.object({
+  successRate: z.array(z.object({ day: z.string() }).passthrough()).describe('per day: per concentrator and kind due, collected, firstAttempt, offline, rounds; kinds; total'),
+  readings: z.array(z.object({ areaCode: z.string(), terminal: z.number(), pn: z.number(), day: z.string() }).passthrough()).describe('every stored daily reading of those days'),
+});
+
 export const ErrorResponse = z.object({
   error: z.string().describe('short code: bad-request, unauthorized, not-found, conflict, payload-too-large, unsupported-media-type, internal'),
   message: z.string().describe('one sentence naming the field or the cause'),
 });
-export const ChannelResponse = z.object({ id: z.string(), kind: z.enum(['rs485', 'tcp']), description: z.string() });
+export const ChannelResponse = z.object({ id: z.string(), kind: z.enum(['rs485', 'tcp', 'concentrator']), description: z.string() });
 export const AccountResponse = z.object({
   id: z.string(),
   name: z.string(),

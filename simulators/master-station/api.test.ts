@@ -396,6 +396,7 @@ describe('OpenAPI document', () => {
     ['get', '/api/v1/worklist'],
     ['get', '/api/v1/jobs'],
     ['get', '/api/v1/jobs/{id}'],
+    ['get', '/api/v1/collection/export'],
   ] as const;
 
   it('is OpenAPI 3 and describes every route, its parameters, body and responses', async () => {
@@ -431,6 +432,27 @@ describe('OpenAPI document', () => {
   it('the schemas list the same enums as types.ts', () => {
     expect(S.AccountResponse.shape.keepPower.unwrap().options).toEqual([...KEEP_POWER_CLASSES]);
     expect(S.SwitchJobResponse.shape.causeLayer.unwrap().options).toEqual([...FAILURE_LAYERS]);
+  });
+});
+
+describe('GET /collection/export', () => {
+  it('is 404 without a collection side; with one, passes the day (or none) and refuses a bad day with one message, before calling it', async () => {
+    expectError(await get('/collection/export'), 404, 'not-found', /collects from no concentrator/);
+    const asked: (string | undefined)[] = [];
+    const withExport = buildStationApi({ service: station, token: TOKEN, collectionExport: async (day) => (asked.push(day), { successRate: [], readings: [], day }) });
+    try {
+      const r = await withExport.inject({ method: 'GET', url: '/api/v1/collection/export?day=2026-01-11', headers: AUTH });
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toEqual({ successRate: [], readings: [], day: '2026-01-11' });
+      expect((await withExport.inject({ method: 'GET', url: '/api/v1/collection/export', headers: AUTH })).statusCode).toBe(200);
+      expectError(await withExport.inject({ method: 'GET', url: '/api/v1/collection/export?day=2026-02-29', headers: AUTH }), 400, 'bad-request', /^Query parameter day must be a date that exists\.$/);
+      expectError(await withExport.inject({ method: 'GET', url: '/api/v1/collection/export?day=11.01.2026', headers: AUTH }), 400, 'bad-request', /^Query parameter day must be a date "YYYY-MM-DD"\.$/);
+      expectError(await withExport.inject({ method: 'GET', url: '/api/v1/collection/export?days=3', headers: AUTH }), 400, 'bad-request', /Unknown query parameter days/);
+      expectError(await withExport.inject({ method: 'GET', url: '/api/v1/collection/export' }), 401, 'unauthorized');
+      expect(asked).toEqual(['2026-01-11', undefined]);
+    } finally {
+      await withExport.close();
+    }
   });
 });
 

@@ -27,6 +27,11 @@ export interface StationApiOptions {
   readonly token: string;
   /** fastify's pino logger: off (false) by default, `true` or pino options to log requests. */
   readonly logger?: boolean | FastifyLoggerOptions;
+  /**
+   * The collection's figures in MeterLab's station export format for one local day, or (undefined)
+   * the recent days (GET /collection/export). Absent: the station collects from no concentrator (404).
+   */
+  readonly collectionExport?: (day: string | undefined) => Promise<unknown>;
 }
 
 export interface StartStationApiOptions extends StationApiOptions {
@@ -335,6 +340,18 @@ export function buildStationApi(options: StationApiOptions): FastifyInstance {
       api.get('/jobs', {
         schema: { summary: 'Switching jobs after afterId, oldest first', querystring: json(S.JobsQuery), response: { ...respond(200, S.AllJobsList, 'jobs'), ...errorResponses() } },
       }, async (req) => ({ jobs: await service.listJobs(definedOnly(req.query as z.output<typeof S.JobsQuery>)) }));
+
+      api.get('/collection/export', {
+        schema: {
+          summary: "Collection results in MeterLab's station export format (issue 12)",
+          description: 'Success rate per concentrator and meter kind (COL-01) and the stored daily readings, of `day` or, without it, of the last 7 days with collection rows.',
+          querystring: json(S.CollectionExportQuery),
+          response: { ...respond(200, S.CollectionExportResponse, 'the export'), ...errorResponses(404) },
+        },
+      }, async (req, reply) => {
+        if (!options.collectionExport) return fail(reply, 404, 'not-found', 'This station collects from no concentrator (meterlab serve master-station: collection.concentrators in --config, and --uplink).');
+        return options.collectionExport((req.query as z.output<typeof S.CollectionExportQuery>).day);
+      });
 
       api.get('/jobs/:id', {
         schema: { summary: 'One switching job', querystring: json(S.NoQuery), params: json(S.JobIdParams), response: { ...respond(200, S.SwitchJobResponse, 'the job'), ...errorResponses(404) } },

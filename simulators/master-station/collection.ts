@@ -956,6 +956,12 @@ export class CollectionStation {
     };
   }
 
+  /** Every day with a collection row (due points or stored readings), oldest first. */
+  async collectionDays(): Promise<string[]> {
+    const { rows } = await this.q<{ day: string }>(`SELECT day FROM collection_due UNION SELECT day FROM meter_reading ORDER BY day`);
+    return rows.map((r) => r.day);
+  }
+
   /** Stored readings, by concentrator (key or id) and optionally day, in (day, pn) order. */
   async readings(concentrator: TerminalId | string, day?: string): Promise<StoredReading[]> {
     const key = typeof concentrator === 'string' ? concentrator : concentratorKey(concentrator);

@@ -129,6 +129,11 @@ export interface MasterStationOptions {
   readonly switching?: SwitchingOptions;
   /** Options for each channel's Dlt645Master (timeouts, attempts, line). */
   readonly master?: Partial<Omit<Dlt645MasterOptions, 'link' | 'clock'>>;
+  /**
+   * Options of one channel's Dlt645Master over `master` (e.g. a channel through a concentrator,
+   * whose replies come after the whole 1376.1 round trip, needs a longer reply timeout).
+   */
+  readonly channelMaster?: (channel: Channel) => Partial<Omit<Dlt645MasterOptions, 'link' | 'clock'>> | undefined;
   readonly faults?: StationFaults;
   readonly logger?: (message: string) => void;
 }
@@ -962,7 +967,7 @@ export class MasterStation implements StationService {
     const channel = this.channels.get(channelId) ?? { id: channelId, kind: 'rs485' as const, description: '' };
     const link = this.options.links(channel);
     if (!link) throw new SwitchFailure('station', `channel ${channelId}: the station has no link to it`, false);
-    m = new Dlt645Master({ link, clock: this.clock, callSites: false, ...this.options.master });
+    m = new Dlt645Master({ link, clock: this.clock, callSites: false, ...this.options.master, ...this.options.channelMaster?.(channel) });
     this.masters.set(channelId, m);
     return m;
   }

@@ -13,7 +13,8 @@ export type RelayKnowledge = 'closed' | 'open' | 'unknown';
 
 export interface Channel {
   readonly id: string;
-  readonly kind: 'rs485' | 'tcp';
+  /** 'concentrator': a port of a concentrator, reached by AFN 10 F1 forwarding (issue 12). */
+  readonly kind: 'rs485' | 'tcp' | 'concentrator';
   readonly description: string;
 }
 

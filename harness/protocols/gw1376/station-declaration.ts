@@ -65,7 +65,21 @@ export const MasterStationDeclarationSchema = z
          * URL answering GET, or a JSON file the station writes, in MeterLab's station export format
          * (harness/targets/gw1376-station-export.ts). Absent: the cases that need them are not applicable.
          */
-        export: z.union([z.object({ url: z.string().url() }).strict(), z.object({ file: z.string().min(1) }).strict()]).optional(),
+        export: z
+          .union([
+            z
+              .object({
+                url: z.string().url(),
+                /** The NAME of an environment variable holding a bearer token for the GET (never the token itself). */
+                tokenEnv: z
+                  .string()
+                  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the NAME of an environment variable that holds the token, never the token')
+                  .optional(),
+              })
+              .strict(),
+            z.object({ file: z.string().min(1) }).strict(),
+          ])
+          .optional(),
       })
       .strict()
       .optional(),
