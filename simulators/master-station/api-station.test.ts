@@ -158,6 +158,7 @@ describe('station API over the real station', () => {
         '/api/v1/accounts/{id}/force-reconnect',
         '/api/v1/batches/payment-mode',
         '/api/v1/channels',
+        '/api/v1/collection/export',
         '/api/v1/events',
         '/api/v1/jobs',
         '/api/v1/jobs/{id}',
