@@ -30,11 +30,15 @@ export function addDays(day: string, days: number): string {
   return t.toISOString().slice(0, 10);
 }
 
-/** Daily readings per measuring point and day. */
-export class DailyStore {
-  private readonly byPn = new Map<number, Map<string, DailyReading>>();
+/**
+ * Records per measuring point and day, idempotent (ROB-10): the first record stored for a (pn, day)
+ * stays, a later one for the same day is refused (put returns false), so a re-read never overwrites
+ * or doubles a day. The daily readings and the load curves are two of them.
+ */
+class PointDayStore<T extends { readonly pn: number; readonly day: string }> {
+  private readonly byPn = new Map<number, Map<string, T>>();
 
-  get(pn: number, day: string): DailyReading | undefined {
+  get(pn: number, day: string): T | undefined {
     return this.byPn.get(pn)?.get(day);
   }
 
@@ -42,15 +46,15 @@ export class DailyStore {
     return this.byPn.get(pn)?.has(day) ?? false;
   }
 
-  /** Stores a reading unless one for its (pn, day) is there already (ROB-10). Returns whether it was stored. */
-  put(reading: DailyReading): boolean {
-    let days = this.byPn.get(reading.pn);
+  /** Stores a record unless one for its (pn, day) is there already. Returns whether it was stored. */
+  put(record: T): boolean {
+    let days = this.byPn.get(record.pn);
     if (!days) {
       days = new Map();
-      this.byPn.set(reading.pn, days);
+      this.byPn.set(record.pn, days);
     }
-    if (days.has(reading.day)) return false;
-    days.set(reading.day, reading);
+    if (days.has(record.day)) return false;
+    days.set(record.day, record);
     return true;
   }
 
@@ -59,12 +63,12 @@ export class DailyStore {
     return [...(this.byPn.get(pn)?.keys() ?? [])].sort();
   }
 
-  /** Drops every reading of a point (its archive entry now names another meter). */
+  /** Drops every record of a point (its archive entry now names another meter). */
   forget(pn: number): void {
     this.byPn.delete(pn);
   }
 
-  /** Drops every reading (AFN 01 F2-F4, data-area initialisation). */
+  /** Drops every record (AFN 01 F2-F4, data-area initialisation). */
   clear(): void {
     this.byPn.clear();
   }
@@ -77,7 +81,7 @@ export class DailyStore {
     }
   }
 
-  /** Readings stored, all points. */
+  /** Records stored, all points and days. */
   get size(): number {
     let n = 0;
     for (const days of this.byPn.values()) n += days.size;
@@ -85,56 +89,11 @@ export class DailyStore {
   }
 }
 
-/**
- * Load curves per measuring point and day (COL-12), idempotent like the daily readings: the first
- * curve stored for a (pn, day) stays, so a re-read never overwrites a day.
- */
-export class CurveStore {
-  private readonly byPn = new Map<number, Map<string, DailyCurve>>();
+/** Daily readings per measuring point and day (the last `DAYS_KEPT`). */
+export class DailyStore extends PointDayStore<DailyReading> {}
 
-  get(pn: number, day: string): DailyCurve | undefined {
-    return this.byPn.get(pn)?.get(day);
-  }
-
-  has(pn: number, day: string): boolean {
-    return this.byPn.get(pn)?.has(day) ?? false;
-  }
-
-  /** Stores a curve unless one for its (pn, day) is there already. Returns whether it was stored. */
-  put(curve: DailyCurve): boolean {
-    let days = this.byPn.get(curve.pn);
-    if (!days) {
-      days = new Map();
-      this.byPn.set(curve.pn, days);
-    }
-    if (days.has(curve.day)) return false;
-    days.set(curve.day, curve);
-    return true;
-  }
-
-  forget(pn: number): void {
-    this.byPn.delete(pn);
-  }
-
-  clear(): void {
-    this.byPn.clear();
-  }
-
-  /** Keeps only days on or after `firstKept` ("YYYY-MM-DD"). */
-  prune(firstKept: string): void {
-    for (const [pn, days] of this.byPn) {
-      for (const day of days.keys()) if (day < firstKept) days.delete(day);
-      if (days.size === 0) this.byPn.delete(pn);
-    }
-  }
-
-  /** Curves stored, all points and days. */
-  get size(): number {
-    let n = 0;
-    for (const days of this.byPn.values()) n += days.size;
-    return n;
-  }
-}
+/** Load curves per measuring point and day (COL-12; the last `CURVE_DAYS_KEPT`). */
+export class CurveStore extends PointDayStore<DailyCurve> {}
 
 /** The two event lists and their counters. */
 export class EventLog {
