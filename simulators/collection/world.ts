@@ -25,7 +25,6 @@ import type { WirelessHop } from '../../harness/links/wireless-hop.ts';
 import { ConverterDeclarationSchema, type ConverterDeclarationInput } from '../../harness/protocols/converter/index.ts';
 import { manufacturerValue } from '../../harness/protocols/mbus/index.ts';
 import type { LoadRecordBlock } from '../../harness/protocols/dlt645/load-record.ts';
-import { curveOf } from '../concentrator/collection.ts';
 import type { ArchivePoint, ConcentratorPort, DailyCurve, DailyReading, PointValue } from '../concentrator/types.ts';
 import { createInterfaceConverter, type SimulatedInterfaceConverter } from '../converter/index.ts';
 import { compileMeterType, createElectricityMeter, REFERENCE_METER_PROFILE, type ElectricityMeter, type FreezeRecord, type MeterType } from '../electricity-meter/index.ts';
@@ -156,6 +155,12 @@ export interface ConcentratorTruth {
    * power 0.0001 kW, voltage 0.1 V), NaN exactly where the meter has no valid record.
    */
   checkCurve(curve: DailyCurve): ReadingCheck;
+  /**
+   * The day curve a concentrator must store for `pn` (what `checkCurve` compares with): the meter's
+   * own load records of `day` placed on the grid by their time fields, worked out here, not with
+   * the concentrator's code (the oracle shares nothing with what it judges). Undefined for no point.
+   */
+  meterCurve(pn: number, day: string, intervalMinutes: number): DailyCurve | undefined;
 }
 
 export interface WorldPort {
@@ -387,6 +392,10 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
         if (!t) return { ok: false, expected: `a point ${curve.pn}`, got: 'no such point' };
         return checkCurve(t, curve);
       },
+      meterCurve(pn, day, intervalMinutes) {
+        const t = byPn(pn);
+        return t ? meterCurve(t, day, intervalMinutes) : undefined;
+      },
     },
     async close() {
       for (const t of truths) t.setDead(true);
@@ -511,11 +520,35 @@ const sentKwh = (v: number): number => truncateTo(v % ENERGY_MAX, 2);
 /** Local time of the meters and of the scenario's concentrators (scenario.ts: UTC+8). */
 const LOCAL_OFFSET_MINUTES = 480;
 
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * The meter's own records of `day` as a day curve: point i is the record whose time fields read
+ * `day` at i x interval minutes; a quantity of a class the record lacks, or an invalid record, is NaN.
+ */
+function meterCurve(t: PointTruth, day: string, intervalMinutes: number): DailyCurve {
+  const points = Math.round(1440 / intervalMinutes);
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const from = Date.UTC(y, m - 1, d) - LOCAL_OFFSET_MINUTES * 60_000;
+  const forwardActiveKwh = new Float64Array(points).fill(NaN);
+  const activePowerKw = new Float64Array(points).fill(NaN);
+  const voltageAV = new Float64Array(points).fill(NaN);
+  for (const r of t.loadRecords(from, points + 1)) {
+    const date = `${r.time.year}-${two(r.time.month)}-${two(r.time.day)}`;
+    const minutes = r.time.hour * 60 + r.time.minute;
+    if (date !== day || minutes % intervalMinutes !== 0 || !r.valid) continue;
+    const i = minutes / intervalMinutes;
+    forwardActiveKwh[i] = r.energy?.forwardActiveKwh ?? NaN;
+    activePowerKw[i] = r.power?.activeKw[0] ?? NaN;
+    voltageAV[i] = r.voltageCurrentFrequency?.voltageV[0] ?? NaN;
+  }
+  return { pn: t.plan.pn, day, intervalMinutes, readAt: NaN, forwardActiveKwh, activePowerKw, voltageAV };
+}
+
 function checkCurve(t: PointTruth, c: DailyCurve): ReadingCheck {
   const points = c.forwardActiveKwh.length;
-  const [y, m, d] = c.day.split('-').map(Number) as [number, number, number];
-  const from = Date.UTC(y, m - 1, d) - LOCAL_OFFSET_MINUTES * 60_000;
-  const want = curveOf(c.pn, c.day, from, c.intervalMinutes, points, t.loadRecords(from, points), c.readAt, LOCAL_OFFSET_MINUTES);
+  if (points !== Math.round(1440 / c.intervalMinutes)) return { ok: false, expected: `${Math.round(1440 / c.intervalMinutes)} points a day at ${c.intervalMinutes} min`, got: `${points}` };
+  const want = meterCurve(t, c.day, c.intervalMinutes);
   const series = [
     ['forwardActiveKwh', 1e-6],
     ['activePowerKw', 1e-7],

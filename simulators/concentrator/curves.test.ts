@@ -5,7 +5,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeLoadRecordRequest, LOAD_RECORD_GIVEN_TIME_DI } from '../../harness/protocols/dlt645/load-record.ts';
 import { decode as decodeDlt645 } from '../../harness/protocols/dlt645/messages.ts';
-import { curveOf } from './collection.ts';
 import { at, buildWorld, type World } from './test-support.ts';
 import type { DailyCurve } from './types.ts';
 
@@ -15,12 +14,23 @@ afterEach(() => {
   world = undefined;
 });
 
-/** What the meter's own load records say for `day` (the curve a concentrator must store). */
+/**
+ * What the meter's own load records say for `day` (the curve a concentrator must store), placed by
+ * the records' own time fields: not with the code under test.
+ */
 function truthOf(w: World, i: number, day: string): DailyCurve {
   const [y, m, d] = day.split('-').map(Number) as [number, number, number];
   expect([y, m]).toEqual([2026, 1]);
-  const from = at(d, 0);
-  return curveOf(i + 1, day, from, 15, 96, w.electricity[i]!.model.loadRecords(from, 96), 0, 480);
+  const series = (): Float64Array => new Float64Array(96).fill(NaN);
+  const c = { pn: i + 1, day, intervalMinutes: 15, readAt: 0, forwardActiveKwh: series(), activePowerKw: series(), voltageAV: series() };
+  for (const r of w.electricity[i]!.model.loadRecords(at(d, 0), 97)) {
+    if (r.time.day !== d || r.time.minute % 15 !== 0) continue;
+    const k = r.time.hour * 4 + r.time.minute / 15;
+    c.forwardActiveKwh[k] = r.energy!.forwardActiveKwh;
+    c.activePowerKw[k] = r.power!.activeKw[0];
+    c.voltageAV[k] = r.voltageCurrentFrequency!.voltageV[0];
+  }
+  return c;
 }
 
 function sameSeries(a: Float64Array, b: Float64Array): boolean {

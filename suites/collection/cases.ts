@@ -14,7 +14,6 @@ import { buildFrame, FOUR_METER_FN, passwordBytes, type DataUnitItem, type UnitV
 import { archiveChunks, type ArchivePoint, type DailyReading, type PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import type { CheckContext, ConformanceCase } from '../framework/case.ts';
 import type { Gw1376Curve } from '../../harness/masters/gw1376-master.ts';
-import { curveOf } from '../../simulators/concentrator/collection.ts';
 import type { DailyCurve } from '../../simulators/concentrator/types.ts';
 import { curveSvg, successRateSvg, timelineSvg } from './pictures.ts';
 import { addDays, field, localClock, localDay, localInstant, needsBench, nextLocal, offline, run, until, type CollectionTarget } from './support.ts';
@@ -433,7 +432,7 @@ const loadCurves: Case = {
     for (const p of due) {
       const truth = t.bench!.world.truth.point(p.pn)!;
       const records = truth.loadRecords(from, CURVE_POINTS);
-      const expected = curveOf(p.pn, day, from, CURVE_INTERVAL_MINUTES, CURVE_POINTS, records, NaN, t.declaration.utcOffsetMinutes);
+      const expected = t.bench!.world.truth.meterCurve(p.pn, day, CURVE_INTERVAL_MINUTES)!;
       let points = 0;
       for (const a of [expected.forwardActiveKwh, expected.activePowerKw, expected.voltageAV]) for (const v of a) if (!Number.isNaN(v)) points++;
       want += points;
