@@ -8,6 +8,7 @@
  * Requirements in suites/requirements/catalog-collection.ts.
  */
 import { bytesEqual, toHex } from '../../harness/core/bytes.ts';
+import { characterTimeMs } from '../../harness/links/link.ts';
 import { encodeMessage as encodeCjt188 } from '../../harness/protocols/cjt188/messages.ts';
 import { encodeMessage as encodeDlt645 } from '../../harness/protocols/dlt645/messages.ts';
 import { buildFrame, FOUR_METER_FN, passwordBytes, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
@@ -327,7 +328,27 @@ const dailyByDeadline: Case = {
     ready(ctx, t, { archive: true });
     const deadline = firstWholeDayDeadline(t);
     const day = addDays(localDay(t, deadline), -1);
-    await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    // What went over each of the meters' buses during the night (the reference's world: MeterLab's side of the wire).
+    const busPorts = t.bench?.world.world.ports ?? [];
+    const busBefore = new Map(busPorts.map((p) => [p.port.port, p.bus.stats.bytes]));
+    // A listening node on each bus: the first and last byte of the night, on the world's clock.
+    const heard = new Map<number, { first: number; last: number }>();
+    const sniffers = busPorts.map((wp) => {
+      const node = wp.bus.attach(`suite-sniffer-${wp.port.port}`);
+      const charMs = characterTimeMs(wp.port.line);
+      // A chunk arrives when its last character has; its first went out chunk.length characters before.
+      node.on('data', (chunk: Uint8Array) => {
+        const h = heard.get(wp.port.port);
+        if (h) h.last = t.clock.now();
+        else heard.set(wp.port.port, { first: t.clock.now() - chunk.length * charMs, last: t.clock.now() });
+      });
+      return node;
+    });
+    try {
+      await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    } finally {
+      for (const n of sniffers) await n.close();
+    }
     const ps = points(t);
     const got = await collectedDaily(t, ps, day);
     const byKind = new Map<string, { due: number; collected: number; first: number }>();
@@ -366,6 +387,37 @@ const dailyByDeadline: Case = {
           const x = ports.get(p.port);
           ports.set(p.port, x ? { startMs: Math.min(x.startMs, p.startedAt), endMs: Math.max(x.endMs, p.endedAt), lineTimeMs: x.lineTimeMs + p.lineTimeMs } : { startMs: p.startedAt, endMs: p.endedAt, lineTimeMs: p.lineTimeMs });
         }
+      }
+      // The timeline is evidence: it must tell what happened on the wire. Each port's window lies in
+      // the night's collection window, is no shorter than its line time, and its characters are
+      // every byte the bus carried that night (nothing else talks on a meters' bus at night).
+      const windowStart = localInstant(t, addDays(day, 1), t.declaration.collection.start);
+      // The runs' instants are the terminal's clock (synced by clock-sync, within CLK-01's 5 s).
+      const terminalAhead = t.bench!.concentrator.core.now() - t.clock.now();
+      for (const wp of busPorts) {
+        const port = wp.port.port;
+        const seen = wp.bus.stats.bytes - (busBefore.get(port) ?? 0);
+        const drawn = ports.get(port);
+        const charMs = characterTimeMs(wp.port.line);
+        const characters = drawn ? Math.round(drawn.lineTimeMs / charMs) : 0;
+        ctx.check(characters === seen, `port ${port}: the collection runs count ${characters} characters on the port, its bus carried ${seen} bytes that night`);
+        if (!drawn) continue;
+        ctx.check(
+          drawn.startMs >= windowStart && drawn.endMs <= deadline && drawn.endMs >= drawn.startMs,
+          `port ${port}: the timeline's window ${localClock(t, drawn.startMs)}-${localClock(t, drawn.endMs)} is not inside ${t.declaration.collection.start}-${t.declaration.collection.deadline}`,
+        );
+        ctx.check(drawn.endMs - drawn.startMs + charMs >= drawn.lineTimeMs, `port ${port}: a window of ${Math.round(drawn.endMs - drawn.startMs)} ms is shorter than its line time ${Math.round(drawn.lineTimeMs)} ms`);
+        // Against the wire: it starts with the first byte heard and ends after the last one, by at
+        // most a reply timeout's worth of waiting for a meter that did not answer.
+        const h = heard.get(port);
+        if (!h) continue;
+        const waitMs = (wp.port.timeoutMs ?? 3000) * (wp.port.attempts ?? 3) + 1000;
+        const start = drawn.startMs - terminalAhead;
+        const end = drawn.endMs - terminalAhead;
+        ctx.check(
+          Math.abs(start - h.first) <= 2 * charMs + 5 && end >= h.last - 2 * charMs - 5 && end <= h.last + waitMs,
+          `port ${port}: the timeline draws ${localClock(t, start)}-${localClock(t, end)}, the bus carried bytes from ${localClock(t, h.first)} to ${localClock(t, h.last)} (${Math.round(start - h.first)} ms / ${Math.round(end - h.last)} ms off)`,
+        );
       }
       const name = `${t.declaration.terminal.areaCode}-${t.declaration.terminal.address}`;
       const svg = timelineSvg(`${day}: collection timeline`, [{ name, ports: [...ports].map(([port, p]) => ({ label: `port ${port}`, ...p })) }], start, deadline, t.declaration.utcOffsetMinutes);
