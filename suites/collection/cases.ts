@@ -10,7 +10,7 @@
 import { bytesEqual, toHex } from '../../harness/core/bytes.ts';
 import { characterTimeMs } from '../../harness/links/link.ts';
 import { encodeMessage as encodeCjt188 } from '../../harness/protocols/cjt188/messages.ts';
-import { encodeMessage as encodeDlt645 } from '../../harness/protocols/dlt645/messages.ts';
+import { decode as decodeDlt645, encodeMessage as encodeDlt645 } from '../../harness/protocols/dlt645/messages.ts';
 import { buildFrame, FOUR_METER_FN, passwordBytes, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
 import { archiveChunks, type ArchivePoint, type DailyReading, type PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import type { CheckContext, ConformanceCase } from '../framework/case.ts';
@@ -525,6 +525,11 @@ async function withSilenced<R>(t: CollectionTarget, ps: readonly ArchivePoint[],
   }
 }
 
+/**
+ * From when the retry case listens for requests to meters already collected: after the 00:05 pass
+ * (the bench's ends by 00:15) and before the first retry at 00:35 [MeterLab].
+ */
+const RETRIES_HEARD_FROM = '00:30';
 /** When the meters of the retry case answer again: after the 00:05 pass and a first retry [MeterLab]. */
 const BACK_AT = '01:10';
 
@@ -541,8 +546,33 @@ const retryBeforeDeadline: Case = {
       .filter((p): p is ArchivePoint => p !== undefined);
     const deadline = nextLocal(t, t.declaration.collection.deadline);
     const day = addDays(localDay(t, deadline), -1);
-    await ctx.step(`${chosen.map((p) => `p${p.pn}`).join(', ')} silent until ${BACK_AT}`, () => withSilenced(t, chosen, () => until(t, localInstant(t, localDay(t, deadline), BACK_AT))));
-    await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    // 补抄 reads what is missing: from the first retry on, every DL/T 645 request on the meters' buses
+    // is for a meter still missing something (here the silent one). Heard on the wire (MeterLab's side).
+    const retriesFrom = localInstant(t, localDay(t, deadline), RETRIES_HEARD_FROM);
+    const stray = new Map<string, number>();
+    const sniffers = t.bench!.world.world.ports
+      .filter((wp) => wp.plan.kind === 'dlt645')
+      .map((wp) => {
+        const node = wp.bus.attach(`suite-retry-sniffer-${wp.port.port}`);
+        node.on('data', (chunk: Uint8Array) => {
+          if (t.clock.now() < retriesFrom) return;
+          const d = decodeDlt645(chunk);
+          if (!d.ok || d.value.frame.control.isResponse) return;
+          const address = d.value.frame.address;
+          if (!chosen.some((p) => p.address === address)) stray.set(address, (stray.get(address) ?? 0) + 1);
+        });
+        return node;
+      });
+    try {
+      await ctx.step(`${chosen.map((p) => `p${p.pn}`).join(', ')} silent until ${BACK_AT}`, () => withSilenced(t, chosen, () => until(t, localInstant(t, localDay(t, deadline), BACK_AT))));
+      await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    } finally {
+      for (const n of sniffers) await n.close();
+    }
+    ctx.check(
+      stray.size === 0,
+      `the retries from ${RETRIES_HEARD_FROM} read ${stray.size} meter(s) whose day was already collected (${[...stray].slice(0, 3).map(([a, n]) => `${a}: ${n} request(s)`).join(', ')}): 补抄 reads what is missing`,
+    );
     const got = await collectedDaily(t, chosen, day);
     for (const p of chosen) {
       const r = got.get(p.pn);
