@@ -86,7 +86,7 @@ describe('meterlab simulate concentrator', () => {
     const serving = await sim.waitFor(/serving bench-0001/, 30_000);
     expect(serving).toBe(`meterlab: serving bench-0001 3701/1 → 127.0.0.1:${st.port}`);
     expect(sim.stderr()).toMatch(/1 of 1 concentrator\(s\), 21 meter\(s\) \(12 electricity, 4 water, 4 gas, 1 heat\), archive preloaded; dialling 127\.0\.0\.1:\d+ in real time/);
-    expect(sim.stderr()).toMatch(/this machine's clock as UTC\+8 \(now \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\+8\), not the scenario's start 2026-01-11T04:00:00\.000Z/);
+    expect(sim.stderr()).toMatch(/this machine's clock as UTC\+8 \(now \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\+8\), not the scenario's start 2026-01-10T16:00:00\.000Z/);
     const master = await st.waitForTerminal('3701', 1, 10_000);
 
     // The terminal clock is this machine's, as UTC+8 local time.
