@@ -31,7 +31,8 @@
  * from its 00:00 (follow-up frames joined). The records become the day's `DailyCurve` (F101 forward
  * active energy, F81 active power, F89 phase A voltage; NaN where the meter has no valid record),
  * stored once per (pn, day). A meter that answers abnormally (it keeps no load records, or not that
- * far back) is not asked for that day again; a meter that does not answer is tried on the next pass.
+ * far back) is not asked for that day again; a meter that does not answer, or whose records do not
+ * decode, is tried on the next pass.
  * Curves never decide a point's daily success, its ERC 39 or `attempt`; a point whose daily freeze
  * walk ended without a reply is not asked for its curves on that pass.
  *
@@ -394,7 +395,9 @@ export class CollectionTask {
       const from = dayStart(d, ctx.utcOffsetMinutes);
       const r = await readLoadRecords(s, p, from, points, ctx.utcOffsetMinutes);
       if (!r.ok) {
-        if (r.reason !== 'abnormal') break;
+        // The meter says it has no such records: not asked again for that day. Anything else
+        // (no reply, a garbled exchange): the next pass tries again.
+        if (r.reason !== 'refused') break;
         this.noCurve.add(key(p.pn, d));
         continue;
       }

@@ -392,13 +392,20 @@ export async function readFreezeEnergy(s: PortSession, p: ArchivePoint, n: numbe
 /**
  * The meter's load records (负荷记录, COL-12) from terminal instant `from`: 11H DI 06000001 "given
  * time record block" with the block count and the time (`extra`), the reply's follow-up frames
- * joined, the blocks decoded. An abnormal reply (the meter keeps no such records) is 'abnormal'.
+ * joined, the blocks decoded. An abnormal reply (the meter keeps no such records) is 'refused'; a
+ * reply whose blocks do not decode is 'abnormal'.
  */
 export async function readLoadRecords(s: PortSession, p: ArchivePoint, from: number, count: number, utcOffsetMinutes: number): Promise<ReadResult<LoadRecordBlock[]>> {
   const c = toCalendar(from, utcOffsetMinutes);
   const extra = encodeLoadRecordRequest({ count, from: { year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute } });
-  const r = await attempt(() => s.dlt645().readData(p.address, LOAD_RECORD_GIVEN_TIME_DI, { extra }));
-  if (!r.ok) return r;
+  let r: ReadResult<Awaited<ReturnType<Dlt645Master['readData']>>>;
+  try {
+    r = { ok: true, value: await s.dlt645().readData(p.address, LOAD_RECORD_GIVEN_TIME_DI, { extra }) };
+  } catch (e) {
+    // The meter's own answer "no such data" (an abnormal reply) is 'refused': it keeps no such
+    // records. A garbled exchange stays 'abnormal' or 'no-reply': worth another try.
+    return e instanceof AbnormalReplyError ? failure('refused', `${p.address}: ${LOAD_RECORD_GIVEN_TIME_DI}: ${(e as Error).message}`) : classify(e);
+  }
   const d = decodeLoadRecordBlocks(r.value.payload);
   return d.ok ? { ok: true, value: d.blocks } : failure('abnormal', `${p.address}: the load records of ${LOAD_RECORD_GIVEN_TIME_DI} do not decode at byte ${d.error.offset}: ${d.error.message}`);
 }
