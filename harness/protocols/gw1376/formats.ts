@@ -35,8 +35,9 @@ export interface Format {
   readonly bk: boolean;
 }
 
-function allFf(bytes: Uint8Array, at: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (bytes[at + i] !== 0xff) return false;
+/** Every byte of the field is `fill` (FFH: no data; EEH: no data in a curve, `eeFilled`). */
+function allOf(bytes: Uint8Array, at: number, length: number, fill: number): boolean {
+  for (let i = 0; i < length; i++) if (bytes[at + i] !== fill) return false;
   return true;
 }
 
@@ -44,25 +45,45 @@ function ffs(length: number): Uint8Array {
   return new Uint8Array(length).fill(0xff);
 }
 
-/** Unsigned BCD number with `decimals` digits after the point. */
-function bcdNumber(id: string, length: number, decimals: number, description: string, bk: boolean): Format {
+/**
+ * BCD number with `decimals` digits after the point. `signed`: the sign in D7 of the most
+ * significant byte (the last on the wire), the magnitude in BCD below it, as DL/T 645's signed
+ * fields ("XX.XXXX" `00 50 81` = -15.0000 [BK]); a negative zero decodes to -0 so that it encodes
+ * back to the same bytes (JSON shows it as 0).
+ */
+function bcdNumber(id: string, length: number, decimals: number, description: string, bk: boolean, signed = false): Format {
   const scale = 10 ** decimals;
+  // Signed, the top byte keeps 3 bits of magnitude (0..7) under the sign bit.
+  const maxScaled = signed ? 8 * 10 ** (2 * length - 1) - 1 : 10 ** (2 * length) - 1;
   return {
     id,
     length,
     description,
     bk,
     decode(bytes, at) {
-      if (allFf(bytes, at, length)) return null;
-      const d = bcdLeToDigits(bytes.subarray(at, at + length));
-      return d === null ? undefined : Number(d) / scale;
+      if (allOf(bytes, at, length, 0xff)) return null;
+      const top = bytes[at + length - 1]!;
+      let magnitude = bytes.subarray(at, at + length);
+      if (signed) {
+        magnitude = Uint8Array.from(magnitude);
+        magnitude[length - 1] = top & 0x7f;
+      }
+      const d = bcdLeToDigits(magnitude);
+      if (d === null) return undefined;
+      const v = Number(d) / scale;
+      return signed && (top & 0x80) !== 0 ? -v : v;
     },
     encode(value) {
       if (value === null) return ffs(length);
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new EncodeError(`${id} needs a non-negative number or null, got ${JSON.stringify(value)}`);
-      const scaled = Math.round(value * scale);
-      if (scaled >= 10 ** (2 * length)) throw new EncodeError(`${value} does not fit ${id} (${description})`);
-      return digitsToBcdLe(String(scaled), length);
+      if (typeof value !== 'number' || !Number.isFinite(value) || (!signed && value < 0)) {
+        throw new EncodeError(`${id} needs a ${signed ? '' : 'non-negative '}number or null, got ${JSON.stringify(value)}`);
+      }
+      const negative = signed && (value < 0 || Object.is(value, -0));
+      const scaled = Math.round(Math.abs(value) * scale);
+      if (scaled > maxScaled) throw new EncodeError(`${value} does not fit ${id} (${description})`);
+      const out = digitsToBcdLe(String(scaled), length);
+      if (negative) out[length - 1]! |= 0x80;
+      return out;
     },
   };
 }
@@ -77,7 +98,7 @@ function bcdText(id: string, parts: readonly ('ss' | 'mm' | 'hh' | 'DD' | 'MM' |
     description: pattern,
     bk,
     decode(bytes, at) {
-      if (allFf(bytes, at, length)) return null;
+      if (allOf(bytes, at, length, 0xff)) return null;
       const digits: Record<string, string> = {};
       for (let i = 0; i < length; i++) {
         const d = bcdLeToDigits(bytes.subarray(at + i, at + i + 1));
@@ -104,7 +125,7 @@ export const A1: Format = {
   description: 'ss mm hh DD WM YY (week in D7-D5 of the month byte)',
   bk: false,
   decode(bytes, at) {
-    if (allFf(bytes, at, 6)) return null;
+    if (allOf(bytes, at, 6, 0xff)) return null;
     const month = bytes[at + 4]! & 0x1f;
     for (const b of [bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!, month, bytes[at + 5]!]) {
       if ((b & 0x0f) > 9 || b >> 4 > 9) return undefined;
@@ -121,43 +142,6 @@ export const A1: Format = {
     return Uint8Array.of(b(m[6]!), b(m[5]!), b(m[4]!), b(m[3]!), (v.week << 5) | b(m[2]!), b(m[1]!));
   },
 };
-
-/**
- * Signed BCD number: the sign in D7 of the most significant byte (the last on the wire), the
- * magnitude in BCD below it, as DL/T 645's signed fields ("XX.XXXX" `00 50 81` = -15.0000 [BK]).
- * A negative zero decodes to -0 so that it encodes back to the same bytes (JSON shows it as 0).
- */
-function signedBcdNumber(id: string, length: number, decimals: number, description: string, bk: boolean): Format {
-  const scale = 10 ** decimals;
-  // The top byte keeps 3 bits of magnitude (0..7) under the sign bit.
-  const maxScaled = 8 * 10 ** (2 * length - 1) - 1;
-  return {
-    id,
-    length,
-    description,
-    bk,
-    decode(bytes, at) {
-      if (allFf(bytes, at, length)) return null;
-      const top = bytes[at + length - 1]!;
-      const magnitude = Uint8Array.from(bytes.subarray(at, at + length));
-      magnitude[length - 1] = top & 0x7f;
-      const d = bcdLeToDigits(magnitude);
-      if (d === null) return undefined;
-      const v = Number(d) / scale;
-      return (top & 0x80) !== 0 ? -v : v;
-    },
-    encode(value) {
-      if (value === null) return ffs(length);
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new EncodeError(`${id} needs a number or null, got ${JSON.stringify(value)}`);
-      const negative = value < 0 || Object.is(value, -0);
-      const scaled = Math.round(Math.abs(value) * scale);
-      if (scaled > maxScaled) throw new EncodeError(`${value} does not fit ${id} (${description})`);
-      const out = digitsToBcdLe(String(scaled), length);
-      if (negative) out[length - 1]! |= 0x80;
-      return out;
-    },
-  };
-}
 
 /** EEH: the fill of a missing data item part (Q/GDW 1376.1, COL-12 contract) [BK]. */
 export const NO_DATA_FILL = 0xee;
@@ -176,9 +160,7 @@ export function eeFilled(format: Format): Format {
     description: `${format.description}; EEH = no data`,
     bk: format.bk,
     decode(bytes, at) {
-      let fill = true;
-      for (let i = 0; i < length; i++) if (bytes[at + i] !== NO_DATA_FILL) fill = false;
-      if (fill) return null;
+      if (allOf(bytes, at, length, NO_DATA_FILL)) return null;
       const v = format.decode(bytes, at);
       return v === null ? undefined : v;
     },
@@ -190,7 +172,7 @@ export function eeFilled(format: Format): Format {
 
 export const A11 = bcdNumber('A.11', 4, 2, 'XXXXXX.XX (4 BCD), kWh/kvarh', false);
 /** A.9 [BK]: XX.XXXX kW, 3 BCD, signed (sign in D7 of the last byte), e.g. active power. */
-export const A9 = signedBcdNumber('A.9', 3, 4, 'XX.XXXX (3 BCD, sign in D7 of the high byte), kW [BK]', true);
+export const A9 = bcdNumber('A.9', 3, 4, 'XX.XXXX (3 BCD, sign in D7 of the high byte), kW [BK]', true, true);
 export const A13 = bcdNumber('A.13', 4, 4, 'XXXX.XXXX (4 BCD) [BK]', true);
 export const A14 = bcdNumber('A.14', 5, 4, 'XXXXXX.XXXX (5 BCD), kWh or yuan', false);
 export const A7 = bcdNumber('A.7', 2, 1, 'XXX.X (2 BCD) [BK]', true);
