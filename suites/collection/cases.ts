@@ -15,6 +15,7 @@ import { buildFrame, FOUR_METER_FN, passwordBytes, type DataUnitItem, type UnitV
 import { archiveChunks, type ArchivePoint, type DailyReading, type PointValue } from '../../harness/targets/gw1376-protocol.ts';
 import type { CheckContext, ConformanceCase } from '../framework/case.ts';
 import type { Gw1376Curve } from '../../harness/masters/gw1376-master.ts';
+import type { WorldPort } from '../../simulators/collection/index.ts';
 import type { DailyCurve } from '../../simulators/concentrator/types.ts';
 import { curveSvg, successRateSvg, timelineSvg } from './pictures.ts';
 import { addDays, field, localClock, localDay, localInstant, needsBench, nextLocal, offline, run, until, type CollectionTarget } from './support.ts';
@@ -290,12 +291,12 @@ const forwarding: Case = {
       const wp = bench.world.world.ports.find((w) => w.port.port === p.port);
       if (!wp) return ctx.fail(`port ${p.port} of point ${p.pn} is not in the world`);
       const seen: number[] = [];
-      const sniffer = wp.bus.attach(`sniffer-${p.pn}`);
-      sniffer.on('data', (c: Uint8Array) => seen.push(...c));
-      const r = await ctx.step(`forward ${p.protocol} to ${p.address} on port ${p.port}`, () =>
-        run(t, t.master.forward(p.port, frame, { frameTimeoutMs: 20_000, byteTimeoutMs: 500, timeoutMs: 60_000, attempts: 1 })),
+      const r = await listeningOn(
+        [wp],
+        `sniffer-p${p.pn}`,
+        (_, c) => seen.push(...c),
+        () => ctx.step(`forward ${p.protocol} to ${p.address} on port ${p.port}`, () => run(t, t.master.forward(p.port, frame, { frameTimeoutMs: 20_000, byteTimeoutMs: 500, timeoutMs: 60_000, attempts: 1 }))),
       );
-      await sniffer.close();
       if ('denied' in r) {
         ctx.check(false, `forwarding to ${p.address} (${p.protocol}) on port ${p.port} denied`);
         continue;
@@ -333,22 +334,17 @@ const dailyByDeadline: Case = {
     const busBefore = new Map(busPorts.map((p) => [p.port.port, p.bus.stats.bytes]));
     // A listening node on each bus: the first and last byte of the night, on the world's clock.
     const heard = new Map<number, { first: number; last: number }>();
-    const sniffers = busPorts.map((wp) => {
-      const node = wp.bus.attach(`suite-sniffer-${wp.port.port}`);
-      const charMs = characterTimeMs(wp.port.line);
-      // A chunk arrives when its last character has; its first went out chunk.length characters before.
-      node.on('data', (chunk: Uint8Array) => {
+    await listeningOn(
+      busPorts,
+      'suite-sniffer',
+      (wp, chunk) => {
         const h = heard.get(wp.port.port);
+        // A chunk arrives when its last character has; its first went out chunk.length characters before.
         if (h) h.last = t.clock.now();
-        else heard.set(wp.port.port, { first: t.clock.now() - chunk.length * charMs, last: t.clock.now() });
-      });
-      return node;
-    });
-    try {
-      await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
-    } finally {
-      for (const n of sniffers) await n.close();
-    }
+        else heard.set(wp.port.port, { first: t.clock.now() - chunk.length * characterTimeMs(wp.port.line), last: t.clock.now() });
+      },
+      () => ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline)),
+    );
     const ps = points(t);
     const got = await collectedDaily(t, ps, day);
     const byKind = new Map<string, { due: number; collected: number; first: number }>();
@@ -514,6 +510,24 @@ const loadCurves: Case = {
 /** An electricity point of the archive, counting from the end (so two cases pick different meters). */
 const electricityPoint = (t: CollectionTarget, fromEnd: number): ArchivePoint | undefined => points(t).filter((p) => p.protocol === 'dlt645-2007').at(-1 - fromEnd);
 
+/**
+ * Runs `work` with a listening node (`${name}-<port>`) on the bus of each of `ports` — MeterLab's
+ * side of the wire, it never writes — handed every chunk it hears; the nodes go afterwards,
+ * whatever happens.
+ */
+async function listeningOn<R>(ports: readonly WorldPort[], name: string, onData: (wp: WorldPort, chunk: Uint8Array) => void, work: () => Promise<R>): Promise<R> {
+  const nodes = ports.map((wp) => {
+    const node = wp.bus.attach(`${name}-${wp.port.port}`);
+    node.on('data', (chunk: Uint8Array) => onData(wp, chunk));
+    return node;
+  });
+  try {
+    return await work();
+  } finally {
+    for (const n of nodes) await n.close();
+  }
+}
+
 /** Runs `work` with the meters of `ps` silent (reference only); they answer again afterwards, whatever happens. */
 async function withSilenced<R>(t: CollectionTarget, ps: readonly ArchivePoint[], work: () => Promise<R>): Promise<R> {
   const truths = ps.map((p) => t.bench!.world.truth.point(p.pn)!);
@@ -550,25 +564,21 @@ const retryBeforeDeadline: Case = {
     // is for a meter still missing something (here the silent one). Heard on the wire (MeterLab's side).
     const retriesFrom = localInstant(t, localDay(t, deadline), RETRIES_HEARD_FROM);
     const stray = new Map<string, number>();
-    const sniffers = t.bench!.world.world.ports
-      .filter((wp) => wp.plan.kind === 'dlt645')
-      .map((wp) => {
-        const node = wp.bus.attach(`suite-retry-sniffer-${wp.port.port}`);
-        node.on('data', (chunk: Uint8Array) => {
-          if (t.clock.now() < retriesFrom) return;
-          const d = decodeDlt645(chunk);
-          if (!d.ok || d.value.frame.control.isResponse) return;
-          const address = d.value.frame.address;
-          if (!chosen.some((p) => p.address === address)) stray.set(address, (stray.get(address) ?? 0) + 1);
-        });
-        return node;
-      });
-    try {
-      await ctx.step(`${chosen.map((p) => `p${p.pn}`).join(', ')} silent until ${BACK_AT}`, () => withSilenced(t, chosen, () => until(t, localInstant(t, localDay(t, deadline), BACK_AT))));
-      await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
-    } finally {
-      for (const n of sniffers) await n.close();
-    }
+    await listeningOn(
+      t.bench!.world.world.ports.filter((wp) => wp.plan.kind === 'dlt645'),
+      'suite-retry-sniffer',
+      (_, chunk) => {
+        if (t.clock.now() < retriesFrom) return;
+        const d = decodeDlt645(chunk);
+        if (!d.ok || d.value.frame.control.isResponse) return;
+        const address = d.value.frame.address;
+        if (!chosen.some((p) => p.address === address)) stray.set(address, (stray.get(address) ?? 0) + 1);
+      },
+      async () => {
+        await ctx.step(`${chosen.map((p) => `p${p.pn}`).join(', ')} silent until ${BACK_AT}`, () => withSilenced(t, chosen, () => until(t, localInstant(t, localDay(t, deadline), BACK_AT))));
+        await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+      },
+    );
     ctx.check(
       stray.size === 0,
       `the retries from ${RETRIES_HEARD_FROM} read ${stray.size} meter(s) whose day was already collected (${[...stray].slice(0, 3).map(([a, n]) => `${a}: ${n} request(s)`).join(', ')}): 补抄 reads what is missing`,
