@@ -3,6 +3,8 @@
  * (ARCHITECTURE.md "Time comes only from an injected Clock"): every layer takes a `Clock`.
  *
  * - `RealClock`: wall time, for real devices on real links.
+ * - `ShiftedRealClock`: wall time from a chosen start, which a test may jump forward over a quiet
+ *   stretch (a vendor's concentrator as a target: its night comes without waiting for it).
  * - `VirtualClock`: deterministic simulated time for simulators on in-memory links. Timers fire
  *   in (due time, creation order) order. With `autoAdvance` (the default) the clock jumps to the
  *   next due timer whenever the event loop has been idle for a turn and nothing holds it, so a
@@ -70,6 +72,107 @@ export class RealClock implements Clock {
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return sleepWith(this, ms, signal);
+  }
+}
+
+/**
+ * Real time that a test may move forward (issue 12, a vendor's concentrator as a target): `now()`
+ * is the wall clock plus an offset, so the world starts at a chosen instant (`start`) and then runs
+ * at the speed of real time, as a real device beside it does; `jumpTo(instant)` moves it forward at
+ * once (never back), firing every timer now due in (due instant, creation) order, each followed by
+ * an event-loop turn, as VirtualClock does. It skips time nobody needs to live through (a quiet
+ * stretch of the night), while the device's own clock is set to match (AFN 05 F31).
+ *
+ * Timers are kept in a heap on this clock's time, with ONE wall-clock timeout armed for the
+ * earliest: a jump re-arms it. Not virtual: timings on it are measured, not modelled.
+ */
+export class ShiftedRealClock implements Clock {
+  readonly virtual = false;
+  private offsetMs: number;
+  private seq = 0;
+  private nextId = 1;
+  private readonly timers = new TimerHeap();
+  private armed: ReturnType<typeof setTimeout> | undefined;
+  private armedFor: VirtualTimer | undefined;
+
+  constructor(options: { readonly start?: number } = {}) {
+    const wall = Date.now();
+    this.offsetMs = (options.start ?? wall) - wall;
+  }
+
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  /** This clock's time minus the wall clock's, ms (what the jumps added). */
+  get shiftMs(): number {
+    return this.offsetMs;
+  }
+
+  /** Number of timers not yet fired. */
+  get pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    const t = new VirtualTimer(this.nextId++, this.now() + Math.max(0, ms), this.seq++, callback, this.timers);
+    this.timers.push(t);
+    this.arm();
+    return t;
+  }
+
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (!(handle instanceof VirtualTimer) || handle.queue !== this.timers) return;
+    this.timers.cancel(handle);
+    if (handle === this.armedFor) this.arm();
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepWith(this, ms, signal);
+  }
+
+  /**
+   * Moves the clock forward to `instant` (an instant not after now changes nothing) and resolves
+   * once every timer due by then has fired and the work each one started has had its turn.
+   */
+  async jumpTo(instant: number): Promise<void> {
+    const now = this.now();
+    if (instant > now) this.offsetMs += instant - now;
+    this.arm();
+    for (;;) {
+      await idleTurns();
+      const next = this.timers.peek();
+      if (!next || next.due > this.now()) return;
+    }
+  }
+
+  /** Stops the wall-clock timeout; pending timers stay (a later setTimeout or jump re-arms). */
+  dispose(): void {
+    if (this.armed !== undefined) clearTimeout(this.armed);
+    this.armed = undefined;
+    this.armedFor = undefined;
+  }
+
+  /** One wall-clock timeout for the earliest timer; when it fires, the due timers fire one per turn. */
+  private arm(): void {
+    const next = this.timers.peek();
+    if (next === this.armedFor && this.armed !== undefined && next !== undefined && next.due > this.now()) return;
+    this.dispose();
+    if (!next) return;
+    this.armedFor = next;
+    this.armed = setTimeout(() => {
+      this.armed = undefined;
+      this.armedFor = undefined;
+      const t = this.timers.peek();
+      if (t && t.due <= this.now()) {
+        this.timers.pop();
+        t.callback();
+      }
+      // The next one (perhaps due too) after this one's work has had its turn.
+      setImmediate(() => {
+        if (this.armed === undefined) this.arm();
+      });
+    }, Math.max(0, next.due - this.now()));
   }
 }
 

@@ -10,3 +10,4 @@ export * from './pty.ts';
 export * from './mbus-segment.ts';
 export * from './wireless-hop.ts';
 export * from './uplink-relay.ts';
+export * from './uplink-listener.ts';
