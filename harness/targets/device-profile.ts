@@ -94,6 +94,13 @@ export function parseDeviceTargetProfile(json: unknown, options: ParseTargetProf
     case 'tcp':
       connection = { type: 'tcp', host: c.host, port: c.port };
       break;
+    case 'listen':
+      // Only a device that dials in, with what MeterLab puts on its other side (the meters behind a concentrator).
+      if (!entry.createCounterpart || entry.kindDeclarations?.[device.kind] !== undefined) {
+        throw new ProfileError(`${label}: connection.type: "listen" is for a device that dials MeterLab (a concentrator's uplink); a ${device.kind} read over ${entry.title} is reached over "serial" or "tcp"`);
+      }
+      connection = { type: 'listen', host: c.host, port: c.port };
+      break;
   }
   return {
     name: doc.name,

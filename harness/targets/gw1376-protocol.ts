@@ -17,21 +17,24 @@
  * concentrators), has its own declaration and defects here (`kindDeclarations`, `kindDefects`) and
  * opens through gw1376-station-target.ts; this entry's address, master and simulator refuse it.
  *
- * Not yet: a vendor's concentrator. Its uplink would be a TCP connection it opens to MeterLab and
- * its meters MeterLab's simulated ones served on serial adapters (station-api's TCP serial servers
- * show how); the collection suite refuses a concentrator profile with a serial or TCP connection
- * with that message (suites/collection/support.ts).
+ * A vendor's concentrator (`connection: { type: "listen", host, port }`) dials MeterLab: the
+ * target listens (harness/links UplinkListener, the master's one link whatever connection is
+ * current) and its counterpart (`createCounterpart`) is the meters of the declared scenario on the
+ * target's clock, each bus carried to the concentrator's port by a serial adapter or a TCP serial
+ * server (`declaration.vendor.ports`). How its nights run: `declaration.vendor.time` and
+ * suites/collection/night.ts.
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ProfileError } from '../core/errors.ts';
-import type { Describe } from '../links/index.ts';
-import { DLT645_DEFAULT_LINE } from '../links/link.ts';
+import { LinkError } from '../core/errors.ts';
+import { connectTcpLink, openSerialLink, type Describe, type Link } from '../links/index.ts';
+import { DLT645_DEFAULT_LINE, formatLine } from '../links/link.ts';
 import { UplinkRelay } from '../links/uplink-relay.ts';
 import { Gw1376Master } from '../masters/gw1376-master.ts';
 import { ConcentratorDeclarationSchema, MasterStationDeclarationSchema, describeFrame, Gw1376FrameScanner, passwordBytes, type ConcentratorDeclaration } from '../protocols/gw1376/index.ts';
-import { buildCollectionWorld, readCollectionScenarioFile, type CollectionScenario, type WorldConcentrator } from '../../simulators/collection/index.ts';
+import { buildCollectionWorld, readCollectionScenarioFile, type CollectionScenario, type WorldConcentrator, type WorldPort } from '../../simulators/collection/index.ts';
 import { createConcentrator, type Concentrator, type ConcentratorDefects, type TerminalDefects } from '../../simulators/concentrator/index.ts';
 import { describeByScanner, registerTargetProtocol } from './protocols.ts';
 
@@ -149,6 +152,90 @@ export interface ConcentratorBackchannel {
   powerCycle(offMs: number): Promise<void>;
 }
 
+/**
+ * What a vendor's concentrator target's `counterpart.backchannel` is: the meters MeterLab runs
+ * behind it (the scenario's concentrator's world, on the target's clock) and the adapters that
+ * carry each of its buses to the concentrator's ports.
+ */
+export interface ConcentratorCounterpart {
+  /** The scenario as run (in "real" time rebased to the moment the target opened). */
+  readonly scenario: CollectionScenario;
+  readonly world: WorldConcentrator;
+  /** Each port and where it is wired, for messages: "port 2 ↔ /dev/ttyUSB0". */
+  readonly adapters: readonly { readonly port: number; readonly where: string }[];
+}
+
+/** "port 2 (RS-485, DL/T 645 meters, 2400 8E1)". */
+function portText(wp: WorldPort): string {
+  const what: Record<string, string> = { dlt645: 'DL/T 645 meters', cjt188: 'CJ/T 188 meters', mbus: 'M-Bus meters', converter: 'interface converters' };
+  return `port ${wp.port.port} (${wp.port.medium === 'mbus' ? 'M-Bus' : 'RS-485'}, ${what[wp.plan.kind] ?? wp.plan.kind}, ${formatLine(wp.port.line)})`;
+}
+
+/**
+ * The meters behind a vendor's concentrator (`connection.type "listen"`): the declaration's
+ * scenario concentrator built on the target's clock, each of its buses carried to the
+ * concentrator's port by the adapter `vendor.ports` names. The adapter takes the place of the
+ * reference concentrator's node on the bus: what the concentrator sends goes on the bus at its line
+ * rate, what the meters answer goes back to it. Every port of the scenario's concentrator needs an
+ * adapter and no other is named; an adapter that cannot be opened is a LinkError naming its field.
+ */
+async function createConcentratorCounterpart(d: ConcentratorDeclaration, profileSource: string, clock: import('../core/clock.ts').Clock) {
+  notAStation(d);
+  const v = d.vendor;
+  if (!v) {
+    throw new ProfileError(
+      'device.declaration.vendor: a concentrator that dials in needs vendor.ports, the adapter wired to each of its meter ports ({ "2": { "path": "/dev/ttyUSB0" }, ... })',
+    );
+  }
+  const base = scenarioOf(d, profileSource);
+  const scenario: CollectionScenario = v.time.mode === 'real' ? { ...base, startMs: clock.now() } : base;
+  const world = buildCollectionWorld(scenario, { clock, concentrators: [d.meters.concentrator - 1] });
+  const wc = world.concentrators[0];
+  const opened: Link[] = [];
+  const fail = async (e: Error): Promise<never> => {
+    for (const l of opened) await l.close().catch(() => undefined);
+    await world.close().catch(() => undefined);
+    throw e;
+  };
+  if (!wc) return fail(new ProfileError(`device.declaration.meters.concentrator: the scenario has no concentrator ${d.meters.concentrator}`));
+  const ports = wc.world.ports;
+  const missing = ports.filter((wp) => v.ports[String(wp.port.port)] === undefined);
+  const unknown = Object.keys(v.ports).filter((k) => !ports.some((wp) => String(wp.port.port) === String(Number(k))));
+  if (missing.length > 0 || unknown.length > 0) {
+    const parts = [
+      ...(missing.length > 0 ? [`no adapter for ${missing.map(portText).join(', ')}`] : []),
+      ...(unknown.length > 0 ? [`port ${unknown.join(', ')}: the scenario's concentrator has no such port`] : []),
+    ];
+    return fail(new ProfileError(`device.declaration.vendor.ports: ${parts.join('; ')} (its ports: ${ports.map(portText).join(', ')})`));
+  }
+  const adapters: { port: number; where: string }[] = [];
+  for (const wp of ports) {
+    const a = v.ports[String(wp.port.port)]!;
+    const where = 'path' in a ? a.path : `tcp ${a.host}:${a.port}`;
+    let link: Link;
+    try {
+      link = 'path' in a ? await openSerialLink({ path: a.path, line: wp.port.line }) : await connectTcpLink({ host: a.host, port: a.port, name: `port ${wp.port.port}→${a.host}:${a.port}` });
+    } catch (e) {
+      return fail(new LinkError(`device.declaration.vendor.ports.${wp.port.port}: ${(e as Error).message}`, { cause: e }));
+    }
+    opened.push(link);
+    adapters.push({ port: wp.port.port, where });
+    // The adapter in the concentrator's place on the bus: both ways, in order.
+    const node = wp.port.link;
+    link.on('data', (chunk) => void node.write(chunk).catch(() => undefined));
+    node.on('data', (chunk) => void link.write(chunk).catch(() => undefined));
+    link.on('error', () => undefined);
+  }
+  const backchannel: ConcentratorCounterpart = { scenario, world: wc, adapters };
+  return {
+    backchannel,
+    stop: async () => {
+      for (const l of opened) await l.close().catch(() => undefined);
+      await world.close().catch(() => undefined);
+    },
+  };
+}
+
 registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect>({
   id: 'gw1376',
   title: 'Q/GDW 1376.1-2013 (concentrator uplink)',
@@ -217,5 +304,6 @@ registerTargetProtocol<ConcentratorDeclaration, Gw1376Master, ConcentratorDefect
       },
     };
   },
+  createCounterpart: ({ declaration, profileSource, clock }) => createConcentratorCounterpart(declaration, profileSource, clock),
   defects: ConcentratorDefectSchema,
 });

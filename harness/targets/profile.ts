@@ -98,7 +98,21 @@ const TcpConnectionSchema = z
   })
   .strict();
 
-export const ConnectionSchema = z.discriminatedUnion('type', [ReferenceConnectionSchema, SerialConnectionSchema, TcpConnectionSchema]);
+const ListenConnectionSchema = z
+  .object({
+    type: z.literal('listen'),
+    /**
+     * MeterLab listens and the device dials in: a concentrator's uplink (Q/GDW 1376.1 over
+     * GPRS/Ethernet) set to MeterLab's address as its master station. The address to listen on:
+     * default 127.0.0.1 (loopback); "0.0.0.0" to be reached from the network.
+     */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** The port the device dials; 0 picks a free one (tests: read it back from the target). */
+    port: z.number().int().min(0).max(65535),
+  })
+  .strict();
+
+export const ConnectionSchema = z.discriminatedUnion('type', [ReferenceConnectionSchema, SerialConnectionSchema, TcpConnectionSchema, ListenConnectionSchema]);
 
 export const MasterSettingsSchema = z
   .object({
@@ -379,6 +393,13 @@ export interface TcpConnection {
   readonly port: number;
 }
 
+/** MeterLab listens on host:port and the device dials in (a concentrator's uplink). */
+export interface ListenConnection {
+  readonly type: 'listen';
+  readonly host: string;
+  readonly port: number;
+}
+
 export type TargetConnection = ReferenceConnection | SerialConnection | TcpConnection;
 
 /** The device under test as a resolved profile names it. */
@@ -410,7 +431,7 @@ export interface DeviceReferenceConnection {
 export interface DeviceTargetProfile {
   readonly name: string;
   readonly description?: string;
-  readonly connection: DeviceReferenceConnection | SerialConnection | TcpConnection;
+  readonly connection: DeviceReferenceConnection | SerialConnection | TcpConnection | ListenConnection;
   readonly device: DeviceDeclaration;
   readonly master: MasterSettings;
   readonly limits: TargetLimits;
@@ -684,6 +705,8 @@ export function parseTargetProfile(json: unknown, options: ParseTargetProfileOpt
       meter = doc.meter!;
       connection = { type: 'tcp', host: docConnection.host, port: docConnection.port };
       break;
+    case 'listen':
+      throw new ProfileError(`${label}: connection.type: "listen" is for a device that dials MeterLab (a concentrator's uplink); a DL/T 645 meter is reached over "serial" or "tcp"`);
   }
 
   return {

@@ -81,6 +81,26 @@ export interface TargetSimulatorContext<Declaration, Defect = unknown> {
 }
 
 /**
+ * What MeterLab runs on the far side of a real device that dials in (`connection: { type: "listen" }`):
+ * the meters behind a vendor's concentrator, served on MeterLab's serial adapters wired to its
+ * ports. Stopped by the target's close(), after the master.
+ */
+export interface TargetCounterpart {
+  stop(): Promise<void>;
+  /** What a suite reaches through the target (typed per protocol: gw1376-protocol.ts `ConcentratorCounterpart`). */
+  readonly backchannel: unknown;
+}
+
+/** What a counterpart is built from. */
+export interface TargetCounterpartContext<Declaration> {
+  readonly declaration: Declaration;
+  /** The profile's file (relative paths in the declaration are relative to its folder). */
+  readonly profileSource: string;
+  /** The target's clock (real time, perhaps shifted: harness/core ShiftedRealClock). */
+  readonly clock: Clock;
+}
+
+/**
  * One presence check of the declared device (harness/targets/preflight.ts preflightDevice, before
  * `meterlab run` starts a suite; the suites' liveness checks): it answers at its declared address,
  * answers only elsewhere (`seenAddress`), or not at all.
@@ -119,6 +139,11 @@ export interface TargetProtocol<Declaration = unknown, Master extends TargetMast
   createMaster(context: TargetMasterContext<Declaration>): Master;
   /** The simulated device for reference targets; absent while the protocol has none. */
   createSimulator?(context: TargetSimulatorContext<Declaration, Defect>): TargetSimulator;
+  /**
+   * For a device that dials in (`connection.type "listen"`): what MeterLab runs on its far side.
+   * Absent: the protocol's devices do not dial in and such a connection is refused.
+   */
+  createCounterpart?(context: TargetCounterpartContext<Declaration>): Promise<TargetCounterpart>;
   /**
    * The schema of ONE defect a broken variant of the reference device may declare in its profile
    * (`connection.defects: [{ "name": "ignore-fcb" }, ...]`), typically a discriminated union on

@@ -26,16 +26,18 @@ import {
   type Link,
 } from '../links/index.ts';
 import { characterTimeMs, type LineSettings } from '../links/link.ts';
+import { UplinkListener } from '../links/uplink-listener.ts';
 import type { Dlt645Master } from '../masters/index.ts';
 import { createElectricityMeter, type ElectricityMeter, type ElectricityMeterBackchannel } from '../../simulators/electricity-meter/index.ts';
 import type { DeviceReferenceConnection, DeviceTargetProfile, ReferenceConnection, TargetProfile } from './profile.ts';
 import { DLT645_TARGET_PROTOCOL } from './dlt645-protocol.ts';
 import './protocol-entries.ts';
-import { targetProtocol, targetProtocolIds, type TargetMasterBase, type TargetMasters, type TargetProtocol, type TargetSimulator } from './protocols.ts';
+import { targetProtocol, targetProtocolIds, type TargetMasterBase, type TargetMasters, type TargetProtocol, type TargetSimulator, type TargetCounterpart } from './protocols.ts';
 
 export { describeDlt645 } from './dlt645-protocol.ts';
 
-export type TargetKind = 'reference' | 'serial' | 'tcp';
+/** How the target is reached: simulated, a serial port, a TCP serial server, or a device that dials MeterLab's listener. */
+export type TargetKind = 'reference' | 'serial' | 'tcp' | 'listen';
 
 /** A target of any protocol (openDeviceTarget). A DL/T 645 `Target` is one. */
 export interface DeviceTarget {
@@ -57,6 +59,10 @@ export interface DeviceTarget {
   readonly simulator?: TargetSimulator;
   /** ... and its backchannel (typed per device kind: simulators/<device>). */
   readonly backchannel?: unknown;
+  /** A device that dials in: what MeterLab runs on its far side (the meters behind a vendor's concentrator) ... */
+  readonly counterpart?: TargetCounterpart;
+  /** ... and the listener it dials (its port; `drop()` closes its connection, which it must dial again). */
+  readonly listener?: UplinkListener;
   readonly captures: CaptureRecord[];
   flushCaptures(): void;
   close(): Promise<void>;
@@ -163,6 +169,42 @@ async function openWith(
           cleanup: [],
           switchBaud: (baudRate) => link.setBaudRate(baudRate),
           lineSpeedEnforced: true,
+        });
+      }
+      case 'listen': {
+        const create = protocol.createCounterpart;
+        if (!create) throw new ProfileError(`target profile ${profile.source}: connection.type: ${protocol.title} devices do not dial in; reach them over "serial" or "tcp"`);
+        const clock = options.clock ?? new RealClock();
+        // The far side first (its adapters, its meters): the device may dial the moment we listen.
+        const counterpart = await create({ declaration, profileSource: profile.source, clock }).catch((e: unknown) => {
+          // The counterpart's errors name a field; say which profile it is in.
+          if (e instanceof ProfileError) throw new ProfileError(`target profile ${profile.source}: ${e.message}`, { cause: e });
+          if (e instanceof LinkError) throw new LinkError(`target profile ${profile.source}: ${e.message}`, { cause: e });
+          throw e;
+        });
+        let link: UplinkListener;
+        try {
+          link = await UplinkListener.listen({ host: c.host, port: c.port });
+        } catch (e) {
+          await counterpart.stop().catch(() => undefined);
+          throw e;
+        }
+        return assemble({
+          profile,
+          protocol,
+          declaration,
+          kind: 'listen',
+          clock,
+          raw: link,
+          line: undefined,
+          coalesceMs: HARDWARE_COALESCE_MS,
+          memory,
+          sinks,
+          describe,
+          cleanup: [() => counterpart.stop()],
+          counterpart,
+          listener: link,
+          lineSpeedEnforced: false,
         });
       }
       case 'tcp': {
@@ -308,6 +350,8 @@ interface AssembleOptions {
   describe: Describe | undefined;
   cleanup: (() => Promise<void> | void)[];
   simulator?: TargetSimulator;
+  counterpart?: TargetCounterpart;
+  listener?: UplinkListener;
   /** Switches the master's link to another baud rate; absent where the harness cannot. */
   switchBaud?: (baudRate: number) => Promise<void>;
   lineSpeedEnforced: boolean;
@@ -367,6 +411,8 @@ function assemble(o: AssembleOptions): DeviceTarget {
     ...(setBaudRate ? { setBaudRate } : {}),
     lineSpeedEnforced: o.lineSpeedEnforced,
     ...(o.simulator ? { simulator: o.simulator, ...(o.simulator.backchannel !== undefined ? { backchannel: o.simulator.backchannel } : {}) } : {}),
+    ...(o.counterpart ? { counterpart: o.counterpart } : {}),
+    ...(o.listener ? { listener: o.listener } : {}),
     captures: o.memory.records,
     flushCaptures: () => tap.flush(),
     close,

@@ -9,6 +9,37 @@ import { z } from 'zod';
 
 const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
 
+/** Where one of a vendor's concentrator ports is wired: a serial adapter, or a TCP serial server (transparent mode). */
+const AdapterSchema = z.union([
+  z.object({ path: z.string().min(1, 'the serial device, e.g. "/dev/ttyUSB0"') }).strict(),
+  z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
+]);
+
+/**
+ * How a vendor's concentrator's nights are run (its clock and MeterLab's meters' move together):
+ * - "skip" (default): the meters' clock starts at the scenario's start, the suite sets the
+ *   concentrator's clock to it (AFN 05 F31) at each login, and a wait for a later instant jumps
+ *   both clocks forward whenever every meter bus has been quiet for `quietSeconds`: straight to
+ *   `leadMinutes` before the next collection window, and inside a window by at most `stepMinutes`
+ *   (so a concentrator that retries on its own schedule still sees each retry slot come) [MeterLab].
+ * - "real": nothing is skipped, no clock is set but by the clock-sync case: the meters' clock is
+ *   this machine's (read in `utcOffsetMinutes`), the concentrator's its own; a night takes a night.
+ */
+const TimeSchema = z.discriminatedUnion('mode', [
+  z
+    .object({
+      mode: z.literal('skip'),
+      /** Bus silence before a jump, s: longer than the concentrator's longest pause inside a pass (its reply timeout x attempts, its schedule check) [MeterLab: 90]. */
+      quietSeconds: z.number().int().min(1).max(3600).default(90),
+      /** Longest jump inside a collection window, minutes [MeterLab: 30, the reference's retry period]. */
+      stepMinutes: z.number().int().min(1).max(240).default(30),
+      /** Where a jump to a window lands: this long before its start, minutes [MeterLab: 2]. */
+      leadMinutes: z.number().int().min(1).max(60).default(2),
+    })
+    .strict(),
+  z.object({ mode: z.literal('real') }).strict(),
+]);
+
 export const ConcentratorDeclarationSchema = z
   .object({
     /** A1 area code (4 digits, most significant first, "3701") and A2 terminal address 1..65534 (PROTOCOLS.md 3.3). */
@@ -54,6 +85,19 @@ export const ConcentratorDeclarationSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * A vendor's concentrator (`connection: { "type": "listen", "port": ... }`: it dials MeterLab):
+     * which of MeterLab's adapters carries each of its meter ports (keyed by the 1376.1 port number
+     * of the scenario's archive, "2" for RS-485 1; every port of the scenario's concentrator), and
+     * how its nights are run. Ignored by the reference.
+     */
+    vendor: z
+      .object({
+        ports: z.record(z.string().regex(/^\d{1,2}$/, 'a 1376.1 port number, e.g. "2"'), AdapterSchema),
+        time: TimeSchema.default({ mode: 'skip', quietSeconds: 90, stepMinutes: 30, leadMinutes: 2 }),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
