@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { toHex } from '../core/bytes.ts';
-import { RealClock } from '../core/clock.ts';
+import { RealClock, VirtualClock } from '../core/clock.ts';
+import { fromCalendar } from '../core/calendar.ts';
 import { openSerialLink } from '../links/serial.ts';
 import { socatAvailable, startPtyPair, SOCAT_MISSING, type PtyPair } from '../links/pty.ts';
 import { Gw1376Station } from '../masters/gw1376-station.ts';
@@ -32,6 +33,7 @@ import { encodeMessage as encodeCjt188, STANDARD_DIALECT } from '../protocols/cj
 import { loadCollectionScenario, planConcentrator } from '../../simulators/collection/index.ts';
 import { archiveChunks } from '../targets/gw1376-protocol.ts';
 import { runCli } from './program.ts';
+import { simulateConcentratorCommand } from './simulate-concentrator.ts';
 import { expectOneErrorLine, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 
 const clock = new RealClock();
@@ -191,6 +193,41 @@ describe('meterlab simulate concentrator --serial over the real serialport bindi
     // Port 2 was opened first (port order) and closed again: this process can take its lock.
     const again = await openSerialLink({ path: p2.b, line: { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 } });
     await again.close();
+  });
+});
+
+describe('meterlab simulate concentrator --serial: the scenario night faults still apply', () => {
+  it.skipIf(!socatAvailable())(`a planned reboot power-cycles it: the link drops, it logs in again after offMinutes (in process, on a clock at 23:59 UTC+8; skipped when ${SOCAT_MISSING})`, async () => {
+    const [p2, p3] = [await pair(), await pair()];
+    const st = await Gw1376Station.listen({ clock, port: 0, host: '127.0.0.1' });
+    stations.push(st);
+    // Night 0's reboot at 00:01, after the first midnight following the start.
+    const at = fromCalendar({ year: 2026, month: 12, day: 2, hour: 0, minute: 1, second: 0 }, 480);
+    const virtual = new VirtualClock({ start: at - 120_000, autoAdvance: false });
+    const path = file('reboot.json', { ...ONE, faults: { reboots: { share: 1, at: '00:01', offMinutes: 3 } } });
+    const err = new PassThrough();
+    let text = '';
+    const waiting: { want: string; resolve: () => void }[] = [];
+    err.on('data', (c: Buffer) => {
+      text += c.toString('utf8');
+      for (const w of waiting.filter((x) => text.includes(x.want))) w.resolve();
+    });
+    const line = (want: string): Promise<void> => new Promise((resolve) => (text.includes(want) ? resolve() : waiting.push({ want, resolve })));
+    const exit = simulateConcentratorCommand({ master: `127.0.0.1:${st.port}`, scenario: path, serial: [`2=${p2.b},3=${p3.b}`] }, { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err }, virtual);
+    await line('meterlab: serving b-0007 3703/7 → ');
+    expect(text).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at 2026-12-02 00:01 for 3 min');
+    const offline = new Promise((resolve) => st.once('offline', resolve));
+    await virtual.advanceTo(at);
+    await line('b-0007 3703/7: power cycle (scenario fault), off for 3 min');
+    await offline;
+    await virtual.advanceTo(at + 3 * 60_000);
+    await line('again (login 2)');
+    await st.waitForTerminal('3703', 7, 5_000);
+    process.emit('SIGINT');
+    expect(await exit).toBe(0);
+    expect(text).toMatch(/b-0007 3703\/7: 2 login\(s\), 2 dial\(s\) \(0 failed\)/);
+    // Stopped: both ports closed again (this process can take their locks).
+    for (const p of [p2, p3]) await (await openSerialLink({ path: p.b, line: { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 } })).close();
   });
 });
 
