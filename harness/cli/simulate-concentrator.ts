@@ -1,6 +1,7 @@
 /**
  * `meterlab simulate concentrator --master <host:port> --scenario <file|name>
- *  [--concentrator <k>[,<k>...] | --shard i/n] [--speed real] [--empty-archive] [--password hex] [--redial-interval s] [--verbose]`
+ *  [--concentrator <k>[,<k>...] | --shard i/n] [--speed real] [--empty-archive] [--password hex] [--redial-interval s]
+ *  [--heartbeat min] [--serial <port>=<path>[,...]] [--verbose]`
  *
  * Runs, in real time, the chosen concentrators of a collection scenario (simulators/collection) with
  * the meters behind them, each a reference concentrator (simulators/concentrator `createConcentrator`:
@@ -23,6 +24,20 @@
  *
  * Password. Each concentrator checks the PW of its plan (seeded, `planConcentrator(s, c).password`;
  * `--verbose` prints it), or the one `--password` gives them all.
+ *
+ * Heartbeat. Every `--heartbeat` minutes (AFN 04 F1 period, 1..255, default 15).
+ *
+ * Serial ports (`--serial 2=/dev/ttyUSB0,3=/dev/ttyUSB1`, or repeated): MeterLab's reference
+ * concentrator run as if it were a vendor's box, its meter ports on real serial devices (USB-RS485
+ * or M-Bus adapters, socat ptys in tests). Exactly one concentrator (`--concentrator`, or the
+ * scenario's only one), and every one of its planned ports given a path, no other: otherwise one
+ * UsageError listing its ports with medium, line and what they carry. No world is built — the
+ * meters are the ones on the wire: the ports' settings (number, medium, line, reply timeout) come
+ * from the plan (`planConcentrator`, `concentratorPortOf` as the world uses), each port opened
+ * with `openSerialLink` at its own line; a device that cannot be opened is a LinkError (exit 3)
+ * after the ones already open are closed. The archive starts empty (the station downloads it).
+ * The plan's night faults still apply (`concentratorFaults`, the world's own), on the rebased
+ * scenario. An adapter that goes away is said once; the uplink stays up.
  */
 import { readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
