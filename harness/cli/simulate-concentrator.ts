@@ -37,7 +37,8 @@
  * with `openSerialLink` at its own line; a device that cannot be opened is a LinkError (exit 3)
  * after the ones already open are closed. The archive starts empty (the station downloads it).
  * The plan's night faults still apply (`concentratorFaults`, the world's own), on the rebased
- * scenario. An adapter that goes away is said once; the uplink stays up.
+ * scenario; its meter-side faults (dead meters, noisy buses, lossy hops) are the world's and do
+ * not. An adapter that goes away is said once; the uplink stays up.
  */
 import { readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
