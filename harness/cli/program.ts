@@ -159,7 +159,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
 
   simulate
     .command('concentrator')
-    .description("run a collection scenario's concentrators with their meters in real time, each dialling a vendor's Q/GDW 1376.1 master station over TCP, until SIGINT/SIGTERM")
+    .description("run a collection scenario's concentrators with their meters (or one with its ports on serial devices, --serial) in real time, each dialling a vendor's Q/GDW 1376.1 master station over TCP, until SIGINT/SIGTERM")
     .requiredOption('--master <host:port>', 'the master station the concentrators dial, e.g. 10.0.0.5:9000')
     .requiredOption('--scenario <file|name>', 'collection scenario (JSON; simulators/collection/README.md), or the name of a checked-in one: bench, pilot-2172, district-5389, province-50000')
     .option('--concentrator <k,...>', 'run only these concentrators: numbers 1..N in scenario order, or ids such as heat-city-0002, comma-separated (default all)')
@@ -168,6 +168,12 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .option('--empty-archive', "leave the concentrators' meter archives empty, for a station that downloads them (AFN 04 F10 / F249)")
     .option('--password <hex>', 'the 16-byte PW (32 hex digits) every concentrator checks on AFN 01/04/05/06/0F/10 (default: each its own, seeded by the scenario; --verbose prints them)')
     .option('--redial-interval <s>', 'F8 redial interval: the first wait after a failed dial or a dropped link, doubling up to 30 min (default 60)', intOption('--redial-interval', 1, 86_400))
+    .option('--heartbeat <minutes>', 'F1 heartbeat period, 1..255 min (default 15)', intOption('--heartbeat', 1, 255))
+    .option(
+      '--serial <port=path,...>',
+      "run ONE concentrator with no simulated meters, each of its scenario's ports on a serial device, e.g. 2=/dev/ttyUSB0,3=/dev/ttyUSB1 (comma-separated or repeated; every port of the concentrator, no other); its archive starts empty",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('--verbose', "log every uplink frame, decoded, and the concentrators' own log lines")
     .action(async (opts: import('./simulate-concentrator.ts').SimulateConcentratorOptions) => {
       const { simulateConcentratorCommand } = await import('./simulate-concentrator.ts');

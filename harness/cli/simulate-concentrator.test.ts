@@ -4,7 +4,9 @@
  * (AFN 0C F2) and a current reading (F129) through their simulated RS-485 bus, give their archive
  * back (AFN 0A F10 / F249), and stop on a signal with a summary and exit 0; a master not reachable
  * at the start is said once and reached by the redial; bad arguments are one line and exit 2
- * (an unresolvable master exit 3) before anything is built or dialled.
+ * (an unresolvable master exit 3) before anything is built or dialled; --heartbeat sets the F1
+ * heartbeat period. `--serial` (ports on serial devices, no simulated meters) is tested over socat
+ * ptys in simulate-concentrator-over-pty.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -85,7 +87,7 @@ describe('meterlab simulate concentrator', () => {
     running.push(sim);
     const serving = await sim.waitFor(/serving bench-0001/, 30_000);
     expect(serving).toBe(`meterlab: serving bench-0001 3701/1 → 127.0.0.1:${st.port}`);
-    expect(sim.stderr()).toMatch(/1 of 1 concentrator\(s\), 21 meter\(s\) \(12 electricity, 4 water, 4 gas, 1 heat\), archive preloaded; dialling 127\.0\.0\.1:\d+ in real time/);
+    expect(sim.stderr()).toMatch(/1 of 1 concentrator\(s\), 21 meter\(s\) \(12 electricity, 4 water, 4 gas, 1 heat\), archive preloaded; dialling 127\.0\.0\.1:\d+ in real time, heartbeat every 15 min$/m);
     expect(sim.stderr()).toMatch(/this machine's clock as UTC\+8 \(now \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\+8\), not the scenario's start 2026-01-10T16:00:00\.000Z/);
     const master = await st.waitForTerminal('3701', 1, 10_000);
 
@@ -134,7 +136,7 @@ describe('meterlab simulate concentrator', () => {
     stations.push(st);
     const path = file('small.json', SMALL);
     const before = clock.now();
-    const sim = startMeterlab(['simulate', 'concentrator', '--master', `127.0.0.1:${st.port}`, '--scenario', path, '--concentrator', '3,a-0001', '--empty-archive', '--password', toHex(pw, ''), '--verbose']);
+    const sim = startMeterlab(['simulate', 'concentrator', '--master', `127.0.0.1:${st.port}`, '--scenario', path, '--concentrator', '3,a-0001', '--empty-archive', '--password', toHex(pw, ''), '--verbose', '--heartbeat', '7']);
     running.push(sim);
     await sim.waitFor(/serving b-0007 3703\/7 → /, 30_000);
     await sim.waitFor(/serving a-0001 3702\/1 → /, 30_000);
@@ -143,7 +145,8 @@ describe('meterlab simulate concentrator', () => {
     const meters = plans.reduce((n, p) => n + p.archive.length, 0);
     const water = plans.reduce((n, p) => n + p.archive.filter((x) => x.kind === 'water').length, 0);
     expect(sim.stderr()).toContain(`2 of 3 concentrator(s), ${meters} meter(s) (${meters - water} electricity, ${water} water), archive empty`);
-    expect(sim.stderr()).toContain('archive empty (--empty-archive: the station downloads it)');
+    expect(sim.stderr()).toContain('archive empty (--empty-archive: the station downloads it); dialling 127.0.0.1:');
+    expect(sim.stderr()).toMatch(/in real time, heartbeat every 7 min$/m);
     // The night faults fall on the first night after the command's start (the scenario is rebased to it), not on the scenario's start.
     const after = clock.now();
     const faults = (t: number): string =>
@@ -152,6 +155,9 @@ describe('meterlab simulate concentrator', () => {
     expect(sim.stderr()).toContain(`meterlab: b-0007 3703/7: PW ${toHex(pw, '')}`);
     for (const [area, terminal, index] of [['3703', 7, 2], ['3702', 1, 0]] as const) {
       const master = await st.waitForTerminal(area, terminal, 10_000);
+      // --heartbeat 7: the terminal's F1 (AFN 0A) says so.
+      const [f1] = await master.query(1);
+      expect(field(f1?.value, 'heartbeatMinutes'), JSON.stringify(f1?.value)).toBe(7);
       const count = async (): Promise<number> => (await master.query(10, { count: 0, serials: [] })).reduce((n, it) => n + Number(field(it.value, 'count') ?? 0), 0);
       expect(await count()).toBe(0);
       // The station downloads the DL/T 645 part of the archive with the PW --password set.

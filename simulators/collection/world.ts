@@ -336,13 +336,12 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
       link = f;
       noise = f.stats;
     }
-    const port: ConcentratorPort = { port: pp.port, medium: pp.medium, link, line: pp.line, ...(pp.timeoutMs !== undefined ? { timeoutMs: pp.timeoutMs } : {}) };
+    const port = concentratorPortOf(pp, link);
     ports.push({ plan: pp, port, bus, converters, ...(noise ? { noise } : {}) });
   }
   for (const t of truths) if (t.plan.dead) t.setDead(true);
 
   const byPn = (pn: number): PointTruth | undefined => (Number.isInteger(pn) && pn >= 1 ? truths[pn - 1] : undefined);
-  const down = plan.faults.uplinkDown;
   return {
     index: plan.index,
     id: plan.id,
@@ -354,30 +353,7 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
     archive: plan.archive,
     faults: plan.faults,
     ...(s.curves ? { curves: { intervalMinutes: s.curves.intervalMinutes } } : {}),
-    uplinkUp: (t) => !down || t < down.from || t >= down.to,
-    throughUplink(connect) {
-      if (!down) return connect;
-      return async () => {
-        const now = clock.now();
-        if (now >= down.from && now < down.to) throw new LinkError(`${plan.id}: uplink down (scenario fault) until ${new Date(down.to).toISOString()}`);
-        const link = await connect();
-        if (clock.now() < down.from) {
-          const h = clock.setTimeout(() => void link.close().catch(() => undefined), down.from - clock.now());
-          link.on('close', () => clock.clearTimeout(h));
-        } else if (clock.now() < down.to) {
-          // The outage began while connecting.
-          await link.close().catch(() => undefined);
-          throw new LinkError(`${plan.id}: uplink down (scenario fault) until ${new Date(down.to).toISOString()}`);
-        }
-        return link;
-      };
-    },
-    scheduleReboot(reboot) {
-      const r = plan.faults.reboot;
-      if (!r) return () => undefined;
-      const h = clock.setTimeout(() => void reboot(r.offMs), Math.max(0, r.at - clock.now()));
-      return () => clock.clearTimeout(h);
-    },
+    ...concentratorFaults(plan, clock),
     world: { ports },
     truth: {
       points: truths,
@@ -403,6 +379,49 @@ export function buildConcentratorWorld(s: CollectionScenario, plan: Concentrator
         for (const c of p.converters) await c.close();
         await p.bus.close();
       }
+    },
+  };
+}
+
+/**
+ * The `ConcentratorPort` a planned port gives the concentrator over `link`: its number, medium, line
+ * and reply timeout (behind converters); attempts and wake-up are the concentrator's defaults. The
+ * world's bus node, or a serial device (`meterlab simulate concentrator --serial`).
+ */
+export function concentratorPortOf(pp: PortPlan, link: Link): ConcentratorPort {
+  return { port: pp.port, medium: pp.medium, link, line: pp.line, ...(pp.timeoutMs !== undefined ? { timeoutMs: pp.timeoutMs } : {}) };
+}
+
+/** A concentrator's planned night faults on `clock`, without its meters (the world's own, and `meterlab simulate concentrator --serial`). */
+export type ConcentratorFaults = Pick<WorldConcentrator, 'uplinkUp' | 'throughUplink' | 'scheduleReboot'>;
+
+/** `uplinkUp`, `throughUplink` and `scheduleReboot` of a planned concentrator (WorldConcentrator), on `clock`. */
+export function concentratorFaults(plan: ConcentratorPlan, clock: Clock): ConcentratorFaults {
+  const down = plan.faults.uplinkDown;
+  return {
+    uplinkUp: (t) => !down || t < down.from || t >= down.to,
+    throughUplink(connect) {
+      if (!down) return connect;
+      return async () => {
+        const now = clock.now();
+        if (now >= down.from && now < down.to) throw new LinkError(`${plan.id}: uplink down (scenario fault) until ${new Date(down.to).toISOString()}`);
+        const link = await connect();
+        if (clock.now() < down.from) {
+          const h = clock.setTimeout(() => void link.close().catch(() => undefined), down.from - clock.now());
+          link.on('close', () => clock.clearTimeout(h));
+        } else if (clock.now() < down.to) {
+          // The outage began while connecting.
+          await link.close().catch(() => undefined);
+          throw new LinkError(`${plan.id}: uplink down (scenario fault) until ${new Date(down.to).toISOString()}`);
+        }
+        return link;
+      };
+    },
+    scheduleReboot(reboot) {
+      const r = plan.faults.reboot;
+      if (!r) return () => undefined;
+      const h = clock.setTimeout(() => void reboot(r.offMs), Math.max(0, r.at - clock.now()));
+      return () => clock.clearTimeout(h);
     },
   };
 }
