@@ -134,3 +134,34 @@ describe('meterlab run: a case that never finishes', () => {
     }
   }, 120_000);
 });
+
+describe("meterlab run: a concentrator that dials in (connection.type \"listen\")", () => {
+  /** The checked-in pty profile with its adapters at `paths` (port 2, 3, 4). */
+  function concentratorProfile(paths: readonly string[], name: string): string {
+    const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', 'simulated-concentrator-on-pty.json'), 'utf8')) as {
+      connection: { port: number };
+      device: { declaration: { vendor: { ports: Record<string, { path: string }> } } };
+    };
+    profile.connection.port = 0;
+    profile.device.declaration.vendor.ports = Object.fromEntries(paths.map((p, i) => [String(i + 2), { path: p }]));
+    const file = join(tmp, name);
+    writeFileSync(file, JSON.stringify(profile));
+    return file;
+  }
+
+  it('an adapter that cannot be opened: one line naming its field, exit 3, no report', async () => {
+    const out = join(tmp, 'out-concentrator-adapter');
+    const r = await meterlab(['run', '--target', concentratorProfile(['/dev/null', join(tmp, 'no-adapter'), '/dev/null'], 'c1.json'), '--out', out]);
+    expect(r.code).toBe(3);
+    expect(expectOneErrorLine(r)).toMatch(/^meterlab: target profile .*c1\.json: device\.declaration\.vendor\.ports\.(2|3): serial port .* cannot be opened/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("a port of the scenario without an adapter: one line listing its ports, exit 2, no report", async () => {
+    const out = join(tmp, 'out-concentrator-ports');
+    const r = await meterlab(['run', '--target', concentratorProfile(['/dev/null', '/dev/null'], 'c2.json'), '--out', out]);
+    expect(r.code).toBe(2);
+    expect(expectOneErrorLine(r)).toMatch(/device\.declaration\.vendor\.ports: no adapter for port 4 \(M-Bus, M-Bus meters, 2400 8E1\) \(its ports: port 2 .*, port 3 .*, port 4 .*\)/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

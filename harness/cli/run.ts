@@ -171,6 +171,19 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
       throw new LinkError(`${(e as Error).message} (target profile ${spec}, connection.host/port): ${what}`, { cause: e });
     }
   }
+  // A concentrator that dials in: every adapter opens and the port is free, or one line before any
+  // suite starts (the target opened once with its meters, then closed).
+  if (c.type === 'listen') {
+    const { openDeviceTarget } = await import('../targets/index.ts');
+    const { ShiftedRealClock } = await import('../core/clock.ts');
+    const probeClock = new ShiftedRealClock();
+    try {
+      const t = await openDeviceTarget(profile, { clock: probeClock, describe: false });
+      await t.close();
+    } finally {
+      probeClock.dispose();
+    }
+  }
   // And a meter that does not answer (dead, miswired, wrong line settings or address): one line
   // naming what to check, exit 3, before any suite starts (harness/targets/preflight.ts).
   // (Other protocols: their entry's presence check, preflightDevice.)
@@ -184,7 +197,12 @@ export async function resolveTargetProfile(spec: string): Promise<ResolvedTarget
   // A station-only profile's connection is the built-in meter nobody judges: name the station instead.
   const target = { name: profile.name, spec: env, kind: station ? 'station-api' : profile.connection.type };
   if (spec === REFERENCE_TARGET_SPEC) return { env, target };
-  const timing = profile.device.kind === 'master-station' ? (await import('../targets/gw1376-station-target.ts')).vendorTimingNote(profile, new RealClock().now()) : undefined;
+  const timing =
+    profile.device.kind === 'master-station'
+      ? (await import('../targets/gw1376-station-target.ts')).vendorTimingNote(profile, new RealClock().now())
+      : profile.connection.type === 'listen'
+        ? (await import('../targets/gw1376-protocol.ts')).vendorConcentratorNote(profile)
+        : undefined;
   return { env, target, device: { protocol: profile.device.protocol, kind: profile.device.kind, ...(station ? { stationOnly: true } : {}) }, ...(timing ? { timing } : {}) };
 }
 

@@ -138,6 +138,8 @@ export class ShiftedRealClock implements Clock {
   async jumpTo(instant: number): Promise<void> {
     const now = this.now();
     if (instant > now) this.offsetMs += instant - now;
+    // The armed wall-clock timeout was timed from the old offset: arm afresh.
+    this.dispose();
     this.arm();
     for (;;) {
       await idleTurns();

@@ -70,6 +70,16 @@ describe('ShiftedRealClock', () => {
     expect(woke).toBe(true);
   });
 
+  it('a timer set before a jump and due soon after it fires then, not after its old real delay', async () => {
+    const c = make(START);
+    let fired = 0;
+    c.setTimeout(() => (fired = c.now()), 3_600_000 + 30);
+    await c.jumpTo(START + 3_600_000);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(fired).toBeGreaterThan(0);
+    expect(fired - (START + 3_600_000)).toBeLessThan(500);
+  });
+
   it('a timer set after a jump is timed from the new instant', async () => {
     const c = make(START);
     await c.jumpTo(START + 86_400_000);

@@ -165,6 +165,38 @@ export interface ConcentratorCounterpart {
   readonly adapters: readonly { readonly port: number; readonly where: string }[];
 }
 
+/**
+ * Before a run: one line saying where a vendor's concentrator (`connection.type "listen"`) must
+ * dial, which adapter carries each of its ports and how its nights go (undefined for any other
+ * profile, or when the scenario cannot be read: the target's open says why), so `meterlab run`
+ * can say it at once (the run then takes real time).
+ */
+export function vendorConcentratorNote(profile: { readonly connection: { readonly type: string }; readonly device: { readonly kind: string; readonly protocol: string; readonly declaration: unknown }; readonly source: string; readonly name: string }): string | undefined {
+  const c = profile.connection as { type: string; host?: string; port?: number };
+  if (c.type !== 'listen' || profile.device.kind !== 'concentrator' || profile.device.protocol !== 'gw1376') return undefined;
+  const d = profile.device.declaration as ConcentratorDeclaration;
+  let scenario: CollectionScenario;
+  try {
+    scenario = scenarioOf(d, profile.source);
+  } catch {
+    return undefined;
+  }
+  const time = d.vendor?.time;
+  const local = new Date(scenario.startMs + d.utcOffsetMinutes * 60_000).toISOString().slice(0, 16).replace('T', ' ');
+  const how =
+    time?.mode === 'real'
+      ? "real time: the meters run on this machine's clock and nothing is skipped (each of the suite's six nights takes a night)"
+      : `real time from the scenario's start ${local} local (its clock set to it by AFN 05 F31 at each login), quiet stretches skipped ` +
+        `(after ${time?.quietSeconds ?? 90} s without a byte on any meter bus; by at most ${time?.stepMinutes ?? 30} min inside the ${d.collection.start}-${d.collection.deadline} window)`;
+  const ports = Object.entries(d.vendor?.ports ?? {})
+    .map(([port, a]) => `port ${port} ↔ ${'path' in a ? a.path : `tcp ${a.host}:${a.port}`}`)
+    .join(', ');
+  return (
+    `collection suite on ${profile.name}: listening on ${c.host}:${c.port} for the concentrator's Q/GDW 1376.1 uplink (terminal ${d.terminal.areaCode}-${d.terminal.address}); ` +
+    `MeterLab's meters of scenario ${d.meters.scenario} (concentrator ${d.meters.concentrator}) on ${ports || 'no adapter (device.declaration.vendor.ports)'}; ${how}`
+  );
+}
+
 /** "port 2 (RS-485, DL/T 645 meters, 2400 8E1)". */
 function portText(wp: WorldPort): string {
   const what: Record<string, string> = { dlt645: 'DL/T 645 meters', cjt188: 'CJ/T 188 meters', mbus: 'M-Bus meters', converter: 'interface converters' };

@@ -99,6 +99,23 @@ function ready(ctx: CheckContext, t: CollectionTarget, needs: { readonly archive
   if (down) ctx.inconclusive(down);
 }
 
+/** F31 failures of the night keeper so far (a vendor's concentrator in "skip" mode), else 0. */
+const syncFailures = (t: CollectionTarget): number => t.vendor?.keeper?.syncFailures ?? 0;
+
+/**
+ * A vendor's concentrator whose clock MeterLab could not set while it skipped part of a night:
+ * the concentrator did not live the night the meters did, so what it collected cannot be judged
+ * against them.
+ */
+function clockFollowed(ctx: CheckContext, t: CollectionTarget, failuresBefore: number): void {
+  const n = syncFailures(t) - failuresBefore;
+  if (n > 0) {
+    ctx.inconclusive(
+      `the concentrator's clock could not be set to the meters' ${n} time(s) while MeterLab skipped quiet stretches (AFN 05 F31 denied or unanswered: check device.declaration.password): what it collected cannot be judged against them; vendor.time "real" skips nothing`,
+    );
+  }
+}
+
 const describeValue = (v: PointValue): string => (v.kind === 'electricity' ? `${v.forwardActiveKwh.join('/')} kWh` : `${v.value} (unit ${v.unit.toString(16)}H)`);
 
 // -----------------------------------------------------------------------------------------------
@@ -337,6 +354,7 @@ const dailyByDeadline: Case = {
     ready(ctx, t, { archive: true });
     const deadline = firstWholeDayDeadline(t);
     const day = addDays(localDay(t, deadline), -1);
+    const failures = syncFailures(t);
     // The night that collects `day`: from its midnight to the deadline.
     const night = localInstant(t, addDays(day, 1), '00:00');
     // What went over each of the meters' buses that night (MeterLab's side of the wire).
@@ -362,6 +380,7 @@ const dailyByDeadline: Case = {
         await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
       },
     );
+    clockFollowed(ctx, t, failures);
     const ps = points(t);
     const got = await collectedDaily(t, ps, day);
     const byKind = new Map<string, { due: number; collected: number; first: number }>();
@@ -606,6 +625,7 @@ const retryBeforeDeadline: Case = {
     // 补抄 reads what is missing: from the first retry on, every DL/T 645 request on the meters' buses
     // is for a meter still missing something (here the silent one). Heard on the wire (MeterLab's side).
     const retriesFrom = localInstant(t, localDay(t, deadline), RETRIES_HEARD_FROM);
+    const failures = syncFailures(t);
     const stray = new Map<string, number>();
     await listeningOn(
       t.meters!.world.ports.filter((wp) => wp.plan.kind === 'dlt645'),
@@ -622,6 +642,7 @@ const retryBeforeDeadline: Case = {
         await ctx.step(`run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
       },
     );
+    clockFollowed(ctx, t, failures);
     ctx.check(
       stray.size === 0,
       `the retries from ${RETRIES_HEARD_FROM} read ${stray.size} meter(s) whose day was already collected (${[...stray].slice(0, 3).map(([a, n]) => `${a}: ${n} request(s)`).join(', ')}): 补抄 reads what is missing`,
@@ -650,8 +671,10 @@ const failedReReadEvent: Case = {
     const deadline = nextLocal(t, t.declaration.collection.deadline);
     const day = addDays(localDay(t, deadline), -1);
     const reportsBefore = t.reports.length;
+    const failures = syncFailures(t);
     // The window closes at the deadline; the event may take the last exchange after it (MeterLab allows 15 min).
     await ctx.step(`p${p.pn} silent, run to ${localDay(t, deadline)} ${t.declaration.collection.deadline} + 15 min`, () => withSilenced(t, [p], () => until(t, deadline + EVENT_GRACE_MS)));
+    clockFollowed(ctx, t, failures);
     const events = await run(t, t.master.events(true, 0, 255));
     const erc39 = events.filter((e) => field(e, 'erc') === 39);
     ctx.log(`important events: ${events.map((e) => `ERC ${String(field(e, 'erc'))}`).join(', ') || 'none'}`);
@@ -676,10 +699,12 @@ const reReadAfterOutage: Case = {
     const p = electricityPoint(t, 1);
     if (!p) return ctx.notApplicable('the scenario has fewer than two DL/T 645 meters');
     const firstNight = nextLocal(t, t.declaration.collection.deadline);
+    const failures = syncFailures(t);
     const missed = [addDays(localDay(t, firstNight), -1), localDay(t, firstNight)];
     await ctx.step(`p${p.pn} silent for two nights (${missed.join(', ')})`, () => withSilenced(t, [p], () => until(t, localInstant(t, addDays(localDay(t, firstNight), 1), '06:00'))));
     const deadline = nextLocal(t, t.declaration.collection.deadline);
     await ctx.step(`p${p.pn} answers again; run to ${localDay(t, deadline)} ${t.declaration.collection.deadline}`, () => until(t, deadline));
+    clockFollowed(ctx, t, failures);
     const days = [...missed, addDays(localDay(t, deadline), -1)];
     for (const day of days) {
       const got = (await collectedDaily(t, [p], day)).get(p.pn);

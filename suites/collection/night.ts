@@ -10,7 +10,7 @@
  * - A wait for a later instant (`until`) runs in real time while anything is heard on a meter bus;
  *   once every bus has been quiet for `quietSeconds`, both clocks jump forward (the meters' by the
  *   ShiftedRealClock, the concentrator's by F31): outside the collection window straight to
- *   `leadMinutes` before the next window opens, inside a window by at most `stepMinutes`, so a
+ *   `leadMinutes` before the next window opens, inside a window by at most `stepMinutes` (and never past its start), so a
  *   concentrator that retries on its own schedule sees each retry slot come and starts talking
  *   again, which stops the skipping until its buses are quiet again. [MeterLab's method; a
  *   concentrator whose task does not follow a clock set forward shows it as missed readings, and
@@ -107,6 +107,8 @@ export class NightKeeper {
       const open = day + start - lead;
       const shut = day + close;
       if (now < open) return Math.min(ms, open);
+      // Before the start: to the start itself (the concentrator's first pass is not skipped).
+      if (now < day + start) return Math.min(ms, day + start);
       if (now < shut) return Math.min(ms, now + this.time.stepMinutes * MINUTE, shut);
     }
     return ms;

@@ -93,7 +93,11 @@ export const ConcentratorDeclarationSchema = z
      */
     vendor: z
       .object({
-        ports: z.record(z.string().regex(/^\d{1,2}$/, 'a 1376.1 port number, e.g. "2"'), AdapterSchema),
+        ports: z.record(z.string(), AdapterSchema).superRefine((ports, ctx) => {
+          for (const key of Object.keys(ports)) {
+            if (!/^\d{1,2}$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'not a 1376.1 port number; key each adapter by its port, e.g. "2" for RS-485 1' });
+          }
+        }),
         time: TimeSchema.default({ mode: 'skip', quietSeconds: 90, stepMinutes: 30, leadMinutes: 2 }),
       })
       .strict()
