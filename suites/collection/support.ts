@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { ShiftedRealClock, VirtualClock, type Clock } from '../../harness/core/clock.ts';
 import type { UplinkListener } from '../../harness/links/uplink-listener.ts';
 import type { Gw1376Master } from '../../harness/masters/gw1376-master.ts';
-import type { ConcentratorDeclaration, DataUnitItem, UnitValue } from '../../harness/protocols/gw1376/index.ts';
+import { DEFAULT_VENDOR_TIME, type ConcentratorDeclaration, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
 import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
 import { scenarioOf, type ConcentratorBackchannel, type ConcentratorCounterpart } from '../../harness/targets/gw1376-protocol.ts';
 import type { WorldConcentrator } from '../../simulators/collection/index.ts';
@@ -41,7 +41,7 @@ export interface CollectionTarget extends DeviceTarget {
   readonly vendor: { readonly counterpart: ConcentratorCounterpart; readonly keeper: NightKeeper | undefined; readonly uplink: UplinkListener } | undefined;
   /** Closes the concentrator's uplink connection (the reference's relay; MeterLab's listener for a vendor's): it must dial again. */
   dropUplink(): Promise<void>;
-  /** Logins and heartbeats seen since the target opened (virtual instants). */
+  /** Logins and heartbeats seen since the target opened (instants on the target's clock). */
   readonly logins: number[];
   readonly heartbeats: number[];
   /** Active reports (AFN 0E) the concentrator sent, decoded. */
@@ -66,7 +66,7 @@ export async function openCollectionTarget(spec: string = suiteTargetSpec({ suit
   }
   const declaration = profile.device.declaration as ConcentratorDeclaration;
   const scenario = scenarioOf(declaration, profile.source);
-  const vendorTime = c.type === 'listen' ? (declaration.vendor?.time ?? { mode: 'skip' as const, quietSeconds: 90, stepMinutes: 30, leadMinutes: 2 }) : undefined;
+  const vendorTime = c.type === 'listen' ? (declaration.vendor?.time ?? DEFAULT_VENDOR_TIME) : undefined;
   // The reference: virtual, at the scenario's start. A vendor's: real, from the scenario's start ("skip") or now ("real").
   const clock = vendorTime ? new ShiftedRealClock(vendorTime.mode === 'skip' ? { start: scenario.startMs } : {}) : new VirtualClock({ start: scenario.startMs, autoAdvance: false });
   const out = runOutputDir();

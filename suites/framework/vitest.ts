@@ -237,6 +237,8 @@ const EXTENSIONS: Readonly<Record<string, string>> = {
   'text/html': 'html',
   'text/csv': 'csv',
   'text/markdown': 'md',
+  // The suites' pictures (success rates, timelines, curves, histograms): viewable as images in the bundle.
+  'image/svg+xml': 'svg',
 };
 
 function safeName(s: string): string {

@@ -25,6 +25,9 @@ const AdapterSchema = z.union([
  * - "real": nothing is skipped, no clock is set but by the clock-sync case: the meters' clock is
  *   this machine's (read in `utcOffsetMinutes`), the concentrator's its own; a night takes a night.
  */
+/** `vendor.time` when a profile gives none: skip, with MeterLab's choices above. */
+export const DEFAULT_VENDOR_TIME = { mode: 'skip', quietSeconds: 90, stepMinutes: 30, leadMinutes: 2 } as const;
+
 const TimeSchema = z.discriminatedUnion('mode', [
   z
     .object({
@@ -98,7 +101,7 @@ export const ConcentratorDeclarationSchema = z
             if (!/^\d{1,2}$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'not a 1376.1 port number; key each adapter by its port, e.g. "2" for RS-485 1' });
           }
         }),
-        time: TimeSchema.default({ mode: 'skip', quietSeconds: 90, stepMinutes: 30, leadMinutes: 2 }),
+        time: TimeSchema.default(DEFAULT_VENDOR_TIME),
       })
       .strict()
       .optional(),
