@@ -10,22 +10,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listenTcp } from '../links/tcp.ts';
 import { socatAvailable, startPtyPair, SOCAT_MISSING, type PtyPair } from '../links/pty.ts';
-import { PassThrough, Readable } from 'node:stream';
 import { parseBaudList, parseParityList, parsePrefixes } from './discover.ts';
-import { runCli } from './program.ts';
-import { expectOneErrorLine, meterlab } from './testing.ts';
-
-/** Runs the command in this process (argument checks need no child process). */
-async function inProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  err.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const code = await runCli(['node', 'meterlab', ...args], { stdin: Readable.from([]), stdout: out, stderr: err });
-  return { code, stdout, stderr };
-}
+import { expectOneErrorLine, inProcess, meterlab } from './testing.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'meterlab-discover-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

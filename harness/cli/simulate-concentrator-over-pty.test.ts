@@ -32,9 +32,8 @@ import { encodeValue } from '../protocols/dlt645/dictionary.ts';
 import { encodeMessage as encodeCjt188, STANDARD_DIALECT } from '../protocols/cjt188/index.ts';
 import { loadCollectionScenario, planConcentrator } from '../../simulators/collection/index.ts';
 import { archiveChunks } from '../targets/gw1376-protocol.ts';
-import { runCli } from './program.ts';
 import { simulateConcentratorCommand } from './simulate-concentrator.ts';
-import { expectOneErrorLine, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
+import { expectOneErrorLine, inProcess, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 
 const clock = new RealClock();
 const tmp = mkdtempSync(join(tmpdir(), 'meterlab-concentrator-pty-'));
@@ -81,18 +80,6 @@ function start(args: readonly string[]): RunningMeterlab {
 const field = (v: UnitValue | null | undefined, name: string): unknown => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, UnitValue>)[name] : undefined);
 const records = (items: readonly { value: UnitValue | null }[]): UnitValue[] => items.flatMap((it) => (field(it.value, 'meters') as UnitValue[] | undefined) ?? []);
 const key = (r: UnitValue): string => JSON.stringify(Object.entries(r as Record<string, UnitValue>).sort());
-
-/** Runs the command in this process (argument checks need no child process). */
-async function inProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  err.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const code = await runCli(['node', 'meterlab', ...args], { stdin: Readable.from([]), stdout: out, stderr: err });
-  return { code, stdout, stderr };
-}
 
 describe('meterlab simulate concentrator --serial over the real serialport binding', () => {
   it.skipIf(!socatAvailable())(

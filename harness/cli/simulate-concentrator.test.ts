@@ -20,9 +20,8 @@ import { fromCalendar, toCalendar } from '../core/calendar.ts';
 import { Gw1376Station } from '../masters/gw1376-station.ts';
 import type { UnitValue } from '../protocols/gw1376/index.ts';
 import { loadCollectionScenario, nightInstant, planConcentrator, readCollectionScenarioFile, type ConcentratorPlan } from '../../simulators/collection/index.ts';
-import { runCli } from './program.ts';
 import { simulateConcentratorCommand } from './simulate-concentrator.ts';
-import { expectOneErrorLine, meterlab, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
+import { expectOneErrorLine, inProcess, meterlab, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 import { archiveChunks, COLLECTION_SCENARIOS_DIR } from '../targets/gw1376-protocol.ts';
 
 const clock = new RealClock();
@@ -228,18 +227,6 @@ function capturedStderr(): { err: PassThrough; text: () => string; line: (text: 
   });
   const line = (text: string): Promise<void> => new Promise((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
   return { err, text: () => stderr, line };
-}
-
-/** Runs the command in this process (argument checks need no child process). */
-async function inProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-  err.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const code = await runCli(['node', 'meterlab', ...args], { stdin: Readable.from([]), stdout: out, stderr: err });
-  return { code, stdout, stderr };
 }
 
 describe('meterlab simulate concentrator: a start inside an uplink outage', () => {

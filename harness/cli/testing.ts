@@ -1,5 +1,6 @@
 /** Helpers for the CLI's own tests: run `node bin/meterlab.js ...` as a user would. */
 import { spawn } from 'node:child_process';
+import { PassThrough, Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { expect } from 'vitest';
 import { toHex } from '../core/bytes.ts';
 import { RealClock } from '../core/clock.ts';
 import { decode } from '../protocols/dlt645/index.ts';
+import { runCli } from './program.ts';
 
 const clock = new RealClock();
 
@@ -157,4 +159,16 @@ export function checkedInProfileOn<T extends { connection: { path: string } }>(f
   const profile = JSON.parse(readFileSync(join(REPO, 'suites', 'profiles', file), 'utf8')) as T;
   profile.connection.path = path;
   return profile;
+}
+
+/** Runs a command in this process (argument checks need no child process): exit code, stdout, stderr. */
+export async function inProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+  err.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const code = await runCli(['node', 'meterlab', ...args], { stdin: Readable.from([]), stdout: out, stderr: err });
+  return { code, stdout, stderr };
 }
