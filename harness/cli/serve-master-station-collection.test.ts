@@ -9,7 +9,10 @@
  * readings (msw), and serves its figures at GET /api/v1/collection/export, which the target reads
  * with the API's token; COL-01, COL-02, ROB-09 and ROB-10 are judged against it. Then an account on
  * a `concentrator` channel is tripped and closed through its concentrator (AFN 10 F1), and fails as
- * a channel once the concentrator is gone. Bad arguments and config: one line, exit 2, nothing created.
+ * a channel once the concentrator is gone. With METERLAB_TEST_PG_URL (.ci/run starts a server), the
+ * same station on a PostgreSQL server (a schema of its own): the day stored there, COL-01 and COL-02
+ * pass by its export, and a restart on the database still exports it. Bad arguments and config:
+ * one line, exit 2, nothing created.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,6 +21,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { http, HttpResponse } from 'msw';
+import pg from 'pg';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock, VirtualClock } from '../core/clock.ts';
@@ -272,6 +276,73 @@ describe('ConcentratorChannelLink', () => {
       await world.close();
     }
   });
+});
+
+const PG_URL = process.env.METERLAB_TEST_PG_URL;
+
+describe('meterlab serve master-station on a PostgreSQL server (the province\'s station, issue 12 "Beyond one machine")', () => {
+  it.skipIf(!PG_URL)(
+    '--db postgres://…: the day collected from the concentrators is stored on the server, its export passes COL-01 and COL-02, and a restart on the same database keeps it (skipped when METERLAB_TEST_PG_URL is not set: .ci/run starts a server)',
+    async () => {
+      // A schema of its own on the server (search_path through the URL's libpq options), dropped afterwards.
+      const schema = `meterlab_served_${process.pid}`;
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const db = `${PG_URL}${PG_URL!.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      const offsetSeconds = Math.round((Date.parse('2026-01-12T04:00:50+08:00') - real.now()) / 1000);
+      const config = file('pg.json', { collection: { concentrators: [1, 2, 3].map((k) => ({ scenario: SCENARIO, concentrator: k })), schedule: { start: '04:00', deadline: '04:03', retryMinutes: 1 } } });
+      process.env[TOKEN_ENV] = TOKEN;
+      const x = io();
+      let exit: Promise<number> | undefined = serveMasterStationCommand({ db, port: 0, uplink: '127.0.0.1:0', token: TOKEN, config }, x.io, new ShiftedClock(real, offsetSeconds * 1000));
+      let t: Awaited<ReturnType<typeof openStationTarget>> | undefined;
+      try {
+        const api = (await x.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) /))[1]!;
+        const uplink = Number(/concentrators log in on 127\.0\.0\.1:(\d+) /.exec(x.stdout())![1]);
+        const profile = file('vendor-pg.json', {
+          name: 'served-station-pg',
+          device: {
+            kind: 'master-station',
+            protocol: 'gw1376',
+            declaration: {
+              collection: { start: '04:00', deadline: '04:03' },
+              meters: { scenario: SCENARIO },
+              vendor: { clockOffsetSeconds: offsetSeconds, redialSeconds: 2, export: { url: `${api}/api/v1/collection/export`, tokenEnv: TOKEN_ENV } },
+            },
+          },
+          connection: { type: 'tcp', host: '127.0.0.1', port: uplink },
+        });
+        t = await openStationTarget(profile);
+        const results = await runCases(stationCases, t, [COL01, COL02]);
+        expect(verdictLines(results), x.stderr().slice(-3000)).toEqual([`${COL01}: passed`, `${COL02}: passed`]);
+        await t.close();
+        t = undefined;
+        // On the server, in its schema: the day's 29 readings, once each.
+        const stored = await admin.query<{ n: string }>(`SELECT count(DISTINCT (concentrator_id, pn))::text AS n FROM ${schema}.meter_reading WHERE day = $1`, [DAY]);
+        expect(stored.rows[0]!.n).toBe('29');
+        // Stopped and started again on the same database: the day is still there (its export unchanged).
+        process.emit('SIGINT');
+        expect(await exit).toBe(0);
+        exit = undefined;
+        const y = io();
+        exit = serveMasterStationCommand({ db, port: 0, uplink: '127.0.0.1:0', token: TOKEN, config }, y.io, new ShiftedClock(real, offsetSeconds * 1000));
+        const api2 = (await y.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) /))[1]!;
+        const e = parseStationExport((await call(api2, 'GET', `/collection/export?day=${DAY}`)).json);
+        expect(e.successRate.map((d) => [d.day, d.total.due, d.total.collected])).toEqual([[DAY, 29, 29]]);
+        expect(e.readings).toHaveLength(29);
+      } finally {
+        await t?.close();
+        if (exit) {
+          process.emit('SIGINT');
+          await exit;
+        }
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await admin.end();
+      }
+    },
+    120_000,
+  );
 });
 
 describe('meterlab serve master-station: a broken served station', () => {
