@@ -51,7 +51,7 @@ import { formatLine, type Link } from '../links/link.ts';
 import { connectTcpLink } from '../links/tcp.ts';
 import { openSerialLink, type SerialLink } from '../links/serial.ts';
 import type { Shard } from '../../simulators/fleet/plan.ts';
-import type { ConcentratorPlan, PortKind, PortPlan, WorldConcentrator } from '../../simulators/collection/index.ts';
+import { describePortPlan, type ConcentratorPlan, type PortPlan, type WorldConcentrator } from '../../simulators/collection/index.ts';
 import { EXIT, oneLine, type ExitCode } from './exit.ts';
 import type { CliIo } from './program.ts';
 import { parseHostPort, stderrLog } from './simulate.ts';
@@ -160,14 +160,6 @@ export function parseSerialPorts(texts: readonly string[]): Map<number, string> 
   return out;
 }
 
-/** What a planned port carries, for the `--serial` messages. */
-const CARRIES: Readonly<Record<PortKind, string>> = {
-  dlt645: 'DL/T 645 meters',
-  cjt188: 'CJ/T 188 meters',
-  converter: 'interface converters',
-  mbus: 'heat meters',
-};
-
 /** "RS-485, 2400 8E1". */
 function describeMediumLine(pp: PortPlan): string {
   return `${pp.medium === 'mbus' ? 'M-Bus' : 'RS-485'}, ${formatLine(pp.line)}`;
@@ -182,7 +174,7 @@ export function checkSerialPorts(plan: ConcentratorPlan, given: ReadonlyMap<numb
   const missing = planned.filter((p) => !given.has(p));
   const unknown = [...given.keys()].filter((p) => !planned.includes(p));
   if (missing.length === 0 && unknown.length === 0) return;
-  const list = plan.ports.map((pp) => `port ${pp.port} (${describeMediumLine(pp)}, ${CARRIES[pp.kind]})`).join(', ');
+  const list = plan.ports.map(describePortPlan).join(', ');
   const example = plan.ports.map((pp, i) => `${pp.port}=/dev/ttyUSB${i}`).join(',');
   const wrong = [
     ...(missing.length > 0 ? [`missing: ${missing.map((p) => `port ${p}`).join(', ')}`] : []),

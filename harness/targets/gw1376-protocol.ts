@@ -30,11 +30,11 @@ import { z } from 'zod';
 import { ProfileError } from '../core/errors.ts';
 import { LinkError } from '../core/errors.ts';
 import { connectTcpLink, openSerialLink, type Describe, type Link } from '../links/index.ts';
-import { DLT645_DEFAULT_LINE, formatLine } from '../links/link.ts';
+import { DLT645_DEFAULT_LINE } from '../links/link.ts';
 import { UplinkRelay } from '../links/uplink-relay.ts';
 import { Gw1376Master } from '../masters/gw1376-master.ts';
 import { ConcentratorDeclarationSchema, MasterStationDeclarationSchema, describeFrame, Gw1376FrameScanner, passwordBytes, type ConcentratorDeclaration } from '../protocols/gw1376/index.ts';
-import { buildCollectionWorld, readCollectionScenarioFile, type CollectionScenario, type WorldConcentrator, type WorldPort } from '../../simulators/collection/index.ts';
+import { buildCollectionWorld, describePortPlan, readCollectionScenarioFile, type CollectionScenario, type WorldConcentrator, type WorldPort } from '../../simulators/collection/index.ts';
 import { createConcentrator, type Concentrator, type ConcentratorDefects, type TerminalDefects } from '../../simulators/concentrator/index.ts';
 import { describeByScanner, registerTargetProtocol } from './protocols.ts';
 
@@ -197,11 +197,8 @@ export function vendorConcentratorNote(profile: { readonly connection: { readonl
   );
 }
 
-/** "port 2 (RS-485, DL/T 645 meters, 2400 8E1)". */
-function portText(wp: WorldPort): string {
-  const what: Record<string, string> = { dlt645: 'DL/T 645 meters', cjt188: 'CJ/T 188 meters', mbus: 'M-Bus meters', converter: 'interface converters' };
-  return `port ${wp.port.port} (${wp.port.medium === 'mbus' ? 'M-Bus' : 'RS-485'}, ${what[wp.plan.kind] ?? wp.plan.kind}, ${formatLine(wp.port.line)})`;
-}
+/** "port 2 (RS-485, 2400 8E1, DL/T 645 meters)". */
+const portText = (wp: WorldPort): string => describePortPlan({ ...wp.plan, line: wp.port.line });
 
 /**
  * The meters behind a vendor's concentrator (`connection.type "listen"`): the declaration's

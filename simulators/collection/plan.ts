@@ -13,7 +13,7 @@
  */
 import { fromCalendar, toCalendar } from '../../harness/core/calendar.ts';
 import { SeededRandom } from '../../harness/core/random.ts';
-import { characterTimeMs, type LineSettings } from '../../harness/links/link.ts';
+import { characterTimeMs, formatLine, type LineSettings } from '../../harness/links/link.ts';
 import { WIRELESS_AIR_LINE } from '../../harness/links/wireless-hop.ts';
 import { MeterType } from '../../harness/protocols/cjt188/index.ts';
 import { HOP_ATTEMPTS, WAKE_UP_FACTOR } from '../../harness/protocols/mlgw/index.ts';
@@ -138,6 +138,19 @@ function spans(s: CollectionScenario): AreaSpan[] {
 }
 
 /** Number of concentrators in the scenario. */
+/** What a planned port carries, for messages. */
+const PORT_CARRIES: Readonly<Record<PortKind, string>> = {
+  dlt645: 'DL/T 645 meters',
+  cjt188: 'CJ/T 188 meters',
+  converter: 'interface converters',
+  mbus: 'M-Bus meters',
+};
+
+/** "port 2 (RS-485, 2400 8E1, DL/T 645 meters)": a planned port as a wiring message names it. */
+export function describePortPlan(pp: Pick<PortPlan, 'port' | 'kind' | 'medium' | 'line'>): string {
+  return `port ${pp.port} (${pp.medium === 'mbus' ? 'M-Bus' : 'RS-485'}, ${formatLine(pp.line)}, ${PORT_CARRIES[pp.kind]})`;
+}
+
 export function concentratorCount(s: CollectionScenario): number {
   const last = spans(s).at(-1)!;
   return last.firstConcentrator + last.concentrators;
