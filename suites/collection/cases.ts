@@ -18,6 +18,7 @@ import type { Gw1376Curve } from '../../harness/masters/gw1376-master.ts';
 import type { WorldPort } from '../../simulators/collection/index.ts';
 import type { DailyCurve } from '../../simulators/concentrator/types.ts';
 import { curveSvg, successRateSvg, timelineSvg } from './pictures.ts';
+import { dailyReadingOf } from './daily.ts';
 import { a1Clock } from './night.ts';
 import { addDays, field, localClock, localDay, localInstant, needsBench, needsMeters, nextLocal, nightsBudget, offline, run, until, wait, waitFor, type CollectionTarget } from './support.ts';
 
@@ -62,23 +63,8 @@ async function collectedDaily(t: CollectionTarget, ps: readonly ArchivePoint[], 
 }
 
 function readingOf(t: CollectionTarget, it: DataUnitItem, ps: readonly ArchivePoint[]): DailyReading | undefined {
-  if (typeof it.pn !== 'number' || it.value === null) return undefined;
-  const p = ps.find((x) => x.pn === it.pn);
-  const day = field(it.value, 'day');
-  const readingTime = field(it.value, 'readingTime');
-  if (!p || typeof day !== 'string' || typeof readingTime !== 'string') return undefined;
-  const readAt = Date.parse(`${readingTime.replace(' ', 'T')}:00Z`) - t.declaration.utcOffsetMinutes * 60_000;
-  let value: PointValue;
-  if (it.fn === 161) {
-    const list = field(it.value, 'forwardActive');
-    if (!Array.isArray(list)) return undefined;
-    value = { kind: 'electricity', forwardActiveKwh: (list as UnitValue[]).map((x) => Number(field(x, 'value') ?? NaN)) };
-    // A DL/T 645 freeze closes its day at the next 00:00 (simulators/concentrator README).
-    return { pn: p.pn, day, frozenAt: localInstant(t, addDays(day, 1), '00:00'), readAt, attempt: 1, value };
-  }
-  const kind = p.kind === 'electricity' ? 'water' : p.kind;
-  value = { kind, value: Number(field(it.value, 'value')), unit: Number(field(it.value, 'unit')), meterType: Number(field(it.value, 'meterType')) };
-  return { pn: p.pn, day, frozenAt: readAt, readAt, attempt: 1, value };
+  const p = typeof it.pn === 'number' ? ps.find((x) => x.pn === it.pn) : undefined;
+  return p ? dailyReadingOf(p, it.fn, it.value, t.declaration.utcOffsetMinutes) : undefined;
 }
 
 /**

@@ -13,11 +13,12 @@
  */
 import { join } from 'node:path';
 import { items, type DataUnitItem, type Gw1376Message, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
-import type { DailyReading, PointValue } from '../../harness/targets/gw1376-protocol.ts';
+import type { DailyReading } from '../../harness/targets/gw1376-protocol.ts';
 import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
 import { openMasterStationTarget, type MasterStationTarget, type ObservedUplink, type StationTargetConcentrator } from '../../harness/targets/gw1376-station-target.ts';
 import { DEFAULT_CASE_TIMEOUT_MS, TargetNotInScope } from '../framework/case.ts';
 import { runOutputDir } from '../framework/env.ts';
+import { dailyReadingOf, field } from './daily.ts';
 import { suiteTargetSpec } from '../framework/suite-target.ts';
 
 export type StationTarget = MasterStationTarget;
@@ -203,26 +204,7 @@ export function needsReport(t: StationTarget): string | null {
  */
 export function deliveredDaily(t: StationTarget, c: StationTargetConcentrator, x: Delivery): DailyReading | undefined {
   const p = c.world.archive.find((a) => a.pn === x.pn);
-  const day = field(x.value, 'day');
-  const readingTime = field(x.value, 'readingTime');
-  if (!p || typeof day !== 'string' || typeof readingTime !== 'string') return undefined;
-  const readAt = Date.parse(`${readingTime.replace(' ', 'T')}:00Z`) - offset(t);
-  let value: PointValue;
-  if (x.fn === 161) {
-    const list = field(x.value, 'forwardActive');
-    if (!Array.isArray(list)) return undefined;
-    value = { kind: 'electricity', forwardActiveKwh: (list as UnitValue[]).map((v) => Number(field(v, 'value') ?? Number.NaN)) };
-    // A DL/T 645 freeze closes its day at the next 00:00 (simulators/concentrator README).
-    return { pn: p.pn, day, frozenAt: localInstant(t, addDays(day, 1), '00:00'), readAt, attempt: 1, value };
-  }
-  const kind = p.kind === 'electricity' ? 'water' : p.kind;
-  value = { kind, value: Number(field(x.value, 'value')), unit: Number(field(x.value, 'unit')), meterType: Number(field(x.value, 'meterType')) };
-  return { pn: p.pn, day, frozenAt: readAt, readAt, attempt: 1, value };
-}
-
-/** One unit's value, by field. */
-export function field(v: UnitValue | null | undefined, name: string): unknown {
-  return v ? (v as Record<string, unknown>)[name] : undefined;
+  return p ? dailyReadingOf(p, x.fn, x.value, t.declaration.utcOffsetMinutes) : undefined;
 }
 
 /** One point's daily data as a concentrator delivered it to the station. */

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { ShiftedRealClock, VirtualClock, type Clock } from '../../harness/core/clock.ts';
 import type { UplinkListener } from '../../harness/links/uplink-listener.ts';
 import type { Gw1376Master } from '../../harness/masters/gw1376-master.ts';
-import { DEFAULT_VENDOR_TIME, type ConcentratorDeclaration, type DataUnitItem, type UnitValue } from '../../harness/protocols/gw1376/index.ts';
+import { DEFAULT_VENDOR_TIME, type ConcentratorDeclaration, type DataUnitItem } from '../../harness/protocols/gw1376/index.ts';
 import { loadDeviceTargetProfile } from '../../harness/targets/device-profile.ts';
 import { scenarioOf, type ConcentratorBackchannel, type ConcentratorCounterpart } from '../../harness/targets/gw1376-protocol.ts';
 import type { WorldConcentrator } from '../../simulators/collection/index.ts';
@@ -197,7 +197,4 @@ export function needsMeters(t: CollectionTarget, what: string): string | null {
   return t.meters ? null : `${what} needs MeterLab's meters behind the concentrator`;
 }
 
-/** One unit's value, by field. */
-export function field(v: UnitValue | null | undefined, name: string): unknown {
-  return v ? (v as Record<string, unknown>)[name] : undefined;
-}
+export { field } from './daily.ts';
