@@ -306,7 +306,7 @@ describe('meterlab simulate concentrator: arguments', () => {
     [['--master', '127.0.0.1:4000'], /^meterlab: required option '--scenario <file\|name>' not specified$/],
     [['--master', 'station', '--scenario', 'bench'], /^meterlab: --master must be <host>:<port>, e\.g\. 127\.0\.0\.1:8645; got "station"$/],
     [['--master', '127.0.0.1:0', '--scenario', 'bench'], /^meterlab: --master 127\.0\.0\.1:0: port 0 is no master station's port$/],
-    [['--master', '127.0.0.1:4000', '--scenario', 'nosuch'], /^meterlab: --scenario nosuch: no such file, nor a scenario of that name \(named scenarios: bench, district-5389, pilot-2172, province-50000, station-bench\)$/],
+    [['--master', '127.0.0.1:4000', '--scenario', 'nosuch'], /^meterlab: --scenario nosuch: no such file, nor a scenario of that name \(named scenarios: bench, district-5389, pilot-2172, province-50000, serial-bench, station-bench\)$/],
     [['--master', '127.0.0.1:4000', '--scenario', join(tmp, 'missing.json')], /^meterlab: scenario .*missing\.json: no such file$/],
     [['--master', '127.0.0.1:4000', '--scenario', bad], /^meterlab: scenario .*bad\.json: areas\[0\]\.areaCode/],
     [['--master', '127.0.0.1:4000', '--scenario', small, '--concentrator', '4'], /^meterlab: --concentrator 4: the scenario has 3 concentrator\(s\), 1\.\.3 \(a-0001 \.\. b-0007\)$/],
