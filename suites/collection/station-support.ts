@@ -52,8 +52,8 @@ export async function openStationTarget(spec: string = suiteTargetSpec({ suite: 
     },
   });
   if (set) probes.set(t, set);
-  // A vendor's station runs in real time: say at once how long the run will take.
-  if (t.time === 'real') process.stderr.write(`meterlab: collection suite on ${profile.name}: ${t.timing}\n`);
+  // A vendor's station runs in real time: `meterlab run` says beforehand how long the run will take
+  // (vendorTimingNote, in the CLI: a vitest worker's output does not reach the user); `t.timing` keeps it.
   return t;
 }
 
