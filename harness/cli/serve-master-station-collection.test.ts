@@ -68,6 +68,23 @@ function file(name: string, json: unknown): string {
   return path;
 }
 
+/** The collection suite's profile of the served station as a vendor's: its uplink port, its clock offset, its export read with the API token. */
+function servedStationProfile(name: string, api: string, uplink: number, offsetSeconds: number): string {
+  return file(`${name}.json`, {
+    name,
+    device: {
+      kind: 'master-station',
+      protocol: 'gw1376',
+      declaration: {
+        collection: { start: '04:00', deadline: '04:03' },
+        meters: { scenario: SCENARIO },
+        vendor: { clockOffsetSeconds: offsetSeconds, redialSeconds: 2, export: { url: `${api}/api/v1/collection/export`, tokenEnv: TOKEN_ENV } },
+      },
+    },
+    connection: { type: 'tcp', host: '127.0.0.1', port: uplink },
+  });
+}
+
 /** stdout/stderr of an in-process command, and a wait for a pattern on either. */
 function io() {
   const out = new PassThrough();
@@ -137,19 +154,7 @@ describe('meterlab serve master-station: the 1376.1 side', () => {
       expect((await call(api, 'GET', '/channels')).json.channels).toEqual([{ id: 'c1-rs485', kind: 'concentrator', description: `port ${point.port} of concentrator 3702/1` }]);
 
       // MeterLab's collection suite, with the served station as the vendor's: its export read with the API token.
-      const profile = file('vendor.json', {
-        name: 'served-station',
-        device: {
-          kind: 'master-station',
-          protocol: 'gw1376',
-          declaration: {
-            collection: { start: '04:00', deadline: '04:03' },
-            meters: { scenario: SCENARIO },
-            vendor: { clockOffsetSeconds: offsetSeconds, redialSeconds: 2, export: { url: `${api}/api/v1/collection/export`, tokenEnv: TOKEN_ENV } },
-          },
-        },
-        connection: { type: 'tcp', host: '127.0.0.1', port: Number(uplink![1]) },
-      });
+      const profile = servedStationProfile('served-station', api, Number(uplink![1]), offsetSeconds);
       t = await openStationTarget(profile);
       const results = await runCases(stationCases, t, [COL01, COL02, ROB09, ROB10]);
       expect(verdictLines(results), x.stderr().slice(-3000)).toEqual([COL01, COL02, ROB09, ROB10].map((id) => `${id}: passed`));
@@ -300,19 +305,7 @@ describe('meterlab serve master-station on a PostgreSQL server (the province\'s 
       try {
         const api = (await x.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+) /))[1]!;
         const uplink = Number(/concentrators log in on 127\.0\.0\.1:(\d+) /.exec(x.stdout())![1]);
-        const profile = file('vendor-pg.json', {
-          name: 'served-station-pg',
-          device: {
-            kind: 'master-station',
-            protocol: 'gw1376',
-            declaration: {
-              collection: { start: '04:00', deadline: '04:03' },
-              meters: { scenario: SCENARIO },
-              vendor: { clockOffsetSeconds: offsetSeconds, redialSeconds: 2, export: { url: `${api}/api/v1/collection/export`, tokenEnv: TOKEN_ENV } },
-            },
-          },
-          connection: { type: 'tcp', host: '127.0.0.1', port: uplink },
-        });
+        const profile = servedStationProfile('served-station-pg', api, uplink, offsetSeconds);
         t = await openStationTarget(profile);
         const results = await runCases(stationCases, t, [COL01, COL02]);
         expect(verdictLines(results), x.stderr().slice(-3000)).toEqual([`${COL01}: passed`, `${COL02}: passed`]);
@@ -359,19 +352,7 @@ describe('meterlab serve master-station: a broken served station', () => {
     let t: Awaited<ReturnType<typeof openStationTarget>> | undefined;
     try {
       expect(x.stderr()).toContain('meterlab: config collection.faults {"countRetriedTwice":true}: this station is deliberately broken');
-      const profile = file('vendor-broken.json', {
-        name: 'served-broken-station',
-        device: {
-          kind: 'master-station',
-          protocol: 'gw1376',
-          declaration: {
-            collection: { start: '04:00', deadline: '04:03' },
-            meters: { scenario: SCENARIO },
-            vendor: { clockOffsetSeconds: offsetSeconds, redialSeconds: 2, export: { url: `${api}/api/v1/collection/export`, tokenEnv: TOKEN_ENV } },
-          },
-        },
-        connection: { type: 'tcp', host: '127.0.0.1', port: uplink },
-      });
+      const profile = servedStationProfile('served-broken-station', api, uplink, offsetSeconds);
       t = await openStationTarget(profile);
       const results = await runCases(stationCases, t, [COL01, ROB10]);
       const lines = verdictLines(results).join('\n');
