@@ -33,7 +33,7 @@ import { encodeMessage as encodeCjt188, STANDARD_DIALECT } from '../protocols/cj
 import { loadCollectionScenario, planConcentrator } from '../../simulators/collection/index.ts';
 import { archiveChunks } from '../targets/gw1376-protocol.ts';
 import { simulateConcentratorCommand } from './simulate-concentrator.ts';
-import { expectOneErrorLine, inProcess, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
+import { capturedStderr, expectOneErrorLine, inProcess, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 
 const clock = new RealClock();
 const tmp = mkdtempSync(join(tmpdir(), 'meterlab-concentrator-pty-'));
@@ -192,17 +192,10 @@ describe('meterlab simulate concentrator --serial: the scenario night faults sti
     const at = fromCalendar({ year: 2026, month: 12, day: 2, hour: 0, minute: 1, second: 0 }, 480);
     const virtual = new VirtualClock({ start: at - 120_000, autoAdvance: false });
     const path = file('reboot.json', { ...ONE, faults: { reboots: { share: 1, at: '00:01', offMinutes: 3 } } });
-    const err = new PassThrough();
-    let text = '';
-    const waiting: { want: string; resolve: () => void }[] = [];
-    err.on('data', (c: Buffer) => {
-      text += c.toString('utf8');
-      for (const w of waiting.filter((x) => text.includes(x.want))) w.resolve();
-    });
-    const line = (want: string): Promise<void> => new Promise((resolve) => (text.includes(want) ? resolve() : waiting.push({ want, resolve })));
+    const { err, text, line } = capturedStderr();
     const exit = simulateConcentratorCommand({ master: `127.0.0.1:${st.port}`, scenario: path, serial: [`2=${p2.b},3=${p3.b}`] }, { stdin: Readable.from([]), stdout: new PassThrough(), stderr: err }, virtual);
     await line('meterlab: serving b-0007 3703/7 → ');
-    expect(text).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at 2026-12-02 00:01 for 3 min');
+    expect(text()).toContain('meterlab: b-0007 3703/7: scenario faults (UTC+8): power cycle at 2026-12-02 00:01 for 3 min');
     const offline = new Promise((resolve) => st.once('offline', resolve));
     await virtual.advanceTo(at);
     await line('b-0007 3703/7: power cycle (scenario fault), off for 3 min');
@@ -212,7 +205,7 @@ describe('meterlab simulate concentrator --serial: the scenario night faults sti
     await st.waitForTerminal('3703', 7, 5_000);
     process.emit('SIGINT');
     expect(await exit).toBe(0);
-    expect(text).toMatch(/b-0007 3703\/7: 2 login\(s\), 2 dial\(s\) \(0 failed\)/);
+    expect(text()).toMatch(/b-0007 3703\/7: 2 login\(s\), 2 dial\(s\) \(0 failed\)/);
     // Stopped: both ports closed again (this process can take their locks).
     for (const p of [p2, p3]) await (await openSerialLink({ path: p.b, line: { baudRate: 2400, dataBits: 8, parity: 'even', stopBits: 1 } })).close();
   });

@@ -21,7 +21,7 @@ import { Gw1376Station } from '../masters/gw1376-station.ts';
 import type { UnitValue } from '../protocols/gw1376/index.ts';
 import { loadCollectionScenario, nightInstant, planConcentrator, readCollectionScenarioFile, type ConcentratorPlan } from '../../simulators/collection/index.ts';
 import { simulateConcentratorCommand } from './simulate-concentrator.ts';
-import { expectOneErrorLine, inProcess, meterlab, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
+import { capturedStderr, expectOneErrorLine, inProcess, meterlab, startMeterlab, stopMeterlab, type RunningMeterlab } from './testing.ts';
 import { archiveChunks, COLLECTION_SCENARIOS_DIR } from '../targets/gw1376-protocol.ts';
 
 const clock = new RealClock();
@@ -215,19 +215,6 @@ describe('meterlab simulate concentrator', () => {
     expect(sim.stderr()).toMatch(/b-0007 3703\/7: 2 login\(s\), \d+ dial\(s\) \([1-9]\d* failed\)/);
   }, 90_000);
 });
-
-/** A stderr stream for an in-process run: its text so far, and a promise per line it must come to show. */
-function capturedStderr(): { err: PassThrough; text: () => string; line: (text: string) => Promise<void> } {
-  const err = new PassThrough();
-  let stderr = '';
-  const waiting: { text: string; resolve: () => void }[] = [];
-  err.on('data', (c: Buffer) => {
-    stderr += c.toString('utf8');
-    for (const w of waiting.filter((x) => stderr.includes(x.text))) w.resolve();
-  });
-  const line = (text: string): Promise<void> => new Promise((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
-  return { err, text: () => stderr, line };
-}
 
 describe('meterlab simulate concentrator: a start inside an uplink outage', () => {
   it('is said once, with the end of the outage, and no dial reaches the station (in process, on a clock standing at 23:30 UTC+8)', async () => {

@@ -172,3 +172,16 @@ export async function inProcess(args: readonly string[]): Promise<{ code: number
   const code = await runCli(['node', 'meterlab', ...args], { stdin: Readable.from([]), stdout: out, stderr: err });
   return { code, stdout, stderr };
 }
+
+/** A stderr stream for an in-process run: its text so far, and a promise per line it must come to show. */
+export function capturedStderr(): { err: PassThrough; text: () => string; line: (text: string) => Promise<void> } {
+  const err = new PassThrough();
+  let stderr = '';
+  const waiting: { text: string; resolve: () => void }[] = [];
+  err.on('data', (c: Buffer) => {
+    stderr += c.toString('utf8');
+    for (const w of waiting.filter((x) => stderr.includes(x.text))) w.resolve();
+  });
+  const line = (text: string): Promise<void> => new Promise((resolve) => (stderr.includes(text) ? resolve() : waiting.push({ text, resolve })));
+  return { err, text: () => stderr, line };
+}
