@@ -47,11 +47,11 @@ import { RealClock, type Clock } from '../core/clock.ts';
 import { LinkError, UsageError } from '../core/errors.ts';
 import { toCalendar } from '../core/calendar.ts';
 import { toHex } from '../core/bytes.ts';
-import { formatLine, type Link } from '../links/link.ts';
+import type { Link } from '../links/link.ts';
 import { connectTcpLink } from '../links/tcp.ts';
 import { openSerialLink, type SerialLink } from '../links/serial.ts';
 import type { Shard } from '../../simulators/fleet/plan.ts';
-import { describePortPlan, type ConcentratorPlan, type PortPlan, type WorldConcentrator } from '../../simulators/collection/index.ts';
+import { describeMediumLine, describePortPlan, type ConcentratorPlan, type PortPlan, type WorldConcentrator } from '../../simulators/collection/index.ts';
 import { EXIT, oneLine, type ExitCode } from './exit.ts';
 import type { CliIo } from './program.ts';
 import { parseHostPort, stderrLog } from './simulate.ts';
@@ -158,11 +158,6 @@ export function parseSerialPorts(texts: readonly string[]): Map<number, string> 
     }
   }
   return out;
-}
-
-/** "RS-485, 2400 8E1". */
-function describeMediumLine(pp: PortPlan): string {
-  return `${pp.medium === 'mbus' ? 'M-Bus' : 'RS-485'}, ${formatLine(pp.line)}`;
 }
 
 /**

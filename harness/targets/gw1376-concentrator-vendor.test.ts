@@ -87,6 +87,12 @@ describe('opening a vendor concentrator target', () => {
     );
   });
 
+  it('a port key is taken as written: "02" is no port of the plan, and port 2 is then missing', async () => {
+    await expect(open(concentrator({ ports: { '02': { path: '/dev/x' }, '3': { path: '/dev/y' }, '4': { path: '/dev/z' } } }))).rejects.toThrow(
+      /device\.declaration\.vendor\.ports: no adapter for port 2 \(RS-485, 2400 8E1, DL\/T 645 meters\); port 02: the scenario's concentrator has no such port/,
+    );
+  });
+
   it('an adapter that cannot be opened: a LinkError naming its field; what was opened is closed and nothing listens', async () => {
     const s2 = await serialServer();
     const taken = await listenTcp({ port: 0 });

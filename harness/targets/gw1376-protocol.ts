@@ -33,7 +33,8 @@ import { connectTcpLink, openSerialLink, type Describe, type Link } from '../lin
 import { DLT645_DEFAULT_LINE } from '../links/link.ts';
 import { UplinkRelay } from '../links/uplink-relay.ts';
 import { Gw1376Master } from '../masters/gw1376-master.ts';
-import { ConcentratorDeclarationSchema, MasterStationDeclarationSchema, describeFrame, Gw1376FrameScanner, passwordBytes, type ConcentratorDeclaration } from '../protocols/gw1376/index.ts';
+import { adapterText, ConcentratorDeclarationSchema, DEFAULT_VENDOR_TIME, MasterStationDeclarationSchema, describeFrame, Gw1376FrameScanner, passwordBytes, type ConcentratorDeclaration } from '../protocols/gw1376/index.ts';
+import type { DeviceTargetProfile } from './profile.ts';
 import { buildCollectionWorld, describePortPlan, readCollectionScenarioFile, type CollectionScenario, type WorldConcentrator, type WorldPort } from '../../simulators/collection/index.ts';
 import { createConcentrator, type Concentrator, type ConcentratorDefects, type TerminalDefects } from '../../simulators/concentrator/index.ts';
 import { describeByScanner, registerTargetProtocol } from './protocols.ts';
@@ -171,8 +172,8 @@ export interface ConcentratorCounterpart {
  * profile, or when the scenario cannot be read: the target's open says why), so `meterlab run`
  * can say it at once (the run then takes real time).
  */
-export function vendorConcentratorNote(profile: { readonly connection: { readonly type: string }; readonly device: { readonly kind: string; readonly protocol: string; readonly declaration: unknown }; readonly source: string; readonly name: string }): string | undefined {
-  const c = profile.connection as { type: string; host?: string; port?: number };
+export function vendorConcentratorNote(profile: DeviceTargetProfile): string | undefined {
+  const c = profile.connection;
   if (c.type !== 'listen' || profile.device.kind !== 'concentrator' || profile.device.protocol !== 'gw1376') return undefined;
   const d = profile.device.declaration as ConcentratorDeclaration;
   let scenario: CollectionScenario;
@@ -181,15 +182,15 @@ export function vendorConcentratorNote(profile: { readonly connection: { readonl
   } catch {
     return undefined;
   }
-  const time = d.vendor?.time;
+  const time = d.vendor?.time ?? DEFAULT_VENDOR_TIME;
   const local = new Date(scenario.startMs + d.utcOffsetMinutes * 60_000).toISOString().slice(0, 16).replace('T', ' ');
   const how =
-    time?.mode === 'real'
+    time.mode === 'real'
       ? "real time: the meters run on this machine's clock and nothing is skipped (each of the suite's six nights takes a night)"
       : `real time from the scenario's start ${local} local (its clock set to it by AFN 05 F31 at each login), quiet stretches skipped ` +
-        `(after ${time?.quietSeconds ?? 90} s without a byte on any meter bus; by at most ${time?.stepMinutes ?? 30} min inside the ${d.collection.start}-${d.collection.deadline} window)`;
+        `(after ${time.quietSeconds} s without a byte on any meter bus; by at most ${time.stepMinutes} min inside the ${d.collection.start}-${d.collection.deadline} window)`;
   const ports = Object.entries(d.vendor?.ports ?? {})
-    .map(([port, a]) => `port ${port} ↔ ${'path' in a ? a.path : `tcp ${a.host}:${a.port}`}`)
+    .map(([port, a]) => `port ${port} ↔ ${adapterText(a)}`)
     .join(', ');
   return (
     `collection suite on ${profile.name}: listening on ${c.host}:${c.port} for the concentrator's Q/GDW 1376.1 uplink (terminal ${d.terminal.areaCode}-${d.terminal.address}); ` +
@@ -229,7 +230,8 @@ async function createConcentratorCounterpart(d: ConcentratorDeclaration, profile
   if (!wc) return fail(new ProfileError(`device.declaration.meters.concentrator: the scenario has no concentrator ${d.meters.concentrator}`));
   const ports = wc.world.ports;
   const missing = ports.filter((wp) => v.ports[String(wp.port.port)] === undefined);
-  const unknown = Object.keys(v.ports).filter((k) => !ports.some((wp) => String(wp.port.port) === String(Number(k))));
+  // Keys as given: "02" is no port of the plan (it names port 2 as "2"), and port 2 is then missing.
+  const unknown = Object.keys(v.ports).filter((k) => !ports.some((wp) => String(wp.port.port) === k));
   if (missing.length > 0 || unknown.length > 0) {
     const parts = [
       ...(missing.length > 0 ? [`no adapter for ${missing.map(portText).join(', ')}`] : []),
@@ -240,7 +242,7 @@ async function createConcentratorCounterpart(d: ConcentratorDeclaration, profile
   const adapters: { port: number; where: string }[] = [];
   for (const wp of ports) {
     const a = v.ports[String(wp.port.port)]!;
-    const where = 'path' in a ? a.path : `tcp ${a.host}:${a.port}`;
+    const where = adapterText(a);
     let link: Link;
     try {
       link = 'path' in a ? await openSerialLink({ path: a.path, line: wp.port.line }) : await connectTcpLink({ host: a.host, port: a.port, name: `port ${wp.port.port}→${a.host}:${a.port}` });

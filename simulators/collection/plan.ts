@@ -146,9 +146,14 @@ const PORT_CARRIES: Readonly<Record<PortKind, string>> = {
   mbus: 'M-Bus meters',
 };
 
+/** "RS-485, 2400 8E1": a planned port's medium and line. */
+export function describeMediumLine(pp: Pick<PortPlan, 'medium' | 'line'>): string {
+  return `${pp.medium === 'mbus' ? 'M-Bus' : 'RS-485'}, ${formatLine(pp.line)}`;
+}
+
 /** "port 2 (RS-485, 2400 8E1, DL/T 645 meters)": a planned port as a wiring message names it. */
 export function describePortPlan(pp: Pick<PortPlan, 'port' | 'kind' | 'medium' | 'line'>): string {
-  return `port ${pp.port} (${pp.medium === 'mbus' ? 'M-Bus' : 'RS-485'}, ${formatLine(pp.line)}, ${PORT_CARRIES[pp.kind]})`;
+  return `port ${pp.port} (${describeMediumLine(pp)}, ${PORT_CARRIES[pp.kind]})`;
 }
 
 export function concentratorCount(s: CollectionScenario): number {

@@ -110,6 +110,11 @@ export const ConcentratorDeclarationSchema = z
 
 export type ConcentratorDeclaration = z.output<typeof ConcentratorDeclarationSchema>;
 
+/** Where a vendor's port adapter is, for messages: its serial device, or "tcp host:port". */
+export function adapterText(a: z.output<typeof AdapterSchema>): string {
+  return 'path' in a ? a.path : `tcp ${a.host}:${a.port}`;
+}
+
 /** The 16-byte PW of a declaration. */
 export function passwordBytes(d: ConcentratorDeclaration): Uint8Array {
   return Uint8Array.from({ length: 16 }, (_, i) => parseInt(d.password.slice(2 * i, 2 * i + 2), 16));
